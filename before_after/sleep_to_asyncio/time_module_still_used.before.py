@@ -1,0 +1,9 @@
+import asyncio
+import time
+
+
+async def timed(delay):
+    start = time.perf_counter()
+    time.sleep(delay)
+    await asyncio.sleep(0)
+    return time.perf_counter() - start

@@ -1,0 +1,352 @@
+"""What every asyncfix codemod is made of.
+
+A codemod is a libcst ``VisitorBasedCodemodCommand`` with three declarative attributes:
+
+- ``NAME``: the module name; also the ``--select`` value, the ``before_after/`` folder, the test
+  module and the README row.
+- ``DESCRIPTION``: one line for ``--list-codemods``.
+- ``NEEDS``: byte strings of which at least one must occur in a file before the file is parsed
+  for this codemod at all (the cheap first pass of the engine; most files of a big tree never
+  reach libcst).
+
+It reports what it will not rewrite with :meth:`Codemod.report` (a :class:`Diagnostic`), counts
+what it rewrote with :meth:`Codemod.rewrote`, and asks the shared helpers here whether a node
+runs as part of a coroutine (:meth:`Codemod.coroutine_of`) and whether the user opted a line
+out (:meth:`Codemod.ignored`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import ClassVar, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, Union
+
+import libcst as cst
+import libcst.helpers
+from libcst.codemod import Codemod as Codemod_
+from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
+from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.metadata import (
+    ClassScope,
+    ComprehensionScope,
+    FunctionScope,
+    PositionProvider,
+    QualifiedNameSource,
+    ScopeProvider,
+)
+
+from .project import ProjectIndex
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """Something a codemod saw and deliberately did not rewrite (flake8/ruff shape)."""
+
+    path: str
+    line: int
+    column: int  # 1-based, like ruff and flake8
+    code: str
+    message: str
+    hint: str
+    codemod: str
+
+    def format(self) -> str:
+        text = f"{self.path}:{self.line}:{self.column}: {self.code} {self.message}"
+        return f"{text} (hint: {self.hint})" if self.hint else text
+
+
+# `# asyncfix: ignore` (every codemod) or `# asyncfix: ignore[name, other_name]` (those only).
+_IGNORE_COMMENT = re.compile(r"#\s*asyncfix:\s*ignore(?:\[([^\]]*)\])?")
+
+# For a line: None means every codemod is ignored there, a set names the ignored codemods.
+IgnoreMap = Mapping[int, Optional[FrozenSet[str]]]
+
+
+def parse_ignore_comments(text: str) -> Dict[int, Optional[FrozenSet[str]]]:
+    """Map 1-based line numbers to the codemods an opt-out comment on that line silences."""
+    ignores: Dict[int, Optional[FrozenSet[str]]] = {}
+    if "asyncfix" not in text:
+        return ignores
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        match = _IGNORE_COMMENT.search(line)
+        if match is None:
+            continue
+        names = match.group(1)
+        if names is None:
+            ignores[lineno] = None
+        else:
+            ignores[lineno] = frozenset(n.strip() for n in names.split(",") if n.strip())
+    return ignores
+
+
+@dataclass
+class FileContext:
+    """Per-file state shared by the codemods that run on one file, and what they produced."""
+
+    path: str
+    source: str
+    project: ProjectIndex
+    ignores: IgnoreMap = field(default_factory=dict)
+    diagnostics: List[Diagnostic] = field(default_factory=list)
+    rewrites: Counter = field(default_factory=Counter)
+
+
+class _Genexp:
+    """Marker returned by :meth:`Codemod.coroutine_of` for code inside a generator expression
+    of a coroutine: `await` there would silently turn it into an async generator."""
+
+
+GENEXP = _Genexp()
+
+
+class Codemod(VisitorBasedCodemodCommand):
+    NAME: ClassVar[str]
+    DESCRIPTION: ClassVar[str]
+    NEEDS: ClassVar[Tuple[bytes, ...]] = ()
+    # Rewrites only code that runs in a coroutine: a file without `async` cannot need it.
+    ASYNC_ONLY: ClassVar[bool] = True
+
+    METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider)
+
+    def __init__(self, context: CodemodContext, file: FileContext) -> None:
+        super().__init__(context)
+        self.file = file
+
+    def transform_module(self, tree: cst.Module) -> cst.Module:
+        """libcst's run (metadata, the transform, then AddImportsVisitor), with one change:
+        libcst keeps pending ``import X`` removals in a dict keyed by module, so ``import time``
+        in one function and ``import time as t`` in another would lose one of the two. Those
+        are removed in as many RemoveImportsVisitor passes as there are aliases of a module."""
+        tree = Codemod_.transform_module(self, tree)
+        scratch = self.context.scratch
+        if AddImportsVisitor.CONTEXT_KEY in scratch:
+            tree = AddImportsVisitor(self.context).transform_module(tree)
+        removals = scratch.pop(RemoveImportsVisitor.CONTEXT_KEY, [])
+        batches: List[list] = []
+        for removal in removals:
+            module, obj, _ = removal
+            for batch in batches:
+                if obj is not None or all(m != module or o is not None for m, o, _ in batch):
+                    batch.append(removal)
+                    break
+            else:
+                batches.append([removal])
+        for batch in batches:
+            tree = _RemoveImports(self.context, batch).transform_module(tree)
+        return tree
+
+    @classmethod
+    def wants(cls, source: bytes) -> bool:
+        """The cheap first pass: can this file possibly need this codemod?"""
+        if cls.ASYNC_ONLY and b"async" not in source:
+            return False
+        return any(token in source for token in cls.NEEDS)
+
+    # -- reporting --------------------------------------------------------------------------
+
+    def _lines(self, node: cst.CSTNode) -> range:
+        pos = self.get_metadata(PositionProvider, node)
+        return range(pos.start.line, pos.end.line + 1)
+
+    def ignored(self, node: cst.CSTNode) -> bool:
+        """True when a line of ``node`` carries an opt-out comment for this codemod."""
+        if not self.file.ignores:
+            return False
+        for line in self._lines(node):
+            if line in self.file.ignores:
+                names = self.file.ignores[line]
+                if names is None or self.NAME in names:
+                    return True
+        return False
+
+    def report(self, node: cst.CSTNode, code: str, message: str, hint: str = "") -> None:
+        """Record a diagnostic at ``node`` unless its line opts out of this codemod."""
+        if self.ignored(node):
+            return
+        pos = self.get_metadata(PositionProvider, node).start
+        self.file.diagnostics.append(
+            Diagnostic(self.file.path, pos.line, pos.column + 1, code, message, hint, self.NAME)
+        )
+
+    def rewrote(self, count: int = 1) -> None:
+        self.file.rewrites[self.NAME] += count
+
+    # -- scope questions --------------------------------------------------------------------
+
+    def coroutine_of(self, node: cst.CSTNode) -> Union[cst.FunctionDef, _Genexp, None]:
+        """The ``async def`` whose own body evaluates ``node``, if any.
+
+        A nested sync ``def``, a ``lambda`` or a class body is not async even inside an
+        ``async def``. Default values and decorators of a nested def, and the first iterable of a
+        comprehension, are evaluated by the enclosing function (libcst's scopes know this).
+        A list/set/dict comprehension directly in a coroutine may await; a generator expression
+        may not (returns :data:`GENEXP`), nor may a comprehension nested in another one (an
+        error before Python 3.11: returns None).
+        """
+        scope = self.get_metadata(ScopeProvider, node, None)
+        depth = 0
+        while isinstance(scope, ComprehensionScope):
+            if isinstance(scope.node, cst.GeneratorExp):
+                return GENEXP if self._function_is_async(scope) else None
+            depth += 1
+            scope = scope.parent
+        if depth > 1:
+            return None
+        if isinstance(scope, FunctionScope) and isinstance(scope.node, cst.FunctionDef):
+            if scope.node.asynchronous is not None:
+                return scope.node
+        return None
+
+    @staticmethod
+    def _function_is_async(scope: object) -> bool:
+        while isinstance(scope, ComprehensionScope):
+            scope = scope.parent
+        return (
+            isinstance(scope, FunctionScope)
+            and isinstance(scope.node, cst.FunctionDef)
+            and scope.node.asynchronous is not None
+        )
+
+    def imported_name(self, node: cst.CSTNode) -> Optional[str]:
+        """The fully qualified name ``node`` refers to when it comes from an import, and only
+        then: ``t.sleep`` after ``import time as t`` gives ``time.sleep``; a local variable
+        called ``time``, or a name bound by an import on one path and something else on
+        another, gives None.
+
+        Asked through the node's scope only for the nodes a codemod cares about, which is much
+        cheaper than QualifiedNameProvider (it resolves every name of the module)."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return None
+        names = scope.get_qualified_names_for(node)
+        if len(names) != 1:
+            return None
+        (name,) = names
+        return name.name if name.source is QualifiedNameSource.IMPORT else None
+
+    def drop_import_if_unused(self, node: cst.CSTNode) -> None:
+        """Schedule the import that binds ``node``'s root name for removal; libcst's
+        RemoveImportsVisitor removes it after the transform only if nothing uses it any more."""
+        root = node
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not isinstance(root, cst.Name):
+            return
+        scope = self.get_metadata(ScopeProvider, root, None)
+        if scope is None:
+            return
+        for assignment in scope[root.value]:
+            stmt = assignment.node
+            if isinstance(stmt, cst.Import):
+                for alias in stmt.names:
+                    if (alias.evaluated_alias or alias.evaluated_name) == root.value:
+                        self.remove_unused_import(alias.evaluated_name, asname=alias.evaluated_alias)
+            elif isinstance(stmt, cst.ImportFrom) and not stmt.relative and stmt.module:
+                if isinstance(stmt.names, cst.ImportStar):
+                    continue
+                module = cst.helpers.get_full_name_for_node(stmt.module)
+                for alias in stmt.names:
+                    if (alias.evaluated_alias or alias.evaluated_name) == root.value:
+                        self.remove_unused_import(
+                            module, alias.evaluated_name, asname=alias.evaluated_alias
+                        )
+
+    def name_is_free(self, node: cst.CSTNode, name: str, module: str) -> bool:
+        """True when ``name`` at ``node`` is unbound or bound only by ``import module``, so
+        that emitting ``name.attr`` there refers to that module."""
+        scope = self.get_metadata(ScopeProvider, node, None)
+        if scope is None:
+            return False
+        for assignment in scope[name]:
+            if not isinstance(assignment.node, cst.Import):
+                return False
+            names = assignment.node.names
+            if not any(
+                isinstance(alias, cst.ImportAlias)
+                and alias.evaluated_name == module
+                and alias.asname is None
+                for alias in names
+            ):
+                return False
+        return True
+
+
+class _RemoveImports(RemoveImportsVisitor):
+    """libcst's RemoveImportsVisitor, except that it never loses a comment: the comment lines
+    above a removed import move to the next statement (or the block's end), and the blank lines
+    a removed first statement leaves at the top of a block go with it."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._removed: Set[int] = set()
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> Union[cst.SimpleStatementLine, cst.RemovalSentinel]:
+        if not updated.body:
+            self._removed.add(id(original))
+            return cst.RemoveFromParent()
+        return updated
+
+    def _rebuild(self, original_body: Sequence[cst.CSTNode], body: Sequence[cst.CSTNode]):
+        if not any(id(statement) in self._removed for statement in original_body):
+            return list(body), []
+        kept = iter(body)
+        result: List[cst.CSTNode] = []
+        pending: List[cst.EmptyLine] = []
+        for statement in original_body:
+            if id(statement) in self._removed:
+                pending.extend(line for line in statement.leading_lines if line.comment)
+                continue
+            new = next(kept)
+            lines = list(new.leading_lines)
+            if not result:  # the block now starts here: no blank lines before the first line
+                while lines and lines[0].comment is None:
+                    lines.pop(0)
+            if pending or len(lines) != len(new.leading_lines):
+                new = new.with_changes(leading_lines=[*pending, *lines])
+                pending = []
+            result.append(new)
+        return result, pending
+
+    def leave_IndentedBlock(
+        self, original: cst.IndentedBlock, updated: cst.IndentedBlock
+    ) -> cst.BaseSuite:
+        body, orphans = self._rebuild(original.body, updated.body)
+        if not body:
+            body = [cst.SimpleStatementLine([cst.Pass()])]
+        return updated.with_changes(body=body, footer=[*orphans, *updated.footer])
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        updated = super().leave_Module(original, updated)
+        body, orphans = self._rebuild(original.body, updated.body)
+        return updated.with_changes(body=body, footer=[*orphans, *updated.footer])
+
+
+def awaited(expression: cst.BaseExpression) -> cst.Await:
+    """``await expression``. Where the result is used as the value of an attribute, subscript
+    or call, the engine's final pass adds the parentheses that precedence needs
+    (``(await f()).x``)."""
+    return cst.Await(expression=expression)
+
+
+class ParenthesizeAwaits(cst.CSTTransformer):
+    """``await f().x`` awaits ``f().x``; a rewritten ``f().x`` must read ``(await f()).x``.
+
+    Run once by the engine after all codemods, so no codemod has to know its parent."""
+
+    @staticmethod
+    def _wrap(node: cst.BaseExpression) -> cst.BaseExpression:
+        if isinstance(node, cst.Await) and not node.lpar:
+            return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return node
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
+        return updated.with_changes(value=self._wrap(updated.value))
+
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.Subscript:
+        return updated.with_changes(value=self._wrap(updated.value))
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        return updated.with_changes(func=self._wrap(updated.func))

@@ -1,0 +1,82 @@
+"""``[tool.asyncfix]`` and ``[tool.black]`` from the target project's pyproject.toml."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Dict, Optional, Sequence
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+# Every key [tool.asyncfix] accepts, with the type it must have.
+OPTIONS: Dict[str, type] = {
+    "select": list,
+    "ignore": list,
+    "exclude": list,
+    "format": bool,
+    "jobs": int,
+}
+
+
+class ConfigError(Exception):
+    pass
+
+
+def find_project_root(paths: Sequence[str]) -> str:
+    """The nearest directory, from the paths' common parent upwards, that holds a
+    pyproject.toml or a repository root (.git/.hg); the filesystem root if none does."""
+    real = [os.path.abspath(p) for p in paths if p != "-"] or [os.getcwd()]
+    start = os.path.commonpath(real)
+    if not os.path.isdir(start):
+        start = os.path.dirname(start)
+    directory = start
+    while True:
+        if any(
+            os.path.exists(os.path.join(directory, marker))
+            for marker in ("pyproject.toml", ".git", ".hg")
+        ):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return directory
+        directory = parent
+
+
+def load_pyproject(root: str) -> Dict[str, Any]:
+    path = os.path.join(root, "pyproject.toml")
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: {error}") from error
+
+
+def asyncfix_options(pyproject: Dict[str, Any], where: str = "pyproject.toml") -> Dict[str, Any]:
+    """The validated ``[tool.asyncfix]`` table, keys normalised to snake_case."""
+    table = pyproject.get("tool", {}).get("asyncfix", {})
+    options: Dict[str, Any] = {}
+    for key, value in table.items():
+        expected = OPTIONS.get(key)
+        if expected is None:
+            valid = ", ".join(sorted(OPTIONS))
+            raise ConfigError(f"{where}: unknown key [tool.asyncfix] {key!r} (valid: {valid})")
+        if expected is list and isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(
+                f"{where}: [tool.asyncfix] {key} must be a {expected.__name__}, got {value!r}"
+            )
+        options[key.replace("-", "_")] = value
+    return options
+
+
+def black_options(pyproject: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    table = pyproject.get("tool", {}).get("black")
+    if table is None:
+        return None
+    return {key.replace("-", "_"): value for key, value in table.items()}

@@ -1,0 +1,224 @@
+"""The rewrite engine: one file in, bytes and a result out; many files in parallel processes.
+
+Per file: read bytes; skip the file unless some selected codemod's cheap byte check wants it;
+parse once with libcst (which keeps encoding, BOM, newline style and trailing newline); run the
+selected codemods in registry order on that one tree; format the changed lines; verify; emit
+bytes. The CLI only renders the :class:`FileResult` values this module produces.
+
+Verification before anything is written: the new source must compile wherever the old one did,
+and a second run of the same codemods on it must change nothing. A file failing either check is
+reported as an internal error and left alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+
+from . import BY_NAME
+from .base import Diagnostic, FileContext, ParenthesizeAwaits, parse_ignore_comments
+from .files import SourceFile, digest
+from .project import ProjectIndex
+
+UNCHANGED = "unchanged"
+CHANGED = "changed"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a worker needs besides the file; picklable."""
+
+    codemods: Tuple[str, ...]
+    black_mode: Optional[object] = None  # a black.Mode, or None for --no-format
+
+
+@dataclass
+class FileResult:
+    display: str
+    path: str
+    status: str
+    diff: str = ""
+    new: Optional[bytes] = None  # the rewritten bytes, for CHANGED
+    original_digest: Optional[bytes] = None  # what was read, to refuse writing over a newer edit
+    error: Optional[str] = None  # for FAILED
+    notes: List[str] = field(default_factory=list)  # e.g. why formatting was skipped
+    diagnostics: List[Diagnostic] = field(default_factory=list)
+    rewrites: Dict[str, int] = field(default_factory=dict)
+
+
+class SourceError(Exception):
+    """The input cannot be processed: a syntax error, an unknown encoding, undecodable bytes."""
+
+
+class InternalError(Exception):
+    """asyncfix itself failed on this input: a codemod raised, or its output did not verify."""
+
+
+@dataclass
+class Outcome:
+    new: bytes
+    encoding: str
+    diagnostics: List[Diagnostic]
+    rewrites: Dict[str, int]
+    notes: List[str]
+
+
+def _parse(source: bytes) -> cst.Module:
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        raise SourceError(
+            f"syntax error at line {error.raw_line}, column {error.raw_column + 1}: {error.message}"
+        ) from None
+    except (UnicodeDecodeError, LookupError, SyntaxError) as error:
+        raise SourceError(f"cannot decode the file: {error}") from None
+
+
+def _run_codemods(
+    source: bytes, path: str, settings: Settings, project: ProjectIndex
+) -> Tuple[Optional[cst.Module], str, FileContext]:
+    """Returns the rewritten module (None when no codemod applies or nothing changed), the
+    original text, and the file context holding diagnostics and counts."""
+    wanted = [BY_NAME[name] for name in settings.codemods if BY_NAME[name].wants(source)]
+    file = FileContext(path=path, source="", project=project)
+    if not wanted:
+        return None, "", file
+    module = _parse(source)
+    text = source.decode(module.encoding)
+    file.source = text
+    file.ignores = parse_ignore_comments(text)
+    tree = module
+    for codemod in wanted:
+        try:
+            tree = codemod(CodemodContext(filename=path), file).transform_module(tree)
+        except Exception as error:
+            raise InternalError(f"codemod {codemod.NAME} raised {type(error).__name__}: {error}")
+    if tree is module:
+        return None, text, file
+    tree = tree.visit(ParenthesizeAwaits())
+    return tree, text, file
+
+
+def _compiles(source: bytes, path: str) -> Optional[str]:
+    try:
+        compile(source, path, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        return str(error)
+    return None
+
+
+def transform_source(
+    source: bytes, path: str, settings: Settings, project: ProjectIndex
+) -> Outcome:
+    """Rewrite one file's bytes. Raises SourceError for bad input, InternalError for our bugs."""
+    tree, text, file = _run_codemods(source, path, settings, project)
+    encoding = tree.encoding if tree is not None else "utf-8"
+    if tree is None or tree.code == text:
+        return Outcome(source, encoding, file.diagnostics, dict(file.rewrites), [])
+    new_text = tree.code
+    notes: List[str] = []
+    if settings.black_mode is not None:
+        from .formatting import format_changed
+
+        new_text, note = format_changed(text, new_text, settings.black_mode)
+        if note:
+            notes.append(note)
+    new = new_text.encode(encoding)
+    problem = _compiles(new, path)
+    if problem is not None and _compiles(source, path) is None:
+        raise InternalError(f"the rewritten code does not compile ({problem}); file left as is")
+    again, _, _ = _run_codemods(new, path, settings, project)
+    if again is not None and again.code != new_text:
+        raise InternalError("a second run would change the rewritten code again; file left as is")
+    return Outcome(new, encoding, file.diagnostics, dict(file.rewrites), notes)
+
+
+def unified_diff(old: str, new: str, display: str) -> str:
+    """``--- a/path`` / ``+++ b/path`` diff; a last line without newline is marked as git does."""
+    lines = []
+    for line in difflib.unified_diff(
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=f"a/{display}",
+        tofile=f"b/{display}",
+    ):
+        if not line.endswith(("\n", "\r")):
+            line += "\n\\ No newline at end of file\n"
+        lines.append(line)
+    return "".join(lines)
+
+
+def process_file(file: SourceFile, settings: Settings, project: ProjectIndex) -> FileResult:
+    try:
+        with open(file.path, "rb") as handle:
+            source = handle.read()
+    except FileNotFoundError:
+        return FileResult(file.display, file.path, FAILED, error="the file vanished during the run")
+    except OSError as error:
+        return FileResult(file.display, file.path, FAILED, error=f"cannot read: {error.strerror}")
+    result = FileResult(file.display, file.path, UNCHANGED)
+    try:
+        outcome = transform_source(source, file.display, settings, project)
+    except (SourceError, InternalError) as error:
+        kind = "internal error: " if isinstance(error, InternalError) else ""
+        result.status, result.error = FAILED, f"{kind}{error}"
+        return result
+    except RecursionError:
+        result.status, result.error = FAILED, "the file is nested too deeply to parse"
+        return result
+    result.diagnostics, result.rewrites, result.notes = (
+        outcome.diagnostics,
+        outcome.rewrites,
+        outcome.notes,
+    )
+    if outcome.new != source:
+        result.status = CHANGED
+        result.new = outcome.new
+        result.original_digest = digest(source)
+        result.diff = unified_diff(
+            source.decode(outcome.encoding), outcome.new.decode(outcome.encoding), file.display
+        )
+    return result
+
+
+# Worker processes get the run's settings and project index once, at start-up.
+_worker_args: Tuple[Settings, ProjectIndex]
+
+
+def _init_worker(settings: Settings, project: ProjectIndex) -> None:
+    global _worker_args
+    _worker_args = (settings, project)
+
+
+def _process_in_worker(file: SourceFile) -> FileResult:
+    return process_file(file, *_worker_args)
+
+
+def run(
+    files: Sequence[SourceFile], settings: Settings, project: ProjectIndex, jobs: int
+) -> Iterator[FileResult]:
+    """Results in the order of ``files``, whatever the scheduling."""
+    if jobs <= 1 or len(files) <= 1:
+        for file in files:
+            yield process_file(file, settings, project)
+        return
+    chunksize = max(1, min(64, len(files) // (jobs * 8)))
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_init_worker, initargs=(settings, project)
+    ) as pool:
+        try:
+            yield from pool.map(_process_in_worker, files, chunksize=chunksize)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1

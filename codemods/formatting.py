@@ -1,0 +1,76 @@
+"""Formatting only the lines asyncfix changed, with black's line ranges.
+
+Lines asyncfix did not touch never change; the touched ones are formatted with the project's
+own ``[tool.black]`` settings, so generated code (a new ``async with`` block, a long ``await``
+line) looks like the rest of the file. A file black cannot format keeps asyncfix's own output,
+which is already valid code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any, Dict, List, Optional, Tuple
+
+import black
+
+_IMPORT_LINE = re.compile(r"(import|from)\s")
+
+
+def black_mode(options: Optional[Dict[str, Any]]) -> black.Mode:
+    options = options or {}
+    target_versions = {
+        black.TargetVersion[str(version).upper()] for version in options.get("target_version", [])
+    }
+    return black.Mode(
+        target_versions=target_versions,
+        line_length=int(options.get("line_length", black.DEFAULT_LINE_LENGTH)),
+        string_normalization=not options.get("skip_string_normalization", False),
+        magic_trailing_comma=not options.get("skip_magic_trailing_comma", False),
+        preview=bool(options.get("preview", False)),
+    )
+
+
+def changed_lines(old: str, new: str) -> List[Tuple[int, int]]:
+    """1-based inclusive line ranges of ``new`` that differ from ``old``, leaving out
+    module-level import lines: libcst's import helpers already write those canonically, and
+    black's line-range mode drops a blank line after an import line inside a range (so the
+    untouched ``def`` below would lose its second blank line)."""
+    new_lines = new.splitlines()
+    matcher = difflib.SequenceMatcher(None, old.splitlines(), new_lines, autojunk=False)
+    ranges: List[Tuple[int, int]] = []
+    for tag, _, _, j1, j2 in matcher.get_opcodes():
+        if tag not in ("replace", "insert"):
+            continue
+        for index in range(j1, j2):
+            if _IMPORT_LINE.match(new_lines[index]):
+                continue
+            if ranges and ranges[-1][1] == index:
+                ranges[-1] = (ranges[-1][0], index + 1)
+            else:
+                ranges.append((index + 1, index + 1))
+    return ranges
+
+
+def format_changed(old: str, new: str, mode: black.Mode) -> Tuple[str, Optional[str]]:
+    """``new`` with its changed lines formatted; the second item says why it was not."""
+    ranges = changed_lines(old, new)
+    if not ranges:
+        return new, None
+    crlf = new.count("\r\n")
+    if "\r" in new.replace("\r\n", ""):
+        return new, "not formatted: the file has mixed or old-Mac line endings"
+    if crlf and crlf != new.count("\n"):
+        return new, "not formatted: the file mixes CRLF and LF line endings"
+    source = new.replace("\r\n", "\n") if crlf else new
+    try:
+        formatted = black.format_file_contents(source, fast=False, mode=mode, lines=ranges)
+    except black.NothingChanged:
+        return new, None
+    except Exception as error:  # black's own parse or equivalence failure: keep our output
+        return new, f"not formatted by black: {type(error).__name__}: {error}".splitlines()[0]
+    if not source.endswith("\n") and formatted.endswith("\n"):
+        formatted = formatted[:-1]  # black adds a final newline; the file had none
+    if crlf:
+        formatted = formatted.replace("\n", "\r\n")
+    return formatted, None

@@ -1,0 +1,65 @@
+"""Shared test helpers: the golden-file harness options and transform helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import pytest
+
+from asyncfix.codemods import REGISTRY
+from asyncfix.codemods.base import Diagnostic
+from asyncfix.codemods.engine import Settings, transform_source
+from asyncfix.codemods.formatting import black_mode
+from asyncfix.codemods.project import ProjectIndex
+
+REPO = Path(__file__).resolve().parent.parent
+GOLDEN = REPO / "before_after"
+
+# What a user gets by default: every codemod, changed lines formatted with black's defaults.
+DEFAULT_SETTINGS = Settings(
+    codemods=tuple(codemod.NAME for codemod in REGISTRY), black_mode=black_mode(None)
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-goldens",
+        action="store_true",
+        help="rewrite before_after/**/*.after.py and *.diagnostics from the current output",
+    )
+
+
+@pytest.fixture
+def regen(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--regen-goldens"))
+
+
+def rewrite(
+    source: str,
+    *,
+    select: Optional[Sequence[str]] = None,
+    path: str = "t.py",
+    fmt: bool = True,
+) -> Tuple[str, List[Diagnostic]]:
+    settings = Settings(
+        codemods=tuple(select) if select else DEFAULT_SETTINGS.codemods,
+        black_mode=DEFAULT_SETTINGS.black_mode if fmt else None,
+    )
+    outcome = transform_source(source.encode(), path, settings, ProjectIndex())
+    return outcome.new.decode(), outcome.diagnostics
+
+
+def check_transformed(before: str, after: str, **kwargs) -> List[Diagnostic]:
+    out, diagnostics = rewrite(before, **kwargs)
+    assert out == after
+    again, _ = rewrite(out, **kwargs)
+    assert again == out, "not a fixed point"
+    compile(out, "t.py", "exec")
+    return diagnostics
+
+
+def check_noop(source: str, **kwargs) -> List[Diagnostic]:
+    out, diagnostics = rewrite(source, **kwargs)
+    assert out == source
+    return diagnostics
