@@ -31,6 +31,7 @@ from .codemods.engine import (
     Settings,
     default_jobs,
     run,
+    scan_source,
     transform_source,
     InternalError,
     SourceError,
@@ -244,12 +245,17 @@ def _summary(mode: str, scanned: int, counts: Counter, rewrites: Counter, diagno
 
 def _run_stdin(settings: Settings, project: ProjectIndex, mode: str) -> int:
     """`-`: source from stdin, rewritten source to stdout, diagnostics to stderr."""
-    source = click.get_binary_stream("stdin").read()
+    stdout = sys.stdout.buffer
+    source = sys.stdin.buffer.read()
     try:
+        reason = scan_source(source)
+        if reason is not None:
+            raise SourceError(reason)
         outcome = transform_source(source, "-", settings, project)
     except (SourceError, InternalError) as error:
         click.echo(f"error: -: {error}", err=True)
-        click.get_binary_stream("stdout").write(source)
+        stdout.write(source)
+        stdout.flush()
         return 2
     for diagnostic in outcome.diagnostics:
         click.echo(diagnostic.format(), err=True)
@@ -258,5 +264,6 @@ def _run_stdin(settings: Settings, project: ProjectIndex, mode: str) -> int:
             click.echo("would rewrite -", err=True)
             return 1
         return 0
-    click.get_binary_stream("stdout").write(outcome.new)
+    stdout.write(outcome.new)
+    stdout.flush()
     return 0

@@ -1,6 +1,12 @@
 """The rewrite engine: one file in, bytes and a result out; many files in parallel processes.
 
-Per file: read bytes; skip the file unless some selected codemod's cheap byte check wants it;
+Two passes over the files of a run, both in worker processes:
+
+1. The scan: read every file and ``ast``-parse it (fast, C). A syntax error is reported here,
+   with Python's own message, for every file, whether or not a codemod would touch it. Syntax
+   newer than the running interpreter falls back to libcst, which parses more grammar versions.
+   The per-file facts gathered here build the :class:`ProjectIndex`.
+2. The rewrite, per file: read bytes; skip the file unless some selected codemod's cheap byte check wants it;
 parse once with libcst (which keeps encoding, BOM, newline style and trailing newline); run the
 selected codemods in registry order on that one tree; format the changed lines; verify; emit
 bytes. The CLI only renders the :class:`FileResult` values this module produces.
@@ -12,11 +18,12 @@ reported as an internal error and left alone.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -70,13 +77,26 @@ class Outcome:
     notes: List[str]
 
 
+def _python_syntax_error(source: bytes) -> Optional[str]:
+    """Python's own description of why ``source`` does not parse, or None if it does."""
+    try:
+        ast.parse(source)
+    except SyntaxError as error:
+        where = f"line {error.lineno}, column {error.offset}" if error.lineno else "the file"
+        return f"syntax error at {where}: {error.msg}"
+    except (ValueError, UnicodeDecodeError) as error:  # NUL bytes, undecodable bytes
+        return f"cannot decode the file: {error}"
+    return None
+
+
 def _parse(source: bytes) -> cst.Module:
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as error:
-        raise SourceError(
-            f"syntax error at line {error.raw_line}, column {error.raw_column + 1}: {error.message}"
-        ) from None
+        reason = _python_syntax_error(source)
+        if reason is None:
+            reason = f"syntax error at line {error.raw_line}, column {error.raw_column + 1}"
+        raise SourceError(reason) from None
     except (UnicodeDecodeError, LookupError, SyntaxError) as error:
         raise SourceError(f"cannot decode the file: {error}") from None
 
@@ -143,11 +163,12 @@ def transform_source(
 def unified_diff(old: str, new: str, display: str) -> str:
     """``--- a/path`` / ``+++ b/path`` diff; a last line without newline is marked as git does."""
     lines = []
+    name = display.lstrip("/")
     for line in difflib.unified_diff(
         old.splitlines(keepends=True),
         new.splitlines(keepends=True),
-        fromfile=f"a/{display}",
-        tofile=f"b/{display}",
+        fromfile=f"a/{name}",
+        tofile=f"b/{name}",
     ):
         if not line.endswith(("\n", "\r")):
             line += "\n\\ No newline at end of file\n"
@@ -155,14 +176,46 @@ def unified_diff(old: str, new: str, display: str) -> str:
     return "".join(lines)
 
 
-def process_file(file: SourceFile, settings: Settings, project: ProjectIndex) -> FileResult:
+def _read(file: SourceFile) -> Union[bytes, FileResult]:
     try:
         with open(file.path, "rb") as handle:
-            source = handle.read()
+            return handle.read()
     except FileNotFoundError:
         return FileResult(file.display, file.path, FAILED, error="the file vanished during the run")
     except OSError as error:
         return FileResult(file.display, file.path, FAILED, error=f"cannot read: {error.strerror}")
+
+
+def scan_source(source: bytes) -> Optional[str]:
+    """The first pass for one file's bytes: None when it parses, else why not."""
+    reason = _python_syntax_error(source)
+    if reason is None:
+        return None
+    try:  # newer syntax than this interpreter knows: libcst may still parse (and rewrite) it
+        cst.parse_module(source)
+    except Exception:
+        return reason
+    return None
+
+
+def scan_file(file: SourceFile) -> Optional[FileResult]:
+    """The first pass for one file: None when it can go on to the rewrite, else its failure."""
+    source = _read(file)
+    if isinstance(source, FileResult):
+        return source
+    try:
+        reason = scan_source(source)
+    except RecursionError:
+        reason = "the file is nested too deeply to parse"
+    if reason is None:
+        return None
+    return FileResult(file.display, file.path, FAILED, error=reason)
+
+
+def process_file(file: SourceFile, settings: Settings, project: ProjectIndex) -> FileResult:
+    source = _read(file)
+    if isinstance(source, FileResult):
+        return source
     result = FileResult(file.display, file.path, UNCHANGED)
     try:
         outcome = transform_source(source, file.display, settings, project)
@@ -201,23 +254,33 @@ def _process_in_worker(file: SourceFile) -> FileResult:
     return process_file(file, *_worker_args)
 
 
+def _parallel_map(function, items: Sequence, jobs: int, initargs: tuple = ()) -> Iterator:
+    """``map`` over worker processes, results in the order of ``items``."""
+    if jobs <= 1 or len(items) <= 1:
+        if initargs:
+            _init_worker(*initargs)
+        yield from map(function, items)
+        return
+    chunksize = max(1, min(64, len(items) // (jobs * 8)))
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, initializer=_init_worker if initargs else None, initargs=initargs
+    )
+    try:
+        yield from pool.map(function, items, chunksize=chunksize)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def run(
     files: Sequence[SourceFile], settings: Settings, project: ProjectIndex, jobs: int
 ) -> Iterator[FileResult]:
-    """Results in the order of ``files``, whatever the scheduling."""
-    if jobs <= 1 or len(files) <= 1:
-        for file in files:
-            yield process_file(file, settings, project)
-        return
-    chunksize = max(1, min(64, len(files) // (jobs * 8)))
-    with ProcessPoolExecutor(
-        max_workers=jobs, initializer=_init_worker, initargs=(settings, project)
-    ) as pool:
-        try:
-            yield from pool.map(_process_in_worker, files, chunksize=chunksize)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    """Scan every file, then rewrite those that parsed; results in the order of ``files``,
+    whatever the scheduling."""
+    failures = list(_parallel_map(scan_file, files, jobs))
+    good = [file for file, failure in zip(files, failures) if failure is None]
+    rewritten = _parallel_map(_process_in_worker, good, jobs, (settings, project))
+    for failure in failures:
+        yield failure if failure is not None else next(rewritten)
 
 
 def default_jobs() -> int:
