@@ -18,6 +18,7 @@ import click
 from . import __version__
 from .codemods import BY_NAME, REGISTRY
 from .codemods.config import (
+    CLI_OPTIONS,
     ConfigError,
     asyncfix_options,
     black_options,
@@ -30,6 +31,7 @@ from .codemods.engine import (
     FileResult,
     Settings,
     default_jobs,
+    build_index,
     run,
     scan_source,
     transform_source,
@@ -37,7 +39,6 @@ from .codemods.engine import (
     SourceError,
 )
 from .codemods.files import DEFAULT_EXCLUDES, FileChangedError, discover, write_atomic
-from .codemods.project import ProjectIndex
 
 
 def _names(value: Any, option: str) -> List[str]:
@@ -157,11 +158,11 @@ def main(
             black_mode = make_mode(black_options(pyproject))
         except (KeyError, ValueError, TypeError) as error:
             raise click.UsageError(f"[tool.black] in {root}/pyproject.toml: {error}")
-    settings = Settings(codemods=names, black_mode=black_mode)
-    project = ProjectIndex(root=root)
+    options = {key: value for key, value in config.items() if key not in CLI_OPTIONS}
+    settings = Settings(codemods=names, black_mode=black_mode, root=root, options=options)
 
     if paths == ("-",):
-        ctx.exit(_run_stdin(settings, project, mode))
+        ctx.exit(_run_stdin(settings, mode))
 
     excludes = (*DEFAULT_EXCLUDES, *config.get("exclude", []), *exclude)
     files, missing = discover(paths, excludes)
@@ -179,7 +180,7 @@ def main(
         counts[FAILED] += 1
         click.echo(f"error: {display}: {message}", err=True)
 
-    results = run(files, settings, project, workers)
+    results = run(files, settings, workers)
     show_bar = sys.stderr.isatty() and not quiet and len(files) > 1
     bar = click.progressbar(length=len(files), file=sys.stderr, label="asyncfix") if show_bar else None
     try:
@@ -243,15 +244,18 @@ def _summary(mode: str, scanned: int, counts: Counter, rewrites: Counter, diagno
     click.echo(line, err=True)
 
 
-def _run_stdin(settings: Settings, project: ProjectIndex, mode: str) -> int:
-    """`-`: source from stdin, rewritten source to stdout, diagnostics to stderr."""
+def _run_stdin(settings: Settings, mode: str) -> int:
+    """`-`: source from stdin, rewritten source to stdout, diagnostics to stderr. The project
+    index is built from this one source."""
     stdout = sys.stdout.buffer
     source = sys.stdin.buffer.read()
+    filename = os.path.join(os.getcwd(), "stdin.py")
     try:
-        reason = scan_source(source)
+        reason, facts = scan_source(source, filename, settings)
         if reason is not None:
             raise SourceError(reason)
-        outcome = transform_source(source, "-", settings, project)
+        project = build_index({filename: facts} if facts else {}, settings)
+        outcome = transform_source(source, "-", settings, project, filename)
     except (SourceError, InternalError) as error:
         click.echo(f"error: -: {error}", err=True)
         stdout.write(source)

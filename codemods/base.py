@@ -17,10 +17,11 @@ out (:meth:`Codemod.ignored`).
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import ClassVar, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any, ClassVar, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 import libcst.helpers
@@ -84,9 +85,12 @@ def parse_ignore_comments(text: str) -> Dict[int, Optional[FrozenSet[str]]]:
 class FileContext:
     """Per-file state shared by the codemods that run on one file, and what they produced."""
 
-    path: str
+    path: str  # as the user sees it: diagnostics and diffs use it
+    filename: str  # the real file: module names, relative imports
     source: str
     project: ProjectIndex
+    # [tool.asyncfix] keys a codemod declared in OPTIONS (see config.py), snake_case
+    options: Mapping[str, Any] = field(default_factory=dict)
     ignores: IgnoreMap = field(default_factory=dict)
     diagnostics: List[Diagnostic] = field(default_factory=list)
     rewrites: Counter = field(default_factory=Counter)
@@ -106,6 +110,9 @@ class Codemod(VisitorBasedCodemodCommand):
     NEEDS: ClassVar[Tuple[bytes, ...]] = ()
     # Rewrites only code that runs in a coroutine: a file without `async` cannot need it.
     ASYNC_ONLY: ClassVar[bool] = True
+    # Every diagnostic code this codemod reports -> what it means and how to fix it by hand
+    # (``asyncfix --explain CODE``). Reuse a ruff/flake8-async code where one covers the call.
+    CODES: ClassVar[Mapping[str, str]] = {}
 
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider)
 
@@ -136,9 +143,24 @@ class Codemod(VisitorBasedCodemodCommand):
             tree = _RemoveImports(self.context, batch).transform_module(tree)
         return tree
 
+    # -- the first pass (project-wide facts) ----------------------------------------------------
+
     @classmethod
-    def wants(cls, source: bytes) -> bool:
-        """The cheap first pass: can this file possibly need this codemod?"""
+    def collect(cls, tree: ast.Module, path: str, source: bytes) -> Any:
+        """Per-file facts for the project index, from the file's ``ast`` (already parsed by the
+        engine's first pass, in a worker). Must be picklable; None means nothing to say."""
+        return None
+
+    @classmethod
+    def combine(cls, facts: Mapping[str, Any], root: str) -> Any:
+        """All files' facts (``{path: facts}``, sorted by path) into one picklable value,
+        stored in ``ProjectIndex.facts[NAME]``."""
+        return None
+
+    @classmethod
+    def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
+        """The cheap per-file check: can this file possibly need this codemod? Override to
+        also ask the project index (a file the index names is wanted whatever its bytes)."""
         if cls.ASYNC_ONLY and b"async" not in source:
             return False
         return any(token in source for token in cls.NEEDS)

@@ -11,14 +11,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.9/3.10 only
     import tomli as tomllib
 
-# Every key [tool.asyncfix] accepts, with the type it must have.
-OPTIONS: Dict[str, type] = {
+# Keys of [tool.asyncfix] that mirror command-line options (the command line wins).
+CLI_OPTIONS: Dict[str, type] = {
     "select": list,
     "ignore": list,
     "exclude": list,
     "format": bool,
     "jobs": int,
 }
+# Keys that configure codemods, with the type they must have; handed to every codemod as
+# FileContext.options (dashes become underscores). Add a codemod's key here, next to a comment.
+CODEMOD_OPTIONS: Dict[str, type] = {}
 
 
 class ConfigError(Exception):
@@ -58,12 +61,13 @@ def load_pyproject(root: str) -> Dict[str, Any]:
 
 def asyncfix_options(pyproject: Dict[str, Any], where: str = "pyproject.toml") -> Dict[str, Any]:
     """The validated ``[tool.asyncfix]`` table, keys normalised to snake_case."""
+    known = {**CLI_OPTIONS, **CODEMOD_OPTIONS}
     table = pyproject.get("tool", {}).get("asyncfix", {})
     options: Dict[str, Any] = {}
     for key, value in table.items():
-        expected = OPTIONS.get(key)
+        expected = known.get(key) or known.get(key.replace("-", "_"))
         if expected is None:
-            valid = ", ".join(sorted(OPTIONS))
+            valid = ", ".join(sorted(known))
             raise ConfigError(f"{where}: unknown key [tool.asyncfix] {key!r} (valid: {valid})")
         if expected is list and isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]

@@ -23,7 +23,7 @@ import difflib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -31,7 +31,7 @@ from libcst.codemod import CodemodContext
 from . import BY_NAME
 from .base import Diagnostic, FileContext, ParenthesizeAwaits, parse_ignore_comments
 from .files import SourceFile, digest
-from .project import ProjectIndex
+from .project import ProjectIndex, combine_all
 
 UNCHANGED = "unchanged"
 CHANGED = "changed"
@@ -44,6 +44,8 @@ class Settings:
 
     codemods: Tuple[str, ...]
     black_mode: Optional[object] = None  # a black.Mode, or None for --no-format
+    root: str = "."  # the project root (where pyproject.toml is)
+    options: Mapping[str, Any] = field(default_factory=dict)  # [tool.asyncfix], snake_case
 
 
 @dataclass
@@ -77,16 +79,19 @@ class Outcome:
     notes: List[str]
 
 
-def _python_syntax_error(source: bytes) -> Optional[str]:
-    """Python's own description of why ``source`` does not parse, or None if it does."""
+def _ast_parse(source: bytes) -> Tuple[Optional[ast.Module], Optional[str]]:
+    """The ``ast`` of ``source``, or Python's own description of why it does not parse."""
     try:
-        ast.parse(source)
+        return ast.parse(source), None
     except SyntaxError as error:
         where = f"line {error.lineno}, column {error.offset}" if error.lineno else "the file"
-        return f"syntax error at {where}: {error.msg}"
+        return None, f"syntax error at {where}: {error.msg}"
     except (ValueError, UnicodeDecodeError) as error:  # NUL bytes, undecodable bytes
-        return f"cannot decode the file: {error}"
-    return None
+        return None, f"cannot decode the file: {error}"
+
+
+def _python_syntax_error(source: bytes) -> Optional[str]:
+    return _ast_parse(source)[1]
 
 
 def _parse(source: bytes) -> cst.Module:
@@ -102,12 +107,18 @@ def _parse(source: bytes) -> cst.Module:
 
 
 def _run_codemods(
-    source: bytes, path: str, settings: Settings, project: ProjectIndex
+    source: bytes, path: str, settings: Settings, project: ProjectIndex, filename: str
 ) -> Tuple[Optional[cst.Module], str, FileContext]:
     """Returns the rewritten module (None when no codemod applies or nothing changed), the
     original text, and the file context holding diagnostics and counts."""
-    wanted = [BY_NAME[name] for name in settings.codemods if BY_NAME[name].wants(source)]
-    file = FileContext(path=path, source="", project=project)
+    wanted = [
+        BY_NAME[name]
+        for name in settings.codemods
+        if BY_NAME[name].wants(source, filename, project)
+    ]
+    file = FileContext(
+        path=path, filename=filename, source="", project=project, options=settings.options
+    )
     if not wanted:
         return None, "", file
     module = _parse(source)
@@ -135,10 +146,17 @@ def _compiles(source: bytes, path: str) -> Optional[str]:
 
 
 def transform_source(
-    source: bytes, path: str, settings: Settings, project: ProjectIndex
+    source: bytes,
+    path: str,
+    settings: Settings,
+    project: ProjectIndex,
+    filename: Optional[str] = None,
 ) -> Outcome:
-    """Rewrite one file's bytes. Raises SourceError for bad input, InternalError for our bugs."""
-    tree, text, file = _run_codemods(source, path, settings, project)
+    """Rewrite one file's bytes. ``path`` is how the user sees the file (diagnostics, diffs),
+    ``filename`` the real file (module names; defaults to ``path``). Raises SourceError for
+    bad input, InternalError for our bugs."""
+    filename = filename or path
+    tree, text, file = _run_codemods(source, path, settings, project, filename)
     encoding = tree.encoding if tree is not None else "utf-8"
     if tree is None or tree.code == text:
         return Outcome(source, encoding, file.diagnostics, dict(file.rewrites), [])
@@ -154,7 +172,7 @@ def transform_source(
     problem = _compiles(new, path)
     if problem is not None and _compiles(source, path) is None:
         raise InternalError(f"the rewritten code does not compile ({problem}); file left as is")
-    again, _, _ = _run_codemods(new, path, settings, project)
+    again, _, _ = _run_codemods(new, path, settings, project, filename)
     if again is not None and again.code != new_text:
         raise InternalError("a second run would change the rewritten code again; file left as is")
     return Outcome(new, encoding, file.diagnostics, dict(file.rewrites), notes)
@@ -186,30 +204,40 @@ def _read(file: SourceFile) -> Union[bytes, FileResult]:
         return FileResult(file.display, file.path, FAILED, error=f"cannot read: {error.strerror}")
 
 
-def scan_source(source: bytes) -> Optional[str]:
-    """The first pass for one file's bytes: None when it parses, else why not."""
-    reason = _python_syntax_error(source)
-    if reason is None:
-        return None
+Facts = Dict[str, Any]  # codemod NAME -> that codemod's collect() result for one file
+
+
+def scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Optional[str], Facts]:
+    """The first pass for one file's bytes: why it cannot be processed (None if it can), and
+    the facts the selected codemods collect from its ``ast``."""
+    try:
+        tree, reason = _ast_parse(source)
+    except RecursionError:
+        return "the file is nested too deeply to parse", {}
+    facts: Facts = {}
+    if tree is not None:
+        for name in settings.codemods:
+            collected = BY_NAME[name].collect(tree, filename, source)
+            if collected is not None:
+                facts[name] = collected
+        return None, facts
     try:  # newer syntax than this interpreter knows: libcst may still parse (and rewrite) it
         cst.parse_module(source)
     except Exception:
-        return reason
-    return None
+        return reason, {}
+    return None, {}
 
 
-def scan_file(file: SourceFile) -> Optional[FileResult]:
-    """The first pass for one file: None when it can go on to the rewrite, else its failure."""
+def scan_file(file: SourceFile) -> Tuple[Optional[FileResult], Facts]:
+    """The first pass for one file: its failure (None when it can go on to the rewrite) and
+    its facts."""
     source = _read(file)
     if isinstance(source, FileResult):
-        return source
-    try:
-        reason = scan_source(source)
-    except RecursionError:
-        reason = "the file is nested too deeply to parse"
+        return source, {}
+    reason, facts = scan_source(source, file.path, _worker_args[0])
     if reason is None:
-        return None
-    return FileResult(file.display, file.path, FAILED, error=reason)
+        return None, facts
+    return FileResult(file.display, file.path, FAILED, error=reason), {}
 
 
 def process_file(file: SourceFile, settings: Settings, project: ProjectIndex) -> FileResult:
@@ -218,7 +246,7 @@ def process_file(file: SourceFile, settings: Settings, project: ProjectIndex) ->
         return source
     result = FileResult(file.display, file.path, UNCHANGED)
     try:
-        outcome = transform_source(source, file.display, settings, project)
+        outcome = transform_source(source, file.display, settings, project, file.path)
     except (SourceError, InternalError) as error:
         kind = "internal error: " if isinstance(error, InternalError) else ""
         result.status, result.error = FAILED, f"{kind}{error}"
@@ -241,13 +269,19 @@ def process_file(file: SourceFile, settings: Settings, project: ProjectIndex) ->
     return result
 
 
-# Worker processes get the run's settings and project index once, at start-up.
+# Worker processes get the run's settings (and, for the rewrite, the project index) once, at
+# start-up; read-only for the life of the process.
 _worker_args: Tuple[Settings, ProjectIndex]
 
 
 def _init_worker(settings: Settings, project: ProjectIndex) -> None:
     global _worker_args
     _worker_args = (settings, project)
+
+
+def build_index(per_file: Mapping[str, Facts], settings: Settings) -> ProjectIndex:
+    codemods = [BY_NAME[name] for name in settings.codemods]
+    return combine_all(per_file, codemods, settings.root)
 
 
 def _process_in_worker(file: SourceFile) -> FileResult:
@@ -271,15 +305,16 @@ def _parallel_map(function, items: Sequence, jobs: int, initargs: tuple = ()) ->
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def run(
-    files: Sequence[SourceFile], settings: Settings, project: ProjectIndex, jobs: int
-) -> Iterator[FileResult]:
-    """Scan every file, then rewrite those that parsed; results in the order of ``files``,
-    whatever the scheduling."""
-    failures = list(_parallel_map(scan_file, files, jobs))
-    good = [file for file, failure in zip(files, failures) if failure is None]
+def run(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Iterator[FileResult]:
+    """Scan every file and build the project index, then rewrite the files that parsed;
+    results in the order of ``files``, whatever the scheduling."""
+    scans = list(_parallel_map(scan_file, files, jobs, (settings, ProjectIndex())))
+    project = build_index(
+        {file.path: facts for file, (_, facts) in zip(files, scans) if facts}, settings
+    )
+    good = [file for file, (failure, _) in zip(files, scans) if failure is None]
     rewritten = _parallel_map(_process_in_worker, good, jobs, (settings, project))
-    for failure in failures:
+    for failure, _ in scans:
         yield failure if failure is not None else next(rewritten)
 
 

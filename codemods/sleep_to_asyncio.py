@@ -34,6 +34,19 @@ class SleepToAsyncio(Codemod):
     NAME = "sleep_to_asyncio"
     DESCRIPTION = "time.sleep(x) in async code -> await asyncio.sleep(x)"
     NEEDS = (b"sleep",)
+    CODES = {
+        CODE: (
+            "time.sleep() in async code blocks the event loop: no other request, task or timer\n"
+            "runs until it returns. asyncfix rewrites the plain call to `await asyncio.sleep(x)`;\n"
+            "it reports the cases it cannot rewrite safely:\n"
+            "- time.sleep passed as a value (`retry(sleep=time.sleep)`): whoever calls it\n"
+            "  blocks. Pass an async sleep if the receiver awaits it; keep time.sleep if the\n"
+            "  receiver runs in a thread.\n"
+            "- inside a generator expression: `await` there makes an async generator, which\n"
+            "  sum()/list()/any() cannot consume. Use a list comprehension or a loop.\n"
+            "- `asyncio` is bound to something else in that scope: rename it, then rerun."
+        )
+    }
 
     def visit_Module(self, node: cst.Module) -> None:
         # Cheap superset of the bare names that may be `time.sleep` (`from time import sleep as
