@@ -31,10 +31,8 @@ from .codemods.engine import (
     FileResult,
     Settings,
     default_jobs,
-    build_index,
     run,
-    scan_source,
-    transform_source,
+    transform_standalone,
     InternalError,
     SourceError,
 )
@@ -251,11 +249,7 @@ def _run_stdin(settings: Settings, mode: str) -> int:
     source = sys.stdin.buffer.read()
     filename = os.path.join(os.getcwd(), "stdin.py")
     try:
-        reason, facts = scan_source(source, filename, settings)
-        if reason is not None:
-            raise SourceError(reason)
-        project = build_index({filename: facts} if facts else {}, settings)
-        outcome = transform_source(source, "-", settings, project, filename)
+        outcome = transform_standalone(source, "-", settings, filename)
     except (SourceError, InternalError) as error:
         click.echo(f"error: -: {error}", err=True)
         stdout.write(source)

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 from typing import Dict, Tuple, Type
 
+from .await_coroutines import AwaitCoroutines
 from .base import Codemod
 from .sleep_to_asyncio import SleepToAsyncio
 
 REGISTRY: Tuple[Type[Codemod], ...] = (
+    # First: it applies decisions the first pass made by position in the file as read, so it
+    # must see the tree before any other codemod moves a line. The functions it makes async
+    # count as async for every codemod after it (Codemod.coroutine_of).
+    AwaitCoroutines,
     SleepToAsyncio,
 )
 

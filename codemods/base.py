@@ -18,10 +18,23 @@ out (:meth:`Codemod.ignored`).
 from __future__ import annotations
 
 import ast
-import re
+import difflib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import (
+    Any,
+    ClassVar,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+)
 
 import libcst as cst
 import libcst.helpers
@@ -37,7 +50,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from .project import ProjectIndex
+from .project import IGNORE_COMMENT, ProjectIndex
 
 
 @dataclass(frozen=True)
@@ -57,8 +70,6 @@ class Diagnostic:
         return f"{text} (hint: {self.hint})" if self.hint else text
 
 
-# `# asyncfix: ignore` (every codemod) or `# asyncfix: ignore[name, other_name]` (those only).
-_IGNORE_COMMENT = re.compile(r"#\s*asyncfix:\s*ignore(?:\[([^\]]*)\])?")
 
 # For a line: None means every codemod is ignored there, a set names the ignored codemods.
 IgnoreMap = Mapping[int, Optional[FrozenSet[str]]]
@@ -70,7 +81,7 @@ def parse_ignore_comments(text: str) -> Dict[int, Optional[FrozenSet[str]]]:
     if "asyncfix" not in text:
         return ignores
     for lineno, line in enumerate(text.splitlines(), start=1):
-        match = _IGNORE_COMMENT.search(line)
+        match = IGNORE_COMMENT.search(line)
         if match is None:
             continue
         names = match.group(1)
@@ -94,6 +105,11 @@ class FileContext:
     ignores: IgnoreMap = field(default_factory=dict)
     diagnostics: List[Diagnostic] = field(default_factory=list)
     rewrites: Counter = field(default_factory=Counter)
+    # True once an earlier codemod changed the tree: line numbers of the tree a codemod sees
+    # then differ from the file's, and are mapped back (opt-out comments, diagnostics).
+    shifted: bool = False
+    # Packages the rewritten code needs at runtime (pip names) -> the codemods that need them.
+    requirements: Dict[str, Set[str]] = field(default_factory=dict)
 
 
 class _Genexp:
@@ -113,6 +129,11 @@ class Codemod(VisitorBasedCodemodCommand):
     # Every diagnostic code this codemod reports -> what it means and how to fix it by hand
     # (``asyncfix --explain CODE``). Reuse a ruff/flake8-async code where one covers the call.
     CODES: ClassVar[Mapping[str, str]] = {}
+    # Packages (pip names) the code this codemod writes imports at runtime, e.g. ("httpx",):
+    # recorded for a file as soon as the codemod rewrites something there, and listed in the
+    # migration report. A need that depends on the rewrite (asyncpg or aiosqlite, by database
+    # URL) is recorded with :meth:`Codemod.require` instead.
+    REQUIRES: ClassVar[Tuple[str, ...]] = ()
 
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider)
 
@@ -158,6 +179,13 @@ class Codemod(VisitorBasedCodemodCommand):
         return None
 
     @classmethod
+    def async_seeds(cls, combined: Any) -> Iterable[Tuple[str, str]]:
+        """Sync functions this codemod will make await, as (path, qualified name): the await
+        machinery makes them ``async def`` and propagates to their callers across the project.
+        Code in them counts as async for every codemod (:meth:`coroutine_of`)."""
+        return ()
+
+    @classmethod
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
         """The cheap per-file check: can this file possibly need this codemod? Override to
         also ask the project index (a file the index names is wanted whatever its bytes)."""
@@ -169,7 +197,25 @@ class Codemod(VisitorBasedCodemodCommand):
 
     def _lines(self, node: cst.CSTNode) -> range:
         pos = self.get_metadata(PositionProvider, node)
-        return range(pos.start.line, pos.end.line + 1)
+        return range(self.original_line(pos.start.line), self.original_line(pos.end.line) + 1)
+
+    def original_line(self, line: int) -> int:
+        """The line of the file as read that ``line`` of the tree being transformed comes from
+        (they differ when an earlier codemod added or removed lines, e.g. an import)."""
+        if not self.file.shifted:
+            return line
+        line_map = getattr(self, "_line_map", None)
+        if line_map is None:
+            matcher = difflib.SequenceMatcher(
+                None, self.file.source.splitlines(), self.module.code.splitlines(), autojunk=False
+            )
+            line_map = {}
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+                for offset, current in enumerate(range(j1, j2)):
+                    original = i1 + offset if tag == "equal" else min(i1 + offset, max(i1, i2 - 1))
+                    line_map[current + 1] = original + 1
+            self._line_map = line_map
+        return line_map.get(line, line)
 
     def ignored(self, node: cst.CSTNode) -> bool:
         """True when a line of ``node`` carries an opt-out comment for this codemod."""
@@ -187,12 +233,19 @@ class Codemod(VisitorBasedCodemodCommand):
         if self.ignored(node):
             return
         pos = self.get_metadata(PositionProvider, node).start
+        line = self.original_line(pos.line)
         self.file.diagnostics.append(
-            Diagnostic(self.file.path, pos.line, pos.column + 1, code, message, hint, self.NAME)
+            Diagnostic(self.file.path, line, pos.column + 1, code, message, hint, self.NAME)
         )
 
     def rewrote(self, count: int = 1) -> None:
         self.file.rewrites[self.NAME] += count
+        for package in self.REQUIRES:
+            self.require(package)
+
+    def require(self, package: str) -> None:
+        """Record that this file's rewritten code needs ``package`` (a pip name) at runtime."""
+        self.file.requirements.setdefault(package, set()).add(self.NAME)
 
     # -- scope questions --------------------------------------------------------------------
 
@@ -216,18 +269,26 @@ class Codemod(VisitorBasedCodemodCommand):
         if depth > 1:
             return None
         if isinstance(scope, FunctionScope) and isinstance(scope.node, cst.FunctionDef):
-            if scope.node.asynchronous is not None:
+            if self.is_async_def(scope.node):
                 return scope.node
         return None
 
-    @staticmethod
-    def _function_is_async(scope: object) -> bool:
+    def is_async_def(self, node: cst.FunctionDef) -> bool:
+        """``async def``, or a ``def`` the await machinery makes async in this run."""
+        if node.asynchronous is not None:
+            return True
+        if not self.file.project.actions:
+            return False
+        line = self.get_metadata(PositionProvider, node).start.line
+        return self.file.project.becomes_async(self.file.filename, line, node.name.value)
+
+    def _function_is_async(self, scope: object) -> bool:
         while isinstance(scope, ComprehensionScope):
             scope = scope.parent
         return (
             isinstance(scope, FunctionScope)
             and isinstance(scope.node, cst.FunctionDef)
-            and scope.node.asynchronous is not None
+            and self.is_async_def(scope.node)
         )
 
     def imported_name(self, node: cst.CSTNode) -> Optional[str]:

@@ -19,6 +19,7 @@ reported as an internal error and left alone.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import difflib
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -31,7 +32,7 @@ from libcst.codemod import CodemodContext
 from . import BY_NAME
 from .base import Diagnostic, FileContext, ParenthesizeAwaits, parse_ignore_comments
 from .files import SourceFile, digest
-from .project import ProjectIndex, combine_all
+from .project import AWAIT_CODEMOD, ProjectIndex, collect_module, combine_all
 
 UNCHANGED = "unchanged"
 CHANGED = "changed"
@@ -54,12 +55,16 @@ class FileResult:
     path: str
     status: str
     diff: str = ""
+    old_text: Optional[str] = None  # for CHANGED: the decoded text before and after (renderers
+    new_text: Optional[str] = None  # that need positions, e.g. SARIF fixes, compute from them)
     new: Optional[bytes] = None  # the rewritten bytes, for CHANGED
     original_digest: Optional[bytes] = None  # what was read, to refuse writing over a newer edit
     error: Optional[str] = None  # for FAILED
     notes: List[str] = field(default_factory=list)  # e.g. why formatting was skipped
     diagnostics: List[Diagnostic] = field(default_factory=list)
     rewrites: Dict[str, int] = field(default_factory=dict)
+    # package (pip name) the rewritten code needs -> the codemods that need it (sorted)
+    requirements: Dict[str, List[str]] = field(default_factory=dict)
 
 
 class SourceError(Exception):
@@ -77,6 +82,7 @@ class Outcome:
     diagnostics: List[Diagnostic]
     rewrites: Dict[str, int]
     notes: List[str]
+    requirements: Dict[str, List[str]] = field(default_factory=dict)
 
 
 def _ast_parse(source: bytes) -> Tuple[Optional[ast.Module], Optional[str]]:
@@ -127,6 +133,7 @@ def _run_codemods(
     file.ignores = parse_ignore_comments(text)
     tree = module
     for codemod in wanted:
+        file.shifted = bool(file.rewrites)
         try:
             tree = codemod(CodemodContext(filename=path), file).transform_module(tree)
         except Exception as error:
@@ -175,7 +182,21 @@ def transform_source(
     again, _, _ = _run_codemods(new, path, settings, project, filename)
     if again is not None and again.code != new_text:
         raise InternalError("a second run would change the rewritten code again; file left as is")
-    return Outcome(new, encoding, file.diagnostics, dict(file.rewrites), notes)
+    requirements = {package: sorted(names) for package, names in sorted(file.requirements.items())}
+    return Outcome(new, encoding, file.diagnostics, dict(file.rewrites), notes, requirements)
+
+
+def transform_standalone(
+    source: bytes, path: str, settings: Settings, filename: Optional[str] = None
+) -> Outcome:
+    """Both passes for one source that is its own project (stdin, tests): scan it, build the
+    index from it alone, rewrite it."""
+    filename = filename or path
+    reason, facts = scan_source(source, filename, settings)
+    if reason is not None:
+        raise SourceError(reason)
+    project = build_index({filename: facts} if facts else {}, settings)
+    return transform_source(source, path, settings, project, filename)
 
 
 def unified_diff(old: str, new: str, display: str) -> str:
@@ -205,6 +226,8 @@ def _read(file: SourceFile) -> Union[bytes, FileResult]:
 
 
 Facts = Dict[str, Any]  # codemod NAME -> that codemod's collect() result for one file
+# The call-graph facts of the await machinery travel under this key.
+CALL_GRAPH = "<call graph>"
 
 
 def scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Optional[str], Facts]:
@@ -212,15 +235,17 @@ def scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Optio
     the facts the selected codemods collect from its ``ast``."""
     try:
         tree, reason = _ast_parse(source)
+        facts: Facts = {}
+        if tree is not None:
+            for name in settings.codemods:
+                collected = BY_NAME[name].collect(tree, filename, source)
+                if collected is not None:
+                    facts[name] = collected
+            if AWAIT_CODEMOD in settings.codemods:
+                facts[CALL_GRAPH] = collect_module(tree, filename, source)
+            return None, facts
     except RecursionError:
         return "the file is nested too deeply to parse", {}
-    facts: Facts = {}
-    if tree is not None:
-        for name in settings.codemods:
-            collected = BY_NAME[name].collect(tree, filename, source)
-            if collected is not None:
-                facts[name] = collected
-        return None, facts
     try:  # newer syntax than this interpreter knows: libcst may still parse (and rewrite) it
         cst.parse_module(source)
     except Exception:
@@ -261,11 +286,12 @@ def process_file(file: SourceFile, settings: Settings, project: ProjectIndex) ->
     )
     if outcome.new != source:
         result.status = CHANGED
+        result.requirements = outcome.requirements
         result.new = outcome.new
         result.original_digest = digest(source)
-        result.diff = unified_diff(
-            source.decode(outcome.encoding), outcome.new.decode(outcome.encoding), file.display
-        )
+        result.old_text = source.decode(outcome.encoding)
+        result.new_text = outcome.new.decode(outcome.encoding)
+        result.diff = unified_diff(result.old_text, result.new_text, file.display)
     return result
 
 
@@ -281,7 +307,9 @@ def _init_worker(settings: Settings, project: ProjectIndex) -> None:
 
 def build_index(per_file: Mapping[str, Facts], settings: Settings) -> ProjectIndex:
     codemods = [BY_NAME[name] for name in settings.codemods]
-    return combine_all(per_file, codemods, settings.root)
+    modules = {path: facts[CALL_GRAPH] for path, facts in per_file.items() if CALL_GRAPH in facts}
+    index = combine_all(per_file, codemods, settings.root, modules)
+    return dataclasses.replace(index, options=settings.options)
 
 
 def _process_in_worker(file: SourceFile) -> FileResult:

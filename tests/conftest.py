@@ -9,9 +9,8 @@ import pytest
 
 from asyncfix.codemods import REGISTRY
 from asyncfix.codemods.base import Diagnostic
-from asyncfix.codemods.engine import Settings, transform_source
+from asyncfix.codemods.engine import Settings, transform_standalone
 from asyncfix.codemods.formatting import black_mode
-from asyncfix.codemods.project import ProjectIndex
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "before_after"
@@ -46,7 +45,7 @@ def rewrite(
         codemods=tuple(select) if select else DEFAULT_SETTINGS.codemods,
         black_mode=DEFAULT_SETTINGS.black_mode if fmt else None,
     )
-    outcome = transform_source(source.encode(), path, settings, ProjectIndex())
+    outcome = transform_standalone(source.encode(), path, settings)
     return outcome.new.decode(), outcome.diagnostics
 
 

@@ -1,0 +1,20 @@
+import asyncio
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def pause():
+    await asyncio.sleep(0.1)
+
+
+async def fetch(url):
+    async with httpx.AsyncClient() as client:
+        response = await client.get(url)
+    return response
+
+
+async def save(session: AsyncSession, item):
+    session.add(item)
+    await session.commit()
+    return item

@@ -1,0 +1,9 @@
+"""A sync helper calling coroutines of another module: the coroutines never ran."""
+from . import services
+from .services import ScoreStore
+
+
+def build_profile(user_id: int) -> dict:
+    profile = services.fetch_profile(user_id)
+    store = ScoreStore()
+    return {**profile, "score": store.score(user_id)}
