@@ -1,8 +1,8 @@
 """The ``asyncfix`` command: gathers files and options, runs the engine, renders its results.
 
-Exit codes: 0 nothing to do (or ``--apply`` wrote everything); 1 changes found in ``--dry-run``
-/ ``--check``; 2 a usage or configuration error, or any file that failed (after every other
-file was processed).
+Exit codes: 0 nothing to do (or ``--apply`` / ``--interactive`` finished); 1 changes found in
+``--dry-run`` / ``--check``; 2 a usage or configuration error, an unknown ``--explain`` code, or
+any file that failed (after every other file was processed).
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections import Counter
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Tuple
 
 import click
 
@@ -37,6 +36,18 @@ from .codemods.engine import (
     SourceError,
 )
 from .codemods.files import DEFAULT_EXCLUDES, FileChangedError, discover, write_atomic
+from .output import (
+    FORMATS,
+    RunResults,
+    colour_diff,
+    explain,
+    follow_up_lines,
+    known_codes,
+    render_document,
+    render_report,
+    render_text,
+    summary_line,
+)
 
 
 def _names(value: Any, option: str) -> List[str]:
@@ -53,22 +64,6 @@ def _names(value: Any, option: str) -> List[str]:
     return names
 
 
-def _colour_diff(diff: str) -> str:
-    out = []
-    for line in diff.splitlines(keepends=True):
-        if line.startswith(("+++", "---")):
-            out.append(click.style(line, bold=True))
-        elif line.startswith("@@"):
-            out.append(click.style(line, fg="cyan"))
-        elif line.startswith("+"):
-            out.append(click.style(line, fg="green"))
-        elif line.startswith("-"):
-            out.append(click.style(line, fg="red"))
-        else:
-            out.append(line)
-    return "".join(out)
-
-
 def _given(ctx: click.Context, name: str) -> bool:
     source = ctx.get_parameter_source(name)
     return source is not None and source.name == "COMMANDLINE"
@@ -83,11 +78,45 @@ def _list_codemods(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     ctx.exit(0)
 
 
+def _explain(ctx: click.Context, _param: click.Parameter, value: Optional[str]) -> None:
+    if value is None or ctx.resilient_parsing:
+        return
+    text = explain(value)
+    if text is None:
+        known = ", ".join(known_codes()) or "(none)"
+        click.echo(f"error: unknown diagnostic code {value!r}; known codes: {known}", err=True)
+        ctx.exit(2)
+    click.echo(text, nl=False)
+    ctx.exit(0)
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
-@click.option("--dry-run", "dry_run", is_flag=True, help="Show a diff of every rewrite; write nothing (default).")
+@click.option(
+    "--dry-run", "--diff", "dry_run", is_flag=True,
+    help="Show a diff of every rewrite; write nothing (default).",
+)
 @click.option("--apply", "apply_", is_flag=True, help="Write the rewrites to the files.")
 @click.option("--check", is_flag=True, help="CI form: list files that would change; exit 1 if any.")
+@click.option(
+    "-i", "--interactive", is_flag=True,
+    help="Show each file's diff and ask: apply, skip, apply all the rest, or quit (y/n/a/q).",
+)
+@click.option(
+    "--output-format", "output_format", type=click.Choice(FORMATS), default="text",
+    show_default=True,
+    help="text for people; json (schemas/output.schema.json), github (Actions annotations) "
+    "or sarif (2.1.0) for tools, printed to stdout at the end of the run.",
+)
+@click.option(
+    "--report", "report", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write a Markdown migration report to FILE (`-` for stdout): what was converted, what "
+    "needs a human, which packages the new code needs.",
+)
+@click.option(
+    "--explain", metavar="CODE", expose_value=False, is_eager=True, callback=_explain,
+    help="Explain a diagnostic code and how to fix it by hand, then exit.",
+)
 @click.option("--select", metavar="NAME,...", help="Run only these codemods.")
 @click.option("--ignore", metavar="NAME,...", help="Do not run these codemods.")
 @click.option(
@@ -113,6 +142,9 @@ def main(
     dry_run: bool,
     apply_: bool,
     check: bool,
+    interactive: bool,
+    output_format: str,
+    report: Optional[str],
     select: Optional[str],
     ignore: Optional[str],
     exclude: Tuple[str, ...],
@@ -126,12 +158,18 @@ def main(
     PATH may be files or directories (searched recursively for *.py); the default is `.`.
     `-` reads source from stdin and writes the rewritten source to stdout.
     """
-    if sum((dry_run, apply_, check)) > 1:
-        raise click.UsageError("choose one of --dry-run, --apply and --check")
-    mode = "apply" if apply_ else "check" if check else "dry-run"
+    if sum((dry_run, apply_, check, interactive)) > 1:
+        raise click.UsageError("choose one of --dry-run, --apply, --check and --interactive")
+    mode = "apply" if apply_ or interactive else "check" if check else "dry-run"
     paths = paths or (".",)
     if "-" in paths and len(paths) > 1:
         raise click.UsageError("`-` (stdin) cannot be combined with other paths")
+    if "-" in paths and (interactive or report or output_format != "text"):
+        raise click.UsageError(
+            "`-` (stdin) cannot be combined with --interactive, --report or --output-format"
+        )
+    if interactive and output_format != "text":
+        raise click.UsageError("--interactive works with --output-format text only")
 
     root = find_project_root(paths)
     try:
@@ -171,75 +209,112 @@ def main(
         # `kill` (SIGTERM) unwinds like Ctrl-C, so a write in progress removes its temporary file.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
 
-    counts: Counter = Counter()
-    rewrites: Counter = Counter()
-    diagnostics = 0
+    run_results = RunResults(mode)
     for display, message in missing:
-        counts[FAILED] += 1
+        run_results.results.append(FileResult(display, display, FAILED, error=message))
         click.echo(f"error: {display}: {message}", err=True)
 
     results = run(files, settings, workers)
-    show_bar = sys.stderr.isatty() and not quiet and len(files) > 1
+    show_bar = sys.stderr.isatty() and not quiet and not interactive and len(files) > 1
     bar = click.progressbar(length=len(files), file=sys.stderr, label="asyncfix") if show_bar else None
+    review = _Review(color) if interactive else None
     try:
         for result in results:
             if bar is not None:
                 bar.update(1)
-            _render(result, mode, color, quiet, verbose)
-            if result.status == CHANGED and mode == "apply":
+            write = result.status == CHANGED and mode == "apply"
+            if review is not None and result.status == CHANGED:
+                write = review.ask(result)
+                if not write:
+                    run_results.skipped.append(result.display)
+            if output_format == "text" and (write or result.status != CHANGED or review is None):
+                render_text(result, mode, color, quiet, verbose)
+            elif output_format == "text":
+                for diagnostic in result.diagnostics:
+                    click.echo(diagnostic.format())
+            elif result.status == FAILED:
+                click.echo(f"error: {result.display}: {result.error}", err=True)
+            if write:
                 try:
                     write_atomic(result.path, result.new or b"", result.original_digest or b"")
                 except (OSError, FileChangedError) as error:
                     result.status = FAILED
                     reason = error.strerror if isinstance(error, OSError) else str(error)
+                    result.error = f"cannot write: {reason}"
                     click.echo(f"error: {result.display}: cannot write: {reason}", err=True)
-            counts[result.status] += 1
-            rewrites.update(result.rewrites)
-            diagnostics += len(result.diagnostics)
+            run_results.results.append(result)
+            if review is not None and review.quit:
+                break
     finally:
         if bar is not None:
             bar.finish()
             click.echo(err=True)
+        results.close()
 
+    if output_format != "text":
+        click.echo(render_document(output_format, run_results), nl=False)
     if not quiet:
-        _summary(mode, len(files) + len(missing), counts, rewrites, diagnostics)
+        click.echo(summary_line(mode, run_results), err=True)
+        if mode == "apply" and output_format == "text":
+            for line in follow_up_lines(run_results):
+                click.echo(line, err=True)
+    if report:
+        text = render_report(run_results, _command_line(ctx))
+        if report == "-":
+            click.echo(text, nl=False)
+        else:
+            try:
+                with open(report, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+            except OSError as error:
+                click.echo(f"error: --report {report}: {error.strerror}", err=True)
+                ctx.exit(2)
+    counts = run_results.counts()
     if counts[FAILED]:
         ctx.exit(2)
     ctx.exit(1 if counts[CHANGED] and mode != "apply" else 0)
 
 
-def _render(result: FileResult, mode: str, color: bool, quiet: bool, verbose: bool) -> None:
-    if result.status == FAILED:
-        click.echo(f"error: {result.display}: {result.error}", err=True)
-    elif result.status == CHANGED:
-        if mode == "dry-run":
-            click.echo(_colour_diff(result.diff) if color else result.diff, nl=False, color=color)
-        elif mode == "check":
-            click.echo(f"would rewrite {result.display}")
-        elif not quiet:
-            click.echo(f"rewrote {result.display}")
-    elif verbose:
-        click.echo(f"unchanged {result.display}", err=True)
-    for diagnostic in result.diagnostics:
-        click.echo(diagnostic.format())
-    if verbose:
-        for note in result.notes:
-            click.echo(f"note: {result.display}: {note}", err=True)
+def _command_line(ctx: click.Context) -> str:
+    """The mode of this run as a command, for the report's first line."""
+    params = ctx.params
+    for flag, key in (("--interactive", "interactive"), ("--apply", "apply_"), ("--check", "check")):
+        if params.get(key):
+            return f"asyncfix {flag}"
+    return "asyncfix --dry-run"
 
 
-def _summary(mode: str, scanned: int, counts: Counter, rewrites: Counter, diagnostics: int) -> None:
-    verb = "rewritten" if mode == "apply" else "would change"
-    parts = [
-        f"{scanned} file{'s' if scanned != 1 else ''} scanned",
-        f"{counts[CHANGED]} {verb}",
-        f"{counts['unchanged']} unchanged",
-        f"{counts[FAILED]} failed",
-    ]
-    line = "asyncfix: " + ", ".join(parts)
-    if rewrites:
-        line += "; rewrites: " + ", ".join(f"{name} {n}" for name, n in sorted(rewrites.items()))
-    line += f"; {diagnostics} diagnostic{'s' if diagnostics != 1 else ''}"
-    click.echo(line, err=True)
+class _Review:
+    """``--interactive``: each change's diff, then a question, like ``git add -p``. Answers
+    come from stdin, so piped input works; the end of the input means quit."""
+
+    CHOICES = ("y", "n", "a", "q")
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+        self.all = False
+        self.quit = False
+
+    def ask(self, result: FileResult) -> bool:
+        if self.all:
+            return True
+        click.echo(colour_diff(result.diff) if self.color else result.diff, nl=False, color=self.color)
+        try:
+            answer = click.prompt(
+                f"Apply this change to {result.display}? "
+                "[y]es, [n]o (skip), [a]ll remaining, [q]uit",
+                type=click.Choice(self.CHOICES, case_sensitive=False),
+                show_choices=False,
+            )
+        except click.Abort:
+            click.echo()
+            answer = "q"
+        answer = answer.lower()
+        if answer == "a":
+            self.all = True
+        elif answer == "q":
+            self.quit = True
+        return answer in ("y", "a")
 
 
 def _run_stdin(settings: Settings, mode: str) -> int:

@@ -196,8 +196,12 @@ class Codemod(VisitorBasedCodemodCommand):
     # -- reporting --------------------------------------------------------------------------
 
     def _lines(self, node: cst.CSTNode) -> range:
+        """The lines an opt-out comment for ``node`` may stand on: all of a simple statement or
+        expression, only the first line of a compound statement (``def``, ``with``, ...), whose
+        body has lines of its own."""
         pos = self.get_metadata(PositionProvider, node)
-        return range(self.original_line(pos.start.line), self.original_line(pos.end.line) + 1)
+        end = pos.start.line if isinstance(node, cst.BaseCompoundStatement) else pos.end.line
+        return range(self.original_line(pos.start.line), self.original_line(end) + 1)
 
     def original_line(self, line: int) -> int:
         """The line of the file as read that ``line`` of the tree being transformed comes from
@@ -299,6 +303,11 @@ class Codemod(VisitorBasedCodemodCommand):
 
         Asked through the node's scope only for the nodes a codemod cares about, which is much
         cheaper than QualifiedNameProvider (it resolves every name of the module)."""
+        probe = node
+        while isinstance(probe, cst.Attribute):
+            probe = probe.value
+        if not isinstance(probe, cst.Name):
+            return None  # `f(x).attr`: libcst would name it after `f`, which it is not
         scope = self.get_metadata(ScopeProvider, node, None)
         if scope is None:
             return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,7 +21,17 @@ CLI_OPTIONS: Dict[str, type] = {
 }
 # Keys that configure codemods, with the type they must have; handed to every codemod as
 # FileContext.options (dashes become underscores). Add a codemod's key here, next to a comment.
-CODEMOD_OPTIONS: Dict[str, type] = {}
+CODEMOD_OPTIONS: Dict[str, type] = {
+    # cpu_to_executor: qualified names of functions to treat as CPU-bound ("pkg.module.func").
+    "cpu-bound": list,
+    # cpu_to_executor: "auto" (process pool for pure-Python work that pickles, default thread
+    # pool otherwise), "thread" (always the default thread pool) or "process".
+    "cpu-executor": str,
+}
+# String keys of CODEMOD_OPTIONS that take one of a fixed set of values.
+CODEMOD_CHOICES: Dict[str, Tuple[str, ...]] = {
+    "cpu-executor": ("auto", "thread", "process"),
+}
 
 
 class ConfigError(Exception):
@@ -30,7 +40,8 @@ class ConfigError(Exception):
 
 def find_project_root(paths: Sequence[str]) -> str:
     """The nearest directory, from the paths' common parent upwards, that holds a
-    pyproject.toml or a repository root (.git/.hg); the filesystem root if none does."""
+    pyproject.toml or a repository root (.git/.hg); the common parent itself if none does
+    (module names are then counted from there)."""
     real = [os.path.abspath(p) for p in paths if p != "-"] or [os.getcwd()]
     start = os.path.commonpath(real)
     if not os.path.isdir(start):
@@ -44,7 +55,7 @@ def find_project_root(paths: Sequence[str]) -> str:
             return directory
         parent = os.path.dirname(directory)
         if parent == directory:
-            return directory
+            return start
         directory = parent
 
 
@@ -74,6 +85,11 @@ def asyncfix_options(pyproject: Dict[str, Any], where: str = "pyproject.toml") -
         if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise ConfigError(
                 f"{where}: [tool.asyncfix] {key} must be a {expected.__name__}, got {value!r}"
+            )
+        choices = CODEMOD_CHOICES.get(key) or CODEMOD_CHOICES.get(key.replace("_", "-"))
+        if choices and value not in choices:
+            raise ConfigError(
+                f"{where}: [tool.asyncfix] {key} must be one of {', '.join(choices)}, got {value!r}"
             )
         options[key.replace("-", "_")] = value
     return options

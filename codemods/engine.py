@@ -23,7 +23,7 @@ import dataclasses
 import difflib
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import libcst as cst
@@ -179,7 +179,9 @@ def transform_source(
     problem = _compiles(new, path)
     if problem is not None and _compiles(source, path) is None:
         raise InternalError(f"the rewritten code does not compile ({problem}); file left as is")
-    again, _, _ = _run_codemods(new, path, settings, project, filename)
+    # The verification run keeps the project facts but not the await actions: those are
+    # positions in the file as read, which mean other code in the rewritten text.
+    again, _, _ = _run_codemods(new, path, settings, replace(project, actions={}), filename)
     if again is not None and again.code != new_text:
         raise InternalError("a second run would change the rewritten code again; file left as is")
     requirements = {package: sorted(names) for package, names in sorted(file.requirements.items())}
