@@ -10,6 +10,7 @@ from typing import Dict, Tuple, Type
 
 from .await_coroutines import AwaitCoroutines
 from .base import Codemod
+from .dependency_close import DependencyClose
 from .sleep_to_asyncio import SleepToAsyncio
 
 REGISTRY: Tuple[Type[Codemod], ...] = (
@@ -17,6 +18,10 @@ REGISTRY: Tuple[Type[Codemod], ...] = (
     # must see the tree before any other codemod moves a line. The functions it makes async
     # count as async for every codemod after it (Codemod.coroutine_of).
     AwaitCoroutines,
+    # Before the SQLAlchemy codemod (issue 5): it turns `db = SessionLocal(); try: yield db;
+    # finally: db.close()` into `async with SessionLocal() as db: yield db`, so a leaking
+    # dependency must first gain its close here.
+    DependencyClose,
     SleepToAsyncio,
 )
 

@@ -1,0 +1,17 @@
+"""Generators used as context managers (not FastAPI dependencies) get the same treatment."""
+import contextlib
+from contextlib import asynccontextmanager
+
+import httpx
+
+
+@contextlib.contextmanager
+def open_report(path):
+    handle = open(path, "w")
+    yield handle
+
+
+@asynccontextmanager
+async def http_client():
+    client = httpx.AsyncClient()
+    yield client
