@@ -11,6 +11,7 @@ from typing import Dict, Tuple, Type
 from .await_coroutines import AwaitCoroutines
 from .base import Codemod
 from .dependency_close import DependencyClose
+from .requests_to_httpx import RequestsToHttpx
 from .sleep_to_asyncio import SleepToAsyncio
 
 REGISTRY: Tuple[Type[Codemod], ...] = (
@@ -23,6 +24,8 @@ REGISTRY: Tuple[Type[Codemod], ...] = (
     # dependency must first gain its close here.
     DependencyClose,
     SleepToAsyncio,
+    # requests / sync httpx / urlopen -> httpx.AsyncClient; independent of the others.
+    RequestsToHttpx,
 )
 
 BY_NAME: Dict[str, Type[Codemod]] = {codemod.NAME: codemod for codemod in REGISTRY}

@@ -1,0 +1,43 @@
+import requests
+import httpx
+import json
+
+# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.
+_HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
+
+
+async def fetch(url: str):
+    async with httpx.AsyncClient(
+        verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
+    ) as client:
+        try:
+            r = await client.get(url, timeout=10)
+            r.raise_for_status()
+        except httpx.HTTPStatusError as error:
+            return {"status": error.response.status_code}
+        except (
+            httpx.NetworkError,
+            httpx.ConnectTimeout,
+            httpx.RemoteProtocolError,
+            httpx.ProxyError,
+            httpx.TimeoutException,
+        ):
+            return {"status": None}
+    return r.json()
+
+
+async def parse(url: str):
+    async with httpx.AsyncClient(
+        verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
+    ) as client:
+        try:
+            return (await client.get(url)).json()
+        except (httpx.HTTPError, httpx.InvalidURL, json.JSONDecodeError):
+            return None
+
+
+def still_sync(url: str):
+    try:
+        return requests.get(url).json()
+    except requests.RequestException:
+        return None

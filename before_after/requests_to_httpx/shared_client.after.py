@@ -1,0 +1,25 @@
+import httpx
+
+# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.
+_HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
+
+INTERNAL_CA = "/etc/ssl/internal.pem"
+
+
+async def crawl(urls: list, session_id: str):
+    """One client for the whole function: not one per loop iteration."""
+    pages = []
+    async with httpx.AsyncClient(
+        verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
+    ) as client, httpx.AsyncClient(
+        verify=INTERNAL_CA,
+        cookies={"session": session_id},
+        follow_redirects=True,
+        timeout=None,
+    ) as client_2:
+        for url in urls:
+            pages.append((await client.get(url)).text)
+        summary = await client_2.post(
+            "https://internal.example.com/summary", json={"count": len(pages)}
+        )
+    return pages, summary.status_code
