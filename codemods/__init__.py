@@ -10,9 +10,12 @@ from typing import Dict, Tuple, Type
 
 from .await_coroutines import AwaitCoroutines
 from .base import Codemod
+from .blocking_to_executor import BlockingToExecutor
 from .dependency_close import DependencyClose
+from .file_io_to_thread import FileIoToThread
 from .requests_to_httpx import RequestsToHttpx
 from .sleep_to_asyncio import SleepToAsyncio
+from .subprocess_to_asyncio import SubprocessToAsyncio
 
 REGISTRY: Tuple[Type[Codemod], ...] = (
     # First: it applies decisions the first pass made by position in the file as read, so it
@@ -26,6 +29,10 @@ REGISTRY: Tuple[Type[Codemod], ...] = (
     SleepToAsyncio,
     # requests / sync httpx / urlopen -> httpx.AsyncClient; independent of the others.
     RequestsToHttpx,
+    # The blocking-call families of issue 10 (independent of each other and of the above).
+    FileIoToThread,
+    SubprocessToAsyncio,
+    BlockingToExecutor,
 )
 
 BY_NAME: Dict[str, Type[Codemod]] = {codemod.NAME: codemod for codemod in REGISTRY}

@@ -1,0 +1,9 @@
+import os
+
+
+def ask():
+    return input("? "), os.wait()
+
+
+async def outer():
+    return lambda: input("? ")
