@@ -15,6 +15,7 @@ from .dependency_close import DependencyClose
 from .file_io_to_thread import FileIoToThread
 from .requests_to_httpx import RequestsToHttpx
 from .sleep_to_asyncio import SleepToAsyncio
+from .sqlalchemy_to_async import SqlalchemyToAsync
 from .subprocess_to_asyncio import SubprocessToAsyncio
 
 REGISTRY: Tuple[Type[Codemod], ...] = (
@@ -26,6 +27,11 @@ REGISTRY: Tuple[Type[Codemod], ...] = (
     # finally: db.close()` into `async with SessionLocal() as db: yield db`, so a leaking
     # dependency must first gain its close here.
     DependencyClose,
+    # Sync Session/Query/engine -> AsyncSession (issue 5). Its session functions are seeds of the
+    # await machinery (async_seeds), so AwaitCoroutines has already made them async and awaited
+    # their callers; after DependencyClose, whose `try: yield db; finally: db.close()` it turns
+    # into `async with SessionLocal() as db: yield db`.
+    SqlalchemyToAsync,
     SleepToAsyncio,
     # requests / sync httpx / urlopen -> httpx.AsyncClient; independent of the others.
     RequestsToHttpx,
