@@ -11,6 +11,7 @@ from typing import Dict, Tuple, Type
 from .await_coroutines import AwaitCoroutines
 from .base import Codemod
 from .blocking_to_executor import BlockingToExecutor
+from .cpu_to_executor import CpuToExecutor
 from .dependency_close import DependencyClose
 from .file_io_to_thread import FileIoToThread
 from .requests_to_httpx import RequestsToHttpx
@@ -39,6 +40,9 @@ REGISTRY: Tuple[Type[Codemod], ...] = (
     FileIoToThread,
     SubprocessToAsyncio,
     BlockingToExecutor,
+    # CPU-bound calls -> run_in_executor (issue 7); after AwaitCoroutines, whose new coroutines
+    # count as async code here. Independent of the other families.
+    CpuToExecutor,
 )
 
 BY_NAME: Dict[str, Type[Codemod]] = {codemod.NAME: codemod for codemod in REGISTRY}

@@ -1,0 +1,27 @@
+"""Heavy-looking functions that do I/O are not CPU-bound: other codemods handle their calls."""
+import logging
+import os
+
+logger = logging.getLogger(__name__)
+
+
+def load_all(paths):
+    return [open(path).read() for path in paths for _ in range(10**6)]
+
+
+def log_progress():
+    for i in range(10**6):
+        logger.info("step %d", i)
+
+
+def scan_tree(root):
+    return sum(len(files) for _, _, files in os.walk(root) for _ in range(10**6))
+
+
+def slow_query(db):
+    rows = db.execute("SELECT 1")
+    return [row for row in rows for _ in range(10**6)]
+
+
+async def route(paths, db):
+    return load_all(paths), log_progress(), scan_tree("."), slow_query(db)

@@ -1,0 +1,39 @@
+"""Password hashing is slow by design; these libraries release the GIL: default thread pool."""
+import bcrypt
+import hashlib
+from argon2 import PasswordHasher
+from passlib.context import CryptContext
+from passlib.hash import pbkdf2_sha256
+
+pwd_context = CryptContext(schemes=["bcrypt"], deprecated="auto")
+hasher = PasswordHasher()
+
+
+async def register(password: str):
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt())
+    return hashed
+
+
+async def login(password: str, hashed: bytes):
+    return bcrypt.checkpw(password.encode(), hashed)
+
+
+async def passlib_routes(password: str, stored: str):
+    new = pwd_context.hash(password)
+    ok = pwd_context.verify(password, stored)
+    other = pbkdf2_sha256.hash(password)
+    return new, ok, other
+
+
+async def argon2_routes(password: str):
+    return hasher.verify(hasher.hash(password), password)
+
+
+async def derive(password: bytes):
+    # Keyword arguments: run_in_executor takes none, so functools.partial carries them.
+    return hashlib.scrypt(password, salt=b"salt", n=2**14, r=8, p=1)
+
+
+async def cheap(password: str):
+    # Cheap calls of the same libraries stay where they are.
+    return bcrypt.gensalt(), hashlib.sha256(password.encode()).hexdigest()

@@ -1,0 +1,1205 @@
+"""cpu_to_executor: a CPU-bound call in a coroutine runs in an executor, off the event loop.
+
+Why: a CPU-heavy call inside an ``async def`` holds the event loop for its whole duration, so
+every other request, task and timer waits (https://docs.python.org/3/library/asyncio-dev.html
+#running-blocking-code). ``loop.run_in_executor`` moves it to a worker; which worker matters:
+pure-Python work holds the GIL, so only a process pool frees the loop, while C code that
+releases the GIL (hashlib, bcrypt, argon2) runs fine in the default thread pool.
+
+Before -> after::
+
+    async def compute():                    async def compute():
+        return cpu_intensive_task()     ->      return await asyncio.get_running_loop().run_in_executor(
+                                                    _cpu_bound_executor(), cpu_intensive_task
+                                                )
+    async def hash_(pw: str):               async def hash_(pw: str):
+        return hashlib.pbkdf2_hmac(     ->      return await asyncio.get_running_loop().run_in_executor(
+            "sha256", pw.encode(), s, n)            None, hashlib.pbkdf2_hmac, "sha256", pw.encode(), s, n)
+
+``heavy(a, key=c)`` becomes ``run_in_executor(ex, functools.partial(heavy, a, key=c))``
+(``run_in_executor`` takes no keyword arguments). ``_cpu_bound_executor()`` is a module-level
+function, added once per module, that creates one ``ProcessPoolExecutor`` on first use.
+
+What is CPU-bound (conservative; see the README section "CPU-bound calls"):
+
+1. the library calls in :data:`KNOWN_HEAVY` / :data:`KNOWN_HEAVY_METHODS` (password hashing);
+2. project functions (module-level ``def``, any module of the project) whose body shows heavy
+   computation -- a loop or comprehension over a constant range of at least
+   :data:`ITERATIONS` items (nested constant ranges multiply), two nested independent loops over
+   data, a call to a known heavy function -- and no I/O;
+3. ``[tool.asyncfix] cpu-bound = ["pkg.module.func"]`` and ``# asyncfix: cpu-bound`` on a ``def``;
+4. ``multiprocessing.Pool`` used directly in a coroutine (``with Pool() as p: p.apply(f)``):
+   ``apply``/``map`` become awaited calls on the module's process pool and the ``with`` goes.
+
+Also: ``asyncio.get_event_loop()`` in a coroutine becomes ``asyncio.get_running_loop()``.
+
+Not rewritten: sync code (a sync FastAPI route already runs in a threadpool), calls in a nested
+sync ``def``/``lambda``, methods (``self.crunch()``: no types), nested functions. Reported
+instead: CPU001 a CPU-bound call in a generator expression or where a needed name is rebound;
+CPU002 pure-Python CPU work sent to the thread pool because it cannot be shown to be picklable;
+CPU003 a ``multiprocessing.Pool`` use this codemod cannot rewrite.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from typing import Any, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Set, Tuple
+
+import libcst as cst
+import libcst.helpers
+import libcst.matchers as m
+from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
+
+from .base import GENEXP, Codemod, awaited
+from .project import ProjectIndex, module_names
+
+# -- what is CPU-bound ---------------------------------------------------------------------------
+
+# Library functions that are CPU-bound by design, qualified name -> True when the call releases
+# the GIL while it works (then the default thread pool frees the loop; no process needed).
+KNOWN_HEAVY: Mapping[str, bool] = {
+    # Key stretching: hundreds of thousands of HMAC rounds by design. OpenSSL code; CPython drops
+    # the GIL around it (Modules/_hashopenssl.c, Py_BEGIN_ALLOW_THREADS).
+    "hashlib.pbkdf2_hmac": True,
+    # Memory-hard key derivation (OpenSSL EVP_PBE_scrypt), same GIL release as above.
+    "hashlib.scrypt": True,
+    # bcrypt's cost factor makes each call take ~0.1-0.3 s on purpose; the Rust core runs with
+    # the GIL released (py.allow_threads).
+    "bcrypt.hashpw": True,
+    "bcrypt.checkpw": True,
+    # bcrypt_pbkdf: many rounds by design, GIL released like hashpw.
+    "bcrypt.kdf": True,
+    # argon2-cffi's low-level API: memory-hard hashing; cffi releases the GIL around C calls.
+    "argon2.low_level.hash_secret": True,
+    "argon2.low_level.hash_secret_raw": True,
+    "argon2.low_level.verify_secret": True,
+    # passlib's per-scheme handlers (`from passlib.hash import bcrypt; bcrypt.hash(pw)`): slow
+    # by design; they run through bcrypt / hashlib / OpenSSL crypt, which release the GIL.
+    **{
+        f"passlib.hash.{scheme}.{method}": True
+        for scheme in (
+            "bcrypt", "bcrypt_sha256", "argon2", "scrypt", "pbkdf2_sha1", "pbkdf2_sha256",
+            "pbkdf2_sha512", "sha256_crypt", "sha512_crypt",
+        )
+        for method in ("hash", "verify")
+    },
+}
+
+# Methods of objects made from these classes (``ctx = CryptContext(...)`` at module level, in
+# any module of the project), (class, method) -> releases the GIL. Always run in the thread pool:
+# the bound method of a configured instance is not something to ship to another process.
+KNOWN_HEAVY_METHODS: Mapping[Tuple[str, str], bool] = {
+    # passlib's CryptContext: hashes with the configured (slow by design) scheme.
+    ("passlib.context.CryptContext", "hash"): True,
+    ("passlib.context.CryptContext", "verify"): True,
+    ("passlib.context.CryptContext", "verify_and_update"): True,
+    ("passlib.context.CryptContext", "encrypt"): True,  # deprecated alias of hash
+    # argon2-cffi's PasswordHasher: argon2id with memory/time cost, C code via cffi.
+    ("argon2.PasswordHasher", "hash"): True,
+    ("argon2.PasswordHasher", "verify"): True,
+}
+
+# A loop (or nest of loops) over constant ranges of at least this many iterations is heavy: at
+# ~50 ns per trivial iteration that is 5 ms of loop time, enough to be felt by other requests.
+ITERATIONS = 100_000
+
+# Calls that make a function I/O, not CPU work: they wait rather than compute, and belong to the
+# codemods for their own families. A function that does any of this is never "heavy".
+_IO_BUILTINS = frozenset({"open", "print", "input"})
+_IO_MODULES = frozenset({
+    "aiohttp", "asyncpg", "boto3", "ftplib", "http", "httpx", "io", "logging", "os", "pathlib",
+    "psycopg", "psycopg2", "pymongo", "redis", "requests", "select", "shutil", "smtplib",
+    "socket", "sqlalchemy", "sqlite3", "ssl", "subprocess", "sys", "tempfile", "time", "urllib",
+    "urllib3",
+})
+_IO_METHODS = frozenset({
+    "read", "readline", "readlines", "write", "writelines", "flush", "recv", "send", "sendall",
+    "connect", "execute", "executemany", "commit", "rollback", "fetchone", "fetchall",
+    "fetchmany", "query", "request", "urlopen",
+})
+# Methods that change their receiver: called on a parameter, the caller sees the change only if
+# the function runs in the same process.
+_MUTATING_METHODS = frozenset({
+    "append", "extend", "insert", "remove", "pop", "popitem", "clear", "sort", "reverse",
+    "update", "add", "discard", "setdefault",
+})
+_MUTABLE_FACTORIES = frozenset({"list", "dict", "set", "bytearray", "defaultdict", "deque",
+                                "Counter", "OrderedDict"})
+
+# Builtins that iterate their first argument to the end.
+_CONSUMERS = frozenset({"sum", "min", "max", "sorted", "list", "tuple", "set", "frozenset",
+                        "any", "all", "dict", "bytes", "bytearray"})
+
+_MARKER = re.compile(rb"#\s*asyncfix:\s*cpu-bound\b")
+
+# Parameter annotations whose values pickle (for the process pool's argument check).
+_PLAIN_TYPES = frozenset({"int", "float", "complex", "str", "bytes", "bool", "list", "dict",
+                          "tuple", "set", "frozenset", "List", "Dict", "Tuple", "Set",
+                          "FrozenSet", "Optional", "Union", "Sequence", "Mapping", "None"})
+# Calls whose result is a plain builtin value whatever their argument.
+_PLAIN_RESULTS = frozenset({"int", "float", "str", "bytes", "bool", "len", "abs", "round"})
+
+HELPER = "_cpu_bound_executor"
+EXECUTOR_CHOICES = ("auto", "thread", "process")
+
+CPU001 = "CPU001"
+CPU002 = "CPU002"
+CPU003 = "CPU003"
+
+
+class Callee(NamedTuple):
+    """What the project knows about one callable."""
+
+    heavy: bool  # CPU-bound by evidence, marker or the table
+    holds_gil: bool  # pure-Python work: threads do not free the loop
+    process_safe: bool  # module-level, picklable by reference, no shared state it relies on
+
+
+# -- first pass: facts from each file's ast ------------------------------------------------------
+
+
+def _dotted(node: ast.expr) -> Optional[str]:
+    parts: List[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _const_int(node: ast.expr, consts: Mapping[str, int]) -> Optional[int]:
+    """The value of a constant integer expression (``10**6``, ``1_000 * N`` with ``N = 1000``)."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.Name):
+        return consts.get(node.id)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _const_int(node.operand, consts)
+        return None if value is None else (-value if isinstance(node.op, ast.USub) else value)
+    if isinstance(node, ast.BinOp):
+        left, right = _const_int(node.left, consts), _const_int(node.right, consts)
+        if left is None or right is None:
+            return None
+        op = node.op
+        if isinstance(op, ast.Pow):
+            return left**right if 0 <= right <= 64 and abs(left) <= 10**6 else None
+        if isinstance(op, ast.Add):
+            return left + right
+        if isinstance(op, ast.Sub):
+            return left - right
+        if isinstance(op, ast.Mult):
+            return left * right
+        if isinstance(op, ast.FloorDiv) and right:
+            return left // right
+        if isinstance(op, ast.LShift) and 0 <= right <= 64:
+            return left << right
+    return None
+
+
+def _literal_size(node: ast.expr) -> Optional[int]:
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return len(node.elts)
+    if isinstance(node, ast.Dict):
+        return len(node.keys)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+        return len(node.value)
+    return None
+
+
+class _Module(NamedTuple):
+    consts: Dict[str, int]  # module-level NAME = <constant int>
+    sizes: Dict[str, int]  # module-level NAME = <literal display>: its length
+    mutables: FrozenSet[str]  # module-level names bound to mutable containers
+    imports: Dict[str, Tuple[int, str, Optional[str]]]  # name -> (level, module, object)
+    defs: FrozenSet[str]
+    io_objects: FrozenSet[str]  # module-level names made by an I/O module (logger, session)
+
+
+def _module_facts(tree: ast.Module) -> _Module:
+    consts: Dict[str, int] = {}
+    sizes: Dict[str, int] = {}
+    mutables: Set[str] = set()
+    imports: Dict[str, Tuple[int, str, Optional[str]]] = {}
+    defs: Set[str] = set()
+    bound: Dict[str, int] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            name, value = stmt.targets[0].id, stmt.value
+            bound[name] = bound.get(name, 0) + 1
+            number = _const_int(value, consts)
+            if number is not None:
+                consts[name] = number
+            size = _literal_size(value)
+            if size is not None and not isinstance(value, ast.Constant):
+                sizes[name] = size
+            if isinstance(value, (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)) or (
+                isinstance(value, ast.Call) and (_dotted(value.func) or "").split(".")[-1] in _MUTABLE_FACTORIES
+            ):
+                mutables.add(name)
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if isinstance(stmt, ast.FunctionDef):
+                defs.add(stmt.name)
+            bound[stmt.name] = bound.get(stmt.name, 0) + 1
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    imports[alias.asname] = (0, alias.name, None)
+                else:
+                    root = alias.name.split(".")[0]
+                    imports[root] = (0, root, None)
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name != "*":
+                    imports[alias.asname or alias.name] = (node.level, node.module or "", alias.name)
+    io_objects = set()
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
+            made = (_dotted(stmt.value.func) or "").split(".")[0]
+            if made in imports and imports[made][0] == 0:
+                level, module, obj = imports[made]
+                if module.split(".")[0] in _IO_MODULES:
+                    io_objects.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+    # A name bound twice at module level is not a constant / not one function.
+    for name, count in bound.items():
+        if count > 1:
+            consts.pop(name, None)
+            sizes.pop(name, None)
+            defs.discard(name)
+    return _Module(consts, sizes, frozenset(mutables), imports, frozenset(defs), frozenset(io_objects))
+
+
+class _FunctionScan:
+    """Static evidence in one module-level ``def``: heavy loops, calls, I/O, shared state."""
+
+    def __init__(self, fn: ast.FunctionDef, module: _Module) -> None:
+        self.module = module
+        args = fn.args
+        self.params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+        self.params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+        self.consts = dict(module.consts)
+        self._local_consts(fn)
+        self.python = False  # pure-Python heavy evidence
+        self.calls: Set[str] = set()  # dotted names as written
+        self.io = False
+        self.pure = True
+        self.offloadable = True  # not a generator
+        for stmt in fn.body:
+            self._visit(stmt, [])
+
+    def _local_consts(self, fn: ast.FunctionDef) -> None:
+        counts: Dict[str, int] = {}
+        values: Dict[str, ast.expr] = {}
+        for node in ast.walk(fn):
+            targets: List[ast.expr] = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.comprehension)):
+                targets = [node.target]
+            elif isinstance(node, ast.NamedExpr):
+                targets = [node.target]
+            for target in targets:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        counts[name.id] = counts.get(name.id, 0) + 1
+                        if isinstance(node, ast.Assign):
+                            values[name.id] = node.value
+        for name, value in values.items():
+            if counts[name] == 1 and name not in self.params:
+                number = _const_int(value, self.consts)
+                if number is not None:
+                    self.consts[name] = number
+        for name in counts:
+            if name not in values or counts[name] > 1:
+                self.consts.pop(name, None)
+
+    # A loop level: its constant trip count (None: data-sized) and the names it binds.
+    def _level(self, iterable: ast.expr, target: ast.expr) -> Tuple[Optional[int], Set[str]]:
+        names = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        count: Optional[int] = None
+        if isinstance(iterable, ast.Call) and _dotted(iterable.func) == "range" and not iterable.keywords:
+            bounds = [_const_int(a, self.consts) for a in iterable.args]
+            if bounds and None not in bounds:
+                start, stop, step = {1: lambda b: (0, b[0], 1), 2: lambda b: (b[0], b[1], 1)}.get(
+                    len(bounds), lambda b: (b[0], b[1], b[2])
+                )(bounds)
+                count = max(0, -(-(stop - start) // step)) if step > 0 else None
+        else:
+            size = _literal_size(iterable)
+            if size is None and isinstance(iterable, ast.Name):
+                size = self.module.sizes.get(iterable.id)
+            count = size
+        return count, names
+
+    def _loop(self, iterable: ast.expr, target: ast.expr, stack: List[Tuple[Optional[int], Set[str]]]):
+        count, names = self._level(iterable, target)
+        used = {n.id for n in ast.walk(iterable) if isinstance(n, ast.Name)}
+        known = 1
+        for level_count, _ in stack:
+            if level_count is not None:
+                known *= level_count
+        if count is not None and known * count >= ITERATIONS:
+            self.python = True
+        if count is None and any(
+            level_count is None and not (level_names & used) for level_count, level_names in stack
+        ):
+            self.python = True  # two independent iterations over data: a product, O(n*m)
+        return stack + [(count, names)]
+
+    def _visit(self, node: ast.AST, stack: List[Tuple[Optional[int], Set[str]]], nested: bool = False) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            for child in ast.iter_child_nodes(node):
+                self._visit(child, [], nested=True)
+            return
+        if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom)) and not nested:
+            self.offloadable = False
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            self.pure = False
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for target in targets:
+                if isinstance(target, (ast.Attribute, ast.Subscript)):
+                    root = target
+                    while isinstance(root, (ast.Attribute, ast.Subscript)):
+                        root = root.value
+                    if isinstance(root, ast.Name) and (
+                        root.id in self.params or root.id in self.module.mutables
+                    ):
+                        self.pure = False
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            if node.id in self.module.mutables:
+                self.pure = False
+        elif isinstance(node, ast.Call):
+            self._call(node)
+            # sum(range(10**6)), sorted(range(n)): the builtin runs the loop.
+            if not nested and _dotted(node.func) in _CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
+                self._loop(node.args[0], ast.Tuple(elts=[], ctx=ast.Store()), stack)
+        if not nested and isinstance(node, ast.For):
+            self._visit(node.iter, stack)
+            inner = self._loop(node.iter, node.target, stack)
+            for child in [*node.body, *node.orelse]:
+                self._visit(child, inner)
+            return
+        if not nested and isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            inner = stack
+            for generator in node.generators:
+                self._visit(generator.iter, inner)
+                inner = self._loop(generator.iter, generator.target, inner)
+                for condition in generator.ifs:
+                    self._visit(condition, inner)
+            elements = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+            for element in elements:
+                self._visit(element, inner)
+            return
+        for child in ast.iter_child_nodes(node):
+            self._visit(child, stack, nested)
+
+    def _call(self, node: ast.Call) -> None:
+        name = _dotted(node.func)
+        if name is None:
+            if isinstance(node.func, ast.Attribute) and node.func.attr in _IO_METHODS:
+                self.io = True
+            return
+        root, _, rest = name.partition(".")
+        method = name.rsplit(".", 1)[-1]
+        if not rest and name in _IO_BUILTINS and name not in self.module.imports:
+            self.io = True
+        elif root in self.module.imports:
+            level, module, obj = self.module.imports[root]
+            target = module if obj is None else f"{module}.{obj}"
+            if level == 0 and target.split(".")[0] in _IO_MODULES:
+                self.io = True
+        elif rest and (method in _IO_METHODS or root in self.module.io_objects):
+            self.io = True
+        if rest and root in self.params and method in _MUTATING_METHODS:
+            self.pure = False
+        self.calls.add(name)
+
+
+def _marked(fn: ast.FunctionDef, lines: List[bytes]) -> bool:
+    first = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
+    # The comment may stand on the def line, on a decorator line or on the line just above.
+    return any(_MARKER.search(lines[i - 1]) for i in range(max(1, first - 1), fn.lineno + 1) if i <= len(lines))
+
+
+def scan(tree: ast.Module, source: bytes) -> Optional[Dict[str, Any]]:
+    """One file's facts: its module-level functions and instances, names as written."""
+    module = _module_facts(tree)
+    lines = source.splitlines()
+    functions: Dict[str, Dict[str, Any]] = {}
+    instances: Dict[str, str] = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef) and stmt.name in module.defs:
+            found = _FunctionScan(stmt, module)
+            functions[stmt.name] = {
+                "python": found.python,
+                "calls": sorted(found.calls),
+                "io": found.io,
+                "pure": found.pure and not stmt.decorator_list,
+                "offloadable": found.offloadable,
+                "marked": _marked(stmt, lines),
+            }
+        elif (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+            and isinstance(stmt.value, ast.Call)
+        ):
+            made = _dotted(stmt.value.func)
+            if made is not None:
+                instances[stmt.targets[0].id] = made
+    if not functions and not instances:
+        return None
+    return {"imports": module.imports, "functions": functions, "instances": instances}
+
+
+def _package(path: str, root: str) -> Optional[str]:
+    names = module_names(path, root)
+    if not names:
+        return None
+    if os.path.basename(path) == "__init__.py":
+        return names[0]
+    return names[0].rpartition(".")[0]
+
+
+def resolve_relative(name: str, path: str, root: str) -> Optional[str]:
+    """``..pkg.mod.f`` (libcst's spelling of a relative import) from the file at ``path``."""
+    level = len(name) - len(name.lstrip("."))
+    package = _package(path, root)
+    if package is None:
+        return None
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    rest = name[level:]
+    return ".".join([*base, rest] if rest else base) or None
+
+
+def _qualify(raw: str, file: Dict[str, Any], path: str, root: str, own: Optional[str]) -> Optional[str]:
+    head, _, rest = raw.partition(".")
+    imports = file["imports"]
+    if head in imports:
+        level, module, obj = imports[head]
+        base = module if obj is None else (f"{module}.{obj}" if module else obj)
+        if level:
+            base = resolve_relative("." * level + base, path, root) or ""
+            if not base:
+                return None
+        return f"{base}.{rest}" if rest else base
+    if head in file["functions"] or head in file["instances"]:
+        if own is None:
+            return f"<{path}>.{raw}"
+        return f"{own}.{raw}"
+    return None
+
+
+class CpuFacts(NamedTuple):
+    """The combined index: callables by qualified name, and by (path, name) for the file itself."""
+
+    functions: Dict[str, Callee]
+    local: Dict[str, Dict[str, Callee]]  # path -> module-level name -> facts
+    instances: Dict[str, str]  # qualified instance name -> qualified class name
+    local_instances: Dict[str, Dict[str, str]]
+    names: FrozenSet[str]  # simple names worth parsing a file for
+
+
+def combine_facts(facts: Mapping[str, Any], root: str) -> CpuFacts:
+    nodes: Dict[str, Dict[str, Any]] = {}  # key -> function facts + resolved calls
+    aliases: Dict[str, str] = {}  # every qualified name of a function -> its key
+    instances: Dict[str, str] = {}
+    local_instances: Dict[str, Dict[str, str]] = {}
+    for path, file in facts.items():
+        names = module_names(path, root)
+        own = names[0] if names else None
+        for name, function in file["functions"].items():
+            key = f"{own}.{name}" if own else f"<{path}>.{name}"
+            aliases[key] = key
+            for module in names[1:]:
+                aliases[f"{module}.{name}"] = key
+            calls = [_qualify(raw, file, path, root, own) for raw in function["calls"]]
+            nodes[key] = {**function, "calls": [c for c in calls if c], "path": path, "name": name}
+        for name, made in file["instances"].items():
+            made_q = _qualify(made, file, path, root, own)
+            if made_q is None or not any(made_q == cls for cls, _ in KNOWN_HEAVY_METHODS):
+                continue
+            local_instances.setdefault(path, {})[name] = made_q
+            for module in names:
+                instances[f"{module}.{name}"] = made_q
+    # Propagate along calls until nothing changes: heavy work, GIL-free work and I/O flow up
+    # from callees; impurity too (the callee would run in the worker as well).
+    state = {
+        key: {
+            "python": node["python"],
+            "gil_free": False,
+            "io": node["io"],
+            "pure": node["pure"],
+        }
+        for key, node in nodes.items()
+    }
+    for key, node in nodes.items():
+        for call in node["calls"]:
+            if call in KNOWN_HEAVY:
+                state[key]["gil_free" if KNOWN_HEAVY[call] else "python"] = True
+            elif call.rpartition(".")[0] in instances:
+                state[key]["gil_free"] = True
+    changed = True
+    while changed:
+        changed = False
+        for key, node in nodes.items():
+            mine = state[key]
+            for call in node["calls"]:
+                callee = aliases.get(call)
+                if callee is None or callee == key:
+                    continue
+                theirs = state[callee]
+                theirs_heavy = (theirs["python"] or theirs["gil_free"] or nodes[callee]["marked"]) and (
+                    nodes[callee]["marked"] or not theirs["io"]
+                )
+                updates = {
+                    "python": mine["python"] or (theirs_heavy and (theirs["python"] or nodes[callee]["marked"])),
+                    "gil_free": mine["gil_free"] or (theirs_heavy and theirs["gil_free"]),
+                    "io": mine["io"] or theirs["io"],
+                    "pure": mine["pure"] and theirs["pure"],
+                }
+                if updates != mine:
+                    state[key] = mine = updates
+                    changed = True
+    functions: Dict[str, Callee] = {}
+    local: Dict[str, Dict[str, Callee]] = {}
+    simple: Set[str] = set()
+    for key, node in nodes.items():
+        found = state[key]
+        marked = node["marked"]
+        heavy = node["offloadable"] and (
+            (marked or ((found["python"] or found["gil_free"]) and not found["io"]))
+        )
+        # Pure-Python unless the only evidence is GIL-releasing calls (a function named by the
+        # marker or the option without evidence is taken to be pure Python).
+        holds_gil = found["python"] or not found["gil_free"]
+        callee = Callee(heavy, holds_gil, node["offloadable"] and found["pure"])
+        local.setdefault(node["path"], {})[node["name"]] = callee
+        if heavy:
+            simple.add(node["name"])
+    for alias, key in aliases.items():
+        node = nodes[key]
+        functions[alias] = local[node["path"]][node["name"]]
+    for name in instances:
+        simple.add(name.rpartition(".")[2])
+    return CpuFacts(functions, local, instances, local_instances, frozenset(simple))
+
+
+# -- the rewrite ---------------------------------------------------------------------------------
+
+
+def _plain_annotation(node: Optional[cst.Annotation]) -> bool:
+    """``int``, ``list[str]``, ``Optional[bytes]``, ``Annotated[int, Query()]``, ``str | None``."""
+    if node is None:
+        return False
+
+    def plain(expr: cst.BaseExpression) -> bool:
+        if isinstance(expr, cst.Name):
+            return expr.value in _PLAIN_TYPES
+        if isinstance(expr, cst.Attribute):  # typing.List
+            return expr.attr.value in _PLAIN_TYPES
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
+            return plain(expr.left) and plain(expr.right)
+        if isinstance(expr, cst.Subscript):
+            base = expr.value
+            base_name = base.value if isinstance(base, cst.Name) else (
+                base.attr.value if isinstance(base, cst.Attribute) else ""
+            )
+            elements = [
+                e.slice.value for e in expr.slice if isinstance(e.slice, cst.Index)
+            ]
+            if base_name == "Annotated":
+                return bool(elements) and plain(elements[0])
+            return plain(base) and all(plain(e) or isinstance(e, cst.Ellipsis) for e in elements)
+        return isinstance(expr, cst.Name) and expr.value == "None"
+
+    return plain(node.annotation)
+
+
+# Identifiers in a coroutine that can lead to a rewrite without a project fact: the library
+# table's last names, Pool and its methods, get_event_loop (Codemod.ASYNC_NAMES, for wants()).
+_ASYNC_NAMES = frozenset(
+    {name.rpartition(".")[2] for name in KNOWN_HEAVY}
+    | {"hash", "verify", "Pool", "apply", "map", "get_event_loop"}
+)
+
+
+class CpuToExecutor(Codemod):
+    NAME = "cpu_to_executor"
+    DESCRIPTION = "CPU-bound calls in async code -> await run_in_executor (process or thread pool)"
+    # Library names and the marker; project functions come from the index (see wants()).
+    NEEDS = (
+        b"pbkdf2_hmac", b"scrypt", b"bcrypt", b"passlib", b"CryptContext", b"argon2",
+        b"PasswordHasher", b"Pool", b"get_event_loop",
+    )
+    CODES = {
+        CPU001: (
+            "A CPU-bound call in a coroutine that asyncfix left on the event loop: it holds the\n"
+            "loop (every other request waits) for its whole duration. Cases:\n"
+            "- inside a generator expression: `await` there makes an async generator. Use a list\n"
+            "  comprehension or a loop, then rerun.\n"
+            "- a name the rewrite needs (`asyncio`, `functools`, `_cpu_bound_executor`) is bound\n"
+            "  to something else here: rename it, then rerun.\n"
+            "By hand: `await asyncio.get_running_loop().run_in_executor(executor, f, *args)`."
+        ),
+        CPU002: (
+            "Pure-Python CPU work was moved to the default thread pool, not to a process pool:\n"
+            "it still holds the GIL, so the event loop is freed only partly. A process pool\n"
+            "needs a module-level function that uses no shared mutable state and arguments that\n"
+            "pickle; asyncfix could not show that here (an argument it cannot type, a function\n"
+            "that mutates its arguments or module state, a decorated or nested function).\n"
+            "Annotate the route's parameters with plain types (int, str, list[int], ...) or pass\n"
+            "plain values, or set `[tool.asyncfix] cpu-executor = \"process\"` if you know the\n"
+            "call pickles."
+        ),
+        CPU003: (
+            "multiprocessing.Pool used in a coroutine: creating, using and closing the pool all\n"
+            "block the event loop. asyncfix rewrites `with Pool() as p:` whose body only calls\n"
+            "`p.apply(f, args, kwds)` / `p.map(f, items)`, and `Pool().apply/map(...)`; it leaves\n"
+            "apply_async/starmap/imap, pools with an initializer, and pools made elsewhere.\n"
+            "By hand: one module-level concurrent.futures.ProcessPoolExecutor and\n"
+            "`await loop.run_in_executor(pool, f, *args)`."
+        ),
+    }
+
+    @classmethod
+    def collect(cls, tree: ast.Module, path: str, source: bytes) -> Any:
+        if b"def " not in source and b"= " not in source:
+            return None
+        return scan(tree, source)
+
+    @classmethod
+    def combine(cls, facts: Mapping[str, Any], root: str) -> Any:
+        return combine_facts(facts, root)
+
+    @classmethod
+    def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
+        if b"async" not in source:
+            return False
+        in_coroutines = None  # identifiers in this file's coroutines, when the first pass has them
+        if project is not None and project.async_names is not None and path not in project.actions:
+            in_coroutines = project.async_names.get(path, frozenset())
+        if any(token in source for token in cls.NEEDS):
+            if in_coroutines is None:
+                return True
+            if not in_coroutines.isdisjoint(_ASYNC_NAMES):
+                return True
+        facts = project.get(cls.NAME) if project is not None else None
+        if not isinstance(facts, CpuFacts):
+            return b"def " in source  # no first pass ran: look at the file itself
+        # Heavy project functions and instances by name, and the functions the option names.
+        configured = getattr(project, "options", {}).get("cpu_bound", ())
+        names = facts.names | {name.rpartition(".")[2] for name in configured}
+        if in_coroutines is not None:
+            return not in_coroutines.isdisjoint(names)
+        return any(name.encode() in source for name in names)
+
+    # -- per-file state ------------------------------------------------------------------------
+
+    def visit_Module(self, node: cst.Module) -> None:
+        facts = self.file.project.get(self.NAME)
+        filename = self.file.filename
+        root = self.file.project.root
+        if not isinstance(facts, CpuFacts) or filename not in facts.local:
+            own = scan(ast.parse(self.file.source), self.file.source.encode())
+            if own is not None:
+                local = combine_facts({filename: own}, root)
+                facts = local if not isinstance(facts, CpuFacts) else CpuFacts(
+                    {**local.functions, **facts.functions},
+                    {**facts.local, **local.local},
+                    {**local.instances, **facts.instances},
+                    {**facts.local_instances, **local.local_instances},
+                    facts.names | local.names,
+                )
+        self.facts: Optional[CpuFacts] = facts if isinstance(facts, CpuFacts) else None
+        self.own_names = module_names(filename, root) if filename else []
+        options = self.file.options
+        self.executor_mode: str = options.get("cpu_executor", "auto")
+        if self.executor_mode not in EXECUTOR_CHOICES:
+            raise ValueError(f"[tool.asyncfix] cpu-executor must be one of {EXECUTOR_CHOICES}")
+        self.configured: FrozenSet[str] = frozenset(options.get("cpu_bound", ()))
+        self.awaited_ids: Set[int] = set()
+        self.need_helper = False
+        # id(With) -> (pool name, ids of its p.apply/p.map calls), for `with Pool() as p:` to unwrap
+        self.pool_withs: Dict[int, Tuple[str, FrozenSet[int]]] = {}
+        self.pool_calls: Set[int] = set()
+        self.pool_rewritten: Set[int] = set()
+        self.bindings: Dict[int, cst.BaseExpression] = {}  # id(Name target) -> bound value
+        # The helper is reused when a module-level def has its name (a second run); anything
+        # else bound to that name blocks the process pool in this module.
+        scope = self.module_scope = self.get_metadata(ScopeProvider, node)
+        bound = [a.node for a in scope[HELPER]]
+        self.helper_exists = any(isinstance(b, cst.FunctionDef) for b in bound)
+        self.helper_blocked = any(not isinstance(b, cst.FunctionDef) for b in bound)
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def visit_Await(self, node: cst.Await) -> None:
+        self.awaited_ids.add(id(node.expression))
+
+    # -- what a call refers to -----------------------------------------------------------------
+
+    def _qualified(self, func: cst.BaseExpression) -> Tuple[Optional[str], Optional[str]]:
+        """(qualified name, module-level local name) of a called expression."""
+        name = self.imported_name(func)
+        if name is not None:
+            if name.startswith("."):
+                name = resolve_relative(name, self.file.filename, self.file.project.root)
+            return name, None
+        root = func
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not isinstance(root, cst.Name):
+            return None, None
+        scope = self.get_metadata(ScopeProvider, root, None)
+        if scope is None:
+            return None, None
+        assignments = list(scope[root.value])
+        if len(assignments) != 1 or not isinstance(assignments[0].scope, GlobalScope):
+            return None, None
+        bound = assignments[0].node
+        if isinstance(bound, cst.FunctionDef) and func is root:
+            local = root.value
+        elif isinstance(bound, cst.Name) and isinstance(func, cst.Attribute) and func.value is root:
+            local = f"{root.value}.{func.attr.value}"
+        else:
+            return None, None
+        own = f"{self.own_names[0]}.{local}" if self.own_names else None
+        return own, local
+
+    def _callee(self, func: cst.BaseExpression) -> Optional[Tuple[Callee, str]]:
+        """Facts for a CPU-bound callee, and how it was recognised."""
+        name, local = self._qualified(func)
+        if name is None and local is None:
+            return None
+        facts = self.facts
+        if name in KNOWN_HEAVY:
+            return Callee(True, not KNOWN_HEAVY[name], True), "table"
+        owner, _, method = (local or name or "").rpartition(".")
+        if facts is not None and owner:
+            made = None
+            if local is not None:
+                made = facts.local_instances.get(self.file.filename, {}).get(owner)
+            elif name is not None:
+                made = facts.instances.get(name.rpartition(".")[0])
+            if made is not None and (made, method) in KNOWN_HEAVY_METHODS:
+                return Callee(True, not KNOWN_HEAVY_METHODS[(made, method)], False), "table"
+        known: Optional[Callee] = None
+        if facts is not None:
+            if local is not None and "." not in local:
+                known = facts.local.get(self.file.filename, {}).get(local)
+            elif name is not None:
+                known = facts.functions.get(name)
+        configured = (name is not None and name in self.configured) or (
+            local is not None and any(f"{module}.{local}" in self.configured for module in self.own_names)
+        )
+        if configured:
+            if known is not None:
+                return known._replace(heavy=True), "option"
+            # A library function named in the option: whether it holds the GIL is unknown, so
+            # the thread pool unless `cpu-executor = "process"` (it is a module attribute:
+            # picklable by reference).
+            return Callee(True, False, local is None and name is not None), "option"
+        if known is not None and known.heavy:
+            return known, "project"
+        return None
+
+    def _plain_value(self, expr: cst.BaseExpression, where: cst.FunctionDef) -> bool:
+        """True when ``expr`` certainly evaluates to plain, picklable data."""
+        if isinstance(expr, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString,
+                             cst.ConcatenatedString, cst.FormattedString)):
+            return True
+        if isinstance(expr, cst.Name):
+            if expr.value in ("None", "True", "False"):
+                return True
+            scope = self.get_metadata(ScopeProvider, expr, None)
+            if not isinstance(scope, FunctionScope) or scope.node is not where:
+                return False
+            params = where.params
+            for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
+                if param.name.value == expr.value:
+                    assignments = list(scope[expr.value])
+                    return len(assignments) == 1 and _plain_annotation(param.annotation)
+            return False
+        if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
+            return all(
+                isinstance(e, cst.Element) and self._plain_value(e.value, where) for e in expr.elements
+            )
+        if isinstance(expr, cst.Dict):
+            return all(
+                isinstance(e, cst.DictElement)
+                and self._plain_value(e.key, where)
+                and self._plain_value(e.value, where)
+                for e in expr.elements
+            )
+        if isinstance(expr, cst.UnaryOperation):
+            return self._plain_value(expr.expression, where)
+        if isinstance(expr, cst.BinaryOperation):
+            return self._plain_value(expr.left, where) and self._plain_value(expr.right, where)
+        if isinstance(expr, cst.Call):
+            if isinstance(expr.func, cst.Name) and expr.func.value in _PLAIN_RESULTS:
+                return self.get_metadata(ScopeProvider, expr.func, None) is not None and not any(
+                    True for _ in self.get_metadata(ScopeProvider, expr.func)[expr.func.value]
+                )
+            if m.matches(expr.func, m.Attribute(attr=m.Name("encode") | m.Name("lower") | m.Name("upper") | m.Name("strip"))):
+                return self._plain_value(expr.func.value, where) and all(
+                    self._plain_value(a.value, where) for a in expr.args if not a.star
+                )
+        return False
+
+    def _executor(self, call: cst.Call, callee: Callee, where: cst.FunctionDef) -> Tuple[str, str]:
+        """("process" | "thread", why a wanted process pool was not used or "")."""
+        if self.executor_mode == "thread":
+            return "thread", ""
+        wants_process = callee.holds_gil or self.executor_mode == "process"
+        if not wants_process:
+            return "thread", ""
+        if not callee.process_safe:
+            return "thread", "the function is not module-level, is decorated, or uses shared state"
+        if any(not self._plain_value(arg.value, where) for arg in call.args):
+            return "thread", "an argument is not known to be picklable"
+        if self.helper_blocked:
+            return "thread", f"the name `{HELPER}` is taken in this module"
+        return "process", ""
+
+    # -- building the new code -----------------------------------------------------------------
+
+    def _executor_expr(self, kind: str) -> cst.BaseExpression:
+        if kind == "process":
+            self.need_helper = True
+            return cst.Call(func=cst.Name(HELPER))
+        return cst.Name("None")
+
+    def _offload(
+        self, node: cst.CSTNode, func: cst.BaseExpression, args: List[cst.Arg], kind: str
+    ) -> Optional[cst.Await]:
+        """``await asyncio.get_running_loop().run_in_executor(ex, func, *args)``, via
+        ``functools.partial`` when there are keyword arguments; None when a name is taken."""
+        keywords = any(arg.keyword is not None or arg.star == "**" for arg in args)
+        needed = [("asyncio", "asyncio")] + ([("functools", "functools")] if keywords else [])
+        for name, module in needed:
+            if not self.name_is_free(node, name, module):
+                return None
+        if kind == "process" and not self.helper_exists:
+            if not (self.name_is_free(node, "functools", "functools") and self._pool_class_is_free()):
+                return None
+        self.add_needed_import("asyncio")
+        args = [arg.with_changes(comma=cst.MaybeSentinel.DEFAULT) for arg in args]
+        if keywords:
+            self.add_needed_import("functools")
+            target = [cst.Arg(cst.Call(
+                func=cst.Attribute(cst.Name("functools"), cst.Name("partial")),
+                args=[cst.Arg(func), *args],
+            ))]
+        else:
+            target = [cst.Arg(func), *args]
+        run = cst.Call(
+            func=cst.Attribute(
+                value=cst.Call(func=cst.Attribute(cst.Name("asyncio"), cst.Name("get_running_loop"))),
+                attr=cst.Name("run_in_executor"),
+            ),
+            args=[cst.Arg(self._executor_expr(kind)), *target],
+        )
+        return awaited(run)
+
+    def _pool_class_is_free(self) -> bool:
+        """``ProcessPoolExecutor`` at module level is unbound or ``concurrent.futures``'."""
+        for assignment in self.module_scope["ProcessPoolExecutor"]:
+            statement = assignment.node
+            if not (
+                isinstance(statement, cst.ImportFrom)
+                and statement.module is not None
+                and not statement.relative
+                and cst.helpers.get_full_name_for_node(statement.module) == "concurrent.futures"
+            ):
+                return False
+        return True
+
+    # -- the visitors --------------------------------------------------------------------------
+
+    def visit_With(self, node: cst.With) -> None:
+        """Mark ``with Pool() as p:`` blocks whose body only calls ``p.apply``/``p.map``."""
+        if len(node.items) != 1 or node.asynchronous is not None:
+            return
+        item = node.items[0]
+        if not (isinstance(item.item, cst.Call) and self._is_pool(item.item) and self._pool_args_ok(item.item)):
+            return
+        if item.asname is None or not isinstance(item.asname.name, cst.Name):
+            return
+        where = self.coroutine_of(node)
+        if not isinstance(where, cst.FunctionDef):
+            return
+        name = item.asname.name.value
+        uses = m.findall(node.body, m.Name(name))
+        calls = [
+            call
+            for call in m.findall(
+                node.body,
+                m.Call(func=m.Attribute(value=m.Name(name), attr=m.Name("apply") | m.Name("map"))),
+            )
+            if self.coroutine_of(call) is where and self._pool_call_args(call) is not None
+        ]
+        scope = self.get_metadata(ScopeProvider, item.asname.name, None)
+        if scope is None or len(list(scope[name])) != 1:
+            return
+        everywhere = [access for access in scope.accesses[name]]
+        if not calls or len(calls) != len(uses) or len(everywhere) != len(uses):
+            return
+        self.pool_withs[id(node)] = (name, frozenset(id(call) for call in calls))
+        self.pool_calls.update(id(call) for call in calls)
+
+    def _is_pool(self, call: cst.Call) -> bool:
+        return self.imported_name(call.func) in ("multiprocessing.Pool", "multiprocessing.pool.Pool")
+
+    @staticmethod
+    def _pool_args_ok(call: cst.Call) -> bool:
+        """``Pool()``, ``Pool(4)``, ``Pool(processes=4)``: nothing else the executor would lose."""
+        return all(
+            (arg.keyword is None or arg.keyword.value == "processes") and not arg.star
+            and isinstance(arg.value, (cst.Integer, cst.Name))
+            for arg in call.args
+        ) and len(call.args) <= 1
+
+    @staticmethod
+    def _pool_call_args(call: cst.Call) -> Optional[Tuple[str, cst.BaseExpression, List[cst.Arg]]]:
+        """(method, function, arguments of the executor call) for ``p.apply``/``p.map``."""
+        method = call.func.attr.value  # type: ignore[union-attr]
+        names = ("func", "args", "kwds") if method == "apply" else ("func", "iterable", "chunksize")
+        bound: Dict[str, cst.BaseExpression] = {}
+        for index, arg in enumerate(call.args):
+            if arg.star:
+                return None
+            key = arg.keyword.value if arg.keyword is not None else (names[index] if index < 3 else "")
+            if key not in names or key in bound:
+                return None
+            bound[key] = arg.value
+        func = bound.get("func")
+        if func is None or not m.matches(func, m.Name() | m.Attribute()):
+            return None
+        if method == "map":
+            if "iterable" not in bound:
+                return None
+            extra = [cst.Arg(bound["iterable"])]
+            if "chunksize" in bound:
+                extra.append(cst.Arg(bound["chunksize"], keyword=cst.Name("chunksize")))
+            return method, func, extra
+        args: List[cst.Arg] = []
+        given = bound.get("args")
+        if isinstance(given, (cst.Tuple, cst.List)):
+            for element in given.elements:
+                star = "*" if isinstance(element, cst.StarredElement) else ""
+                args.append(cst.Arg(element.value, star=star))
+        elif given is not None:
+            args.append(cst.Arg(given, star="*"))
+        kwds = bound.get("kwds")
+        if isinstance(kwds, cst.Dict) and all(
+            isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+            and e.key.evaluated_value.isidentifier()  # type: ignore[union-attr]
+            for e in kwds.elements
+        ):
+            for element in kwds.elements:
+                args.append(cst.Arg(element.value, keyword=cst.Name(element.key.evaluated_value)))  # type: ignore
+        elif kwds is not None:
+            args.append(cst.Arg(kwds, star="**"))
+        return method, func, args
+
+    def _pool_rewrite(self, original: cst.Call, updated: cst.Call) -> Optional[cst.BaseExpression]:
+        found = self._pool_call_args(updated)
+        if found is None:
+            return None
+        method, func, args = found
+        # The code asked for processes already (and Pool pickles just like the executor).
+        kind = "thread" if self.executor_mode == "thread" or self.helper_blocked else "process"
+        if method == "apply":
+            return self._offload(original, func, args, kind)
+        # Pool.map -> the executor's map (same order, same chunking), its results collected by
+        # list() in the default thread pool, so the loop never waits on them.
+        if not self.name_is_free(original, "asyncio", "asyncio"):
+            return None
+        if kind == "process":
+            mapped = cst.Call(
+                func=cst.Attribute(self._executor_expr("process"), cst.Name("map")),
+                args=[cst.Arg(func), *args],
+            )
+        else:
+            mapped = cst.Call(func=cst.Name("map"), args=[cst.Arg(func), args[0]])
+        self.add_needed_import("asyncio")
+        return awaited(cst.Call(
+            func=cst.parse_expression("asyncio.get_running_loop().run_in_executor"),
+            args=[cst.Arg(cst.Name("None")), cst.Arg(cst.Name("list")), cst.Arg(mapped)],
+        ))
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if self.ignored(original):
+            return updated
+        func = original.func
+        # asyncio.get_event_loop() in a coroutine is the running loop: say so.
+        if m.matches(func, m.Attribute(attr=m.Name("get_event_loop")) | m.Name("get_event_loop")):
+            if self.imported_name(func) == "asyncio.get_event_loop" and self.coroutine_of(original) is not None:
+                if isinstance(func, cst.Attribute):
+                    self.rewrote()
+                    return updated.with_changes(func=updated.func.with_changes(attr=cst.Name("get_running_loop")))  # type: ignore
+                if self.name_is_free(original, "asyncio", "asyncio"):
+                    self.add_needed_import("asyncio")
+                    self.drop_import_if_unused(func)
+                    self.rewrote()
+                    return updated.with_changes(func=cst.parse_expression("asyncio.get_running_loop"))
+            return updated
+        if id(original) in self.pool_calls:
+            new = self._pool_rewrite(original, updated)
+            if new is not None:
+                self.pool_rewritten.add(id(original))
+                self.rewrote()
+                return new
+            return updated
+        if m.matches(func, m.Attribute(value=m.Call(), attr=m.Name())):
+            return self._direct_pool(original, updated)
+        if m.matches(func, m.Attribute(value=m.Name(), attr=m.Name("apply") | m.Name("map") | m.Name("apply_async") | m.Name("starmap") | m.Name("imap") | m.Name("imap_unordered") | m.Name("map_async"))):
+            self._report_pool_method(original)
+        if id(original) in self.awaited_ids:
+            return updated
+        found = self._callee(func)
+        if found is None:
+            return updated
+        callee, _ = found
+        where = self.coroutine_of(original)
+        if where is None:
+            return updated
+        if where is GENEXP:
+            self.report(
+                original, CPU001,
+                "CPU-bound call in a generator expression inside a coroutine blocks the event loop",
+                "turn the generator expression into a loop or list comprehension, then rerun",
+            )
+            return updated
+        assert isinstance(where, cst.FunctionDef)
+        kind, why = self._executor(original, callee, where)
+        new = self._offload(original, updated.func, list(updated.args), kind)
+        if new is None:
+            self.report(
+                original, CPU001,
+                "CPU-bound call in a coroutine, but a name the rewrite needs is bound to something else",
+                "rename the local `asyncio`/`functools`/`concurrent`, then rerun",
+            )
+            return updated
+        if why:
+            self.report(
+                original, CPU002,
+                f"pure-Python CPU work runs in the thread pool and still holds the GIL: {why}",
+                "pass plain, annotated values to a module-level function, or see --explain CPU002",
+            )
+        self.rewrote()
+        return new
+
+    def _direct_pool(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """``Pool().apply(f)`` / ``Pool().map(f, xs)`` in a coroutine."""
+        pool = original.func.value  # type: ignore[union-attr]
+        if not (isinstance(pool, cst.Call) and self._is_pool(pool)):
+            return updated
+        where = self.coroutine_of(original)
+        if not isinstance(where, cst.FunctionDef):
+            return updated
+        method = original.func.attr.value  # type: ignore[union-attr]
+        if method in ("apply", "map") and self._pool_args_ok(pool):
+            new = self._pool_rewrite(original, updated)
+            if new is not None:
+                self.drop_import_if_unused(pool.func)
+                self.rewrote()
+                return new
+        self.report(
+            original, CPU003,
+            f"multiprocessing.Pool().{method}() in a coroutine blocks the event loop",
+            "use one module-level ProcessPoolExecutor and await loop.run_in_executor",
+        )
+        return updated
+
+    def _report_pool_method(self, call: cst.Call) -> None:
+        receiver = call.func.value  # type: ignore[union-attr]
+        if id(call) in self.pool_calls or not isinstance(self.coroutine_of(call), cst.FunctionDef):
+            return
+        scope = self.get_metadata(ScopeProvider, receiver, None)
+        if scope is None:
+            return
+        for assignment in scope[receiver.value]:
+            bound = assignment.node
+            parent = self.bindings.get(id(bound))
+            if isinstance(parent, cst.Call) and self._is_pool(parent):
+                self.report(
+                    call, CPU003,
+                    f"multiprocessing.Pool.{call.func.attr.value}() in a coroutine blocks the event loop",  # type: ignore
+                    "use one module-level ProcessPoolExecutor and await loop.run_in_executor",
+                )
+                return
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                self.bindings[id(target.target)] = node.value
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None and isinstance(node.asname.name, cst.Name):
+            self.bindings[id(node.asname.name)] = node.item
+
+    def leave_With(self, original: cst.With, updated: cst.With) -> Any:
+        """Unwrap ``with Pool() as p:`` once every use of ``p`` in it was rewritten."""
+        if id(original) not in self.pool_withs:
+            return updated
+        _, calls = self.pool_withs[id(original)]
+        if not calls <= self.pool_rewritten or not isinstance(updated.body, cst.IndentedBlock):
+            return updated
+        self.drop_import_if_unused(original.items[0].item.func)  # type: ignore[attr-defined]
+        body = list(updated.body.body)
+        first = body[0]
+        body[0] = first.with_changes(leading_lines=[*updated.leading_lines, *first.leading_lines])
+        return cst.FlattenSentinel(body)
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        if not self.need_helper or self.helper_exists:
+            return updated
+        self.add_needed_import("functools")
+        # Imported with the module (the import is the slow part of a first use), but the pool
+        # itself is created on first use.
+        self.add_needed_import("concurrent.futures", "ProcessPoolExecutor")
+        helper = cst.parse_statement(
+            "@functools.lru_cache(maxsize=None)\n"
+            f"def {HELPER}():\n"
+            '    """The process pool for this module\'s CPU-bound calls (added by asyncfix).\n'
+            "\n"
+            "    Created once, on first use: importing the module starts no process and leaves the\n"
+            "    multiprocessing start method alone, so it also imports cleanly in a spawned worker.\n"
+            '    """\n'
+            "    return ProcessPoolExecutor()\n"
+        )
+        body = list(updated.body)
+        index = 0
+        for position, statement in enumerate(body):
+            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                continue
+            if m.findall(statement, m.Import() | m.ImportFrom()):
+                index = position + 1
+        if index == 0 and body and m.matches(
+            body[0], m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])
+        ):
+            index = 1
+        blank = [cst.EmptyLine(), cst.EmptyLine()]
+        helper = helper.with_changes(leading_lines=blank)
+        if index < len(body):
+            following = body[index]
+            kept = list(following.leading_lines)
+            while kept and kept[0].comment is None:
+                kept.pop(0)
+            body[index] = following.with_changes(leading_lines=[*blank, *kept])
+        body.insert(index, helper)
+        return updated.with_changes(body=body)
