@@ -52,6 +52,7 @@ class AwaitCoroutines(Codemod):
     NAME = AWAIT_CODEMOD
     DESCRIPTION = "await calls to coroutine functions; make their sync callers async, project-wide"
     NEEDS = (b"def",)
+    LOCAL = True
     ASYNC_ONLY = False
     CODES: Mapping[str, str] = {
         CODE_BOUNDARY: (

@@ -126,6 +126,15 @@ class Codemod(VisitorBasedCodemodCommand):
     NEEDS: ClassVar[Tuple[bytes, ...]] = ()
     # Rewrites only code that runs in a coroutine: a file without `async` cannot need it.
     ASYNC_ONLY: ClassVar[bool] = True
+    # With ASYNC_ONLY: identifiers one of which must occur in a coroutine body of the file (a
+    # name, an attribute name, or the module/name an imported name comes from), as the first
+    # pass recorded them (ProjectIndex.async_names). Empty: only the byte check applies.
+    ASYNC_NAMES: ClassVar[FrozenSet[str]] = frozenset()
+    # True when every rewrite and diagnostic inside a top-level def/class depends only on that
+    # statement and the module's other statements that are not defs/classes, and code is added
+    # only there or among those statements (imports, module-level helpers that are not defs).
+    # The engine then gives libcst only the relevant defs of a big file (engine._Reduction).
+    LOCAL: ClassVar[bool] = False
     # Every diagnostic code this codemod reports -> what it means and how to fix it by hand
     # (``asyncfix --explain CODE``). Reuse a ruff/flake8-async code where one covers the call.
     CODES: ClassVar[Mapping[str, str]] = {}
@@ -191,7 +200,13 @@ class Codemod(VisitorBasedCodemodCommand):
         also ask the project index (a file the index names is wanted whatever its bytes)."""
         if cls.ASYNC_ONLY and b"async" not in source:
             return False
-        return any(token in source for token in cls.NEEDS)
+        if not any(token in source for token in cls.NEEDS):
+            return False
+        if cls.ASYNC_NAMES and project is not None and project.async_names is not None:
+            if path not in project.actions:  # no def of this file becomes async in this run
+                names = project.async_names.get(path, frozenset())
+                return not cls.ASYNC_NAMES.isdisjoint(names)
+        return True
 
     # -- reporting --------------------------------------------------------------------------
 
@@ -211,7 +226,10 @@ class Codemod(VisitorBasedCodemodCommand):
         line_map = getattr(self, "_line_map", None)
         if line_map is None:
             matcher = difflib.SequenceMatcher(
-                None, self.file.source.splitlines(), self.module.code.splitlines(), autojunk=False
+                lambda line: not line.strip(),  # blank lines: junk, or big files go quadratic
+                self.file.source.splitlines(),
+                self.module.code.splitlines(),
+                autojunk=False,
             )
             line_map = {}
             for tag, i1, i2, j1, j2 in matcher.get_opcodes():

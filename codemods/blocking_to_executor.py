@@ -52,6 +52,8 @@ class BlockingToExecutor(Codemod):
         "input() / os.wait*() in async code -> await loop.run_in_executor(None, ...)"
     )
     NEEDS = (b"input", b"wait")
+    LOCAL = True
+    ASYNC_NAMES = frozenset({"input", "os"})  # input(); os.wait*/from os import wait*
     CODES = {
         INPUT_CODE: (
             "input() in async code blocks the event loop until a line arrives on stdin.\n"

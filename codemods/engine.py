@@ -21,10 +21,13 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
+import io
 import os
+import re
+import tokenize
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -32,7 +35,7 @@ from libcst.codemod import CodemodContext
 from . import BY_NAME
 from .base import Diagnostic, FileContext, ParenthesizeAwaits, parse_ignore_comments
 from .files import SourceFile, digest
-from .project import AWAIT_CODEMOD, ProjectIndex, collect_module, combine_all
+from .project import ProjectIndex, collect_module, combine_all
 
 UNCHANGED = "unchanged"
 CHANGED = "changed"
@@ -112,11 +115,167 @@ def _parse(source: bytes) -> cst.Module:
         raise SourceError(f"cannot decode the file: {error}") from None
 
 
-def _run_codemods(
-    source: bytes, path: str, settings: Settings, project: ProjectIndex, filename: str
-) -> Tuple[Optional[cst.Module], str, FileContext]:
-    """Returns the rewritten module (None when no codemod applies or nothing changed), the
-    original text, and the file context holding diagnostics and counts."""
+# From this many lines on, a file whose codemods are all LOCAL is given to libcst reduced to the
+# top-level statements that can change (see _Reduction): libcst's parse and metadata cost about
+# a millisecond per line here, which the rest of a big file need not pay.
+BIG_FILE_LINES = 2000
+
+
+def _encoding(source: bytes) -> str:
+    try:
+        return tokenize.detect_encoding(io.BytesIO(source).readline)[0]
+    except SyntaxError as error:  # an unknown coding cookie
+        raise SourceError(f"cannot decode the file: {error}") from None
+
+
+def blank(line: str) -> bool:
+    """difflib junk: blank lines repeat thousands of times in a big file, which makes
+    SequenceMatcher quadratic; as junk they still join matches but never start one."""
+    return not line.strip()
+
+
+class _Reduction:
+    """A big file with every top-level ``def``/``class`` that cannot change taken out of
+    libcst's sight without moving a line: a run of such statements becomes one multi-line string
+    statement (one node, whatever its length) holding a unique marker per line, and a dropped
+    def that the rest of the file names keeps a one-line stub (``def name(): ...``) so the name
+    stays bound. Every line keeps its number and every kept statement its columns, so the first
+    pass's positions, the opt-out comments and the diagnostics stay right. After the codemods,
+    the changes are spliced back into the original text; a change that touches a stubbed line
+    makes :meth:`splice` give up (the engine then parses the whole file)."""
+
+    def __init__(self, text: str, tree: ast.Module, keep) -> None:
+        self.lines = text.split("\n")
+        self.stubbed: Set[int] = set()  # 0-based indexes of lines that are not the original
+        spans = []  # (first, last, statement) of every def/class libcst need not see
+        for statement in tree.body:
+            if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            first = min([statement.lineno, *(d.lineno for d in statement.decorator_list)]) - 1
+            last = (statement.end_lineno or statement.lineno) - 1
+            spans.append((first, last, statement, keep(first + 1, last + 1)))
+        dropped_lines = {
+            i for first, last, _, kept in spans if not kept for i in range(first, last + 1)
+        }
+        # A dropped def keeps its name bound (a stub) only if the code libcst sees names it.
+        seen = set(
+            re.findall(
+                r"\w+",
+                "\n".join(
+                    line for index, line in enumerate(self.lines) if index not in dropped_lines
+                ),
+            )
+        )
+        reduced = list(self.lines)
+        run: List[int] = []  # first and last line of the string statement being built
+
+        def close_run() -> None:
+            if run:
+                self._string(reduced, run[0], run[1])
+                run.clear()
+
+        previous_dropped = False
+        for first, last, statement, kept in spans:
+            if kept:
+                close_run()
+                previous_dropped = False
+                continue
+            if statement.name in seen:
+                close_run()
+                kind = "class" if isinstance(statement, ast.ClassDef) else "def"
+                stub = f"class {statement.name}: ..." if kind == "class" else f"def {statement.name}(): ..."
+                ending = "\r" if self.lines[first].endswith("\r") else ""
+                reduced[first] = stub + ending
+                self.stubbed.add(first)
+                if last > first:
+                    self._string(reduced, first + 1, last)
+                previous_dropped = False
+                continue
+            if run and previous_dropped:
+                run[1] = last  # the lines between two dropped statements go in the string too
+            else:
+                close_run()
+                run.extend((first, last))
+            previous_dropped = True
+        close_run()
+        self.text = "\n".join(reduced)
+
+    def _string(self, reduced: List[str], first: int, last: int) -> None:
+        for index in range(first, last + 1):
+            ending = "\r" if self.lines[index].endswith("\r") else ""
+            marker = f"#{index + 1}"
+            if index == first:
+                marker = '"""' + marker
+            if index == last:
+                marker += '"""'
+            reduced[index] = marker + ending
+            self.stubbed.add(index)
+
+    def splice(self, new_reduced: str) -> Optional[str]:
+        old = self.text.split("\n")
+        new = new_reduced.split("\n")
+        out: List[str] = []
+        matcher = difflib.SequenceMatcher(blank, old, new, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                out.extend(self.lines[i1:i2])
+            elif any(index in self.stubbed for index in range(i1, i2)):
+                return None
+            else:
+                out.extend(new[j1:j2])
+        return "\n".join(out)
+
+
+def _reduce(text: str, wanted: Sequence, project: ProjectIndex, filename: str) -> Optional[_Reduction]:
+    if text.count("\n") < BIG_FILE_LINES or not all(codemod.LOCAL for codemod in wanted):
+        return None
+    if "\r" in text.replace("\r\n", ""):
+        return None  # old-Mac line endings: ast and str.split would count lines differently
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None  # newer syntax than this Python: libcst gets the whole file
+    tokens = {token.decode("latin-1") for codemod in wanted for token in codemod.NEEDS}
+    lines = text.split("\n")
+    # A module-level import that holds a token makes the names it binds tokens too:
+    # `from httpx import AsyncClient` -> a def using `AsyncClient` is relevant.
+    for statement in tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            chunk = "\n".join(lines[statement.lineno - 1 : statement.end_lineno])
+            if any(token in chunk for token in tokens):
+                tokens |= {
+                    alias.asname or alias.name.split(".")[0]
+                    for alias in statement.names
+                    if alias.name != "*"
+                }
+    actions = project.actions.get(filename)
+    action_lines: Set[int] = set()
+    if actions is not None:
+        action_lines |= {span[0] for span in actions.await_spans | actions.run_spans}
+        action_lines |= {line for line, _ in actions.make_async}
+
+    def keep(first: int, last: int) -> bool:
+        if any(first <= line <= last for line in action_lines):
+            return True
+        chunk = "\n".join(lines[first - 1 : last])
+        return any(token in chunk for token in tokens)
+
+    return _Reduction(text, tree, keep)
+
+
+def _rewrite(
+    source: bytes,
+    path: str,
+    settings: Settings,
+    project: ProjectIndex,
+    filename: str,
+    black_mode: Optional[object],
+    reduce: bool = True,
+) -> Tuple[str, Optional[str], str, FileContext, List[str]]:
+    """Run the wanted codemods (and black on the changed lines) on one file's bytes.
+
+    Returns the original text, the new text (None when nothing changed or no codemod wants
+    the file), the encoding, the file context (diagnostics, counts) and notes."""
     wanted = [
         BY_NAME[name]
         for name in settings.codemods
@@ -126,11 +285,17 @@ def _run_codemods(
         path=path, filename=filename, source="", project=project, options=settings.options
     )
     if not wanted:
-        return None, "", file
-    module = _parse(source)
-    text = source.decode(module.encoding)
-    file.source = text
-    file.ignores = parse_ignore_comments(text)
+        return "", None, "utf-8", file, []
+    encoding = _encoding(source)
+    try:
+        text = source.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise SourceError(f"cannot decode the file: {error}") from None
+    reduction = _reduce(text, wanted, project, filename) if reduce else None
+    work = reduction.text if reduction is not None else text
+    module = _parse(work.encode(encoding) if reduction is not None else source)
+    file.source = work
+    file.ignores = parse_ignore_comments(work)
     tree = module
     for codemod in wanted:
         file.shifted = bool(file.rewrites)
@@ -138,10 +303,22 @@ def _run_codemods(
             tree = codemod(CodemodContext(filename=path), file).transform_module(tree)
         except Exception as error:
             raise InternalError(f"codemod {codemod.NAME} raised {type(error).__name__}: {error}")
-    if tree is module:
-        return None, text, file
-    tree = tree.visit(ParenthesizeAwaits())
-    return tree, text, file
+    new_work = tree.visit(ParenthesizeAwaits()).code
+    if new_work == work:
+        return text, None, encoding, file, []
+    notes: List[str] = []
+    if black_mode is not None:
+        from .formatting import format_changed
+
+        new_work, note = format_changed(work, new_work, black_mode)
+        if note:
+            notes.append(note)
+    if reduction is None:
+        return text, new_work, encoding, file, notes
+    new_text = reduction.splice(new_work)
+    if new_text is None:  # a change reached a stub: do it the slow way
+        return _rewrite(source, path, settings, project, filename, black_mode, reduce=False)
+    return text, new_text, encoding, file, notes
 
 
 def _compiles(source: bytes, path: str) -> Optional[str]:
@@ -163,26 +340,19 @@ def transform_source(
     ``filename`` the real file (module names; defaults to ``path``). Raises SourceError for
     bad input, InternalError for our bugs."""
     filename = filename or path
-    tree, text, file = _run_codemods(source, path, settings, project, filename)
-    encoding = tree.encoding if tree is not None else "utf-8"
-    if tree is None or tree.code == text:
+    text, new_text, encoding, file, notes = _rewrite(
+        source, path, settings, project, filename, settings.black_mode
+    )
+    if new_text is None:
         return Outcome(source, encoding, file.diagnostics, dict(file.rewrites), [])
-    new_text = tree.code
-    notes: List[str] = []
-    if settings.black_mode is not None:
-        from .formatting import format_changed
-
-        new_text, note = format_changed(text, new_text, settings.black_mode)
-        if note:
-            notes.append(note)
     new = new_text.encode(encoding)
     problem = _compiles(new, path)
     if problem is not None and _compiles(source, path) is None:
         raise InternalError(f"the rewritten code does not compile ({problem}); file left as is")
     # The verification run keeps the project facts but not the await actions: those are
     # positions in the file as read, which mean other code in the rewritten text.
-    again, _, _ = _run_codemods(new, path, settings, replace(project, actions={}), filename)
-    if again is not None and again.code != new_text:
+    _, again, _, _, _ = _rewrite(new, path, settings, replace(project, actions={}), filename, None)
+    if again is not None and again != new_text:
         raise InternalError("a second run would change the rewritten code again; file left as is")
     requirements = {package: sorted(names) for package, names in sorted(file.requirements.items())}
     return Outcome(new, encoding, file.diagnostics, dict(file.rewrites), notes, requirements)
@@ -205,9 +375,15 @@ def unified_diff(old: str, new: str, display: str) -> str:
     """``--- a/path`` / ``+++ b/path`` diff; a last line without newline is marked as git does."""
     lines = []
     name = display.lstrip("/")
+
+    def split(text: str) -> List[str]:  # at "\n" only, as git: not at form feeds (splitlines)
+        parts = [part + "\n" for part in text.split("\n")]
+        parts[-1] = parts[-1][:-1]
+        return parts if parts[-1] else parts[:-1]
+
     for line in difflib.unified_diff(
-        old.splitlines(keepends=True),
-        new.splitlines(keepends=True),
+        split(old),
+        split(new),
         fromfile=f"a/{name}",
         tofile=f"b/{name}",
     ):
@@ -243,8 +419,9 @@ def scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Optio
                 collected = BY_NAME[name].collect(tree, filename, source)
                 if collected is not None:
                     facts[name] = collected
-            if AWAIT_CODEMOD in settings.codemods:
-                facts[CALL_GRAPH] = collect_module(tree, filename, source)
+            # The call graph (for the await machinery) and the identifiers in coroutines (for
+            # every codemod's cheap wants() check) come from one walk of the tree.
+            facts[CALL_GRAPH] = collect_module(tree, filename, source)
             return None, facts
     except RecursionError:
         return "the file is nested too deeply to parse", {}

@@ -111,6 +111,9 @@ class FileIoToThread(Codemod):
         "open()/pathlib.Path/os.path file I/O in async code -> await asyncio.to_thread(...)"
     )
     NEEDS = (b"open", b"path", b"Path")
+    LOCAL = True
+    # open()/io.open/codecs.open, Path methods, os.path.* (`path`, also for `from os.path import`)
+    ASYNC_NAMES = frozenset({"open", "path"}) | PATH_METHODS | LAZY_PATH_METHODS
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
     CODES = {
         OPEN_CODE: (

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import black
 
 _IMPORT_LINE = re.compile(r"(import|from)\s")
+_TAB_INDENT = re.compile(r"^ *\t", re.MULTILINE)
 
 
 def black_mode(options: Optional[Dict[str, Any]]) -> black.Mode:
@@ -36,8 +37,10 @@ def changed_lines(old: str, new: str) -> List[Tuple[int, int]]:
     module-level import lines: libcst's import helpers already write those canonically, and
     black's line-range mode drops a blank line after an import line inside a range (so the
     untouched ``def`` below would lose its second blank line)."""
-    new_lines = new.splitlines()
-    matcher = difflib.SequenceMatcher(None, old.splitlines(), new_lines, autojunk=False)
+    # Lines as black counts them: split at "\n" only (str.splitlines also splits at form
+    # feeds and other separators, which would point black at lines nobody changed).
+    new_lines = new.split("\n")
+    matcher = difflib.SequenceMatcher(None, old.split("\n"), new_lines, autojunk=False)
     ranges: List[Tuple[int, int]] = []
     for tag, _, _, j1, j2 in matcher.get_opcodes():
         if tag not in ("replace", "insert"):
@@ -58,6 +61,12 @@ def format_changed(old: str, new: str, mode: black.Mode) -> Tuple[str, Optional[
     if not ranges:
         return new, None
     crlf = new.count("\r\n")
+    if _TAB_INDENT.search(new):
+        # black re-indents whole blocks with spaces, so lines nobody changed would change too.
+        return new, "not formatted: the file indents with tabs"
+    if "\x0c" in new:
+        # black moves form feeds and the blank lines around them, even outside the ranges.
+        return new, "not formatted: the file contains form feeds"
     if "\r" in new.replace("\r\n", ""):
         return new, "not formatted: the file has mixed or old-Mac line endings"
     if crlf and crlf != new.count("\n"):

@@ -185,6 +185,10 @@ class ModuleFacts:
     references: List[Reference] = field(default_factory=list)
     handled: Dict[str, Set[str]] = field(default_factory=dict)  # owner -> names awaited/handed
     ignored: FrozenSet[int] = frozenset()  # lines opted out of the await machinery
+    # Identifiers that occur in the bodies of this file's coroutines (names, attribute names,
+    # and for an imported name the module and name it comes from): the cheap test of whether
+    # a codemod that rewrites only async code can find anything here (Codemod.ASYNC_NAMES).
+    async_names: FrozenSet[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,9 @@ class ProjectIndex:
     facts: Mapping[str, Any] = field(default_factory=dict)
     # path -> what the await machinery does in that file
     actions: Mapping[str, FileActions] = field(default_factory=dict)
+    # path -> identifiers in that file's coroutines (ModuleFacts.async_names); None when the
+    # first pass did not collect them (then codemods fall back to their byte check)
+    async_names: Optional[Mapping[str, FrozenSet[str]]] = None
     # the run's [tool.asyncfix] codemod keys (FileContext.options), for wants() to read
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -294,9 +301,10 @@ class _Columns:
     def __init__(self, source: bytes) -> None:
         self._lines: Optional[List[str]] = None
         self._source = source
+        self._ascii = source.isascii()  # then bytes are characters: the common, fast case
 
     def char(self, line: int, column: int) -> int:
-        if self._source.isascii():
+        if self._ascii:
             return column
         if self._lines is None:
             try:
@@ -339,6 +347,8 @@ class _Collector(ast.NodeVisitor):
         self.in_genexp = 0
         self.main_guard = 0
         self.slot_args: Set[int] = set()  # ids of Name/Attribute nodes in async-aware slots
+        self.async_names: Set[str] = set()
+        self.module_bindings: Dict[str, str] = {}  # module-level name -> constructor it calls
 
     # -- helpers
 
@@ -509,6 +519,8 @@ class _Collector(ast.NodeVisitor):
                 constructor = _dotted(value.func)
                 if constructor:
                     self.frame.instances[name] = constructor
+                    if self.frame.kind == "module":  # `session = requests.Session()`
+                        self.module_bindings[name] = constructor
         target = node.targets[0]
         if (
             isinstance(target, ast.Subscript)
@@ -564,8 +576,17 @@ class _Collector(ast.NodeVisitor):
 
     # -- calls and references
 
+    def _in_coroutine(self) -> bool:
+        frame = self.frames[-1]
+        return frame.kind == "def" and frame.is_async
+
     def visit_Call(self, node: ast.Call) -> None:
         name = _dotted(node.func)
+        if self._in_coroutine():
+            if name:
+                self.async_names.update(name.split("."))
+            elif isinstance(node.func, ast.Attribute):  # Path(p).read_text()
+                self.async_names.add(node.func.attr)
         last = name.rpartition(".")[2] if name else ""
         if not last and isinstance(node.func, ast.Attribute):
             last = node.func.attr
@@ -642,10 +663,15 @@ class _Collector(ast.NodeVisitor):
         )
 
     def visit_Name(self, node: ast.Name) -> None:
+        if self._in_coroutine():
+            self.async_names.add(node.id)
         if isinstance(node.ctx, ast.Load):
             self._reference(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        if self._in_coroutine():
+            dotted = _dotted(node)
+            self.async_names.update(dotted.split(".") if dotted else (node.attr,))
         if isinstance(node.ctx, ast.Load) and _dotted(node):
             self._reference(node)  # the whole chain is one reference
         else:
@@ -701,6 +727,17 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
         r for r in facts.references if r.instance_of or r.target.split(".")[0] in roots
     ]
     facts.ignored = _ignored_lines(source)
+    names = set(collector.async_names)
+    for name in collector.async_names:  # `session` from `session = requests.Session()`
+        if name in collector.module_bindings:
+            names.update(collector.module_bindings[name].split("."))
+    for name in list(names):
+        if name in facts.imports:  # `snooze` from `from time import sleep as snooze`
+            _, module, attribute = facts.imports[name]
+            names.update(module.split("."))
+            if attribute:
+                names.add(attribute)
+    facts.async_names = frozenset(names)
     return facts
 
 
@@ -1051,4 +1088,7 @@ def combine_all(
     actions: Dict[str, FileActions] = {}
     if modules and any(codemod.NAME == AWAIT_CODEMOD for codemod in codemods):
         actions = build(modules, seeds, root)
-    return ProjectIndex(root=root, facts=facts, actions=actions)
+    async_names = None
+    if modules is not None:
+        async_names = {path: m.async_names for path, m in modules.items() if m.async_names}
+    return ProjectIndex(root=root, facts=facts, actions=actions, async_names=async_names)

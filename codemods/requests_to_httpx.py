@@ -136,6 +136,17 @@ _SSL_COMMENT = (
 _STRING = m.SimpleString() | m.ConcatenatedString() | m.FormattedString()
 
 
+def _accesses(scope, name: str) -> list:
+    """Every access of ``name`` as bound in ``scope``: ``scope.accesses`` holds only the
+    scope's own, so a use in a comprehension or lambda inside it would be missed (a session
+    call there would stay un-awaited after the session became an AsyncClient)."""
+    found = {id(access): access for access in scope.accesses[name]}
+    for assignment in scope.assignments[name]:
+        for access in assignment.references:
+            found.setdefault(id(access), access)
+    return list(found.values())
+
+
 def _code(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
 
@@ -189,6 +200,8 @@ class RequestsToHttpx(Codemod):
     NAME = "requests_to_httpx"
     DESCRIPTION = "requests / sync httpx / urlopen in async code -> awaited httpx.AsyncClient calls"
     NEEDS = (b"requests", b"httpx", b"urlopen")
+    LOCAL = True
+    ASYNC_NAMES = frozenset({"requests", "httpx", "urllib", "urlopen"})
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
     CODES = {
         BLOCKING: (
@@ -534,7 +547,7 @@ class RequestsToHttpx(Codemod):
             return "unknown scope"
         calls: Set[int] = set()
         plans: Dict[int, _Call] = {}
-        for access in scope.accesses[target.value]:
+        for access in _accesses(scope, target.value):
             if {id(a.node) for a in access.referents} != {id(target)}:
                 return "the session's name is bound to something else too"
             use = access.node
@@ -605,7 +618,7 @@ class RequestsToHttpx(Codemod):
         target = item.asname.name
         scope = self.get_metadata(ScopeProvider, target, None)
         fors: Dict[int, cst.BaseExpression] = {}
-        for access in scope.accesses[target.value] if scope else ():
+        for access in _accesses(scope, target.value) if scope else ():
             if {id(a.node) for a in access.referents} != {id(target)}:
                 return "the response's name is bound to something else too"
             use = access.node
@@ -742,7 +755,7 @@ class RequestsToHttpx(Codemod):
         scope = self.get_metadata(ScopeProvider, target, None)
         if scope is None:
             return
-        for access in scope.accesses[target.value]:
+        for access in _accesses(scope, target.value):
             referents = {id(a.node) for a in access.referents}
             if id(target) not in referents:
                 continue

@@ -34,6 +34,8 @@ class SleepToAsyncio(Codemod):
     NAME = "sleep_to_asyncio"
     DESCRIPTION = "time.sleep(x) in async code -> await asyncio.sleep(x)"
     NEEDS = (b"sleep",)
+    LOCAL = True
+    ASYNC_NAMES = frozenset({"sleep"})
     CODES = {
         CODE: (
             "time.sleep() in async code blocks the event loop: no other request, task or timer\n"

@@ -162,6 +162,7 @@ class SubprocessToAsyncio(Codemod):
         "subprocess.run/call/check_*/os.system in async code -> asyncio subprocesses"
     )
     NEEDS = (b"subprocess", b"system", b"spawn", b"popen")
+    ASYNC_NAMES = frozenset({"subprocess", "os"})  # any import style names one of them
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
     CODES = {
         RUN_CODE: (

@@ -377,7 +377,7 @@ def _scan_facts(root: Path):
     per_file = {}
     for path in sorted(root.rglob("*.py")):
         _, facts = scan_source(path.read_bytes(), str(path), settings)
-        if facts:
+        if "dependency_close" in facts:
             per_file[str(path)] = facts["dependency_close"]
     return DependencyClose.combine(per_file, str(root))
 
