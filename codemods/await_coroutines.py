@@ -23,9 +23,9 @@ This codemod applies the result: it awaits the call sites, turns the ``def`` lin
 Not rewritten, by design: a coroutine handed to ``create_task``/``gather``/``wait``/... or
 ``asyncio.run``; one stored in a name that is later awaited or handed on; one returned from a
 sync function (a coroutine factory); async generator functions (iterated, not awaited); calls
-that cannot be resolved. Reported instead: AF101 when a sync caller cannot become async
+that cannot be resolved. Reported instead: AWAIT001 when a sync caller cannot become async
 (a dunder, a property, a generator, a decorated function, a callback passed to a sync API, an
-override of a library class's method, ``# asyncfix: ignore`` on its ``def``), AF102 when the
+override of a library class's method, ``# asyncfix: ignore`` on its ``def``), AWAIT002 when the
 call sits where ``await`` is impossible (a generator expression, a nested comprehension, a
 lambda, a class body, an expression at module level).
 """

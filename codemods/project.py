@@ -185,6 +185,7 @@ class ModuleFacts:
     references: List[Reference] = field(default_factory=list)
     handled: Dict[str, Set[str]] = field(default_factory=dict)  # owner -> names awaited/handed
     ignored: FrozenSet[int] = frozenset()  # lines opted out of the await machinery
+    passed: Dict[str, Set[str]] = field(default_factory=dict)  # owner -> names passed to calls
     # Identifiers that occur in the bodies of this file's coroutines (names, attribute names,
     # and for an imported name the module and name it comes from): the cheap test of whether
     # a codemod that rewrites only async code can find anything here (Codemod.ASYNC_NAMES).
@@ -594,6 +595,11 @@ class _Collector(ast.NodeVisitor):
             for argument in [*node.args, *(k.value for k in node.keywords)]:
                 self.mark(argument, HANDED)
                 self.handled_name(argument)
+        for argument in [*node.args, *(k.value for k in node.keywords)]:
+            if isinstance(argument, ast.Starred):
+                argument = argument.value
+            if isinstance(argument, ast.Name):  # `coros.append(c)`: c may be awaited elsewhere
+                self.facts.passed.setdefault(self.owner(), set()).add(argument.id)
         if last in ASYNC_AWARE_SLOTS:
             for argument in [*node.args, *(k.value for k in node.keywords)]:
                 self.slot_args.add(id(argument))
@@ -756,9 +762,9 @@ def _ignored_lines(source: bytes) -> FrozenSet[int]:
 
 # -- resolving and propagating ------------------------------------------------------------------
 
-CODE_BOUNDARY = "AF101"  # a sync function calls a coroutine but cannot become async
-CODE_NO_AWAIT_HERE = "AF102"  # a coroutine call where `await` is not possible
-CODE_STORED = "AF103"  # a coroutine kept in a name that is not awaited in an obvious way
+CODE_BOUNDARY = "AWAIT001"  # a sync function calls a coroutine but cannot become async
+CODE_NO_AWAIT_HERE = "AWAIT002"  # a coroutine call where `await` is not possible
+CODE_STORED = "AWAIT003"  # a coroutine kept in a name that is not awaited in an obvious way
 
 _ROUTE_DECORATORS = frozenset(
     {
@@ -987,7 +993,7 @@ def build(
         if call.context == PLAIN:
             return True
         if call.context == STORED:
-            return not kept(path, call)
+            return not kept(path, call) and call.stored_as not in modules[path].passed.get(call.owner, set())
         if call.context == RETURNED:
             return (path, call.owner) not in factories
         return False
@@ -1019,6 +1025,15 @@ def build(
         owner = (path, call.owner)
         async_owner = owner in defs and (defs[owner].is_async or owner in makes_async)
         if call.context in (AWAITED, HANDED):
+            continue
+        if (
+            call.context == STORED
+            and not kept(path, call)
+            and call.stored_as in modules[path].passed.get(call.owner, set())
+        ):
+            find(path, call, CODE_STORED,
+                 f"coroutine `{callee}()` is kept in `{call.stored_as}`, which is passed on to other code",
+                 f"await `{call.stored_as}` where its result is needed, or hand it to create_task/gather")
             continue
         if async_owner:
             if call.context in (PLAIN, RETURNED) or (call.context == STORED and forgotten(path, call)):

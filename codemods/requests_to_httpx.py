@@ -58,7 +58,7 @@ settings computed inside the function after the client must exist, ``stream=True
 ``with`` block, ``iter_lines()`` (bytes in requests, str in httpx), ``urllib.request.urlopen``,
 a module-level ``requests.Session`` used from a coroutine (create an ``httpx.AsyncClient`` in the
 app's lifespan instead), a session whose settings httpx cannot take (``s.verify = ...``,
-``s.mount(...)``). AFX101: a rewritten response handed to other code, which may use
+``s.mount(...)``). HTTPX001: a rewritten response handed to other code, which may use
 requests-only attributes. Known remaining differences: httpx's ``raise_for_status()`` also
 raises on a final 1xx/3xx response (a ``304``, or a redirect not followed); a ``timeout=`` given
 as a variable holding a 2-tuple is rejected by httpx at run time; httpx 0.28 serialises
@@ -78,7 +78,7 @@ from .base import GENEXP, Codemod, awaited
 
 BLOCKING = "ASYNC210"
 SYNC_CLIENT = "ASYNC212"
-HANDED_ON = "AFX101"
+HANDED_ON = "HTTPX001"
 
 _METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 _BODYLESS = {"get", "head", "options", "delete"}

@@ -184,7 +184,7 @@ def test_handed_on_response_is_rewritten_and_reported():
         "import requests\nasync def f(u):\n    return requests.get(u)\n", fmt=False, **SELECT
     )
     assert "return await client.get(u)" in out
-    assert [(d.line, d.column, d.code) for d in diagnostics] == [(3, 12, "AFX101")]
+    assert [(d.line, d.column, d.code) for d in diagnostics] == [(3, 12, "HTTPX001")]
 
 
 def test_ssl_context_is_reused_and_name_collisions_avoided():

@@ -35,3 +35,11 @@ async def main():
 
 if __name__ == "__main__":
     asyncio.run(main())
+
+
+async def collected(ids):
+    coros = []
+    for i in ids:
+        c = job(i)  # kept and passed on: awaited by the gather below, not here
+        coros.append(c)
+    return await asyncio.gather(*coros)
