@@ -42,7 +42,6 @@ from libcst.codemod import Codemod as Codemod_
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
 from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
 from libcst.metadata import (
-    ClassScope,
     ComprehensionScope,
     FunctionScope,
     PositionProvider,
@@ -321,10 +320,7 @@ class Codemod(VisitorBasedCodemodCommand):
 
         Asked through the node's scope only for the nodes a codemod cares about, which is much
         cheaper than QualifiedNameProvider (it resolves every name of the module)."""
-        probe = node
-        while isinstance(probe, cst.Attribute):
-            probe = probe.value
-        if not isinstance(probe, cst.Name):
+        if not is_dotted_name(node):
             return None  # `f(x).attr`: libcst would name it after `f`, which it is not
         scope = self.get_metadata(ScopeProvider, node, None)
         if scope is None:
@@ -432,6 +428,14 @@ class _RemoveImports(RemoveImportsVisitor):
         updated = super().leave_Module(original, updated)
         body, orphans = self._rebuild(original.body, updated.body)
         return updated.with_changes(body=body, footer=[*orphans, *updated.footer])
+
+
+def is_dotted_name(node: cst.CSTNode) -> bool:
+    """``a`` or ``a.b.c``, the only shapes whose scope-qualified name means what it says
+    (libcst names ``open(p).read`` after ``open`` itself)."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return isinstance(node, cst.Name)
 
 
 def awaited(expression: cst.BaseExpression) -> cst.Await:

@@ -32,18 +32,11 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import QualifiedNameSource, ScopeProvider
 
-from .base import GENEXP, Codemod, awaited
+from .base import Codemod, GENEXP, awaited, is_dotted_name
 
 INPUT_CODE = "ASYNC250"
 WAIT_CODE = "ASYNC222"
 WAITS = frozenset({"os.wait", "os.waitpid", "os.wait3", "os.wait4", "os.waitid"})
-
-
-def _dotted(node: cst.BaseExpression) -> bool:
-    """``a`` or ``a.b.c``: scope metadata names ``open(p).read`` after ``open`` itself."""
-    while isinstance(node, cst.Attribute):
-        node = node.value
-    return isinstance(node, cst.Name)
 
 
 class BlockingToExecutor(Codemod):
@@ -87,7 +80,7 @@ class BlockingToExecutor(Codemod):
                 if name.name == "builtins.input" and name.source is QualifiedNameSource.BUILTIN:
                     return "input"
             return ""
-        if _dotted(func) and self.imported_name(func) in WAITS:
+        if is_dotted_name(func) and self.imported_name(func) in WAITS:
             return "wait"
         return ""
 

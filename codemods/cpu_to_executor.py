@@ -53,7 +53,7 @@ import libcst.matchers as m
 from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
 
 from .base import GENEXP, Codemod, awaited
-from .project import ProjectIndex, module_names
+from .project import ProjectIndex, dotted_name, module_names
 
 # -- what is CPU-bound ---------------------------------------------------------------------------
 
@@ -160,15 +160,6 @@ class Callee(NamedTuple):
 # -- first pass: facts from each file's ast ------------------------------------------------------
 
 
-def _dotted(node: ast.expr) -> Optional[str]:
-    parts: List[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
 
 
 def _const_int(node: ast.expr, consts: Mapping[str, int]) -> Optional[int]:
@@ -237,7 +228,7 @@ def _module_facts(tree: ast.Module) -> _Module:
             if size is not None and not isinstance(value, ast.Constant):
                 sizes[name] = size
             if isinstance(value, (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)) or (
-                isinstance(value, ast.Call) and (_dotted(value.func) or "").split(".")[-1] in _MUTABLE_FACTORIES
+                isinstance(value, ast.Call) and (dotted_name(value.func) or "").split(".")[-1] in _MUTABLE_FACTORIES
             ):
                 mutables.add(name)
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -259,7 +250,7 @@ def _module_facts(tree: ast.Module) -> _Module:
     io_objects = set()
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
-            made = (_dotted(stmt.value.func) or "").split(".")[0]
+            made = (dotted_name(stmt.value.func) or "").split(".")[0]
             if made in imports and imports[made][0] == 0:
                 level, module, obj = imports[made]
                 if module.split(".")[0] in _IO_MODULES:
@@ -321,7 +312,7 @@ class _FunctionScan:
     def _level(self, iterable: ast.expr, target: ast.expr) -> Tuple[Optional[int], Set[str]]:
         names = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
         count: Optional[int] = None
-        if isinstance(iterable, ast.Call) and _dotted(iterable.func) == "range" and not iterable.keywords:
+        if isinstance(iterable, ast.Call) and dotted_name(iterable.func) == "range" and not iterable.keywords:
             bounds = [_const_int(a, self.consts) for a in iterable.args]
             if bounds and None not in bounds:
                 start, stop, step = {1: lambda b: (0, b[0], 1), 2: lambda b: (b[0], b[1], 1)}.get(
@@ -376,7 +367,7 @@ class _FunctionScan:
         elif isinstance(node, ast.Call):
             self._call(node)
             # sum(range(10**6)), sorted(range(n)): the builtin runs the loop.
-            if not nested and _dotted(node.func) in _CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
+            if not nested and dotted_name(node.func) in _CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
                 self._loop(node.args[0], ast.Tuple(elts=[], ctx=ast.Store()), stack)
         if not nested and isinstance(node, ast.For):
             self._visit(node.iter, stack)
@@ -399,7 +390,7 @@ class _FunctionScan:
             self._visit(child, stack, nested)
 
     def _call(self, node: ast.Call) -> None:
-        name = _dotted(node.func)
+        name = dotted_name(node.func)
         if name is None:
             if isinstance(node.func, ast.Attribute) and node.func.attr in _IO_METHODS:
                 self.io = True
@@ -449,7 +440,7 @@ def scan(tree: ast.Module, source: bytes) -> Optional[Dict[str, Any]]:
             and isinstance(stmt.targets[0], ast.Name)
             and isinstance(stmt.value, ast.Call)
         ):
-            made = _dotted(stmt.value.func)
+            made = dotted_name(stmt.value.func)
             if made is not None:
                 instances[stmt.targets[0].id] = made
     if not functions and not instances:

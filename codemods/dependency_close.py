@@ -48,14 +48,14 @@ from __future__ import annotations
 import ast
 import builtins
 import os
-from typing import Any, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import QualifiedNameSource, ScopeProvider
 
 from .base import Codemod
-from .project import ProjectIndex, module_names
+from .project import ProjectIndex, dotted_name, module_names
 
 LEAK = "DEP001"
 SWALLOW = "DEP002"
@@ -162,13 +162,8 @@ Release = Tuple[str, bool]  # (method, awaited)
 
 
 def _dotted(node: ast.expr) -> Optional[List[str]]:
-    parts: List[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.insert(0, node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    return [node.id, *parts]
+    name = dotted_name(node)
+    return name.split(".") if name else None
 
 
 class _FileNames:

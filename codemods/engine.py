@@ -476,7 +476,7 @@ def process_file(file: SourceFile, settings: Settings, project: ProjectIndex) ->
 
 # Worker processes get the run's settings (and, for the rewrite, the project index) once, at
 # start-up; read-only for the life of the process.
-_worker_args: Tuple[Settings, ProjectIndex]
+_worker_args: Tuple[Settings, ProjectIndex] = (Settings(codemods=()), ProjectIndex())
 
 
 def _init_worker(settings: Settings, project: ProjectIndex) -> None:

@@ -44,13 +44,13 @@ code, ``os.path.join/dirname/...`` (no I/O), a receiver not known to be a ``path
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameSource, ScopeProvider
 
-from .base import GENEXP, Codemod, awaited
+from .base import Codemod, GENEXP, awaited, is_dotted_name
 
 OPEN_CODE = "ASYNC230"
 PATH_CODE = "ASYNC240"
@@ -87,13 +87,6 @@ PURE_CALLS = frozenset({"json.dumps", "json.loads"})
 _PLAIN_LEAVES = (
     cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis,
 )
-
-
-def _dotted(node: cst.BaseExpression) -> bool:
-    """``a`` or ``a.b.c``: scope metadata names ``open(p).read`` after ``open`` itself."""
-    while isinstance(node, cst.Attribute):
-        node = node.value
-    return isinstance(node, cst.Name)
 
 
 class _Plan:
@@ -154,7 +147,7 @@ class FileIoToThread(Codemod):
     def _qualified(self, node: cst.CSTNode) -> Optional[str]:
         """``imported_name``, and builtins (``open``) too, when not shadowed."""
         scope = self.get_metadata(ScopeProvider, node, None)
-        if scope is None or not _dotted(node):
+        if scope is None or not is_dotted_name(node):
             return None
         names = scope.get_qualified_names_for(node)
         if len(names) != 1:

@@ -73,6 +73,11 @@ TAKES_AWAITABLES = frozenset(
         "timeout",
         "iscoroutine",
         "isawaitable",
+        # SQLAlchemy's greenlet bridge (sqlalchemy.util): `await_(coro)` runs the coroutine from
+        # sync code; `await_only` / `await_fallback` are its 1.4/2.0 names.
+        "await_",
+        "await_only",
+        "await_fallback",
     }
 )
 
@@ -285,7 +290,8 @@ def _package_of(path: str, root: str) -> str:
 # -- collecting ---------------------------------------------------------------------------------
 
 
-def _dotted(node: ast.AST) -> str:
+def dotted_name(node: ast.AST) -> Optional[str]:
+    """``a.b.c`` for an ast Name/Attribute chain; None for anything else (``f().x``)."""
     parts: List[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
@@ -293,7 +299,11 @@ def _dotted(node: ast.AST) -> str:
     if isinstance(node, ast.Name):
         parts.append(node.id)
         return ".".join(reversed(parts))
-    return ""
+    return None
+
+
+def _dotted(node: ast.AST) -> str:
+    return dotted_name(node) or ""
 
 
 class _Columns:

@@ -362,12 +362,7 @@ class RequestsToHttpx(Codemod):
 
     def _qualified(self, node: cst.CSTNode) -> Optional[str]:
         """The imported name of a plain dotted name (``requests.exceptions.HTTPError``); None
-        for anything else, e.g. ``requests.get(u).json`` (libcst names that `requests.get.json`)."""
-        root = node
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        if not isinstance(root, cst.Name):
-            return None
+        for anything else, e.g. ``requests.get(u).json`` (see Codemod.imported_name)."""
         return self.imported_name(node)
 
     def _family(self, name: str) -> Optional[str]:

@@ -52,6 +52,7 @@ import libcst.matchers as m
 from libcst.metadata import GlobalScope, QualifiedNameSource, ScopeProvider
 
 from .base import GENEXP, Codemod, awaited
+from .project import dotted_name
 
 CHAIN = "SQLA001"
 STAYS_SYNC = "SQLA002"
@@ -122,15 +123,6 @@ class Combined:
     factories: FrozenSet[str]
 
 
-def _dotted(node: ast.AST) -> Optional[str]:
-    parts: List[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def _imports(tree: ast.Module) -> Dict[str, str]:
@@ -149,7 +141,7 @@ def _imports(tree: ast.Module) -> Dict[str, str]:
 def _resolve(node: Optional[ast.AST], imports: Mapping[str, str]) -> Optional[str]:
     if node is None:
         return None
-    dotted = _dotted(node)
+    dotted = dotted_name(node)
     if dotted is None:
         return None
     head, _, rest = dotted.partition(".")

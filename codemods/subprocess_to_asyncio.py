@@ -54,7 +54,7 @@ from typing import List, Sequence, Set
 import libcst as cst
 from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
 
-from .base import GENEXP, Codemod, awaited
+from .base import Codemod, GENEXP, awaited, is_dotted_name
 
 CREATE_CODE = "ASYNC220"
 RUN_CODE = "ASYNC221"
@@ -137,13 +137,6 @@ REPORTED_CREATE = frozenset({"subprocess.Popen", "os.popen"})
 REPORTED_RUN = frozenset({"os.posix_spawn", "os.posix_spawnp"})
 
 
-def _dotted(node: cst.BaseExpression) -> bool:
-    """``a`` or ``a.b.c``: scope metadata names ``open(p).read`` after ``open`` itself."""
-    while isinstance(node, cst.Attribute):
-        node = node.value
-    return isinstance(node, cst.Name)
-
-
 def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
     return cst.Arg(
         value=value,
@@ -212,7 +205,7 @@ class SubprocessToAsyncio(Codemod):
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         func = original.func
-        if not _dotted(func):
+        if not is_dotted_name(func):
             return updated
         name = self.imported_name(func)
         if name is None:
@@ -269,7 +262,7 @@ class SubprocessToAsyncio(Codemod):
         return updated
 
     def _spawn_waits(self, call: cst.Call) -> bool:
-        if not call.args or not _dotted(call.args[0].value):
+        if not call.args or not is_dotted_name(call.args[0].value):
             return False
         return self.imported_name(call.args[0].value) == "os.P_WAIT"
 
