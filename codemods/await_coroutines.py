@@ -74,9 +74,11 @@ class AwaitCoroutines(Codemod):
             "comprehension, or collect the coroutines and `await asyncio.gather(*coros)`."
         ),
         CODE_STORED: (
-            "A coroutine is kept in a name that is not awaited or handed to create_task/gather\n"
-            "in the same function. asyncfix cannot tell whether the caller awaits it later.\n"
-            "Fix by hand: `await` it where its result is needed."
+            "A coroutine is kept in a name that is passed on to other code (`coros.append(c)`),\n"
+            "or passed straight into a call that is awaited (`await wrapper(f())`): the\n"
+            "receiver may await it itself, so asyncfix does not guess.\n"
+            "Fix by hand: `await` it where its result is needed, or leave it if the receiver\n"
+            "takes the coroutine (gather, a run-to-completion wrapper, a task group)."
         ),
     }
 

@@ -81,7 +81,8 @@ def discover(
             add(given, given)
             continue
         if not os.path.isdir(given):
-            errors.append((given, "no such file or directory"))
+            exists = os.path.exists(given)  # a FIFO, socket or device: reading it could block
+            errors.append((given, "not a regular file" if exists else "no such file or directory"))
             continue
         found: List[Tuple[str, str]] = []
         for directory, dirnames, filenames in os.walk(given, onerror=None):
@@ -102,6 +103,9 @@ def discover(
                 full = os.path.join(directory, name)
                 relative = os.path.normpath(os.path.join(relative_dir, name)).replace(os.sep, "/")
                 if os.path.islink(full) or _excluded(name, relative, excludes):
+                    continue
+                if not os.path.isfile(full):  # a FIFO named *.py would block the read forever
+                    errors.append((os.path.normpath(full), "not a regular file"))
                     continue
                 found.append((relative, full))
         for _, full in sorted(found):

@@ -137,6 +137,7 @@ ASYNC_AWARE_SLOTS = frozenset(
 NEUTRAL_BASES = frozenset({"object", "typing.Generic", "typing.Protocol", "abc.ABC", "Generic", "Protocol", "ABC"})
 
 AWAITED = "awaited"  # `await f()`
+INTO_AWAITED = "into-awaited"  # `await wrapper(f())`: the wrapper may take the coroutine itself
 HANDED = "handed"  # an argument of create_task/gather/...
 RETURNED = "returned"  # `return f()`
 STORED = "stored"  # `name = f()`
@@ -556,6 +557,12 @@ class _Collector(ast.NodeVisitor):
     def visit_Await(self, node: ast.Await) -> None:
         self.mark(node.value, AWAITED)
         self.handled_name(node.value)
+        if isinstance(node.value, ast.Call):  # `await _run_to_completion(self.close())`
+            callee = node.value.func
+            last = callee.attr if isinstance(callee, ast.Attribute) else _dotted(callee)
+            if last not in TAKES_AWAITABLES:  # those hand their arguments on (visit_Call)
+                for argument in [*node.value.args, *(k.value for k in node.value.keywords)]:
+                    self.mark(argument, INTO_AWAITED)
         self.generic_visit(node)
 
     def _with(self, node: ast.AST) -> None:
@@ -1035,6 +1042,11 @@ def build(
         owner = (path, call.owner)
         async_owner = owner in defs and (defs[owner].is_async or owner in makes_async)
         if call.context in (AWAITED, HANDED):
+            continue
+        if call.context == INTO_AWAITED:
+            find(path, call, CODE_STORED,
+                 f"coroutine `{callee}()` is passed, not awaited, to a call that is awaited",
+                 "if that callee wants the result rather than the coroutine, await the argument")
             continue
         if (
             call.context == STORED

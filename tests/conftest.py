@@ -27,6 +27,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite before_after/**/*.after.py and *.diagnostics from the current output",
     )
+    parser.addoption(
+        "--fuzz-examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="examples per fuzz test in tests/test_reliability_fuzz.py (default: a bounded CI run)",
+    )
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The counts the reliability tests gathered (programs tried, files scanned, changed)."""
+    import sys
+
+    support = sys.modules.get("reliability_support")  # imported only if those tests ran
+    COUNTS = getattr(support, "COUNTS", None)
+    if COUNTS:
+        terminalreporter.write_sep("-", "reliability counts")
+        for key, count in sorted(COUNTS.items()):
+            terminalreporter.write_line(f"{key}: {count}")
 
 
 @pytest.fixture

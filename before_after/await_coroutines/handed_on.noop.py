@@ -43,3 +43,11 @@ async def collected(ids):
         c = job(i)  # kept and passed on: awaited by the gather below, not here
         coros.append(c)
     return await asyncio.gather(*coros)
+
+
+async def run_to_completion(awaitable):
+    return await awaitable
+
+
+async def close_all():
+    return await run_to_completion(job(11))  # the wrapper takes the coroutine itself
