@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
@@ -51,6 +53,14 @@ def pytest_terminal_summary(terminalreporter) -> None:
 @pytest.fixture
 def regen(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--regen-goldens"))
+
+
+def load_module(path: Path, name: str):
+    """Import the file at ``path`` as a fresh module called ``name`` (rewritten code under test)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def rewrite(

@@ -4,18 +4,16 @@ same results after the rewrite, from a worker thread, with the loop free meanwhi
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import io
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from asyncfix.codemods.engine import Settings, transform_source
 from asyncfix.codemods.project import ProjectIndex
-from conftest import check_noop, check_transformed
+from conftest import check_noop, check_transformed, load_module
 
 SELECT = {"select": ["blocking_to_executor"], "fmt": False}
 EXECUTOR = "await asyncio.get_running_loop().run_in_executor"
@@ -84,10 +82,7 @@ def modules(tmp_path_factory):
     rewritten.write_bytes(outcome.new)
     result = []
     for path, name in ((original, "ex_original"), (rewritten, "ex_rewritten")):
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        result.append(module)
+        result.append(load_module(path, name))
     return result
 
 

@@ -4,7 +4,6 @@ returns (or raises) what the original does, and the file work runs off the event
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import threading
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 
 from asyncfix.codemods.engine import Settings, transform_source
 from asyncfix.codemods.project import ProjectIndex
-from conftest import check_noop, check_transformed, rewrite
+from conftest import check_noop, check_transformed, load_module, rewrite
 
 SELECT = {"select": ["file_io_to_thread"], "fmt": False}
 
@@ -164,13 +163,6 @@ async def write(path):
 '''
 
 
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _outcome(coroutine):
     try:
         return asyncio.run(coroutine)
@@ -189,7 +181,7 @@ def modules(tmp_path_factory):
     assert outcome.rewrites == {"file_io_to_thread": 16}
     rewritten = folder / "rewritten.py"
     rewritten.write_bytes(outcome.new)
-    return _load(original, "io_original"), _load(rewritten, "io_rewritten")
+    return load_module(original, "io_original"), load_module(rewritten, "io_rewritten")
 
 
 def test_same_results_on_real_files(modules, tmp_path: Path):

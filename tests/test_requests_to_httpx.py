@@ -5,7 +5,6 @@ transport."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import threading
 import time
@@ -19,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from asyncfix.cli import main
-from conftest import check_noop, check_transformed, rewrite
+from conftest import check_noop, check_transformed, load_module, rewrite
 
 SELECT = {"select": ["requests_to_httpx"]}
 CLIENT = "httpx.AsyncClient(verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None)"
@@ -318,13 +317,6 @@ CALLS = [
 ]
 
 
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 async def _answers(app) -> list:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
@@ -346,7 +338,7 @@ def test_rewritten_app_answers_the_same_without_blocking(tmp_path: Path, upstrea
     monkeypatch.setenv("ASYNCFIX_UPSTREAM", upstream)
     path = tmp_path / "proxy_app.py"
     path.write_text(APP)
-    before_module = _load(path, "proxy_before")
+    before_module = load_module(path, "proxy_before")
     before = asyncio.run(_answers(before_module.app))
     assert before[0] == (200, {
         "method": "GET", "query": {"q": ["asyncfix"], "page": ["2"]}, "token": None,
@@ -371,7 +363,7 @@ def test_rewritten_app_answers_the_same_without_blocking(tmp_path: Path, upstrea
     assert "import requests" not in rewritten and "async with httpx.AsyncClient(" in rewritten
     assert "except httpx.HTTPStatusError as error:" in rewritten
 
-    after_module = _load(path, "proxy_after")
+    after_module = load_module(path, "proxy_after")
     assert asyncio.run(_answers(after_module.app)) == before
     elapsed = asyncio.run(_concurrent(after_module.app, n))
     assert elapsed < 0.45, f"{n} concurrent requests took {elapsed:.2f}s after the rewrite ({blocked:.2f}s before)"

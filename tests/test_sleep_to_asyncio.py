@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import time
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from asyncfix.cli import main
-from conftest import check_noop, check_transformed
+from conftest import check_noop, check_transformed, load_module
 
 SELECT = {"select": ["sleep_to_asyncio"]}
 
@@ -126,13 +125,6 @@ def sync_wait():
 '''
 
 
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 async def _concurrent(app, route: str, n: int) -> float:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
@@ -149,7 +141,7 @@ def test_rewritten_app_answers_concurrent_requests_in_one_sleep(tmp_path: Path):
     path = tmp_path / "sleepy_app.py"
     path.write_text(APP)
     n = 5
-    before = asyncio.run(_concurrent(_load(path, "sleepy_before").app, "/wait", n))
+    before = asyncio.run(_concurrent(load_module(path, "sleepy_before").app, "/wait", n))
     assert before >= n * 0.2 * 0.95
 
     result = CliRunner().invoke(main, ["--apply", str(path)])
@@ -158,7 +150,7 @@ def test_rewritten_app_answers_concurrent_requests_in_one_sleep(tmp_path: Path):
     assert "await asyncio.sleep(0.2)" in rewritten
     assert "    time.sleep(0.01)" in rewritten  # the sync route is left alone
 
-    app = _load(path, "sleepy_after").app
+    app = load_module(path, "sleepy_after").app
     after = asyncio.run(_concurrent(app, "/wait", n))
     assert after < 0.2 * 2, f"{n} requests took {after:.2f}s after the rewrite"
     asyncio.run(_concurrent(app, "/sync", 2))

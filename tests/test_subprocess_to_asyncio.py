@@ -4,7 +4,6 @@ function returns (or raises) what the original returns (or raises)."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import subprocess
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from asyncfix.codemods.engine import Settings, transform_source
 from asyncfix.codemods.project import ProjectIndex
 from asyncfix.codemods.subprocess_to_asyncio import HELPER
-from conftest import check_noop, check_transformed, rewrite
+from conftest import check_noop, check_transformed, load_module, rewrite
 
 SELECT = {"select": ["subprocess_to_asyncio"], "fmt": False}
 
@@ -204,13 +203,6 @@ CASES = [
 ]
 
 
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _outcome(coroutine):
     """What a call returned or raised, as comparable data."""
     try:
@@ -242,7 +234,7 @@ def modules(tmp_path_factory):
     assert text.count(f"await {HELPER}(") == len(CASES) - 1 + 2
     assert "await asyncio.to_thread(os.system, \"exit 3\")" in text
     assert outcome.diagnostics == []
-    return _load(original, "sub_original"), _load(rewritten, "sub_rewritten")
+    return load_module(original, "sub_original"), load_module(rewritten, "sub_rewritten")
 
 
 @pytest.mark.parametrize(("function", "args"), CASES, ids=[c[0] for c in CASES])
