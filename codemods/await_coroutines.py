@@ -37,7 +37,7 @@ from typing import Mapping, Optional
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from .base import Codemod, Diagnostic, awaited
+from .base import Codemod, Diagnostic, FileContext, awaited
 from .project import (
     AWAIT_CODEMOD,
     CODE_BOUNDARY,
@@ -84,25 +84,43 @@ class AwaitCoroutines(Codemod):
 
     @classmethod
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
-        return project is not None and path in project.actions
+        """Only a file with something to rewrite: findings alone need no libcst."""
+        actions = project.actions.get(path) if project is not None else None
+        return actions is not None and bool(
+            actions.await_spans or actions.run_spans or actions.make_async
+        )
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.actions: FileActions = self.file.project.actions[self.file.filename]
-        for finding in self.actions.findings:
-            names = self.file.ignores.get(finding.line, frozenset())
-            if names is None or self.NAME in names:
+    @classmethod
+    def reports_unparsed(cls, path: str, project: ProjectIndex) -> bool:
+        actions = project.actions.get(path)
+        return actions is not None and bool(actions.findings)
+
+    @classmethod
+    def report_unparsed(cls, file: FileContext) -> None:
+        cls._report(file)
+
+    @classmethod
+    def _report(cls, file: FileContext) -> None:
+        actions = file.project.actions.get(file.filename)
+        for finding in actions.findings if actions is not None else ():
+            names = file.ignores.get(finding.line, frozenset())
+            if names is None or cls.NAME in names:
                 continue
-            self.file.diagnostics.append(
+            file.diagnostics.append(
                 Diagnostic(
-                    self.file.path,
+                    file.path,
                     finding.line,
                     finding.column,
                     finding.code,
                     finding.message,
                     finding.hint,
-                    self.NAME,
+                    cls.NAME,
                 )
             )
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.actions: FileActions = self.file.project.actions[self.file.filename]
+        self._report(self.file)
 
     def _span(self, node: cst.CSTNode):
         position = self.get_metadata(PositionProvider, node)

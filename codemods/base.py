@@ -49,7 +49,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from .project import IGNORE_COMMENT, ProjectIndex
+from .project import IGNORE_COMMENT, ProjectIndex, qualified
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,11 @@ class Codemod(VisitorBasedCodemodCommand):
     # name, an attribute name, or the module/name an imported name comes from), as the first
     # pass recorded them (ProjectIndex.async_names). Empty: only the byte check applies.
     ASYNC_NAMES: ClassVar[FrozenSet[str]] = frozenset()
+    # With ASYNC_ONLY, the precise form: qualified names (``time.sleep``, or ``requests`` for
+    # anything under it) one of which a coroutine body of the file must use, its import
+    # resolved as libcst's QualifiedNameProvider would (``from time import sleep as nap``).
+    # A file qualifies when it matches ASYNC_NAMES or ASYNC_TARGETS.
+    ASYNC_TARGETS: ClassVar[FrozenSet[str]] = frozenset()
     # True when every rewrite and diagnostic inside a top-level def/class depends only on that
     # statement and the module's other statements that are not defs/classes, and code is added
     # only there or among those statements (imports, module-level helpers that are not defs).
@@ -201,11 +206,28 @@ class Codemod(VisitorBasedCodemodCommand):
             return False
         if not any(token in source for token in cls.NEEDS):
             return False
-        if cls.ASYNC_NAMES and project is not None and project.async_names is not None:
-            if path not in project.actions:  # no def of this file becomes async in this run
-                names = project.async_names.get(path, frozenset())
-                return not cls.ASYNC_NAMES.isdisjoint(names)
+        if (cls.ASYNC_NAMES or cls.ASYNC_TARGETS) and project is not None:
+            if project.async_names is not None and not project.new_coroutines(path):
+                # no def of this file becomes async in this run: its coroutines are all there is
+                return cls.in_coroutines(project.async_names.get(path, frozenset()))
         return True
+
+    @classmethod
+    def in_coroutines(cls, names: FrozenSet[str]) -> bool:
+        """Whether the first pass saw, in the file's coroutines, what this codemod acts on."""
+        if not cls.ASYNC_NAMES.isdisjoint(names):
+            return True
+        return any(qualified(target) in names for target in cls.ASYNC_TARGETS)
+
+    @classmethod
+    def reports_unparsed(cls, path: str, project: ProjectIndex) -> bool:
+        """Whether, for a file it does not want, this codemod still has diagnostics to give
+        from the project index alone (then :meth:`report_unparsed` gives them)."""
+        return False
+
+    @classmethod
+    def report_unparsed(cls, file: "FileContext") -> None:
+        """Add those diagnostics to ``file`` (its ``ignores`` are set), without libcst."""
 
     # -- reporting --------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ class BlockingToExecutor(Codemod):
     )
     NEEDS = (b"input", b"wait")
     LOCAL = True
-    ASYNC_NAMES = frozenset({"input", "os"})  # input(); os.wait*/from os import wait*
+    ASYNC_TARGETS = frozenset({"input"}) | WAITS  # the builtin or any import style
     CODES = {
         INPUT_CODE: (
             "input() in async code blocks the event loop until a line arrives on stdin.\n"

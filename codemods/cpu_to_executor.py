@@ -53,7 +53,7 @@ import libcst.matchers as m
 from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
 
 from .base import GENEXP, Codemod, awaited
-from .project import ProjectIndex, dotted_name, module_names
+from .project import ProjectIndex, called, dotted_name, iter_child_nodes, module_names, walk
 
 # -- what is CPU-bound ---------------------------------------------------------------------------
 
@@ -235,7 +235,7 @@ def _module_facts(tree: ast.Module) -> _Module:
             if isinstance(stmt, ast.FunctionDef):
                 defs.add(stmt.name)
             bound[stmt.name] = bound.get(stmt.name, 0) + 1
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -285,7 +285,7 @@ class _FunctionScan:
     def _local_consts(self, fn: ast.FunctionDef) -> None:
         counts: Dict[str, int] = {}
         values: Dict[str, ast.expr] = {}
-        for node in ast.walk(fn):
+        for node in walk(fn):
             targets: List[ast.expr] = []
             if isinstance(node, ast.Assign):
                 targets = node.targets
@@ -294,7 +294,7 @@ class _FunctionScan:
             elif isinstance(node, ast.NamedExpr):
                 targets = [node.target]
             for target in targets:
-                for name in ast.walk(target):
+                for name in walk(target):
                     if isinstance(name, ast.Name):
                         counts[name.id] = counts.get(name.id, 0) + 1
                         if isinstance(node, ast.Assign):
@@ -310,7 +310,7 @@ class _FunctionScan:
 
     # A loop level: its constant trip count (None: data-sized) and the names it binds.
     def _level(self, iterable: ast.expr, target: ast.expr) -> Tuple[Optional[int], Set[str]]:
-        names = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        names = {n.id for n in walk(target) if isinstance(n, ast.Name)}
         count: Optional[int] = None
         if isinstance(iterable, ast.Call) and dotted_name(iterable.func) == "range" and not iterable.keywords:
             bounds = [_const_int(a, self.consts) for a in iterable.args]
@@ -328,7 +328,7 @@ class _FunctionScan:
 
     def _loop(self, iterable: ast.expr, target: ast.expr, stack: List[Tuple[Optional[int], Set[str]]]):
         count, names = self._level(iterable, target)
-        used = {n.id for n in ast.walk(iterable) if isinstance(n, ast.Name)}
+        used = {n.id for n in walk(iterable) if isinstance(n, ast.Name)}
         known = 1
         for level_count, _ in stack:
             if level_count is not None:
@@ -343,7 +343,7 @@ class _FunctionScan:
 
     def _visit(self, node: ast.AST, stack: List[Tuple[Optional[int], Set[str]]], nested: bool = False) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            for child in ast.iter_child_nodes(node):
+            for child in iter_child_nodes(node):
                 self._visit(child, [], nested=True)
             return
         if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom)) and not nested:
@@ -386,7 +386,7 @@ class _FunctionScan:
             for element in elements:
                 self._visit(element, inner)
             return
-        for child in ast.iter_child_nodes(node):
+        for child in iter_child_nodes(node):
             self._visit(child, stack, nested)
 
     def _call(self, node: ast.Call) -> None:
@@ -615,11 +615,12 @@ def _plain_annotation(node: Optional[cst.Annotation]) -> bool:
     return plain(node.annotation)
 
 
-# Identifiers in a coroutine that can lead to a rewrite without a project fact: the library
-# table's last names, Pool and its methods, get_event_loop (Codemod.ASYNC_NAMES, for wants()).
-_ASYNC_NAMES = frozenset(
-    {name.rpartition(".")[2] for name in KNOWN_HEAVY}
-    | {"hash", "verify", "Pool", "apply", "map", "get_event_loop"}
+# What a coroutine must use to lead to a rewrite without a project fact (Codemod.ASYNC_TARGETS,
+# for wants()): the library table, the classes whose instances hash (a module-level instance in
+# this file resolves to its class), multiprocessing, asyncio.get_event_loop.
+_ASYNC_TARGETS = frozenset(
+    {*KNOWN_HEAVY, *(cls for cls, _ in KNOWN_HEAVY_METHODS)}
+    | {"multiprocessing", "asyncio.get_event_loop"}
 )
 
 
@@ -631,6 +632,7 @@ class CpuToExecutor(Codemod):
         b"pbkdf2_hmac", b"scrypt", b"bcrypt", b"passlib", b"CryptContext", b"argon2",
         b"PasswordHasher", b"Pool", b"get_event_loop",
     )
+    ASYNC_TARGETS = _ASYNC_TARGETS
     CODES = {
         CPU001: (
             "A CPU-bound call in a coroutine that asyncfix left on the event loop: it holds the\n"
@@ -676,12 +678,16 @@ class CpuToExecutor(Codemod):
         if b"async" not in source:
             return False
         in_coroutines = None  # identifiers in this file's coroutines, when the first pass has them
-        if project is not None and project.async_names is not None and path not in project.actions:
+        if (
+            project is not None
+            and project.async_names is not None
+            and not project.new_coroutines(path)
+        ):
             in_coroutines = project.async_names.get(path, frozenset())
         if any(token in source for token in cls.NEEDS):
             if in_coroutines is None:
                 return True
-            if not in_coroutines.isdisjoint(_ASYNC_NAMES):
+            if cls.in_coroutines(in_coroutines):
                 return True
         facts = project.get(cls.NAME) if project is not None else None
         if not isinstance(facts, CpuFacts):
@@ -689,8 +695,8 @@ class CpuToExecutor(Codemod):
         # Heavy project functions and instances by name, and the functions the option names.
         configured = getattr(project, "options", {}).get("cpu_bound", ())
         names = facts.names | {name.rpartition(".")[2] for name in configured}
-        if in_coroutines is not None:
-            return not in_coroutines.isdisjoint(names)
+        if in_coroutines is not None:  # called in a coroutine, through an import or a def here
+            return any(called(name) in in_coroutines for name in names)
         return any(name.encode() in source for name in names)
 
     # -- per-file state ------------------------------------------------------------------------

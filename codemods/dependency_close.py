@@ -55,7 +55,7 @@ import libcst.matchers as m
 from libcst.metadata import QualifiedNameSource, ScopeProvider
 
 from .base import Codemod
-from .project import ProjectIndex, dotted_name, module_names
+from .project import ProjectIndex, dotted_name, module_names, walk
 
 LEAK = "DEP001"
 SWALLOW = "DEP002"
@@ -172,7 +172,7 @@ class _FileNames:
 
     def __init__(self, tree: ast.Module) -> None:
         imports: Dict[str, Set[str]] = {}
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:
@@ -233,7 +233,7 @@ def _dependency_refs(tree: ast.Module, names: _FileNames) -> List[str]:
             if raw is not None and raw not in refs:
                 refs.append(raw)
 
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
             if _is_fastapi(names.raw(func), DEPENDS):
@@ -329,7 +329,7 @@ def _created_names(statements: Sequence[ast.stmt]) -> Set[str]:
 def _has_yield_site(tree: ast.Module) -> bool:
     """A function that yields a name it created (bare, or directly in a ``try``), or yields in
     a ``try`` with handlers (DEP002): the only shapes this codemod acts on."""
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         created = _created_names(node.body)

@@ -51,6 +51,7 @@ import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameSource, ScopeProvider
 
 from .base import Codemod, GENEXP, awaited, is_dotted_name
+from .project import ProjectIndex, qualified
 
 OPEN_CODE = "ASYNC230"
 PATH_CODE = "ASYNC240"
@@ -105,8 +106,22 @@ class FileIoToThread(Codemod):
     )
     NEEDS = (b"open", b"path", b"Path")
     LOCAL = True
-    # open()/io.open/codecs.open, Path methods, os.path.* (`path`, also for `from os.path import`)
-    ASYNC_NAMES = frozenset({"open", "path"}) | PATH_METHODS | LAZY_PATH_METHODS
+    # open()/io.open/codecs.open and the os.path functions, any import style; Path methods by
+    # name, and those only where the file imports pathlib (see wants()).
+    ASYNC_TARGETS = OPENERS | {"open"} | OS_PATH_FUNCTIONS | PURE_OS_PATH_FLAGGED
+    ASYNC_NAMES = PATH_METHODS | LAZY_PATH_METHODS
+
+    @classmethod
+    def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
+        if not super().wants(source, path, project):
+            return False
+        if b"pathlib" in source or project is None or project.async_names is None:
+            return True
+        if project.new_coroutines(path):
+            return True
+        # A receiver is known to be a Path only through an import from pathlib.
+        names = project.async_names.get(path, frozenset())
+        return any(qualified(target) in names for target in cls.ASYNC_TARGETS)
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
     CODES = {
         OPEN_CODE: (

@@ -25,16 +25,20 @@ same tree gives the same index whatever the scheduling.
 from __future__ import annotations
 
 import ast
+import builtins
 import os
 import re
 import tokenize
+from collections import deque
 from dataclasses import dataclass, field
 from io import BytesIO
 from typing import (
     Any,
+    ClassVar,
     Dict,
     FrozenSet,
     Iterable,
+    Iterator,
     List,
     Mapping,
     Optional,
@@ -231,6 +235,12 @@ class ProjectIndex:
     def get(self, codemod: str, default: Any = None) -> Any:
         return self.facts.get(codemod, default)
 
+    def new_coroutines(self, path: str) -> bool:
+        """Whether a def of file ``path`` becomes ``async def`` in this run (its code is then
+        async code that the first pass did not see as such)."""
+        actions = self.actions.get(path)
+        return actions is not None and bool(actions.make_async)
+
     def becomes_async(self, path: str, line: int, name: str) -> bool:
         actions = self.actions.get(path)
         return actions is not None and (line, name) in actions.make_async
@@ -290,6 +300,67 @@ def _package_of(path: str, root: str) -> str:
 
 # -- collecting ---------------------------------------------------------------------------------
 
+# The first pass walks every file's tree in Python, so the walk is the cost after ast.parse.
+# These versions of ast's own helpers skip the nodes no collector looks at as nodes
+# (expression contexts and operators, read through their parent's ``ctx``/``op``/``ops``),
+# about a third of all nodes, and look up each node class's fields once.
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
+_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> Tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
+    return fields
+
+
+def iter_child_nodes(node: ast.AST) -> Iterator[ast.AST]:
+    """``ast.iter_child_nodes`` without context and operator nodes."""
+    for name in _CHILD_FIELDS.get(node.__class__) or _child_fields(node.__class__):
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, ast.AST):
+                    yield item
+        elif isinstance(value, ast.AST):
+            yield value
+
+
+def walk(node: ast.AST) -> Iterator[ast.AST]:
+    """``ast.walk`` (same order: breadth first) without context and operator nodes."""
+    queue = deque([node])
+    while queue:
+        node = queue.popleft()
+        queue.extend(iter_child_nodes(node))
+        yield node
+
+
+class FastVisitor(ast.NodeVisitor):
+    """``ast.NodeVisitor`` with the ``visit_<Class>`` lookup done once per node class, and
+    without context and operator nodes."""
+
+    _methods: ClassVar[Dict[type, Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._methods = {}
+
+    def visit(self, node: ast.AST) -> Any:
+        cls = node.__class__
+        methods = self.__class__._methods
+        method = methods.get(cls)
+        if method is None:
+            method = getattr(self.__class__, "visit_" + cls.__name__, None)
+            if method is None or method is ast.NodeVisitor.visit_Constant:
+                method = self.__class__.generic_visit
+            methods[cls] = method
+        return method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for child in iter_child_nodes(node):
+            self.visit(child)
+
 
 def dotted_name(node: ast.AST) -> Optional[str]:
     """``a.b.c`` for an ast Name/Attribute chain; None for anything else (``f().x``)."""
@@ -348,7 +419,7 @@ class _Frame:
     locals: FrozenSet[str] = frozenset()  # names the function binds itself (they shadow)
 
 
-class _Collector(ast.NodeVisitor):
+class _Collector(FastVisitor):
     def __init__(self, path: str, source: bytes) -> None:
         self.facts = ModuleFacts(path)
         self.columns = _Columns(source)
@@ -360,6 +431,9 @@ class _Collector(ast.NodeVisitor):
         self.main_guard = 0
         self.slot_args: Set[int] = set()  # ids of Name/Attribute nodes in async-aware slots
         self.async_names: Set[str] = set()
+        self.async_chains: Set[str] = set()  # dotted names as written in coroutines
+        # local name -> every module path an import anywhere in the file binds it to
+        self.import_paths: Dict[str, Set[str]] = {}
         self.module_bindings: Dict[str, str] = {}  # module-level name -> constructor it calls
 
     # -- helpers
@@ -579,9 +653,11 @@ class _Collector(ast.NodeVisitor):
         for alias in node.names:
             if alias.asname:
                 self.facts.imports[alias.asname] = (0, alias.name, "")
+                self.import_paths.setdefault(alias.asname, set()).add(alias.name)
             else:
                 root = alias.name.split(".")[0]
                 self.facts.imports[root] = (0, root, "")
+                self.import_paths.setdefault(root, set()).add(root)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         for alias in node.names:
@@ -590,6 +666,10 @@ class _Collector(ast.NodeVisitor):
                     node.level,
                     node.module or "",
                     alias.name,
+                )
+                module = "." * node.level + (node.module or "")
+                self.import_paths.setdefault(alias.asname or alias.name, set()).add(
+                    f"{module}.{alias.name}" if node.module else module + alias.name
                 )
 
     # -- calls and references
@@ -603,6 +683,7 @@ class _Collector(ast.NodeVisitor):
         if self._in_coroutine():
             if name:
                 self.async_names.update(name.split("."))
+                self.async_chains.add(name)
             elif isinstance(node.func, ast.Attribute):  # Path(p).read_text()
                 self.async_names.add(node.func.attr)
         last = name.rpartition(".")[2] if name else ""
@@ -688,6 +769,7 @@ class _Collector(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         if self._in_coroutine():
             self.async_names.add(node.id)
+            self.async_chains.add(node.id)
         if isinstance(node.ctx, ast.Load):
             self._reference(node)
 
@@ -695,6 +777,8 @@ class _Collector(ast.NodeVisitor):
         if self._in_coroutine():
             dotted = _dotted(node)
             self.async_names.update(dotted.split(".") if dotted else (node.attr,))
+            if dotted:
+                self.async_chains.add(dotted)
         if isinstance(node.ctx, ast.Load) and _dotted(node):
             self._reference(node)  # the whole chain is one reference
         else:
@@ -728,9 +812,50 @@ def _own_nodes(function: ast.AST) -> Iterable[ast.AST]:
     while stack:
         node = stack.pop()
         yield node
-        for child in ast.iter_child_nodes(node):
+        for child in iter_child_nodes(node):
             if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
                 stack.append(child)
+
+
+def qualified(name: str) -> str:
+    """How a qualified name (``time.sleep``) or one of its leading parts (``time``) appears in
+    ``ModuleFacts.async_names``, next to the plain identifiers."""
+    return "=" + name
+
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+def called(name: str) -> str:
+    """How a part of a call's target in a coroutine appears in ``ModuleFacts.async_names``
+    (``()hash`` for ``ctx.hash(...)`` where ``ctx`` is imported or defined in the file)."""
+    return "()" + name
+
+
+def _qualified_prefixes(collector: "_Collector") -> Set[str]:
+    """Every dotted name used in a coroutine, its head resolved through the file's imports
+    (all of them, wherever they stand: a superset is safe), and through module-level
+    ``name = constructor()`` bindings, as ``=a``, ``=a.b``, ``=a.b.c``: so a codemod can ask
+    for ``time.sleep`` or for anything under ``requests`` (Codemod.ASYNC_TARGETS)."""
+    out: Set[str] = set()
+    for chain in collector.async_chains:
+        head, _, rest = chain.partition(".")
+        # A name no import binds is a builtin (`open`), or a local that no qualified name
+        # can match (a parameter called `requests`).
+        fulls = [chain] if head in _BUILTINS else []
+        for base in collector.import_paths.get(head, ()):
+            fulls.append(f"{base}.{rest}" if rest else base)
+        if head in collector.module_bindings:
+            binding = collector.module_bindings[head]
+            bhead, _, brest = binding.partition(".")
+            fulls.append(binding)
+            for base in collector.import_paths.get(bhead, ()):
+                fulls.append(f"{base}.{brest}" if brest else base)
+        for full in fulls:
+            parts = full.split(".")
+            for end in range(1, len(parts) + 1):
+                out.add("=" + ".".join(parts[:end]))
+    return out
 
 
 def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
@@ -760,6 +885,11 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
             names.update(module.split("."))
             if attribute:
                 names.add(attribute)
+    names.update(_qualified_prefixes(collector))
+    for call in facts.calls:  # kept calls: the root is imported or defined in this file
+        owner = facts.defs.get(call.owner)
+        if owner is not None and owner.is_async:
+            names.update(called(part) for part in call.target.split("."))
     facts.async_names = frozenset(names)
     return facts
 
@@ -798,6 +928,8 @@ class _Resolver:
         self.root = root
         self.by_name: Dict[str, List[str]] = {}
         self.package: Dict[str, str] = {}
+        self.nearest: Dict[Tuple[str, str], str] = {}
+        self.resolved: Dict[Tuple[str, str, int], Optional[object]] = {}
         for path in sorted(modules):
             for name in module_names(path, root):
                 self.by_name.setdefault(name, []).append(path)
@@ -811,7 +943,16 @@ class _Resolver:
         if len(paths) == 1:
             return paths[0]
         here = os.path.dirname(importer)
-        return max(paths, key=lambda p: (len(os.path.commonpath([here, os.path.dirname(p)])), -paths.index(p)))
+        key = (name, here)
+        if key not in self.nearest:  # asked once per call site: memoised per directory
+            self.nearest[key] = max(
+                paths,
+                key=lambda p: (
+                    len(os.path.commonpath([here, os.path.dirname(p)])),
+                    -paths.index(p),
+                ),
+            )
+        return self.nearest[key]
 
     def absolute(self, importer: str, level: int, module: str) -> str:
         if not level:
@@ -824,6 +965,14 @@ class _Resolver:
     def dotted(self, full: str, importer: str, depth: int = 0) -> Optional[object]:
         """A DefKey, "lib:<name>" for a library coroutine, ("class", DefKey) for a project
         class, or None."""
+        # The answer depends on the importer only through its directory (the nearest module of
+        # a duplicated name): memoised on that, since most call sites repeat a few targets.
+        key = (full, os.path.dirname(importer), depth)
+        if key not in self.resolved:
+            self.resolved[key] = self._dotted(full, importer, depth)
+        return self.resolved[key]
+
+    def _dotted(self, full: str, importer: str, depth: int) -> Optional[object]:
         segments = full.split(".")
         for cut in range(len(segments), 0, -1):
             path = self.module(".".join(segments[:cut]), importer)

@@ -201,7 +201,8 @@ class RequestsToHttpx(Codemod):
     DESCRIPTION = "requests / sync httpx / urlopen in async code -> awaited httpx.AsyncClient calls"
     NEEDS = (b"requests", b"httpx", b"urlopen")
     LOCAL = True
-    ASYNC_NAMES = frozenset({"requests", "httpx", "urllib", "urlopen"})
+    # anything under these modules (any import style, module-level sessions included)
+    ASYNC_TARGETS = frozenset({"requests", "httpx", "urllib.request"})
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
     CODES = {
         BLOCKING: (

@@ -35,7 +35,7 @@ class SleepToAsyncio(Codemod):
     DESCRIPTION = "time.sleep(x) in async code -> await asyncio.sleep(x)"
     NEEDS = (b"sleep",)
     LOCAL = True
-    ASYNC_NAMES = frozenset({"sleep"})
+    ASYNC_TARGETS = frozenset({"time.sleep"})
     CODES = {
         CODE: (
             "time.sleep() in async code blocks the event loop: no other request, task or timer\n"

@@ -52,7 +52,7 @@ import libcst.matchers as m
 from libcst.metadata import GlobalScope, QualifiedNameSource, ScopeProvider
 
 from .base import GENEXP, Codemod, awaited
-from .project import dotted_name
+from .project import FastVisitor, dotted_name, walk
 
 CHAIN = "SQLA001"
 STAYS_SYNC = "SQLA002"
@@ -127,7 +127,7 @@ class Combined:
 
 def _imports(tree: ast.Module) -> Dict[str, str]:
     names: Dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 local = alias.asname or alias.name.split(".")[0]
@@ -150,7 +150,7 @@ def _resolve(node: Optional[ast.AST], imports: Mapping[str, str]) -> Optional[st
     return f"{imports[head]}.{rest}" if rest else imports[head]
 
 
-class _Defs(ast.NodeVisitor):
+class _Defs(FastVisitor):
     def __init__(self, imports: Mapping[str, str]) -> None:
         self.imports = imports
         self.prefix: List[str] = []

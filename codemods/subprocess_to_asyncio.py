@@ -155,7 +155,10 @@ class SubprocessToAsyncio(Codemod):
         "subprocess.run/call/check_*/os.system in async code -> asyncio subprocesses"
     )
     NEEDS = (b"subprocess", b"system", b"spawn", b"popen")
-    ASYNC_NAMES = frozenset({"subprocess", "os"})  # any import style names one of them
+    ASYNC_TARGETS = frozenset(
+        {"subprocess", *THREAD_ONLY, *REPORTED_CREATE, *REPORTED_RUN}
+        | {f"os.spawn{kind}{p}{e}" for kind in "lv" for p in ("", "p") for e in ("", "e")}
+    )  # any import style
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
     CODES = {
         RUN_CODE: (
