@@ -35,6 +35,7 @@ from .codemods.engine import (
     InternalError,
     SourceError,
 )
+from .codemods.cache import directory_for
 from .codemods.files import DEFAULT_EXCLUDES, FileChangedError, discover, write_atomic
 from .output import (
     FORMATS,
@@ -131,6 +132,10 @@ def _explain(ctx: click.Context, _param: click.Parameter, value: Optional[str]) 
     "--format/--no-format", "format_", default=True,
     help="Format the changed lines with black, using the project's [tool.black] (default: on).",
 )
+@click.option(
+    "--cache/--no-cache", "use_cache", default=True,
+    help="Reuse the first pass's per-file results of earlier runs (default: on; see README).",
+)
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: CPU count).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only diffs, diagnostics and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list unchanged files and notes.")
@@ -149,6 +154,7 @@ def main(
     ignore: Optional[str],
     exclude: Tuple[str, ...],
     format_: bool,
+    use_cache: bool,
     jobs: Optional[int],
     quiet: bool,
     verbose: bool,
@@ -195,7 +201,11 @@ def main(
         except (KeyError, ValueError, TypeError) as error:
             raise click.UsageError(f"[tool.black] in {root}/pyproject.toml: {error}")
     options = {key: value for key, value in config.items() if key not in CLI_OPTIONS}
-    settings = Settings(codemods=names, black_mode=black_mode, root=root, options=options)
+    use_cache = use_cache if _given(ctx, "use_cache") else config.get("cache", True)
+    scan_cache = directory_for(names) if use_cache and paths != ("-",) else None
+    settings = Settings(
+        codemods=names, black_mode=black_mode, root=root, options=options, scan_cache=scan_cache
+    )
 
     if paths == ("-",):
         ctx.exit(_run_stdin(settings, mode))

@@ -48,4 +48,4 @@ REGISTRY: Tuple[Type[Codemod], ...] = (
 BY_NAME: Dict[str, Type[Codemod]] = {codemod.NAME: codemod for codemod in REGISTRY}
 
 # Modules of this package that are machinery, not codemods.
-INFRASTRUCTURE = frozenset({"base", "engine", "project", "files", "config", "formatting"})
+INFRASTRUCTURE = frozenset({"base", "engine", "project", "files", "config", "formatting", "cache"})

@@ -220,6 +220,13 @@ class Codemod(VisitorBasedCodemodCommand):
         return any(qualified(target) in names for target in cls.ASYNC_TARGETS)
 
     @classmethod
+    def reduction_tokens(cls, path: str, project: Optional[ProjectIndex]) -> Set[str]:
+        """For a LOCAL codemod: text one of which a top-level def/class must contain for this
+        codemod to act in it (engine._Reduction keeps those, and the ones the await
+        machinery changes). Default: the NEEDS tokens."""
+        return {token.decode("latin-1") for token in cls.NEEDS}
+
+    @classmethod
     def reports_unparsed(cls, path: str, project: ProjectIndex) -> bool:
         """Whether, for a file it does not want, this codemod still has diagnostics to give
         from the project index alone (then :meth:`report_unparsed` gives them)."""

@@ -18,6 +18,7 @@ CLI_OPTIONS: Dict[str, type] = {
     "exclude": list,
     "format": bool,
     "jobs": int,
+    "cache": bool,
 }
 # Keys that configure codemods, with the type they must have; handed to every codemod as
 # FileContext.options (dashes become underscores). Add a codemod's key here, next to a comment.

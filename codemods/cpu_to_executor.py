@@ -633,6 +633,9 @@ class CpuToExecutor(Codemod):
         b"PasswordHasher", b"Pool", b"get_event_loop",
     )
     ASYNC_TARGETS = _ASYNC_TARGETS
+    # Per coroutine; a heavy function is known through the project index, by name (and a def
+    # of this file that is one names itself, so the reduction keeps it: see reduction_tokens).
+    LOCAL = True
     CODES = {
         CPU001: (
             "A CPU-bound call in a coroutine that asyncfix left on the event loop: it holds the\n"
@@ -698,6 +701,16 @@ class CpuToExecutor(Codemod):
         if in_coroutines is not None:  # called in a coroutine, through an import or a def here
             return any(called(name) in in_coroutines for name in names)
         return any(name.encode() in source for name in names)
+
+    @classmethod
+    def reduction_tokens(cls, path: str, project: Optional[ProjectIndex]) -> Set[str]:
+        tokens = super().reduction_tokens(path, project)
+        tokens |= {"asyncfix: cpu-bound", "Pool", "get_event_loop", "multiprocessing"}
+        facts = project.get(cls.NAME) if project is not None else None
+        if isinstance(facts, CpuFacts):
+            tokens |= set(facts.names)
+        configured = getattr(project, "options", {}).get("cpu_bound", ())
+        return tokens | {name.rpartition(".")[2] for name in configured}
 
     # -- per-file state ------------------------------------------------------------------------
 

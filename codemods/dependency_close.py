@@ -531,6 +531,7 @@ class DependencyClose(Codemod):
     NAME = "dependency_close"
     DESCRIPTION = "yield dependencies release what they create in finally (close/aclose)"
     NEEDS = (b"yield",)
+    # Not LOCAL: a class of the same file decides whether a yielded object is a resource.
     ASYNC_ONLY = False  # sync dependencies leak just the same
     # A file holding one of these may name a dependency itself (see wants()).
     TOKENS = (b"Depends", b"Security", b"dependency_overrides", b"contextmanager")

@@ -33,10 +33,10 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, 
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from . import BY_NAME
+from . import BY_NAME, cache
 from .base import Diagnostic, FileContext, ParenthesizeAwaits, parse_ignore_comments
 from .files import SourceFile, digest
-from .project import ProjectIndex, collect_module, combine_all
+from .project import ProjectIndex, collect_module, combine_all, walk
 
 UNCHANGED = "unchanged"
 CHANGED = "changed"
@@ -51,6 +51,7 @@ class Settings:
     black_mode: Optional[object] = None  # a black.Mode, or None for --no-format
     root: str = "."  # the project root (where pyproject.toml is)
     options: Mapping[str, Any] = field(default_factory=dict)  # [tool.asyncfix], snake_case
+    scan_cache: Optional[str] = None  # directory of the first pass's cache (cache.py); None: off
 
 
 @dataclass
@@ -236,7 +237,7 @@ def _reduce(text: str, wanted: Sequence, project: ProjectIndex, filename: str) -
         tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return None  # newer syntax than this Python: libcst gets the whole file
-    tokens = {token.decode("latin-1") for codemod in wanted for token in codemod.NEEDS}
+    tokens = {token for codemod in wanted for token in codemod.reduction_tokens(filename, project)}
     lines = text.split("\n")
     # A module-level import that holds a token makes the names it binds tokens too:
     # `from httpx import AsyncClient` -> a def using `AsyncClient` is relevant.
@@ -249,6 +250,14 @@ def _reduce(text: str, wanted: Sequence, project: ProjectIndex, filename: str) -
                     for alias in statement.names
                     if alias.name != "*"
                 }
+    # So does a module-level assignment that holds one: `S = requests.Session()` -> a def
+    # using `S` is relevant (second, so `from requests import Session` counts too).
+    for statement in tree.body:
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            chunk = "\n".join(lines[statement.lineno - 1 : statement.end_lineno])
+            if any(token in chunk for token in tokens):
+                targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                tokens |= {n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)}
     actions = project.actions.get(filename)
     action_lines: Set[int] = set()
     if actions is not None:
@@ -460,7 +469,14 @@ def scan_file(file: SourceFile) -> Tuple[Optional[FileResult], Facts]:
     source = _read(file)
     if isinstance(source, FileResult):
         return source, {}
-    reason, facts = scan_source(source, file.path, _worker_args[0])
+    settings = _worker_args[0]
+    cached = cache.load(settings.scan_cache, file.path, source) if settings.scan_cache else None
+    if cached is not None:
+        reason, facts = cached
+    else:
+        reason, facts = scan_source(source, file.path, settings)
+        if settings.scan_cache:
+            cache.store(settings.scan_cache, file.path, source, (reason, facts))
     if reason is None:
         return None, facts
     return FileResult(file.display, file.path, FAILED, error=reason), {}

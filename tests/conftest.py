@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import tempfile
 
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
@@ -13,6 +15,11 @@ from asyncfix.codemods import REGISTRY
 from asyncfix.codemods.base import Diagnostic
 from asyncfix.codemods.engine import Settings, transform_standalone
 from asyncfix.codemods.formatting import black_mode
+
+# The CLI's first-pass cache (and every CLI subprocess a test starts) writes under a directory
+# of this session, never to the user's ~/.cache.
+_CACHE = tempfile.TemporaryDirectory(prefix="asyncfix-test-cache-")
+os.environ["ASYNCFIX_CACHE_DIR"] = _CACHE.name
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "before_after"

@@ -148,3 +148,12 @@ def test_await_findings_are_reported_without_libcst(monkeypatch):
     assert outcome.new == source and outcome.diagnostics == expected.diagnostics
     ignored = source.replace(b"fetch(1)\n", b"fetch(1)  # asyncfix: ignore\n")
     assert transform_standalone(ignored, "m.py", DEFAULT_SETTINGS).diagnostics == []
+
+
+def test_reduced_path_keeps_defs_using_a_module_level_client(monkeypatch):
+    """`S = requests.Session()` at module level: a def that only says `S.get` is relevant."""
+    source = b"import requests\nS = requests.Session()\nasync def f(u):\n    return S.get(u)\n"
+    full = transform_standalone(source, "m.py", DEFAULT_SETTINGS)
+    assert [d.code for d in full.diagnostics] == ["ASYNC210"]
+    monkeypatch.setattr(engine, "BIG_FILE_LINES", 0)
+    assert transform_standalone(source, "m.py", DEFAULT_SETTINGS).diagnostics == full.diagnostics
