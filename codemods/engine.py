@@ -533,14 +533,17 @@ def _process_in_worker(file: SourceFile) -> FileResult:
     return process_file(file, *_worker_args)
 
 
-def _parallel_map(function, items: Sequence, jobs: int, initargs: tuple = ()) -> Iterator:
-    """``map`` over worker processes, results in the order of ``items``."""
+def _parallel_map(
+    function, items: Sequence, jobs: int, initargs: tuple = (), chunked: bool = True
+) -> Iterator:
+    """``map`` over worker processes, results in the order of ``items``. ``chunked=False``
+    hands out one item at a time: for work whose cost is concentrated in a few items."""
     if jobs <= 1 or len(items) <= 1:
         if initargs:
             _init_worker(*initargs)
         yield from map(function, items)
         return
-    chunksize = max(1, min(64, len(items) // (jobs * 8)))
+    chunksize = max(1, min(64, len(items) // (jobs * 8))) if chunked else 1
     pool = ProcessPoolExecutor(
         max_workers=jobs, initializer=_init_worker if initargs else None, initargs=initargs
     )
@@ -558,7 +561,9 @@ def run(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Iterator[
         {file.path: facts for file, (_, facts) in zip(files, scans) if facts}, settings
     )
     good = [file for file, (failure, _) in zip(files, scans) if failure is None]
-    rewritten = _parallel_map(_process_in_worker, good, jobs, (settings, project))
+    # Most files return at once (no codemod wants them) and a few cost seconds each, often
+    # neighbours (one package's big modules): chunks would give them all to one worker.
+    rewritten = _parallel_map(_process_in_worker, good, jobs, (settings, project), chunked=False)
     for failure, _ in scans:
         yield failure if failure is not None else next(rewritten)
 
