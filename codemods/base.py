@@ -207,14 +207,15 @@ class Codemod(VisitorBasedCodemodCommand):
         if not any(token in source for token in cls.NEEDS):
             return False
         if (cls.ASYNC_NAMES or cls.ASYNC_TARGETS) and project is not None:
-            if project.async_names is not None and not project.new_coroutines(path):
-                # no def of this file becomes async in this run: its coroutines are all there is
-                return cls.in_coroutines(project.async_names.get(path, frozenset()))
+            names = project.coroutine_names(path)
+            if names is not None:
+                return cls.in_coroutines(names, source)
         return True
 
     @classmethod
-    def in_coroutines(cls, names: FrozenSet[str]) -> bool:
-        """Whether the first pass saw, in the file's coroutines, what this codemod acts on."""
+    def in_coroutines(cls, names: FrozenSet[str], source: bytes) -> bool:
+        """Whether the first pass saw, in the file's coroutines (``names``), what this codemod
+        acts on."""
         if not cls.ASYNC_NAMES.isdisjoint(names):
             return True
         return any(qualified(target) in names for target in cls.ASYNC_TARGETS)

@@ -680,17 +680,9 @@ class CpuToExecutor(Codemod):
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
         if b"async" not in source:
             return False
-        in_coroutines = None  # identifiers in this file's coroutines, when the first pass has them
-        if (
-            project is not None
-            and project.async_names is not None
-            and not project.new_coroutines(path)
-        ):
-            in_coroutines = project.async_names.get(path, frozenset())
+        in_coroutines = project.coroutine_names(path) if project is not None else None
         if any(token in source for token in cls.NEEDS):
-            if in_coroutines is None:
-                return True
-            if cls.in_coroutines(in_coroutines):
+            if in_coroutines is None or cls.in_coroutines(in_coroutines, source):
                 return True
         facts = project.get(cls.NAME) if project is not None else None
         if not isinstance(facts, CpuFacts):

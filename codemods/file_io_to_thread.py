@@ -44,14 +44,14 @@ code, ``os.path.join/dirname/...`` (no I/O), a receiver not known to be a ``path
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional, Sequence, Set, Union
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameSource, ScopeProvider
 
 from .base import Codemod, GENEXP, awaited, is_dotted_name
-from .project import ProjectIndex, qualified
+from .project import qualified
 
 OPEN_CODE = "ASYNC230"
 PATH_CODE = "ASYNC240"
@@ -112,16 +112,11 @@ class FileIoToThread(Codemod):
     ASYNC_NAMES = PATH_METHODS | LAZY_PATH_METHODS
 
     @classmethod
-    def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
-        if not super().wants(source, path, project):
-            return False
-        if b"pathlib" in source or project is None or project.async_names is None:
-            return True
-        if project.new_coroutines(path):
+    def in_coroutines(cls, names: FrozenSet[str], source: bytes) -> bool:
+        if any(qualified(target) in names for target in cls.ASYNC_TARGETS):
             return True
         # A receiver is known to be a Path only through an import from pathlib.
-        names = project.async_names.get(path, frozenset())
-        return any(qualified(target) in names for target in cls.ASYNC_TARGETS)
+        return b"pathlib" in source and not cls.ASYNC_NAMES.isdisjoint(names)
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
     CODES = {
         OPEN_CODE: (

@@ -196,9 +196,11 @@ class ModuleFacts:
     handled: Dict[str, Set[str]] = field(default_factory=dict)  # owner -> names awaited/handed
     ignored: FrozenSet[int] = frozenset()  # lines opted out of the await machinery
     passed: Dict[str, Set[str]] = field(default_factory=dict)  # owner -> names passed to calls
-    # Identifiers that occur in the bodies of this file's coroutines (names, attribute names,
-    # and for an imported name the module and name it comes from): the cheap test of whether
-    # a codemod that rewrites only async code can find anything here (Codemod.ASYNC_NAMES).
+    # What the bodies of this file's coroutines use: identifiers (names, attribute names;
+    # Codemod.ASYNC_NAMES), qualified names and their leading parts (``qualified()``;
+    # Codemod.ASYNC_TARGETS), parts of call targets rooted in an import or a def here
+    # (``called()``): the cheap test of whether a codemod that rewrites only async code can
+    # find anything here.
     async_names: FrozenSet[str] = frozenset()
 
 
@@ -234,6 +236,13 @@ class ProjectIndex:
 
     def get(self, codemod: str, default: Any = None) -> Any:
         return self.facts.get(codemod, default)
+
+    def coroutine_names(self, path: str) -> Optional[FrozenSet[str]]:
+        """What file ``path``'s coroutines use (ModuleFacts.async_names), or None when that
+        is not all its async code: no first pass ran, or a def of it becomes async."""
+        if self.async_names is None or self.new_coroutines(path):
+            return None
+        return self.async_names.get(path, frozenset())
 
     def new_coroutines(self, path: str) -> bool:
         """Whether a def of file ``path`` becomes ``async def`` in this run (its code is then
@@ -876,15 +885,6 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
     ]
     facts.ignored = _ignored_lines(source)
     names = set(collector.async_names)
-    for name in collector.async_names:  # `session` from `session = requests.Session()`
-        if name in collector.module_bindings:
-            names.update(collector.module_bindings[name].split("."))
-    for name in list(names):
-        if name in facts.imports:  # `snooze` from `from time import sleep as snooze`
-            _, module, attribute = facts.imports[name]
-            names.update(module.split("."))
-            if attribute:
-                names.add(attribute)
     names.update(_qualified_prefixes(collector))
     for call in facts.calls:  # kept calls: the root is imported or defined in this file
         owner = facts.defs.get(call.owner)
