@@ -23,6 +23,9 @@ CLI_OPTIONS: Dict[str, type] = {
 # Keys that configure codemods, with the type they must have; handed to every codemod as
 # FileContext.options (dashes become underscores). Add a codemod's key here, next to a comment.
 CODEMOD_OPTIONS: Dict[str, type] = {
+    # Every codemod (resolve.py): more import roots, relative to the project root, for code run
+    # with those directories on sys.path (besides the root itself, src/ and script folders).
+    "roots": list,
     # cpu_to_executor: qualified names of functions to treat as CPU-bound ("pkg.module.func").
     "cpu-bound": list,
     # cpu_to_executor: "auto" (process pool for pure-Python work that pickles, default thread

@@ -53,7 +53,8 @@ import libcst.matchers as m
 from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
 
 from .base import GENEXP, Codemod, awaited
-from .project import ProjectIndex, called, dotted_name, iter_child_nodes, module_names, walk
+from .project import ProjectIndex, called, dotted_name, iter_child_nodes, walk
+from .resolve import module_names, resolve_relative
 
 # -- what is CPU-bound ---------------------------------------------------------------------------
 
@@ -446,29 +447,6 @@ def scan(tree: ast.Module, source: bytes) -> Optional[Dict[str, Any]]:
     if not functions and not instances:
         return None
     return {"imports": module.imports, "functions": functions, "instances": instances}
-
-
-def _package(path: str, root: str) -> Optional[str]:
-    names = module_names(path, root)
-    if not names:
-        return None
-    if os.path.basename(path) == "__init__.py":
-        return names[0]
-    return names[0].rpartition(".")[0]
-
-
-def resolve_relative(name: str, path: str, root: str) -> Optional[str]:
-    """``..pkg.mod.f`` (libcst's spelling of a relative import) from the file at ``path``."""
-    level = len(name) - len(name.lstrip("."))
-    package = _package(path, root)
-    if package is None:
-        return None
-    parts = package.split(".") if package else []
-    if level - 1 > len(parts):
-        return None
-    base = parts[: len(parts) - (level - 1)]
-    rest = name[level:]
-    return ".".join([*base, rest] if rest else base) or None
 
 
 def _qualify(raw: str, file: Dict[str, Any], path: str, root: str, own: Optional[str]) -> Optional[str]:

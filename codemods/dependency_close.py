@@ -55,7 +55,8 @@ import libcst.matchers as m
 from libcst.metadata import QualifiedNameSource, ScopeProvider
 
 from .base import Codemod
-from .project import ProjectIndex, dotted_name, module_names, walk
+from .project import ProjectIndex, dotted_name, walk
+from .resolve import absolute, module_names
 
 LEAK = "DEP001"
 SWALLOW = "DEP002"
@@ -362,11 +363,7 @@ def _absolute(raw: str, modules: Sequence[str], package: bool) -> List[str]:
     rest = raw[level:]
     result = []
     for module in modules:
-        parts = module.split(".") if package else module.split(".")[:-1]
-        if level - 1 > len(parts):
-            continue
-        base = parts[: len(parts) - (level - 1)]
-        name = ".".join([*base, rest] if rest else base)
+        name = absolute(module if package else module.rpartition(".")[0], level, rest)
         if name and name not in result:
             result.append(name)
     return result

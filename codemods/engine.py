@@ -33,7 +33,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, 
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from . import BY_NAME, cache
+from . import BY_NAME, cache, resolve
 from .base import Diagnostic, FileContext, ParenthesizeAwaits, parse_ignore_comments
 from .files import SourceFile, digest
 from .project import ProjectIndex, collect_module, combine_all, walk
@@ -520,9 +520,11 @@ _worker_args: Tuple[Settings, ProjectIndex] = (Settings(codemods=()), ProjectInd
 def _init_worker(settings: Settings, project: ProjectIndex) -> None:
     global _worker_args
     _worker_args = (settings, project)
+    resolve.configure(settings.root, settings.options.get("roots", ()))
 
 
 def build_index(per_file: Mapping[str, Facts], settings: Settings) -> ProjectIndex:
+    resolve.configure(settings.root, settings.options.get("roots", ()))
     codemods = [BY_NAME[name] for name in settings.codemods]
     modules = {path: facts[CALL_GRAPH] for path, facts in per_file.items() if CALL_GRAPH in facts}
     index = combine_all(per_file, codemods, settings.root, modules)

@@ -47,6 +47,8 @@ from typing import (
     Tuple,
 )
 
+from .resolve import absolute, module_names, package_of
+
 # `# asyncfix: ignore` (every codemod) or `# asyncfix: ignore[name, other_name]` (those only).
 IGNORE_COMMENT = re.compile(r"#\s*asyncfix:\s*ignore(?:\[([^\]]*)\])?")
 AWAIT_CODEMOD = "await_coroutines"  # the codemod that applies the actions computed here
@@ -253,58 +255,6 @@ class ProjectIndex:
     def becomes_async(self, path: str, line: int, name: str) -> bool:
         actions = self.actions.get(path)
         return actions is not None and (line, name) in actions.make_async
-
-
-def module_names(path: str, root: str) -> List[str]:
-    """The dotted names a file can be imported as, most specific first.
-
-    ``root/app/api/routes.py`` is ``app.api.routes`` from the project root; if ``app/api`` has
-    no ``__init__.py`` (a flat FastAPI app run from its own folder, as in ``from database
-    import get_db``), it is also ``routes`` from its own directory; under ``src/`` layouts the
-    ``src`` prefix is dropped. Package ``__init__.py`` files are named for their package.
-    """
-    path = os.path.abspath(path)
-    root = os.path.abspath(root)
-    stem = os.path.splitext(path)[0]
-    is_init = os.path.basename(stem) == "__init__"
-    names: List[str] = []
-
-    def add(segments: List[str]) -> None:
-        if segments and all(s.isidentifier() for s in segments):
-            name = ".".join(segments)
-            if name not in names:
-                names.append(name)
-
-    directory = os.path.dirname(path)
-    package: List[str] = []
-    while os.path.exists(os.path.join(directory, "__init__.py")):
-        package.insert(0, os.path.basename(directory))
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    own = [] if is_init else [os.path.basename(stem)]
-    add(package + own)
-    relative = os.path.relpath(stem, root).split(os.sep)
-    if relative and relative[0] != "..":
-        if is_init:
-            relative = relative[:-1]
-        add(relative)
-        if relative and relative[0] == "src":
-            add(relative[1:])
-    add(own)
-    return names
-
-
-def _package_of(path: str, root: str) -> str:
-    """The package a module's relative imports start from."""
-    names = module_names(path, root)
-    if not names:
-        return ""
-    name = names[0]
-    if os.path.basename(path) == "__init__.py":
-        return name
-    return name.rpartition(".")[0]
 
 
 # -- collecting ---------------------------------------------------------------------------------
@@ -933,7 +883,7 @@ class _Resolver:
         for path in sorted(modules):
             for name in module_names(path, root):
                 self.by_name.setdefault(name, []).append(path)
-            self.package[path] = _package_of(path, root)
+            self.package[path] = package_of(path, root) or ""
 
     def module(self, name: str, importer: str) -> Optional[str]:
         """The file for module ``name``; among several, the one nearest the importer."""
@@ -955,12 +905,7 @@ class _Resolver:
         return self.nearest[key]
 
     def absolute(self, importer: str, level: int, module: str) -> str:
-        if not level:
-            return module
-        package = self.package.get(importer, "").split(".") if self.package.get(importer) else []
-        if level > 1:
-            package = package[: len(package) - (level - 1)]
-        return ".".join([*package, *([module] if module else [])])
+        return absolute(self.package.get(importer, ""), level, module) or ""
 
     def dotted(self, full: str, importer: str, depth: int = 0) -> Optional[object]:
         """A DefKey, "lib:<name>" for a library coroutine, ("class", DefKey) for a project
