@@ -204,7 +204,12 @@ def main(
     use_cache = use_cache if _given(ctx, "use_cache") else config.get("cache", True)
     scan_cache = directory_for(names) if use_cache and paths != ("-",) else None
     settings = Settings(
-        codemods=names, black_mode=black_mode, root=root, options=options, scan_cache=scan_cache
+        codemods=names,
+        black_mode=black_mode,
+        root=root,
+        options=options,
+        scan_cache=scan_cache,
+        written=mode == "apply",
     )
 
     if paths == ("-",):
@@ -282,7 +287,10 @@ def main(
     counts = run_results.counts()
     if counts[FAILED]:
         ctx.exit(2)
-    ctx.exit(1 if counts[CHANGED] and mode != "apply" else 0)
+    # --check passes only a tree asyncfix has nothing left to say about: a file it would change,
+    # or a diagnostic (what it left for a human, what is still wrong after --apply), fails it.
+    left = mode == "check" and any(result.diagnostics for result in run_results.results)
+    ctx.exit(1 if (counts[CHANGED] and mode != "apply") or left else 0)
 
 
 def _command_line(ctx: click.Context) -> str:

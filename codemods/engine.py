@@ -33,7 +33,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, 
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from . import BY_NAME, cache, resolve
+from . import BY_NAME, cache, resolve, rounds
 from .base import Diagnostic, FileContext, ParenthesizeAwaits, parse_ignore_comments
 from .files import SourceFile, digest
 from .project import ProjectIndex, collect_module, combine_all, walk
@@ -52,6 +52,9 @@ class Settings:
     root: str = "."  # the project root (where pyproject.toml is)
     options: Mapping[str, Any] = field(default_factory=dict)  # [tool.asyncfix], snake_case
     scan_cache: Optional[str] = None  # directory of the first pass's cache (cache.py); None: off
+    # Diagnostics name lines of the file as written (--apply, the default here) or, for a run
+    # that writes nothing (--dry-run, --check), of the file as it stands.
+    written: bool = True
 
 
 @dataclass
@@ -367,11 +370,8 @@ def transform_source(
     problem = _compiles(new, path)
     if problem is not None and _compiles(source, path) is None:
         raise InternalError(f"the rewritten code does not compile ({problem}); file left as is")
-    # The verification run keeps the project facts but not the await actions: those are
-    # positions in the file as read, which mean other code in the rewritten text.
-    _, again, _, _, _ = _rewrite(new, path, settings, replace(project, actions={}), filename, None)
-    if again is not None and again != new_text:
-        raise InternalError("a second run would change the rewritten code again; file left as is")
+    # No second run here: the callers run the whole pipeline again on the new text, with the
+    # facts and actions of the new text, until nothing changes (run, transform_standalone).
     requirements = {package: sorted(names) for package, names in sorted(file.requirements.items())}
     return Outcome(new, encoding, file.diagnostics, dict(file.rewrites), notes, requirements)
 
@@ -380,13 +380,51 @@ def transform_standalone(
     source: bytes, path: str, settings: Settings, filename: Optional[str] = None
 ) -> Outcome:
     """Both passes for one source that is its own project (stdin, tests): scan it, build the
-    index from it alone, rewrite it."""
+    index from it alone, rewrite it; again on the result until it is a fixed point."""
     filename = filename or path
-    reason, facts = scan_source(source, filename, settings)
-    if reason is not None:
-        raise SourceError(reason)
-    project = build_index({filename: facts} if facts else {}, settings)
-    return transform_source(source, path, settings, project, filename)
+    current, total, notes = source, None, []
+    for _ in range(MAX_ROUNDS):
+        reason, facts = scan_source(current, filename, settings)
+        if reason is not None:
+            if current is source:
+                raise SourceError(reason)
+            raise InternalError(f"the rewritten code does not parse ({reason}); file left as is")
+        project = build_index({filename: facts} if facts else {}, settings)
+        outcome = transform_source(current, path, settings, project, filename)
+        total = outcome if total is None else _merge_outcomes(total, outcome)
+        if outcome.new == current:
+            total.diagnostics = rounds.final(outcome.diagnostics, notes)
+            if not settings.written:
+                old, new = (text.decode(outcome.encoding) for text in (source, current))
+                total.diagnostics = rounds.as_read(total.diagnostics, old, new)
+            return total
+        old, new = (text.decode(outcome.encoding) for text in (current, outcome.new))
+        notes = rounds.carry(notes, outcome.diagnostics, old, new)
+        current = outcome.new
+    raise InternalError(NOT_A_FIXED_POINT)
+
+
+# One run is a fixed point: whatever a round creates (functions made async, new awaits) is seen
+# by every codemod in the next round, until a round changes nothing. Two rounds are the rule
+# (the second confirms); a file still changing after this many is left alone, as a bug.
+MAX_ROUNDS = 5
+NOT_A_FIXED_POINT = (
+    f"the rewrite did not settle after {MAX_ROUNDS} rounds (a further run would change it "
+    "again); file left as is"
+)
+
+
+def _merge_outcomes(first: Outcome, later: Outcome) -> Outcome:
+    """What rounds of one file add up to: the last text and its diagnostics (positions in the
+    text as written), every rewrite, note and requirement."""
+    rewrites = dict(first.rewrites)
+    for name, count in later.rewrites.items():
+        rewrites[name] = rewrites.get(name, 0) + count
+    requirements = {k: list(v) for k, v in first.requirements.items()}
+    for package, names in later.requirements.items():
+        requirements[package] = sorted(set(requirements.get(package, [])) | set(names))
+    notes = list(dict.fromkeys([*first.notes, *later.notes]))
+    return Outcome(later.new, first.encoding, later.diagnostics, rewrites, notes, requirements)
 
 
 def unified_diff(old: str, new: str, display: str) -> str:
@@ -482,10 +520,14 @@ def scan_file(file: SourceFile) -> Tuple[Optional[FileResult], Facts]:
     return FileResult(file.display, file.path, FAILED, error=reason), {}
 
 
-def process_file(file: SourceFile, settings: Settings, project: ProjectIndex) -> FileResult:
-    source = _read(file)
-    if isinstance(source, FileResult):
-        return source
+def process_file(
+    file: SourceFile, settings: Settings, project: ProjectIndex, source: Optional[bytes] = None
+) -> FileResult:
+    """Rewrite one file: its bytes on disk, or ``source``, the text an earlier round made."""
+    if source is None:
+        source = _read(file)
+        if isinstance(source, FileResult):
+            return source
     result = FileResult(file.display, file.path, UNCHANGED)
     try:
         outcome = transform_source(source, file.display, settings, project, file.path)
@@ -531,8 +573,9 @@ def build_index(per_file: Mapping[str, Facts], settings: Settings) -> ProjectInd
     return dataclasses.replace(index, options=settings.options)
 
 
-def _process_in_worker(file: SourceFile) -> FileResult:
-    return process_file(file, *_worker_args)
+def _process_in_worker(item: Tuple[SourceFile, Optional[bytes]]) -> FileResult:
+    file, source = item
+    return process_file(file, *_worker_args, source=source)
 
 
 def _parallel_map(
@@ -556,18 +599,97 @@ def _parallel_map(
 
 
 def run(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Iterator[FileResult]:
-    """Scan every file and build the project index, then rewrite the files that parsed;
-    results in the order of ``files``, whatever the scheduling."""
+    """Scan every file and build the project index, then rewrite the files that parsed, in
+    rounds until nothing changes; results in the order of ``files``, whatever the scheduling."""
     scans = list(_parallel_map(scan_file, files, jobs, (settings, ProjectIndex())))
-    project = build_index(
-        {file.path: facts for file, (_, facts) in zip(files, scans) if facts}, settings
-    )
+    facts = {file.path: facts for file, (_, facts) in zip(files, scans) if facts}
     good = [file for file, (failure, _) in zip(files, scans) if failure is None]
-    # Most files return at once (no codemod wants them) and a few cost seconds each, often
-    # neighbours (one package's big modules): chunks would give them all to one worker.
-    rewritten = _parallel_map(_process_in_worker, good, jobs, (settings, project), chunked=False)
-    for failure, _ in scans:
-        yield failure if failure is not None else next(rewritten)
+    final = _rounds(good, facts, settings, jobs)
+    if not settings.written:
+        for result in final.values():
+            if result.status == CHANGED:
+                result.diagnostics = rounds.as_read(result.diagnostics, result.old_text or "", result.new_text or "")
+    for file, (failure, _) in zip(files, scans):
+        yield failure if failure is not None else final[file.path]
+
+
+def _rounds(
+    good: Sequence[SourceFile], facts: Dict[str, Facts], settings: Settings, jobs: int
+) -> Dict[str, FileResult]:
+    """The rewrite phase to a fixed point over the whole program. Round 1 rewrites every file;
+    each later round rescans the files the last round changed, rebuilds the index from the new
+    facts, and rewrites again the files that can come out otherwise: those changed, those whose
+    await actions moved, and, when any codemod's combined facts moved, every file (most leave
+    at the cheap ``wants()`` check). A file is final when a round leaves it as it is, so the
+    diagnostics are those of the text as written, and ``--check`` afterwards reports the same."""
+    project = build_index(facts, settings)
+    results: Dict[str, FileResult] = {}
+    current: Dict[str, bytes] = {}  # path -> the text the rounds so far made of it
+    notes: Dict[str, List[Diagnostic]] = {}  # path -> notes on rewrites (rounds.py), on lines of it
+    todo = list(good)
+    for _ in range(MAX_ROUNDS):
+        items = [(file, current.get(file.path)) for file in todo]
+        # Most files return at once (no codemod wants them) and a few cost seconds each, often
+        # neighbours (one package's big modules): chunks would give them all to one worker.
+        outputs = _parallel_map(_process_in_worker, items, jobs, (settings, project), chunked=False)
+        changed: Set[str] = set()
+        for file, result in zip(todo, outputs):
+            earlier = results.get(file.path)
+            results[file.path] = result if earlier is None else _merge_results(earlier, result)
+            if result.status == CHANGED:
+                current[file.path] = result.new or b""
+                changed.add(file.path)
+                mine = notes.get(file.path, [])
+                notes[file.path] = rounds.carry(mine, result.diagnostics, result.old_text or "", result.new_text or "")
+            elif result.status == FAILED:
+                current.pop(file.path, None)
+            elif file.path in notes:
+                results[file.path].diagnostics = rounds.final(result.diagnostics, notes[file.path])
+        if not changed:
+            return results
+        for path in sorted(changed):
+            reason, facts[path] = scan_source(current[path], path, settings)
+            if reason is not None:  # cannot happen: the output compiled
+                results[path] = replace(
+                    results[path], status=FAILED, error=f"internal error: the rewritten code does not parse ({reason})"
+                )
+                changed.discard(path)
+                facts.pop(path, None)
+        new_project = build_index(facts, settings)
+        everything = new_project.facts != project.facts
+        todo = [
+            file
+            for file in good
+            if results[file.path].status != FAILED
+            and (
+                everything
+                or file.path in changed
+                or new_project.actions.get(file.path) != project.actions.get(file.path)
+            )
+        ]
+        project = new_project
+    for path in changed:
+        results[path] = replace(results[path], status=FAILED, error=f"internal error: {NOT_A_FIXED_POINT}")
+    return results
+
+
+def _merge_results(earlier: FileResult, later: FileResult) -> FileResult:
+    """One file's result over two rounds: the later text and diagnostics, against what was
+    read from disk in the first."""
+    if later.status == FAILED or earlier.status != CHANGED:
+        if later.status == FAILED or earlier.status != CHANGED and later.status == CHANGED:
+            return later
+        return replace(earlier, diagnostics=later.diagnostics)
+    merged = replace(earlier, diagnostics=later.diagnostics)
+    if later.status == CHANGED:
+        merged.new, merged.new_text = later.new, later.new_text
+        merged.diff = unified_diff(merged.old_text or "", merged.new_text or "", merged.display)
+        for name, count in later.rewrites.items():
+            merged.rewrites[name] = merged.rewrites.get(name, 0) + count
+        for package, names in later.requirements.items():
+            merged.requirements[package] = sorted(set(merged.requirements.get(package, [])) | set(names))
+        merged.notes = list(dict.fromkeys([*earlier.notes, *later.notes]))
+    return merged
 
 
 def default_jobs() -> int:

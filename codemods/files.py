@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import os
+import signal
 import stat
 import tempfile
+import threading
 from dataclasses import dataclass
-from typing import Iterable, List, Sequence, Set, Tuple
+from typing import Iterable, Iterator, List, Sequence, Set, Tuple
 
 # Directories never walked into (a path named on the command line is always processed).
 DEFAULT_EXCLUDES: Tuple[str, ...] = (
@@ -113,6 +116,20 @@ def discover(
     return files, errors
 
 
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM (where the platform can) until the block is done."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def write_atomic(path: str, data: bytes, expected_digest: bytes) -> None:
     """Replace ``path`` with ``data`` in one step, keeping its permission bits.
 
@@ -127,17 +144,20 @@ def write_atomic(path: str, data: bytes, expected_digest: bytes) -> None:
         raise FileChangedError("the file changed on disk during the run; not overwritten")
     mode = stat.S_IMODE(os.stat(path).st_mode)
     directory = os.path.dirname(path) or "."
-    fd, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
+    # Ctrl-C / kill wait until the file is replaced or the temporary file removed (an fsync's
+    # time): a signal between mkstemp and the cleanup would leave the temporary file behind.
+    with _signals_deferred():
+        fd, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=directory)
         try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temporary, mode)
+            os.replace(temporary, path)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise

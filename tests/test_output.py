@@ -434,7 +434,8 @@ def test_apply_report_lists_conversions_diagnostics_and_dependencies(project: Pa
     assert "| `sleep_to_asyncio` | 2 | 2 |" in report
     assert "- `app/db.py`: needs_packages 1" in report
     assert "### ASYNC251 (1)" in report
-    assert "- `app/mixed.py:9:16`: time.sleep in a generator expression" in report
+    # --apply names lines of the file as written (`import asyncio` was added above line 9).
+    assert "- `app/mixed.py:10:16`: time.sleep in a generator expression" in report
     assert "## Failed" in report and "- `app/broken.py`: syntax error" in report
     assert "| `asyncpg` | `needs_packages` (`app/db.py`) |" in report
     assert "| `httpx` | `needs_packages` (`app/db.py`, `app/web.py`) |" in report

@@ -198,7 +198,9 @@ def test_file_vanishing_between_scan_and_rewrite_is_reported(tmp_path: Path, mon
     real_build_index = engine.build_index
 
     def build_index_then_delete(*args, **kwargs):
-        (root / "ghost.py").unlink()  # after the scan read it, before the rewrite reads it
+        # After the scan read it, before the rewrite reads it (build_index runs again in later
+        # rounds: the file is gone by then).
+        (root / "ghost.py").unlink(missing_ok=True)
         return real_build_index(*args, **kwargs)
 
     monkeypatch.setattr(engine, "build_index", build_index_then_delete)

@@ -183,7 +183,10 @@ def test_handed_on_response_is_rewritten_and_reported():
         "import requests\nasync def f(u):\n    return requests.get(u)\n", fmt=False, **SELECT
     )
     assert "return await client.get(u)" in out
-    assert [(d.line, d.column, d.code) for d in diagnostics] == [(3, 12, "HTTPX001")]
+    # Diagnostics name lines of the file as written: the note stands on the rewritten call's
+    # block (the first line of what replaced `return requests.get(u)`).
+    block = next(i for i, line in enumerate(out.splitlines(), 1) if "async with httpx.AsyncClient" in line)
+    assert [(d.line, d.code) for d in diagnostics] == [(block, "HTTPX001")]
 
 
 def test_ssl_context_is_reused_and_name_collisions_avoided():
