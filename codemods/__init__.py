@@ -12,8 +12,10 @@ from .await_coroutines import AwaitCoroutines
 from .base import Codemod
 from .blocking_to_executor import BlockingToExecutor
 from .cpu_to_executor import CpuToExecutor
+from .demote_to_def import DemoteToDef
 from .dependency_close import DependencyClose
 from .file_io_to_thread import FileIoToThread
+from .offload_to_thread import OffloadToThread
 from .requests_to_httpx import RequestsToHttpx
 from .sleep_to_asyncio import SleepToAsyncio
 from .sqlalchemy_to_async import SqlalchemyToAsync
@@ -43,9 +45,19 @@ REGISTRY: Tuple[Type[Codemod], ...] = (
     # CPU-bound calls -> run_in_executor (issue 7); after AwaitCoroutines, whose new coroutines
     # count as async code here. Independent of the other families.
     CpuToExecutor,
+    # Blocking through project code (issue 16): the plan of codemods/blocking.py, by position
+    # in the file as read (original_line). Last: demotion must see the awaits the families
+    # above added (a coroutine that now awaits stays one; the next round offloads instead).
+    DemoteToDef,
+    OffloadToThread,
 )
 
 BY_NAME: Dict[str, Type[Codemod]] = {codemod.NAME: codemod for codemod in REGISTRY}
 
 # Modules of this package that are machinery, not codemods.
-INFRASTRUCTURE = frozenset({"base", "engine", "project", "files", "config", "formatting", "cache"})
+INFRASTRUCTURE = frozenset(
+    {
+        "base", "engine", "project", "files", "config", "formatting", "cache", "resolve",
+        "rounds", "syntax", "blocking", "blocking_tables",
+    }
+)

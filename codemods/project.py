@@ -51,6 +51,8 @@ from .resolve import absolute, module_names, package_of
 
 # `# asyncfix: ignore` (every codemod) or `# asyncfix: ignore[name, other_name]` (those only).
 IGNORE_COMMENT = re.compile(r"#\s*asyncfix:\s*ignore(?:\[([^\]]*)\])?")
+# `# asyncfix: blocking` on a def line or the line above it: the function blocks (blocking.py).
+BLOCKING_COMMENT = re.compile(r"#\s*asyncfix:\s*blocking\b")
 AWAIT_CODEMOD = "await_coroutines"  # the codemod that applies the actions computed here
 
 # (start line, start column, end line, end column) of a call's callee, columns in characters
@@ -84,6 +86,16 @@ TAKES_AWAITABLES = frozenset(
         "await_",
         "await_only",
         "await_fallback",
+    }
+)
+
+# Calls that keep what they are given for later (collections, queues, schedulers, callbacks):
+# a coroutine handed to one is not used as a value here (AWAIT003 names it, nothing is awaited).
+HANDS_OFF = frozenset(
+    {
+        "append", "appendleft", "add", "extend", "insert", "put", "put_nowait", "setdefault",
+        "update", "submit", "call_soon", "call_soon_threadsafe", "call_later", "call_at",
+        "add_done_callback", "register", "partial",
     }
 )
 
@@ -161,6 +173,7 @@ class DefFacts:
     owner_class: str  # "" for a function; the class's qualname for a method
     decorators: Tuple[str, ...]
     is_generator: bool
+    awaits: bool = False  # its own body has `await`, `async for` or `async with`
 
 
 @dataclass(frozen=True)
@@ -174,6 +187,7 @@ class CallSite:
     stored_as: str = ""
     main_guard: bool = False  # module level, inside `if __name__ == "__main__":`
     statement: bool = False  # the call is a whole expression statement or an assignment value
+    with_item: bool = False  # the context expression of a `with` item: `with cm():`
 
 
 @dataclass(frozen=True)
@@ -197,13 +211,22 @@ class ModuleFacts:
     references: List[Reference] = field(default_factory=list)
     handled: Dict[str, Set[str]] = field(default_factory=dict)  # owner -> names awaited/handed
     ignored: FrozenSet[int] = frozenset()  # lines opted out of the await machinery
-    passed: Dict[str, Set[str]] = field(default_factory=dict)  # owner -> names passed to calls
+    # owner -> names handed off to a collection, queue or scheduler (`coros.append(c)`): a
+    # coroutine kept there is somebody else's to await. A name passed to any other call is
+    # used as a value (`x = coro(); f(x)`): that coroutine is awaited where it is made.
+    passed: Dict[str, Set[str]] = field(default_factory=dict)
     # What the bodies of this file's coroutines use: identifiers (names, attribute names;
     # Codemod.ASYNC_NAMES), qualified names and their leading parts (``qualified()``;
     # Codemod.ASYNC_TARGETS), parts of call targets rooted in an import or a def here
     # (``called()``): the cheap test of whether a codemod that rewrites only async code can
     # find anything here.
     async_names: FrozenSet[str] = frozenset()
+    # "Class.attr" -> the dotted type of `self.attr` as `__init__` assigns it (`self.repo =
+    # Repo(db)`, or a parameter annotated with a class)
+    attributes: Dict[str, str] = field(default_factory=dict)
+    # module-level `Alias = Annotated[T, Depends(...)]` (and plain `Alias = T` of a dotted T)
+    type_aliases: Dict[str, str] = field(default_factory=dict)
+    blocking_marks: FrozenSet[int] = frozenset()  # lines with `# asyncfix: blocking`
 
 
 @dataclass(frozen=True)
@@ -235,6 +258,8 @@ class ProjectIndex:
     async_names: Optional[Mapping[str, FrozenSet[str]]] = None
     # the run's [tool.asyncfix] codemod keys (FileContext.options), for wants() to read
     options: Mapping[str, Any] = field(default_factory=dict)
+    # blocking entry points and their fixes (blocking.py), when a codemod that applies them runs
+    blocking: Optional[Any] = None
 
     def get(self, codemod: str, default: Any = None) -> Any:
         return self.facts.get(codemod, default)
@@ -389,6 +414,7 @@ class _Collector(FastVisitor):
         self.in_genexp = 0
         self.main_guard = 0
         self.slot_args: Set[int] = set()  # ids of Name/Attribute nodes in async-aware slots
+        self.with_items: Set[int] = set()  # ids of calls that are `with` items
         self.async_names: Set[str] = set()
         self.async_chains: Set[str] = set()  # dotted names as written in coroutines
         # local name -> every module path an import anywhere in the file binds it to
@@ -441,10 +467,12 @@ class _Collector(FastVisitor):
             qualname = f"{parent.qualname}.{node.name}"
         else:
             qualname = f"{parent.qualname}.<locals>.{node.name}"
-        is_generator = any(
-            isinstance(child, (ast.Yield, ast.YieldFrom))
-            for child in _own_nodes(node)
-        )
+        is_generator = awaits = False
+        for child in _own_nodes(node):
+            if isinstance(child, (ast.Yield, ast.YieldFrom)):
+                is_generator = True
+            elif isinstance(child, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
+                awaits = True
         self.facts.defs[qualname] = DefFacts(
             qualname=qualname,
             name=node.name,
@@ -453,6 +481,7 @@ class _Collector(FastVisitor):
             owner_class=parent.qualname if parent.kind == "class" else "",
             decorators=tuple(_dotted(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list),
             is_generator=is_generator,
+            awaits=awaits,
         )
         for decorator in node.decorator_list:
             self.visit(decorator)
@@ -462,7 +491,7 @@ class _Collector(FastVisitor):
         frame = _Frame("def", qualname, is_async, locals=_bound_names(node))
         for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
             if arg.annotation is not None:
-                annotation = _dotted(arg.annotation)
+                annotation = _annotation_type(arg.annotation)
                 if annotation:
                     frame.instances[arg.arg] = annotation
         self.frames.append(frame)
@@ -557,6 +586,12 @@ class _Collector(FastVisitor):
         value = node.value
         if isinstance(value, ast.Call):
             self.statement_calls.add(id(value))
+        if self.frame.kind == "module" and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if isinstance(value, ast.Subscript):  # SessionDep = Annotated[Session, Depends(get_db)]
+                aliased = _annotation_type(value)
+                if aliased:
+                    self.facts.type_aliases[node.targets[0].id] = aliased
+        self._self_attribute(node.targets[0] if len(node.targets) == 1 else None, value)
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             name = node.targets[0].id
             self.mark(value, STORED, name)
@@ -575,7 +610,29 @@ class _Collector(FastVisitor):
             self.slot_args.add(id(value))
         self.generic_visit(node)
 
+    def _self_attribute(self, target: Optional[ast.AST], value: Optional[ast.AST]) -> None:
+        """`self.x = Repo(...)` / `self.x = param` (annotated) in `__init__`: the type of x."""
+        frame = self.frame
+        if not (
+            frame.kind == "def"
+            and frame.qualname.endswith(".__init__")
+            and isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+        ):
+            return
+        kind = ""
+        if isinstance(value, ast.Call):
+            kind = _dotted(value.func)
+        elif isinstance(value, ast.Name):
+            kind = frame.instances.get(value.id, "")
+        if kind:
+            owner = frame.qualname[: -len(".__init__")]
+            self.facts.attributes[f"{owner}.{target.attr}"] = kind
+
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if isinstance(node.target, ast.Attribute) and node.value is not None:
+            self._self_attribute(node.target, node.value)
         if isinstance(node.target, ast.Name) and node.value is not None:
             self.mark(node.value, STORED, node.target.id)
             annotation = _dotted(node.annotation)
@@ -600,6 +657,7 @@ class _Collector(FastVisitor):
 
     def _with(self, node: ast.AST) -> None:
         for item in node.items:
+            self.with_items.add(id(item.context_expr))
             if isinstance(item.optional_vars, ast.Name) and isinstance(item.context_expr, ast.Call):
                 constructor = _dotted(item.context_expr.func)
                 if constructor:
@@ -652,7 +710,7 @@ class _Collector(FastVisitor):
             for argument in [*node.args, *(k.value for k in node.keywords)]:
                 self.mark(argument, HANDED)
                 self.handled_name(argument)
-        for argument in [*node.args, *(k.value for k in node.keywords)]:
+        for argument in [*node.args, *(k.value for k in node.keywords)] if last in HANDS_OFF else ():
             if isinstance(argument, ast.Starred):
                 argument = argument.value
             if isinstance(argument, ast.Name):  # `coros.append(c)`: c may be awaited elsewhere
@@ -683,6 +741,13 @@ class _Collector(FastVisitor):
                 target = f"().{func.attr}"
             elif isinstance(receiver, ast.Name) and receiver.id in self.frame.instances:
                 instance_of = self.frame.instances[receiver.id]
+            elif (
+                isinstance(receiver, ast.Attribute)
+                and isinstance(receiver.value, ast.Name)
+                and receiver.value.id == "self"
+            ):  # self.repo.get(): the type __init__ gave self.repo (resolved in build)
+                instance_of = f"self.{receiver.attr}"
+                target = f"().{func.attr}"
         if not target:
             return
         context, stored = self.context.get(id(node), (PLAIN, ""))
@@ -704,6 +769,7 @@ class _Collector(FastVisitor):
                 stored_as=stored,
                 main_guard=bool(self.main_guard),
                 statement=id(node) in self.statement_calls,
+                with_item=id(node) in self.with_items,
             )
         )
 
@@ -742,6 +808,21 @@ class _Collector(FastVisitor):
             self._reference(node)  # the whole chain is one reference
         else:
             self.visit(node.value)
+
+
+_ANNOTATED = frozenset({"Annotated", "typing.Annotated", "typing_extensions.Annotated"})
+_OPTIONAL = frozenset({"Optional", "typing.Optional"})
+
+
+def _annotation_type(node: ast.AST) -> str:
+    """The dotted class an annotation names: ``Svc``, ``Annotated[Svc, Depends()]`` and
+    ``Optional[Svc]`` are all ``Svc``; anything else is "" (unknown)."""
+    if isinstance(node, ast.Subscript) and _dotted(node.value) in (_ANNOTATED | _OPTIONAL):
+        inner = node.slice
+        if isinstance(inner, ast.Tuple) and inner.elts:
+            inner = inner.elts[0]
+        return _annotation_type(inner)
+    return _dotted(node)
 
 
 def _bound_names(function: ast.AST) -> FrozenSet[str]:
@@ -824,7 +905,7 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
     collector = _Collector(path, source)
     collector.visit(tree)
     facts = collector.facts
-    roots = set(facts.imports) | {"self", "cls"}
+    roots = set(facts.imports) | {"self", "cls", "open", "input"}  # builtins that block
     roots |= {qualname.rpartition(".")[2] for qualname in facts.defs}
     roots |= {qualname.rpartition(".")[2] for qualname in facts.classes}
     facts.calls = [
@@ -834,6 +915,12 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
         r for r in facts.references if r.instance_of or r.target.split(".")[0] in roots
     ]
     facts.ignored = _ignored_lines(source)
+    if b"asyncfix: blocking" in source:
+        facts.blocking_marks = frozenset(
+            number
+            for number, line in enumerate(source.splitlines(), start=1)
+            if BLOCKING_COMMENT.search(line.decode("utf-8", "replace"))
+        )
     names = set(collector.async_names)
     names.update(_qualified_prefixes(collector))
     for call in facts.calls:  # kept calls: the root is imported or defined in this file
@@ -989,9 +1076,52 @@ class _Resolver:
                     return found
         return None
 
+    def instance_type(self, path: str, owner: str, instance_of: str) -> str:
+        """The dotted type text an ``instance_of`` stands for, as written in module ``path``:
+        ``self.repo`` -> the type ``__init__`` gave it; a module-level type alias -> its type."""
+        facts = self.modules[path]
+        if instance_of.startswith("self.") and owner in facts.defs:
+            cls = facts.defs[owner].owner_class
+            return facts.attributes.get(f"{cls}.{instance_of[5:]}", "") if cls else ""
+        head, _, rest = instance_of.partition(".")
+        if not rest and head in facts.type_aliases:
+            return facts.type_aliases[head]
+        return instance_of
+
+    def qualify(self, path: str, owner: str, target: str, instance_of: str) -> Optional[str]:
+        """The fully qualified name of a call's target outside the project (``time.sleep``,
+        ``sqlalchemy.orm.Session.execute`` for ``db.execute()`` on ``db: Session``,
+        ``builtins.open``), or None: a project definition, or unknown."""
+        facts = self.modules[path]
+        if instance_of:
+            kind = self.instance_type(path, owner, instance_of)
+            if not kind:
+                return None
+            cls = self.qualify(path, owner, kind, "")
+            return f"{cls}.{target.rpartition('.')[2]}" if cls else None
+        if target.startswith("()"):
+            return None
+        head, _, rest = target.partition(".")
+        if head in facts.imports:
+            level, module, attribute = facts.imports[head]
+            full = ".".join(filter(None, [self.absolute(path, level, module), attribute, rest]))
+            if self.dotted(full, path) is not None or self._in_project(full, path):
+                return None
+            return full
+        if head in _BUILTINS and head not in facts.defs and head not in facts.classes:
+            return f"builtins.{target}"
+        return None
+
+    def _in_project(self, full: str, importer: str) -> bool:
+        segments = full.split(".")
+        return any(self.module(".".join(segments[:cut]), importer) for cut in range(len(segments), 0, -1))
+
     def call(self, path: str, owner: str, target: str, instance_of: str) -> Optional[object]:
         if instance_of:
             method = target.rpartition(".")[2]
+            instance_of = self.instance_type(path, owner, instance_of)
+            if not instance_of:
+                return None
             cls = self.name(path, owner, instance_of)
             if isinstance(cls, tuple) and cls[0] == "class":
                 return self.method(cls[1], method)
@@ -1200,6 +1330,7 @@ def combine_all(
     codemods: List[Any],
     root: str,
     modules: Optional[Mapping[str, ModuleFacts]] = None,
+    options: Optional[Mapping[str, Any]] = None,
 ) -> ProjectIndex:
     """Build the index from ``{path: {codemod NAME: facts}}`` and the call-graph facts, in
     sorted path order so the result never depends on scheduling. Each codemod may name
@@ -1217,9 +1348,29 @@ def combine_all(
             facts[codemod.NAME] = combined
             seeds.extend(codemod.async_seeds(combined))
     actions: Dict[str, FileActions] = {}
-    if modules and any(codemod.NAME == AWAIT_CODEMOD for codemod in codemods):
+    names = frozenset(codemod.NAME for codemod in codemods)
+    if modules and AWAIT_CODEMOD in names:
         actions = build(modules, seeds, root)
+    plan = None
+    if modules:
+        from . import blocking
+
+        if names & {blocking.DEMOTE_CODEMOD, blocking.OFFLOAD_CODEMOD}:
+            plan = blocking.analyse(modules, root, _made_async(modules, actions), options or {}, names)
     async_names = None
     if modules is not None:
         async_names = {path: m.async_names for path, m in modules.items() if m.async_names}
-    return ProjectIndex(root=root, facts=facts, actions=actions, async_names=async_names)
+    return ProjectIndex(
+        root=root, facts=facts, actions=actions, async_names=async_names, blocking=plan
+    )
+
+
+def _made_async(modules: Mapping[str, ModuleFacts], actions: Mapping[str, FileActions]) -> Set[DefKey]:
+    made: Set[DefKey] = set()
+    for path, action in actions.items():
+        wanted = action.make_async
+        if wanted:
+            made.update(
+                (path, q) for q, d in modules[path].defs.items() if (d.line, d.name) in wanted
+            )
+    return made
