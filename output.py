@@ -25,6 +25,7 @@ from . import __version__
 from .codemods import REGISTRY
 from .codemods.base import Diagnostic
 from .codemods.engine import CHANGED, FAILED, UNCHANGED, FileResult
+from .codemods.syntax import is_not_analysed
 
 FORMATS = ("text", "json", "github", "sarif")
 JSON_VERSION = 1
@@ -135,8 +136,8 @@ def render_text(result: FileResult, mode: str, color: bool, quiet: bool, verbose
         click.echo(f"unchanged {result.display}", err=True)
     for diagnostic in result.diagnostics:
         click.echo(diagnostic.format())
-    if verbose:
-        for note in result.notes:
+    for note in result.notes:
+        if verbose or (not quiet and is_not_analysed(note)):
             click.echo(f"note: {result.display}: {note}", err=True)
 
 
@@ -156,7 +157,11 @@ def summary_line(mode: str, run: RunResults) -> str:
     if rewrites:
         line += "; rewrites: " + ", ".join(f"{name} {n}" for name, n in sorted(rewrites.items()))
     diagnostics = len(run.diagnostics)
-    return line + f"; {diagnostics} diagnostic{'s' if diagnostics != 1 else ''}"
+    line += f"; {diagnostics} diagnostic{'s' if diagnostics != 1 else ''}"
+    newer = sum(any(is_not_analysed(note) for note in result.notes) for result in run.results)
+    if newer:
+        line += f"; {newer} file{'s' if newer != 1 else ''} not analysed (needs a newer Python)"
+    return line
 
 
 def follow_up_lines(run: RunResults) -> List[str]:

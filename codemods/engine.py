@@ -33,7 +33,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, 
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from . import BY_NAME, cache, resolve, rounds
+from . import BY_NAME, cache, resolve, rounds, syntax
 from .base import Diagnostic, FileContext, ParenthesizeAwaits, parse_ignore_comments
 from .files import SourceFile, digest
 from .project import ProjectIndex, collect_module, combine_all, walk
@@ -483,6 +483,11 @@ def _scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Opti
     try:
         tree, reason = _ast_parse(source)
         facts: Facts = {}
+        if tree is None and reason is not None:
+            # Newer syntax than this interpreter knows: libcst parses it, and syntax.py makes
+            # the text this ast parses with every token in place, so the facts are the same.
+            # What nothing parses is a syntax error, or "not analysed: needs Python >= X".
+            tree, reason = syntax.newer_tree(source, reason)
         if tree is not None:
             for name in settings.codemods:
                 collected = BY_NAME[name].collect(tree, filename, source)
@@ -494,11 +499,7 @@ def _scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Opti
             return None, facts
     except RecursionError:
         return "the file is nested too deeply to parse", {}
-    try:  # newer syntax than this interpreter knows: libcst may still parse (and rewrite) it
-        cst.parse_module(source)
-    except Exception:
-        return reason, {}
-    return None, {}
+    return reason, {}
 
 
 def scan_file(file: SourceFile) -> Tuple[Optional[FileResult], Facts]:
@@ -517,6 +518,8 @@ def scan_file(file: SourceFile) -> Tuple[Optional[FileResult], Facts]:
             cache.store(settings.scan_cache, file.path, source, (reason, facts))
     if reason is None:
         return None, facts
+    if syntax.is_not_analysed(reason):  # newer syntax: a notice, not a failure
+        return FileResult(file.display, file.path, UNCHANGED, notes=[reason]), {}
     return FileResult(file.display, file.path, FAILED, error=reason), {}
 
 
@@ -569,7 +572,7 @@ def build_index(per_file: Mapping[str, Facts], settings: Settings) -> ProjectInd
     resolve.configure(settings.root, settings.options.get("roots", ()))
     codemods = [BY_NAME[name] for name in settings.codemods]
     modules = {path: facts[CALL_GRAPH] for path, facts in per_file.items() if CALL_GRAPH in facts}
-    index = combine_all(per_file, codemods, settings.root, modules)
+    index = combine_all(per_file, codemods, settings.root, modules, settings.options)
     return dataclasses.replace(index, options=settings.options)
 
 
