@@ -54,6 +54,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import QualifiedNameSource, ScopeProvider
 
+from . import syntax
 from .base import Codemod
 from .project import ProjectIndex, dotted_name, walk
 from .resolve import absolute, module_names
@@ -599,9 +600,9 @@ class DependencyClose(Codemod):
         # only a file with a function whose own body yields, bare or directly in a `try`, can
         # have anything to rewrite or report.
         try:
-            tree = ast.parse(source)
+            tree = syntax.parse(source)
         except (SyntaxError, ValueError):
-            return True  # newer syntax than this Python: let libcst decide
+            return True  # nothing parses it: let libcst decide
         return _has_yield_site(tree)
 
     # -- transform --
@@ -614,7 +615,7 @@ class DependencyClose(Codemod):
         local: Optional[Mapping[str, Any]] = None
         try:  # this file's own facts: a single file (stdin, tests) has no project index
             own = type(self).collect(
-                ast.parse(self.file.source), filename, self.file.source.encode()
+                syntax.parse(self.file.source), filename, self.file.source.encode()
             )
             local = _combine({filename: own}, root) if own else None
         except (SyntaxError, ValueError):

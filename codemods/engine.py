@@ -237,9 +237,9 @@ def _reduce(text: str, wanted: Sequence, project: ProjectIndex, filename: str) -
     if "\r" in text.replace("\r\n", ""):
         return None  # old-Mac line endings: ast and str.split would count lines differently
     try:
-        tree = ast.parse(text)
+        tree = syntax.parse(text)
     except (SyntaxError, ValueError):
-        return None  # newer syntax than this Python: libcst gets the whole file
+        return None  # nothing parses it: libcst gets the whole file
     tokens = {token for codemod in wanted for token in codemod.reduction_tokens(filename, project)}
     lines = text.split("\n")
     # A module-level import that holds a token makes the names it binds tokens too:
