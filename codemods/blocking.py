@@ -143,10 +143,9 @@ def analyse(
                 continue
             if qualified.startswith(_LOOP_BOUND):
                 loop_bound.add(owner)
-            api = blocking_tables.lookup(qualified)
-            if (api is not None or qualified in user) and sync(owner) and owner not in chains:
-                label = api.library if api is not None else "declared"
-                chains[owner] = (Step(call.owner, path, call.line), Step(qualified, library=label))
+            api = blocking_tables.lookup(qualified) or blocking_tables.match_user(qualified, user)
+            if api is not None and sync(owner) and owner not in chains:
+                chains[owner] = (Step(call.owner, path, call.line), Step(qualified, library=api.library))
         for ref in facts.references:
             if ref.async_aware:
                 continue

@@ -47,7 +47,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class BlockingApi:
-    name: str  # the table key that matched, e.g. "time.sleep", "requests.*", "sqlalchemy.orm.Session.*"
+    name: str  # the table key that matched: "time.sleep", "requests.*", "sqlalchemy.orm.Session.*"
     library: str  # short label for messages: "stdlib", "requests", "sqlalchemy", ...
     why: str  # one line: why it blocks the event loop
     instead: str  # one line: the async alternative
@@ -92,7 +92,7 @@ TO_THREAD = "await asyncio.to_thread(...) (or run_in_threadpool)"
 
 STDLIB: Table = {
     # ASYNC251: the thread sleeps, and the loop with it.
-    "time.sleep": ("suspends the whole thread, so the event loop stops", "await asyncio.sleep(...)"),
+    "time.sleep": ("suspends the whole thread, event loop included", "await asyncio.sleep(...)"),
     # ASYNC250: waits for a line on stdin.
     "builtins.input": (
         "waits for the user to type a line on stdin",
@@ -254,7 +254,7 @@ STDLIB: Table = {
     **_each(
         ("builtins.open", "io.open", "io.open_code", "codecs.open", "os.fdopen", "io.FileIO"),
         "opens a file: disk I/O, and the file object it returns reads/writes synchronously",
-        "aiofiles.open(...) / anyio.open_file(...), or do the whole read/write in asyncio.to_thread",
+        "aiofiles.open(...) / anyio.open_file(...), or the whole read/write in asyncio.to_thread",
     ),
     **_members(
         ("io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter", "io.BufferedRandom",
@@ -466,7 +466,9 @@ SQLALCHEMY_SESSIONS = (
     "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlalchemy.orm.scoped_session",
     "sqlalchemy.orm.scoping.scoped_session",
 )
-SQLALCHEMY_ENGINES = ("sqlalchemy.Engine", "sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine")
+SQLALCHEMY_ENGINES = (
+    "sqlalchemy.Engine", "sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine",
+)
 SQLALCHEMY_CONNECTIONS = (
     "sqlalchemy.Connection", "sqlalchemy.engine.Connection", "sqlalchemy.engine.base.Connection",
 )
@@ -526,7 +528,7 @@ SQLMODEL: Table = {
     ),
 }
 
-_PSYCOPG2_INSTEAD = "psycopg 3's AsyncConnection (await psycopg.AsyncConnection.connect(...)) or asyncpg"
+_PSYCOPG2_INSTEAD = "psycopg 3 (await psycopg.AsyncConnection.connect(...)) or asyncpg"
 PSYCOPG2_CONNECTIONS = ("psycopg2.extensions.connection", "psycopg2._psycopg.connection")
 PSYCOPG2_CURSORS = (
     "psycopg2.extensions.cursor", "psycopg2._psycopg.cursor", "psycopg2.extras.DictCursor",
@@ -646,7 +648,7 @@ PYMYSQL: Table = {
 # --------------------------------------------------------------------------------------------
 
 _MONGO_WHY = "a synchronous round trip to the MongoDB server"
-_MONGO_INSTEAD = "pymongo.AsyncMongoClient (pymongo >= 4.9) or motor: await collection.find_one(...)"
+_MONGO_INSTEAD = "pymongo.AsyncMongoClient (pymongo >= 4.9) or motor: await coll.find_one(...)"
 PYMONGO_CLIENTS = (
     "pymongo.MongoClient", "pymongo.mongo_client.MongoClient",
     "pymongo.synchronous.mongo_client.MongoClient",
@@ -741,8 +743,8 @@ BOTO3: Table = {
         _BOTO_INSTEAD,
     ),
     **_each(
-        ("botocore.paginate.PageIterator.__iter__", "botocore.paginate.PageIterator.build_full_result",
-         "botocore.paginate.PageIterator.search"),
+        tuple(f"botocore.paginate.PageIterator.{method}"
+              for method in ("__iter__", "build_full_result", "search")),
         "each page is a synchronous HTTPS request",
         _BOTO_INSTEAD,
     ),
@@ -823,7 +825,8 @@ PANDAS: Table = {
         "await asyncio.to_thread(df.to_csv, ...)",
     ),
     **_each(
-        ("pandas.ExcelFile", "pandas.ExcelWriter", "pandas.HDFStore", "pandas.io.pytables.HDFStore"),
+        ("pandas.ExcelFile", "pandas.ExcelWriter", "pandas.HDFStore",
+         "pandas.io.pytables.HDFStore"),
         "opens (and for Excel parses) a file",
         _PANDAS_INSTEAD,
     ),
@@ -1308,7 +1311,8 @@ _CONSTRUCTORS = frozenset({"__init__", "__new__"})
 _HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 RETURNS: Dict[str, str] = {
     # files
-    **{name: "io.TextIOWrapper" for name in ("builtins.open", "io.open", "codecs.open", "os.fdopen")},
+    **{name: "io.TextIOWrapper"
+       for name in ("builtins.open", "io.open", "codecs.open", "os.fdopen")},
     **{f"{cls}.open": "io.TextIOWrapper" for cls in PATH_CLASSES},
     **{name: "io.BufferedIOBase" for name in (
         "gzip.open", "bz2.open", "lzma.open", "zipfile.ZipFile.open",
@@ -1362,7 +1366,8 @@ RETURNS: Dict[str, str] = {
     )},
     **{f"{engine}.{method}": "sqlalchemy.engine.Connection"
        for engine in SQLALCHEMY_ENGINES for method in ("connect", "begin")},
-    **{f"{session}.query": "sqlalchemy.orm.Query" for session in SQLALCHEMY_SESSIONS + SQLMODEL_SESSIONS},
+    **{f"{session}.query": "sqlalchemy.orm.Query"
+       for session in SQLALCHEMY_SESSIONS + SQLMODEL_SESSIONS},
     # NoSQL
     **{f"{client}.{method}": "pymongo.database.Database"
        for client in PYMONGO_CLIENTS for method in ("get_database", "get_default_database")},

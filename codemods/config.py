@@ -26,6 +26,9 @@ CODEMOD_OPTIONS: Dict[str, type] = {
     # Every codemod (resolve.py): more import roots, relative to the project root, for code run
     # with those directories on sys.path (besides the root itself, src/ and script folders).
     "roots": list,
+    # demote_to_def / offload_to_thread (blocking.py): more blocking APIs, "pkg.mod.func",
+    # "pkg.mod.Class.*" (every method) or "pkg.*" (everything under a module).
+    "blocking": list,
     # cpu_to_executor: qualified names of functions to treat as CPU-bound ("pkg.module.func").
     "cpu-bound": list,
     # cpu_to_executor: "auto" (process pool for pure-Python work that pickles, default thread

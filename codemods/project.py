@@ -47,12 +47,11 @@ from typing import (
     Tuple,
 )
 
+from .blocking_tables import BLOCKING_MARKER  # `# asyncfix: blocking` (blocking.py)
 from .resolve import absolute, module_names, package_of
 
 # `# asyncfix: ignore` (every codemod) or `# asyncfix: ignore[name, other_name]` (those only).
 IGNORE_COMMENT = re.compile(r"#\s*asyncfix:\s*ignore(?:\[([^\]]*)\])?")
-# `# asyncfix: blocking` on a def line or the line above it: the function blocks (blocking.py).
-BLOCKING_COMMENT = re.compile(r"#\s*asyncfix:\s*blocking\b")
 AWAIT_CODEMOD = "await_coroutines"  # the codemod that applies the actions computed here
 
 # (start line, start column, end line, end column) of a call's callee, columns in characters
@@ -919,7 +918,7 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
         facts.blocking_marks = frozenset(
             number
             for number, line in enumerate(source.splitlines(), start=1)
-            if BLOCKING_COMMENT.search(line.decode("utf-8", "replace"))
+            if BLOCKING_MARKER.search(line.decode("utf-8", "replace"))
         )
     names = set(collector.async_names)
     names.update(_qualified_prefixes(collector))

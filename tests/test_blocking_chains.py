@@ -521,3 +521,31 @@ def test_b_a_blocking_context_manager_block_moves_to_one_thread(tmp_path: Path):
     assert tests.returncode == 0, tests.stdout
     _stall_drops(tmp_path, ["/count"], before)
     assert apply(tmp_path).stdout == ""
+
+
+def test_blocking_apis_declared_in_the_configuration(tmp_path: Path):
+    write(tmp_path, {
+        "pyproject.toml": '[tool.asyncfix]\nblocking = ["vendor_sdk.Client.*"]\n',
+        "sdk.py": """
+            from vendor_sdk import Client
+
+
+            def upload(client: Client, data: bytes) -> None:
+                client.put(data)
+            """,
+        "main.py": """
+            import asyncio
+
+            from vendor_sdk import Client
+
+            from sdk import upload
+
+
+            async def store(client: Client, data: bytes) -> None:
+                await asyncio.sleep(0)
+                upload(client, data)
+            """,
+    })
+    result = apply(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "await asyncio.to_thread(upload, client, data)" in snapshot(tmp_path)["main.py"]

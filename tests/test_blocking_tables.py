@@ -559,7 +559,8 @@ def _ruff_flagged(tmp_path) -> dict:
 
     calls = {}  # line -> qualified name
     lines = [
-        "import io, os, os.path, pathlib, subprocess, time, urllib.request, urllib3, requests, httpx",
+        "import io, os, os.path, pathlib, subprocess, time, urllib.request",
+        "import urllib3, requests, httpx",
         "async def f(x):",
         "    p = pathlib.Path('x')",
     ]
