@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Set, Tuple
 
 from . import blocking_tables
 from .project import (
@@ -47,6 +47,9 @@ from .project import (
 )
 
 CODE_BLOCKS = "BLOCK001"
+# A blocking API called directly in a coroutine that no family rewrote or reported: what is
+# left, recomputed on the text as written every time (never carried as a note: rounds.py).
+CODE_DIRECT = "BLOCK002"
 DEMOTE_CODEMOD = "demote_to_def"
 OFFLOAD_CODEMOD = "offload_to_thread"
 
@@ -123,6 +126,7 @@ def analyse(
     entry_calls: List[Tuple[str, CallSite, DefKey]] = []  # (path, call, callee) in coroutines
     used: Dict[DefKey, List[str]] = {}  # callee -> where project code calls or references it
     loop_bound: Set[DefKey] = set()
+    direct: List[Tuple[str, CallSite, str, Any]] = []  # blocking APIs called in coroutines
     for path in sorted(modules):
         facts = modules[path]
         for call in facts.calls:
@@ -144,6 +148,15 @@ def analyse(
             if qualified.startswith(_LOOP_BOUND):
                 loop_bound.add(owner)
             api = blocking_tables.lookup(qualified) or blocking_tables.match_user(qualified, user)
+            if (
+                api is not None
+                and not _made_by_blocking_call(resolver, path, call)
+                and defs[owner].is_async
+                and owner not in makes_async
+                and call.context not in (AWAITED, HANDED)
+                and not facts.opted_out.intersection(range(call.line, call.end_line + 1))
+            ):
+                direct.append((path, call, qualified, api))
             if api is not None and sync(owner) and owner not in chains:
                 chains[owner] = (Step(call.owner, path, call.line), Step(qualified, library=api.library))
         for ref in facts.references:
@@ -171,6 +184,7 @@ def analyse(
     with_blocks: Dict[str, Dict[Tuple[int, str], Finding]] = {}
     findings: Dict[str, List[Finding]] = {}
     by_entry: Dict[DefKey, List[Tuple[CallSite, DefKey]]] = {}
+    demoted: Set[DefKey] = set()
     for path, call, callee in entry_calls:
         if callee in chains and sync(callee) and call.context not in (AWAITED, HANDED):
             by_entry.setdefault((path, call.owner), []).append((call, callee))
@@ -181,6 +195,7 @@ def analyse(
         sites = by_entry[entry]
         if DEMOTE_CODEMOD in selected and _demotable(definition, entry, used, loop_bound, modules):
             demote.setdefault(path, set()).add((definition.line, definition.name))
+            demoted.add(entry)
             continue
         names_on_lines = _names_per_line(sites)
         for call, callee in sites:
@@ -206,12 +221,33 @@ def analyse(
                 else "it is part of a larger expression"
             )
             findings.setdefault(path, []).append(_finding(call, qualname, chains[callee], root, reason))
+    for path, call, qualified, api in direct:
+        if (path, call.owner) in demoted:
+            continue  # runs in the threadpool once it is a def
+        findings.setdefault(path, []).append(
+            Finding(
+                call.span[0],
+                call.span[1] + 1,
+                CODE_DIRECT,
+                f"`{qualified}` [{api.library}] blocks the event loop in coroutine {call.owner}: {api.why}",
+                f"use {api.instead}",
+            )
+        )
     return BlockingPlan(
         demote={p: frozenset(v) for p, v in demote.items()},
         offload={p: frozenset(v) for p, v in offload.items()},
         with_blocks=with_blocks,
         findings={p: tuple(sorted(set(v), key=lambda f: (f.line, f.column))) for p, v in findings.items()},
     )
+
+
+def _made_by_blocking_call(resolver: _Resolver, path: str, call: CallSite) -> bool:
+    """``f.read()`` where ``f = open(...)``: the object came from a blocking call, which is
+    reported (or rewritten) itself; its methods are not reported again."""
+    if not call.instance_of or call.instance_of.startswith("self."):
+        return False
+    maker = resolver.qualify(path, call.owner, call.instance_of, "")
+    return maker is not None and blocking_tables.lookup(maker) is not None
 
 
 def _names_per_line(sites: List[Tuple[CallSite, DefKey]]) -> Dict[Tuple[int, str], int]:

@@ -646,9 +646,9 @@ def _rounds(
                 notes[file.path] = rounds.carry(mine, result.diagnostics, result.old_text or "", result.new_text or "")
             elif result.status == FAILED:
                 current.pop(file.path, None)
-            elif file.path in notes:
-                results[file.path].diagnostics = rounds.final(result.diagnostics, notes[file.path])
         if not changed:
+            for path, result in results.items():
+                result.diagnostics = rounds.final(result.diagnostics, notes.get(path, []))
             return results
         for path in sorted(changed):
             reason, facts[path] = scan_source(current[path], path, settings)

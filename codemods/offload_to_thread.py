@@ -26,7 +26,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider, ScopeProvider
 
 from .base import Codemod, Diagnostic, FileContext
-from .blocking import CODE_BLOCKS, OFFLOAD_CODEMOD, BlockingPlan
+from .blocking import CODE_BLOCKS, CODE_DIRECT, OFFLOAD_CODEMOD, BlockingPlan
 from .project import ProjectIndex
 
 
@@ -48,12 +48,16 @@ class OffloadToThread(Codemod):
             "and closed on one thread), or make the chain async (httpx.AsyncClient, AsyncSession),\n"
             "or declare a false alarm with `# asyncfix: ignore[offload_to_thread]`."
         ),
+        CODE_DIRECT: (
+            "A coroutine calls a blocking API directly (the knowledge base names it, with why it\n"
+            "blocks and what to use instead) and no asyncfix family rewrote or reported that call:\n"
+            "a typed sync client parameter, a library asyncfix has no rewrite for (urllib3, boto3,\n"
+            "h5py, PIL, pandas I/O, pymongo, sync redis, ...). It is recomputed on the code as\n"
+            "written, so `--check` fails until it is fixed or silenced.\n"
+            "Fix by hand: the async alternative the hint names, or `await asyncio.to_thread(f, ...)`;\n"
+            "or `# asyncfix: ignore[offload_to_thread]` where blocking is acceptable."
+        ),
     }
-
-    @classmethod
-    def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
-        plan: Optional[BlockingPlan] = project.blocking if project is not None else None
-        return plan is not None and bool(plan.offload.get(path))
 
     @classmethod
     def reports_unparsed(cls, path: str, project: ProjectIndex) -> bool:

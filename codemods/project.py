@@ -187,6 +187,7 @@ class CallSite:
     main_guard: bool = False  # module level, inside `if __name__ == "__main__":`
     statement: bool = False  # the call is a whole expression statement or an assignment value
     with_item: bool = False  # the context expression of a `with` item: `with cm():`
+    end_line: int = 0  # the line the call ends on
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,7 @@ class ModuleFacts:
     references: List[Reference] = field(default_factory=list)
     handled: Dict[str, Set[str]] = field(default_factory=dict)  # owner -> names awaited/handed
     ignored: FrozenSet[int] = frozenset()  # lines opted out of the await machinery
+    opted_out: FrozenSet[int] = frozenset()  # lines with any `# asyncfix: ignore[...]`
     # owner -> names handed off to a collection, queue or scheduler (`coros.append(c)`): a
     # coroutine kept there is somebody else's to await. A name passed to any other call is
     # used as a value (`x = coro(); f(x)`): that coroutine is awaited where it is made.
@@ -769,6 +771,7 @@ class _Collector(FastVisitor):
                 main_guard=bool(self.main_guard),
                 statement=id(node) in self.statement_calls,
                 with_item=id(node) in self.with_items,
+                end_line=node.end_lineno or node.lineno,
             )
         )
 
@@ -913,7 +916,7 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
     facts.references = [
         r for r in facts.references if r.instance_of or r.target.split(".")[0] in roots
     ]
-    facts.ignored = _ignored_lines(source)
+    facts.ignored, facts.opted_out = _ignored_lines(source)
     if b"asyncfix: blocking" in source:
         facts.blocking_marks = frozenset(
             number
@@ -930,17 +933,19 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
     return facts
 
 
-def _ignored_lines(source: bytes) -> FrozenSet[int]:
+def _ignored_lines(source: bytes) -> Tuple[FrozenSet[int], FrozenSet[int]]:
     """Lines whose opt-out comment covers the await machinery (``# asyncfix: ignore`` or
-    ``# asyncfix: ignore[await_coroutines]``)."""
+    ``# asyncfix: ignore[await_coroutines]``), and lines with any opt-out comment."""
     if b"asyncfix" not in source:
-        return frozenset()
-    lines = set()
+        return frozenset(), frozenset()
+    lines, any_lines = set(), set()
     for number, line in enumerate(source.splitlines(), start=1):
         match = IGNORE_COMMENT.search(line.decode("utf-8", "replace"))
-        if match and (match.group(1) is None or AWAIT_CODEMOD in match.group(1)):
-            lines.add(number)
-    return frozenset(lines)
+        if match:
+            any_lines.add(number)
+            if match.group(1) is None or AWAIT_CODEMOD in match.group(1):
+                lines.add(number)
+    return frozenset(lines), frozenset(any_lines)
 
 
 # -- resolving and propagating ------------------------------------------------------------------

@@ -18,6 +18,10 @@ from typing import Dict, List, Sequence, Set
 
 from .base import Diagnostic
 
+# Diagnostics about what is left, never notes on a rewrite: recomputed on the text as written,
+# and dropped where another diagnostic already names the line.
+RESIDUAL = frozenset({"BLOCK002"})
+
 
 def _line_map(old: str, new: str) -> Dict[int, int]:
     """1-based line of ``old`` -> the line of ``new`` it became (a replaced line: the first
@@ -55,12 +59,17 @@ def carry(
     round's own (on lines of ``old``); of these, the ones on lines the round changed are notes."""
     changed = _changed_lines(old, new)
     mapping = _line_map(old, new)
-    kept = [*notes, *(d for d in diagnostics if d.line in changed and d not in notes)]
+    kept = [
+        *notes,
+        *(d for d in diagnostics if d.line in changed and d not in notes and d.code not in RESIDUAL),
+    ]
     return [replace(d, line=mapping.get(d.line, d.line)) for d in kept]
 
 
 def final(diagnostics: Sequence[Diagnostic], notes: Sequence[Diagnostic]) -> List[Diagnostic]:
     """The last round's diagnostics, plus the carried notes it does not repeat, in line order."""
+    named = {d.line for d in diagnostics if d.code not in RESIDUAL}
+    diagnostics = [d for d in diagnostics if d.code not in RESIDUAL or d.line not in named]
     # A note's line moved with the rewrite, the last round's did not: match on what it says.
     again = Counter((d.code, d.message) for d in diagnostics)
     extra = []

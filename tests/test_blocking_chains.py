@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 from typing import Dict
 
-import pytest
 
 from loop_stall import measure_stall, run_app_tests
 

@@ -76,3 +76,25 @@ def test_ruff_finds_only_what_asyncfix_reported(tmp_path: Path, fixture: str, co
     ours: Found = {(d.line, d.code) for d in second.diagnostics if d.codemod in issue10}
     leftover: List[str] = sorted(f"{line}: {code}" for line, code in ours - after)
     assert not leftover, f"asyncfix reported what ruff does not flag: {leftover}"
+
+
+ALL_FIXTURES = sorted(p.name for p in FIXTURES.glob("*.py"))
+
+
+@pytest.mark.parametrize("fixture", ALL_FIXTURES)
+def test_every_line_ruff_flags_after_apply_has_a_diagnostic(tmp_path: Path, fixture: str):
+    """Parity with ruff (issue 16): after every codemod ran, each line ruff's ASYNC2xx rules
+    flag carries an asyncfix diagnostic (the family's own code, or BLOCK002 for a blocking API
+    no family rewrites): no silent misses."""
+    path = tmp_path / fixture
+    shutil.copy(FIXTURES / fixture, path)
+    first = _asyncfix(path.read_bytes(), path, DEFAULT_SETTINGS.codemods)
+    path.write_bytes(first.new)
+    settings = Settings(codemods=DEFAULT_SETTINGS.codemods, black_mode=DEFAULT_SETTINGS.black_mode)
+    from asyncfix.codemods.engine import transform_standalone
+
+    outcome = transform_standalone(path.read_bytes(), str(path), settings)
+    assert outcome.new == path.read_bytes()
+    lines = {d.line for d in outcome.diagnostics}
+    missed = sorted((line, code) for line, code in _ruff(path) if line not in lines)
+    assert not missed, f"ruff flags lines asyncfix says nothing about: {missed}"
