@@ -189,6 +189,12 @@ def analyse(
         if callee in chains and sync(callee) and call.context not in (AWAITED, HANDED):
             by_entry.setdefault((path, call.owner), []).append((call, callee))
 
+    # A coroutine that calls a blocking API itself is an entry point too: demoting it is the
+    # fix when it never awaits (a family that rewrites the call natively runs first, and the
+    # coroutine that then awaits stays one: demote_to_def checks).
+    for path, call, _, _ in direct:
+        by_entry.setdefault((path, call.owner), [])
+
     for entry in sorted(by_entry):
         path, qualname = entry
         definition = defs[entry]

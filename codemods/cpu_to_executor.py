@@ -20,13 +20,16 @@ Before -> after::
 (``run_in_executor`` takes no keyword arguments). ``_cpu_bound_executor()`` is a module-level
 function, added once per module, that creates one ``ProcessPoolExecutor`` on first use.
 
-What is CPU-bound (conservative; see the README section "CPU-bound calls"):
+What is CPU-bound: a rewrite is made only on proof (see the README section "CPU-bound calls"):
 
 1. the library calls in :data:`KNOWN_HEAVY` / :data:`KNOWN_HEAVY_METHODS` (password hashing);
-2. project functions (module-level ``def``, any module of the project) whose body shows heavy
-   computation -- a loop or comprehension over a constant range of at least
-   :data:`ITERATIONS` items (nested constant ranges multiply), two nested independent loops over
-   data, a call to a known heavy function -- and no I/O;
+2. project functions (module-level ``def``, any module of the project) whose cost the code
+   itself fixes -- a loop or comprehension whose every level runs over a constant range, at
+   least :data:`ITERATIONS` iterations in all, or a call of a function proven CPU-bound -- and
+   that call nothing that may block: only computing builtins, pure standard-library modules
+   (:data:`_PURE_MODULES`), methods of values known to be builtin (literals, annotated
+   parameters), the table, and project functions that are clean in the same way. Any I/O
+   (``open``, a DB session, an I/O module, a project function doing it) rules a function out;
 3. ``[tool.asyncfix] cpu-bound = ["pkg.module.func"]`` and ``# asyncfix: cpu-bound`` on a ``def``;
 4. ``multiprocessing.Pool`` used directly in a coroutine (``with Pool() as p: p.apply(f)``):
    ``apply``/``map`` become awaited calls on the module's process pool and the ``with`` goes.
@@ -34,16 +37,19 @@ What is CPU-bound (conservative; see the README section "CPU-bound calls"):
 Also: ``asyncio.get_event_loop()`` in a coroutine becomes ``asyncio.get_running_loop()``.
 
 Not rewritten: sync code (a sync FastAPI route already runs in a threadpool), calls in a nested
-sync ``def``/``lambda``, methods (``self.crunch()``: no types), nested functions. Reported
-instead: CPU001 a CPU-bound call in a generator expression or where a needed name is rebound;
-CPU002 pure-Python CPU work sent to the thread pool because it cannot be shown to be picklable;
-CPU003 a ``multiprocessing.Pool`` use this codemod cannot rewrite.
+sync ``def``/``lambda``, methods (``self.crunch()``: no types), nested functions, functions that
+do I/O. Reported instead: CPU001 a CPU-bound call in a generator expression or where a needed
+name is rebound; CPU002 pure-Python CPU work sent to the thread pool because it cannot be shown
+to be picklable; CPU003 a ``multiprocessing.Pool`` use this codemod cannot rewrite; CPU004 a
+function that only looks heavy -- evidence that depends on the data (nested independent loops
+over inputs of unknown size), or a constant cost beside a call that may block -- with the
+evidence and the hint to declare it (never a rewrite: such a guess sent fastapi's own
+``request_params_to_args`` to a thread pool, and a DB-query-and-plot helper to a process pool).
 """
 
 from __future__ import annotations
 
 import ast
-import os
 import re
 from typing import Any, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Set, Tuple
 
@@ -52,6 +58,7 @@ import libcst.helpers
 import libcst.matchers as m
 from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
 
+from . import syntax
 from .base import GENEXP, Codemod, awaited
 from .project import ProjectIndex, called, dotted_name, iter_child_nodes, walk
 from .resolve import module_names, resolve_relative
@@ -129,6 +136,34 @@ _MUTATING_METHODS = frozenset({
 _MUTABLE_FACTORIES = frozenset({"list", "dict", "set", "bytearray", "defaultdict", "deque",
                                 "Counter", "OrderedDict"})
 
+# What a function may call and still be shown to do no I/O (a rewrite needs that proof):
+# builtins that only compute (``open``/``print``/``input`` are I/O; ``exec``/``eval``/
+# ``__import__``/``breakpoint`` run anything), ...
+_PURE_BUILTINS = frozenset({
+    "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr",
+    "complex", "dict", "divmod", "enumerate", "filter", "float", "format", "frozenset",
+    "getattr", "hasattr", "hash", "hex", "id", "int", "isinstance", "issubclass", "iter", "len",
+    "list", "map", "max", "min", "next", "oct", "ord", "pow", "range", "repr", "reversed",
+    "round", "set", "slice", "sorted", "str", "sum", "tuple", "type", "zip",
+})
+# ... the functions of standard modules that only compute, but for the few that read or write
+# a file object they are given ...
+_PURE_MODULES = frozenset({
+    "array", "base64", "binascii", "bisect", "cmath", "collections", "copy", "dataclasses",
+    "decimal", "difflib", "enum", "fractions", "functools", "hashlib", "heapq", "hmac",
+    "itertools", "json", "math", "numbers", "operator", "random", "re", "secrets",
+    "statistics", "string", "struct", "textwrap", "typing", "unicodedata", "zlib",
+})
+_IMPURE_IN_PURE_MODULES = frozenset({"json.load", "json.dump", "hashlib.file_digest"})
+# ... and any method of a value known to be a builtin str/bytes/number/container (a literal, a
+# comprehension, a builtin constructor's result, a parameter annotated ``list``/``str``/...).
+# Everything else (a library call, a project class, a method of an object of unknown type, a
+# callable parameter) may block: a function that calls it is never proven CPU-bound, only
+# reported (CPU004) when its body looks heavy.
+# Builtins that call the function they are given (``map(load, paths)`` calls ``load``).
+_HIGHER_ORDER = frozenset({"map", "filter", "sorted", "min", "max", "reduce", "functools.reduce",
+                           "starmap", "itertools.starmap"})
+
 # Builtins that iterate their first argument to the end.
 _CONSUMERS = frozenset({"sum", "min", "max", "sorted", "list", "tuple", "set", "frozenset",
                         "any", "all", "dict", "bytes", "bytearray"})
@@ -148,14 +183,16 @@ EXECUTOR_CHOICES = ("auto", "thread", "process")
 CPU001 = "CPU001"
 CPU002 = "CPU002"
 CPU003 = "CPU003"
+CPU004 = "CPU004"
 
 
 class Callee(NamedTuple):
     """What the project knows about one callable."""
 
-    heavy: bool  # CPU-bound by evidence, marker or the table
+    heavy: bool  # CPU-bound by proof: the table, a declaration, or a constant cost and no I/O
     holds_gil: bool  # pure-Python work: threads do not free the loop
     process_safe: bool  # module-level, picklable by reference, no shared state it relies on
+    evidence: str = ""  # not heavy, but looks it (for CPU004): what was seen, where
 
 
 # -- first pass: facts from each file's ast ------------------------------------------------------
@@ -202,6 +239,52 @@ def _literal_size(node: ast.expr) -> Optional[int]:
     return None
 
 
+# Builtins whose result is a builtin value (str, number, container) whatever they are given.
+_BUILTIN_RESULTS = frozenset({
+    "abs", "ascii", "bin", "bool", "bytearray", "bytes", "chr", "complex", "dict", "divmod",
+    "float", "format", "frozenset", "hex", "int", "len", "list", "oct", "ord", "repr", "round",
+    "set", "sorted", "str", "tuple",
+})
+
+
+def _plain_type(node: Optional[ast.expr]) -> bool:
+    """An annotation naming builtin values only: ``list``, ``dict[str, int]``, ``str | None``."""
+    if node is None:
+        return False
+    if isinstance(node, ast.Constant):
+        return node.value is None
+    if isinstance(node, ast.Name):
+        return node.id in _PLAIN_TYPES
+    if isinstance(node, ast.Attribute):
+        return node.attr in _PLAIN_TYPES
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _plain_type(node.left) and _plain_type(node.right)
+    if isinstance(node, ast.Subscript):
+        inner = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        return _plain_type(node.value) and all(
+            _plain_type(e) or (isinstance(e, ast.Constant) and e.value is Ellipsis) for e in inner
+        )
+    return False
+
+
+def _builtin_value(node: ast.expr, typed: Set[str] | FrozenSet[str], shadowed: Set[str] | FrozenSet[str]) -> bool:
+    """``node`` certainly evaluates to a builtin str/bytes/number/container (its methods do
+    no I/O): a literal, a display, a comprehension, an f-string, a builtin's result, a name in
+    ``typed``; ``shadowed`` are the names that are not the builtins."""
+    if isinstance(node, (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp,
+                         ast.SetComp, ast.DictComp, ast.JoinedStr)):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id in typed
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Name):
+            return func.id in _BUILTIN_RESULTS and func.id not in shadowed
+        # "".join(...), text.split(), ...: a method of a builtin value returns one.
+        return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Constant)
+    return False
+
+
 class _Module(NamedTuple):
     consts: Dict[str, int]  # module-level NAME = <constant int>
     sizes: Dict[str, int]  # module-level NAME = <literal display>: its length
@@ -209,6 +292,8 @@ class _Module(NamedTuple):
     imports: Dict[str, Tuple[int, str, Optional[str]]]  # name -> (level, module, object)
     defs: FrozenSet[str]
     io_objects: FrozenSet[str]  # module-level names made by an I/O module (logger, session)
+    typed: FrozenSet[str]  # module-level names bound once, to a builtin value
+    names: FrozenSet[str]  # every module-level name bound (they shadow the builtins)
 
 
 def _module_facts(tree: ast.Module) -> _Module:
@@ -256,30 +341,61 @@ def _module_facts(tree: ast.Module) -> _Module:
                 level, module, obj = imports[made]
                 if module.split(".")[0] in _IO_MODULES:
                     io_objects.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+    names = set(bound) | set(imports) | {
+        n.id
+        for stmt in tree.body
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        for n in walk(stmt)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    typed = {
+        stmt.targets[0].id
+        for stmt in tree.body
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+        and _builtin_value(stmt.value, frozenset(), names)
+    }
     # A name bound twice at module level is not a constant / not one function.
     for name, count in bound.items():
         if count > 1:
             consts.pop(name, None)
             sizes.pop(name, None)
             defs.discard(name)
-    return _Module(consts, sizes, frozenset(mutables), imports, frozenset(defs), frozenset(io_objects))
+            typed.discard(name)
+    return _Module(consts, sizes, frozenset(mutables), imports, frozenset(defs), frozenset(io_objects),
+                   frozenset(typed - set(imports)), frozenset(names))
+
+
+def _short(node: ast.expr, limit: int = 30) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class _FunctionScan:
-    """Static evidence in one module-level ``def``: heavy loops, calls, I/O, shared state."""
+    """Static facts about one module-level ``def``: its loops' costs, its calls, I/O, shared
+    state. ``python``/``cost`` is proof of heavy work (constant trip counts); ``data`` is only a
+    hint (loops whose size depends on the input); ``unknown`` lists calls that may block."""
 
     def __init__(self, fn: ast.FunctionDef, module: _Module) -> None:
         self.module = module
         args = fn.args
-        self.params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        self.params = {a.arg for a in every}
         self.params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
         self.consts = dict(module.consts)
+        self.deps: Dict[str, Set[str]] = {}  # local name -> names its values are computed from
+        self.locals: Set[str] = set(self.params)
         self._local_consts(fn)
-        self.python = False  # pure-Python heavy evidence
-        self.calls: Set[str] = set()  # dotted names as written
+        self.typed = self._typed_locals(fn, {a.arg for a in every if _plain_type(a.annotation)})
+        self.python = False  # pure-Python heavy work of a constant cost (proof)
+        self.cost = 0  # the largest constant iteration count seen
+        self.data = ""  # nested loops over data of unknown size (a hint only)
+        self.calls: Set[str] = set()  # dotted names as written, to resolve through the project
+        self.unknown: List[str] = []  # calls that may block, as written
         self.io = False
         self.pure = True
         self.offloadable = True  # not a generator
+        for decorator in fn.decorator_list:  # the wrapper runs too
+            self._reference(decorator.func if isinstance(decorator, ast.Call) else decorator)
         for stmt in fn.body:
             self._visit(stmt, [])
 
@@ -288,15 +404,25 @@ class _FunctionScan:
         values: Dict[str, ast.expr] = {}
         for node in walk(fn):
             targets: List[ast.expr] = []
+            source: Optional[ast.expr] = None
             if isinstance(node, ast.Assign):
-                targets = node.targets
-            elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.comprehension)):
-                targets = [node.target]
-            elif isinstance(node, ast.NamedExpr):
-                targets = [node.target]
+                targets, source = node.targets, node.value
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.NamedExpr)):
+                targets, source = [node.target], node.value
+            elif isinstance(node, (ast.For, ast.comprehension)):
+                targets, source = [node.target], node.iter
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not fn:
+                self.locals.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                self.locals.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                targets, source = [node.optional_vars], node.context_expr
+            used = {n.id for n in walk(source) if isinstance(n, ast.Name)} if source is not None else set()
             for target in targets:
                 for name in walk(target):
                     if isinstance(name, ast.Name):
+                        self.locals.add(name.id)
+                        self.deps.setdefault(name.id, set()).update(used)
                         counts[name.id] = counts.get(name.id, 0) + 1
                         if isinstance(node, ast.Assign):
                             values[name.id] = node.value
@@ -309,8 +435,64 @@ class _FunctionScan:
             if name not in values or counts[name] > 1:
                 self.consts.pop(name, None)
 
-    # A loop level: its constant trip count (None: data-sized) and the names it binds.
-    def _level(self, iterable: ast.expr, target: ast.expr) -> Tuple[Optional[int], Set[str]]:
+    def _typed_locals(self, fn: ast.FunctionDef, typed_params: Set[str]) -> Set[str]:
+        """Names that only ever hold builtin values: parameters annotated with builtin types,
+        locals every binding of which is a builtin value or a ``range`` item."""
+        shadowed = self.locals | self.module.names
+        bindings: Dict[str, List[Optional[ast.expr]]] = {}
+        for node in walk(fn):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    value = node.value if isinstance(target, ast.Name) else None
+                    for name in walk(target):
+                        if isinstance(name, ast.Name):
+                            bindings.setdefault(name.id, []).append(value)
+            elif isinstance(node, (ast.For, ast.comprehension)):
+                ranged = (
+                    isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name)
+                    and node.iter.func.id == "range" and "range" not in shadowed
+                    and isinstance(node.target, ast.Name)
+                )
+                for name in walk(node.target):
+                    if isinstance(name, ast.Name):
+                        bindings.setdefault(name.id, []).append(ast.Constant(0) if ranged else None)
+            elif isinstance(node, ast.NamedExpr):
+                bindings.setdefault(node.target.id, []).append(node.value)
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                for name in walk(node.optional_vars):
+                    if isinstance(name, ast.Name):
+                        bindings.setdefault(name.id, []).append(None)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not fn:
+                bindings.setdefault(node.name, []).append(None)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                bindings.setdefault(node.name, []).append(None)
+            # An augmented assignment keeps the type of what the name holds.
+        typed = {name for name in typed_params if name not in bindings}
+        changed = True
+        while changed:  # `a = []` then `b = a`: a name's values may come from typed names
+            changed = False
+            for name, values in bindings.items():
+                if name in typed or name in self.params:
+                    continue
+                if all(v is not None and _builtin_value(v, typed | self.module.typed, shadowed) for v in values):
+                    typed.add(name)
+                    changed = True
+        return typed
+
+    def _sources(self, names: Set[str]) -> Set[str]:
+        """``names`` and every local name their values are computed from, transitively."""
+        seen = set(names)
+        todo = list(names)
+        while todo:
+            for source in self.deps.get(todo.pop(), ()):
+                if source not in seen:
+                    seen.add(source)
+                    todo.append(source)
+        return seen
+
+    # A loop level: its constant trip count (None: data-sized), the names it binds, its text.
+    def _level(self, iterable: ast.expr, target: ast.expr) -> Tuple[Optional[int], Set[str], ast.expr]:
         names = {n.id for n in walk(target) if isinstance(n, ast.Name)}
         count: Optional[int] = None
         if isinstance(iterable, ast.Call) and dotted_name(iterable.func) == "range" and not iterable.keywords:
@@ -325,24 +507,32 @@ class _FunctionScan:
             if size is None and isinstance(iterable, ast.Name):
                 size = self.module.sizes.get(iterable.id)
             count = size
-        return count, names
+        return count, names, iterable
 
-    def _loop(self, iterable: ast.expr, target: ast.expr, stack: List[Tuple[Optional[int], Set[str]]]):
-        count, names = self._level(iterable, target)
-        used = {n.id for n in walk(iterable) if isinstance(n, ast.Name)}
+    def _loop(self, iterable: ast.expr, target: ast.expr, stack: List[Tuple[Optional[int], Set[str], ast.expr]]):
+        count, _, _ = level = self._level(iterable, target)
+        # What the iterable is computed from, through the function's assignments (`aliases =
+        # get_aliases(field)` inside `for field in fields` depends on the outer loop).
+        used = self._sources({n.id for n in walk(iterable) if isinstance(n, ast.Name)})
         known = 1
-        for level_count, _ in stack:
+        for level_count, _, _ in stack:
             if level_count is not None:
                 known *= level_count
         if count is not None and known * count >= ITERATIONS:
-            self.python = True
-        if count is None and any(
-            level_count is None and not (level_names & used) for level_count, level_names in stack
-        ):
-            self.python = True  # two independent iterations over data: a product, O(n*m)
-        return stack + [(count, names)]
+            # Every level's trip count is a constant: the cost is fixed by the code itself.
+            if all(level_count is not None for level_count, _, _ in stack):
+                self.python = True
+                self.cost = max(self.cost, known * count)
+        if count is None and not self.data:
+            for level_count, level_names, outer in stack:
+                if level_count is None and not (level_names & used):
+                    # Two independent iterations over data: O(n*m) -- if the data is large,
+                    # which nothing here says. A hint, not proof.
+                    self.data = f"nested loops over `{_short(outer)}` and `{_short(iterable)}`"
+                    break
+        return stack + [level]
 
-    def _visit(self, node: ast.AST, stack: List[Tuple[Optional[int], Set[str]]], nested: bool = False) -> None:
+    def _visit(self, node: ast.AST, stack: List[Tuple[Optional[int], Set[str], ast.expr]], nested: bool = False) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             for child in iter_child_nodes(node):
                 self._visit(child, [], nested=True)
@@ -390,26 +580,61 @@ class _FunctionScan:
         for child in iter_child_nodes(node):
             self._visit(child, stack, nested)
 
-    def _call(self, node: ast.Call) -> None:
-        name = dotted_name(node.func)
+    def _unknown(self, text: str) -> None:
+        if text not in self.unknown:
+            self.unknown.append(text)
+
+    def _reference(self, func: ast.expr) -> None:
+        """``func`` is called (directly, as a decorator, or by map/sorted/...): what is it?"""
+        name = dotted_name(func)
+        module = self.module
         if name is None:
-            if isinstance(node.func, ast.Attribute) and node.func.attr in _IO_METHODS:
+            if isinstance(func, ast.Attribute) and func.attr in _IO_METHODS:
                 self.io = True
+            elif isinstance(func, ast.Attribute) and _builtin_value(func.value, self.typed | module.typed, self.locals | module.names):
+                pass  # "".join(...), [..].count(x): methods of builtin values
+            else:
+                self._unknown(_short(func))
             return
         root, _, rest = name.partition(".")
         method = name.rsplit(".", 1)[-1]
-        if not rest and name in _IO_BUILTINS and name not in self.module.imports:
+        local = root in self.locals
+        if not rest and name in _IO_BUILTINS and not local and name not in module.names:
             self.io = True
-        elif root in self.module.imports:
-            level, module, obj = self.module.imports[root]
-            target = module if obj is None else f"{module}.{obj}"
+        elif root in module.imports and not local:
+            level, imported, obj = module.imports[root]
+            target = imported if obj is None else f"{imported}.{obj}"
             if level == 0 and target.split(".")[0] in _IO_MODULES:
                 self.io = True
-        elif rest and (method in _IO_METHODS or root in self.module.io_objects):
+            else:
+                self.calls.add(name)  # the project index says what it is
+        elif rest and (method in _IO_METHODS or (not local and root in module.io_objects)):
             self.io = True
-        if rest and root in self.params and method in _MUTATING_METHODS:
-            self.pure = False
-        self.calls.add(name)
+        elif local:
+            if not (rest and root in self.typed):  # a method of a local builtin value is fine
+                self._unknown(name)
+        elif root in module.defs or (rest and root in module.names and root not in module.typed):
+            self.calls.add(name)  # a project function, or a method of a module-level instance
+        elif rest and root in module.typed:
+            pass
+        elif not rest and name in _PURE_BUILTINS and name not in module.names:
+            pass
+        else:
+            self._unknown(name)
+
+    def _call(self, node: ast.Call) -> None:
+        self._reference(node.func)
+        name = dotted_name(node.func)
+        # Callables handed to a builtin that calls them: map(load, paths), sorted(xs, key=f).
+        given = [a for a in node.args if isinstance(a, (ast.Name, ast.Attribute))] if name in _HIGHER_ORDER else []
+        given += [k.value for k in node.keywords if k.arg == "key" and isinstance(k.value, (ast.Name, ast.Attribute))]
+        for func in given:
+            if not (isinstance(func, ast.Name) and func.id in _PURE_BUILTINS and func.id not in self.locals | self.module.names):
+                self._reference(func)
+        if name is not None:
+            root, _, rest = name.partition(".")
+            if rest and root in self.params and name.rsplit(".", 1)[-1] in _MUTATING_METHODS:
+                self.pure = False
 
 
 def _marked(fn: ast.FunctionDef, lines: List[bytes]) -> bool:
@@ -429,7 +654,10 @@ def scan(tree: ast.Module, source: bytes) -> Optional[Dict[str, Any]]:
             found = _FunctionScan(stmt, module)
             functions[stmt.name] = {
                 "python": found.python,
+                "cost": found.cost,
+                "data": found.data,
                 "calls": sorted(found.calls),
+                "unknown": found.unknown,
                 "io": found.io,
                 "pure": found.pure and not stmt.decorator_list,
                 "offloadable": found.offloadable,
@@ -474,7 +702,7 @@ class CpuFacts(NamedTuple):
     local: Dict[str, Dict[str, Callee]]  # path -> module-level name -> facts
     instances: Dict[str, str]  # qualified instance name -> qualified class name
     local_instances: Dict[str, Dict[str, str]]
-    names: FrozenSet[str]  # simple names worth parsing a file for
+    names: FrozenSet[str]  # simple names worth parsing a file for (heavy or looking it)
 
 
 def combine_facts(facts: Mapping[str, Any], root: str) -> CpuFacts:
@@ -490,8 +718,8 @@ def combine_facts(facts: Mapping[str, Any], root: str) -> CpuFacts:
             aliases[key] = key
             for module in names[1:]:
                 aliases[f"{module}.{name}"] = key
-            calls = [_qualify(raw, file, path, root, own) for raw in function["calls"]]
-            nodes[key] = {**function, "calls": [c for c in calls if c], "path": path, "name": name}
+            calls = [(raw, _qualify(raw, file, path, root, own)) for raw in function["calls"]]
+            nodes[key] = {**function, "calls": calls, "path": path, "name": name}
         for name, made in file["instances"].items():
             made_q = _qualify(made, file, path, root, own)
             if made_q is None or not any(made_q == cls for cls, _ in KNOWN_HEAVY_METHODS):
@@ -499,41 +727,66 @@ def combine_facts(facts: Mapping[str, Any], root: str) -> CpuFacts:
             local_instances.setdefault(path, {})[name] = made_q
             for module in names:
                 instances[f"{module}.{name}"] = made_q
-    # Propagate along calls until nothing changes: heavy work, GIL-free work and I/O flow up
-    # from callees; impurity too (the callee would run in the worker as well).
-    state = {
-        key: {
+    # What each call is: the table (proof of heavy work), a project function (an edge), a pure
+    # standard-library function, or unknown (it may block: no proof for this function).
+    edges: Dict[str, List[str]] = {key: [] for key in nodes}
+    state: Dict[str, Dict[str, Any]] = {}
+    for key, node in nodes.items():
+        mine = state[key] = {
             "python": node["python"],
             "gil_free": False,
             "io": node["io"],
             "pure": node["pure"],
+            "blocker": (node["unknown"] or [""])[0],  # a call that may block, as written
+            # what makes it look heavy, and in which function (the first found)
+            "why": (f"{node['cost']:,} loop iterations over constant ranges", "") if node["python"] else (
+                (node["data"], "") if node["data"] else ("", "")
+            ),
         }
-        for key, node in nodes.items()
-    }
-    for key, node in nodes.items():
-        for call in node["calls"]:
-            if call in KNOWN_HEAVY:
-                state[key]["gil_free" if KNOWN_HEAVY[call] else "python"] = True
-            elif call.rpartition(".")[0] in instances:
-                state[key]["gil_free"] = True
+        for raw, call in node["calls"]:
+            callee = aliases.get(call) if call is not None else None
+            owner, _, method = (call or "").rpartition(".")
+            if call is None:
+                mine["blocker"] = mine["blocker"] or raw
+            elif call in KNOWN_HEAVY or (instances.get(owner), method) in KNOWN_HEAVY_METHODS:
+                gil_free = KNOWN_HEAVY[call] if call in KNOWN_HEAVY else KNOWN_HEAVY_METHODS[(instances[owner], method)]
+                mine["gil_free" if gil_free else "python"] = True
+                if not node["python"]:
+                    mine["why"] = (f"a call of `{raw}`", "")
+            elif owner in instances:
+                pass  # another method of a password hasher: computes, does no I/O
+            elif callee is not None:
+                if callee != key:
+                    edges[key].append(callee)
+            elif call.split(".")[0] not in _PURE_MODULES or call in _IMPURE_IN_PURE_MODULES:
+                mine["blocker"] = mine["blocker"] or raw
+    # Propagate along calls until nothing changes: I/O, impurity (the callee would run in the
+    # worker as well), a call that may block, what looks heavy, and -- from callees that are
+    # proven CPU-bound -- heavy work itself.
+    def proven(key: str) -> bool:
+        theirs = state[key]
+        return nodes[key]["marked"] or (
+            (theirs["python"] or theirs["gil_free"]) and not theirs["io"] and not theirs["blocker"]
+        )
+
     changed = True
     while changed:
         changed = False
-        for key, node in nodes.items():
+        for key in nodes:
             mine = state[key]
-            for call in node["calls"]:
-                callee = aliases.get(call)
-                if callee is None or callee == key:
-                    continue
+            for callee in edges[key]:
                 theirs = state[callee]
-                theirs_heavy = (theirs["python"] or theirs["gil_free"] or nodes[callee]["marked"]) and (
-                    nodes[callee]["marked"] or not theirs["io"]
-                )
+                marked = nodes[callee]["marked"]  # declared CPU-bound: taken at its word
                 updates = {
-                    "python": mine["python"] or (theirs_heavy and (theirs["python"] or nodes[callee]["marked"])),
-                    "gil_free": mine["gil_free"] or (theirs_heavy and theirs["gil_free"]),
+                    "python": mine["python"] or (proven(callee) and (theirs["python"] or marked)),
+                    "gil_free": mine["gil_free"] or (proven(callee) and theirs["gil_free"]),
                     "io": mine["io"] or theirs["io"],
                     "pure": mine["pure"] and theirs["pure"],
+                    "blocker": mine["blocker"] or ("" if marked else theirs["blocker"]),
+                    "why": mine["why"] if mine["why"][0] else (
+                        (theirs["why"][0], theirs["why"][1] or nodes[callee]["name"]) if theirs["why"][0] else
+                        (("a call of a function marked CPU-bound", nodes[callee]["name"]) if marked else ("", ""))
+                    ),
                 }
                 if updates != mine:
                     state[key] = mine = updates
@@ -543,16 +796,19 @@ def combine_facts(facts: Mapping[str, Any], root: str) -> CpuFacts:
     simple: Set[str] = set()
     for key, node in nodes.items():
         found = state[key]
-        marked = node["marked"]
-        heavy = node["offloadable"] and (
-            (marked or ((found["python"] or found["gil_free"]) and not found["io"]))
-        )
+        heavy = node["offloadable"] and (node["marked"] or proven(key))
         # Pure-Python unless the only evidence is GIL-releasing calls (a function named by the
         # marker or the option without evidence is taken to be pure Python).
         holds_gil = found["python"] or not found["gil_free"]
-        callee = Callee(heavy, holds_gil, node["offloadable"] and found["pure"])
+        evidence = ""
+        text, where = found["why"]
+        if not heavy and node["offloadable"] and not found["io"] and text:
+            evidence = text + (f" (in `{where}`)" if where else "")
+            if found["blocker"]:
+                evidence += f"; it calls `{found['blocker']}`, which asyncfix cannot show does no I/O"
+        callee = Callee(heavy, holds_gil, node["offloadable"] and found["pure"], evidence)
         local.setdefault(node["path"], {})[node["name"]] = callee
-        if heavy:
+        if heavy or evidence:
             simple.add(node["name"])
     for alias, key in aliases.items():
         node = nodes[key]
@@ -642,6 +898,21 @@ class CpuToExecutor(Codemod):
             "By hand: one module-level concurrent.futures.ProcessPoolExecutor and\n"
             "`await loop.run_in_executor(pool, f, *args)`."
         ),
+        CPU004: (
+            "A call in a coroutine of a project function that looks CPU-heavy, left on the event\n"
+            "loop because nothing proves it is CPU-bound. asyncfix moves a call to an executor\n"
+            "only on proof: a known API (password hashing), your declaration, or a cost the code\n"
+            "fixes itself (loops over constant ranges, 100,000+ iterations) in a function that\n"
+            "calls nothing that may block. Reported instead:\n"
+            "- nested loops over data of unknown size (`for a in xs: for b in ys`): heavy only if\n"
+            "  the data is large, which nothing in the code says;\n"
+            "- heavy work in a function that also calls something asyncfix cannot see into (a\n"
+            "  library, a class, a method of an object of unknown type): it may do I/O (a\n"
+            "  database query, plotting, a file), and I/O does not belong in a process pool.\n"
+            "If the function is CPU-bound, mark its def `# asyncfix: cpu-bound` or list it in\n"
+            "`[tool.asyncfix] cpu-bound = [\"pkg.module.func\"]`, then rerun; if it does I/O, the\n"
+            "call wants `await asyncio.to_thread(f, ...)` (or an async version of the I/O)."
+        ),
     }
 
     @classmethod
@@ -689,7 +960,7 @@ class CpuToExecutor(Codemod):
         filename = self.file.filename
         root = self.file.project.root
         if not isinstance(facts, CpuFacts) or filename not in facts.local:
-            own = scan(ast.parse(self.file.source), self.file.source.encode())
+            own = scan(syntax.parse(self.file.source), self.file.source.encode())
             if own is not None:
                 local = combine_facts({filename: own}, root)
                 facts = local if not isinstance(facts, CpuFacts) else CpuFacts(
@@ -792,8 +1063,8 @@ class CpuToExecutor(Codemod):
             # the thread pool unless `cpu-executor = "process"` (it is a module attribute:
             # picklable by reference).
             return Callee(True, False, local is None and name is not None), "option"
-        if known is not None and known.heavy:
-            return known, "project"
+        if known is not None and (known.heavy or known.evidence):
+            return known, "project"  # not heavy: only looks it (CPU004)
         return None
 
     def _plain_value(self, expr: cst.BaseExpression, where: cst.FunctionDef) -> bool:
@@ -1056,6 +1327,16 @@ class CpuToExecutor(Codemod):
         callee, _ = found
         where = self.coroutine_of(original)
         if where is None:
+            return updated
+        if not callee.heavy:
+            # Evidence that depends on data, or heavy work next to a call that may block: no
+            # proof, so no rewrite; say what was seen.
+            name = cst.helpers.get_full_name_for_node(func) or "this function"
+            self.report(
+                original, CPU004,
+                f"`{name}` may be CPU-bound, but nothing proves it, so it stays on the event loop: {callee.evidence}",
+                "if it is CPU-bound, mark its def `# asyncfix: cpu-bound` (or list it in `[tool.asyncfix] cpu-bound`)",
+            )
             return updated
         if where is GENEXP:
             self.report(

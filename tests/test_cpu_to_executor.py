@@ -41,16 +41,62 @@ def _facts(source: str, path: str = "/p/mod.py") -> Dict[str, Callee]:
         pytest.param("return [i * j for i in range(1000) for j in range(1000)]", id="nested-constant-ranges-multiply"),
         pytest.param("n = 10 ** 6\n    return sum(range(n))", id="local-constant"),
         pytest.param("return sum(i for i in range(1, N, 2))", id="module-constant-start-stop-step"),
+        pytest.param("return sum(math.sqrt(i) for i in range(10**6))", id="pure-stdlib-call"),
         pytest.param(
-            "out = 0\n    for a in xs:\n        for b in ys:\n            out += a * b\n    return out",
-            id="independent-nested-loops-over-data",
+            "out = []\n    for i in range(10**6):\n        out.append(str(i).zfill(7))\n    return ','.join(out)",
+            id="methods-of-builtin-values",
         ),
-        pytest.param("return [(a, b) for a in xs for b in xs if a < b]", id="pairs-comprehension"),
+        pytest.param("return [xs.count(i) for i in range(10**6)]", id="method-of-an-annotated-list-parameter"),
+        pytest.param("return sum(helper(i) for i in range(10**6))", id="calls-a-pure-project-function"),
     ],
 )
 def test_heavy_pure_python(body: str):
-    facts = _facts(f"N = 4 * 10**6\ndef f(xs: list, ys: list = ()):\n    {body}\n")
+    """Proof: a cost the code fixes (constant ranges), and only calls that cannot block."""
+    facts = _facts(
+        f"import math\nN = 4 * 10**6\ndef helper(i: int):\n    return i * 2\n"
+        f"def f(xs: list, ys: list = ()):\n    {body}\n"
+    )
     assert facts["f"] == Callee(heavy=True, holds_gil=True, process_safe=True)
+
+
+@pytest.mark.parametrize(
+    ("body", "evidence"),
+    [
+        pytest.param(
+            "out = 0\n    for a in xs:\n        for b in ys:\n            out += a * b\n    return out",
+            "nested loops over `xs` and `ys`",
+            id="independent-nested-loops-over-data",
+        ),
+        pytest.param(
+            "return [(a, b) for a in xs for b in xs if a < b]", "nested loops over `xs` and `xs`",
+            id="pairs-comprehension",
+        ),
+        pytest.param(
+            "return sum(np.sqrt(i) for i in range(10**6))",
+            "1,000,000 loop iterations over constant ranges; it calls `np.sqrt`, which asyncfix cannot show does no I/O",
+            id="constant-loop-calling-a-library",
+        ),
+        pytest.param(
+            "for a in xs:\n        for b in ys:\n            a.merge(b)",
+            "nested loops over `xs` and `ys`; it calls `a.merge`, which asyncfix cannot show does no I/O",
+            id="nested-loops-calling-methods-of-unknown-objects",
+        ),
+        pytest.param(
+            "return looks_heavy(xs)", "nested loops over `xs` and `ys` (in `looks_heavy`)",
+            id="through-a-project-function",
+        ),
+    ],
+)
+def test_data_dependent_evidence_is_a_hint_not_proof(body: str, evidence: str):
+    """Evidence that depends on the data, or heavy work beside a call that may block: not
+    CPU-bound (no rewrite), but the evidence is kept for the CPU004 diagnostic."""
+    facts = _facts(
+        "import numpy as np\n"
+        "def looks_heavy(xs, ys=()):\n    return [a * b for a in xs for b in ys]\n"
+        f"def f(xs, ys=()):\n    {body}\n"
+    )
+    assert not facts["f"].heavy
+    assert facts["f"].evidence == evidence
 
 
 @pytest.mark.parametrize(
@@ -66,11 +112,16 @@ def test_heavy_pure_python(body: str):
         pytest.param("def inner():\n        return sum(range(10**7))\n    return inner", id="heavy-code-in-nested-def"),
         pytest.param("for i in range(10**6):\n        yield i", id="generator"),
         pytest.param("while a < 10**9:\n        a += 1\n    return a", id="while-loop-is-not-evidence"),
+        pytest.param(
+            "out = []\n    for field in xs:\n        aliases = get_aliases(field)\n"
+            "        out.append(next((p for p in aliases if p in b), None))\n    return out",
+            id="inner-loop-over-a-value-computed-from-the-outer-item",
+        ),
     ],
 )
 def test_cheap_helpers_are_not_heavy(body: str):
-    facts = _facts(f"ROLES = ('a', 'b', 'c')\ndef f(a, b, xs):\n    {body}\n")
-    assert not facts["f"].heavy
+    facts = _facts(f"ROLES = ('a', 'b', 'c')\ndef get_aliases(x):\n    return x\ndef f(a, b, xs):\n    {body}\n")
+    assert not facts["f"].heavy and not facts["f"].evidence
 
 
 @pytest.mark.parametrize(
@@ -85,10 +136,22 @@ def test_cheap_helpers_are_not_heavy(body: str):
             "import time\ndef g():\n    time.sleep(1)\ndef f():\n    g()\n    return sum(range(10**6))",
             id="io-through-a-project-function",
         ),
+        pytest.param(
+            "import matplotlib.pyplot as plt\n"
+            "def f(db, user_id: int):\n"
+            "    rows = db.query(Sale).filter(Sale.user_id == user_id).all()\n"
+            "    for i in range(10**6):\n        pass\n"
+            "    for a in rows:\n        for b in rows:\n            plt.plot(a.x, b.y)\n"
+            "    plt.savefig('out.png')",
+            id="db-query-and-plotting",
+        ),
     ],
 )
 def test_io_disqualifies(source: str):
-    assert not _facts(source)["f"].heavy
+    """A function that does I/O is never CPU-bound, and not reported either (the I/O is the
+    other codemods' business)."""
+    found = _facts(source)["f"]
+    assert not found.heavy and not found.evidence
 
 
 def test_shared_state_and_decorators_rule_out_the_process_pool():
@@ -279,7 +342,109 @@ def test_thread_fallback_is_reported():
     assert "run_in_executor(_cpu_bound_executor(), heavy, data)" in out
     assert "run_in_executor(None, impure)" in out
     assert "sum(heavy(x) for x in data)" in out
-    assert diagnostics == ["8:9: CPU002", "10:9: CPU002", "11:16: CPU001"]
+    # Lines of the file as written (the helper and imports come first).
+    assert diagnostics == ["23:9: CPU002", "25:9: CPU002", "26:16: CPU001"]
+
+
+# -- the rule: a rewrite only on proof; what only looks heavy is reported (CPU004) ------------------
+
+
+def test_nested_loops_over_parameters_are_reported_not_rewritten():
+    """Like fastapi's own `request_params_to_args`/`get_dependant` (called from its
+    `solve_dependencies` coroutine), which an earlier heuristic sent to a thread pool."""
+    source = """
+        from fastapi import FastAPI
+        app = FastAPI()
+        def params_to_args(fields, received):
+            values = {}
+            for field in fields:
+                for key in received:
+                    if field.alias == key:
+                        values[field.name] = received[key]
+            return values
+        @app.get("/items")
+        async def items(request):
+            return params_to_args(request.fields, request.query_params)
+        """
+    out, diagnostics = _run(source)
+    assert out == textwrap.dedent(source)
+    assert diagnostics == ["13:12: CPU004"]
+    settings = Settings(codemods=("cpu_to_executor",))
+    outcome = transform_standalone(textwrap.dedent(source).encode(), "t.py", settings)
+    (diagnostic,) = outcome.diagnostics
+    assert "nested loops over `fields` and `received`" in diagnostic.message
+    assert "# asyncfix: cpu-bound" in diagnostic.hint
+
+
+def test_the_marker_turns_the_hint_into_a_rewrite():
+    source = """
+        # asyncfix: cpu-bound
+        def pairs(xs: list, ys: list):
+            return [(a, b) for a in xs for b in ys]
+        async def route(xs: list, ys: list):
+            return pairs(xs, ys)
+        """
+    out, diagnostics = _run(source)
+    assert "run_in_executor(_cpu_bound_executor(), pairs, xs, ys)" in out
+    assert diagnostics == []
+
+
+def test_a_constant_cost_is_proof():
+    source = """
+        def cpu_intensive_task():
+            return sum(i * i for i in range(10**6))
+        async def compute():
+            return {"result": cpu_intensive_task()}
+        """
+    out, diagnostics = _run(source)
+    assert "run_in_executor(_cpu_bound_executor(), cpu_intensive_task)" in out
+    assert diagnostics == []
+
+
+@pytest.mark.parametrize(
+    "helper",
+    [
+        pytest.param(
+            "from sqlalchemy.orm import Session\n"
+            "import matplotlib.pyplot as plt\n"
+            "def sales_chart(db: Session, user_id: int):\n"
+            "    rows = db.query(Sale).filter(Sale.user_id == user_id).all()\n"
+            "    totals = [sum(r.amount for r in rows if r.month == m) for m in range(12)]\n"
+            "    for i in range(10**6):\n        totals[i % 12] += 0\n"
+            "    plt.bar(range(12), totals)\n"
+            "    plt.savefig(f'/tmp/{user_id}.png')\n",
+            id="db-query-and-matplotlib",
+        ),
+        pytest.param(
+            "def sales_chart(db, user_id: int):\n"
+            "    rows = db.execute('SELECT * FROM sales').fetchall()\n"
+            "    return [(a, b) for a in rows for b in rows] + [i for i in range(10**6)]\n",
+            id="db-execute-and-loops",
+        ),
+    ],
+)
+def test_a_function_doing_io_is_never_sent_to_a_pool(helper: str):
+    """A real app's route helper that queries a database and renders a plot was once sent to
+    a process pool as "pure CPU": I/O rules a function out (and other codemods handle it)."""
+    source = helper + "async def chart(db, user_id: int):\n    return sales_chart(db, user_id)\n"
+    out, diagnostics = _run(source)
+    assert out == source
+    assert diagnostics == []
+
+
+def test_a_constant_cost_beside_a_call_that_may_block_is_reported():
+    source = """
+        import matplotlib.pyplot as plt
+        def render(values: list):
+            for i in range(10**6):
+                values[i % 3] += 1
+            plt.plot(values)
+        async def route(values: list):
+            return render(values)
+        """
+    out, diagnostics = _run(source)
+    assert out == textwrap.dedent(source)
+    assert diagnostics == ["8:12: CPU004"]
 
 
 def test_name_conflict_is_reported_not_rewritten():

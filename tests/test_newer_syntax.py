@@ -153,11 +153,6 @@ def test_parse_reads_newer_syntax_for_codemods_that_parse_again():
         syntax.parse("def f(:\n    pass\n")
 
 
-@pytest.mark.xfail(
-    sys.version_info < (3, 12),
-    reason="cpu_to_executor re-parses its file with ast.parse (visit_Module); syntax.parse reads "
-    "newer syntax",
-)
 def test_cpu_bound_call_in_a_pep695_coroutine(tmp_path: Path):
     (tmp_path / "a.py").write_text(
         "import hashlib\n\n\nasync def f[T](x: T):\n"

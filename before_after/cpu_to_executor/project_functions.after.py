@@ -1,5 +1,8 @@
-"""Project functions whose bodies show heavy work, and the marker comment."""
+"""Project functions: rewritten only on proof (a constant cost, the table, the marker); data-
+sized evidence or a call that may block is reported (CPU004), never rewritten."""
 import hashlib
+
+import numpy as np
 import asyncio
 import functools
 from concurrent.futures import ProcessPoolExecutor
@@ -18,13 +21,8 @@ def _cpu_bound_executor():
 GRID = 1000
 
 
-def pairwise_distance(points: list, others: list):
-    # Two independent loops over data: O(n*m).
-    return [abs(a - b) for a in points for b in others]
-
-
 def grid_sum():
-    # Nested constant ranges multiply: 1000 * 1000 iterations.
+    # Proof: nested constant ranges multiply, 1000 * 1000 iterations, and no call that blocks.
     total = 0
     for x in range(GRID):
         for y in range(GRID):
@@ -32,31 +30,36 @@ def grid_sum():
     return total
 
 
-def report(points: list):
-    # Heavy through another project function.
-    return max(pairwise_distance(points, points))
-
-
 def derive_key(secret: bytes):
-    # Heavy only through a GIL-releasing call: the thread pool is enough.
+    # Proof: a table call (key stretching); it releases the GIL, so the thread pool is enough.
     return hashlib.pbkdf2_hmac("sha256", secret, b"salt", 200_000)
 
 
 # asyncfix: cpu-bound
 def solve(board: list):
+    # Proof: the user's declaration.
     return sorted(board)
 
 
+def pairwise_distance(points: list, others: list):
+    # Two independent loops over data: O(n*m), heavy only if the data is large, which nothing
+    # here says. Reported, not rewritten.
+    return [abs(a - b) for a in points for b in others]
+
+
+def report(points: list):
+    # Looks heavy only through another project function: reported too.
+    return max(pairwise_distance(points, points))
+
+
+def smooth(values: list):
+    # A constant cost, but next to a library call asyncfix cannot see into: reported.
+    return [np.mean(values) for _ in range(10**6)]
+
+
 async def route(points: list, secret: str, board: list):
-    distances = await asyncio.get_running_loop().run_in_executor(
-        _cpu_bound_executor(),
-        functools.partial(pairwise_distance, points, others=points),
-    )
     total = await asyncio.get_running_loop().run_in_executor(
         _cpu_bound_executor(), grid_sum
-    )
-    worst = await asyncio.get_running_loop().run_in_executor(
-        _cpu_bound_executor(), report, points
     )
     key = await asyncio.get_running_loop().run_in_executor(
         None, derive_key, secret.encode()
@@ -64,4 +67,7 @@ async def route(points: list, secret: str, board: list):
     solution = await asyncio.get_running_loop().run_in_executor(
         _cpu_bound_executor(), solve, board
     )
-    return distances, total, worst, key, solution
+    distances = pairwise_distance(points, others=points)
+    worst = report(points)
+    smoothed = smooth(points)
+    return total, key, solution, distances, worst, smoothed

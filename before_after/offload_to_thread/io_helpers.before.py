@@ -1,4 +1,5 @@
-"""Heavy-looking functions that do I/O are not CPU-bound: other codemods handle their calls."""
+"""Heavy-looking functions that do I/O are not CPU-bound: never sent to a process pool, not
+reported by cpu_to_executor (offload_to_thread moves the blocking ones to a thread)."""
 import logging
 import os
 
