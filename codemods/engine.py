@@ -33,7 +33,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, 
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from . import BY_NAME, cache, resolve, rounds, syntax
+from . import BY_NAME, cache, imports, resolve, rounds, syntax
 from .base import Diagnostic, FileContext, ParenthesizeAwaits, parse_ignore_comments
 from .files import SourceFile, digest
 from .project import ProjectIndex, collect_module, combine_all, walk
@@ -55,6 +55,8 @@ class Settings:
     # Diagnostics name lines of the file as written (--apply, the default here) or, for a run
     # that writes nothing (--dry-run, --check), of the file as it stands.
     written: bool = True
+    # The project's isort settings (imports.py): where new imports go.
+    isort: imports.Style = field(default_factory=imports.Style)
 
 
 @dataclass
@@ -327,6 +329,7 @@ def _rewrite(
     new_work = tree.visit(ParenthesizeAwaits()).code
     if new_work == work:
         return text, None, encoding, file, []
+    new_work = imports.place(work, new_work, filename, settings.root, settings.isort)
     notes: List[str] = []
     if black_mode is not None:
         from .formatting import format_changed

@@ -1,6 +1,6 @@
+import asyncio
 import os
 from os import waitpid
-import asyncio
 
 
 async def ask(prompt):

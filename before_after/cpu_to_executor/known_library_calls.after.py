@@ -1,11 +1,11 @@
 """Password hashing is slow by design; these libraries release the GIL: default thread pool."""
 import bcrypt
+import asyncio
+import functools
 import hashlib
 from argon2 import PasswordHasher
 from passlib.context import CryptContext
 from passlib.hash import pbkdf2_sha256
-import asyncio
-import functools
 
 pwd_context = CryptContext(schemes=["bcrypt"], deprecated="auto")
 hasher = PasswordHasher()

@@ -1,8 +1,8 @@
 """Seed: "Solution 3: Offload CPU-Intensive Tasks to Workers" - a Pool per request still blocks."""
-from multiprocessing import Pool
 import asyncio
 import functools
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import Pool
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,11 +1,11 @@
 """Project functions: rewritten only on proof (a constant cost, the table, the marker); data-
 sized evidence or a call that may block is reported (CPU004), never rewritten."""
-import hashlib
-
-import numpy as np
 import asyncio
 import functools
+import hashlib
 from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
 
 
 @functools.lru_cache(maxsize=None)

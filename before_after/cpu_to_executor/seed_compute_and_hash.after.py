@@ -1,10 +1,10 @@
 """Seed: "Threading conflicts when running CPU-bound tasks in event loops" (cpu_intensive_task)."""
-import hashlib
-
-from fastapi import FastAPI
 import asyncio
 import functools
+import hashlib
 from concurrent.futures import ProcessPoolExecutor
+
+from fastapi import FastAPI
 
 
 @functools.lru_cache(maxsize=None)

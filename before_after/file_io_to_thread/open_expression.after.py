@@ -1,5 +1,6 @@
 import asyncio
 
+
 async def first_line(name):
     return (await asyncio.to_thread(lambda: open(name).readline())).strip()
 

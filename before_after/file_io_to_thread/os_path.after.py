@@ -1,8 +1,8 @@
+import asyncio
 import os
 import os.path as osp
 from os import path
 from os.path import exists as present
-import asyncio
 
 
 async def describe(name):

@@ -1,7 +1,7 @@
+import asyncio
 import pathlib
 from pathlib import Path
 from typing import Optional
-import asyncio
 
 
 async def read(p: Path) -> str:

@@ -1,5 +1,5 @@
-import json
 import asyncio
+import json
 
 
 async def read_config(path):

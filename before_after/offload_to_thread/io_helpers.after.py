@@ -1,8 +1,8 @@
 """Heavy-looking functions that do I/O are not CPU-bound: never sent to a process pool, not
 reported by cpu_to_executor (offload_to_thread moves the blocking ones to a thread)."""
+import asyncio
 import logging
 import os
-import asyncio
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
+import httpx
 import pytest
 from httpx import AsyncClient
 
 from app.main import app
-import httpx
 
 
 @pytest.mark.anyio

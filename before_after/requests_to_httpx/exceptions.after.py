@@ -1,6 +1,7 @@
-import requests
-import httpx
 import json
+
+import httpx
+import requests
 
 # One SSL context for every httpx client of this module: building one costs tens of ms of CPU.
 _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()

@@ -1,5 +1,5 @@
-from fastapi import FastAPI
 import httpx
+from fastapi import FastAPI
 
 # One SSL context for every httpx client of this module: building one costs tens of ms of CPU.
 _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()

@@ -1,5 +1,5 @@
-import contextlib
 import asyncio
+import contextlib
 
 
 async def everywhere(items, lock):

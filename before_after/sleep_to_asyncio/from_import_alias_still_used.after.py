@@ -1,5 +1,5 @@
-from time import monotonic, sleep as snooze
 import asyncio
+from time import monotonic, sleep as snooze
 
 
 def backoff(attempt):

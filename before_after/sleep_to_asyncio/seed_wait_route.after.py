@@ -1,8 +1,8 @@
 """Seed: "Improper Sleep Call" -> "Correct Async Version"."""
+import asyncio
 import time
 
 from fastapi import FastAPI
-import asyncio
 
 app = FastAPI()
 

@@ -1,7 +1,7 @@
 """The other subprocess conveniences and os.system."""
-import os
 import asyncio
 import io
+import os
 import subprocess
 
 

@@ -1,7 +1,7 @@
-import subprocess
 import asyncio
 import io
 import os
+import subprocess
 
 
 async def _run_subprocess(args, **options):
