@@ -58,6 +58,6 @@ BY_NAME: Dict[str, Type[Codemod]] = {codemod.NAME: codemod for codemod in REGIST
 INFRASTRUCTURE = frozenset(
     {
         "base", "engine", "project", "files", "config", "formatting", "cache", "resolve",
-        "rounds", "syntax", "blocking", "blocking_tables",
+        "rounds", "syntax", "blocking", "blocking_tables", "imports", "native",
     }
 )

@@ -228,6 +228,10 @@ class ModuleFacts:
     # module-level `Alias = Annotated[T, Depends(...)]` (and plain `Alias = T` of a dotted T)
     type_aliases: Dict[str, str] = field(default_factory=dict)
     blocking_marks: FrozenSet[int] = frozenset()  # lines with `# asyncfix: blocking`
+    # What tests here replace (blocking.py: converting an API they mock would break them): the
+    # targets of `patch("a.b.requests.get")` / `monkeypatch.setattr(requests, ...)` and the
+    # HTTP mocking libraries imported (`responses`, `requests_mock`, `respx`, `pytest_httpx`).
+    mocked: FrozenSet[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -416,6 +420,7 @@ class _Collector(FastVisitor):
         self.main_guard = 0
         self.slot_args: Set[int] = set()  # ids of Name/Attribute nodes in async-aware slots
         self.with_items: Set[int] = set()  # ids of calls that are `with` items
+        self.mocked: Set[str] = set()  # ModuleFacts.mocked
         self.async_names: Set[str] = set()
         self.async_chains: Set[str] = set()  # dotted names as written in coroutines
         # local name -> every module path an import anywhere in the file binds it to
@@ -669,6 +674,8 @@ class _Collector(FastVisitor):
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
+            if alias.name.split(".")[0] in _MOCKING_LIBRARIES:
+                self.mocked.add(alias.name)
             if alias.asname:
                 self.facts.imports[alias.asname] = (0, alias.name, "")
                 self.import_paths.setdefault(alias.asname, set()).add(alias.name)
@@ -678,6 +685,8 @@ class _Collector(FastVisitor):
                 self.import_paths.setdefault(root, set()).add(root)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if not node.level and (node.module or "").split(".")[0] in _MOCKING_LIBRARIES:
+            self.mocked.add(node.module or "")
         for alias in node.names:
             if alias.name != "*":
                 self.facts.imports[alias.asname or alias.name] = (
@@ -719,6 +728,12 @@ class _Collector(FastVisitor):
         if last in ASYNC_AWARE_SLOTS:
             for argument in [*node.args, *(k.value for k in node.keywords)]:
                 self.slot_args.add(id(argument))
+        if last in _MOCKERS and node.args:
+            target = node.args[0]
+            if isinstance(target, ast.Constant) and isinstance(target.value, str):
+                self.mocked.add(target.value)
+            elif _dotted(target):
+                self.mocked.add(_dotted(target))
         self._record_call(node)
         # The callee expression itself is not a reference to a function value.
         if isinstance(node.func, ast.Attribute):
@@ -811,6 +826,10 @@ class _Collector(FastVisitor):
         else:
             self.visit(node.value)
 
+
+# Calls that replace a name for a test, and libraries that replace HTTP clients (ModuleFacts.mocked).
+_MOCKERS = frozenset({"patch", "setattr", "object"})
+_MOCKING_LIBRARIES = frozenset({"responses", "requests_mock", "respx", "pytest_httpx"})
 
 _ANNOTATED = frozenset({"Annotated", "typing.Annotated", "typing_extensions.Annotated"})
 _OPTIONAL = frozenset({"Optional", "typing.Optional"})
@@ -917,6 +936,7 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
         r for r in facts.references if r.instance_of or r.target.split(".")[0] in roots
     ]
     facts.ignored, facts.opted_out = _ignored_lines(source)
+    facts.mocked = frozenset(collector.mocked)
     if b"asyncfix: blocking" in source:
         facts.blocking_marks = frozenset(
             number
@@ -1354,6 +1374,11 @@ def combine_all(
     actions: Dict[str, FileActions] = {}
     names = frozenset(codemod.NAME for codemod in codemods)
     if modules and AWAIT_CODEMOD in names:
+        from . import native
+
+        # The first rung of the fix ladder: blocking helpers a family converts natively, whose
+        # closure is complete, become async with every caller (native.py).
+        seeds.extend(native.seeds(modules, root, names))
         actions = build(modules, seeds, root)
     plan = None
     if modules:

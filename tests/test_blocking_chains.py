@@ -548,3 +548,63 @@ def test_blocking_apis_declared_in_the_configuration(tmp_path: Path):
     result = apply(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "await asyncio.to_thread(upload, client, data)" in snapshot(tmp_path)["main.py"]
+
+
+def _native_app(extra: Dict[str, str]) -> Dict[str, str]:
+    app = {name: text for name, text in HELPER_APP.items() if name not in ("cli.py", "test_app.py")}
+    app["test_app.py"] = """
+        from fastapi.testclient import TestClient
+
+        from main import app
+
+
+        def test_routes():
+            client = TestClient(app)
+            for path in ("/plain", "/awaiting", "/job"):
+                assert client.get(path).json() == {"body": "pong"}
+        """
+    app.update(extra)
+    return app
+
+
+def test_c_requests_helper_used_only_by_coroutines_becomes_async_natively(tmp_path: Path):
+    write(tmp_path, _native_app({}))
+    assert run_app_tests(tmp_path).returncode == 0
+    paths = ["/plain", "/awaiting", "/job"]
+    before = measure_stall(tmp_path, paths)
+    result = apply(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = snapshot(tmp_path)
+    assert "async def process_url(suffix: str) -> str:" in after["fetch.py"]
+    assert "await client.get(URL + suffix, timeout=10)" in after["fetch.py"]
+    assert "import requests" not in after["fetch.py"]
+    main = after["main.py"]
+    assert 'return {"body": await process_url("a")}' in main
+    assert 'body = await process_url("b")' in main
+    assert "to_thread" not in main
+    tests = run_app_tests(tmp_path)
+    assert tests.returncode == 0, tests.stdout
+    _stall_drops(tmp_path, paths, before)
+    assert apply(tmp_path).stdout == ""
+
+
+def test_c_a_test_that_mocks_requests_keeps_the_helper_sync(tmp_path: Path):
+    mocked = """
+        from unittest.mock import patch
+
+        import fetch
+
+
+        def test_mocked():
+            with patch("fetch.requests.get") as get:
+                get.return_value.text = "mocked"
+                assert fetch.process_url("x") == "mocked"
+        """
+    write(tmp_path, _native_app({"test_mock.py": mocked}))
+    result = apply(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = snapshot(tmp_path)
+    assert after["fetch.py"] == textwrap.dedent(HELPER_APP["fetch.py"]).lstrip()
+    assert 'body = await asyncio.to_thread(process_url, "b")' in after["main.py"]
+    tests = run_app_tests(tmp_path)
+    assert tests.returncode == 0, tests.stdout
