@@ -2,7 +2,8 @@
 
 Exit codes: 0 nothing to do (or ``--apply`` / ``--interactive`` finished); 1 changes found in
 ``--dry-run`` / ``--check``; 2 a usage or configuration error, an unknown ``--explain`` code, or
-any file that failed (after every other file was processed).
+any file that failed (after every other file was processed), or ``--verify`` rolled the rewrite
+back (or its baseline could not run: nothing was written).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .codemods.engine import (
 )
 from .codemods.cache import directory_for
 from .codemods.files import DEFAULT_EXCLUDES, FileChangedError, discover, write_atomic
+from .codemods.imports import style_from as isort_style
 from .output import (
     FORMATS,
     RunResults,
@@ -49,6 +51,7 @@ from .output import (
     render_text,
     summary_line,
 )
+from .verify import DEFAULT_TIMEOUT, Verifier, VerifyError
 
 
 def _names(value: Any, option: str) -> List[str]:
@@ -118,6 +121,15 @@ def _explain(ctx: click.Context, _param: click.Parameter, value: Optional[str]) 
     "--explain", metavar="CODE", expose_value=False, is_eager=True, callback=_explain,
     help="Explain a diagnostic code and how to fix it by hand, then exit.",
 )
+@click.option(
+    "--verify", "verify_cmd", metavar="CMD",
+    help="With --apply/-i: run CMD (e.g. pytest) before and after writing; if a test that "
+    "passed before fails after, restore every written file and exit 2.",
+)
+@click.option(
+    "--verify-timeout", type=click.IntRange(min=1), metavar="SECONDS",
+    help=f"Time limit of each --verify run (default: {DEFAULT_TIMEOUT}).",
+)
 @click.option("--select", metavar="NAME,...", help="Run only these codemods.")
 @click.option("--ignore", metavar="NAME,...", help="Do not run these codemods.")
 @click.option(
@@ -150,6 +162,8 @@ def main(
     interactive: bool,
     output_format: str,
     report: Optional[str],
+    verify_cmd: Optional[str],
+    verify_timeout: Optional[int],
     select: Optional[str],
     ignore: Optional[str],
     exclude: Tuple[str, ...],
@@ -200,7 +214,11 @@ def main(
             black_mode = make_mode(black_options(pyproject))
         except (KeyError, ValueError, TypeError) as error:
             raise click.UsageError(f"[tool.black] in {root}/pyproject.toml: {error}")
-    options = {key: value for key, value in config.items() if key not in CLI_OPTIONS}
+    options = {
+        key: value
+        for key, value in config.items()
+        if key not in CLI_OPTIONS and key.replace("_", "-") not in CLI_OPTIONS
+    }
     use_cache = use_cache if _given(ctx, "use_cache") else config.get("cache", True)
     scan_cache = directory_for(names) if use_cache and paths != ("-",) else None
     settings = Settings(
@@ -210,8 +228,10 @@ def main(
         options=options,
         scan_cache=scan_cache,
         written=mode == "apply",
+        isort=isort_style(pyproject),
     )
 
+    verifier = _verifier(ctx, config, verify_cmd, verify_timeout, mode, paths, root, quiet)
     if paths == ("-",):
         ctx.exit(_run_stdin(settings, mode))
 
@@ -223,6 +243,8 @@ def main(
     if mode == "apply":
         # `kill` (SIGTERM) unwinds like Ctrl-C, so a write in progress removes its temporary file.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+    if verifier is not None and not verifier.baseline():  # on the untouched tree
+        ctx.exit(2)
 
     run_results = RunResults(mode)
     for display, message in missing:
@@ -251,7 +273,9 @@ def main(
                 click.echo(f"error: {result.display}: {result.error}", err=True)
             if write:
                 try:
-                    write_atomic(result.path, result.new or b"", result.original_digest or b"")
+                    (verifier.write if verifier else write_atomic)(
+                        result.path, result.new or b"", result.original_digest or b""
+                    )
                 except (OSError, FileChangedError) as error:
                     result.status = FAILED
                     reason = error.strerror if isinstance(error, OSError) else str(error)
@@ -260,6 +284,10 @@ def main(
             run_results.results.append(result)
             if review is not None and review.quit:
                 break
+    except BaseException:
+        if verifier is not None:  # Ctrl-C / SIGTERM: nothing unverified stays written
+            verifier.interrupted()
+        raise
     finally:
         if bar is not None:
             bar.finish()
@@ -273,6 +301,7 @@ def main(
         if mode == "apply" and output_format == "text":
             for line in follow_up_lines(run_results):
                 click.echo(line, err=True)
+    verified = verifier.finish() if verifier is not None else 0
     if report:
         text = render_report(run_results, _command_line(ctx))
         if report == "-":
@@ -285,12 +314,41 @@ def main(
                 click.echo(f"error: --report {report}: {error.strerror}", err=True)
                 ctx.exit(2)
     counts = run_results.counts()
-    if counts[FAILED]:
+    if counts[FAILED] or verified:
         ctx.exit(2)
     # --check passes only a tree asyncfix has nothing left to say about: a file it would change,
     # or a diagnostic (what it left for a human, what is still wrong after --apply), fails it.
     left = mode == "check" and any(result.diagnostics for result in run_results.results)
     ctx.exit(1 if (counts[CHANGED] and mode != "apply") or left else 0)
+
+
+def _verifier(
+    ctx: click.Context,
+    config: dict,
+    command: Optional[str],
+    timeout: Optional[int],
+    mode: str,
+    paths: Tuple[str, ...],
+    root: str,
+    quiet: bool,
+) -> Optional[Verifier]:
+    """``--verify`` (or ``[tool.asyncfix] verify``): only where files are written. Given on the
+    command line in another mode it is a usage error; from the config it is ignored there. An
+    empty CMD on the command line turns a configured one off."""
+    given = _given(ctx, "verify_cmd")
+    command = command if given else config.get("verify")
+    if not command or (not given and (mode != "apply" or paths == ("-",))):
+        return None
+    if mode != "apply" or paths == ("-",):
+        raise click.UsageError("--verify works with --apply or --interactive on files, not with `-`")
+    if not _given(ctx, "verify_timeout"):
+        timeout = config.get("verify_timeout", DEFAULT_TIMEOUT)
+        if timeout is not None and timeout < 1:
+            raise click.UsageError(f"[tool.asyncfix] verify-timeout must be at least 1, got {timeout}")
+    try:
+        return Verifier(command, root, timeout or DEFAULT_TIMEOUT, quiet)
+    except VerifyError as error:
+        raise click.UsageError(str(error))
 
 
 def _command_line(ctx: click.Context) -> str:

@@ -19,6 +19,9 @@ CLI_OPTIONS: Dict[str, type] = {
     "format": bool,
     "jobs": int,
     "cache": bool,
+    # --verify CMD / --verify-timeout SECONDS (verify.py): run CMD before and after --apply.
+    "verify": str,
+    "verify-timeout": int,
 }
 # Keys that configure codemods, with the type they must have; handed to every codemod as
 # FileContext.options (dashes become underscores). Add a codemod's key here, next to a comment.

@@ -1,0 +1,510 @@
+"""``--verify CMD``: keep a rewrite only if the project's own tests stay green.
+
+The command runs twice: on the untouched tree (the baseline, before anything is written) and on
+the rewritten tree. For pytest the results are compared per test id (from a JUnit XML file
+asyncfix asks pytest to write); for any other command, by exit code. A test that passed before
+and does not pass after (it fails, errors, is skipped or no longer runs) undoes the whole
+rewrite: every written file gets back its original bytes, mode and modification time, through
+the same atomic write as ``--apply``. Only what passed before counts: a test already failing in
+the baseline is reported and ignored.
+
+The command is split like a shell would (``shlex``) but run without one, with stdin closed, its
+output captured (shown only on failure), in its own process group (a timeout kills everything it
+started), in the project root: the directory holding the ``pyproject.toml`` (or ``.git``/``.hg``)
+asyncfix found above the paths, else the current directory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shlex
+import signal
+import subprocess
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import click
+
+from .codemods.files import FileChangedError, digest, write_atomic
+
+DEFAULT_TIMEOUT = 600  # seconds, for each of the two runs
+PROBE_PLUGIN = "asyncfix.pytest_probe"  # the loop probe (issue 18): stalls of the event loop
+LISTED = 10  # tests listed by name in a message; the rest are counted
+PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
+
+
+class VerifyError(Exception):
+    """The command cannot be used at all (empty, unbalanced quotes): a usage error."""
+
+
+def command_words(command: str) -> List[str]:
+    try:
+        words = shlex.split(command)
+    except ValueError as error:
+        raise VerifyError(f"--verify {command!r}: {error}") from error
+    if not words:
+        raise VerifyError("--verify: the command is empty")
+    return words
+
+
+def is_pytest(words: List[str]) -> bool:
+    """``pytest``, ``py.test``, ``python -m pytest``, ``uv run pytest``, ``.venv/bin/pytest``."""
+    return any(os.path.basename(word) in ("pytest", "py.test") for word in words)
+
+
+def working_directory(root: str) -> str:
+    """Where the command runs: the project root asyncfix found (so ``[tool.asyncfix] verify``
+    runs next to the pyproject.toml that names it, from wherever asyncfix is started); the
+    current directory when no project marker was found above the paths."""
+    if any(os.path.exists(os.path.join(root, marker)) for marker in ("pyproject.toml", ".git", ".hg")):
+        return root
+    return os.getcwd()
+
+
+def probe_arguments(json_path: str) -> List[str]:
+    """The loop probe's pytest options, if the plugin is importable here ([] otherwise). It is
+    loaded by its ``pytest11`` entry point once asyncfix is installed; ``-p`` loads it only where
+    the entry point does not (pytest refuses one module registered under two names)."""
+    try:
+        if importlib.util.find_spec(PROBE_PLUGIN) is None:
+            return []
+    except (ImportError, ValueError):
+        return []
+    arguments = ["--asyncfix-probe", f"--asyncfix-probe-json={json_path}"]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return ["-p", PROBE_PLUGIN, *arguments]
+    try:
+        from importlib.metadata import entry_points
+
+        found = entry_points()
+        group = found.select(group="pytest11") if hasattr(found, "select") else found.get("pytest11", [])
+        if any(ep.value.split(":")[0] == PROBE_PLUGIN for ep in group):
+            return arguments
+    except Exception:  # broken metadata: load it explicitly
+        pass
+    return ["-p", PROBE_PLUGIN, *arguments]
+
+
+@dataclass
+class TestResult:
+    status: str  # PASSED, FAILED, ERROR or SKIPPED
+    message: str = ""  # the first line of the error (or the skip reason)
+
+
+@dataclass
+class Run:
+    """One run of the command."""
+
+    returncode: Optional[int]  # None: it could not start or was killed at the time limit
+    output: str
+    seconds: float
+    timed_out: bool = False
+    error: str = ""  # why it could not start
+    tests: Optional[Dict[str, TestResult]] = None  # pytest: test id -> result; None: no report
+    probe: Optional[dict] = None  # the loop probe's JSON, when it ran
+
+    @property
+    def passed(self) -> List[str]:
+        return [test for test, result in (self.tests or {}).items() if result.status == PASSED]
+
+    def why_no_results(self) -> str:
+        if self.error:
+            return self.error
+        if self.timed_out:
+            return f"timed out after {self.seconds:.0f} s"
+        return f"exited {self.returncode} without a test report"
+
+
+def run_command(
+    words: List[str], cwd: str, timeout: float, pytest: bool, probe: bool
+) -> Run:
+    """Run the command once: output captured (to a file, so a grandchild keeping the pipe open
+    cannot hang us), killed with its whole process group at the time limit or on Ctrl-C."""
+    with tempfile.TemporaryDirectory(prefix="asyncfix-verify-") as scratch:
+        report = os.path.join(scratch, "junit.xml")
+        probe_json = os.path.join(scratch, "probe.json")
+        argv = list(words)
+        if pytest:
+            argv.append(f"--junitxml={report}")
+            if probe:
+                argv += probe_arguments(probe_json)
+        started = time.monotonic()
+        with open(os.path.join(scratch, "output"), "w+b") as output:
+            try:
+                process = subprocess.Popen(
+                    argv,
+                    cwd=cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except OSError as error:
+                reason = "command not found" if isinstance(error, FileNotFoundError) else error.strerror
+                return Run(None, "", 0.0, error=f"cannot run {words[0]!r}: {reason}")
+            timed_out = False
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill(process)
+            except BaseException:
+                _kill(process)
+                raise
+            seconds = time.monotonic() - started
+            output.seek(0)
+            text = output.read().decode("utf-8", "replace")
+        run = Run(None if timed_out else process.returncode, text, seconds, timed_out=timed_out)
+        if pytest and not timed_out and os.path.exists(report):
+            try:
+                run.tests = parse_junit(report, cwd)
+            except (ElementTree.ParseError, OSError):
+                run.tests = None
+        if os.path.exists(probe_json):
+            try:
+                with open(probe_json, encoding="utf-8") as handle:
+                    run.probe = json.load(handle)
+            except (OSError, ValueError):
+                run.probe = None
+        return run
+
+
+def _kill(process: subprocess.Popen) -> None:
+    """SIGTERM to the process group, SIGKILL after a grace period."""
+    for sig, grace in ((signal.SIGTERM, 3.0), (signal.SIGKILL, None)):
+        try:
+            if hasattr(os, "killpg"):
+                os.killpg(process.pid, sig)
+            else:  # pragma: no cover - Windows
+                process.kill()
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            process.wait(timeout=grace)
+            if sig == signal.SIGTERM:
+                # the leader is gone; make sure nothing it started outlives it
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError, AttributeError):
+                    pass
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def parse_junit(path: str, cwd: str) -> Dict[str, TestResult]:
+    """pytest's JUnit XML as test id -> result. A test reported more than once (an error in
+    its teardown after it passed) keeps its worst result."""
+    rank = {PASSED: 0, SKIPPED: 1, FAILED: 2, ERROR: 3}
+    tests: Dict[str, TestResult] = {}
+    for case in ElementTree.parse(path).getroot().iter("testcase"):
+        test = _node_id(case.get("classname", ""), case.get("name", ""), cwd)
+        result = TestResult(PASSED)
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                status = {"failure": FAILED, "error": ERROR, "skipped": SKIPPED}[child.tag]
+                result = TestResult(status, _first_line(child.get("message", ""), child.text or ""))
+                if status != SKIPPED:
+                    break
+        earlier = tests.get(test)
+        if earlier is None or rank[result.status] > rank[earlier.status]:
+            tests[test] = result
+    return tests
+
+
+def _node_id(classname: str, name: str, cwd: str) -> str:
+    """``tests.test_app`` + ``test_x`` -> ``tests/test_app.py::test_x`` (classes after the
+    module: ``tests/test_app.py::TestApp::test_x``), as pytest names it, when the module file
+    is found; ``classname::name`` otherwise. A collection error has no classname."""
+    dotted = classname or name
+    parts = dotted.split(".") if dotted else []
+    for cut in range(len(parts), 0, -1):
+        module = os.path.join(*parts[:cut]) + ".py"
+        if os.path.isfile(os.path.join(cwd, module)):
+            rest = parts[cut:] + ([name] if classname else [])
+            return "::".join([module.replace(os.sep, "/"), *rest])
+    return f"{classname}::{name}" if classname else name
+
+
+def _first_line(message: str, text: str) -> str:
+    """The error's first line: pytest's message (``AssertionError: assert 1 == 2``), or for a
+    collection error, where the message is generic, the first ``E`` line of the traceback."""
+    message = message.strip()
+    if message and message not in ("collection failure",):
+        return message.splitlines()[0].strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("E "):
+            return line[1:].strip()
+    return lines[-1] if lines else message
+
+
+@dataclass
+class _Written:
+    path: str
+    display: str
+    original: bytes
+    mode: int
+    mtime_ns: Tuple[int, int]  # (atime_ns, mtime_ns)
+    new_digest: bytes
+
+
+@dataclass
+class Verifier:
+    """One ``--verify`` run: :meth:`baseline` before anything is written, :meth:`write` for
+    every write, :meth:`finish` at the end (runs the command again, keeps or undoes)."""
+
+    command: str
+    root: str
+    timeout: float = DEFAULT_TIMEOUT
+    quiet: bool = False
+    words: List[str] = field(init=False)
+    pytest: bool = field(init=False)
+    cwd: str = field(init=False)
+    before: Optional[Run] = None
+    written: List[_Written] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.words = command_words(self.command)
+        self.pytest = is_pytest(self.words)
+        self.cwd = working_directory(self.root)
+        self.probe = self.pytest
+
+    def _say(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def _run(self) -> Run:
+        return run_command(self.words, self.cwd, self.timeout, self.pytest, self.probe)
+
+    # -- before ------------------------------------------------------------------------------
+
+    def baseline(self) -> bool:
+        """Run the command on the untouched tree. False (after saying why, with the command's
+        output) when it cannot serve as a baseline: it did not start, timed out, or pytest
+        wrote no report. Then nothing may be written."""
+        self._say(f"verify: running `{self.command}` on the untouched tree (baseline) in {self.cwd}")
+        run = self._run()
+        if self.pytest and self.probe and run.tests is None and not run.timed_out and not run.error:
+            if PROBE_PLUGIN in run.output or "asyncfix-probe" in run.output:
+                # the command's Python cannot load the probe (another environment): go without
+                self.probe = False
+                run = self._run()
+        if run.error or run.timed_out or (self.pytest and run.tests is None):
+            self._show_output(run)
+            click.echo(
+                f"error: verify: the baseline `{self.command}` {run.why_no_results()}; "
+                "nothing was written",
+                err=True,
+            )
+            return False
+        self.before = run
+        if self.pytest:
+            tests = run.tests or {}
+            failing = {t: r for t, r in tests.items() if r.status in (FAILED, ERROR)}
+            passed = len(run.passed)
+            self._say(f"verify: baseline: {_count(passed, 'test')} passed, {len(failing)} failing ({run.seconds:.1f} s)")
+            if failing:
+                click.echo(
+                    f"verify: the baseline already fails: {_count(len(failing), 'test')}; "
+                    f"only the {passed} that pass count",
+                    err=True,
+                )
+                self._list(failing)
+        elif run.returncode != 0:
+            click.echo(
+                f"verify: the baseline already fails: `{self.command}` exited {run.returncode}; "
+                "nothing passed before to compare against, so the rewrite is not verified",
+                err=True,
+            )
+        else:
+            self._say(f"verify: baseline: `{self.command}` exited 0 ({run.seconds:.1f} s)")
+        return True
+
+    # -- during ------------------------------------------------------------------------------
+
+    def write(self, path: str, data: bytes, expected_digest: bytes) -> None:
+        """:func:`write_atomic`, remembering what the file was (bytes, mode, times) first."""
+        with open(path, "rb") as handle:
+            original = handle.read()
+        info = os.stat(path)
+        write_atomic(path, data, expected_digest)
+        if digest(original) == expected_digest:
+            self.written.append(
+                _Written(
+                    path,
+                    _display(path),
+                    original,
+                    info.st_mode & 0o7777,
+                    (info.st_atime_ns, info.st_mtime_ns),
+                    digest(data),
+                )
+            )
+
+    # -- after -------------------------------------------------------------------------------
+
+    def finish(self) -> int:
+        """Run the command on the rewritten tree; keep the rewrite (0) or restore every written
+        file (2). Interrupted (Ctrl-C, SIGTERM): restore, then let the interruption go on."""
+        if self.before is None:
+            return 2
+        if not self.written:
+            self._say("verify: nothing was written; nothing to verify")
+            return 0
+        self._say(f"verify: running `{self.command}` on the rewritten tree")
+        try:
+            after = self._run()
+        except BaseException:
+            self.interrupted()
+            raise
+        before = self.before
+        if self.pytest:
+            broken = self._broken(before, after)
+            if broken:
+                self._show_output(after)
+                click.echo(
+                    f"verify: {_count(len(broken), 'test')} passed before the rewrite and "
+                    "not after it:",
+                    err=True,
+                )
+                self._list(broken)
+                return self._roll_back()
+            kept = len(before.passed)
+            line = f"verified: {kept} passed before and after"
+            if not kept:
+                line = "not verified: no test passed before the rewrite"
+            already = sum(r.status in (FAILED, ERROR) for r in (before.tests or {}).values())
+            if already:
+                line += f" ({already} failing before, not counted"
+                fixed = [t for t in after.passed if t not in set(before.passed)]
+                line += f"; {len(fixed)} of them pass now)" if fixed else ")"
+        else:
+            if before.returncode == 0 and after.returncode != 0:
+                self._show_output(after)
+                now = f"exited {after.returncode}" if after.returncode is not None else after.why_no_results()
+                click.echo(
+                    f"verify: `{self.command}` exited 0 before the rewrite; on the rewritten tree it {now}",
+                    err=True,
+                )
+                return self._roll_back()
+            if before.returncode == 0:
+                line = f"verified: `{self.command}` exited 0 before and after"
+            else:
+                line = (
+                    f"not verified: `{self.command}` exited {before.returncode} before the rewrite "
+                    f"and {after.returncode} after it"
+                )
+        line += f"; {_count(len(self.written), 'file')} kept"
+        loop = _loop_line(before.probe, after.probe)
+        if loop:
+            line += f"; {loop}"
+        self._say(line)
+        return 0
+
+    def interrupted(self) -> None:
+        """Ctrl-C or SIGTERM before the rewrite was verified: nothing unverified stays."""
+        if self.written:
+            click.echo("verify: interrupted before the rewrite was verified; restoring", err=True)
+            self._roll_back()
+
+    def _broken(self, before: Run, after: Run) -> Dict[str, TestResult]:
+        """Tests that passed in the baseline and did not pass after the rewrite."""
+        if after.tests is None:
+            reason = f"`{self.command}` {after.why_no_results()}"
+            return {test: TestResult(ERROR, reason) for test in before.passed}
+        broken = {}
+        for test in before.passed:
+            result = after.tests.get(test)
+            if result is None:
+                broken[test] = TestResult(ERROR, "did not run after the rewrite" + _collection_error(after.tests))
+            elif result.status != PASSED:
+                broken[test] = result
+        return broken
+
+    def _roll_back(self) -> int:
+        restored, refused = self.restore()
+        click.echo(
+            f"verify: rolled back: {_count(restored, 'file')} restored byte for byte"
+            + (f", {_count(len(refused), 'file')} not restored (see above)" if refused else ""),
+            err=True,
+        )
+        return 2
+
+    def restore(self) -> Tuple[int, List[str]]:
+        """Put back every written file, newest write first. A file that no longer holds what
+        asyncfix wrote was changed by someone else meanwhile: it is left as it is, reported."""
+        restored, refused = 0, []
+        for item in reversed(self.written):
+            try:
+                write_atomic(item.path, item.original, item.new_digest)
+                os.chmod(item.path, item.mode)
+                os.utime(item.path, ns=item.mtime_ns)
+                restored += 1
+            except FileChangedError:
+                refused.append(item.display)
+                click.echo(
+                    f"error: verify: {item.display}: changed on disk since asyncfix wrote it; "
+                    "not restored (your edit is kept, and asyncfix's rewrite in it too)",
+                    err=True,
+                )
+            except OSError as error:
+                refused.append(item.display)
+                click.echo(f"error: verify: {item.display}: cannot restore: {error.strerror}", err=True)
+        self.written.clear()
+        return restored, refused
+
+    # -- messages ----------------------------------------------------------------------------
+
+    def _list(self, tests: Dict[str, TestResult]) -> None:
+        for test, result in list(tests.items())[:LISTED]:
+            click.echo(f"  {test}: {result.message or result.status}", err=True)
+        if len(tests) > LISTED:
+            click.echo(f"  ... and {len(tests) - LISTED} more", err=True)
+
+    def _show_output(self, run: Run) -> None:
+        if run.output.strip():
+            click.echo(f"---- output of `{self.command}` ----", err=True)
+            click.echo(run.output.rstrip("\n"), err=True)
+            click.echo("----", err=True)
+
+
+def _collection_error(tests: Dict[str, TestResult]) -> str:
+    """A collection error of the run (the usual reason a test no longer runs), as ': ...'."""
+    for test, result in tests.items():
+        if result.status == ERROR and "::" not in test:
+            return f" ({test}: {result.message})"
+    return ""
+
+
+def _display(path: str) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return path
+    return path if relative.startswith(os.pardir) else relative
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _loop_line(before: Optional[dict], after: Optional[dict]) -> str:
+    """``loop blocked 14 times, worst 212 ms -> 0`` from the probe's JSON of both runs."""
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return ""
+
+    def describe(data: dict) -> str:
+        count = int(data.get("count") or 0)
+        if not count:
+            return "0"
+        return f"{_count(count, 'time')}, worst {float(data.get('worst_ms') or 0):.0f} ms"
+
+    try:
+        return f"loop blocked {describe(before)} -> {describe(after)}"
+    except (TypeError, ValueError):
+        return ""
