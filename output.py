@@ -81,6 +81,10 @@ def known_codes() -> Dict[str, List[Tuple[str, str]]]:
     for codemod in REGISTRY:
         for code, text in codemod.CODES.items():
             codes.setdefault(code, []).append((codemod.NAME, text))
+    from .pytest_probe import CODES as PROBE_CODES  # the loop probe's (pytest --asyncfix-probe)
+
+    for code, text in PROBE_CODES.items():
+        codes.setdefault(code, []).append(("pytest --asyncfix-probe", text))
     return dict(sorted(codes.items()))
 
 
