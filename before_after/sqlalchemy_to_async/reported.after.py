@@ -1,11 +1,11 @@
 from fastapi import Depends
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session, declarative_base, relationship, sessionmaker
 
 from settings import settings
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-engine = create_async_engine(settings.database_url)
-SessionLocal = async_sessionmaker(bind=engine, expire_on_commit=False)
+engine = create_engine(settings.database_url)
+SessionLocal = sessionmaker(bind=engine)
 Base = declarative_base()
 
 
@@ -18,19 +18,22 @@ class Parent(Base):
 Base.metadata.create_all(bind=engine)
 
 
-async def get_db():
-    async with SessionLocal() as db:
+def get_db():
+    db = SessionLocal()
+    try:
         yield db
+    finally:
+        db.close()
 
 
-async def kept_query(db: AsyncSession = Depends(get_db)):
+async def kept_query(db: Session = Depends(get_db)):
     query = db.query(Parent)
     return query.all()
 
 
-async def unknown_method(db: AsyncSession = Depends(get_db)):
+async def unknown_method(db: Session = Depends(get_db)):
     return db.query(Parent).populate_existing().all()
 
 
-async def in_generator(db: AsyncSession = Depends(get_db)):
+async def in_generator(db: Session = Depends(get_db)):
     return list(db.query(Parent).filter(Parent.id == i).first() for i in range(3))

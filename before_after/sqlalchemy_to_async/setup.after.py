@@ -1,8 +1,9 @@
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine, AsyncSession
 from sqlalchemy.orm import declarative_base
-from contextlib import asynccontextmanager
 
 DATABASE_URL = "postgresql+asyncpg://user:secret@localhost/app"
 REPLICA_URL = f"mysql+aiomysql://{'reader'}@replica/app"

@@ -1,7 +1,8 @@
-from fastapi import Depends, FastAPI
-from sqlmodel import Field, SQLModel, select
 from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 

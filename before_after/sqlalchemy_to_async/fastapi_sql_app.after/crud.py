@@ -1,7 +1,8 @@
-import models
-import schemas
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+
+import models
+import schemas
 
 
 async def get_user(db: AsyncSession, user_id: int):

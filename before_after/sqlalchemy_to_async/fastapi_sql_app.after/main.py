@@ -1,13 +1,13 @@
+from contextlib import asynccontextmanager
 from typing import List
 
 from fastapi import Depends, FastAPI, HTTPException
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import crud
 import models
 import schemas
 from database import SessionLocal, engine
-from contextlib import asynccontextmanager
-from sqlalchemy.ext.asyncio import AsyncSession
 
 
 @asynccontextmanager

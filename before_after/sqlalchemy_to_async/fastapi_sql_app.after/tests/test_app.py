@@ -1,10 +1,11 @@
+import asyncio
+
 from fastapi.testclient import TestClient
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from database import Base
 from main import app, get_db
-import asyncio
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 SQLALCHEMY_DATABASE_URL = "sqlite+aiosqlite://"
 
