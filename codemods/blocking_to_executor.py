@@ -1,5 +1,5 @@
-"""blocking_to_executor: ``input()`` and ``os.wait*()`` in a coroutine run in the default
-executor.
+"""blocking_to_executor: ``input()`` and ``os.wait*()`` in a coroutine run in a thread with
+``asyncio.to_thread``.
 
 Why: ``input()`` waits for a line on stdin and ``os.wait()/waitpid()/wait3()/wait4()/waitid()``
 wait for a child to exit; in an ``async def`` either one stops the event loop until then
@@ -10,19 +10,14 @@ https://docs.astral.sh/ruff/rules/wait-for-process-in-async-function/).
 Before -> after::
 
     async def ask():                        async def ask():
-        name = input("name? ")      ->          name = await asyncio.get_running_loop().run_in_executor(
-        pid, status = os.wait()                     None, input, "name? "
-                                                )
-                                                pid, status = await asyncio.get_running_loop().run_in_executor(
-                                                    None, os.wait
-                                                )
+        name = input("name? ")      ->          name = await asyncio.to_thread(input, "name? ")
+        pid, status = os.wait()                 pid, status = await asyncio.to_thread(os.wait)
 
-``run_in_executor`` (table 4 of the rewrite tables) rather than ``asyncio.to_thread``: these
-calls take positional arguments only, so they need no ``functools.partial``, and they do not
-read context variables. The arguments are evaluated on the loop, as before.
+``asyncio.to_thread``, like every thread offload asyncfix writes: the same function with the same
+arguments (keywords and ``*args`` included), run in the default executor with the caller's
+context variables. The arguments are evaluated on the loop, as before.
 
 Not rewritten: sync code, a local ``input`` or ``os``. Reported instead (ASYNC250 / ASYNC222):
-a call with keyword or ``*`` arguments (``run_in_executor`` passes positional arguments only),
 a call inside a generator expression of a coroutine, a coroutine where ``asyncio`` is bound to
 something else.
 """
@@ -41,26 +36,23 @@ WAITS = frozenset({"os.wait", "os.waitpid", "os.wait3", "os.wait4", "os.waitid"}
 
 class BlockingToExecutor(Codemod):
     NAME = "blocking_to_executor"
-    DESCRIPTION = (
-        "input() / os.wait*() in async code -> await loop.run_in_executor(None, ...)"
-    )
+    DESCRIPTION = "input() / os.wait*() in async code -> await asyncio.to_thread(...)"
     NEEDS = (b"input", b"wait")
     LOCAL = True
     ASYNC_TARGETS = frozenset({"input"}) | WAITS  # the builtin or any import style
     CODES = {
         INPUT_CODE: (
             "input() in async code blocks the event loop until a line arrives on stdin.\n"
-            "asyncfix rewrites `input(prompt)` to\n"
-            "`await asyncio.get_running_loop().run_in_executor(None, input, prompt)`; it\n"
-            "reports calls with keyword or * arguments, calls inside a generator expression\n"
-            "and coroutines where `asyncio` names something else."
+            "asyncfix rewrites `input(prompt)` to `await asyncio.to_thread(input, prompt)`;\n"
+            "it reports calls inside a generator expression and coroutines where `asyncio`\n"
+            "names something else."
         ),
         WAIT_CODE: (
             "os.wait/waitpid/wait3/wait4/waitid in async code block the event loop until a\n"
-            "child exits. asyncfix rewrites them to\n"
-            "`await asyncio.get_running_loop().run_in_executor(None, os.waitpid, pid, 0)`;\n"
-            "it reports the same exceptions as for input(). For children started with\n"
-            "asyncio.create_subprocess_*, `await proc.wait()` is the better fix."
+            "child exits. asyncfix rewrites `os.waitpid(pid, 0)` to\n"
+            "`await asyncio.to_thread(os.waitpid, pid, 0)`; it reports the same exceptions as\n"
+            "for input(). For children started with asyncio.create_subprocess_*,\n"
+            "`await proc.wait()` is the better fix."
         ),
     }
 
@@ -93,10 +85,7 @@ class BlockingToExecutor(Codemod):
             return updated
         code = INPUT_CODE if target == "input" else WAIT_CODE
         label = cst.Module([]).code_for_node(original.func)
-        if any(arg.keyword is not None or arg.star for arg in original.args):
-            problem = "has keyword or * arguments, which run_in_executor cannot pass"
-            hint = "pass the arguments positionally (or use functools.partial), then rerun"
-        elif where is GENEXP:
+        if where is GENEXP:
             problem = "is inside a generator expression"
             hint = "turn the generator expression into a loop or list comprehension, then rerun"
         elif not self.name_is_free(original, "asyncio", "asyncio"):
@@ -105,13 +94,8 @@ class BlockingToExecutor(Codemod):
         else:
             self.add_needed_import("asyncio")
             self.rewrote()
-            loop = cst.Call(cst.Attribute(cst.Name("asyncio"), cst.Name("get_running_loop")))
-            args = [
-                cst.Arg(cst.Name("None")),
-                cst.Arg(updated.func),
-                *(arg.with_changes(comma=cst.MaybeSentinel.DEFAULT) for arg in updated.args),
-            ]
-            return awaited(cst.Call(cst.Attribute(loop, cst.Name("run_in_executor")), args))
+            to_thread = cst.Attribute(cst.Name("asyncio"), cst.Name("to_thread"))
+            return awaited(cst.Call(to_thread, [cst.Arg(updated.func), *updated.args]))
         self.report(
             original,
             code,

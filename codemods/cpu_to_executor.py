@@ -2,9 +2,9 @@
 
 Why: a CPU-heavy call inside an ``async def`` holds the event loop for its whole duration, so
 every other request, task and timer waits (https://docs.python.org/3/library/asyncio-dev.html
-#running-blocking-code). ``loop.run_in_executor`` moves it to a worker; which worker matters:
-pure-Python work holds the GIL, so only a process pool frees the loop, while C code that
-releases the GIL (hashlib, bcrypt, argon2) runs fine in the default thread pool.
+#running-blocking-code). An executor moves it to a worker; which worker matters: pure-Python
+work holds the GIL, so only a process pool frees the loop, while C code that releases the GIL
+(hashlib, bcrypt, argon2) runs fine in a thread.
 
 Before -> after::
 
@@ -13,12 +13,15 @@ Before -> after::
                                                     _cpu_bound_executor(), cpu_intensive_task
                                                 )
     async def hash_(pw: str):               async def hash_(pw: str):
-        return hashlib.pbkdf2_hmac(     ->      return await asyncio.get_running_loop().run_in_executor(
-            "sha256", pw.encode(), s, n)            None, hashlib.pbkdf2_hmac, "sha256", pw.encode(), s, n)
+        return hashlib.scrypt(          ->      return await asyncio.to_thread(
+            pw.encode(), salt=s, n=n)               hashlib.scrypt, pw.encode(), salt=s, n=n)
 
-``heavy(a, key=c)`` becomes ``run_in_executor(ex, functools.partial(heavy, a, key=c))``
-(``run_in_executor`` takes no keyword arguments). ``_cpu_bound_executor()`` is a module-level
-function, added once per module, that creates one ``ProcessPoolExecutor`` on first use.
+The thread case is ``await asyncio.to_thread(f, *args, **kwargs)``, the offload asyncfix writes
+everywhere (it takes keyword arguments and carries the caller's context variables). The process
+case is ``run_in_executor(_cpu_bound_executor(), f, *args)``, with
+``functools.partial(f, a, key=c)`` for keyword arguments (``run_in_executor`` takes none);
+``_cpu_bound_executor()`` is a module-level function, added once per module, that creates one
+``ProcessPoolExecutor`` on first use. Either way the arguments are evaluated on the loop first.
 
 What is CPU-bound: a rewrite is made only on proof (see the README section "CPU-bound calls"):
 
@@ -860,7 +863,7 @@ _ASYNC_TARGETS = frozenset(
 
 class CpuToExecutor(Codemod):
     NAME = "cpu_to_executor"
-    DESCRIPTION = "CPU-bound calls in async code -> await run_in_executor (process or thread pool)"
+    DESCRIPTION = "CPU-bound calls in async code -> a process pool, or asyncio.to_thread"
     # Library names and the marker; project functions come from the index (see wants()).
     NEEDS = (
         b"pbkdf2_hmac", b"scrypt", b"bcrypt", b"passlib", b"CryptContext", b"argon2",
@@ -878,7 +881,8 @@ class CpuToExecutor(Codemod):
             "  comprehension or a loop, then rerun.\n"
             "- a name the rewrite needs (`asyncio`, `functools`, `_cpu_bound_executor`) is bound\n"
             "  to something else here: rename it, then rerun.\n"
-            "By hand: `await asyncio.get_running_loop().run_in_executor(executor, f, *args)`."
+            "By hand: `await asyncio.to_thread(f, *args)` for code that releases the GIL,\n"
+            "`await asyncio.get_running_loop().run_in_executor(process_pool, f, *args)` else."
         ),
         CPU002: (
             "Pure-Python CPU work was moved to the default thread pool, not to a process pool:\n"
@@ -1136,18 +1140,22 @@ class CpuToExecutor(Codemod):
     def _offload(
         self, node: cst.CSTNode, func: cst.BaseExpression, args: List[cst.Arg], kind: str
     ) -> Optional[cst.Await]:
-        """``await asyncio.get_running_loop().run_in_executor(ex, func, *args)``, via
-        ``functools.partial`` when there are keyword arguments; None when a name is taken."""
-        keywords = any(arg.keyword is not None or arg.star == "**" for arg in args)
-        needed = [("asyncio", "asyncio")] + ([("functools", "functools")] if keywords else [])
-        for name, module in needed:
-            if not self.name_is_free(node, name, module):
-                return None
-        if kind == "process" and not self.helper_exists:
-            if not (self.name_is_free(node, "functools", "functools") and self._pool_class_is_free()):
-                return None
-        self.add_needed_import("asyncio")
+        """``await asyncio.to_thread(func, *args, **kwargs)`` for the thread pool;
+        ``await asyncio.get_running_loop().run_in_executor(_cpu_bound_executor(), func, *args)``
+        for the process pool, via ``functools.partial`` when there are keyword arguments. None
+        when a name is taken."""
+        if not self.name_is_free(node, "asyncio", "asyncio"):
+            return None
         args = [arg.with_changes(comma=cst.MaybeSentinel.DEFAULT) for arg in args]
+        if kind == "thread":
+            self.add_needed_import("asyncio")
+            return _to_thread([cst.Arg(func), *args])
+        keywords = any(arg.keyword is not None or arg.star == "**" for arg in args)
+        if (keywords or not self.helper_exists) and not self.name_is_free(node, "functools", "functools"):
+            return None
+        if not self.helper_exists and not self._pool_class_is_free():
+            return None
+        self.add_needed_import("asyncio")
         if keywords:
             self.add_needed_import("functools")
             target = [cst.Arg(cst.Call(
@@ -1276,7 +1284,7 @@ class CpuToExecutor(Codemod):
         if method == "apply":
             return self._offload(original, func, args, kind)
         # Pool.map -> the executor's map (same order, same chunking), its results collected by
-        # list() in the default thread pool, so the loop never waits on them.
+        # list() in a thread (asyncio.to_thread), so the loop never waits on them.
         if not self.name_is_free(original, "asyncio", "asyncio"):
             return None
         if kind == "process":
@@ -1287,10 +1295,7 @@ class CpuToExecutor(Codemod):
         else:
             mapped = cst.Call(func=cst.Name("map"), args=[cst.Arg(func), args[0]])
         self.add_needed_import("asyncio")
-        return awaited(cst.Call(
-            func=cst.parse_expression("asyncio.get_running_loop().run_in_executor"),
-            args=[cst.Arg(cst.Name("None")), cst.Arg(cst.Name("list")), cst.Arg(mapped)],
-        ))
+        return _to_thread([cst.Arg(cst.Name("list")), cst.Arg(mapped)])
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if self.ignored(original):
@@ -1464,3 +1469,9 @@ class CpuToExecutor(Codemod):
             body[index] = following.with_changes(leading_lines=[*blank, *kept])
         body.insert(index, helper)
         return updated.with_changes(body=body)
+
+
+def _to_thread(args: List[cst.Arg]) -> cst.Await:
+    """``await asyncio.to_thread(*args)``: the thread-pool offload (it carries the caller's
+    context variables; ``run_in_executor`` does not)."""
+    return awaited(cst.Call(cst.Attribute(cst.Name("asyncio"), cst.Name("to_thread")), args))

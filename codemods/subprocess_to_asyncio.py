@@ -1,5 +1,5 @@
-"""subprocess_to_asyncio: ``subprocess.run/call/check_call/check_output`` and ``os.system`` in a
-coroutine run the child through ``asyncio`` subprocesses.
+"""subprocess_to_asyncio: ``subprocess.run/call/check_call/check_output``, ``os.system`` and
+friends in a coroutine run in a thread with ``asyncio.to_thread``.
 
 Why: these calls wait for the child process while holding the event loop, so nothing else runs
 until the child exits (ruff / flake8-async ASYNC221,
@@ -8,169 +8,80 @@ https://docs.astral.sh/ruff/rules/run-process-in-async-function/).
 Before -> after::
 
     async def build(path):                  async def build(path):
-        r = subprocess.run(                     r = await _run_subprocess(
-            ["make"], cwd=path,        ->           ["make"], cwd=path,
+        r = subprocess.run(             ->      r = await asyncio.to_thread(
+            ["make"], cwd=path,                     subprocess.run, ["make"], cwd=path,
             capture_output=True, text=True          capture_output=True, text=True
         )                                       )
-        return r.stdout                         return r.stdout
+        head = check_output(cmd)                head = await asyncio.to_thread(check_output, cmd)
 
-``_run_subprocess`` is a small ``async def`` emitted once per module (after the imports; found
-again, not duplicated, on later runs). It takes ``subprocess.run``'s arguments and returns its
-``CompletedProcess``: ``asyncio.create_subprocess_exec`` (``create_subprocess_shell`` for
-``shell=True``) + ``await proc.communicate(input)``; ``text=True`` / ``universal_newlines`` /
-``encoding`` / ``errors`` decode (and encode ``input``) exactly as subprocess does (its default
-encoding, universal newlines); ``check=True`` raises ``CalledProcessError``; ``timeout=`` kills
-the child and raises ``TimeoutExpired``; a cancelled coroutine kills the child. Where asyncio
-cannot start the child the same way (``shell=True`` with a list; a string command on Windows),
-it runs ``subprocess.run`` in a thread instead. The call sites keep what the caller used:
+The same function with the same arguments, called in a worker thread: the result, ``text=`` /
+``encoding=`` decoding, ``input=``, ``check=True`` (``CalledProcessError``), ``timeout=``
+(``TimeoutExpired``) and every other argument mean what they meant, by construction, and the
+call stays one expression. The arguments are evaluated on the loop before the call, as
+before. Every shape takes this form: ``subprocess.run/call/check_call/check_output/getoutput/
+getstatusoutput``, ``os.system`` and ``os.spawn*(os.P_WAIT, ...)``, in any import style
+(``check_output(...)`` stays ``check_output``).
 
-- ``subprocess.run(a, ...)`` -> ``await _run_subprocess(a, ...)``
-- ``subprocess.call(a, ...)`` -> ``(await _run_subprocess(a, ...)).returncode``
-- ``subprocess.check_call(a, ...)`` -> ``(await _run_subprocess(a, ..., check=True)).returncode``
-- ``subprocess.check_output(a, ...)`` ->
-  ``(await _run_subprocess(a, ..., stdout=subprocess.PIPE, check=True)).stdout``
-- ``os.system(cmd)`` as a statement -> ``await _run_subprocess(cmd, shell=True)``
+Why not ``asyncio.create_subprocess_exec``: it takes a program and its arguments, not
+``subprocess.run``'s, and returns a ``Process``, not a ``CompletedProcess``; reproducing
+``text=``, ``check=``, ``timeout=``, ``input=`` and ``shell=`` on top of it took a 54-line
+helper pasted into every module and turned a one-line call into several. For no shape is the
+native form as short and as exact as the thread, so asyncfix emits it nowhere. (Modules that
+hold a ``_run_subprocess`` helper from an earlier asyncfix are left as they are.)
 
-Offloaded unchanged with ``await asyncio.to_thread(f, ...)`` (faithful by construction) when an
-argument has no async form (``bufsize``, ``preexec_fn``, ``user``, ``**kwargs``, more than one
-positional argument, ``check_output(input=<not a literal>)`` whose ``None`` subprocess treats
-specially, combinations subprocess rejects), for ``os.system(cmd)`` whose result is used (it is a
-wait status, not a return code), ``subprocess.getoutput/getstatusoutput`` and
-``os.spawn*(os.P_WAIT, ...)``.
-
-Known difference: on ``timeout=``, ``TimeoutExpired`` carries no partial output.
+Known differences: the call takes a thread of the default executor while the child runs (a
+burst of many concurrent children queues behind its ``min(32, cpus + 4)`` workers), and
+cancelling the coroutine does not stop the child: the thread waits it out.
 
 Reported, not rewritten: ``subprocess.Popen`` and ``os.popen`` (ASYNC220: the process object
 lives on; use ``asyncio.create_subprocess_exec`` and await its methods), ``os.spawn*`` in other
-modes (ASYNC220), ``os.posix_spawn*`` (ASYNC221: returns at once; the wait is elsewhere), and
-any of these in a generator expression of a coroutine. Left alone: sync code.
+modes (ASYNC220), ``os.posix_spawn*`` (ASYNC221: returns at once; the wait is elsewhere), these
+calls in a generator expression of a coroutine, and a coroutine where ``asyncio`` is bound to
+something else (ASYNC221). Left alone: sync code.
 """
 
 from __future__ import annotations
 
 import re
-from typing import List, Sequence, Set
 
 import libcst as cst
-from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
 
 from .base import Codemod, GENEXP, awaited, is_dotted_name
 
 CREATE_CODE = "ASYNC220"
 RUN_CODE = "ASYNC221"
 
-HELPER = "_run_subprocess"
-HELPER_MARKER = "subprocess.run() without blocking the event loop (generated by asyncfix)."
-HELPER_SOURCE = f'''
-async def {HELPER}(args, **options):
-    """{HELPER_MARKER}
-
-    Takes subprocess.run's arguments and returns its CompletedProcess; raises what it raises.
-    """
-    shell = options.pop("shell", False)
-    # asyncio runs a shell command only from a string, and a string program only on POSIX.
-    if shell != isinstance(args, (str, bytes)) and (shell or os.name == "nt"):
-        return await asyncio.to_thread(subprocess.run, args, shell=shell, **options)
-    stdin = options.pop("input", None)
-    timeout = options.pop("timeout", None)
-    check = options.pop("check", False)
-    if options.pop("capture_output", False):
-        options["stdout"] = options["stderr"] = subprocess.PIPE
-    text = options.pop("text", None), options.pop("universal_newlines", None)
-    encoding, errors = options.pop("encoding", None), options.pop("errors", None)
-    codec = None
-    if any(text) or encoding or errors:  # subprocess's own text defaults
-        codec = io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors=errors)
-        if stdin is not None:
-            stdin = stdin.encode(codec.encoding, codec.errors)
-    if stdin is not None:
-        options["stdin"] = subprocess.PIPE
-    if shell:
-        process = await asyncio.create_subprocess_shell(args, **options)
-    else:
-        program = [args] if isinstance(args, (str, bytes, os.PathLike)) else list(args)
-        process = await asyncio.create_subprocess_exec(*program, **options)
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(stdin), timeout)
-    except BaseException as error:
-        if process.returncode is None:
-            try:
-                process.kill()
-            except ProcessLookupError:
-                pass
-            await process.wait()
-        if isinstance(error, asyncio.TimeoutError):
-            raise subprocess.TimeoutExpired(args, timeout) from None
-        raise
-    if codec is not None:
-        decoded = []
-        for data in (stdout, stderr):
-            if data is not None:
-                data = data.decode(codec.encoding, codec.errors)
-                data = data.replace("\\r\\n", "\\n").replace("\\r", "\\n")
-            decoded.append(data)
-        stdout, stderr = decoded
-    completed = subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
-    if check:
-        completed.check_returncode()
-    return completed
-'''
-HELPER_MODULES = ("asyncio", "io", "os", "subprocess")
-
-# Keywords the helper passes to asyncio (and on to Popen) unchanged, for every function.
-_COMMON = frozenset(
+RUNS = frozenset(
     {
-        "cwd", "env", "stdin", "stderr", "shell", "text", "universal_newlines", "encoding",
-        "errors", "timeout", "executable", "start_new_session", "close_fds", "pass_fds",
-        "restore_signals",
+        "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
+        "subprocess.getoutput", "subprocess.getstatusoutput", "os.system",
     }
 )
-ALLOWED = {
-    "subprocess.run": _COMMON | {"stdout", "input", "capture_output", "check"},
-    "subprocess.call": _COMMON | {"stdout"},
-    "subprocess.check_call": _COMMON | {"stdout"},
-    "subprocess.check_output": _COMMON | {"input"},
-}
-THREAD_ONLY = frozenset({"subprocess.getoutput", "subprocess.getstatusoutput", "os.system"})
 SPAWN = re.compile(r"os\.spawn[lv]p?e?$")
 REPORTED_CREATE = frozenset({"subprocess.Popen", "os.popen"})
 REPORTED_RUN = frozenset({"os.posix_spawn", "os.posix_spawnp"})
 
 
-def _keyword(name: str, value: cst.BaseExpression) -> cst.Arg:
-    return cst.Arg(
-        value=value,
-        keyword=cst.Name(name),
-        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
-    )
-
-
-def _is_string(node: cst.BaseExpression) -> bool:
-    return isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
-
-
 class SubprocessToAsyncio(Codemod):
     NAME = "subprocess_to_asyncio"
     DESCRIPTION = (
-        "subprocess.run/call/check_*/os.system in async code -> asyncio subprocesses"
+        "subprocess.run/call/check_*/os.system in async code -> await asyncio.to_thread(...)"
     )
     NEEDS = (b"subprocess", b"system", b"spawn", b"popen")
     ASYNC_TARGETS = frozenset(
-        {"subprocess", *THREAD_ONLY, *REPORTED_CREATE, *REPORTED_RUN}
+        {"subprocess", *RUNS, *REPORTED_CREATE, *REPORTED_RUN}
         | {f"os.spawn{kind}{p}{e}" for kind in "lv" for p in ("", "p") for e in ("", "e")}
     )  # any import style
-    METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
     CODES = {
         RUN_CODE: (
-            "subprocess.run/call/check_call/check_output, os.system and friends in async code\n"
-            "block the event loop until the child exits. asyncfix rewrites them to a generated\n"
-            "`_run_subprocess` helper (asyncio.create_subprocess_exec/shell + communicate) that\n"
-            "keeps subprocess.run's arguments, result and errors, or offloads the original call\n"
-            "with `await asyncio.to_thread(...)` when an argument has no async form. Reported:\n"
-            "calls in a generator expression (await would make it an async generator: use a\n"
-            "loop), os.posix_spawn (returns at once: await the wait, e.g. with\n"
-            "run_in_executor), or where a name the rewrite needs (asyncio, subprocess, os, io,\n"
-            "_run_subprocess) is bound to something else."
+            "subprocess.run/call/check_call/check_output/getoutput, os.system and\n"
+            "os.spawn*(P_WAIT) in async code block the event loop until the child exits.\n"
+            "asyncfix runs the same call with the same arguments in a thread:\n"
+            "`await asyncio.to_thread(subprocess.run, args, ...)`. Reported: calls in a\n"
+            "generator expression (await would make it an async generator: use a loop),\n"
+            "os.posix_spawn (returns at once: await the wait, e.g. with\n"
+            "`await asyncio.to_thread(os.waitpid, pid, 0)`), and coroutines where `asyncio`\n"
+            "is bound to something else."
         ),
         CREATE_CODE: (
             "subprocess.Popen / os.popen / os.spawn*(P_NOWAIT) in async code start a process\n"
@@ -180,31 +91,11 @@ class SubprocessToAsyncio(Codemod):
         ),
     }
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self._need_helper = False
-        self._helper_present = any(
-            isinstance(statement, cst.FunctionDef)
-            and statement.name.value == HELPER
-            and statement.get_docstring() is not None
-            and statement.get_docstring().startswith(HELPER_MARKER)
-            for statement in node.body
-        )
-        # Anything else called _run_subprocess in the file: do not emit ours.
-        self._helper_blocked = not self._helper_present and bool(
-            re.search(rf"\b{HELPER}\b", self.file.source)
-        )
-
     def visit_Import(self, node: cst.Import) -> bool:
         return False
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         return False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return not (node.name.value == HELPER and self._helper_present)
-
-    def _free(self, node: cst.CSTNode, names: Sequence[str]) -> bool:
-        return all(self.name_is_free(node, name, name) for name in names)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         func = original.func
@@ -213,14 +104,14 @@ class SubprocessToAsyncio(Codemod):
         name = self.imported_name(func)
         if name is None:
             return updated
-        known = name in ALLOWED or name in THREAD_ONLY or name in REPORTED_CREATE
-        if not (known or name in REPORTED_RUN or SPAWN.match(name)):
+        spawn = bool(SPAWN.match(name))
+        if not (name in RUNS or name in REPORTED_CREATE or name in REPORTED_RUN or spawn):
             return updated
         where = self.coroutine_of(original)
         if where is None or self.ignored(original):
             return updated
         label = cst.Module([]).code_for_node(func)
-        if name in REPORTED_CREATE or (SPAWN.match(name) and not self._spawn_waits(original)):
+        if name in REPORTED_CREATE or (spawn and not self._spawn_waits(original)):
             self.report(
                 original,
                 CREATE_CODE,
@@ -233,7 +124,7 @@ class SubprocessToAsyncio(Codemod):
                 original,
                 RUN_CODE,
                 f"{label}() in a coroutine: the process is waited for elsewhere",
-                "await the wait in a thread: run_in_executor(None, os.waitpid, pid, 0)",
+                "await the wait in a thread: await asyncio.to_thread(os.waitpid, pid, 0)",
             )
             return updated
         if where is GENEXP:
@@ -244,117 +135,20 @@ class SubprocessToAsyncio(Codemod):
                 "turn the generator expression into a loop or list comprehension, then rerun",
             )
             return updated
-        helper = name in ALLOWED or (name == "os.system" and self._is_statement(original))
-        if helper and self._helper_fits(original, name) and self._free(original, HELPER_MODULES):
-            return self._to_helper(original, updated, name)
-        if self._free(original, ("asyncio",)):
-            self.add_needed_import("asyncio")
-            self.rewrote()
-            return awaited(
-                cst.Call(
-                    cst.Attribute(cst.Name("asyncio"), cst.Name("to_thread")),
-                    [cst.Arg(updated.func), *updated.args],
-                )
+        if not self.name_is_free(original, "asyncio", "asyncio"):
+            self.report(
+                original,
+                RUN_CODE,
+                f"{label}() in a coroutine blocks the event loop; the name `asyncio` is taken",
+                "rename the local `asyncio`, then rerun",
             )
-        self.report(
-            original,
-            RUN_CODE,
-            f"{label}() in a coroutine blocks the event loop; a name the rewrite needs is taken",
-            "rename the local asyncio / subprocess / os / io / _run_subprocess, then rerun",
-        )
-        return updated
+            return updated
+        self.add_needed_import("asyncio")
+        self.rewrote()
+        to_thread = cst.Attribute(cst.Name("asyncio"), cst.Name("to_thread"))
+        return awaited(cst.Call(to_thread, [cst.Arg(updated.func), *updated.args]))
 
     def _spawn_waits(self, call: cst.Call) -> bool:
         if not call.args or not is_dotted_name(call.args[0].value):
             return False
         return self.imported_name(call.args[0].value) == "os.P_WAIT"
-
-    def _is_statement(self, call: cst.Call) -> bool:
-        return isinstance(self.get_metadata(ParentNodeProvider, call, None), cst.Expr)
-
-    def _helper_fits(self, call: cst.Call, name: str) -> bool:
-        """True when every argument has its meaning in the helper; else the original call
-        goes to a thread."""
-        if self._helper_blocked:
-            return False
-        args = call.args
-        if not args or args[0].keyword is not None or args[0].star:
-            return False
-        keywords: Set[str] = set()
-        for arg in args[1:]:
-            if arg.keyword is None:  # a second positional (bufsize, ...) or *args / **kwargs
-                return False
-            keywords.add(arg.keyword.value)
-        if name == "os.system":
-            return not keywords
-        if not keywords <= ALLOWED[name]:
-            return False
-        if "capture_output" in keywords and keywords & {"stdout", "stderr"}:
-            return False  # subprocess raises ValueError
-        if "input" in keywords and "stdin" in keywords:
-            return False  # ditto
-        if name == "subprocess.check_output" and "input" in keywords:
-            # check_output turns input=None into an empty stdin: only literals are certain.
-            value = next(a.value for a in args if a.keyword and a.keyword.value == "input")
-            return _is_string(value)
-        return True
-
-    def _to_helper(self, original: cst.Call, updated: cst.Call, name: str) -> cst.BaseExpression:
-        args: List[cst.Arg] = list(updated.args)
-        if name == "os.system":
-            args.append(_keyword("shell", cst.Name("True")))
-        elif name == "subprocess.check_call":
-            args.append(_keyword("check", cst.Name("True")))
-        elif name == "subprocess.check_output":
-            pipe = cst.Attribute(cst.Name("subprocess"), cst.Name("PIPE"))
-            args += [_keyword("stdout", pipe), _keyword("check", cst.Name("True"))]
-        self._need_helper = True
-        for module in HELPER_MODULES:
-            self.add_needed_import(module)
-        self.drop_import_if_unused(original.func)
-        self.rewrote()
-        result: cst.BaseExpression = awaited(cst.Call(cst.Name(HELPER), args))
-        if self._is_statement(original):  # the value is not used
-            return result
-        if name in ("subprocess.call", "subprocess.check_call"):
-            result = cst.Attribute(result, cst.Name("returncode"))
-        elif name == "subprocess.check_output":
-            result = cst.Attribute(result, cst.Name("stdout"))
-        return result
-
-    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        if not self._need_helper or self._helper_present:
-            return updated
-        body = list(updated.body)
-        index = 0
-        while index < len(body) and _is_header(body[index], index):
-            index += 1
-        helper = cst.parse_statement(HELPER_SOURCE.lstrip("\n"), config=updated.config_for_parsing)
-        helper = helper.with_changes(
-            leading_lines=[cst.EmptyLine(), cst.EmptyLine()] if index else []
-        )
-        if index < len(body):
-            following = body[index]
-            body[index] = following.with_changes(
-                leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *_comments(following)]
-            )
-        body.insert(index, helper)
-        return updated.with_changes(body=body)
-
-
-def _is_header(statement: cst.BaseStatement, index: int) -> bool:
-    """The docstring and the imports at the top of a module."""
-    if not isinstance(statement, cst.SimpleStatementLine):
-        return False
-    return all(
-        isinstance(small, (cst.Import, cst.ImportFrom))
-        or (index == 0 and isinstance(small, cst.Expr) and isinstance(small.value, cst.SimpleString))
-        for small in statement.body
-    )
-
-
-def _comments(statement: cst.BaseStatement) -> List[cst.EmptyLine]:
-    lines = list(statement.leading_lines)
-    while lines and lines[0].comment is None:
-        lines.pop(0)
-    return lines

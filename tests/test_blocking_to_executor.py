@@ -16,7 +16,6 @@ from asyncfix.codemods.project import ProjectIndex
 from conftest import check_noop, check_transformed, load_module
 
 SELECT = {"select": ["blocking_to_executor"], "fmt": False}
-EXECUTOR = "await asyncio.get_running_loop().run_in_executor"
 
 
 @pytest.mark.parametrize(
@@ -24,13 +23,18 @@ EXECUTOR = "await asyncio.get_running_loop().run_in_executor"
     [
         pytest.param(
             "async def f():\n    return input('? ').strip()\n",
-            f"import asyncio\n\nasync def f():\n    return ({EXECUTOR}(None, input, '? ')).strip()\n",
+            "import asyncio\n\n\nasync def f():\n    return (await asyncio.to_thread(input, '? ')).strip()\n",
             id="input-precedence",
         ),
         pytest.param(
             "import os as o\nasync def f(pid):\n    return o.wait4(pid, 0)\n",
-            f"import os as o\nimport asyncio\n\nasync def f(pid):\n    return {EXECUTOR}(None, o.wait4, pid, 0)\n",
+            "import asyncio\nimport os as o\n\nasync def f(pid):\n    return await asyncio.to_thread(o.wait4, pid, 0)\n",
             id="os-alias",
+        ),
+        pytest.param(
+            "import os\nasync def f(p, flags):\n    os.waitpid(p, *flags)\n",
+            "import asyncio\nimport os\n\nasync def f(p, flags):\n    await asyncio.to_thread(os.waitpid, p, *flags)\n",
+            id="star-arguments-pass-through",
         ),
     ],
 )
@@ -51,8 +55,8 @@ def test_noop(source: str):
     assert check_noop(source, **SELECT) == []
 
 
-def test_keyword_arguments_are_reported():
-    diagnostics = check_noop("import os\nasync def f(p):\n    os.waitpid(p, options=0)\n", **SELECT)
+def test_a_rebound_asyncio_is_reported():
+    diagnostics = check_noop("import os\nasync def f(p, asyncio):\n    os.waitpid(p, 0)\n", **SELECT)
     assert [(d.line, d.code) for d in diagnostics] == [(3, "ASYNC222")]
 
 

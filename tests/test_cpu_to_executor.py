@@ -221,15 +221,15 @@ HEAVY = "def heavy(n: int = 0, *, k: int = 1):\n    return sum(i * k for i in ra
     [
         pytest.param(
             "import hashlib\nasync def f(pw: str):\n    return hashlib.pbkdf2_hmac('sha256', pw.encode(), b's', 1000)\n",
-            "import hashlib\nimport asyncio\n\nasync def f(pw: str):\n"
-            "    return await asyncio.get_running_loop().run_in_executor(None, hashlib.pbkdf2_hmac, 'sha256', pw.encode(), b's', 1000)\n",
-            id="gil-releasing-library-call-thread-pool",
+            "import asyncio\nimport hashlib\n\nasync def f(pw: str):\n"
+            "    return await asyncio.to_thread(hashlib.pbkdf2_hmac, 'sha256', pw.encode(), b's', 1000)\n",
+            id="gil-releasing-library-call-thread",
         ),
         pytest.param(
             "from hashlib import scrypt as kdf\nasync def f(pw: bytes):\n    return kdf(pw, salt=b's', n=2**14, r=8, p=1)\n",
-            "from hashlib import scrypt as kdf\nimport asyncio\nimport functools\n\nasync def f(pw: bytes):\n"
-            "    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(kdf, pw, salt=b's', n=2**14, r=8, p=1))\n",
-            id="keywords-need-partial",
+            "import asyncio\nfrom hashlib import scrypt as kdf\n\nasync def f(pw: bytes):\n"
+            "    return await asyncio.to_thread(kdf, pw, salt=b's', n=2**14, r=8, p=1)\n",
+            id="thread-keywords-need-no-partial",
         ),
         pytest.param(
             HEAVY + "async def f(x: int):\n    y = heavy(x, k=2)\n    return heavy().real\n",
@@ -246,7 +246,7 @@ HEAVY = "def heavy(n: int = 0, *, k: int = 1):\n    return sum(i * k for i in ra
         ),
         pytest.param(
             "from asyncio import get_event_loop\nasync def f():\n    return get_event_loop()\n",
-            "import asyncio\n\nasync def f():\n    return asyncio.get_running_loop()\n",
+            "import asyncio\n\n\nasync def f():\n    return asyncio.get_running_loop()\n",
             id="get-event-loop-from-import",
         ),
     ],
@@ -266,6 +266,10 @@ def test_rewrites(before: str, after: str):
         pytest.param(
             HEAVY + "import asyncio\nasync def f():\n    return await asyncio.get_running_loop().run_in_executor(None, heavy)\n",
             id="already-offloaded",
+        ),
+        pytest.param(
+            HEAVY + "import asyncio\nasync def f():\n    return await asyncio.to_thread(heavy)\n",
+            id="already-in-a-thread",
         ),
         pytest.param("import asyncio\ndef f():\n    return asyncio.get_event_loop()\n", id="get-event-loop-in-sync-code"),
         pytest.param("class H:\n    def hashpw(self, p): ...\nbcrypt = H()\nasync def f():\n    return bcrypt.hashpw(1)\n", id="lookalike-bcrypt"),
@@ -290,8 +294,8 @@ def test_option_cpu_bound_names_a_library_function():
             return numpy.linalg.inv(m), solve(m)
         """
     out, diagnostics = _run(source, cpu_bound=["numpy.linalg.inv", "mylib.solver.solve"])
-    assert "run_in_executor(None, numpy.linalg.inv, m)" in out
-    assert "run_in_executor(None, solve, m)" in out
+    assert "await asyncio.to_thread(numpy.linalg.inv, m)" in out
+    assert "await asyncio.to_thread(solve, m)" in out and "functools" not in out
     assert diagnostics == []
     out, _ = _run(source, cpu_bound=["numpy.linalg.inv", "mylib.solver.solve"], cpu_executor="process")
     assert "run_in_executor(_cpu_bound_executor(), numpy.linalg.inv, m)" in out
@@ -311,9 +315,18 @@ def test_option_cpu_bound_names_a_project_function_by_module_name(tmp_path: Path
 def test_option_cpu_executor_thread_and_process():
     source = HEAVY + "import hashlib\nasync def f(pw: bytes):\n    return heavy(), hashlib.scrypt(pw, salt=b's', n=16, r=8, p=1)\n"
     thread, _ = _run(source, cpu_executor="thread")
-    assert "_cpu_bound_executor" not in thread and thread.count("run_in_executor(None") == 2
+    assert "_cpu_bound_executor" not in thread and thread.count("await asyncio.to_thread(") == 2
+    assert "run_in_executor" not in thread and "functools" not in thread
     process, _ = _run(source, cpu_executor="process")
     assert process.count("run_in_executor(_cpu_bound_executor()") == 2
+
+
+def test_thread_offload_needs_no_functools():
+    """Keywords pass straight through asyncio.to_thread: a local `functools` is no obstacle."""
+    source = "import hashlib\nasync def f(pw: bytes, functools):\n    return hashlib.scrypt(pw, salt=b's', n=16, r=8, p=1)\n"
+    out, diagnostics = _run(source)
+    assert "await asyncio.to_thread(hashlib.scrypt, pw, salt=b's', n=16, r=8, p=1)" in out
+    assert diagnostics == []
 
 
 def test_unknown_executor_value_is_a_configuration_error(tmp_path: Path):
@@ -338,9 +351,9 @@ def test_thread_fallback_is_reported():
             return sum(heavy(x) for x in data)
         """
     out, diagnostics = _run(source)
-    assert "run_in_executor(None, heavy, request)" in out
+    assert "await asyncio.to_thread(heavy, request)" in out
     assert "run_in_executor(_cpu_bound_executor(), heavy, data)" in out
-    assert "run_in_executor(None, impure)" in out
+    assert "await asyncio.to_thread(impure)" in out
     assert "sum(heavy(x) for x in data)" in out
     # Lines of the file as written (the helper and imports come first).
     assert diagnostics == ["23:9: CPU002", "25:9: CPU002", "26:16: CPU001"]
@@ -481,7 +494,7 @@ def test_heavy_functions_of_other_modules_are_known(tmp_path: Path):
     routes = "".join((tmp_path / "app" / "routes.py").read_text().split())
     assert "a=awaitasyncio.get_running_loop().run_in_executor(_cpu_bound_executor(),compute.crunch,n)" in routes
     assert "b=awaitasyncio.get_running_loop().run_in_executor(_cpu_bound_executor(),twice,n)" in routes
-    assert "c=awaitasyncio.get_running_loop().run_in_executor(None,pwd_context.hash,pw)" in routes
+    assert "c=awaitasyncio.to_thread(pwd_context.hash,pw)" in routes
     assert "returna,b,c,cheap(n)" in routes
     for name in ("app/compute.py", "app/security.py", "app/helpers.py"):
         assert (tmp_path / name).read_text() == PROJECT[name]
@@ -564,7 +577,7 @@ def test_seed_app_same_answers_and_the_loop_stops_stalling(tmp_path: Path, monke
     assert result.exit_code == 0, result.output
     rewritten = "".join((after_dir / "cpu_seed_after.py").read_text().split())
     assert "run_in_executor(_cpu_bound_executor(),cpu_intensive_task)" in rewritten
-    assert "run_in_executor(None,hashlib.pbkdf2_hmac," in rewritten
+    assert "awaitasyncio.to_thread(hashlib.pbkdf2_hmac," in rewritten
 
     before = _import(before_dir, "cpu_seed_before", monkeypatch)
     after = _import(after_dir, "cpu_seed_after", monkeypatch)

@@ -160,4 +160,4 @@ def test_cpu_bound_call_in_a_pep695_coroutine(tmp_path: Path):
     )
     result = invoke(str(tmp_path))
     assert result.exit_code == 1, result.stderr
-    assert "run_in_executor(None, hashlib.pbkdf2_hmac" in result.stdout
+    assert "asyncio.to_thread(hashlib.pbkdf2_hmac" in result.stdout

@@ -1,5 +1,5 @@
 """subprocess_to_asyncio: unit cases, and the runtime claim on real subprocesses: every rewritten
-function returns (or raises) what the original returns (or raises)."""
+function returns (or raises) what the original returns (or raises), and the loop runs meanwhile."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import pytest
 
 from asyncfix.codemods.engine import Settings, transform_source
 from asyncfix.codemods.project import ProjectIndex
-from asyncfix.codemods.subprocess_to_asyncio import HELPER
-from conftest import check_noop, check_transformed, load_module, rewrite
+from conftest import GOLDEN, check_noop, check_transformed, load_module, rewrite
 
 SELECT = {"select": ["subprocess_to_asyncio"], "fmt": False}
 
@@ -22,28 +21,41 @@ SELECT = {"select": ["subprocess_to_asyncio"], "fmt": False}
     [
         pytest.param(
             "import subprocess\nasync def f():\n    subprocess.run(['ls'], bufsize=1)\n",
-            "import subprocess\nimport asyncio\n\nasync def f():\n"
+            "import asyncio\nimport subprocess\n\nasync def f():\n"
             "    await asyncio.to_thread(subprocess.run, ['ls'], bufsize=1)\n",
-            id="bufsize-goes-to-a-thread",
+            id="run-keeps-every-argument",
+        ),
+        pytest.param(
+            "from subprocess import check_output\nasync def f():\n"
+            "    return check_output(['git', 'rev-parse', 'HEAD']).strip()\n",
+            "import asyncio\nfrom subprocess import check_output\n\nasync def f():\n"
+            "    return (await asyncio.to_thread(check_output, ['git', 'rev-parse', 'HEAD'])).strip()\n",
+            id="check-output-stays-one-line",
         ),
         pytest.param(
             "import os\nasync def f():\n    return os.system('true') == 0\n",
-            "import os\nimport asyncio\n\nasync def f():\n"
+            "import asyncio\nimport os\n\nasync def f():\n"
             "    return await asyncio.to_thread(os.system, 'true') == 0\n",
-            id="os-system-value-is-a-wait-status",
+            id="os-system",
         ),
         pytest.param(
             "import subprocess\nasync def f(kw):\n    return subprocess.check_output(['ls'], **kw)\n",
-            "import subprocess\nimport asyncio\n\nasync def f(kw):\n"
+            "import asyncio\nimport subprocess\n\nasync def f(kw):\n"
             "    return await asyncio.to_thread(subprocess.check_output, ['ls'], **kw)\n",
-            id="double-star-goes-to-a-thread",
+            id="double-star",
         ),
         pytest.param(
             "import subprocess\nasync def f():\n"
             "    subprocess.run(['ls'], capture_output=True, stdout=None)\n",
-            "import subprocess\nimport asyncio\n\nasync def f():\n"
+            "import asyncio\nimport subprocess\n\nasync def f():\n"
             "    await asyncio.to_thread(subprocess.run, ['ls'], capture_output=True, stdout=None)\n",
             id="combination-subprocess-rejects-keeps-its-error",
+        ),
+        pytest.param(
+            "import subprocess\nasync def f():\n    return subprocess.getstatusoutput('ls')\n",
+            "import asyncio\nimport subprocess\n\nasync def f():\n"
+            "    return await asyncio.to_thread(subprocess.getstatusoutput, 'ls')\n",
+            id="getstatusoutput",
         ),
     ],
 )
@@ -51,28 +63,31 @@ def test_rewrites(before: str, after: str):
     check_transformed(before, after, **SELECT)
 
 
-def test_helper_is_emitted_once_and_found_again():
+def test_no_helper_is_emitted():
     source = (
         "import subprocess\n\nasync def f():\n    subprocess.run(['a'])\n\n\n"
         "async def g():\n    return subprocess.call(['b'])\n"
     )
     out, diagnostics = rewrite(source, **SELECT)
-    assert out.count(f"async def {HELPER}(") == 1
+    assert "_run_subprocess" not in out and out.count("def ") == 2
+    assert out.count("await asyncio.to_thread(subprocess.") == 2
     assert not diagnostics
-    # A later edit adds a call: the helper is reused, not duplicated.
-    again, _ = rewrite(out + "\n\nasync def h():\n    subprocess.check_call(['c'])\n", **SELECT)
-    assert again.count(f"async def {HELPER}(") == 1
-    assert f"await {HELPER}(['c'], check=True)" in again
 
 
-def test_a_foreign_helper_name_sends_calls_to_a_thread():
-    source = (
-        "import subprocess\n\ndef _run_subprocess():\n    pass\n\n"
-        "async def f():\n    subprocess.run(['a'])\n"
+def test_an_earlier_helper_and_its_callers_are_left_alone():
+    earlier = (GOLDEN / "subprocess_to_asyncio" / "earlier_helper_left_alone.before.py").read_text()
+    out, diagnostics = rewrite(earlier, **SELECT)
+    assert not diagnostics
+    helper = earlier[earlier.index("async def _run_subprocess") : earlier.index("async def built")]
+    assert helper in out and "await _run_subprocess([\"make\"], cwd=path, check=True)" in out
+    assert "await asyncio.to_thread(subprocess.check_output, [\"date\"])" in out
+
+
+def test_a_rebound_asyncio_is_reported():
+    diagnostics = check_noop(
+        "import subprocess\nasync def f(asyncio):\n    subprocess.run(['ls'])\n", **SELECT
     )
-    out, _ = rewrite(source, **SELECT)
-    assert "await asyncio.to_thread(subprocess.run, ['a'])" in out
-    assert out.count("_run_subprocess") == 1
+    assert [(d.line, d.code) for d in diagnostics] == [(3, "ASYNC221")]
 
 
 @pytest.mark.parametrize(
@@ -180,6 +195,14 @@ async def system_status():
 
 async def missing():
     return subprocess.run(["asyncfix-no-such-program"])
+
+
+async def status_output():
+    return subprocess.getstatusoutput("echo hi; exit 2")
+
+
+async def spawn_wait():
+    return os.spawnlp(os.P_WAIT, "sh", "sh", "-c", "exit 4")
 '''
 
 CASES = [
@@ -200,6 +223,8 @@ CASES = [
     ("output_fails", ()),
     ("system_status", ()),
     ("missing", ()),
+    ("status_output", ()),
+    ("spawn_wait", ()),
 ]
 
 
@@ -230,9 +255,10 @@ def modules(tmp_path_factory):
     rewritten.write_bytes(outcome.new)
     text = outcome.new.decode()
     assert "return subprocess." not in text and "os.system(" not in text
-    # every case but system_status (its value is a wait status: a thread), in_dir, system_statement
-    assert text.count(f"await {HELPER}(") == len(CASES) - 1 + 2
-    assert "await asyncio.to_thread(os.system, \"exit 3\")" in text
+    assert "return os.spawnlp(" not in text and "_run_subprocess" not in text
+    # one offload per function: the cases, in_dir and system_statement
+    assert text.count("await asyncio.to_thread(") == len(CASES) + 2
+    assert 'await asyncio.to_thread(os.system, "exit 3")' in text
     assert outcome.diagnostics == []
     return load_module(original, "sub_original"), load_module(rewritten, "sub_rewritten")
 
@@ -262,6 +288,9 @@ def test_sanity_of_the_expected_values(modules):
     assert _outcome(original.crlf()) == "a\nb\nc"
     assert _outcome(original.system_status()) == 3 << 8
     assert _outcome(original.too_slow())[0] == "TimeoutExpired"
+    assert _outcome(original.check_call3())[:2] == ("CalledProcessError", 3)
+    assert _outcome(original.status_output()) == (2, "hi")
+    assert _outcome(original.spawn_wait()) == 4
 
 
 def test_the_loop_keeps_running_while_a_child_runs(modules):

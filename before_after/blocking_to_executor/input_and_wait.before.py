@@ -8,7 +8,9 @@ async def ask(prompt):
     return name.strip()
 
 
-async def reap(pid):
+async def reap(pid, flags):
     _, status = waitpid(pid, 0)
     any_child = os.wait()
+    # Every argument form passes through unchanged.
+    os.waitpid(pid, *flags)
     return os.waitstatus_to_exitcode(status), any_child

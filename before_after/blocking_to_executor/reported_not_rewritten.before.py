@@ -1,6 +1,6 @@
 import os
 
 
-async def f(pid, args):
-    os.waitpid(pid, *args)
+async def f(pid, asyncio):
+    os.waitpid(pid, 0)
     return list(input() for _ in range(2))

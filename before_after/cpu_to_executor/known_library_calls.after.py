@@ -1,7 +1,6 @@
 """Password hashing is slow by design; these libraries release the GIL: default thread pool."""
 import bcrypt
 import asyncio
-import functools
 import hashlib
 from argon2 import PasswordHasher
 from passlib.context import CryptContext
@@ -12,45 +11,31 @@ hasher = PasswordHasher()
 
 
 async def register(password: str):
-    hashed = await asyncio.get_running_loop().run_in_executor(
-        None, bcrypt.hashpw, password.encode(), bcrypt.gensalt()
-    )
+    hashed = await asyncio.to_thread(bcrypt.hashpw, password.encode(), bcrypt.gensalt())
     return hashed
 
 
 async def login(password: str, hashed: bytes):
-    return await asyncio.get_running_loop().run_in_executor(
-        None, bcrypt.checkpw, password.encode(), hashed
-    )
+    return await asyncio.to_thread(bcrypt.checkpw, password.encode(), hashed)
 
 
 async def passlib_routes(password: str, stored: str):
-    new = await asyncio.get_running_loop().run_in_executor(
-        None, pwd_context.hash, password
-    )
-    ok = await asyncio.get_running_loop().run_in_executor(
-        None, pwd_context.verify, password, stored
-    )
-    other = await asyncio.get_running_loop().run_in_executor(
-        None, pbkdf2_sha256.hash, password
-    )
+    new = await asyncio.to_thread(pwd_context.hash, password)
+    ok = await asyncio.to_thread(pwd_context.verify, password, stored)
+    other = await asyncio.to_thread(pbkdf2_sha256.hash, password)
     return new, ok, other
 
 
 async def argon2_routes(password: str):
-    return await asyncio.get_running_loop().run_in_executor(
-        None,
-        hasher.verify,
-        await asyncio.get_running_loop().run_in_executor(None, hasher.hash, password),
-        password,
+    return await asyncio.to_thread(
+        hasher.verify, await asyncio.to_thread(hasher.hash, password), password
     )
 
 
 async def derive(password: bytes):
-    # Keyword arguments: run_in_executor takes none, so functools.partial carries them.
-    return await asyncio.get_running_loop().run_in_executor(
-        None,
-        functools.partial(hashlib.scrypt, password, salt=b"salt", n=2**14, r=8, p=1),
+    # Keyword arguments pass through asyncio.to_thread unchanged (no functools.partial).
+    return await asyncio.to_thread(
+        hashlib.scrypt, password, salt=b"salt", n=2**14, r=8, p=1
     )
 
 

@@ -30,7 +30,7 @@ async def argon2_routes(password: str):
 
 
 async def derive(password: bytes):
-    # Keyword arguments: run_in_executor takes none, so functools.partial carries them.
+    # Keyword arguments pass through asyncio.to_thread unchanged (no functools.partial).
     return hashlib.scrypt(password, salt=b"salt", n=2**14, r=8, p=1)
 
 

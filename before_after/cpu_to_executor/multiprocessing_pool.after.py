@@ -36,9 +36,7 @@ async def async_compute():
 
 async def squares(numbers: list):
     # Two uses of the pool, both rewritten: the `with` goes.
-    first = await asyncio.get_running_loop().run_in_executor(
-        None, list, _cpu_bound_executor().map(square, numbers)
-    )
+    first = await asyncio.to_thread(list, _cpu_bound_executor().map(square, numbers))
     second = await asyncio.get_running_loop().run_in_executor(
         _cpu_bound_executor(), functools.partial(scale, 3, factor=2)
     )
@@ -46,8 +44,8 @@ async def squares(numbers: list):
 
 
 async def direct(numbers: list):
-    return await asyncio.get_running_loop().run_in_executor(
-        None, list, _cpu_bound_executor().map(square, numbers, chunksize=4)
+    return await asyncio.to_thread(
+        list, _cpu_bound_executor().map(square, numbers, chunksize=4)
     )
 
 

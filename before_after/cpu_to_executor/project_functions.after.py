@@ -61,9 +61,7 @@ async def route(points: list, secret: str, board: list):
     total = await asyncio.get_running_loop().run_in_executor(
         _cpu_bound_executor(), grid_sum
     )
-    key = await asyncio.get_running_loop().run_in_executor(
-        None, derive_key, secret.encode()
-    )
+    key = await asyncio.to_thread(derive_key, secret.encode())
     solution = await asyncio.get_running_loop().run_in_executor(
         _cpu_bound_executor(), solve, board
     )

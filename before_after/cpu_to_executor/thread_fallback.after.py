@@ -15,9 +15,9 @@ def remember(key):
 
 async def route(request, data: list):
     # `request` has no plain type: it may not pickle.
-    a = await asyncio.get_running_loop().run_in_executor(None, crunch, request)
+    a = await asyncio.to_thread(crunch, request)
     # Mutates module state, which another process would not share.
-    b = await asyncio.get_running_loop().run_in_executor(None, remember, "x")
+    b = await asyncio.to_thread(remember, "x")
     # In a generator expression `await` is impossible: reported, left alone.
     c = sum(crunch(x) for x in data)
     return a, b, c
