@@ -22,7 +22,7 @@ import ast
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Tuple
 
 from . import resolve
 
@@ -84,6 +84,15 @@ def _key(node: ast.stmt, style: Style) -> Tuple[int, str]:
     return kind, name.lower()
 
 
+def _name_key(name: str) -> Tuple[int, str]:
+    """isort's / ruff's ``order-by-type``: CONSTANTS, then Classes, then the rest."""
+    if name.isupper() and len(name) > 1:
+        return 0, name
+    if name[:1].isupper():
+        return 1, name
+    return 2, name.lower()
+
+
 def _head(tree: ast.Module) -> List[ast.stmt]:
     """The import statements at the head of a module (after its docstring)."""
     body = tree.body
@@ -110,6 +119,24 @@ def place(old: str, new: str, filename: str, root: str, style: Style) -> str:
     lines = new.splitlines(keepends=True)
     before = {_text(old.splitlines(keepends=True), n).strip() for n in _head(old_tree)}
     head = _head(new_tree)
+    old_modules = {
+        (n.module, n.level) for n in _head(old_tree) if isinstance(n, ast.ImportFrom)
+    }
+    for node in head:  # names asyncfix added to an existing `from m import ...` line: in order
+        line = _text(lines, node)
+        if (
+            isinstance(node, ast.ImportFrom)
+            and (node.module, node.level) in old_modules
+            and line.strip() not in before
+            and node.lineno == node.end_lineno
+            and "#" not in line
+            and "(" not in line
+        ):
+            names = sorted(node.names, key=lambda a: _name_key(a.name))
+            text = ", ".join(a.name if not a.asname else f"{a.name} as {a.asname}" for a in names)
+            prefix = line[: line.index(" import ") + len(" import ")]
+            lines[node.lineno - 1] = prefix + text + line[len(line.rstrip("\r\n")):]
+    new = "".join(lines)
     added = [
         n for n in head
         if _text(lines, n).strip() not in before and n.lineno == n.end_lineno
@@ -117,8 +144,8 @@ def place(old: str, new: str, filename: str, root: str, style: Style) -> str:
     ]
     if not added:
         return new
-    if len(added) == len(head):  # the module had no imports: only the spacing after them
-        return _spaced(new, head[-1].end_lineno, new_tree)
+    if len(added) == len(head):  # no import was kept: at most the spacing after the block
+        return _spaced(new, head[-1].end_lineno, new_tree) if not _head(old_tree) else new
     # Take the added lines out, then put each one back where isort would.
     for node in sorted(added, key=lambda n: n.lineno, reverse=True):
         del lines[node.lineno - 1]
@@ -151,18 +178,16 @@ def place(old: str, new: str, filename: str, root: str, style: Style) -> str:
         lines.insert(index, block)
     result = "".join(lines)
     try:
-        tree = ast.parse(result)
+        ast.parse(result)
     except SyntaxError:
         return new
-    last = _head(tree)[-1]
-    if _text(result.splitlines(keepends=True), last).strip() in before:
-        return result
-    return _spaced(result, last.end_lineno, tree)
+    return result
 
 
 def _spaced(text: str, last_line: int, tree: ast.Module) -> str:
     """Two blank lines between the import block and a ``def``/``class`` right after it, as
-    isort and ruff want (``lines-after-imports``), when asyncfix wrote the block's last line."""
+    isort and ruff want (``lines-after-imports``), when asyncfix wrote the whole block (the
+    module had no imports); a spacing the project chose is left as it is."""
     following = [n for n in tree.body if n.lineno > last_line]
     if not following or not isinstance(following[0], (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return text

@@ -21,19 +21,19 @@ SELECT = {"select": ["file_io_to_thread"], "fmt": False}
     [
         pytest.param(
             "import os\nasync def f(p):\n    return os.path.exists(p)\n",
-            "import os\nimport asyncio\n\nasync def f(p):\n"
+            "import asyncio\nimport os\n\nasync def f(p):\n"
             "    return await asyncio.to_thread(os.path.exists, p)\n",
             id="os-path",
         ),
         pytest.param(
             "from pathlib import Path\nasync def f(p):\n    return Path(p).read_text().upper()\n",
-            "from pathlib import Path\nimport asyncio\n\nasync def f(p):\n"
+            "import asyncio\nfrom pathlib import Path\n\nasync def f(p):\n"
             "    return (await asyncio.to_thread(Path(p).read_text)).upper()\n",
             id="path-call-precedence",
         ),
         pytest.param(
             "async def f(p):\n    with open(p) as f:\n        data = f.read()\n    return data\n",
-            "import asyncio\n\nasync def f(p):\n    def _read_file():\n        with open(p) as f:\n"
+            "import asyncio\n\n\nasync def f(p):\n    def _read_file():\n        with open(p) as f:\n"
             "            data = f.read()\n        return data\n"
             "    data = await asyncio.to_thread(_read_file)\n    return data\n",
             id="with-open-read",

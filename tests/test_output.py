@@ -168,7 +168,7 @@ def test_github_annotations_end_to_end(project: Path):
     lines = result.stdout.splitlines()
     assert lines == [
         "::error file=app/broken.py,title=asyncfix::syntax error at line 1, column 5: '(' was never closed",
-        "::warning file=app/mixed.py,line=2,title=asyncfix::asyncfix would rewrite this file "
+        "::warning file=app/mixed.py,line=1,title=asyncfix::asyncfix would rewrite this file "
         "(sleep_to_asyncio 1); run `asyncfix --apply`",
         "::warning file=app/mixed.py,line=9,col=16,title=ASYNC251::time.sleep in a generator "
         "expression inside a coroutine blocks the event loop (hint: turn the generator expression "

@@ -125,7 +125,7 @@ def test_except_keeps_requests_classes_when_a_requests_call_stays():
         **SELECT,
     )
     assert "except (requests.Timeout, httpx.TimeoutException):" in out
-    assert out.startswith("import requests\n")
+    assert out.startswith("import httpx\nimport requests\n")  # isort order
 
 
 @pytest.mark.parametrize(

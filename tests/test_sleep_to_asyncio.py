@@ -51,7 +51,7 @@ SELECT = {"select": ["sleep_to_asyncio"]}
         ),
         pytest.param(
             "import time\nasync def f():\n    return (time.sleep(0) for _ in range(time.sleep(0) or 2))\n",
-            "import time\nimport asyncio\n\nasync def f():\n    return (time.sleep(0) for _ in range(await asyncio.sleep(0) or 2))\n",
+            "import asyncio\nimport time\n\nasync def f():\n    return (time.sleep(0) for _ in range(await asyncio.sleep(0) or 2))\n",
             id="genexp-first-iterable-runs-in-the-coroutine",
         ),
     ],

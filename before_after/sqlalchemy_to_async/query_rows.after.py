@@ -1,5 +1,5 @@
 from models import Address, User
-from sqlalchemy import delete, select, text, update, func
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
