@@ -246,7 +246,7 @@ HEAVY = "def heavy(n: int = 0, *, k: int = 1):\n    return sum(i * k for i in ra
         ),
         pytest.param(
             "from asyncio import get_event_loop\nasync def f():\n    return get_event_loop()\n",
-            "import asyncio\n\n\nasync def f():\n    return asyncio.get_running_loop()\n",
+            "import asyncio\n\nasync def f():\n    return asyncio.get_running_loop()\n",
             id="get-event-loop-from-import",
         ),
     ],
