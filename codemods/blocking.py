@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, List, Mapping, Set, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
 
 from . import blocking_tables
 from .project import (
@@ -105,9 +105,10 @@ def analyse(
     makes_async: Set[DefKey],
     options: Mapping[str, Any],
     selected: FrozenSet[str],
+    resolver: Optional[_Resolver] = None,
 ) -> BlockingPlan:
     """The plan for every blocking entry point of the program."""
-    resolver = _Resolver(modules, root)
+    resolver = resolver or _Resolver(modules, root)
     defs: Dict[DefKey, DefFacts] = {
         (path, q): d for path, facts in modules.items() for q, d in facts.defs.items()
     }

@@ -47,7 +47,7 @@ def _mocked(modules: Mapping[str, ModuleFacts], library: str) -> bool:
 
 
 def seeds(
-    modules: Mapping[str, ModuleFacts], root: str, selected: FrozenSet[str]
+    modules: Mapping[str, ModuleFacts], resolver: _Resolver, selected: FrozenSet[str]
 ) -> List[DefKey]:
     """Sync functions to make async natively (sorted): their blocking calls are all converted
     by a selected family, and their closure is complete."""
@@ -57,7 +57,6 @@ def seeds(
     if not families:
         return []
     native = frozenset(api for name in families for api in NATIVE[name])
-    resolver = _Resolver(modules, root)
     defs: Dict[DefKey, DefFacts] = {
         (path, q): d for path, facts in modules.items() for q, d in facts.defs.items()
     }

@@ -1167,10 +1167,13 @@ class _Resolver:
 
 
 def build(
-    modules: Mapping[str, ModuleFacts], seeds: Iterable[DefKey], root: str
+    modules: Mapping[str, ModuleFacts],
+    seeds: Iterable[DefKey],
+    root: str,
+    resolver: Optional["_Resolver"] = None,
 ) -> Dict[str, FileActions]:
     """Resolve every call site, propagate async to a fixed point, and say per file what to do."""
-    resolver = _Resolver(modules, root)
+    resolver = resolver or _Resolver(modules, root)
     defs = {(path, q): d for path, facts in modules.items() for q, d in facts.defs.items()}
 
     # Where each function is referenced without being called, outside async-aware slots.
@@ -1373,19 +1376,24 @@ def combine_all(
             seeds.extend(codemod.async_seeds(combined))
     actions: Dict[str, FileActions] = {}
     names = frozenset(codemod.NAME for codemod in codemods)
+    # One resolver for the whole index: its memoised answers serve the await machinery, the
+    # native rung and the blocking plan alike.
+    resolver = _Resolver(modules, root) if modules else None
     if modules and AWAIT_CODEMOD in names:
         from . import native
 
         # The first rung of the fix ladder: blocking helpers a family converts natively, whose
         # closure is complete, become async with every caller (native.py).
-        seeds.extend(native.seeds(modules, root, names))
-        actions = build(modules, seeds, root)
+        seeds.extend(native.seeds(modules, resolver, names))
+        actions = build(modules, seeds, root, resolver)
     plan = None
     if modules:
         from . import blocking
 
         if names & {blocking.DEMOTE_CODEMOD, blocking.OFFLOAD_CODEMOD}:
-            plan = blocking.analyse(modules, root, _made_async(modules, actions), options or {}, names)
+            plan = blocking.analyse(
+                modules, root, _made_async(modules, actions), options or {}, names, resolver
+            )
     async_names = None
     if modules is not None:
         async_names = {path: m.async_names for path, m in modules.items() if m.async_names}
