@@ -130,6 +130,11 @@ def _explain(ctx: click.Context, _param: click.Parameter, value: Optional[str]) 
     "--verify-timeout", type=click.IntRange(min=1), metavar="SECONDS",
     help=f"Time limit of each --verify run (default: {DEFAULT_TIMEOUT}).",
 )
+@click.option(
+    "--migrate", is_flag=True, default=None,
+    help="Opt-in whole-app migration: move sync SQLAlchemy sessions and requests to their async "
+    "forms everywhere (def routes, helpers, scripts, tests), not only what blocks the loop.",
+)
 @click.option("--select", metavar="NAME,...", help="Run only these codemods.")
 @click.option("--ignore", metavar="NAME,...", help="Do not run these codemods.")
 @click.option(
@@ -164,6 +169,7 @@ def main(
     report: Optional[str],
     verify_cmd: Optional[str],
     verify_timeout: Optional[int],
+    migrate: Optional[bool],
     select: Optional[str],
     ignore: Optional[str],
     exclude: Tuple[str, ...],
@@ -219,6 +225,8 @@ def main(
         for key, value in config.items()
         if key not in CLI_OPTIONS and key.replace("_", "-") not in CLI_OPTIONS
     }
+    if migrate:
+        options["migrate"] = True
     use_cache = use_cache if _given(ctx, "use_cache") else config.get("cache", True)
     scan_cache = directory_for(names) if use_cache and paths != ("-",) else None
     settings = Settings(

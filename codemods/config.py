@@ -37,6 +37,9 @@ CODEMOD_OPTIONS: Dict[str, type] = {
     # cpu_to_executor: "auto" (process pool for pure-Python work that pickles, default thread
     # pool otherwise), "thread" (always the default thread pool) or "process".
     "cpu-executor": str,
+    # --migrate: the opt-in whole-app sync -> async migration (sync Session -> AsyncSession and
+    # requests -> httpx in `def` routes, helpers, scripts and tests too), not only what blocks.
+    "migrate": bool,
 }
 # String keys of CODEMOD_OPTIONS that take one of a fixed set of values.
 CODEMOD_CHOICES: Dict[str, Tuple[str, ...]] = {
