@@ -62,5 +62,6 @@ INFRASTRUCTURE = frozenset(
         # Parts of one codemod (issue 19 split), and the emit policy they share.
         "cpu_facts", "cpu_cost", "cpu_proof", "cpu_pool", "dependency_facts", "dependency_edit",
         "blocking_entries", "blocking_stdlib", "blocking_services", "blocking_compute", "blocking_quiet",
+        "emit",
     }
 )

@@ -15,8 +15,8 @@ import libcst.helpers
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
-from .base import awaited
 from .cpu_facts import CPU003, HELPER
+from .emit import PROCESS, THREAD, to_thread
 
 
 class PoolRewrite:
@@ -114,22 +114,22 @@ class PoolRewrite:
             return None
         method, func, args = found
         # The code asked for processes already (and Pool pickles just like the executor).
-        kind = "thread" if self.executor_mode == "thread" or self.helper_blocked else "process"
+        kind = THREAD if self.executor_mode == THREAD or self.helper_blocked else PROCESS
         if method == "apply":
             return self._offload(original, func, args, kind)
         # Pool.map -> the executor's map (same order, same chunking), its results collected by
         # list() in a thread (asyncio.to_thread), so the loop never waits on them.
         if not self.name_is_free(original, "asyncio", "asyncio"):
             return None
-        if kind == "process":
+        if kind == PROCESS:
             mapped = cst.Call(
-                func=cst.Attribute(self._executor_expr("process"), cst.Name("map")),
+                func=cst.Attribute(self._executor_expr(PROCESS), cst.Name("map")),
                 args=[cst.Arg(func), *args],
             )
         else:
             mapped = cst.Call(func=cst.Name("map"), args=[cst.Arg(func), args[0]])
         self.add_needed_import("asyncio")
-        return _to_thread([cst.Arg(cst.Name("list")), cst.Arg(mapped)])
+        return to_thread(cst.Arg(cst.Name("list")), cst.Arg(mapped))
 
     def _direct_pool(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         """``Pool().apply(f)`` / ``Pool().map(f, xs)`` in a coroutine."""
@@ -231,9 +231,3 @@ class PoolRewrite:
             body[index] = following.with_changes(leading_lines=[*blank, *kept])
         body.insert(index, helper)
         return updated.with_changes(body=body)
-
-
-def _to_thread(args: List[cst.Arg]) -> cst.Await:
-    """``await asyncio.to_thread(*args)``: the thread-pool offload (it carries the caller's
-    context variables; ``run_in_executor`` does not)."""
-    return awaited(cst.Call(cst.Attribute(cst.Name("asyncio"), cst.Name("to_thread")), args))

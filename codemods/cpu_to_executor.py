@@ -61,7 +61,7 @@ import libcst.matchers as m
 from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
 
 from . import syntax
-from .base import GENEXP, Codemod, awaited
+from .base import GENEXP, Codemod
 from .cpu_cost import scan
 from .cpu_facts import (
     CPU001,
@@ -76,8 +76,16 @@ from .cpu_facts import (
     Callee,
     plain_annotation,
 )
-from .cpu_pool import PoolRewrite, _to_thread
+from .cpu_pool import PoolRewrite
 from .cpu_proof import CpuFacts, combine_facts
+from .emit import (
+    PROCESS,
+    THREAD,
+    executor_for,
+    has_keywords,
+    run_in_executor,
+    to_thread,
+)
 from .project import ProjectIndex, called
 from .resolve import module_names, resolve_relative
 
@@ -344,24 +352,23 @@ class CpuToExecutor(PoolRewrite, Codemod):
         return False
 
     def _executor(self, call: cst.Call, callee: Callee, where: cst.FunctionDef) -> Tuple[str, str]:
-        """("process" | "thread", why a wanted process pool was not used or "")."""
-        if self.executor_mode == "thread":
-            return "thread", ""
-        wants_process = callee.holds_gil or self.executor_mode == "process"
-        if not wants_process:
-            return "thread", ""
+        """(PROCESS | THREAD, why a wanted process pool was not used or "")."""
+        holds_gil = callee.holds_gil or self.executor_mode == PROCESS
+        if self.executor_mode == THREAD or not holds_gil:
+            return THREAD, ""
+        why = ""
         if not callee.process_safe:
-            return "thread", "the function is not module-level, is decorated, or uses shared state"
-        if any(not self._plain_value(arg.value, where) for arg in call.args):
-            return "thread", "an argument is not known to be picklable"
-        if self.helper_blocked:
-            return "thread", f"the name `{HELPER}` is taken in this module"
-        return "process", ""
+            why = "the function is not module-level, is decorated, or uses shared state"
+        elif any(not self._plain_value(arg.value, where) for arg in call.args):
+            why = "an argument is not known to be picklable"
+        elif self.helper_blocked:
+            why = f"the name `{HELPER}` is taken in this module"
+        return executor_for(holds_gil, picklable=not why), why
 
     # -- building the new code -----------------------------------------------------------------
 
     def _executor_expr(self, kind: str) -> cst.BaseExpression:
-        if kind == "process":
+        if kind == PROCESS:
             self.need_helper = True
             return cst.Call(func=cst.Name(HELPER))
         return cst.Name("None")
@@ -376,10 +383,10 @@ class CpuToExecutor(PoolRewrite, Codemod):
         if not self.name_is_free(node, "asyncio", "asyncio"):
             return None
         args = [arg.with_changes(comma=cst.MaybeSentinel.DEFAULT) for arg in args]
-        if kind == "thread":
+        if kind == THREAD:
             self.add_needed_import("asyncio")
-            return _to_thread([cst.Arg(func), *args])
-        keywords = any(arg.keyword is not None or arg.star == "**" for arg in args)
+            return to_thread(cst.Arg(func), *args)
+        keywords = has_keywords(args)
         if (keywords or not self.helper_exists) and not self.name_is_free(node, "functools", "functools"):
             return None
         if not self.helper_exists and not self._pool_class_is_free():
@@ -387,20 +394,7 @@ class CpuToExecutor(PoolRewrite, Codemod):
         self.add_needed_import("asyncio")
         if keywords:
             self.add_needed_import("functools")
-            target = [cst.Arg(cst.Call(
-                func=cst.Attribute(cst.Name("functools"), cst.Name("partial")),
-                args=[cst.Arg(func), *args],
-            ))]
-        else:
-            target = [cst.Arg(func), *args]
-        run = cst.Call(
-            func=cst.Attribute(
-                value=cst.Call(func=cst.Attribute(cst.Name("asyncio"), cst.Name("get_running_loop"))),
-                attr=cst.Name("run_in_executor"),
-            ),
-            args=[cst.Arg(self._executor_expr(kind)), *target],
-        )
-        return awaited(run)
+        return run_in_executor(self._executor_expr(kind), func, args)
 
     def _pool_class_is_free(self) -> bool:
         """``ProcessPoolExecutor`` at module level is unbound or ``concurrent.futures``'."""
