@@ -16,7 +16,15 @@ import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
 from .cpu_facts import CPU003, HELPER
-from .emit import PROCESS, THREAD, to_thread
+from .emit import (
+    APP_EVENT_TOKENS,
+    LIFESPAN,
+    PROCESS,
+    THREAD,
+    add_lifespan,
+    app_site,
+    to_thread,
+)
 
 
 class PoolRewrite:
@@ -200,6 +208,11 @@ class PoolRewrite:
         # Imported with the module (the import is the slow part of a first use), but the pool
         # itself is created on first use.
         self.add_needed_import("concurrent.futures", "ProcessPoolExecutor")
+        app = self._app_for_pool(original)
+        closing = (
+            "\n    The app's lifespan shuts it down at exit; a use after that makes a new one.\n"
+            if app is not None else ""
+        )
         helper = cst.parse_statement(
             "@functools.lru_cache(maxsize=None)\n"
             f"def {HELPER}():\n"
@@ -207,10 +220,19 @@ class PoolRewrite:
             "\n"
             "    Created once, on first use: importing the module starts no process and leaves the\n"
             "    multiprocessing start method alone, so it also imports cleanly in a spawned worker.\n"
+            f"{closing}"
             '    """\n'
             "    return ProcessPoolExecutor()\n"
         )
         body = list(updated.body)
+        if app is not None:
+            self.add_needed_import("asyncio")
+            self.add_needed_import("contextlib", "asynccontextmanager")
+            shutdown = [
+                cst.parse_statement(f"await asyncio.to_thread({HELPER}().shutdown)\n"),
+                cst.parse_statement(f"{HELPER}.cache_clear()\n"),
+            ]
+            add_lifespan(body, app, shutdown, "Shuts down the process pool of the CPU-bound calls with the app.")
         index = 0
         for position, statement in enumerate(body):
             if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
@@ -231,3 +253,26 @@ class PoolRewrite:
             body[index] = following.with_changes(leading_lines=[*blank, *kept])
         body.insert(index, helper)
         return updated.with_changes(body=body)
+
+    def _app_for_pool(self, module: cst.Module) -> Optional[int]:
+        """Where the pool is shut down: the index of this module's FastAPI app when a lifespan
+        can be added to it (closure: nothing in the project wires startup/shutdown already, and
+        the names the lifespan uses are free here); None keeps the pool to the process's end."""
+        facts = self.facts
+        if facts is not None and facts.app_events:
+            return None
+        source = self.file.source.encode()
+        if any(token in source for token in APP_EVENT_TOKENS):
+            return None
+        index = app_site(module.body, lambda func: self.imported_name(func) == "fastapi.FastAPI")
+        if index is None:
+            return None
+        scope = self.module_scope
+        if scope[LIFESPAN] or not all(
+            isinstance(a.node, cst.Import) for a in scope["asyncio"]
+        ) or not all(
+            isinstance(a.node, cst.ImportFrom) and m.matches(a.node.module, m.Name("contextlib"))
+            for a in scope["asynccontextmanager"]
+        ):
+            return None
+        return index

@@ -46,6 +46,7 @@ class CpuFacts(NamedTuple):
     instances: Dict[str, str]  # qualified instance name -> qualified class name
     local_instances: Dict[str, Dict[str, str]]
     names: FrozenSet[str]  # simple names worth parsing a file for (heavy or looking it)
+    app_events: bool = False  # some file wires an app's startup/shutdown (emit.APP_EVENT_TOKENS)
 
 
 def combine_facts(facts: Mapping[str, Any], root: str) -> CpuFacts:
@@ -158,4 +159,5 @@ def combine_facts(facts: Mapping[str, Any], root: str) -> CpuFacts:
         functions[alias] = local[node["path"]][node["name"]]
     for name in instances:
         simple.add(name.rpartition(".")[2])
-    return CpuFacts(functions, local, instances, local_instances, frozenset(simple))
+    app_events = any(file.get("app_events", False) for file in facts.values())
+    return CpuFacts(functions, local, instances, local_instances, frozenset(simple), app_events)

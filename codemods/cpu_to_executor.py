@@ -21,7 +21,9 @@ everywhere (it takes keyword arguments and carries the caller's context variable
 case is ``run_in_executor(_cpu_bound_executor(), f, *args)``, with
 ``functools.partial(f, a, key=c)`` for keyword arguments (``run_in_executor`` takes none);
 ``_cpu_bound_executor()`` is a module-level function, added once per module, that creates one
-``ProcessPoolExecutor`` on first use. Either way the arguments are evaluated on the loop first.
+``ProcessPoolExecutor`` on first use; where the module makes the FastAPI app and nothing in the
+project wires startup/shutdown, the app gets a ``lifespan`` that shuts the pool down
+(:mod:`.emit`, :mod:`.cpu_pool`). Either way the arguments are evaluated on the loop first.
 
 What is CPU-bound: a rewrite is made only on proof (see the README section "CPU-bound calls"):
 
@@ -79,6 +81,7 @@ from .cpu_facts import (
 from .cpu_pool import PoolRewrite
 from .cpu_proof import CpuFacts, combine_facts
 from .emit import (
+    APP_EVENT_TOKENS,
     PROCESS,
     THREAD,
     executor_for,
@@ -158,9 +161,10 @@ class CpuToExecutor(PoolRewrite, Codemod):
 
     @classmethod
     def collect(cls, tree: ast.Module, path: str, source: bytes) -> Any:
-        if b"def " not in source and b"= " not in source:
-            return None
-        return scan(tree, source)
+        found = scan(tree, source) if b"def " in source or b"= " in source else None
+        if any(token in source for token in APP_EVENT_TOKENS):  # no lifespan for the pool then
+            found = {**(found or {"imports": {}, "functions": {}, "instances": {}}), "app_events": True}
+        return found
 
     @classmethod
     def combine(cls, facts: Mapping[str, Any], root: str) -> Any:
@@ -210,6 +214,7 @@ class CpuToExecutor(PoolRewrite, Codemod):
                     {**local.instances, **facts.instances},
                     {**facts.local_instances, **local.local_instances},
                     facts.names | local.names,
+                    facts.app_events or local.app_events,
                 )
         self.facts: Optional[CpuFacts] = facts if isinstance(facts, CpuFacts) else None
         self.own_names = module_names(filename, root) if filename else []

@@ -21,9 +21,10 @@ the isort way by :mod:`.imports`.
 
 from __future__ import annotations
 
-from typing import AbstractSet, Iterable, List, Sequence
+from typing import AbstractSet, Callable, Iterable, List, Optional, Sequence
 
 import libcst as cst
+import libcst.matchers as m
 from libcst.metadata import Scope
 
 from .base import awaited
@@ -111,3 +112,72 @@ def block_to_thread(
     else:
         statement = cst.Expr(call)
     return cst.FlattenSentinel([helper, cst.SimpleStatementLine([statement])])
+
+
+# -- shared resources: one per app, opened and closed by the app's lifespan ------------------------
+
+# Where an app's startup/shutdown may already be wired (FastAPI's `lifespan=`, the older
+# `on_startup`/`on_shutdown`/`@app.on_event`, Starlette's `add_event_handler`/`lifespan_context`):
+# Starlette runs a `lifespan` *instead of* the event handlers, so a project that mentions any of
+# these anywhere gets no new lifespan (closure or nothing).
+APP_EVENT_TOKENS = (b"lifespan", b"on_event", b"on_startup", b"on_shutdown", b"add_event_handler")
+LIFESPAN = "lifespan"
+
+
+def app_site(body: Sequence[cst.BaseStatement], is_app_class: Callable[[cst.BaseExpression], bool]) -> Optional[int]:
+    """The index of the module's one ``NAME = FastAPI(...)`` statement, when the app has no
+    startup/shutdown wiring of its own (no ``lifespan``/``on_startup``/``on_shutdown`` argument,
+    no ``**kwargs``); None when there is no such app, or more than one."""
+    found: List[int] = []
+    for index, statement in enumerate(body):
+        if not m.matches(statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())], value=m.Call())])):
+            continue
+        call = statement.body[0].value  # type: ignore[attr-defined]
+        if is_app_class(call.func):
+            found.append(index)
+            if any(arg.star or (arg.keyword is not None and arg.keyword.value in ("lifespan", "on_startup", "on_shutdown"))
+                   for arg in call.args):
+                return None
+    return found[0] if len(found) == 1 else None
+
+
+def add_lifespan(body: List[cst.BaseStatement], index: int, shutdown: Sequence[cst.BaseStatement], doc: str) -> None:
+    """Give the app at ``body[index]`` a lifespan, defined just above it, that runs ``shutdown``
+    when the app stops::
+
+        @asynccontextmanager
+        async def lifespan(app: FastAPI):
+            \"\"\"doc\"\"\"
+            yield
+            <shutdown>
+
+        app = FastAPI(..., lifespan=lifespan)
+
+    The caller imports ``contextlib.asynccontextmanager`` and checks that the names are free."""
+    statement = body[index]
+    call = statement.body[0].value  # type: ignore[attr-defined]
+    params = cst.Parameters([cst.Param(cst.Name("app"), cst.Annotation(call.func.deep_clone()))])
+    lines: List[cst.BaseStatement] = [
+        cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{doc}"""'))]),
+        cst.SimpleStatementLine([cst.Expr(cst.Yield())]),
+        *shutdown,
+    ]
+    lifespan = cst.FunctionDef(
+        name=cst.Name(LIFESPAN),
+        params=params,
+        body=cst.IndentedBlock(lines),
+        decorators=[cst.Decorator(cst.Name("asynccontextmanager"))],
+        asynchronous=cst.Asynchronous(),
+        leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+    )
+    args = list(call.args)
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    args.append(cst.Arg(cst.Name(LIFESPAN), keyword=cst.Name(LIFESPAN),
+                        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+    small = statement.body[0].with_changes(value=call.with_changes(args=args))  # type: ignore[attr-defined]
+    kept = list(statement.leading_lines)
+    while kept and kept[0].comment is None:
+        kept.pop(0)
+    body[index] = statement.with_changes(body=[small], leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *kept])
+    body.insert(index, lifespan)

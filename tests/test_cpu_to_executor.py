@@ -669,3 +669,94 @@ def test_rewritten_pool_code_gives_the_same_results(tmp_path: Path):
     expected = _pool_results(tmp_path, "pool_before")
     assert expected == str((sum(i * i for i in range(10**6)), ([1, 4, 9], 6), [16, 25, 36, 49, 64]))
     assert _pool_results(tmp_path, "pool_after") == expected
+
+
+# -- one process pool per app, shut down with it -------------------------------------------------
+
+
+def test_app_pool_lives_and_dies_with_the_lifespan(tmp_path: Path):
+    """The rewritten seed app, run for real in a fresh interpreter: the lifespan starts, the CPU
+    route answers from the pool, the pool is shut down when the app stops; a second start makes
+    a new pool; and without a lifespan (a TestClient used without ``with``) the route still works."""
+    (tmp_path / "cpu_seed_life.py").write_text(APP)
+    assert CliRunner().invoke(main, ["--select", "cpu_to_executor", "--apply", str(tmp_path)]).exit_code == 0
+    assert "app = FastAPI(lifespan=lifespan)" in (tmp_path / "cpu_seed_life.py").read_text()
+    script = textwrap.dedent(
+        """
+        import json, sys
+        sys.path.insert(0, sys.argv[1])
+        from fastapi.testclient import TestClient
+        import cpu_seed_life as mod
+
+        def shut(pool):
+            try:
+                pool.submit(abs, 1).result()
+            except RuntimeError:
+                return True
+            return False
+
+        answers, pools = [], []
+        for _ in range(2):
+            with TestClient(mod.app) as client:
+                answers.append(client.get("/compute").json()["result"])
+                pools.append(mod._cpu_bound_executor())
+                running = not shut(pools[-1])
+            answers.append(running)
+        answers.append(TestClient(mod.app).get("/compute").json()["result"])
+        mod._cpu_bound_executor().shutdown()
+        print(json.dumps([answers, [shut(p) for p in pools], pools[0] is not pools[1]]))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    total = sum(i * i for i in range(10**6))
+    answers, shut_down, fresh = __import__("json").loads(done.stdout.strip().splitlines()[-1])
+    assert answers == [total, True, total, True, total]
+    assert shut_down == [True, True]
+    assert fresh
+
+
+@pytest.mark.parametrize(
+    "wiring",
+    [
+        pytest.param("app = FastAPI()\n\n@app.on_event('startup')\ndef hello():\n    pass\n", id="on-event"),
+        pytest.param("app = FastAPI(on_startup=[print])\n", id="on-startup"),
+        pytest.param("app = FastAPI(lifespan=None)\n", id="own-lifespan"),
+        pytest.param("app = FastAPI()\nother = FastAPI()\n", id="two-apps"),
+    ],
+)
+def test_no_lifespan_where_the_app_wires_startup_itself(wiring: str):
+    """Starlette runs a lifespan instead of on_event handlers: an app that has any startup
+    wiring keeps it, and its pool lives as long as the process (the module-level helper)."""
+    source = (
+        "from fastapi import FastAPI\n\n" + wiring + "\n"
+        "def crunch():\n    return sum(i * i for i in range(10**6))\n\n"
+        "@app.get('/')\nasync def route():\n    return crunch()\n"
+    )
+    outcome = transform_standalone(source.encode(), "app.py", Settings(codemods=("cpu_to_executor",)))
+    new = outcome.new.decode()
+    assert "run_in_executor(_cpu_bound_executor(), crunch)" in new
+    assert "async def lifespan" not in new and "asynccontextmanager" not in new
+    assert wiring in new
+
+
+def test_no_lifespan_where_another_module_wires_startup(tmp_path: Path):
+    """A project-wide check: `@app.on_event` in another module would stop running if the app
+    got a lifespan."""
+    app_dir = tmp_path / "svc"
+    app_dir.mkdir()
+    (app_dir / "__init__.py").write_text("")
+    (app_dir / "main.py").write_text(
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        "def crunch():\n    return sum(i * i for i in range(10**6))\n\n\n"
+        "@app.get('/')\nasync def route():\n    return crunch()\n"
+    )
+    (app_dir / "events.py").write_text(
+        "from .main import app\n\n\n@app.on_event('startup')\ndef hello():\n    pass\n"
+    )
+    assert CliRunner().invoke(main, ["--select", "cpu_to_executor", "--apply", str(tmp_path)]).exit_code == 0
+    new = (app_dir / "main.py").read_text()
+    assert "run_in_executor(_cpu_bound_executor(),crunch)" in "".join(new.split())
+    assert "lifespan" not in new
