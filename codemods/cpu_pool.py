@@ -198,7 +198,10 @@ class PoolRewrite:
         self.drop_import_if_unused(original.items[0].item.func)  # type: ignore[attr-defined]
         body = list(updated.body.body)
         first = body[0]
-        body[0] = first.with_changes(leading_lines=[*updated.leading_lines, *first.leading_lines])
+        # A comment on the `with` line is kept, above what was the block's first statement.
+        header = updated.body.header.comment
+        said = [cst.EmptyLine(comment=header)] if header is not None else []
+        body[0] = first.with_changes(leading_lines=[*updated.leading_lines, *said, *first.leading_lines])
         return cst.FlattenSentinel(body)
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from asyncfix.cli import main
 from asyncfix.codemods.cpu_to_executor import Callee, combine_facts, scan
 from asyncfix.codemods.engine import Settings, transform_standalone
-from conftest import check_noop, check_transformed
+from conftest import check_noop, check_transformed, rewrite
 
 SELECT = {"select": ["cpu_to_executor"], "fmt": False}
 
@@ -760,3 +760,15 @@ def test_no_lifespan_where_another_module_wires_startup(tmp_path: Path):
     new = (app_dir / "main.py").read_text()
     assert "run_in_executor(_cpu_bound_executor(),crunch)" in "".join(new.split())
     assert "lifespan" not in new
+
+
+def test_a_comment_on_the_unwrapped_with_line_is_kept():
+    source = (
+        "from multiprocessing import Pool\n\ndef f():\n    return 1\n\nasync def g():\n"
+        "    # pool\n    with Pool() as p:  # two workers are enough\n        r = p.apply(f)\n    return r\n"
+    )
+    out, _ = rewrite(source, select=["cpu_to_executor"], fmt=False)
+    assert (
+        "    # pool\n    # two workers are enough\n"
+        "    r = await asyncio.get_running_loop().run_in_executor(_cpu_bound_executor(), f)\n"
+    ) in out
