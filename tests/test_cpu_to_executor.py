@@ -587,27 +587,35 @@ def test_seed_app_same_answers_and_the_loop_stops_stalling(tmp_path: Path, monke
         # the loop's thread, once per server process): measured on its own, then the steady
         # state the claim is about.
         cold, _ = asyncio.run(_worst_stall(after.app, "/compute"))
+        # The floor: the worst gap while only non-blocking requests run, on this machine, now.
+        # On a shared machine another process can take the CPU from the loop's thread for a
+        # while; up to 3 tries, the best counts (for the floor and for the rewritten app). A
+        # loop blocked by the call itself stalls for a whole call in every try, so this cannot
+        # hide a blocked loop.
+        floor = min(asyncio.run(_worst_stall(before.app, "/ping"))[0] for _ in range(3))
         for route in ("/compute", "/hash?password=hunter2"):
             stall_before, answers_before = asyncio.run(_worst_stall(before.app, route))
-            # On a shared machine another process can take the CPU from the loop's thread for
-            # a while; up to 3 tries, the best counts. A loop blocked by the call itself stalls
-            # for a whole call in every try, so this cannot hide a blocked loop.
             attempts = []
             for _ in range(3):
                 stall_after, answers_after = asyncio.run(_worst_stall(after.app, route))
                 assert answers_after == answers_before
                 attempts.append(stall_after)
-                if stall_after < 0.06:
+                if stall_after < floor + (stall_before - floor) / 4:
                     break
             stalls[route] = (stall_before, min(attempts))
     finally:
         after._cpu_bound_executor().shutdown()
     report = {r: f"{b * 1000:.0f} ms -> {a * 1000:.0f} ms" for r, (b, a) in stalls.items()}
     print(f"\nworst loop stall with {CONCURRENT} requests, before -> after: {report}; "
-          f"first use of the process pool: {cold * 1000:.0f} ms")
+          f"no blocking: {floor * 1000:.0f} ms; first use of the process pool: {cold * 1000:.0f} ms")
+    # Only comparisons between numbers measured in this run (no wall-clock thresholds): the
+    # inline version stalls well above the floor, the rewritten one near it.
     for route, (stall_before, stall_after) in stalls.items():
-        assert stall_before > 0.15, f"{route}: the inline version stalled only {stall_before:.3f}s"
-        assert stall_after < 0.06, f"{route}: the loop still stalled {stall_after:.3f}s after the rewrite"
+        assert stall_before > 2 * floor, f"{route}: the inline version stalled {stall_before:.3f}s, floor {floor:.3f}s"
+        assert stall_after < stall_before / 2, f"{route}: {stall_before:.3f}s -> {stall_after:.3f}s"
+        assert stall_after < floor + (stall_before - floor) / 2, (
+            f"{route}: {stall_before:.3f}s -> {stall_after:.3f}s, floor {floor:.3f}s"
+        )
     assert cold < stalls["/compute"][0]
 
 
