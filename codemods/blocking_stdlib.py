@@ -14,16 +14,16 @@ STDLIB: Table = {
     # ASYNC250: waits for a line on stdin.
     "builtins.input": (
         "waits for the user to type a line on stdin",
-        "await loop.run_in_executor(None, input, ...)",
+        "await asyncio.to_thread(input, ...)",
     ),
     "getpass.getpass": (
         "waits for the user to type a password on the terminal",
-        "await loop.run_in_executor(None, getpass.getpass, ...)",
+        "await asyncio.to_thread(getpass.getpass, ...)",
     ),
     **each(
         ("sys.stdin.read", "sys.stdin.readline", "sys.stdin.readlines"),
         "waits for data on stdin",
-        "await loop.run_in_executor(None, sys.stdin.readline) or an asyncio StreamReader",
+        "await asyncio.to_thread(sys.stdin.readline) or an asyncio StreamReader",
     ),
     # select() waits for file descriptors with a timeout: the loop waits with it.
     **each(
@@ -166,7 +166,7 @@ STDLIB: Table = {
     **each(
         ("os.wait", "os.wait3", "os.wait4", "os.waitid", "os.waitpid"),
         "waits for a child process to change state (ASYNC222)",
-        "await loop.run_in_executor(None, os.waitpid, ...) or asyncio.subprocess's proc.wait()",
+        "await asyncio.to_thread(os.waitpid, ...) or asyncio.subprocess's proc.wait()",
     ),
     # ---- open / io (ASYNC230).
     **each(
