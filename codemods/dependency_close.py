@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import ast
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import libcst as cst
 import libcst.matchers as m
@@ -70,11 +70,11 @@ from .dependency_facts import (
     CONTEXT_MANAGERS,
     KNOWN_RELEASES,
     LEAK,
-    PLAIN_BASES,
     SWALLOW,
     FileNames,
     absolute_names,
     class_facts,
+    class_release,
     combine_facts,
     dependency_refs,
     factory_facts,
@@ -249,36 +249,8 @@ class DependencyClose(Codemod):
             if kind is not None:
                 return {"sync": ("close", False), "async": ("close", True)}.get(kind, "?")
             if name in self._facts["classes"]:
-                return self._class_release(name, is_async, set())
+                return class_release(self._facts, name, is_async, set())
         return "?"
-
-    def _class_release(self, name: str, is_async: bool, seen: Set[str]):
-        info = self._facts["classes"][name]
-        methods = info["methods"]
-        preferred = (("aclose", "async"), ("close", "async"), ("close", "sync"), ("aclose", "sync"))
-        if not is_async:
-            preferred = (
-                ("close", "sync"),
-                ("aclose", "sync"),
-                ("close", "async"),
-                ("aclose", "async"),
-            )
-        for method, kind in preferred:
-            if methods.get(method) == kind:
-                return (method, kind == "async")
-        seen.add(name)
-        for base in info["bases"]:
-            if base in seen or base.split(".")[0] in PLAIN_BASES:
-                continue
-            if base in self._facts["classes"]:
-                release = self._class_release(base, is_async, seen)
-                if release is not None:
-                    return release
-            elif base in KNOWN_RELEASES:
-                return KNOWN_RELEASES[base]
-            else:
-                return "?"
-        return None
 
     def leave_FunctionDef(
         self, original: cst.FunctionDef, updated: cst.FunctionDef

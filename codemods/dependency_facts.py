@@ -295,6 +295,38 @@ def has_yield_site(tree: ast.Module) -> bool:
     return False
 
 
+def class_release(facts: Mapping[str, Any], name: str, is_async: bool, seen: Set[str]) -> Any:
+    """(method, awaited) for an instance of the project class ``name``: the close/aclose it or a
+    project base defines (the async one first in a coroutine); "?" when a base is unknown;
+    None when it has none (not a resource)."""
+    info = facts["classes"][name]
+    methods = info["methods"]
+    preferred = (("aclose", "async"), ("close", "async"), ("close", "sync"), ("aclose", "sync"))
+    if not is_async:
+        preferred = (
+            ("close", "sync"),
+            ("aclose", "sync"),
+            ("close", "async"),
+            ("aclose", "async"),
+        )
+    for method, kind in preferred:
+        if methods.get(method) == kind:
+            return (method, kind == "async")
+    seen.add(name)
+    for base in info["bases"]:
+        if base in seen or base.split(".")[0] in PLAIN_BASES:
+            continue
+        if base in facts["classes"]:
+            release = class_release(facts, base, is_async, seen)
+            if release is not None:
+                return release
+        elif base in KNOWN_RELEASES:
+            return KNOWN_RELEASES[base]
+        else:
+            return "?"
+    return None
+
+
 def modules_of(path: str, root: str) -> List[str]:
     """The names the file is imported as; a file that cannot be imported (``app.v2.py``) still
     gets a name of its own, so that its own ``Depends(f)`` names its own ``f``."""
