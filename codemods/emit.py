@@ -171,10 +171,18 @@ def add_lifespan(body: List[cst.BaseStatement], index: int, shutdown: Sequence[c
         leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
     )
     args = list(call.args)
-    if args:
+    new = cst.Arg(cst.Name(LIFESPAN), keyword=cst.Name(LIFESPAN),
+                  equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+    if args and isinstance(args[-1].comma, cst.Comma) and isinstance(
+        args[-1].comma.whitespace_after, cst.ParenthesizedWhitespace
+    ):
+        # `FastAPI(\n    title="x",\n)`: one more line in the same layout, trailing comma kept.
+        before = args[-2].comma.whitespace_after if len(args) > 1 else call.whitespace_before_args  # type: ignore[union-attr]
+        new = new.with_changes(comma=args[-1].comma)
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=before))
+    elif args:
         args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-    args.append(cst.Arg(cst.Name(LIFESPAN), keyword=cst.Name(LIFESPAN),
-                        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+    args.append(new)
     small = statement.body[0].with_changes(value=call.with_changes(args=args))  # type: ignore[attr-defined]
     kept = list(statement.leading_lines)
     while kept and kept[0].comment is None:

@@ -780,3 +780,30 @@ def test_a_comment_on_the_unwrapped_with_line_is_kept():
         "    # pool\n    # two workers are enough\n"
         "    r = await asyncio.get_running_loop().run_in_executor(_cpu_bound_executor(), f)\n"
     ) in out
+
+
+@pytest.mark.parametrize(
+    ("app", "expected"),
+    [
+        pytest.param("app = FastAPI()\n", "app = FastAPI(lifespan=lifespan)\n", id="no-arguments"),
+        pytest.param("app = FastAPI(title='x',)\n", "app = FastAPI(title='x', lifespan=lifespan)\n", id="one-line"),
+        pytest.param(
+            "app = FastAPI(\n    title='x',\n    version='1',\n)\n",
+            "app = FastAPI(\n    title='x',\n    version='1',\n    lifespan=lifespan,\n)\n",
+            id="one-argument-a-line",
+        ),
+    ],
+)
+def test_the_app_gains_its_lifespan_in_its_own_layout(app: str, expected: str):
+    source = (
+        "from fastapi import FastAPI\n\n\ndef crunch():\n    return sum(i * i for i in range(10**6))\n\n\n"
+        + app + "\n\n@app.get('/')\nasync def route():\n    return crunch()\n"
+    )
+    out, _ = rewrite(source, select=["cpu_to_executor"], fmt=False)
+    assert (
+        "@asynccontextmanager\nasync def lifespan(app: FastAPI):\n"
+        '    """Shuts down the process pool of the CPU-bound calls with the app."""\n    yield\n'
+        "    await asyncio.to_thread(_cpu_bound_executor().shutdown)\n    _cpu_bound_executor.cache_clear()\n\n\n"
+        + expected
+    ) in out
+    check_noop(out, select=["cpu_to_executor"], fmt=False)
