@@ -8,6 +8,7 @@ codemod's per-file state and offload helpers.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any, Dict, List, Optional, Tuple
 
 import libcst as cst
@@ -211,11 +212,15 @@ class PoolRewrite:
         # Imported with the module (the import is the slow part of a first use), but the pool
         # itself is created on first use.
         self.add_needed_import("concurrent.futures", "ProcessPoolExecutor")
-        app = self._app_for_pool(original)
-        closing = (
-            "\n    The app's lifespan shuts it down at exit; a use after that makes a new one.\n"
-            if app is not None else ""
-        )
+        app, why_not = self._app_for_pool(original)
+        closing = ""
+        if app is not None:
+            closing = "\n    The app's lifespan shuts it down at exit; a use after that makes a new one.\n"
+        elif why_not:
+            closing = "\n" + textwrap.fill(
+                f"Not shut down with the app ({why_not}): it lives as long as the process.",
+                width=96, initial_indent="    ", subsequent_indent="    ",
+            ) + "\n"
         helper = cst.parse_statement(
             "@functools.lru_cache(maxsize=None)\n"
             f"def {HELPER}():\n"
@@ -257,19 +262,31 @@ class PoolRewrite:
         body.insert(index, helper)
         return updated.with_changes(body=body)
 
-    def _app_for_pool(self, module: cst.Module) -> Optional[int]:
-        """Where the pool is shut down: the index of this module's FastAPI app when a lifespan
-        can be added to it (closure: nothing in the project wires startup/shutdown already, and
-        the names the lifespan uses are free here); None keeps the pool to the process's end."""
+    def _app_for_pool(self, module: cst.Module) -> Tuple[Optional[int], str]:
+        """Where the pool is shut down: (the index of this module's FastAPI app, "") when a
+        lifespan can be added to it (closure: nothing in the project wires startup/shutdown
+        already, and the names the lifespan uses are free here); else (None, why not), the
+        reason empty when the module makes no app. Without a lifespan the pool lives as long as
+        the process."""
+        is_app = lambda func: self.imported_name(func) == "fastapi.FastAPI"  # noqa: E731
+        makes_app = any(
+            is_app(call.func)
+            for statement in module.body
+            if isinstance(statement, cst.SimpleStatementLine)
+            for call in m.findall(statement, m.Call())
+        )
+        if not makes_app:
+            return None, ""
         facts = self.facts
-        if facts is not None and facts.app_events:
-            return None
-        source = self.file.source.encode()
-        if any(token in source for token in APP_EVENT_TOKENS):
-            return None
-        index = app_site(module.body, lambda func: self.imported_name(func) == "fastapi.FastAPI")
+        # (No word of APP_EVENT_TOKENS in these: they end up in the code, read by later runs.)
+        wired = "the app wires its own startup/shutdown, which asyncfix leaves as it is"
+        if (facts is not None and facts.app_events) or any(
+            token in self.file.source.encode() for token in APP_EVENT_TOKENS
+        ):
+            return None, wired
+        index = app_site(module.body, is_app)
         if index is None:
-            return None
+            return None, f"{wired}, or there is more than one app"
         scope = self.module_scope
         if scope[LIFESPAN] or not all(
             isinstance(a.node, cst.Import) for a in scope["asyncio"]
@@ -277,5 +294,5 @@ class PoolRewrite:
             isinstance(a.node, cst.ImportFrom) and m.matches(a.node.module, m.Name("contextlib"))
             for a in scope["asynccontextmanager"]
         ):
-            return None
-        return index
+            return None, "a name the shutdown hook needs is taken in this module"
+        return index, ""

@@ -748,6 +748,8 @@ def test_no_lifespan_where_the_app_wires_startup_itself(wiring: str):
     assert "run_in_executor(_cpu_bound_executor(), crunch)" in new
     assert "async def lifespan" not in new and "asynccontextmanager" not in new
     assert wiring in new
+    # The diff says why the pool is not shut down with the app.
+    assert "Not shut down with the app (the app wires its own startup/shutdown" in new
 
 
 def test_no_lifespan_where_another_module_wires_startup(tmp_path: Path):
