@@ -1,0 +1,128 @@
+"""What the loop probe saw block that the static analysis did not know about (issue 18, item 4).
+
+``--verify`` runs the project's tests with the loop probe (``pytest_probe.py``). A stall the probe
+attributes to a project line is *known statically* when what that line called is an API of the
+knowledge base (``codemods/blocking_tables.py``) or of ``[tool.asyncfix] blocking``: asyncfix
+rewrote it, or reported why not. Every other one becomes a ``PROBE002`` diagnostic with its chain,
+the project frames from the outermost (the test, the route) to the innermost, then the library
+callable the innermost project frame called (``vendor.client.fetch``).
+
+That callable's qualified name is a *runtime fact*: ``--verify`` feeds it to a second round as
+``[tool.asyncfix] blocking`` (``options["blocking"]``), so the blocking plan offloads or demotes
+what calls it, exactly as if the user had declared it; the second round is verified like the
+first and kept only if the suite stays green. A stall with no library call to name (Python code
+of the project itself, or a call the probe could not follow) is reported and not fed back.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+
+from .codemods import blocking_tables
+from .codemods.base import Diagnostic
+from .codemods.config import ConfigError
+
+CODE = "PROBE002"
+FED_HINT = (
+    "a second round treats `{name}` as blocking ([tool.asyncfix] blocking); add it to "
+    "pyproject.toml to keep it, or run it with `await asyncio.to_thread(...)`"
+)
+NOT_FED_HINT = (
+    "no library call to name: mark the function `# asyncfix: blocking`, run the work with "
+    "`await asyncio.to_thread(...)` or a process pool, or make the route a plain `def`"
+)
+# Names a runtime fact never carries: the loop's own machinery, and what asyncfix cannot offload.
+_NEVER = ("asyncio.", "anyio.", "trio.", "builtins.", "threading.", "concurrent.futures.")
+
+
+@dataclass(frozen=True)
+class RuntimeBlocking:
+    """One place the probe saw blocking that the static analysis did not know about."""
+
+    path: str  # as the probe wrote it, relative to pytest's rootdir
+    line: int
+    column: int
+    function: str
+    callee: str  # what the line called, qualified; "" when the probe could not name it
+    chain: Tuple[Tuple[str, int, str], ...]  # (path, line, function), outermost first
+    count: int
+    worst_ms: float
+    fact: Optional[str]  # the qualified name fed back as blocking, if any
+
+    def diagnostic(self, rootdir: str) -> Diagnostic:
+        links = [f"{function} ({path}:{line})" for path, line, function in self.chain]
+        if not links:
+            links = [f"{self.function} ({self.path}:{self.line})"]
+        if self.callee:
+            links.append(f"{self.callee} [seen at run time]")
+        times = "once" if self.count == 1 else f"{self.count} times"
+        message = (
+            f"blocking seen at runtime, not known statically: the event loop was blocked {times}, "
+            f"worst {self.worst_ms:.0f} ms: {' -> '.join(links)}"
+        )
+        hint = FED_HINT.format(name=self.fact) if self.fact else NOT_FED_HINT
+        return Diagnostic(_display(self.path, rootdir), self.line, self.column, CODE, message, hint, "verify")
+
+
+def unknown_blocking(probe: Optional[Mapping[str, Any]], options: Mapping[str, Any]) -> List[RuntimeBlocking]:
+    """The stalls of one probe run (its JSON) at project lines whose call the static analysis
+    does not know to block, in the probe's order (path, line)."""
+    if not isinstance(probe, Mapping):
+        return []
+    try:
+        user = blocking_tables.user_blocking(options)
+    except ConfigError:
+        user = frozenset()
+    found = []
+    for stall in probe.get("stalls") or ():
+        if not isinstance(stall, Mapping) or not stall.get("project"):
+            continue
+        callee = str(stall.get("callee") or "")
+        if callee and _known(callee, user):
+            continue
+        chain = tuple(
+            (str(link[0]), int(link[1]), str(link[2]))
+            for link in stall.get("chain") or ()
+            if isinstance(link, Sequence) and len(link) == 3
+        )
+        fact = callee if callee and "." in callee and not callee.startswith(_NEVER) else None
+        found.append(
+            RuntimeBlocking(
+                path=str(stall.get("path") or ""),
+                line=int(stall.get("line") or 0),
+                column=int(stall.get("column") or 0),
+                function=str(stall.get("function") or ""),
+                callee=callee,
+                chain=chain,
+                count=int(stall.get("count") or 0),
+                worst_ms=float(stall.get("worst_ms") or 0.0),
+                fact=fact,
+            )
+        )
+    return found
+
+
+def _known(callee: str, user: FrozenSet[str]) -> bool:
+    return (
+        blocking_tables.lookup(callee) is not None
+        or blocking_tables.match_user(callee, user) is not None
+    )
+
+
+def with_facts(options: Mapping[str, Any], facts: Sequence[str]) -> dict:
+    """``options`` with ``facts`` added to ``blocking`` (kept sorted, no duplicates)."""
+    try:
+        known = set(blocking_tables.user_blocking(options))
+    except ConfigError:
+        known = set()
+    return {**options, "blocking": sorted(known | set(facts))}
+
+
+def _display(path: str, rootdir: str) -> str:
+    """The probe's path (relative to pytest's rootdir) as asyncfix shows paths: relative to the
+    current directory when under it."""
+    absolute = path if os.path.isabs(path) else os.path.join(rootdir, path)
+    relative = os.path.relpath(absolute)
+    return absolute if relative.startswith(os.pardir) else relative
