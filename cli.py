@@ -310,6 +310,10 @@ def settings_from(
     )
 
 
+# The codemods that act on a blocking fact (codemods/blocking.py's plan): round 2 needs one.
+FEEDS_ON_FACTS = frozenset({"demote_to_def", "offload_to_thread"})
+
+
 class _Show:
     """How each file's result is shown: the mode, the format, and the interactive review."""
 
@@ -393,6 +397,11 @@ def _runtime_round(
     facts = sorted({item.fact for item in found if item.fact})
     if not facts or show.mode != "apply":
         return
+    if not FEEDS_ON_FACTS.intersection(settings.codemods):
+        click.echo(
+            f"verify: no round 2: {' and '.join(sorted(FEEDS_ON_FACTS))} are not selected", err=True
+        )
+        return
     click.echo(
         f"verify: round 2: treating {', '.join(facts)} as blocking (seen at run time)", err=True
     )
@@ -401,6 +410,9 @@ def _runtime_round(
     results: List[FileResult] = []
     skipped: List[str] = []
     _rewrite_pass(files, second, workers, show, verifier, results, skipped)
+    if not show.quiet:
+        later = RunResults(show.mode, results, skipped)
+        click.echo(summary_line(show.mode, later).replace("asyncfix: ", "asyncfix: round 2: ", 1), err=True)
     if verifier.finish():  # rolled back to what round 1 left: that stays, verified
         click.echo("verify: round 2 rolled back; the first round's rewrite stays", err=True)
         return

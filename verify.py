@@ -372,8 +372,8 @@ class Verifier:
             if broken:
                 self._show_output(after)
                 click.echo(
-                    f"verify: {_count(len(broken), 'test')} passed before the rewrite and "
-                    "not after it:",
+                    f"verify: {self._round()}{_count(len(broken), 'test')} passed before the "
+                    "rewrite and not after it:",
                     err=True,
                 )
                 self._list(broken)
