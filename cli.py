@@ -393,8 +393,8 @@ def _runtime_round(
     if the suite stays green."""
     found = verifier.unknown_blocking(settings.options)
     for item in found:
-        click.echo(item.diagnostic(verifier.cwd).format())
-    facts = sorted({item.fact for item in found if item.fact})
+        click.echo(item.diagnostic().format())
+    facts = sorted({fact for item in found for fact in item.facts})
     if not facts or show.mode != "apply":
         return
     if not FEEDS_ON_FACTS.intersection(settings.codemods):

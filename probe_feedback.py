@@ -49,9 +49,10 @@ class RuntimeBlocking:
     chain: Tuple[Tuple[str, int, str], ...]  # (path, line, function), outermost first
     count: int
     worst_ms: float
-    fact: Optional[str]  # the qualified name fed back as blocking, if any
+    facts: Tuple[str, ...]  # the qualified names fed back as blocking (none: report only)
+    rootdir: str = ""  # pytest's rootdir, which the paths are relative to
 
-    def diagnostic(self, rootdir: str) -> Diagnostic:
+    def diagnostic(self) -> Diagnostic:
         links = [f"{function} ({path}:{line})" for path, line, function in self.chain]
         if not links:
             links = [f"{self.function} ({self.path}:{self.line})"]
@@ -62,13 +63,21 @@ class RuntimeBlocking:
             f"blocking seen at runtime, not known statically: the event loop was blocked {times}, "
             f"worst {self.worst_ms:.0f} ms: {' -> '.join(links)}"
         )
-        hint = FED_HINT.format(name=self.fact) if self.fact else NOT_FED_HINT
-        return Diagnostic(_display(self.path, rootdir), self.line, self.column, CODE, message, hint, "verify")
+        hint = FED_HINT.format(name="`, `".join(self.facts)) if self.facts else NOT_FED_HINT
+        return Diagnostic(_display(self.path, self.rootdir), self.line, self.column, CODE, message, hint, "verify")
 
 
-def unknown_blocking(probe: Optional[Mapping[str, Any]], options: Mapping[str, Any]) -> List[RuntimeBlocking]:
+def unknown_blocking(
+    probe: Optional[Mapping[str, Any]], options: Mapping[str, Any], rootdir: str = ""
+) -> List[RuntimeBlocking]:
     """The stalls of one probe run (its JSON) at project lines whose call the static analysis
-    does not know to block, in the probe's order (path, line)."""
+    does not know to block, in the probe's order (path, line).
+
+    What the line called has up to three names: the library function whose frame ran next
+    (``vendorlib._impl.fetch``), the call's text followed through the module's globals at run
+    time (both from the probe: ``callee``), and the name asyncfix's own resolver gives the call on
+    that line (``vendorlib.fetch`` for ``from vendorlib import fetch``), which is the one the
+    blocking plan matches. The stall is known when any name is; otherwise each name is a fact."""
     if not isinstance(probe, Mapping):
         return []
     try:
@@ -80,14 +89,19 @@ def unknown_blocking(probe: Optional[Mapping[str, Any]], options: Mapping[str, A
         if not isinstance(stall, Mapping) or not stall.get("project"):
             continue
         callee = str(stall.get("callee") or "")
-        if callee and _known(callee, user):
+        names = [callee] if callee else []
+        if rootdir and stall.get("call"):
+            static = static_name(rootdir, str(stall.get("path") or ""), int(stall.get("line") or 0), str(stall["call"]))
+            if static and static not in names:
+                names.append(static)
+        if any(_known(name, user) for name in names):
             continue
         chain = tuple(
             (str(link[0]), int(link[1]), str(link[2]))
             for link in stall.get("chain") or ()
             if isinstance(link, Sequence) and len(link) == 3
         )
-        fact = callee if callee and "." in callee and not callee.startswith(_NEVER) else None
+        facts = tuple(name for name in names if "." in name and not name.startswith(_NEVER))
         found.append(
             RuntimeBlocking(
                 path=str(stall.get("path") or ""),
@@ -98,7 +112,8 @@ def unknown_blocking(probe: Optional[Mapping[str, Any]], options: Mapping[str, A
                 chain=chain,
                 count=int(stall.get("count") or 0),
                 worst_ms=float(stall.get("worst_ms") or 0.0),
-                fact=fact,
+                facts=facts,
+                rootdir=rootdir,
             )
         )
     return found
@@ -109,6 +124,27 @@ def _known(callee: str, user: FrozenSet[str]) -> bool:
         blocking_tables.lookup(callee) is not None
         or blocking_tables.match_user(callee, user) is not None
     )
+
+
+def static_name(rootdir: str, path: str, line: int, call: str) -> Optional[str]:
+    """The qualified name asyncfix's resolver gives the call ``call`` (its dotted text) on
+    ``line`` of ``path`` (relative to ``rootdir``); None when it names a project function, is
+    not a plain call, or the file cannot be read."""
+    from .codemods.project import _Resolver, collect_module
+    from .codemods.syntax import parse
+
+    filename = os.path.abspath(os.path.join(rootdir, path))
+    try:
+        with open(filename, "rb") as handle:
+            source = handle.read()
+        facts = collect_module(parse(source), filename, source)
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return None
+    resolver = _Resolver({filename: facts}, rootdir)
+    for site in facts.calls:
+        if site.target == call and site.line <= line <= max(site.line, site.end_line):
+            return resolver.qualify(filename, site.owner, site.target, site.instance_of)
+    return None
 
 
 def with_facts(options: Mapping[str, Any], facts: Sequence[str]) -> dict:

@@ -716,6 +716,7 @@ class ProbePlugin:
         seconds = [stall.seconds for stall in self.probe.stalls]
         document = {
             "code": CODE,
+            "rootdir": self.rootdir,  # the stalls' paths are relative to it
             "threshold_ms": self.probe.threshold * 1000.0,
             "loop_runs": self.probe.loop_runs,
             "count": len(seconds),

@@ -422,7 +422,9 @@ class Verifier:
     def unknown_blocking(self, options: Mapping[str, Any]) -> List[RuntimeBlocking]:
         """The blocking the loop probe saw on the tree as it stands (the rewritten tree, or the
         baseline when nothing was written) that the static analysis does not know about."""
-        return unknown_blocking(self.current.probe if self.current else None, options)
+        probe = self.current.probe if self.current else None
+        rootdir = probe.get("rootdir") if isinstance(probe, dict) else None
+        return unknown_blocking(probe, options, rootdir if isinstance(rootdir, str) else self.cwd)
 
     def next_round(self) -> None:
         """Round 1 is verified and kept: round 2 is compared against the tree it left, and a

@@ -103,6 +103,10 @@ def _fast_pytest(monkeypatch: pytest.MonkeyPatch) -> None:
 def make(tmp_path: Path, vendor: bytes, files: Dict[str, bytes]) -> Path:
     (tmp_path / "vendor").mkdir()
     (tmp_path / "vendor" / "vendorlib.py").write_bytes(vendor)
+    return _project(tmp_path, files)
+
+
+def _project(tmp_path: Path, files: Dict[str, bytes]) -> Path:
     project = tmp_path / "project"
     (project / "tests").mkdir(parents=True)
     (project / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
@@ -147,6 +151,27 @@ def test_a_c_function_under_an_unknown_name_is_named_through_the_module(tmp_path
     assert result.stderr.rstrip().endswith("ms -> 0")
 
 
+def test_a_reexported_function_is_named_as_the_project_imports_it(tmp_path: Path):
+    # at run time the function is `vendorlib._impl.fetch`; the project (and asyncfix's resolver)
+    # call it `vendorlib.fetch`: both names are fed, and the plan matches the second
+    package = tmp_path / "vendor" / "vendorlib"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_bytes(b"from ._impl import fetch\n")
+    (package / "_impl.py").write_bytes(VENDOR_PYTHON)
+    app = APP.replace(b"import vendorlib\n", b"from vendorlib import fetch\n").replace(
+        b"vendorlib.fetch()", b"fetch()"
+    )
+    project = _project(tmp_path, {"app.py": app, "tests/test_app.py": TEST})
+    result = invoke("--apply", "--verify", PYTEST, str(project))
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert b"data = await asyncio.to_thread(load)" in (project / "app.py").read_bytes()
+    assert (
+        "verify: round 2: treating vendorlib._impl.fetch, vendorlib.fetch as blocking" in result.stderr
+    )
+    assert "-> vendorlib._impl.fetch [seen at run time]" in result.stdout
+    assert result.stderr.rstrip().endswith("ms -> 0")
+
+
 def test_round_two_that_breaks_a_test_is_rolled_back_and_round_one_stays(tmp_path: Path):
     # round 1 converts `time.sleep` in another module (known); round 2's offload breaks a test
     known = b"import time\n\n\nasync def pause():\n    time.sleep(0.01)\n"
@@ -179,7 +204,7 @@ def test_what_the_tables_know_is_not_fed_back():
         ]
     }
     found = unknown_blocking(probe, {})
-    assert [(item.line, item.fact) for item in found] == [(8, "vendor.fetch"), (12, None)]
+    assert [(item.line, item.facts) for item in found] == [(8, ("vendor.fetch",)), (12, ())]
     # a name already declared is known too
     assert [item.line for item in unknown_blocking(probe, {"blocking": ["vendor.*"]})] == [12]
     assert with_facts({"blocking": "a.b, c.d"}, ["vendor.fetch", "a.b"])["blocking"] == [
