@@ -34,12 +34,12 @@ from .codemods.engine import (
     default_jobs,
     run,
     transform_standalone,
+    write_result,
     InternalError,
     SourceError,
 )
 from .codemods.cache import directory_for
 from .codemods.files import DEFAULT_EXCLUDES, discover
-from .codemods.writer import write_result
 from .codemods.imports import style_from as isort_style
 from .output import (
     FORMATS,

@@ -9,7 +9,8 @@ Two passes over the files of a run, both in worker processes:
 2. The rewrite, per file: read bytes; skip the file unless some selected codemod's cheap byte check wants it;
 parse once with libcst (which keeps encoding, BOM, newline style and trailing newline); run the
 selected codemods in registry order on that one tree; format the changed lines; verify; emit
-bytes. The CLI only renders the :class:`FileResult` values this module produces.
+bytes. The CLI only renders the :class:`FileResult` values this module produces, and hands
+those to be written to :func:`write_result` (``writer.py``).
 
 Verification before anything is written: the new source must compile wherever the old one did,
 and a second run of the same codemods on it must change nothing. A file failing either check is
@@ -37,6 +38,7 @@ from . import BY_NAME, cache, imports, resolve, rounds, syntax
 from .base import Diagnostic, FileContext, ParenthesizeAwaits, parse_ignore_comments
 from .files import SourceFile, digest
 from .project import ProjectIndex, collect_module, combine_all, walk
+from .writer import write_result  # noqa: F401 - the engine owns writes: writer.py
 
 UNCHANGED = "unchanged"
 CHANGED = "changed"
@@ -278,6 +280,17 @@ def _reduce(text: str, wanted: Sequence, project: ProjectIndex, filename: str) -
     return _Reduction(text, tree, keep)
 
 
+@dataclass
+class Rewritten:
+    """What :func:`_rewrite` made of one file's bytes."""
+
+    text: str  # the original text, decoded ("" when no codemod wants the file)
+    new_text: Optional[str]  # None when nothing changed or no codemod wants the file
+    encoding: str
+    file: FileContext  # the diagnostics, rewrite counts and requirements
+    notes: List[str] = field(default_factory=list)  # e.g. why formatting was skipped
+
+
 def _rewrite(
     source: bytes,
     path: str,
@@ -286,11 +299,8 @@ def _rewrite(
     filename: str,
     black_mode: Optional[object],
     reduce: bool = True,
-) -> Tuple[str, Optional[str], str, FileContext, List[str]]:
-    """Run the wanted codemods (and black on the changed lines) on one file's bytes.
-
-    Returns the original text, the new text (None when nothing changed or no codemod wants
-    the file), the encoding, the file context (diagnostics, counts) and notes."""
+) -> Rewritten:
+    """Run the wanted codemods (and black on the changed lines) on one file's bytes."""
     selected = [BY_NAME[name] for name in settings.codemods]
     wanted = [codemod for codemod in selected if codemod.wants(source, filename, project)]
     file = FileContext(
@@ -302,7 +312,7 @@ def _rewrite(
         if codemod not in wanted and codemod.reports_unparsed(filename, project)
     ]
     if not wanted and not reporters:
-        return "", None, "utf-8", file, []
+        return Rewritten("", None, "utf-8", file)
     encoding = _encoding(source)
     try:
         text = source.decode(encoding)
@@ -313,7 +323,7 @@ def _rewrite(
         for codemod in reporters:
             codemod.report_unparsed(file)
     if not wanted:
-        return text, None, encoding, file, []
+        return Rewritten(text, None, encoding, file)
     reduction = _reduce(text, wanted, project, filename) if reduce else None
     work = reduction.text if reduction is not None else text
     module = _parse(work.encode(encoding) if reduction is not None else source)
@@ -328,7 +338,7 @@ def _rewrite(
             raise InternalError(f"codemod {codemod.NAME} raised {type(error).__name__}: {error}")
     new_work = tree.visit(ParenthesizeAwaits()).code
     if new_work == work:
-        return text, None, encoding, file, []
+        return Rewritten(text, None, encoding, file)
     new_work = imports.place(work, new_work, filename, settings.root, settings.isort)
     notes: List[str] = []
     if black_mode is not None:
@@ -338,11 +348,11 @@ def _rewrite(
         if note:
             notes.append(note)
     if reduction is None:
-        return text, new_work, encoding, file, notes
+        return Rewritten(text, new_work, encoding, file, notes)
     new_text = reduction.splice(new_work)
     if new_text is None:  # a change reached a stub: do it the slow way
         return _rewrite(source, path, settings, project, filename, black_mode, reduce=False)
-    return text, new_text, encoding, file, notes
+    return Rewritten(text, new_text, encoding, file, notes)
 
 
 def _compiles(source: bytes, path: str) -> Optional[str]:
@@ -364,12 +374,11 @@ def transform_source(
     ``filename`` the real file (module names; defaults to ``path``). Raises SourceError for
     bad input, InternalError for our bugs."""
     filename = filename or path
-    text, new_text, encoding, file, notes = _rewrite(
-        source, path, settings, project, filename, settings.black_mode
-    )
-    if new_text is None:
+    rewritten = _rewrite(source, path, settings, project, filename, settings.black_mode)
+    file, encoding, notes = rewritten.file, rewritten.encoding, rewritten.notes
+    if rewritten.new_text is None:
         return Outcome(source, encoding, file.diagnostics, dict(file.rewrites), [])
-    new = new_text.encode(encoding)
+    new = rewritten.new_text.encode(encoding)
     problem = _compiles(new, path)
     if problem is not None and _compiles(source, path) is None:
         raise InternalError(f"the rewritten code does not compile ({problem}); file left as is")
