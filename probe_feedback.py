@@ -46,6 +46,7 @@ class RuntimeBlocking:
     column: int
     function: str
     callee: str  # what the line called, qualified; "" when the probe could not name it
+    innermost: str  # the innermost frame (a library function), or the call into C code
     chain: Tuple[Tuple[str, int, str], ...]  # (path, line, function), outermost first
     count: int
     worst_ms: float
@@ -58,6 +59,8 @@ class RuntimeBlocking:
             links = [f"{self.function} ({self.path}:{self.line})"]
         if self.callee:
             links.append(f"{self.callee} [seen at run time]")
+        if self.innermost and self.innermost not in (self.callee, self.callee.rpartition(".")[2]):
+            links.append(self.innermost)
         times = "once" if self.count == 1 else f"{self.count} times"
         message = (
             f"blocking seen at runtime, not known statically: the event loop was blocked {times}, "
@@ -109,6 +112,7 @@ def unknown_blocking(
                 column=int(stall.get("column") or 0),
                 function=str(stall.get("function") or ""),
                 callee=callee,
+                innermost=str(stall.get("innermost") or ""),
                 chain=chain,
                 count=int(stall.get("count") or 0),
                 worst_ms=float(stall.get("worst_ms") or 0.0),

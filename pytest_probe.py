@@ -67,6 +67,22 @@ time.sleep, requests, open/Path I/O, subprocess, SQLAlchemy sessions and more), 
 asyncio.to_thread(func, ...)` for a call that has no async form, a process pool for CPU-bound
 work, or a plain `def` endpoint, which FastAPI runs in its thread pool.
 """,
+    "PROBE002": """\
+Blocking seen at run time that asyncfix's static analysis did not know about.
+
+Reported by `asyncfix --apply --verify "pytest ..."`: the loop probe (PROBE001) saw the event loop
+blocked in your code, on a line whose call is no API asyncfix's tables know to block (a vendor SDK,
+a C extension, a library re-exporting a blocking function) and not in `[tool.asyncfix] blocking`.
+The diagnostic shows the project frames from the outermost (the test, the route) down to the line,
+then the library callable that line called, by its qualified name, and the innermost frame.
+
+`--verify` feeds that name back as a blocking fact and plans a second round with it (the same plan
+as `[tool.asyncfix] blocking`: a route that never awaits becomes `def`, the call of a sync helper
+runs in `asyncio.to_thread`), verified against the tests again and kept only if they stay green.
+To keep the fact for later runs, add the name to `[tool.asyncfix] blocking`. A stall with no
+library call to name (the project's own Python code) is reported only: mark the function
+`# asyncfix: blocking`, or move the work to a thread or a process pool.
+""",
 }
 
 _MARK = "__asyncfix_probe_original__"
