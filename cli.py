@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from dataclasses import replace
 from typing import Any, List, Optional, Tuple
 
 import click
@@ -53,7 +52,7 @@ from .output import (
     render_text,
     summary_line,
 )
-from .probe_feedback import with_facts
+from .probe_feedback import runtime_round
 from .verify import DEFAULT_TIMEOUT, Verifier, VerifyError
 
 
@@ -256,7 +255,13 @@ def main(
                 click.echo(line, err=True)
     verified = verifier.finish() if verifier is not None else 0
     if verifier is not None and not verified and not (review is not None and review.quit):
-        _runtime_round(verifier, files, settings, workers, show, run_results)
+        runtime_round(
+            verifier,
+            settings,
+            lambda later, out, skipped: _rewrite_pass(files, later, workers, show, verifier, out, skipped),
+            run_results,
+            quiet,
+        )
     if output_format != "text":
         click.echo(render_document(output_format, run_results), nl=False)
     if report:
@@ -308,10 +313,6 @@ def settings_from(
         written=mode == "apply",
         isort=isort_style(pyproject),
     )
-
-
-# The codemods that act on a blocking fact (codemods/blocking.py's plan): round 2 needs one.
-FEEDS_ON_FACTS = frozenset({"demote_to_def", "offload_to_thread"})
 
 
 class _Show:
@@ -377,67 +378,6 @@ def _rewrite_pass(
             bar.finish()
             click.echo(err=True)
         results.close()
-
-
-def _runtime_round(
-    verifier: Verifier,
-    files: list,
-    settings: Settings,
-    workers: int,
-    show: _Show,
-    run_results: RunResults,
-) -> None:
-    """``--verify``, item 4 of issue 18: what the loop probe saw block in project code that the
-    static analysis did not know about is reported (PROBE002); the library callables it names
-    are fed back as ``blocking`` facts to a second round, verified like the first and kept only
-    if the suite stays green."""
-    found = verifier.unknown_blocking(settings.options)
-    for item in found:
-        click.echo(item.diagnostic().format())
-    facts = sorted({fact for item in found for fact in item.facts})
-    if not facts or show.mode != "apply":
-        return
-    if not FEEDS_ON_FACTS.intersection(settings.codemods):
-        click.echo(
-            f"verify: no round 2: {' and '.join(sorted(FEEDS_ON_FACTS))} are not selected", err=True
-        )
-        return
-    click.echo(
-        f"verify: round 2: treating {', '.join(facts)} as blocking (seen at run time)", err=True
-    )
-    verifier.next_round()
-    second = replace(settings, options=with_facts(settings.options, facts))
-    results: List[FileResult] = []
-    skipped: List[str] = []
-    _rewrite_pass(files, second, workers, show, verifier, results, skipped)
-    if not show.quiet:
-        later = RunResults(show.mode, results, skipped)
-        click.echo(summary_line(show.mode, later).replace("asyncfix: ", "asyncfix: round 2: ", 1), err=True)
-    if verifier.finish():  # rolled back to what round 1 left: that stays, verified
-        click.echo("verify: round 2 rolled back; the first round's rewrite stays", err=True)
-        return
-    _merge_round(run_results, results, skipped)
-
-
-def _merge_round(run_results: RunResults, later: List[FileResult], skipped: List[str]) -> None:
-    """Round 2's results over round 1's: a file round 2 changed gets its later text and the
-    rewrites of both rounds; every file gets the diagnostics of its text as written."""
-    by_path = {result.path: index for index, result in enumerate(run_results.results)}
-    for result in later:
-        index = by_path.get(result.path)
-        if index is None:
-            run_results.results.append(result)
-            continue
-        earlier = run_results.results[index]
-        if result.status == CHANGED and earlier.status == CHANGED and result.display not in skipped:
-            for name, count in earlier.rewrites.items():
-                result.rewrites[name] = result.rewrites.get(name, 0) + count
-            run_results.results[index] = result
-        elif result.status == CHANGED and result.display not in skipped:
-            run_results.results[index] = result
-        else:
-            earlier.diagnostics = result.diagnostics
-    run_results.skipped.extend(d for d in skipped if d not in run_results.skipped)
 
 
 def _verifier(

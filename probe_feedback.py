@@ -17,12 +17,19 @@ of the project itself, or a call the probe could not follow) is reported and not
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+
+import click
 
 from .codemods import blocking_tables
 from .codemods.base import Diagnostic
 from .codemods.config import ConfigError
+from .codemods.engine import CHANGED, FileResult, Settings
+from .output import RunResults, summary_line
+
+if TYPE_CHECKING:
+    from .verify import Verifier
 
 CODE = "PROBE002"
 FED_HINT = (
@@ -33,6 +40,8 @@ NOT_FED_HINT = (
     "no library call to name: mark the function `# asyncfix: blocking`, run the work with "
     "`await asyncio.to_thread(...)` or a process pool, or make the route a plain `def`"
 )
+# The codemods that act on a blocking fact (codemods/blocking.py's plan): round 2 needs one.
+FEEDS_ON_FACTS = frozenset({"demote_to_def", "offload_to_thread"})
 # Names a runtime fact never carries: the loop's own machinery, and what asyncfix cannot offload.
 _NEVER = ("asyncio.", "anyio.", "trio.", "builtins.", "threading.", "concurrent.futures.")
 
@@ -166,3 +175,67 @@ def _display(path: str, rootdir: str) -> str:
     absolute = path if os.path.isabs(path) else os.path.join(rootdir, path)
     relative = os.path.relpath(absolute)
     return absolute if relative.startswith(os.pardir) else relative
+
+
+# (settings, results out, skipped out): one rewrite pass of the CLI, rendered and written
+RewritePass = Callable[[Settings, List[FileResult], List[str]], None]
+
+
+def runtime_round(
+    verifier: "Verifier",
+    settings: Settings,
+    rewrite: RewritePass,
+    run_results: RunResults,
+    quiet: bool = False,
+) -> None:
+    """After a verified first round: report what the probe saw that the static analysis did not
+    know (PROBE002), and run a second round with the names it gave as ``blocking`` facts,
+    verified like the first; its results join ``run_results`` only if it is kept."""
+    found = verifier.unknown_blocking(settings.options)
+    for item in found:
+        click.echo(item.diagnostic().format())
+    facts = sorted({fact for item in found for fact in item.facts})
+    if not facts:
+        return
+    if not FEEDS_ON_FACTS.intersection(settings.codemods):
+        names = " and ".join(sorted(FEEDS_ON_FACTS))
+        click.echo(f"verify: no round 2: {names} are not selected", err=True)
+        return
+    click.echo(f"verify: round 2: treating {', '.join(facts)} as blocking (seen at run time)", err=True)
+    verifier.next_round()
+    results: List[FileResult] = []
+    skipped: List[str] = []
+    rewrite(replace(settings, options=with_facts(settings.options, facts)), results, skipped)
+    if not quiet:
+        line = summary_line(run_results.mode, RunResults(run_results.mode, results, skipped))
+        click.echo(line.replace("asyncfix: ", "asyncfix: round 2: ", 1), err=True)
+    if verifier.finish():  # rolled back to the tree round 1 left, which stays (verified)
+        click.echo("verify: round 2 rolled back; the first round's rewrite stays", err=True)
+        return
+    merge_round(run_results, results, skipped)
+
+
+def merge_round(run_results: RunResults, later: List[FileResult], skipped: List[str]) -> None:
+    """Round 2's results over round 1's: a file round 2 changed (and, under ``-i``, that was
+    accepted) gets its later text and the rewrites of both rounds; every other file keeps its
+    round 1 result with the diagnostics of its text as written."""
+    by_path = {result.path: index for index, result in enumerate(run_results.results)}
+    declined = set(run_results.skipped)
+    for result in later:
+        index = by_path.get(result.path)
+        taken = result.status == CHANGED and result.display not in skipped
+        if index is None:
+            run_results.results.append(result)
+            if result.status == CHANGED and not taken:
+                run_results.skipped.append(result.display)
+            continue
+        earlier = run_results.results[index]
+        if not taken:
+            earlier.diagnostics = result.diagnostics
+            continue
+        if earlier.status == CHANGED and earlier.display not in declined:
+            for name, count in earlier.rewrites.items():
+                result.rewrites[name] = result.rewrites.get(name, 0) + count
+        elif earlier.display in declined:  # declined in round 1, accepted in round 2
+            run_results.skipped.remove(earlier.display)
+        run_results.results[index] = result

@@ -259,3 +259,34 @@ def test_interactive_round_two_asks_and_verifies_what_was_accepted(tmp_path: Pat
     assert result.exit_code == 0, result.stderr
     assert (project / "app.py").read_bytes() == OFFLOADED
     assert "verified: 1 passed before and after round 2; 1 file kept" in result.stderr
+
+
+def test_merging_round_two_keeps_the_counts_right():
+    from asyncfix.codemods.engine import CHANGED, UNCHANGED, FileResult
+    from asyncfix.output import RunResults
+    from asyncfix.probe_feedback import merge_round
+
+    def result(name: str, status: str, **rewrites: int) -> FileResult:
+        return FileResult(name, f"/p/{name}", status, rewrites=dict(rewrites))
+
+    run = RunResults("apply", [
+        result("a.py", CHANGED, sleep_to_asyncio=1),  # changed in both rounds
+        result("b.py", CHANGED, sleep_to_asyncio=1),  # declined in round 1, accepted in round 2
+        result("c.py", CHANGED, sleep_to_asyncio=1),  # accepted in round 1, declined in round 2
+        result("d.py", UNCHANGED),
+    ], ["b.py"])
+    later = [
+        result("a.py", CHANGED, offload_to_thread=1),
+        result("b.py", CHANGED, offload_to_thread=1),
+        result("c.py", CHANGED, offload_to_thread=1),
+        result("d.py", UNCHANGED),
+    ]
+    merge_round(run, later, ["c.py"])
+    assert run.skipped == []
+    assert [r.rewrites for r in run.results] == [
+        {"offload_to_thread": 1, "sleep_to_asyncio": 1},
+        {"offload_to_thread": 1},
+        {"sleep_to_asyncio": 1},
+        {},
+    ]
+    assert run.counts()[CHANGED] == 3
