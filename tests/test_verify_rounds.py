@@ -14,7 +14,7 @@ import importlib.util
 import shlex
 import sys
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import pytest
 from click.testing import CliRunner
@@ -115,6 +115,24 @@ def _project(tmp_path: Path, files: Dict[str, bytes]) -> Path:
     return project
 
 
+def loop_ms(stderr: str) -> Tuple[float, float]:
+    """The worst stall before and after round 2, from its `verified:` line (`loop blocked 1 time,
+    worst 290 ms -> 0`): compared with each other, never with a fixed time."""
+    [line] = [x for x in stderr.splitlines() if x.startswith("verified:") and "round 2" in x]
+    before, after = line.split("loop blocked ")[1].split(" -> ")
+
+    def worst(text: str) -> float:
+        return float(text.split("worst ")[1].split(" ms")[0]) if "worst" in text else 0.0
+
+    return worst(before), worst(after)
+
+
+def assert_stall_gone(stderr: str) -> None:
+    before, after = loop_ms(stderr)
+    assert before >= 250, stderr  # the 300 ms sleep, seen by the probe (it only grows under load)
+    assert after < before / 2, stderr  # usually 0: nothing blocks the loop any more
+
+
 def invoke(*args: str, input: Optional[str] = None):
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
@@ -135,9 +153,7 @@ def test_a_library_call_the_tables_do_not_know_is_offloaded_in_round_two(tmp_pat
     # verified against the tree round 1 left, and the loop stall is gone in the same run
     verified = next(x for x in result.stderr.splitlines() if x.startswith("verified:"))
     assert verified.startswith("verified: 1 passed before and after round 2; 1 file kept; loop blocked 1 time, worst ")
-    assert verified.endswith("ms -> 0"), verified
-    before_ms = int(verified.split("worst ")[1].split(" ms")[0])
-    assert before_ms >= 250  # the 300 ms sleep, seen by the baseline's probe
+    assert_stall_gone(result.stderr)
 
 
 def test_a_c_function_under_an_unknown_name_is_named_through_the_module(tmp_path: Path):
@@ -148,7 +164,7 @@ def test_a_c_function_under_an_unknown_name_is_named_through_the_module(tmp_path
         b"vendorlib.fetch()", b"vendorlib.fetch(0.3)"
     )
     assert "treating vendorlib.fetch as blocking" in result.stderr
-    assert result.stderr.rstrip().endswith("ms -> 0")
+    assert_stall_gone(result.stderr)
 
 
 def test_a_reexported_function_is_named_as_the_project_imports_it(tmp_path: Path):
@@ -169,7 +185,7 @@ def test_a_reexported_function_is_named_as_the_project_imports_it(tmp_path: Path
         "verify: round 2: treating vendorlib._impl.fetch, vendorlib.fetch as blocking" in result.stderr
     )
     assert "-> vendorlib._impl.fetch [seen at run time]" in result.stdout
-    assert result.stderr.rstrip().endswith("ms -> 0")
+    assert_stall_gone(result.stderr)
 
 
 def test_round_two_that_breaks_a_test_is_rolled_back_and_round_one_stays(tmp_path: Path):
