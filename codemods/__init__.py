@@ -59,5 +59,9 @@ INFRASTRUCTURE = frozenset(
     {
         "base", "engine", "project", "files", "config", "formatting", "cache", "resolve",
         "rounds", "syntax", "blocking", "blocking_tables", "imports", "native",
+        # Parts of one codemod (issue 19 split), and the emit policy they share.
+        "cpu_facts", "cpu_cost", "cpu_proof", "cpu_pool", "dependency_facts", "dependency_edit",
+        "blocking_entries", "blocking_stdlib", "blocking_services", "blocking_compute", "blocking_quiet",
+        "emit",
     }
 )

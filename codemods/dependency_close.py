@@ -46,9 +46,8 @@ the ``yield`` of a dependency that swallows the exception (FastAPI 0.110+ requir
 from __future__ import annotations
 
 import ast
-import builtins
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import libcst as cst
 import libcst.matchers as m
@@ -56,473 +55,34 @@ from libcst.metadata import QualifiedNameSource, ScopeProvider
 
 from . import syntax
 from .base import Codemod
-from .project import ProjectIndex, dotted_name, walk
-from .resolve import absolute, module_names
-
-LEAK = "DEP001"
-SWALLOW = "DEP002"
-
-# The callables whose result is a resource, and how it is released: (method, awaited).
-KNOWN_RELEASES: Mapping[str, Tuple[str, bool]] = {
-    **dict.fromkeys(
-        (
-            "sqlalchemy.orm.Session",
-            "sqlalchemy.orm.session.Session",
-            "sqlmodel.Session",
-            "sqlmodel.orm.session.Session",
-            "httpx.Client",
-            "requests.Session",
-            "requests.session",
-            "requests.sessions.Session",
-            "sqlite3.connect",
-            "psycopg2.connect",
-            "psycopg.connect",
-            "pymysql.connect",
-            "redis.Redis",
-            "redis.StrictRedis",
-            "redis.from_url",
-            "redis.client.Redis",
-            "pymongo.MongoClient",
-            "builtins.open",
-            "io.open",
-            "socket.socket",
-            "socket.create_connection",
-        ),
-        ("close", False),
-    ),
-    **dict.fromkeys(
-        (
-            "sqlalchemy.ext.asyncio.AsyncSession",
-            "sqlalchemy.ext.asyncio.session.AsyncSession",
-            "sqlmodel.ext.asyncio.session.AsyncSession",
-            "aiohttp.ClientSession",
-            # created with `await`: `conn = await asyncpg.connect(...)`
-            "asyncpg.connect",
-            "aiosqlite.connect",
-        ),
-        ("close", True),
-    ),
-    **dict.fromkeys(
-        (
-            "httpx.AsyncClient",
-            "redis.asyncio.Redis",
-            "redis.asyncio.StrictRedis",
-            "redis.asyncio.from_url",
-            "redis.asyncio.client.Redis",
-        ),
-        ("aclose", True),
-    ),
-}
-# Session factories built at module level: `SessionLocal = sessionmaker(bind=engine)`.
-SYNC_FACTORIES = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
-ASYNC_FACTORIES = frozenset(
-    {
-        "sqlalchemy.ext.asyncio.async_sessionmaker",
-        "sqlalchemy.ext.asyncio.session.async_sessionmaker",
-    }
+from .dependency_edit import (
+    block_of,
+    class_like,
+    else_without,
+    reblock,
+    release_statement,
+    scan_calls,
+    uses_name,
+    without_release,
+    yields_name,
 )
-ASYNC_SESSION_CLASSES = frozenset(
-    {
-        "sqlalchemy.ext.asyncio.AsyncSession",
-        "sqlalchemy.ext.asyncio.session.AsyncSession",
-        "sqlmodel.ext.asyncio.session.AsyncSession",
-    }
+from .dependency_facts import (
+    CONTEXT_MANAGERS,
+    KNOWN_RELEASES,
+    LEAK,
+    SWALLOW,
+    FileNames,
+    absolute_names,
+    class_facts,
+    class_release,
+    combine_facts,
+    dependency_refs,
+    factory_facts,
+    has_yield_site,
+    merge_facts,
+    modules_of,
 )
-CONTEXT_MANAGERS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
-RELEASE_METHODS = ("close", "aclose")
-# Calls on the resource in `finally` that count as releasing it (asyncfix then leaves it alone).
-FINALIZERS = frozenset(
-    {*RELEASE_METHODS, "release", "dispose", "shutdown", "quit", "disconnect", "terminate"}
-    | {"__exit__", "__aexit__"}
-)
-DEPENDS = ("Depends", "Security")
-# Base classes (by top-level module) that give a class no close(): a project class deriving
-# only from these, without its own close/aclose, is not a resource.
-PLAIN_BASES = frozenset(
-    {
-        "object",
-        "builtins",
-        "typing",
-        "typing_extensions",
-        "enum",
-        "abc",
-        "pydantic",
-        "pydantic_settings",
-    }
-)
-
-# A release found in the code is `(await) x.close()` / `(await) x.aclose()`, no arguments.
-_RELEASE_CALL = m.Call(
-    func=m.Attribute(value=m.Name(), attr=m.OneOf(*(m.Name(n) for n in RELEASE_METHODS))), args=()
-)
-_RELEASE_EXPR = _RELEASE_CALL | m.Await(expression=_RELEASE_CALL)
-
-Release = Tuple[str, bool]  # (method, awaited)
-
-
-# -- the first pass: which functions are dependencies, which classes close ---------------------
-
-
-def _dotted(node: ast.expr) -> Optional[List[str]]:
-    name = dotted_name(node)
-    return name.split(".") if name else None
-
-
-class _FileNames:
-    """The names of one file's module scope, as raw strings: ``a.b`` (absolute, from an
-    import), ``.a.b`` (relative import, resolved in combine()), ``:name`` (this module)."""
-
-    def __init__(self, tree: ast.Module) -> None:
-        imports: Dict[str, Set[str]] = {}
-        for node in walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        imports.setdefault(alias.asname, set()).add(alias.name)
-                    else:
-                        root = alias.name.split(".")[0]
-                        imports.setdefault(root, set()).add(root)
-            elif isinstance(node, ast.ImportFrom):
-                base = "." * node.level + (node.module or "")
-                for alias in node.names:
-                    if alias.name == "*":
-                        continue
-                    joined = f"{base}.{alias.name}" if node.module else f"{base}{alias.name}"
-                    imports.setdefault(alias.asname or alias.name, set()).add(joined)
-        self.local = _module_level_bindings(tree)
-        # A name imported twice differently, or also bound here, is not resolved.
-        self.imports = {
-            n: t.pop() for n, t in imports.items() if len(t) == 1 and n not in self.local
-        }
-
-    def raw(self, node: ast.expr) -> Optional[str]:
-        parts = _dotted(node)
-        if parts is None:
-            return None
-        head, rest = parts[0], parts[1:]
-        if head in self.imports:
-            return ".".join([self.imports[head], *rest])
-        if head not in self.local and hasattr(builtins, head):
-            return ".".join(["builtins", *parts])
-        return ":" + ".".join(parts)
-
-
-def _module_level_bindings(tree: ast.Module) -> Set[str]:
-    names: Set[str] = set()
-    for statement in tree.body:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(statement.name)
-        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
-            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-            names.update(t.id for t in targets if isinstance(t, ast.Name))
-    return names
-
-
-def _is_fastapi(raw: Optional[str], names: Sequence[str]) -> bool:
-    return bool(raw) and raw.startswith("fastapi") and raw.rsplit(".", 1)[-1] in names
-
-
-def _overrides(node: ast.expr) -> bool:
-    return isinstance(node, ast.Attribute) and node.attr == "dependency_overrides"
-
-
-def _dependency_refs(tree: ast.Module, names: _FileNames) -> List[str]:
-    refs: List[str] = []
-
-    def add(*nodes: Optional[ast.expr]) -> None:
-        for node in nodes:
-            raw = names.raw(node) if node is not None else None
-            if raw is not None and raw not in refs:
-                refs.append(raw)
-
-    for node in walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            if _is_fastapi(names.raw(func), DEPENDS):
-                keyword = next((k.value for k in node.keywords if k.arg == "dependency"), None)
-                add(node.args[0] if node.args else keyword)
-            elif (  # monkeypatch.setitem(app.dependency_overrides, get_db, override)
-                isinstance(func, ast.Attribute)
-                and func.attr == "setitem"
-                and len(node.args) == 3
-                and _overrides(node.args[0])
-            ):
-                add(node.args[1], node.args[2])
-            elif (  # app.dependency_overrides.update({get_db: override})
-                isinstance(func, ast.Attribute)
-                and func.attr == "update"
-                and _overrides(func.value)
-                and node.args
-                and isinstance(node.args[0], ast.Dict)
-            ):
-                add(*node.args[0].keys, *node.args[0].values)
-        elif isinstance(node, ast.Assign):
-            for target in node.targets:  # app.dependency_overrides[get_db] = override
-                if isinstance(target, ast.Subscript) and _overrides(target.value):
-                    add(target.slice, node.value)
-    return refs
-
-
-def _classes(tree: ast.Module, names: _FileNames) -> Dict[str, Dict[str, Any]]:
-    classes: Dict[str, Dict[str, Any]] = {}
-    for statement in tree.body:
-        if not isinstance(statement, ast.ClassDef):
-            continue
-        methods = {
-            item.name: "async" if isinstance(item, ast.AsyncFunctionDef) else "sync"
-            for item in statement.body
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and item.name in RELEASE_METHODS
-        }
-        bases = [  # `Generic[T]` is `Generic`
-            names.raw(base.value if isinstance(base, ast.Subscript) else base) or "?"
-            for base in statement.bases
-        ]
-        classes[statement.name] = {"methods": methods, "bases": bases}
-    return classes
-
-
-def _factories(tree: ast.Module, names: _FileNames) -> Dict[str, str]:
-    factories: Dict[str, str] = {}
-    for statement in tree.body:
-        if not (
-            isinstance(statement, ast.Assign)
-            and len(statement.targets) == 1
-            and isinstance(statement.targets[0], ast.Name)
-            and isinstance(statement.value, ast.Call)
-        ):
-            continue
-        callee = names.raw(statement.value.func)
-        if callee in ASYNC_FACTORIES:
-            kind = "async"
-        elif callee in SYNC_FACTORIES:
-            class_ = next((k.value for k in statement.value.keywords if k.arg == "class_"), None)
-            kind = "sync"
-            if class_ is not None:
-                raw = names.raw(class_)
-                kind = "async" if raw in ASYNC_SESSION_CLASSES else "?"
-        else:
-            continue
-        factories[statement.targets[0].id] = kind
-    return factories
-
-
-def _yielded_name(statement: ast.stmt) -> Optional[str]:
-    if (
-        isinstance(statement, ast.Expr)
-        and isinstance(statement.value, ast.Yield)
-        and isinstance(statement.value.value, ast.Name)
-    ):
-        return statement.value.value.id
-    return None
-
-
-def _created_names(statements: Sequence[ast.stmt]) -> Set[str]:
-    return {
-        statement.targets[0].id
-        for statement in statements
-        if isinstance(statement, ast.Assign)
-        and len(statement.targets) == 1
-        and isinstance(statement.targets[0], ast.Name)
-        and isinstance(statement.value, (ast.Call, ast.Await))
-    }
-
-
-def _has_yield_site(tree: ast.Module) -> bool:
-    """A function that yields a name it created (bare, or directly in a ``try``), or yields in
-    a ``try`` with handlers (DEP002): the only shapes this codemod acts on."""
-    for node in walk(tree):
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        created = _created_names(node.body)
-        for statement in node.body:
-            if _yielded_name(statement) in created:
-                return True
-            if isinstance(statement, ast.Try):
-                yielded = {_yielded_name(inner) for inner in statement.body} - {None}
-                if yielded and (
-                    statement.handlers or yielded & (created | _created_names(statement.body))
-                ):
-                    return True
-    return False
-
-
-def _modules(path: str, root: str) -> List[str]:
-    """The names the file is imported as; a file that cannot be imported (``app.v2.py``) still
-    gets a name of its own, so that its own ``Depends(f)`` names its own ``f``."""
-    return module_names(path, root) or [f"<{os.path.abspath(path)}>"]
-
-
-def _absolute(raw: str, modules: Sequence[str], package: bool) -> List[str]:
-    """The absolute names ``raw`` (see :class:`_FileNames`) stands for in a file that can be
-    imported as any of ``modules``."""
-    if raw.startswith(":"):
-        return [f"{module}.{raw[1:]}" for module in modules]
-    if not raw.startswith("."):
-        return [raw]
-    level = len(raw) - len(raw.lstrip("."))
-    rest = raw[level:]
-    result = []
-    for module in modules:
-        name = absolute(module if package else module.rpartition(".")[0], level, rest)
-        if name and name not in result:
-            result.append(name)
-    return result
-
-
-def _combine(facts: Mapping[str, Any], root: str) -> Dict[str, Any]:
-    dependencies: Set[str] = set()
-    aliases: Dict[str, str] = {}
-    classes: Dict[str, Dict[str, Any]] = {}
-    factories: Dict[str, str] = {}
-    for path, fact in facts.items():
-        modules = _modules(path, root)
-        package = os.path.basename(path) == "__init__.py"
-
-        def absolute(raw: str) -> List[str]:
-            return _absolute(raw, modules, package)
-
-        for raw in fact["refs"]:
-            dependencies.update(absolute(raw))
-        for module in modules:
-            for local, raw in fact["aliases"].items():
-                targets = absolute(raw)
-                if targets:
-                    aliases[f"{module}.{local}"] = targets[0]
-            for name, kind in fact["factories"].items():
-                factories[f"{module}.{name}"] = kind
-            for name, info in fact["classes"].items():
-                bases = [absolute(base)[:1] or ["?"] for base in info["bases"]]
-                classes[f"{module}.{name}"] = {
-                    "methods": dict(info["methods"]),
-                    "bases": [b[0] for b in bases],
-                }
-    # A dependency imported through a re-export (`from app.deps import get_db`, where
-    # app/deps/__init__.py imports it) is also the function it re-exports.
-    pending = list(dependencies)
-    while pending:
-        target = aliases.get(pending.pop())
-        if target is not None and target not in dependencies:
-            dependencies.add(target)
-            pending.append(target)
-    return {
-        "dependencies": frozenset(dependencies),
-        "aliases": aliases,
-        "classes": classes,
-        "factories": factories,
-    }
-
-
-def _merge(*parts: Mapping[str, Any]) -> Dict[str, Any]:
-    merged: Dict[str, Any] = {
-        "dependencies": frozenset(),
-        "aliases": {},
-        "classes": {},
-        "factories": {},
-    }
-    for part in parts:
-        if not part:
-            continue
-        merged["dependencies"] = merged["dependencies"] | part["dependencies"]
-        for key in ("aliases", "classes", "factories"):
-            merged[key] = {**merged[key], **part[key]}
-    return merged
-
-
-# -- the transform ------------------------------------------------------------------------------
-
-
-def _is_release_of(node: cst.CSTNode, name: str) -> bool:
-    if not m.matches(node, _RELEASE_EXPR):
-        return False
-    call = node.expression if isinstance(node, cst.Await) else node
-    return call.func.value.value == name
-
-
-def _release_statement(statement: cst.CSTNode, name: str) -> bool:
-    """``x.close()`` / ``await x.aclose()`` ... as a statement of its own."""
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and _is_release_of(statement.body[0].value, name)
-    )
-
-
-def _yields(node: cst.CSTNode, name: Optional[str] = None) -> bool:
-    """``yield name`` as a statement of its own."""
-    value = m.Name(name) if name else m.DoNotCare()
-    return m.matches(node, m.SimpleStatementLine(body=[m.Expr(value=m.Yield(value=value))]))
-
-
-class _Calls(cst.CSTVisitor):
-    """The calls, yields and ``raise`` statements of a piece of one function's own code."""
-
-    def __init__(self) -> None:
-        self.calls: List[cst.Call] = []
-        self.yields = 0
-        self.raises = 0
-        self.awaits: List[cst.Await] = []
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-
-    def visit_Yield(self, node: cst.Yield) -> None:
-        self.yields += 1
-
-    def visit_Raise(self, node: cst.Raise) -> None:
-        self.raises += 1
-
-    def visit_Await(self, node: cst.Await) -> None:
-        self.awaits.append(node)
-
-
-def _scan(*nodes: Optional[cst.CSTNode]) -> _Calls:
-    calls = _Calls()
-    for node in nodes:
-        if node is not None:
-            node.visit(calls)
-    return calls
-
-
-def _uses(call: cst.Call, name: str) -> bool:
-    """``name.<finalizer>()`` or ``f(..., name, ...)``: a call that may release ``name``."""
-    func = call.func
-    if m.matches(func, m.Attribute(value=m.Name(name))) and func.attr.value in FINALIZERS:
-        return True
-    return any(m.matches(arg.value, m.Name(name)) for arg in call.args)
-
-
-def _class_like(callee: str) -> bool:
-    return callee.rsplit(".", 1)[-1][:1].isupper()
-
-
-def _block(statements: Sequence[cst.BaseStatement]) -> cst.IndentedBlock:
-    return cst.IndentedBlock(body=list(statements) or [cst.SimpleStatementLine([cst.Pass()])])
-
-
-def _reblock(block: cst.BaseSuite, statements: Sequence[cst.BaseStatement]) -> cst.BaseSuite:
-    return block.with_changes(body=list(statements) or [cst.SimpleStatementLine([cst.Pass()])])
-
-
-def _else(orelse: Optional[cst.Else], name: str) -> Optional[cst.Else]:
-    if orelse is None:
-        return None
-    kept = _without(orelse.body.body, name)
-    return orelse.with_changes(body=orelse.body.with_changes(body=kept)) if kept else None
-
-
-def _without(statements: Sequence[cst.BaseStatement], name: str) -> List[cst.BaseStatement]:
-    return [s for s in statements if not _release_statement(s, name)]
+from .project import ProjectIndex
 
 
 class DependencyClose(Codemod):
@@ -566,18 +126,18 @@ class DependencyClose(Codemod):
         full = any(token in source for token in cls.FACT_TOKENS) or path.endswith("__init__.py")
         if not (has_classes or full):
             return None
-        names = _FileNames(tree)
+        names = FileNames(tree)
         facts = {
-            "refs": _dependency_refs(tree, names) if full else [],
+            "refs": dependency_refs(tree, names) if full else [],
             "aliases": names.imports if full else {},
-            "classes": _classes(tree, names),
-            "factories": _factories(tree, names) if full else {},
+            "classes": class_facts(tree, names),
+            "factories": factory_facts(tree, names) if full else {},
         }
         return facts if any(facts.values()) else None
 
     @classmethod
     def combine(cls, facts: Mapping[str, Any], root: str) -> Any:
-        return _combine(facts, root) if facts else None
+        return combine_facts(facts, root) if facts else None
 
     @classmethod
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
@@ -589,7 +149,7 @@ class DependencyClose(Codemod):
             known = project.get(cls.NAME) if project is not None else None
             if not known or not path:
                 return False
-            modules = _modules(path, project.root)
+            modules = modules_of(path, project.root)
             if not any(
                 dependency.startswith(f"{module}.")
                 for dependency in known["dependencies"]
@@ -603,24 +163,24 @@ class DependencyClose(Codemod):
             tree = syntax.parse(source)
         except (SyntaxError, ValueError):
             return True  # nothing parses it: let libcst decide
-        return _has_yield_site(tree)
+        return has_yield_site(tree)
 
     # -- transform --
 
     def visit_Module(self, node: cst.Module) -> None:
         root = self.file.project.root
         filename = self.file.filename
-        self._modules = _modules(filename, root)
+        self._modules = modules_of(filename, root)
         self._package = os.path.basename(filename) == "__init__.py"
         local: Optional[Mapping[str, Any]] = None
         try:  # this file's own facts: a single file (stdin, tests) has no project index
             own = type(self).collect(
                 syntax.parse(self.file.source), filename, self.file.source.encode()
             )
-            local = _combine({filename: own}, root) if own else None
+            local = combine_facts({filename: own}, root) if own else None
         except (SyntaxError, ValueError):
             local = None
-        self._facts = _merge(self.file.project.get(self.NAME) or {}, local or {})
+        self._facts = merge_facts(self.file.project.get(self.NAME) or {}, local or {})
         self._qualnames: Dict[int, str] = {}
         for statement in node.body:
             if isinstance(statement, cst.FunctionDef):
@@ -657,9 +217,9 @@ class DependencyClose(Codemod):
         found: List[str] = []
         for qualified in scope.get_qualified_names_for(node):
             if qualified.source is QualifiedNameSource.LOCAL:
-                found.extend(_absolute(":" + qualified.name, self._modules, False))
+                found.extend(absolute_names(":" + qualified.name, self._modules, False))
             elif qualified.source is QualifiedNameSource.IMPORT and qualified.name.startswith("."):
-                found.extend(_absolute(qualified.name, self._modules, self._package))
+                found.extend(absolute_names(qualified.name, self._modules, self._package))
             else:
                 found.append(qualified.name)
         aliases = self._facts["aliases"]
@@ -689,36 +249,8 @@ class DependencyClose(Codemod):
             if kind is not None:
                 return {"sync": ("close", False), "async": ("close", True)}.get(kind, "?")
             if name in self._facts["classes"]:
-                return self._class_release(name, is_async, set())
+                return class_release(self._facts, name, is_async, set())
         return "?"
-
-    def _class_release(self, name: str, is_async: bool, seen: Set[str]):
-        info = self._facts["classes"][name]
-        methods = info["methods"]
-        preferred = (("aclose", "async"), ("close", "async"), ("close", "sync"), ("aclose", "sync"))
-        if not is_async:
-            preferred = (
-                ("close", "sync"),
-                ("aclose", "sync"),
-                ("close", "async"),
-                ("aclose", "async"),
-            )
-        for method, kind in preferred:
-            if methods.get(method) == kind:
-                return (method, kind == "async")
-        seen.add(name)
-        for base in info["bases"]:
-            if base in seen or base.split(".")[0] in PLAIN_BASES:
-                continue
-            if base in self._facts["classes"]:
-                release = self._class_release(base, is_async, seen)
-                if release is not None:
-                    return release
-            elif base in KNOWN_RELEASES:
-                return KNOWN_RELEASES[base]
-            else:
-                return "?"
-        return None
 
     def leave_FunctionDef(
         self, original: cst.FunctionDef, updated: cst.FunctionDef
@@ -726,7 +258,7 @@ class DependencyClose(Codemod):
         dependency = self._is_dependency(original)
         if not (dependency or self._is_context_manager(original)):
             return updated
-        if not isinstance(original.body, cst.IndentedBlock) or _scan(original.body).yields != 1:
+        if not isinstance(original.body, cst.IndentedBlock) or scan_calls(original.body).yields != 1:
             return updated
         plan = self._plan(original, dependency)
         if plan is None:
@@ -742,7 +274,7 @@ class DependencyClose(Codemod):
             (
                 i
                 for i, s in enumerate(body)
-                if _yields(s) or (isinstance(s, cst.Try) and any(_yields(t) for t in s.body.body))
+                if yields_name(s) or (isinstance(s, cst.Try) and any(yields_name(t) for t in s.body.body))
             ),
             None,
         )
@@ -750,10 +282,10 @@ class DependencyClose(Codemod):
             return None
         statement = body[site]
         attempt = statement if isinstance(statement, cst.Try) else None
-        yield_statement = next(t for t in attempt.body.body if _yields(t)) if attempt else statement
+        yield_statement = next(t for t in attempt.body.body if yields_name(t)) if attempt else statement
         if dependency and attempt is not None:
             for handler in attempt.handlers:
-                if _scan(handler.body).raises == 0 and not self.ignored(handler):
+                if scan_calls(handler.body).raises == 0 and not self.ignored(handler):
                     self.report(
                         handler,
                         SWALLOW,
@@ -770,7 +302,7 @@ class DependencyClose(Codemod):
             if inside is None or self._released_in_finally(attempt, name):
                 return None
             release, callee = self._release_of(inside, function.asynchronous is not None)
-            if release is None or (release == "?" and not (dependency and _class_like(callee))):
+            if release is None or (release == "?" and not (dependency and class_like(callee))):
                 return None
             self.report(
                 inside,
@@ -810,7 +342,7 @@ class DependencyClose(Codemod):
     def _released_in_finally(attempt: cst.Try, name: str) -> bool:
         if attempt.finalbody is None:
             return False
-        return any(_uses(call, name) for call in _scan(attempt.finalbody).calls)
+        return any(uses_name(call, name) for call in scan_calls(attempt.finalbody).calls)
 
     def _release_of(self, creation: cst.SimpleStatementLine, is_async: bool):
         """How the object ``creation`` assigns is released (see _known_release), and the
@@ -836,16 +368,16 @@ class DependencyClose(Codemod):
         movable_places = [after, try_rest, *(list(h.body.body) for h in handlers)]
         if orelse is not None:
             movable_places.append(list(orelse.body.body))
-        movable = [s for place in movable_places for s in place if _release_statement(s, name)]
+        movable = [s for place in movable_places for s in place if release_statement(s, name)]
         movable_calls = {id(s.body[0].value) for s in movable}
         movable_calls |= {
             id(s.body[0].value.expression)
             for s in movable
             if isinstance(s.body[0].value, cst.Await)
         }
-        scanned = _scan(*after, *try_rest, *handlers, orelse)
+        scanned = scan_calls(*after, *try_rest, *handlers, orelse)
         for call in scanned.calls:
-            if id(call) in movable_calls or not _uses(call, name):
+            if id(call) in movable_calls or not uses_name(call, name):
                 continue
             self.report(
                 call,
@@ -873,7 +405,7 @@ class DependencyClose(Codemod):
             if release == "?":
                 # An unknown class (CapWords) yielded by a dependency is reported; an unknown
                 # function's result, or anything in a plain context manager, is left alone.
-                if dependency and _class_like(callee):
+                if dependency and class_like(callee):
                     self.report(
                         creation,
                         LEAK,
@@ -905,30 +437,30 @@ class DependencyClose(Codemod):
             if attempt is None:
                 new_yield, rest = statements[site], statements[site + 1 :]
                 first = next(
-                    (i for i, s in enumerate(rest) if _release_statement(s, name)), len(rest)
+                    (i for i, s in enumerate(rest) if release_statement(s, name)), len(rest)
                 )
                 new_try = cst.Try(
-                    body=_block([new_yield.with_changes(leading_lines=()), *rest[:first]]),
-                    finalbody=cst.Finally(body=_block([release_line])),
+                    body=block_of([new_yield.with_changes(leading_lines=()), *rest[:first]]),
+                    finalbody=cst.Finally(body=block_of([release_line])),
                     leading_lines=new_yield.leading_lines,
                 )
-                statements[site:] = [new_try, *_without(rest[first:], name)]
+                statements[site:] = [new_try, *without_release(rest[first:], name)]
             else:
                 old: cst.Try = statements[site]
                 inner = list(old.body.body)
-                position = next(i for i, s in enumerate(inner) if _yields(s, name))
+                position = next(i for i, s in enumerate(inner) if yields_name(s, name))
                 new_try = old.with_changes(
                     body=old.body.with_changes(
-                        body=[*inner[: position + 1], *_without(inner[position + 1 :], name)]
+                        body=[*inner[: position + 1], *without_release(inner[position + 1 :], name)]
                     ),
                     handlers=[
-                        h.with_changes(body=_reblock(h.body, _without(h.body.body, name)))
+                        h.with_changes(body=reblock(h.body, without_release(h.body.body, name)))
                         for h in old.handlers
                     ],
-                    orelse=_else(old.orelse, name),
+                    orelse=else_without(old.orelse, name),
                     finalbody=self._finally(old.finalbody, release_line, method),
                 )
-                statements[site:] = [new_try, *_without(statements[site + 1 :], name)]
+                statements[site:] = [new_try, *without_release(statements[site + 1 :], name)]
             return updated.with_changes(body=updated.body.with_changes(body=statements))
 
         return apply
@@ -938,7 +470,7 @@ class DependencyClose(Codemod):
         old: Optional[cst.Finally], release: cst.SimpleStatementLine, method: str
     ) -> cst.Finally:
         if old is None:
-            return cst.Finally(body=_block([release]))
+            return cst.Finally(body=block_of([release]))
         statements = list(old.body.body)
         if statements and all(
             m.matches(s, m.SimpleStatementLine(body=[m.Pass()])) for s in statements

@@ -43,14 +43,14 @@ code, ``os.path.join/dirname/...`` (no I/O), a receiver not known to be a ``path
 
 from __future__ import annotations
 
-import re
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameSource, ScopeProvider
 
-from .base import Codemod, GENEXP, awaited, is_dotted_name
+from .base import GENEXP, Codemod, is_dotted_name
+from .emit import block_to_thread, free_name, to_thread
 from .project import qualified
 
 OPEN_CODE = "ASYNC230"
@@ -144,7 +144,7 @@ class FileIoToThread(Codemod):
         self._with_plans: Dict[int, _Plan] = {}
         self._lambda_calls: Set[int] = set()  # open(...).method(...) calls to run in a lambda
         self._handled_opens: Set[int] = set()
-        self._taken: Set[str] = set(re.findall(r"\b_(?:read|write|use)_file\w*", self.file.source))
+        self._named: Dict[int, Set[str]] = {}  # id(scope) -> names given to moved blocks there
 
     def visit_Import(self, node: cst.Import) -> bool:
         return False
@@ -373,13 +373,13 @@ class FileIoToThread(Codemod):
             self._with_plans[id(node)] = plan
             self._handled_opens.add(id(node.items[0].item))
 
-    def _helper_name(self, kind: str) -> str:
-        base = f"_{kind}_file"
-        name, number = base, 1
-        while name in self._taken:
-            number += 1
-            name = f"{base}_{number}"
-        self._taken.add(name)
+    def _helper_name(self, node: cst.With, plan: _Plan) -> str:
+        """``_read_file`` (``_write_file``, ``_use_file``), free in the coroutine; else named
+        for what it hands back (``_read_config``)."""
+        scope = self.get_metadata(ScopeProvider, node)
+        taken = self._named.setdefault(id(scope), set())
+        name = free_name(scope, [f"_{plan.kind}_file", *(f"_{plan.kind}_{n.strip('_')}" for n in plan.names)], taken)
+        taken.add(name)
         return name
 
     def leave_With(
@@ -388,40 +388,10 @@ class FileIoToThread(Codemod):
         plan = self._with_plans.get(id(original))
         if plan is None:
             return updated
-        name = self._helper_name(plan.kind)
-        body: List[cst.BaseStatement] = [updated.with_changes(leading_lines=())]
-        if plan.names:
-            value = (
-                cst.Name(plan.names[0])
-                if len(plan.names) == 1
-                else cst.Tuple([cst.Element(cst.Name(n)) for n in plan.names], lpar=[], rpar=[])
-            )
-            body.append(cst.SimpleStatementLine([cst.Return(value)]))
-        helper = cst.FunctionDef(
-            name=cst.Name(name),
-            params=cst.Parameters(),
-            body=cst.IndentedBlock(body),
-            leading_lines=updated.leading_lines,
-        )
-        call = awaited(
-            cst.Call(
-                cst.Attribute(cst.Name("asyncio"), cst.Name("to_thread")), [cst.Arg(cst.Name(name))]
-            )
-        )
-        if plan.returns:
-            small: cst.BaseSmallStatement = cst.Return(call)
-        elif plan.names:
-            target = (
-                cst.Name(plan.names[0])
-                if len(plan.names) == 1
-                else cst.Tuple([cst.Element(cst.Name(n)) for n in plan.names], lpar=[], rpar=[])
-            )
-            small = cst.Assign([cst.AssignTarget(target)], call)
-        else:
-            small = cst.Expr(call)
+        name = self._helper_name(original, plan)
         self.add_needed_import("asyncio")
         self.rewrote()
-        return cst.FlattenSentinel([helper, cst.SimpleStatementLine([small])])
+        return block_to_thread(updated, name, plan.names, plan.returns)
 
     # -- calls ------------------------------------------------------------------------------
 
@@ -444,9 +414,7 @@ class FileIoToThread(Codemod):
     def _to_thread(self, *args: cst.Arg) -> cst.Await:
         self.add_needed_import("asyncio")
         self.rewrote()
-        return awaited(
-            cst.Call(cst.Attribute(cst.Name("asyncio"), cst.Name("to_thread")), list(args))
-        )
+        return to_thread(*args)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if id(original) in self._lambda_calls:

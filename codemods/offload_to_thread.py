@@ -20,13 +20,14 @@ cannot fix, are reported as ``BLOCK001`` with the chain from the coroutine to th
 
 from __future__ import annotations
 
-from typing import List, Mapping, Optional, Set, Union
+from typing import Dict, List, Mapping, Optional, Set, Union
 
 import libcst as cst
 from libcst.metadata import PositionProvider, ScopeProvider
 
 from .base import Codemod, Diagnostic, FileContext
 from .blocking import CODE_BLOCKS, CODE_DIRECT, OFFLOAD_CODEMOD, BlockingPlan
+from .emit import block_to_thread, free_name, to_thread
 from .project import ProjectIndex
 
 
@@ -85,6 +86,7 @@ class OffloadToThread(Codemod):
         plan: BlockingPlan = self.file.project.blocking
         self.offload = plan.offload.get(self.file.filename, frozenset())
         self.with_blocks = plan.with_blocks.get(self.file.filename, {})
+        self._named: Dict[int, Set[str]] = {}  # id(scope) -> names given to moved blocks there
         self.report_unparsed(self.file)
 
     def _key(self, call: cst.Call):
@@ -103,7 +105,6 @@ class OffloadToThread(Codemod):
         key = self._key(item)
         if key not in self.with_blocks or self.ignored(original):
             return updated
-        name = self._free_name(original, f"_{key[1].strip('_')}_block")
         returns = _Checks.of(original.body)
         exported = self._exported(original) if returns is not None else None
         if returns is None or exported is None or (returns and exported):
@@ -113,33 +114,10 @@ class OffloadToThread(Codemod):
                            finding.message, finding.hint, self.NAME)
             )
             return updated
+        name = self._free_name(original, f"_{key[1].strip('_')}_block")
         self.add_needed_import("asyncio")
         self.rewrote()
-        body: List[cst.BaseStatement] = [updated.with_changes(leading_lines=[])]
-        if exported:  # `value = ...` in the block, read after it: the function returns it
-            names = [cst.Name(n) for n in exported]
-            value = names[0] if len(names) == 1 else cst.Tuple([cst.Element(n) for n in names], lpar=[], rpar=[])
-            body.append(cst.SimpleStatementLine([cst.Return(value)]))
-        helper = cst.FunctionDef(
-            name=cst.Name(name),
-            params=cst.Parameters(),
-            body=cst.IndentedBlock(body),
-            leading_lines=updated.leading_lines,
-        )
-        call = cst.Await(
-            cst.Call(
-                func=cst.Attribute(cst.Name("asyncio"), cst.Name("to_thread")),
-                args=[cst.Arg(cst.Name(name))],
-            )
-        )
-        statement: cst.BaseSmallStatement = cst.Return(call) if returns else cst.Expr(call)
-        if exported:
-            targets = [cst.Name(n) for n in exported]
-            target = targets[0] if len(targets) == 1 else cst.Tuple(
-                [cst.Element(t) for t in targets], lpar=[], rpar=[]
-            )
-            statement = cst.Assign([cst.AssignTarget(target)], call)
-        return cst.FlattenSentinel([helper, cst.SimpleStatementLine([statement])])
+        return block_to_thread(updated, name, exported, bool(returns))
 
     def _inside(self, node: cst.CSTNode, block: cst.CSTNode) -> bool:
         outer = self.get_metadata(PositionProvider, block)
@@ -178,11 +156,10 @@ class OffloadToThread(Codemod):
         return sorted(exported)
 
     def _free_name(self, node: cst.CSTNode, wanted: str) -> str:
-        scope = self.get_metadata(ScopeProvider, node, None)
-        name, number = wanted, 1
-        while scope is not None and (scope.assignments[name] or scope.accesses[name] or name in scope):
-            number += 1
-            name = f"{wanted}{number}"
+        scope = self.get_metadata(ScopeProvider, node)
+        taken = self._named.setdefault(id(scope), set())
+        name = free_name(scope, [wanted], taken)
+        taken.add(name)
         return name
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
@@ -191,11 +168,7 @@ class OffloadToThread(Codemod):
             return updated
         self.add_needed_import("asyncio")
         self.rewrote()
-        call = cst.Call(
-            func=cst.Attribute(cst.Name("asyncio"), cst.Name("to_thread")),
-            args=[cst.Arg(updated.func), *updated.args],
-        )
-        return cst.Await(call)
+        return to_thread(cst.Arg(updated.func), *updated.args)
 
 
 class _Checks(cst.CSTVisitor):

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from asyncfix.cli import main
 from asyncfix.codemods.cpu_to_executor import Callee, combine_facts, scan
 from asyncfix.codemods.engine import Settings, transform_standalone
-from conftest import check_noop, check_transformed
+from conftest import check_noop, check_transformed, rewrite
 
 SELECT = {"select": ["cpu_to_executor"], "fmt": False}
 
@@ -587,27 +587,35 @@ def test_seed_app_same_answers_and_the_loop_stops_stalling(tmp_path: Path, monke
         # the loop's thread, once per server process): measured on its own, then the steady
         # state the claim is about.
         cold, _ = asyncio.run(_worst_stall(after.app, "/compute"))
+        # The floor: the worst gap while only non-blocking requests run, on this machine, now.
+        # On a shared machine another process can take the CPU from the loop's thread for a
+        # while; up to 3 tries, the best counts (for the floor and for the rewritten app). A
+        # loop blocked by the call itself stalls for a whole call in every try, so this cannot
+        # hide a blocked loop.
+        floor = min(asyncio.run(_worst_stall(before.app, "/ping"))[0] for _ in range(3))
         for route in ("/compute", "/hash?password=hunter2"):
             stall_before, answers_before = asyncio.run(_worst_stall(before.app, route))
-            # On a shared machine another process can take the CPU from the loop's thread for
-            # a while; up to 3 tries, the best counts. A loop blocked by the call itself stalls
-            # for a whole call in every try, so this cannot hide a blocked loop.
             attempts = []
             for _ in range(3):
                 stall_after, answers_after = asyncio.run(_worst_stall(after.app, route))
                 assert answers_after == answers_before
                 attempts.append(stall_after)
-                if stall_after < 0.06:
+                if stall_after < floor + (stall_before - floor) / 4:
                     break
             stalls[route] = (stall_before, min(attempts))
     finally:
         after._cpu_bound_executor().shutdown()
     report = {r: f"{b * 1000:.0f} ms -> {a * 1000:.0f} ms" for r, (b, a) in stalls.items()}
     print(f"\nworst loop stall with {CONCURRENT} requests, before -> after: {report}; "
-          f"first use of the process pool: {cold * 1000:.0f} ms")
+          f"no blocking: {floor * 1000:.0f} ms; first use of the process pool: {cold * 1000:.0f} ms")
+    # Only comparisons between numbers measured in this run (no wall-clock thresholds): the
+    # inline version stalls well above the floor, the rewritten one near it.
     for route, (stall_before, stall_after) in stalls.items():
-        assert stall_before > 0.15, f"{route}: the inline version stalled only {stall_before:.3f}s"
-        assert stall_after < 0.06, f"{route}: the loop still stalled {stall_after:.3f}s after the rewrite"
+        assert stall_before > 2 * floor, f"{route}: the inline version stalled {stall_before:.3f}s, floor {floor:.3f}s"
+        assert stall_after < stall_before / 2, f"{route}: {stall_before:.3f}s -> {stall_after:.3f}s"
+        assert stall_after < floor + (stall_before - floor) / 2, (
+            f"{route}: {stall_before:.3f}s -> {stall_after:.3f}s, floor {floor:.3f}s"
+        )
     assert cold < stalls["/compute"][0]
 
 
@@ -669,3 +677,106 @@ def test_rewritten_pool_code_gives_the_same_results(tmp_path: Path):
     expected = _pool_results(tmp_path, "pool_before")
     assert expected == str((sum(i * i for i in range(10**6)), ([1, 4, 9], 6), [16, 25, 36, 49, 64]))
     assert _pool_results(tmp_path, "pool_after") == expected
+
+
+# -- one process pool per app, shut down with it -------------------------------------------------
+
+
+def test_app_pool_lives_and_dies_with_the_lifespan(tmp_path: Path):
+    """The rewritten seed app, run for real in a fresh interpreter: the lifespan starts, the CPU
+    route answers from the pool, the pool is shut down when the app stops; a second start makes
+    a new pool; and without a lifespan (a TestClient used without ``with``) the route still works."""
+    (tmp_path / "cpu_seed_life.py").write_text(APP)
+    assert CliRunner().invoke(main, ["--select", "cpu_to_executor", "--apply", str(tmp_path)]).exit_code == 0
+    assert "app = FastAPI(lifespan=lifespan)" in (tmp_path / "cpu_seed_life.py").read_text()
+    script = textwrap.dedent(
+        """
+        import json, sys
+        sys.path.insert(0, sys.argv[1])
+        from fastapi.testclient import TestClient
+        import cpu_seed_life as mod
+
+        def shut(pool):
+            try:
+                pool.submit(abs, 1).result()
+            except RuntimeError:
+                return True
+            return False
+
+        answers, pools = [], []
+        for _ in range(2):
+            with TestClient(mod.app) as client:
+                answers.append(client.get("/compute").json()["result"])
+                pools.append(mod._cpu_bound_executor())
+                running = not shut(pools[-1])
+            answers.append(running)
+        answers.append(TestClient(mod.app).get("/compute").json()["result"])
+        mod._cpu_bound_executor().shutdown()
+        print(json.dumps([answers, [shut(p) for p in pools], pools[0] is not pools[1]]))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    total = sum(i * i for i in range(10**6))
+    answers, shut_down, fresh = __import__("json").loads(done.stdout.strip().splitlines()[-1])
+    assert answers == [total, True, total, True, total]
+    assert shut_down == [True, True]
+    assert fresh
+
+
+@pytest.mark.parametrize(
+    "wiring",
+    [
+        pytest.param("app = FastAPI()\n\n@app.on_event('startup')\ndef hello():\n    pass\n", id="on-event"),
+        pytest.param("app = FastAPI(on_startup=[print])\n", id="on-startup"),
+        pytest.param("app = FastAPI(lifespan=None)\n", id="own-lifespan"),
+        pytest.param("app = FastAPI()\nother = FastAPI()\n", id="two-apps"),
+    ],
+)
+def test_no_lifespan_where_the_app_wires_startup_itself(wiring: str):
+    """Starlette runs a lifespan instead of on_event handlers: an app that has any startup
+    wiring keeps it, and its pool lives as long as the process (the module-level helper)."""
+    source = (
+        "from fastapi import FastAPI\n\n" + wiring + "\n"
+        "def crunch():\n    return sum(i * i for i in range(10**6))\n\n"
+        "@app.get('/')\nasync def route():\n    return crunch()\n"
+    )
+    outcome = transform_standalone(source.encode(), "app.py", Settings(codemods=("cpu_to_executor",)))
+    new = outcome.new.decode()
+    assert "run_in_executor(_cpu_bound_executor(), crunch)" in new
+    assert "async def lifespan" not in new and "asynccontextmanager" not in new
+    assert wiring in new
+
+
+def test_no_lifespan_where_another_module_wires_startup(tmp_path: Path):
+    """A project-wide check: `@app.on_event` in another module would stop running if the app
+    got a lifespan."""
+    app_dir = tmp_path / "svc"
+    app_dir.mkdir()
+    (app_dir / "__init__.py").write_text("")
+    (app_dir / "main.py").write_text(
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        "def crunch():\n    return sum(i * i for i in range(10**6))\n\n\n"
+        "@app.get('/')\nasync def route():\n    return crunch()\n"
+    )
+    (app_dir / "events.py").write_text(
+        "from .main import app\n\n\n@app.on_event('startup')\ndef hello():\n    pass\n"
+    )
+    assert CliRunner().invoke(main, ["--select", "cpu_to_executor", "--apply", str(tmp_path)]).exit_code == 0
+    new = (app_dir / "main.py").read_text()
+    assert "run_in_executor(_cpu_bound_executor(),crunch)" in "".join(new.split())
+    assert "lifespan" not in new
+
+
+def test_a_comment_on_the_unwrapped_with_line_is_kept():
+    source = (
+        "from multiprocessing import Pool\n\ndef f():\n    return 1\n\nasync def g():\n"
+        "    # pool\n    with Pool() as p:  # two workers are enough\n        r = p.apply(f)\n    return r\n"
+    )
+    out, _ = rewrite(source, select=["cpu_to_executor"], fmt=False)
+    assert (
+        "    # pool\n    # two workers are enough\n"
+        "    r = await asyncio.get_running_loop().run_in_executor(_cpu_bound_executor(), f)\n"
+    ) in out

@@ -40,10 +40,30 @@ SELECT = {"select": ["file_io_to_thread"], "fmt": False}
         ),
         pytest.param(
             "_read_file = 1\nasync def f(p):\n    with open(p) as f:\n        return f.read()\n",
-            "import asyncio\n\n_read_file = 1\nasync def f(p):\n    def _read_file_2():\n"
+            "import asyncio\n\n_read_file = 1\nasync def f(p):\n    def _read_file2():\n"
             "        with open(p) as f:\n            return f.read()\n"
-            "    return await asyncio.to_thread(_read_file_2)\n",
+            "    return await asyncio.to_thread(_read_file2)\n",
             id="helper-name-is-free",
+        ),
+        pytest.param(
+            # The nested def is local to its coroutine: each coroutine has its own `_read_file`.
+            "async def f(p):\n    with open(p) as f:\n        return f.read()\n"
+            "async def g(p):\n    with open(p) as f:\n        return f.read()\n",
+            "import asyncio\n\n\nasync def f(p):\n    def _read_file():\n        with open(p) as f:\n"
+            "            return f.read()\n    return await asyncio.to_thread(_read_file)\n"
+            "async def g(p):\n    def _read_file():\n        with open(p) as f:\n"
+            "            return f.read()\n    return await asyncio.to_thread(_read_file)\n",
+            id="helper-name-per-coroutine",
+        ),
+        pytest.param(
+            # Two blocks in one coroutine: the second is named for what it hands back.
+            "async def f(p, q):\n    with open(p) as a:\n        head = a.read()\n"
+            "    with open(q) as b:\n        tail = b.read()\n    return head + tail\n",
+            "import asyncio\n\n\nasync def f(p, q):\n    def _read_file():\n        with open(p) as a:\n"
+            "            head = a.read()\n        return head\n    head = await asyncio.to_thread(_read_file)\n"
+            "    def _read_tail():\n        with open(q) as b:\n            tail = b.read()\n"
+            "        return tail\n    tail = await asyncio.to_thread(_read_tail)\n    return head + tail\n",
+            id="helper-name-second-block",
         ),
     ],
 )

@@ -3,6 +3,7 @@ import asyncio
 import functools
 import hashlib
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -13,11 +14,21 @@ def _cpu_bound_executor():
 
     Created once, on first use: importing the module starts no process and leaves the
     multiprocessing start method alone, so it also imports cleanly in a spawned worker.
+
+    The app's lifespan shuts it down at exit; a use after that makes a new one.
     """
     return ProcessPoolExecutor()
 
 
-app = FastAPI()
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Shuts down the process pool of the CPU-bound calls with the app."""
+    yield
+    await asyncio.to_thread(_cpu_bound_executor().shutdown)
+    _cpu_bound_executor.cache_clear()
+
+
+app = FastAPI(lifespan=lifespan)
 
 
 def cpu_intensive_task():

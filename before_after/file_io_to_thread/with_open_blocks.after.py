@@ -15,11 +15,11 @@ async def read_config(path):
 
 async def load_json(path):
 
-    def _read_file_2():
+    def _read_file():
         with open(path) as f:
             return json.load(f)
 
-    return await asyncio.to_thread(_read_file_2)
+    return await asyncio.to_thread(_read_file)
 
 
 async def save_json(path, payload):
@@ -33,13 +33,13 @@ async def save_json(path, payload):
 
 async def head_and_rest(path, n):
     # Two names come back from the thread, in assignment order.
-    def _read_file_3():
+    def _read_file():
         with open(path, "rb") as f:
             head = f.read(n)
             rest = f.read()
         return head, rest
 
-    head, rest = await asyncio.to_thread(_read_file_3)
+    head, rest = await asyncio.to_thread(_read_file)
     return head, rest
 
 

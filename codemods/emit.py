@@ -1,0 +1,183 @@
+"""The emit policy: how asyncfix writes an offload, in one place.
+
+Every codemod that moves work off the event loop builds its code here, so the diffs read the same
+whatever family wrote them:
+
+* a thread offload is ``await asyncio.to_thread(f, *args, **kwargs)`` (:func:`to_thread`): one
+  line, keyword arguments as written, and it carries the caller's context variables
+  (``run_in_executor`` does not);
+* pure-Python CPU work, which holds the GIL, goes to a process pool:
+  ``await asyncio.get_running_loop().run_in_executor(pool, f, *args)``, through
+  ``functools.partial`` when there are keyword arguments (``run_in_executor`` takes none)
+  (:func:`run_in_executor`); :func:`executor_for` is the choice between the two;
+* a whole ``with`` block that must run on one thread (the resource opened, used and closed
+  there) becomes a nested ``def`` called with ``await asyncio.to_thread(...)``, the names it
+  assigns handed back as its return value (:func:`block_to_thread`), under a name free in the
+  coroutine (:func:`free_name`).
+
+Imports the emitted code needs are added by the codemod (``Codemod.add_needed_import``) and placed
+the isort way by :mod:`.imports`.
+"""
+
+from __future__ import annotations
+
+from typing import AbstractSet, Callable, Iterable, List, Optional, Sequence
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.metadata import Scope
+
+from .base import awaited
+
+THREAD = "thread"
+PROCESS = "process"
+
+
+def executor_for(holds_gil: bool, picklable: bool) -> str:
+    """:data:`THREAD` for work that releases the GIL (C code, I/O), :data:`PROCESS` for
+    pure-Python work that can be shipped to another process; unpicklable work stays on a
+    thread (it frees the loop only partly: the caller reports that)."""
+    return PROCESS if holds_gil and picklable else THREAD
+
+
+def to_thread(*args: cst.Arg) -> cst.Await:
+    """``await asyncio.to_thread(*args)``."""
+    return awaited(cst.Call(cst.Attribute(cst.Name("asyncio"), cst.Name("to_thread")), list(args)))
+
+
+def has_keywords(args: Sequence[cst.Arg]) -> bool:
+    """``run_in_executor`` takes positional arguments only: these need ``functools.partial``."""
+    return any(arg.keyword is not None or arg.star == "**" for arg in args)
+
+
+def run_in_executor(executor: cst.BaseExpression, func: cst.BaseExpression, args: Sequence[cst.Arg]) -> cst.Await:
+    """``await asyncio.get_running_loop().run_in_executor(executor, func, *args)``, with
+    ``functools.partial(func, *args, **kwargs)`` when there are keyword arguments (the caller
+    imports ``functools`` then)."""
+    if has_keywords(args):
+        partial = cst.Call(cst.Attribute(cst.Name("functools"), cst.Name("partial")), [cst.Arg(func), *args])
+        target: List[cst.Arg] = [cst.Arg(partial)]
+    else:
+        target = [cst.Arg(func), *args]
+    loop = cst.Call(cst.Attribute(cst.Name("asyncio"), cst.Name("get_running_loop")))
+    return awaited(cst.Call(cst.Attribute(loop, cst.Name("run_in_executor")), [cst.Arg(executor), *target]))
+
+
+def free_name(scope: Scope, candidates: Iterable[str], taken: AbstractSet[str] = frozenset()) -> str:
+    """The first candidate that nothing in ``scope`` (or a scope it sees) binds or reads and
+    that is not in ``taken`` (names this run already gave in that scope); past the candidates,
+    the first one numbered (``_read_file2``)."""
+    wanted = list(candidates)
+
+    def free(name: str) -> bool:
+        return name not in taken and not (scope.assignments[name] or scope.accesses[name] or name in scope)
+
+    for name in wanted:
+        if free(name):
+            return name
+    number = 2
+    while not free(f"{wanted[0]}{number}"):
+        number += 1
+    return f"{wanted[0]}{number}"
+
+
+def _names(names: Sequence[str]) -> cst.BaseExpression:
+    if len(names) == 1:
+        return cst.Name(names[0])
+    return cst.Tuple([cst.Element(cst.Name(name)) for name in names], lpar=[], rpar=[])
+
+
+def block_to_thread(
+    block: cst.BaseStatement, name: str, names: Sequence[str], returns: bool
+) -> cst.FlattenSentinel[cst.BaseStatement]:
+    """``block`` (a ``with`` statement, as rewritten so far) moved into ``def name():`` and run
+    in a thread: ``names`` (assigned in the block, read after it) come back as its return value
+    and are assigned again; when the block ends in its only ``return``, the coroutine returns
+    what the thread returns. The block keeps its own lines; its leading lines (comments) go
+    above the ``def``."""
+    body: List[cst.BaseStatement] = [block.with_changes(leading_lines=[])]
+    if names:
+        body.append(cst.SimpleStatementLine([cst.Return(_names(names))]))
+    helper = cst.FunctionDef(
+        name=cst.Name(name),
+        params=cst.Parameters(),
+        body=cst.IndentedBlock(body),
+        leading_lines=block.leading_lines,
+    )
+    call = to_thread(cst.Arg(cst.Name(name)))
+    if returns:
+        statement: cst.BaseSmallStatement = cst.Return(call)
+    elif names:
+        statement = cst.Assign([cst.AssignTarget(_names(names))], call)
+    else:
+        statement = cst.Expr(call)
+    return cst.FlattenSentinel([helper, cst.SimpleStatementLine([statement])])
+
+
+# -- shared resources: one per app, opened and closed by the app's lifespan ------------------------
+
+# Where an app's startup/shutdown may already be wired (FastAPI's `lifespan=`, the older
+# `on_startup`/`on_shutdown`/`@app.on_event`, Starlette's `add_event_handler`/`lifespan_context`):
+# Starlette runs a `lifespan` *instead of* the event handlers, so a project that mentions any of
+# these anywhere gets no new lifespan (closure or nothing).
+APP_EVENT_TOKENS = (b"lifespan", b"on_event", b"on_startup", b"on_shutdown", b"add_event_handler")
+LIFESPAN = "lifespan"
+
+
+def app_site(body: Sequence[cst.BaseStatement], is_app_class: Callable[[cst.BaseExpression], bool]) -> Optional[int]:
+    """The index of the module's one ``NAME = FastAPI(...)`` statement, when the app has no
+    startup/shutdown wiring of its own (no ``lifespan``/``on_startup``/``on_shutdown`` argument,
+    no ``**kwargs``); None when there is no such app, or more than one."""
+    found: List[int] = []
+    for index, statement in enumerate(body):
+        if not m.matches(statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())], value=m.Call())])):
+            continue
+        call = statement.body[0].value  # type: ignore[attr-defined]
+        if is_app_class(call.func):
+            found.append(index)
+            if any(arg.star or (arg.keyword is not None and arg.keyword.value in ("lifespan", "on_startup", "on_shutdown"))
+                   for arg in call.args):
+                return None
+    return found[0] if len(found) == 1 else None
+
+
+def add_lifespan(body: List[cst.BaseStatement], index: int, shutdown: Sequence[cst.BaseStatement], doc: str) -> None:
+    """Give the app at ``body[index]`` a lifespan, defined just above it, that runs ``shutdown``
+    when the app stops::
+
+        @asynccontextmanager
+        async def lifespan(app: FastAPI):
+            \"\"\"doc\"\"\"
+            yield
+            <shutdown>
+
+        app = FastAPI(..., lifespan=lifespan)
+
+    The caller imports ``contextlib.asynccontextmanager`` and checks that the names are free."""
+    statement = body[index]
+    call = statement.body[0].value  # type: ignore[attr-defined]
+    params = cst.Parameters([cst.Param(cst.Name("app"), cst.Annotation(call.func.deep_clone()))])
+    lines: List[cst.BaseStatement] = [
+        cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{doc}"""'))]),
+        cst.SimpleStatementLine([cst.Expr(cst.Yield())]),
+        *shutdown,
+    ]
+    lifespan = cst.FunctionDef(
+        name=cst.Name(LIFESPAN),
+        params=params,
+        body=cst.IndentedBlock(lines),
+        decorators=[cst.Decorator(cst.Name("asynccontextmanager"))],
+        asynchronous=cst.Asynchronous(),
+        leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+    )
+    args = list(call.args)
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    args.append(cst.Arg(cst.Name(LIFESPAN), keyword=cst.Name(LIFESPAN),
+                        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+    small = statement.body[0].with_changes(value=call.with_changes(args=args))  # type: ignore[attr-defined]
+    kept = list(statement.leading_lines)
+    while kept and kept[0].comment is None:
+        kept.pop(0)
+    body[index] = statement.with_changes(body=[small], leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *kept])
+    body.insert(index, lifespan)
