@@ -25,6 +25,8 @@ import gc
 import io
 import os
 import re
+import sys
+import time
 import tokenize
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -604,13 +606,29 @@ def _parallel_map(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+# Wall seconds per phase of the last run() in this process (benchmarks/tool_speed.py prints
+# them; with ASYNCFIX_PHASES=1 in the environment, run() writes them to stderr at the end).
+PHASES: Dict[str, float] = {}
+
+
+def _phase(name: str, started: float) -> float:
+    now = time.perf_counter()
+    PHASES[name] = PHASES.get(name, 0.0) + now - started
+    return now
+
+
 def run(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Iterator[FileResult]:
     """Scan every file and build the project index, then rewrite the files that parsed, in
     rounds until nothing changes; results in the order of ``files``, whatever the scheduling."""
+    PHASES.clear()
+    started = time.perf_counter()
     scans = list(_parallel_map(scan_file, files, jobs, (settings, ProjectIndex())))
+    started = _phase("scan", started)
     facts = {file.path: facts for file, (_, facts) in zip(files, scans) if facts}
     good = [file for file, (failure, _) in zip(files, scans) if failure is None]
     final = _rounds(good, facts, settings, jobs)
+    if os.environ.get("ASYNCFIX_PHASES"):
+        print("asyncfix phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in PHASES.items()), file=sys.stderr)
     if not settings.written:
         for result in final.values():
             if result.status == CHANGED:
@@ -628,7 +646,9 @@ def _rounds(
     await actions moved, and, when any codemod's combined facts moved, every file (most leave
     at the cheap ``wants()`` check). A file is final when a round leaves it as it is, so the
     diagnostics are those of the text as written, and ``--check`` afterwards reports the same."""
+    started = time.perf_counter()
     project = build_index(facts, settings)
+    started = _phase("index", started)
     results: Dict[str, FileResult] = {}
     current: Dict[str, bytes] = {}  # path -> the text the rounds so far made of it
     notes: Dict[str, List[Diagnostic]] = {}  # path -> notes on rewrites (rounds.py), on lines of it
@@ -649,6 +669,7 @@ def _rounds(
                 notes[file.path] = rounds.carry(mine, result.diagnostics, result.old_text or "", result.new_text or "")
             elif result.status == FAILED:
                 current.pop(file.path, None)
+        started = _phase("rewrite", started)
         if not changed:
             for path, result in results.items():
                 result.diagnostics = rounds.final(result.diagnostics, notes.get(path, []))
@@ -662,6 +683,7 @@ def _rounds(
                 changed.discard(path)
                 facts.pop(path, None)
         new_project = build_index(facts, settings)
+        started = _phase("rescan+index", started)
         everything = new_project.facts != project.facts
         todo = [
             file
