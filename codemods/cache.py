@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 CACHE_ENV = "ASYNCFIX_CACHE_DIR"
-_MAGIC = b"asyncfix-scan-1\n"
+_MAGIC = b"asyncfix-scan-2\n"
 
 
 def default_directory() -> Path:

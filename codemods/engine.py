@@ -30,12 +30,12 @@ import time
 import tokenize
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from . import BY_NAME, cache, imports, resolve, rounds, syntax
+from . import BY_NAME, cache, imports, prefilter, resolve, rounds, syntax
 from .base import Diagnostic, FileContext, ParenthesizeAwaits, parse_ignore_comments
 from .files import SourceFile, digest
 from .project import ProjectIndex, collect_module, combine_all, walk
@@ -469,22 +469,29 @@ Facts = Dict[str, Any]  # codemod NAME -> that codemod's collect() result for on
 CALL_GRAPH = "<call graph>"
 
 
-def scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Optional[str], Facts]:
+def scan_source(
+    source: bytes, filename: str, settings: Settings, survey: bool = False
+) -> Tuple[Optional[str], Optional[Facts]]:
     """The first pass for one file's bytes: why it cannot be processed (None if it can), and
-    the facts the selected codemods collect from its ``ast``."""
+    the facts the selected codemods collect from its ``ast`` (None: a survey of a file that is
+    not a seed of the prefilter, see :func:`_scan_source`)."""
     # A tree is a million small objects that die together: the cyclic collector would scan
     # them again and again while they are built and walked (a quarter of the pass, measured).
     # Nothing here makes cycles, so reference counting frees it all.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _scan_source(source, filename, settings)
+        return _scan_source(source, filename, settings, survey)
     finally:
         if enabled:
             gc.enable()
 
 
-def _scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Optional[str], Facts]:
+def _scan_source(
+    source: bytes, filename: str, settings: Settings, survey: bool = False
+) -> Tuple[Optional[str], Optional[Facts]]:
+    """With ``survey``, a file that is not a seed of the prefilter is only parsed: its facts
+    are None (collected later if the fixed point of prefilter.Demand wants them)."""
     try:
         tree, reason = _ast_parse(source)
         facts: Facts = {}
@@ -494,6 +501,8 @@ def _scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Opti
             # What nothing parses is a syntax error, or "not analysed: needs Python >= X".
             tree, reason = syntax.newer_tree(source, reason)
         if tree is not None:
+            if survey and not prefilter.is_seed(source):
+                return None, None
             for name in settings.codemods:
                 collected = BY_NAME[name].collect(tree, filename, source)
                 if collected is not None:
@@ -507,25 +516,65 @@ def _scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Opti
     return reason, {}
 
 
-def scan_file(file: SourceFile) -> Tuple[Optional[FileResult], Facts]:
-    """The first pass for one file: its failure (None when it can go on to the rewrite) and
-    its facts."""
+# What a worker of the first pass returns for one file: its failure (None when it goes on to
+# the rewrite), its facts (None: not collected, the prefilter did not want them yet) and, for a
+# file not collected, its identifiers (prefilter.identifiers).
+Scan = Tuple[Optional[FileResult], Optional[Facts], Optional[FrozenSet[str]]]
+
+
+def scan_file(file: SourceFile, survey: bool = False) -> Scan:
+    """The first pass for one file (see :data:`Scan`); with ``survey``, facts are collected only
+    for a seed of the prefilter."""
     source = _read(file)
     if isinstance(source, FileResult):
-        return source, {}
+        return source, {}, None
     settings = _worker_args[0]
     cached = cache.load(settings.scan_cache, file.path, source) if settings.scan_cache else None
-    if cached is not None:
-        reason, facts = cached
+    names: Optional[FrozenSet[str]] = None
+    if cached is not None and (survey or cached[1] is not None):
+        reason, facts, names = cached
     else:
-        reason, facts = scan_source(source, file.path, settings)
+        reason, facts = scan_source(source, file.path, settings, survey)
+        if facts is None:
+            names = prefilter.identifiers(source)
         if settings.scan_cache:
-            cache.store(settings.scan_cache, file.path, source, (reason, facts))
+            cache.store(settings.scan_cache, file.path, source, (reason, facts, names))
     if reason is None:
-        return None, facts
+        return None, facts, names
     if syntax.is_not_analysed(reason):  # newer syntax: a notice, not a failure
-        return FileResult(file.display, file.path, UNCHANGED, notes=[reason]), {}
-    return FileResult(file.display, file.path, FAILED, error=reason), {}
+        return FileResult(file.display, file.path, UNCHANGED, notes=[reason]), {}, None
+    return FileResult(file.display, file.path, FAILED, error=reason), {}, None
+
+
+def _survey_file(file: SourceFile) -> Scan:
+    return scan_file(file, survey=True)
+
+
+def _first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> List[Scan]:
+    """Every file parsed; facts collected from every file, or, with the prefilter, from the
+    seeds and then from what their facts make interesting, to a fixed point."""
+    initargs = (settings, ProjectIndex())
+    if not prefilter.enabled(settings.options):
+        return list(_parallel_map(scan_file, files, jobs, initargs))
+    scans = list(_parallel_map(_survey_file, files, jobs, initargs))
+    demand = prefilter.Demand(CALL_GRAPH)
+    demand.files(file.path for file in files)
+    position = {file.path: index for index, file in enumerate(files)}
+    for file, (failure, facts, names) in zip(files, scans):
+        if failure is None and facts is None:
+            demand.waiting(file.path, names or ())
+        elif failure is None:
+            demand.add(file.path, facts or {})
+    while True:
+        wanted = [files[position[path]] for path in demand.wanted()]
+        if not wanted:
+            break
+        for file, scan in zip(wanted, _parallel_map(scan_file, wanted, jobs, initargs)):
+            scans[position[file.path]] = scan
+            if scan[0] is None:
+                demand.add(file.path, scan[1] or {})
+    PHASES["files collected"] = float(sum(1 for scan in scans if scan[1]))
+    return scans
 
 
 def process_file(
@@ -622,18 +671,19 @@ def run(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Iterator[
     rounds until nothing changes; results in the order of ``files``, whatever the scheduling."""
     PHASES.clear()
     started = time.perf_counter()
-    scans = list(_parallel_map(scan_file, files, jobs, (settings, ProjectIndex())))
+    scans = _first_pass(files, settings, jobs)
     started = _phase("scan", started)
-    facts = {file.path: facts for file, (_, facts) in zip(files, scans) if facts}
-    good = [file for file, (failure, _) in zip(files, scans) if failure is None]
+    facts = {file.path: facts for file, (_, facts, _) in zip(files, scans) if facts}
+    good = [file for file, (failure, _, _) in zip(files, scans) if failure is None]
     final = _rounds(good, facts, settings, jobs)
     if os.environ.get("ASYNCFIX_PHASES"):
-        print("asyncfix phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in PHASES.items()), file=sys.stderr)
+        shown = (f"{k} {v:.0f}" if k.startswith("files") else f"{k} {v:.2f} s" for k, v in PHASES.items())
+        print("asyncfix phases: " + ", ".join(shown), file=sys.stderr)
     if not settings.written:
         for result in final.values():
             if result.status == CHANGED:
                 result.diagnostics = rounds.as_read(result.diagnostics, result.old_text or "", result.new_text or "")
-    for file, (failure, _) in zip(files, scans):
+    for file, (failure, _, _) in zip(files, scans):
         yield failure if failure is not None else final[file.path]
 
 
