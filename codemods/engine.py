@@ -454,12 +454,15 @@ def unified_diff(old: str, new: str, display: str) -> str:
     return "".join(lines)
 
 
+_VANISHED = "the file vanished during the run"
+
+
 def _read(file: SourceFile) -> Union[bytes, FileResult]:
     try:
         with open(file.path, "rb") as handle:
             return handle.read()
     except FileNotFoundError:
-        return FileResult(file.display, file.path, FAILED, error="the file vanished during the run")
+        return FileResult(file.display, file.path, FAILED, error=_VANISHED)
     except OSError as error:
         return FileResult(file.display, file.path, FAILED, error=f"cannot read: {error.strerror}")
 
@@ -671,20 +674,62 @@ def run(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Iterator[
     rounds until nothing changes; results in the order of ``files``, whatever the scheduling."""
     PHASES.clear()
     started = time.perf_counter()
+    key = _run_key(files, settings) if settings.scan_cache else None
+    if key is not None:
+        kept = cache.load_run(settings.scan_cache, key)
+        if isinstance(kept, list) and len(kept) == len(files):
+            _phase("reused the last run", started)
+            _print_phases()
+            yield from kept
+            return
     scans = _first_pass(files, settings, jobs)
     started = _phase("scan", started)
     facts = {file.path: facts for file, (_, facts, _) in zip(files, scans) if facts}
     good = [file for file, (failure, _, _) in zip(files, scans) if failure is None]
     final = _rounds(good, facts, settings, jobs)
-    if os.environ.get("ASYNCFIX_PHASES"):
-        shown = (f"{k} {v:.0f}" if k.startswith("files") else f"{k} {v:.2f} s" for k, v in PHASES.items())
-        print("asyncfix phases: " + ", ".join(shown), file=sys.stderr)
+    _print_phases()
     if not settings.written:
         for result in final.values():
             if result.status == CHANGED:
                 result.diagnostics = rounds.as_read(result.diagnostics, result.old_text or "", result.new_text or "")
-    for file, (failure, _, _) in zip(files, scans):
-        yield failure if failure is not None else final[file.path]
+    results = [failure if failure is not None else final[file.path] for file, (failure, _, _) in zip(files, scans)]
+    if key is not None and all(result.error != _VANISHED for result in results):
+        cache.store_run(settings.scan_cache, key, results)
+    yield from results
+
+
+def _print_phases() -> None:
+    if os.environ.get("ASYNCFIX_PHASES"):
+        shown = (f"{k} {v:.0f}" if k.startswith("files") else f"{k} {v:.2f} s" for k, v in PHASES.items())
+        print("asyncfix phases: " + ", ".join(shown), file=sys.stderr)
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` as text that is the same in every process (sets sorted, dataclasses and
+    mappings by field): part of the key of a whole run."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return f"{type(value).__name__}({_canonical(fields)})"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(sorted(f"{_canonical(k)}: {_canonical(v)}" for k, v in value.items())) + "}"
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(_canonical(v) for v in value)) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_canonical(v) for v in value) + "]"
+    return repr(value)
+
+
+def _run_key(files: Sequence[SourceFile], settings: Settings) -> Optional[str]:
+    """The key of this run's results in the cache (cache.run_key); None when a file cannot be
+    read (the run reports it, and is not kept)."""
+    contents = []
+    for file in files:
+        source = _read(file)
+        if isinstance(source, FileResult):
+            return None
+        contents.append((file.display, file.path, digest(source)))
+    described = _canonical(dataclasses.replace(settings, scan_cache=None, root=os.path.abspath(settings.root)))
+    return cache.run_key(described, contents)
 
 
 def _rounds(

@@ -58,7 +58,7 @@ def test_golden_projects_come_out_the_same(name: str, paths: List[Path], monkeyp
 
 @pytest.mark.parametrize(
     "repo",
-    sorted(p.name for p in REALCODE.glob("*/pristine") if any(p.rglob("*.py")))
+    sorted(p.parent.name for p in REALCODE.glob("*/pristine") if any(p.rglob("*.py")))
     if REALCODE.is_dir()
     else [],
 )
