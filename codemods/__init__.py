@@ -59,5 +59,7 @@ INFRASTRUCTURE = frozenset(
     {
         "base", "engine", "project", "files", "config", "formatting", "cache", "resolve",
         "rounds", "syntax", "blocking", "blocking_tables", "imports", "native",
+        # parts of requests_to_httpx, split by concern
+        "requests_tables", "requests_arguments", "requests_sessions", "requests_responses",
     }
 )
