@@ -1384,8 +1384,10 @@ def combine_all(
 
         # The first rung of the fix ladder: blocking helpers a family converts natively, whose
         # closure is complete, become async with every caller (native.py).
-        seeds.extend(native.seeds(modules, resolver, names))
-        actions = build(modules, seeds, root, resolver)
+        rung = native.plan(modules, resolver, names, options or {}, facts)
+        seeds.extend(rung.seeds)
+        actions = native.with_findings(build(modules, seeds, root, resolver), rung.findings)
+        facts[native.FACTS_KEY] = rung  # the tests' mocks requests_to_httpx converts
     plan = None
     if modules:
         from . import blocking

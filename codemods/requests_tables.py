@@ -13,6 +13,7 @@ import libcst.matchers as m
 BLOCKING = "ASYNC210"
 SYNC_CLIENT = "ASYNC212"
 HANDED_ON = "HTTPX001"
+NOT_MIGRATED = "HTTPX002"  # --migrate: a requests helper left sync (native.py)
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 BODYLESS = {"get", "head", "options", "delete"}

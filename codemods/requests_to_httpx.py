@@ -67,14 +67,18 @@ as a variable holding a 2-tuple is rejected by httpx at run time; httpx 0.28 ser
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+import ast
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
 
+from . import requests_mocks
 from .base import GENEXP, Codemod, awaited
+from .project import ProjectIndex
 from .requests_arguments import RequestArguments
+from .requests_mocks import MockConversion, RequestsFacts
 from .requests_responses import ResponseUses
 from .requests_sessions import RequestSessions
 from .requests_tables import (
@@ -82,6 +86,7 @@ from .requests_tables import (
     HANDED_ON,
     HTTPX_SYNC_CLIENT,
     METHODS,
+    NOT_MIGRATED,
     SESSION_CONSTRUCTORS,
     SSL_COMMENT,
     SSL_NAME,
@@ -93,7 +98,7 @@ from .requests_tables import (
 )
 
 
-class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, Codemod):
+class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConversion, Codemod):
     NAME = "requests_to_httpx"
     DESCRIPTION = "requests / sync httpx / urlopen in async code -> awaited httpx.AsyncClient calls"
     NEEDS = (b"requests", b"httpx", b"urlopen")
@@ -119,6 +124,15 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, Codemod):
             "awaited calls; it reports clients it cannot convert (created outside a `with`,\n"
             "passed on, given a sync transport= or event_hooks=, or used with .stream())."
         ),
+        NOT_MIGRATED: (
+            "--migrate: a sync function that calls requests stays sync, with the tests that mock\n"
+            "it, because something in its closure cannot change with it: a caller that cannot\n"
+            "await (decorated, passed as a value, called at module level or from outside the\n"
+            "project), another blocking call in it, or a test mock asyncfix cannot convert\n"
+            "exactly (responses/requests_mock, side_effect functions, call-argument asserts).\n"
+            "The message names the obstacle and the chain of callers. Remove it (or convert that\n"
+            "part by hand, e.g. respx for responses), then rerun."
+        ),
         HANDED_ON: (
             "A response that is now an httpx.Response is handed to other code (returned,\n"
             "passed as an argument, stored). httpx.Response differs from requests.Response:\n"
@@ -127,6 +141,32 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, Codemod):
             "Check the code that receives it."
         ),
     }
+
+    # -- the first pass: the tests' mocks of requests (native.py decides, --migrate) -------------
+
+    @classmethod
+    def collect(cls, tree: ast.Module, path: str, source: bytes) -> Optional[RequestsFacts]:
+        if b"requests" not in source and b"AsyncClient" not in source:
+            return None
+        return requests_mocks.collect(tree)
+
+    @classmethod
+    def combine(cls, facts: Mapping[str, Any], root: str) -> Dict[str, RequestsFacts]:
+        return dict(facts)
+
+    @classmethod
+    def _mock_sites(cls, path: str, project: Optional[ProjectIndex]) -> bool:
+        rung = project.facts.get("native") if project is not None else None  # native.FACTS_KEY
+        return rung is not None and bool(rung.mocks.get(path))
+
+    @classmethod
+    def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
+        return cls._mock_sites(path, project) or super().wants(source, path, project)
+
+    @classmethod
+    def reduction_tokens(cls, path: str, project: Optional[ProjectIndex]) -> Set[str]:
+        tokens = super().reduction_tokens(path, project)
+        return tokens | {"patch"} if cls._mock_sites(path, project) else tokens
 
     # -- analysis -------------------------------------------------------------------------------
 
@@ -143,6 +183,7 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, Codemod):
         self._needs_context = False
         self._ssl_name = SSL_NAME
         self._ssl_exists = False
+        self._plan_mocks(node)
         collector = Collector()
         node.visit(collector)
         self._find_ssl_context(node)
@@ -355,6 +396,8 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, Codemod):
     # -- the transform ----------------------------------------------------------------------------
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if id(original) in self._mock_funcs or id(original) in self._mock_targets:
+            return self._convert_mock(original, updated)
         if id(original) in self._apps:
             args = []
             for arg in updated.args:
