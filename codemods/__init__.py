@@ -61,5 +61,6 @@ INFRASTRUCTURE = frozenset(
         "rounds", "syntax", "blocking", "blocking_tables", "imports", "native",
         # parts of requests_to_httpx, split by concern
         "requests_tables", "requests_arguments", "requests_sessions", "requests_responses",
+        "requests_mocks",
     }
 )
