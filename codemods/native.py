@@ -26,6 +26,7 @@ cannot become async is reported (HTTPX002) with the chain that stops it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
 
@@ -42,6 +43,7 @@ from .project import (
     FileActions,
     Finding,
     ModuleFacts,
+    Span,
     _Resolver,
 )
 from .requests_mocks import MockSite, RequestsFacts
@@ -60,6 +62,8 @@ _LIBRARY_OF = {"requests_to_httpx": "requests"}
 FACTS_KEY = "native"  # ProjectIndex.facts[FACTS_KEY]: the NativePlan (its mocks, for the tests)
 # Decorators of framework entry points that await a coroutine function (a route made async).
 _ENTRY_POINTS = _ROUTE_DECORATORS - {"staticmethod", "classmethod"}
+# Decorators that leave a test a plain sync function pytest calls (besides pytest.mark.*).
+_TEST_DECORATORS = frozenset({"patch", "object", "dict", "multiple"})
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class NativePlan:
     findings: Mapping[str, Tuple[Finding, ...]] = field(default_factory=dict)
     # test file -> (line, 0-based column) of the patch calls to convert to httpx
     mocks: Mapping[str, FrozenSet[Tuple[int, int]]] = field(default_factory=dict)
+    # sync tests that stay sync and run their calls into the closure with asyncio.run
+    runs: Mapping[DefKey, FrozenSet[Span]] = field(default_factory=dict)
 
 
 def _mocked(modules: Mapping[str, ModuleFacts], library: str) -> bool:
@@ -118,6 +124,9 @@ def plan(
     converts: Dict[DefKey, Set[str]] = {}  # sync defs -> the native-convertible APIs they call
     other: Dict[DefKey, str] = {}  # defs that also block in another way -> one such API
     module_callers: Dict[DefKey, List[CallSite]] = {}
+    # method names called on something the resolver cannot name (`parser.parse()` with
+    # `parser = parser_class()`): any project method of that name may be the callee
+    unresolved: Dict[str, Tuple[str, CallSite]] = {}
     for path in sorted(modules):
         for call in modules[path].calls:
             owner = (path, call.owner)
@@ -128,10 +137,13 @@ def plan(
                 else:
                     module_callers.setdefault(key, []).append(call)
                 continue
-            if owner not in defs or defs[owner].is_async:
-                continue
             qualified = resolver.qualify(path, call.owner, call.target, call.instance_of)
             if qualified is None:
+                continue
+            if key is None and qualified is None and "." in call.target:
+                unresolved.setdefault(call.target.rpartition(".")[2], (path, call))
+                continue
+            if owner not in defs or defs[owner].is_async:
                 continue
             if qualified in native and call.context in (PLAIN, STORED, RETURNED):
                 converts.setdefault(owner, set()).add(_api(qualified))
@@ -150,8 +162,52 @@ def plan(
             d.rpartition(".")[2] in _ENTRY_POINTS for d in definition.decorators
         )
 
-    def stop(key: DefKey, seen: Set[DefKey]) -> Optional[str]:
-        """Why ``key``, or a sync caller above it, cannot become async (None: all can)."""
+    parents: Dict[DefKey, List[DefKey]] = {}  # project class -> its project base classes
+    for path in sorted(modules):
+        for qualname, bases in modules[path].classes.items():
+            for base in bases:
+                resolved = resolver.name(path, "", base) if base else None
+                if isinstance(resolved, tuple) and resolved[0] == "class":
+                    parents.setdefault((path, qualname), []).append(resolved[1])
+
+    def ancestors(cls: DefKey) -> List[DefKey]:
+        found: List[DefKey] = []
+        todo = list(parents.get(cls, []))
+        while todo and len(found) < 64:
+            base = todo.pop()
+            if base not in found:
+                found.append(base)
+                todo.extend(parents.get(base, []))
+        return found
+
+    def _override(key: DefKey, definition: DefFacts) -> str:
+        """A project method of the same name up or down the class tree of ``key``'s class."""
+        cls = (key[0], definition.owner_class)
+        for base in ancestors(cls):
+            if f"{base[1]}.{definition.name}" in modules[base[0]].defs:
+                return f"{base[1]}.{definition.name}"
+        for other in sorted(parents):
+            if cls in ancestors(other) and f"{other[1]}.{definition.name}" in modules[other[0]].defs:
+                return f"{other[1]}.{definition.name}"
+        return ""
+
+    def test_root(key: DefKey) -> bool:
+        """A sync pytest test (pytest calls it; nothing in the project does)."""
+        definition = defs[key]
+        base = os.path.basename(key[0])
+        return (
+            migrate
+            and (base.startswith("test_") or base.endswith("_test.py"))
+            and definition.name.startswith("test")
+            and not definition.is_generator
+            and all(d.rpartition(".")[2] in _TEST_DECORATORS or d.startswith("pytest.mark.")
+                    for d in definition.decorators)
+            and not callers.get(key) and not module_callers.get(key)
+        )
+
+    def stop(key: DefKey, seen: Set[DefKey], runs: Dict[DefKey, Set[Span]]) -> Optional[str]:
+        """Why ``key``, or a sync caller above it, cannot become async (None: all can); the
+        sync tests that run calls into the closure with asyncio.run go into ``runs``."""
         if key in seen:
             return None
         seen.add(key)
@@ -171,8 +227,16 @@ def plan(
             return f"`{name}` is passed as a value"
         if definition.line in modules[key[0]].ignored:
             return f"`{name}` is marked `# asyncfix: ignore`"
-        if definition.owner_class and resolver.non_project_bases(key[0], definition.owner_class):
-            return f"`{name}` may override a library method"
+        if definition.owner_class:
+            if resolver.non_project_bases(key[0], definition.owner_class):
+                return f"`{name}` may override a library method"
+            relative = _override(key, definition)
+            if relative:
+                return f"`{name}` overrides or is overridden by `{relative}` (a family changes together)"
+            if definition.name in unresolved:
+                where, call = unresolved[definition.name]
+                return (f"`{call.target}()` ({os.path.relpath(where, resolver.root)}:{call.line}) cannot be resolved "
+                        f"and may call `{name}`")
         for call in module_callers.get(key, []):
             if not (migrate and call.main_guard and call.statement and call.context in (PLAIN, STORED)):
                 return f"`{name}` is called at module level (line {call.line})"
@@ -185,17 +249,21 @@ def plan(
         for owner, call in above:
             if call.context not in (PLAIN, STORED, RETURNED, AWAITED):
                 return f"`{owner[1]}` calls `{name}` in a lambda or comprehension (line {call.line})"
-            reason = stop(owner, seen)
+            if test_root(owner):  # the test stays sync: `asyncio.run(helper(...))`
+                runs.setdefault(owner, set()).add(call.span)
+                continue
+            reason = stop(owner, seen, runs)
             if reason is not None:
                 return f"{reason} <- `{name}`"
         return None
 
     reasons: Dict[DefKey, str] = {}
+    wraps: Dict[DefKey, Dict[DefKey, Set[Span]]] = {}
     for key in sorted(converts):
         if key in other:
             reasons[key] = f"it also blocks through `{other[key]}`"
         else:
-            reason = stop(key, set())
+            reason = stop(key, set(), wraps.setdefault(key, {}))
             if reason is not None:
                 reasons[key] = reason
     chosen = sorted(key for key in converts if key not in reasons)
@@ -211,10 +279,15 @@ def plan(
                 f"--migrate: `{definition.qualname}` uses requests but stays sync: {reason}",
                 "make that caller async by hand (or remove the obstacle), then rerun",
             ))
+    runs: Dict[DefKey, Set[Span]] = {}
+    for key in chosen:
+        for test, spans in wraps.get(key, {}).items():
+            runs.setdefault(test, set()).update(spans)
     return NativePlan(
         tuple(chosen),
         {path: tuple(found) for path, found in findings.items()},
         {path: frozenset(sites) for path, sites in mocks.items()},
+        {test: frozenset(spans) for test, spans in sorted(runs.items())},
     )
 
 
