@@ -330,7 +330,7 @@ def _with_mocks(
         changed = False
         for path, site, patched in sites:
             reached = [key for key in converts if touches(site, patched, key)]
-            where = f"{path}:{site.line} ({site.test or 'module level'})"
+            where = f"{os.path.relpath(path, resolver.root)}:{site.line} ({site.test or 'module level'})"
             why = ""
             if site.problem:
                 why = f"the test {where} mocks requests: {site.problem}"
@@ -338,7 +338,7 @@ def _with_mocks(
                 why = f"the mock in {where} also serves requests calls that stay sync"
             elif async_clients:
                 why = (f"the mock in {where} would become a patch of httpx.AsyncClient, which "
-                       f"{async_clients[0]} uses itself")
+                       f"{os.path.relpath(async_clients[0], resolver.root)} uses itself")
             else:
                 for key in reached:
                     renaming = per_file.get(key[0])

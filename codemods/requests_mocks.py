@@ -192,9 +192,16 @@ class _Collector(ast.NodeVisitor):
     def visit_With(self, node: ast.With) -> None:
         for item in node.items:
             if isinstance(item.context_expr, ast.Call) and self._patcher(item.context_expr):
-                self._patch(item.context_expr, bound=item.optional_vars, body=node.body)
+                # the mock's name outlives the block: check its uses in the whole function
+                self._patch(item.context_expr, bound=item.optional_vars, body=self._function_body(node))
                 self._seen.add(id(item.context_expr))
         self.generic_visit(node)
+
+    def _function_body(self, node: ast.AST) -> List[ast.stmt]:
+        scope = self.parents.get(id(node))
+        while scope is not None and not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+            scope = self.parents.get(id(scope))
+        return list(scope.body) if scope is not None else [node]  # type: ignore[attr-defined]
 
     def visit_Call(self, node: ast.Call) -> None:
         if id(node) not in self._seen and self._patcher(node):
@@ -285,7 +292,7 @@ class _Collector(ast.NodeVisitor):
     def _uses_problem(self, name: str, body: Optional[List[ast.stmt]]) -> str:
         for statement in body or ():
             for child in ast.walk(statement):
-                if not (isinstance(child, ast.Name) and child.id == name):
+                if not (isinstance(child, ast.Name) and child.id == name and isinstance(child.ctx, ast.Load)):
                     continue
                 parent = self.parents.get(id(child))
                 if not (isinstance(parent, ast.Attribute) and parent.attr in _SAFE_MOCK_USES):

@@ -146,7 +146,7 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
 
     @classmethod
     def collect(cls, tree: ast.Module, path: str, source: bytes) -> Optional[RequestsFacts]:
-        if b"requests" not in source and b"AsyncClient" not in source:
+        if not any(token in source for token in (b"requests", b"responses", b"AsyncClient")):
             return None
         return requests_mocks.collect(tree)
 
