@@ -63,5 +63,8 @@ INFRASTRUCTURE = frozenset(
         "cpu_facts", "cpu_cost", "cpu_proof", "cpu_pool", "dependency_facts", "dependency_edit",
         "blocking_entries", "blocking_stdlib", "blocking_services", "blocking_compute", "blocking_quiet",
         "emit",
+        # parts of requests_to_httpx, split by concern
+        "requests_tables", "requests_arguments", "requests_sessions", "requests_responses",
+        "requests_mocks",
     }
 )
