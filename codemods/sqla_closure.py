@@ -79,16 +79,24 @@ class _Resolver:
         return (found, ".".join(p for p in (left, rest) if p)) if found is not None else (None, "")
 
 
-def decide(facts: Mapping[str, Any], root: str) -> Optional[Combined]:
-    """One decision for the whole program: convert when a Session meets async code and
-    every use of the engines, session factories and Session functions converts with it;
-    otherwise convert nothing and say, on each engine, which uses kept it sync."""
+def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Optional[Combined]:
+    """One decision for the whole program: convert when a Session meets async code (with
+    ``migrate``: when the program uses a sync Session at all) and every use of the engines,
+    session factories and Session functions converts with it; otherwise convert nothing and
+    say, on each engine, which uses kept it sync.
+
+    Without ``migrate`` only what blocks the loop counts: a sync ``def`` route handed a sync
+    Session by ``Depends`` runs in FastAPI's threadpool and is correct as it is."""
     if not facts:
         return None
     resolver = _Resolver(facts, root)
     meets = any(
-        is_async or depends for fact in facts.values() for _, is_async, depends in fact.session_defs
+        is_async for fact in facts.values() for _, is_async, _ in fact.session_defs
     ) or any(getattr(fact, "meets_async", False) for fact in facts.values())
+    if migrate:
+        meets = meets or any(fact.session_defs for fact in facts.values()) or any(
+            shared.kind in (ENGINE, FACTORY) for shared in resolver.shared.values()
+        )
     blockers: List[Tuple[str, Site]] = []
     reports: Dict[str, List[Site]] = {}
     for path, fact in facts.items():
@@ -145,4 +153,4 @@ def decide(facts: Mapping[str, Any], root: str) -> Optional[Combined]:
         for path, sites in reports.items()
         if sites
     }
-    return Combined(meets and not refused, seeds, factories, refused, kept)
+    return Combined(meets and not refused, seeds, factories, refused, kept, migrate)

@@ -175,6 +175,7 @@ class Combined:
     refused: bool = False  # a Session meets async code, and some use cannot be converted
     # path -> what the first pass has to say there (blocking uses, residual problems)
     reports: Mapping[str, Tuple[Site, ...]] = None  # type: ignore[assignment]
+    migrate: bool = False  # --migrate: the whole app moves to AsyncSession, sync routes included
 
 
 def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:
@@ -312,6 +313,36 @@ def _try_yield_close(statement: ast.AST, variable: str) -> bool:
         return False
     if not (isinstance(body[0].value.value, ast.Name) and body[0].value.value.id == variable):
         return False
+    return _closes(final, variable)
+
+
+def _try_create_yield_close(statement: ast.AST, variable: str) -> bool:
+    """``try: db = F(); ...; yield db; ... finally: db.close()``: the creation inside ``try`` (the
+    tutorial's test override), one ``yield db`` among the try's own statements, ``db`` never
+    rebound."""
+    if not isinstance(statement, ast.Try) or statement.handlers or statement.orelse or not statement.body:
+        return False
+    if not _closes(statement.finalbody, variable):
+        return False
+    yields = [
+        s for s in statement.body[1:]
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Yield)
+        and isinstance(s.value.value, ast.Name) and s.value.value.id == variable
+    ]
+    if len(yields) != 1:
+        return False
+    for node in _own(statement):
+        if isinstance(node, (ast.Yield, ast.YieldFrom)) and node is not yields[0].value:
+            return False
+        if isinstance(node, ast.Name) and node.id == variable and isinstance(node.ctx, ast.Store) and (
+            node is not statement.body[0].targets[0]  # type: ignore[attr-defined]
+        ):
+            return False
+    return True
+
+
+def _closes(final: Sequence[ast.AST], variable: str) -> bool:
+    """``finally: db.close()`` (or ``await db.close()``)."""
     if len(final) != 1 or not isinstance(final[0], ast.Expr):
         return False
     value = final[0].value

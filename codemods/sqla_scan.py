@@ -39,6 +39,7 @@ from .sqla_facts import (
     _passed,
     _resolve,
     _sqlite_evidence,
+    _try_create_yield_close,
     _try_yield_close,
     _url_status,
 )
@@ -339,6 +340,21 @@ class _Scan(FunctionChecks):
                 function, DEPENDENCY, f"session dependency `{function.name}` has a shape asyncfix does not convert",
                 "write it as `with SessionLocal() as db: yield db`",
             ), False)
+        block = self.parent(statement)
+        if (
+            isinstance(statement, ast.Assign)
+            and isinstance(block, ast.Try)
+            and block.body[0] is statement
+            and isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and function.body == [block]
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and not _has_params(function)
+            and not function.decorator_list
+            and function.returns is None
+            and _try_create_yield_close(block, statement.targets[0].id)
+        ):
+            return Use(ref, self.site(node, CLOSURE, ""), True)
         return Use(ref, self.site(call, CLOSURE, f"`{label}()` outside a dependency or `with` block {self.where(function)}"), False)
 
     def ddl(self, node: ast.AST, ref: str, call: ast.Call, label: str) -> Use:

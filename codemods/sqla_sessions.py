@@ -161,6 +161,8 @@ class SessionRewrites:
             return None
         if len(body) == 1 and isinstance(body[0], cst.With):
             return self._with_dependency(original, updated, body[0])
+        if len(body) == 1 and isinstance(body[0], cst.Try):
+            return self._try_dependency(updated, body[0])
         if len(body) != 2:
             return None
         first, second = body
@@ -194,6 +196,33 @@ class SessionRewrites:
         return updated.with_changes(
             asynchronous=cst.Asynchronous(), body=updated.body.with_changes(body=[block])
         )
+
+    def _try_dependency(self, updated: cst.FunctionDef, block: cst.Try) -> Optional[cst.FunctionDef]:
+        """``try: db = F(); ...; yield db; ... finally: db.close()`` (the creation inside ``try``,
+        as the tutorial's test override) -> ``async with F() as db: ...; yield db; ...``."""
+        create = m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call(func=m.Name(), args=()))])
+        inner = block.body.body
+        if block.handlers or block.orelse is not None or block.finalbody is None or len(inner) < 2:
+            return None
+        if not m.matches(inner[0], create):
+            return None
+        assign = inner[0].body[0]
+        variable = assign.targets[0].target.value
+        if assign.value.func.value not in self._combined.factories:
+            return None
+        closes = m.Finally(body=m.IndentedBlock(body=[m.SimpleStatementLine(body=[
+            m.Expr(_attr_call_matcher(variable, "close") | m.Await(_attr_call_matcher(variable, "close")))
+        ])]))
+        if not m.matches(block.finalbody, closes):
+            return None
+        with_block = cst.With(
+            items=[cst.WithItem(item=assign.value, asname=cst.AsName(name=cst.Name(variable)))],
+            body=block.body.with_changes(body=inner[1:]),
+            asynchronous=cst.Asynchronous(),
+            leading_lines=block.leading_lines,
+        )
+        self.rewrote()
+        return updated.with_changes(asynchronous=cst.Asynchronous(), body=updated.body.with_changes(body=[with_block]))
 
     def _with_dependency(self, original: cst.FunctionDef, updated: cst.FunctionDef, block: cst.With):
         """``with F() as db: yield db`` / ``with Session(engine) as db: yield db`` -> ``async with``

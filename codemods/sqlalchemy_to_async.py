@@ -175,6 +175,10 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
         return decide(facts, root)
 
     @classmethod
+    def combine_with_options(cls, facts: Mapping[str, Any], root: str, options: Mapping[str, Any]) -> Any:
+        return decide(facts, root, bool(options.get("migrate")))
+
+    @classmethod
     def async_seeds(cls, combined: Any) -> Iterable[Tuple[str, str]]:
         return combined.seeds if combined is not None and combined.converting else ()
 

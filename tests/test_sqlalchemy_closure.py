@@ -272,18 +272,18 @@ def _suite(folder: Path) -> subprocess.CompletedProcess:
     )
 
 
-def _apply(folder: Path):
+def _apply(folder: Path, *options: str):
     from click.testing import CliRunner
 
-    result = CliRunner().invoke(cli_main, ["--apply", str(folder)])
+    result = CliRunner().invoke(cli_main, ["--apply", *options, str(folder)])
     assert result.exit_code in (0, 1), result.output
     return result
 
 
-def _check(folder: Path):
+def _check(folder: Path, *options: str):
     from click.testing import CliRunner
 
-    return CliRunner().invoke(cli_main, ["--check", str(folder)])
+    return CliRunner().invoke(cli_main, ["--check", *options, str(folder)])
 
 
 def test_a_sync_use_of_the_engine_keeps_the_whole_app_as_it_was(tmp_path):
@@ -292,7 +292,7 @@ def test_a_sync_use_of_the_engine_keeps_the_whole_app_as_it_was(tmp_path):
     assert before.returncode == 0, before.stdout + before.stderr
     original = _files(app)
 
-    result = _apply(app)
+    result = _apply(app, "--migrate")
     after_files = _files(app)
     for name in ("database.py", "security.py", "cli.py", "models.py", "settings.py"):
         assert after_files[name] == original[name], name
@@ -317,9 +317,9 @@ def test_a_sync_use_of_the_engine_keeps_the_whole_app_as_it_was(tmp_path):
 
     # A second --apply changes nothing; --check afterwards fails, on the same diagnostic.
     snapshot = _files(app)
-    _apply(app)
+    _apply(app, "--migrate")
     assert _files(app) == snapshot
-    check = _check(app)
+    check = _check(app, "--migrate")
     assert check.exit_code == 1
     assert [line for line in check.output.splitlines() if ": SQLA008 " in line] == lines
 
@@ -521,7 +521,7 @@ def test_new_codes_are_explained():
 
 
 def test_refusal_golden_exists():
-    assert (GOLDEN / "sqlalchemy_to_async" / "closure_refused.before").is_dir()
+    assert (GOLDEN / "sqlalchemy_to_async" / "migrate" / "closure_refused.before").is_dir()
 
 
 def test_a_query_with_no_select_twin_in_another_module_blocks_everything(tmp_path):
