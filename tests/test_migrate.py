@@ -64,6 +64,7 @@ SQLMODEL = App("sqlmodel_app", code=("app",), needs=("sqlmodel",))
 REPOSITORY = App("repository_app", code=("app",))
 POSTGRES = App("postgres_app", code=("app",), needs=("psycopg",))
 ALL = (TUTORIAL, SQLMODEL, REPOSITORY, POSTGRES)
+BUILT = (TUTORIAL,)  # shapes --migrate converts: their xfail marks are gone
 
 
 def _xfail(reason: str = NOT_BUILT):
@@ -336,7 +337,7 @@ def test_migrate_exits_without_failures(app: App, migrated) -> None:
     assert process.returncode in (0, 1), outcome(process)
 
 
-@_indirect("migrated", {app.name: [_xfail()] for app in ALL})
+@_indirect("migrated", {app.name: [_xfail()] for app in ALL if app not in BUILT})
 def test_migrated_app_suite_passes(app: App, migrated) -> None:
     root, _ = migrated
     # A suite passing on an app asyncfix left alone proves nothing.
@@ -346,13 +347,13 @@ def test_migrated_app_suite_passes(app: App, migrated) -> None:
     assert " passed" in process.stdout, outcome(process)
 
 
-@_indirect("migrated", {app.name: [_xfail()] for app in ALL})
+@_indirect("migrated", {app.name: [_xfail()] for app in ALL if app not in BUILT})
 def test_migrate_leaves_no_sync_session_in_app_code(app: App, migrated) -> None:
     root, _ = migrated
     assert sync_sqlalchemy_uses(root, app) == []
 
 
-@_indirect("migrated", {app.name: [_xfail()] for app in ALL})
+@_indirect("migrated", {app.name: [_xfail()] for app in ALL if app not in BUILT})
 def test_migrate_is_a_fixed_point(app: App, migrated, tmp_path: Path) -> None:
     first, _ = migrated
     root = tmp_path / app.name
