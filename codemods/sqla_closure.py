@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from .resolve import absolute, module_names, package_of
 from .sqla_facts import (
     _SEEN_LIMIT,
+    ALIAS,
     ASYNC_ENGINE,
     CLOSURE,
     ENGINE,
@@ -18,6 +19,7 @@ from .sqla_facts import (
     SYNC_ON_ASYNC,
     Combined,
     FileFacts,
+    Shared,
     Site,
 )
 
@@ -33,6 +35,9 @@ class _Resolver:
             for name in module_names(path, root):
                 self.modules.setdefault(name, path)
         self.shared = {(path, s.name): s for path, fact in facts.items() for s in getattr(fact, "shared", ())}
+        for path, fact in facts.items():  # Session aliases resolve like the shared objects
+            for name, kind in getattr(fact, "aliases", ()):
+                self.shared.setdefault((path, name), Shared(name, ALIAS, Site(0, 0, "", ""), bind=kind))
         self.imports = {path: {i[0]: i[1:] for i in getattr(fact, "imports", ())} for path, fact in facts.items()}
 
     def module(self, importer: str, level: int, module: str) -> Optional[str]:
@@ -90,23 +95,27 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
     if not facts:
         return None
     resolver = _Resolver(facts, root)
+    session_defs, aliases = _with_aliases(facts, resolver)
     meets = any(
-        is_async for fact in facts.values() for _, is_async, _ in fact.session_defs
+        is_async for defs in session_defs.values() for _, is_async, _ in defs
     ) or any(getattr(fact, "meets_async", False) for fact in facts.values())
     if migrate:
-        meets = meets or any(fact.session_defs for fact in facts.values()) or any(
+        meets = meets or any(session_defs.values()) or any(
             shared.kind in (ENGINE, FACTORY) for shared in resolver.shared.values()
         )
     blockers: List[Tuple[str, Site]] = []
     reports: Dict[str, List[Site]] = {}
     for path, fact in facts.items():
         blockers.extend((path, site) for site in getattr(fact, "blockers", ()))
+        blockers.extend((path, site) for ref, site in getattr(fact, "alias_blockers", ()) if ref in aliases.get(path, {}))
         reports.setdefault(path, []).extend(getattr(fact, "residual", ()))
         for use in getattr(fact, "uses", ()):
             key, left = resolver.resolve(path, use.ref)
             if key is None:
                 continue
             shared = resolver.shared[key]
+            if shared.kind == ALIAS:  # `session: SessionDep`: the alias converts where it is defined
+                continue
             if shared.kind == ASYNC_ENGINE:
                 if use.sync_session and not left:
                     reports[path].append(replace(
@@ -143,8 +152,8 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
                 reports[path].append(site)
     seeds = tuple(
         (path, qualname)
-        for path, fact in facts.items()
-        for qualname, is_async, _ in fact.session_defs
+        for path, defs in session_defs.items()
+        for qualname, is_async, _ in defs
         if not is_async
     )
     factories = frozenset(name for fact in facts.values() for name in fact.factories)
@@ -153,4 +162,31 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
         for path, sites in reports.items()
         if sites
     }
-    return Combined(meets and not refused, seeds, factories, refused, kept, migrate)
+    return Combined(meets and not refused, seeds, factories, refused, kept, migrate, aliases)
+
+
+def _with_aliases(
+    facts: Mapping[str, Any], resolver: _Resolver
+) -> Tuple[Dict[str, List[Tuple[str, bool, bool]]], Dict[str, Dict[str, str]]]:
+    """Each file's Session functions, counting parameters annotated by a Session alias imported
+    from another module (``session: SessionDep``); and, per file, the alias names usable there
+    (defined or imported) -> the kind of Session they stand for."""
+    session_defs: Dict[str, List[Tuple[str, bool, bool]]] = {}
+    aliases: Dict[str, Dict[str, str]] = {}
+    for path, fact in facts.items():
+        defs = list(fact.session_defs)
+        known = {q for q, _, _ in defs}
+        local = dict(getattr(fact, "aliases", ()))
+        for qualname, is_async, ref in getattr(fact, "alias_defs", ()):
+            if ref not in local:
+                key, left = resolver.resolve(path, ref)
+                if key is None or left or resolver.shared[key].kind != ALIAS:
+                    continue
+                local[ref] = resolver.shared[key].bind
+            if qualname not in known:
+                known.add(qualname)
+                defs.append((qualname, is_async, True))
+        session_defs[path] = defs
+        if local:
+            aliases[path] = local
+    return session_defs, aliases

@@ -81,6 +81,12 @@ ASYNC_DRIVERS: Mapping[str, str] = {
 # every file's rewrite sees the same decision.
 
 ENGINE, FACTORY, ASYNC_ENGINE = "engine", "factory", "async engine"
+ALIAS = "session alias"  # a module-level `SessionDep = Annotated[Session, Depends(get_db)]`
+ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
+# Return annotations of a session dependency -> their async twins.
+GENERATOR_RETURNS: Mapping[str, str] = {
+    "Generator": "AsyncGenerator", "Iterator": "AsyncIterator", "Iterable": "AsyncIterable",
+}
 CREATE_ASYNC_ENGINE = frozenset(
     {"sqlalchemy.ext.asyncio.create_async_engine", "sqlalchemy.ext.asyncio.engine.create_async_engine"}
 )
@@ -165,6 +171,11 @@ class FileFacts:
     residual: Tuple[Site, ...] = ()  # async code that cannot work (reported whatever happens)
     passed: FrozenSet[str] = frozenset()  # function names handed to other code as values
     meets_async: bool = False  # a `Session(...)` opened in a coroutine
+    aliases: Tuple[Tuple[str, str], ...] = ()  # (module-level alias of a Session type, its kind)
+    # (qualname, is_async, imported name) of functions with a parameter annotated by a name
+    # imported from the project: a Session function if that name is an alias (combine decides)
+    alias_defs: Tuple[Tuple[str, bool, str], ...] = ()
+    alias_blockers: Tuple[Tuple[str, Site], ...] = ()  # (imported name, why), as alias_defs
 
 
 @dataclass(frozen=True)
@@ -176,6 +187,8 @@ class Combined:
     # path -> what the first pass has to say there (blocking uses, residual problems)
     reports: Mapping[str, Tuple[Site, ...]] = None  # type: ignore[assignment]
     migrate: bool = False  # --migrate: the whole app moves to AsyncSession, sync routes included
+    # path -> Session alias names usable there (defined or imported) -> "sqlalchemy"/"sqlmodel"
+    aliases: Mapping[str, Mapping[str, str]] = None  # type: ignore[assignment]
 
 
 def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:
@@ -203,12 +216,51 @@ def _resolve(node: Optional[ast.AST], imports: Mapping[str, str]) -> Optional[st
     return f"{imports[head]}.{rest}" if rest else imports[head]
 
 
+def _session_annotation(node: Optional[ast.AST], imports: Mapping[str, str]) -> Tuple[Optional[str], bool]:
+    """(kind, from Depends) of an annotation: ``Session`` -> ("sqlalchemy" / "sqlmodel", False),
+    ``AsyncSession`` -> ("async", False), ``Annotated[Session, Depends(...)]`` -> (kind, True)."""
+    name = _resolve(node, imports)
+    if name in SESSION_CLASSES:
+        return name.split(".")[0], False
+    if name in ASYNC_SESSION_CLASSES:
+        return "async", False
+    if isinstance(node, ast.Subscript) and _resolve(node.value, imports) in ANNOTATED:
+        elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        kind, _ = _session_annotation(elements[0], imports)
+        depends = any(isinstance(e, ast.Call) and _resolve(e.func, imports) in DEPENDS for e in elements[1:])
+        return kind, depends
+    return None, False
+
+
+def _module_aliases(tree: ast.Module, imports: Mapping[str, str]) -> Dict[str, str]:
+    """Module-level ``SessionDep = Annotated[Session, Depends(get_db)]``: name -> kind."""
+    aliases: Dict[str, str] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, value = statement.target, statement.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and isinstance(value, ast.Subscript):
+            kind, _ = _session_annotation(value, imports)
+            if kind is not None:
+                aliases[target.id] = kind
+    return aliases
+
+
 class _Defs(FastVisitor):
-    def __init__(self, imports: Mapping[str, str]) -> None:
+    def __init__(
+        self, imports: Mapping[str, str], aliases: Mapping[str, str] = {}, imported: FrozenSet[str] = frozenset()
+    ) -> None:
         self.imports = imports
+        self.aliases = aliases  # this module's Session aliases
+        self.imported = imported  # names imported from the project (maybe aliases)
         self.prefix: List[str] = []
         self.found: List[Tuple[str, bool, bool]] = []
         self.nodes: List[Tuple[str, Union[ast.FunctionDef, ast.AsyncFunctionDef], Dict[str, str]]] = []
+        # (qualname, def, parameter, imported name): a Session if that name is an alias
+        self.maybe: List[Tuple[str, Union[ast.FunctionDef, ast.AsyncFunctionDef], str, str]] = []
 
     def _def(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> None:
         qualname = ".".join([*self.prefix, node.name])
@@ -219,15 +271,19 @@ class _Defs(FastVisitor):
         takes = depends = False
         sessions: Dict[str, str] = {}
         for arg in [*positional, *args.kwonlyargs]:
-            name = _resolve(arg.annotation, self.imports)
-            if name in SESSION_CLASSES:
-                takes = True
-                sessions[arg.arg] = name.split(".")[0]
-                default = defaults.get(arg.arg)
-                if isinstance(default, ast.Call) and _resolve(default.func, self.imports) in DEPENDS:
-                    depends = True
-            elif name in ASYNC_SESSION_CLASSES:
+            kind, annotated = _session_annotation(arg.annotation, self.imports)
+            if isinstance(arg.annotation, ast.Name) and arg.annotation.id in self.aliases:
+                kind, annotated = self.aliases[arg.annotation.id], True
+            elif isinstance(arg.annotation, ast.Name) and arg.annotation.id in self.imported:
+                self.maybe.append((qualname, node, arg.arg, arg.annotation.id))
+            if kind == "async":
                 sessions[arg.arg] = "async"
+            elif kind is not None:
+                takes = True
+                sessions[arg.arg] = kind
+                default = defaults.get(arg.arg)
+                if annotated or (isinstance(default, ast.Call) and _resolve(default.func, self.imports) in DEPENDS):
+                    depends = True
         if takes:
             self.found.append((qualname, isinstance(node, ast.AsyncFunctionDef), depends))
         self.nodes.append((qualname, node, sessions))

@@ -22,6 +22,7 @@ from .sqla_facts import (
     ENGINE,
     FACTORY,
     FASTAPI_APP,
+    GENERATOR_RETURNS,
     SESSION_CLASSES,
     SESSIONMAKERS,
     SYNC_URL,
@@ -36,6 +37,7 @@ from .sqla_facts import (
     _imports,
     _is_test_module,
     _local_names,
+    _module_aliases,
     _passed,
     _resolve,
     _sqlite_evidence,
@@ -283,7 +285,7 @@ class _Scan(FunctionChecks):
             isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
             and not _has_params(function)
             and not function.decorator_list
-            and function.returns is None
+            and _generator_returns(function.returns)
             and function.body == [block]
             and len(block.items) == 1
             and len(block.body) == 1
@@ -351,7 +353,7 @@ class _Scan(FunctionChecks):
             and isinstance(statement.targets[0], ast.Name)
             and not _has_params(function)
             and not function.decorator_list
-            and function.returns is None
+            and _generator_returns(function.returns)
             and _try_create_yield_close(block, statement.targets[0].id)
         ):
             return Use(ref, self.site(node, CLOSURE, ""), True)
@@ -377,7 +379,9 @@ class _Scan(FunctionChecks):
 
 def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
     scan = _Scan(tree, path, source)
-    defs = _Defs(scan.imports)
+    aliases = _module_aliases(tree, scan.imports)
+    imported = frozenset(local for local, (_, _, attribute) in scan.project_imports.items() if attribute)
+    defs = _Defs(scan.imports, aliases, imported)
     defs.visit(tree)
     scan.meets_async = False
     shared = scan.shared()
@@ -392,10 +396,19 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
     for qualname, function, sessions in defs.nodes:
         if sessions or isinstance(function, ast.AsyncFunctionDef):
             scan.session_function(qualname, function, sessions, passed)
+    # Parameters annotated by a name imported from the project: checked as sessions, their
+    # findings kept apart until combine() knows whether the name is a Session alias.
+    alias_defs, alias_blockers = [], []
+    for qualname, function, parameter, ref in defs.maybe:
+        alias_defs.append((qualname, isinstance(function, ast.AsyncFunctionDef), ref))
+        kept, scan.blockers = scan.blockers, []
+        scan.session_function(qualname, function, {parameter: "sqlalchemy"}, passed)
+        alias_blockers.extend((ref, site) for site in scan.blockers)
+        scan.blockers = kept
     scan.relationships()
     scan.clashes()
     factories = tuple(s.name for s in shared if s.kind == FACTORY)
-    if not (defs.found or shared or uses or scan.blockers or scan.residual or scan.meets_async):
+    if not (defs.found or shared or uses or scan.blockers or scan.residual or scan.meets_async or aliases or alias_defs):
         return None
     return FileFacts(
         session_defs=tuple(defs.found),
@@ -407,4 +420,17 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         residual=tuple(scan.residual),
         passed=frozenset(passed),
         meets_async=scan.meets_async,
+        aliases=tuple(sorted(aliases.items())),
+        alias_defs=tuple(alias_defs),
+        alias_blockers=tuple(alias_blockers),
     )
+
+
+def _generator_returns(returns: Optional[ast.AST]) -> bool:
+    """No return annotation, or ``Generator[...]`` / ``Iterator[...]`` / ``Iterable[...]``: a
+    dependency shape whose annotation the transform makes async."""
+    if returns is None:
+        return True
+    node = returns.value if isinstance(returns, ast.Subscript) else None
+    name = dotted_name(node) if node is not None else None
+    return name is not None and name.rpartition(".")[2] in GENERATOR_RETURNS

@@ -4,7 +4,7 @@ Session annotations, and the session dependency shapes (-> `async with`).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import libcst as cst
 import libcst.matchers as m
@@ -12,8 +12,10 @@ from libcst.metadata import ScopeProvider
 
 from .base import GENEXP
 from .sqla_facts import (
+    ANNOTATED,
     ASYNC_SESSION_MODULE,
     DEPENDENCY,
+    GENERATOR_RETURNS,
     SESSION_CLASSES,
     STAYS_SYNC,
     _fix_commas,
@@ -28,12 +30,39 @@ class SessionRewrites:
     # Which names in a function are sessions
 
     def _session_kind(self, annotation: Optional[cst.Annotation]) -> Optional[str]:
+        """The kind of sync Session an annotation stands for: ``Session``, a Session alias
+        (``SessionDep``), ``Annotated[Session, Depends(...)]``."""
         if annotation is None:
             return None
-        name = self.imported_name(annotation.annotation)
+        node = annotation.annotation
+        name = self.imported_name(node)
         if name in SESSION_CLASSES:
             return name.split(".")[0]
+        if isinstance(node, cst.Name) and node.value in self._aliases:
+            return self._aliases[node.value]
+        inner = self._annotated_session(node)
+        return None if inner is None else self.imported_name(inner).split(".")[0]
+
+    def _annotated_session(self, node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+        """The ``Session`` of ``Annotated[Session, ...]``."""
+        if isinstance(node, cst.Subscript) and self.imported_name(node.value) in ANNOTATED and node.slice:
+            first = node.slice[0].slice
+            if isinstance(first, cst.Index) and self.imported_name(first.value) in SESSION_CLASSES:
+                return first.value
         return None
+
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
+        """``Annotated[Session, Depends(get_db)]`` (an alias, a parameter) -> ``Annotated[AsyncSession, ...]``."""
+        inner = self._annotated_session(original)
+        if inner is None or self.ignored(original):
+            return updated
+        kind = self.imported_name(inner).split(".")[0]
+        if not self._use(inner, ASYNC_SESSION_MODULE[kind], "AsyncSession"):
+            return updated
+        self.drop_import_if_unused(inner)
+        first = updated.slice[0]
+        self.rewrote()
+        return updated.with_changes(slice=[first.with_changes(slice=first.slice.with_changes(value=cst.Name("AsyncSession"))), *updated.slice[1:]])
 
     def _session_names(self, function: cst.FunctionDef) -> Dict[str, str]:
         key = id(function)
@@ -129,7 +158,7 @@ class SessionRewrites:
         new_params = []
         changed = False
         for old, new in zip(original.params.params, updated.params.params):
-            kind = self._session_kind(old.annotation)
+            kind = self._plain_session(old.annotation)
             if kind is None:
                 new_params.append(new)
                 continue
@@ -142,7 +171,7 @@ class SessionRewrites:
             changed = True
         kwonly = []
         for old, new in zip(original.params.kwonly_params, updated.params.kwonly_params):
-            kind = self._session_kind(old.annotation)
+            kind = self._plain_session(old.annotation)
             if kind is not None and self._use(old, ASYNC_SESSION_MODULE[kind], "AsyncSession"):
                 self.drop_import_if_unused(old.annotation.annotation)
                 new = new.with_changes(annotation=cst.Annotation(cst.Name("AsyncSession")))
@@ -153,16 +182,57 @@ class SessionRewrites:
         self.rewrote()
         return updated.with_changes(params=updated.params.with_changes(params=new_params, kwonly_params=kwonly))
 
+    def _plain_session(self, annotation: Optional[cst.Annotation]) -> Optional[str]:
+        """``Session`` itself (an alias or ``Annotated[...]`` converts where it is written)."""
+        name = self.imported_name(annotation.annotation) if annotation is not None else None
+        return name.split(".")[0] if name in SESSION_CLASSES else None
+
+    def _async_returns(self, returns: Optional[cst.Annotation]) -> Tuple[bool, Optional[cst.Annotation]]:
+        """A session dependency's return annotation made async: (True, None) without one,
+        ``Generator[Session, None, None]`` -> ``AsyncGenerator[AsyncSession, None]``,
+        ``Iterator[Session]`` -> ``AsyncIterator[AsyncSession]``; (False, None): another one."""
+        if returns is None:
+            return True, None
+        node = returns.annotation
+        if not isinstance(node, cst.Subscript) or not node.slice or not isinstance(node.slice[0].slice, cst.Index):
+            return False, None
+        name = self.imported_name(node.value) or ""
+        module, _, last = name.rpartition(".")
+        if module not in ("typing", "collections.abc") or last not in GENERATOR_RETURNS:
+            return False, None
+        item = node.slice[0].slice.value
+        kind = self._plain_session(cst.Annotation(item))
+        if kind is None or not self._use(item, ASYNC_SESSION_MODULE[kind], "AsyncSession"):
+            return False, None
+        if not self._use(node.value, module, GENERATOR_RETURNS[last]):
+            return False, None
+        self.drop_import_if_unused(node.value)
+        self.drop_import_if_unused(item)
+        elements = [cst.SubscriptElement(cst.Index(cst.Name("AsyncSession")))]
+        if last == "Generator":
+            elements.append(cst.SubscriptElement(cst.Index(cst.Name("None"))))
+        return True, returns.with_changes(annotation=cst.Subscript(
+            value=cst.Name(GENERATOR_RETURNS[last]), slice=_fix_subscript_commas(elements)
+        ))
+
     def _dependency(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> Optional[cst.FunctionDef]:
         """``db = F(); try: yield db; finally: db.close()`` (F a session factory) ->
         ``async with F() as db: yield db``."""
         body = updated.body.body if isinstance(updated.body, cst.IndentedBlock) else ()
-        if original.params.params or original.returns is not None:
+        if original.params.params:
             return None
+        if original.returns is not None and not (len(body) == 1 and isinstance(body[0], (cst.With, cst.Try))):
+            return None
+        result = None
         if len(body) == 1 and isinstance(body[0], cst.With):
-            return self._with_dependency(original, updated, body[0])
-        if len(body) == 1 and isinstance(body[0], cst.Try):
-            return self._try_dependency(updated, body[0])
+            result = self._with_dependency(original, updated, body[0])
+        elif len(body) == 1 and isinstance(body[0], cst.Try):
+            result = self._try_dependency(updated, body[0])
+        if result is not None or original.returns is not None:
+            if result is not None and original.returns is not None:
+                ok, returns = self._async_returns(original.returns)
+                result = result.with_changes(returns=returns) if ok else None
+            return result
         if len(body) != 2:
             return None
         first, second = body
@@ -270,3 +340,10 @@ def _own_withs(node: cst.CSTNode) -> Iterable[cst.With]:
 
 def _attr_call_matcher(variable: str, method: str):
     return m.Call(func=m.Attribute(value=m.Name(variable), attr=m.Name(method)), args=())
+
+
+def _fix_subscript_commas(elements: Sequence[cst.SubscriptElement]) -> List[cst.SubscriptElement]:
+    return [
+        e.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if i < len(elements) - 1 else cst.MaybeSentinel.DEFAULT)
+        for i, e in enumerate(elements)
+    ]

@@ -211,6 +211,7 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
         self._consumed: Set[int] = set()  # ids of `s.query(...)` calls a terminal rewrites
         self._module = node
         self._url_names = self._engine_url_names(node)
+        self._aliases: Mapping[str, str] = (self._combined.aliases or {}).get(self.file.filename, {})
         type(self).report_unparsed(self.file)  # what the first pass decided to say here
 
     # Name availability
