@@ -105,6 +105,7 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
         )
     blockers: List[Tuple[str, Site]] = []
     reports: Dict[str, List[Site]] = {}
+    opened: List[Tuple[str, str]] = []  # (path, qualname) of sync functions --migrate makes async
     for path, fact in facts.items():
         blockers.extend((path, site) for site in getattr(fact, "blockers", ()))
         blockers.extend((path, site) for ref, site in getattr(fact, "alias_blockers", ()) if ref in aliases.get(path, {}))
@@ -126,6 +127,8 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
                 continue
             if left:
                 blockers.append((path, replace(use.site, code=CLOSURE, why=f"`{use.ref}` is used")))
+            elif not use.ok and migrate and use.seed:
+                opened.append((path, use.seed))  # the function holding it becomes async
             elif not use.ok:
                 blockers.append((path, use.site))
             elif use.in_coroutine and shared.kind == FACTORY:
@@ -155,7 +158,7 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
         for path, defs in session_defs.items()
         for qualname, is_async, _ in defs
         if not is_async
-    )
+    ) + tuple(sorted(set(opened)))
     factories = frozenset(name for fact in facts.values() for name in fact.factories)
     kept = {
         path: tuple(sorted(set(sites), key=lambda s: (s.line, s.column, s.code)))

@@ -157,6 +157,9 @@ class Use:
     ok: bool  # the transform converts this use
     sync_session: bool = False  # `Session(e)` / `sessionmaker(e)`: wrong on an async engine
     in_coroutine: bool = False  # `with Factory() as s` in an async def: a Session meets async code
+    # the sync function holding a use that converts if that function becomes async (--migrate
+    # seeds it: `with Session(engine)` in a helper, `create_all(engine)` in an init function)
+    seed: str = ""
 
 
 @dataclass(frozen=True)

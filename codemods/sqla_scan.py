@@ -79,6 +79,7 @@ class _Scan(FunctionChecks):
         self.blockers: List[Site] = []
         self.residual: List[Site] = []
         self.needs: Dict[str, ast.AST] = {}  # name a rewrite imports -> where it is needed
+        self.passed: Set[str] = set()  # function names handed to other code as values
         self.project_imports: Dict[str, Tuple[int, str, str]] = {}
         for node in import_nodes:
             if isinstance(node, ast.ImportFrom):
@@ -307,7 +308,8 @@ class _Scan(FunctionChecks):
             if self._dependency_with(function, block, variable):
                 self.need("AsyncSession", call)
                 return Use(ref, self.site(node, CLOSURE, ""), True, sync_session=True)
-            return Use(ref, self.site(call, CLOSURE, f"`with {text}` {self.where(function)}"), False, sync_session=True)
+            return Use(ref, self.site(call, CLOSURE, f"`with {text}` {self.where(function)}"), False, sync_session=True,
+                       seed=self.seedable(function, block))
         return Use(ref, self.site(call, CLOSURE, f"`{text}` outside a `with` block {self.where(function)}"),
                    False, sync_session=True)
 
@@ -322,7 +324,8 @@ class _Scan(FunctionChecks):
                 return Use(ref, self.site(node, CLOSURE, ""), True, in_coroutine=True)
             if self._dependency_with(function, block, variable):
                 return Use(ref, self.site(node, CLOSURE, ""), True)
-            return Use(ref, self.site(call, CLOSURE, f"`with {label}()` {self.where(function)}"), False)
+            return Use(ref, self.site(call, CLOSURE, f"`with {label}()` {self.where(function)}"), False,
+                       seed=self.seedable(function, block))
         statement = self.parent(call)
         if (
             isinstance(statement, ast.Assign)
@@ -374,7 +377,26 @@ class _Scan(FunctionChecks):
                                       "run it in the app's lifespan: `async with engine.begin() as conn: await conn.run_sync(...)`"), False)
         if isinstance(function, ast.AsyncFunctionDef) and "conn" not in _local_names(function):
             return Use(ref, self.site(node, CLOSURE, ""), True)
-        return Use(ref, self.site(call, CLOSURE, f"{what} {self.where(function)}"), False)
+        seed = self.seedable(function) if isinstance(function, ast.FunctionDef) and "conn" not in _local_names(function) else ""
+        return Use(ref, self.site(call, CLOSURE, f"{what} {self.where(function)}"), False, seed=seed)
+
+    def seedable(self, function: Optional[ast.AST], block: Optional[ast.With] = None) -> str:
+        """The qualified name of ``function`` if it is a sync ``def`` that could become async
+        (with the one-item ``with`` block in it converted); "" otherwise."""
+        if not isinstance(function, ast.FunctionDef) or (block is not None and len(block.items) != 1):
+            return ""
+        parts: List[str] = []
+        current: Optional[ast.AST] = function
+        while current is not None:
+            if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                parts[:0] = [current.name, "<locals>"] if parts else [current.name]
+            elif isinstance(current, ast.ClassDef):
+                parts.insert(0, current.name)
+            elif isinstance(current, ast.Lambda):
+                return ""
+            current = self.function(current)
+        qualname = ".".join(parts)
+        return "" if self.boundary(qualname, function, self.passed) else qualname
 
 
 def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
@@ -391,8 +413,8 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
     candidates = {s.name for s in shared} | {
         local for local, (_, _, attribute) in scan.project_imports.items() if attribute
     }
+    passed = scan.passed = _passed(scan.calls)
     uses = scan.uses(candidates)
-    passed = _passed(scan.calls)
     for qualname, function, sessions in defs.nodes:
         if sessions or isinstance(function, ast.AsyncFunctionDef):
             scan.session_function(qualname, function, sessions, passed)

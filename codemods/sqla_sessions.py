@@ -73,7 +73,7 @@ class SessionRewrites:
                 kind = self._session_kind(param.annotation)
                 if kind:
                     names[param.name.value] = kind
-            if function.asynchronous is not None:  # `with Session(engine) as s:` in a coroutine
+            if self.is_async_def(function):  # `with Session(engine) as s:` in a coroutine
                 for block in _own_withs(function.body):
                     session = self._with_session(block)
                     if session is not None:
@@ -122,7 +122,7 @@ class SessionRewrites:
         session = self._with_session(original)
         scope = self.get_metadata(ScopeProvider, original, None)
         function = getattr(scope, "node", None)
-        if session is None or not isinstance(function, cst.FunctionDef) or function.asynchronous is None:
+        if session is None or not isinstance(function, cst.FunctionDef) or not self.is_async_def(function):
             return updated
         if self.ignored(original):
             return updated

@@ -40,7 +40,7 @@ class SetupRewrites:
             return updated
         scope = self.get_metadata(ScopeProvider, original, None)
         function = getattr(scope, "node", None)
-        if not isinstance(function, cst.FunctionDef) or function.asynchronous is None or self.ignored(original):
+        if not isinstance(function, cst.FunctionDef) or not self.is_async_def(function) or self.ignored(original):
             return updated
         metadata, method, engine = ddl
         code = self._module.code_for_node

@@ -126,3 +126,38 @@ def test_without_migrate_sync_apps_stay(before: Path):
     outputs, diagnostics = _run_project(before, DEFAULT_SETTINGS)
     assert outputs == _tree(before)
     assert not [line for line in diagnostics if " SQLA" in line]
+
+
+# -- runtime: the migrated script runs as the sync one did --------------------------------------
+
+
+def _run_script(folder: Path) -> List[Tuple[str, ...]]:
+    """``python -m app.initial_data`` twice (idempotent), then the users it left in app.db."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env["PYTHONPATH"] = str(folder)
+    for _ in range(2):
+        process = subprocess.run(
+            [sys.executable, "-m", "app.initial_data"], cwd=folder, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert process.returncode == 0, process.stderr
+    with sqlite3.connect(folder / "app.db") as connection:
+        return connection.execute("SELECT email FROM user").fetchall()
+
+
+def test_migrated_script_does_what_the_sync_script_did(tmp_path: Path):
+    pytest.importorskip("sqlmodel")
+    pytest.importorskip("aiosqlite")
+    import shutil
+
+    results = {}
+    for side in ("before", "after"):
+        folder = tmp_path / side
+        shutil.copytree(MIGRATE_DIR / f"scripts.{side}", folder)
+        results[side] = _run_script(folder)
+    assert results["before"] == results["after"] == [("admin@example.com",)]
+    assert "asyncio.run(main())" in (MIGRATE_DIR / "scripts.after" / "app" / "initial_data.py").read_text()
