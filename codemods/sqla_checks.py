@@ -120,6 +120,8 @@ class FunctionChecks:
         in_genexp = self._in_genexp(call, function)
         if method == "query":
             problem, needs = self.query_problem(call)
+            if problem is not None and self.query_variable(function, call) is not None:
+                problem, needs = None, ("select",)
             if problem is None and in_genexp:
                 problem = "a session query inside a generator expression cannot be awaited"
             if problem is not None:
@@ -141,6 +143,60 @@ class FunctionChecks:
                 return True
             current = self.parent(current)
         return False
+
+    def query_variable(self, function: ast.AST, query: ast.Call) -> Optional[str]:
+        """``q = s.query(E).filter(...)`` whose every later use is ``q = q.filter(...)`` or a chain
+        finished in one expression (``q.order_by(...).all()``): the variable, which the
+        transform makes a ``select()`` and awaits where it is finished; None otherwise.
+        Mirrors SqlalchemyToAsync._query_variables."""
+        if query.keywords or not query.args or any(isinstance(a, ast.Starred) for a in query.args):
+            return None
+        top, methods = self._chain_up(query)
+        statement = self.parent(top)
+        if not (
+            isinstance(statement, ast.Assign) and statement.value is top and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name) and all(m in SAME_ON_SELECT for m in methods)
+        ):
+            return None
+        variable = statement.targets[0].id
+        for node in ast.walk(function):
+            if isinstance(node, ast.Name) and node.id == variable and node is not statement.targets[0]:
+                if self.function(node) is not function:
+                    return None  # a nested function or class uses it
+                if isinstance(node.ctx, ast.Store):
+                    rebound = self.parent(node)
+                    head = rebound.value if isinstance(rebound, ast.Assign) else None
+                    while isinstance(head, ast.Call) and isinstance(head.func, ast.Attribute):
+                        head = head.func.value
+                    if not (isinstance(head, ast.Name) and head.id == variable):
+                        return None
+                    continue
+                top, methods = self._chain_up(node)
+                parent = self.parent(top)
+                if (
+                    isinstance(parent, ast.Assign) and parent.value is top and len(parent.targets) == 1
+                    and isinstance(parent.targets[0], ast.Name) and parent.targets[0].id == variable
+                    and methods and all(m in SAME_ON_SELECT for m in methods)
+                ):
+                    continue
+                if not methods or methods[-1] not in TERMINALS - {"get", "update", "delete"}:
+                    return None
+                if any(m not in SAME_ON_SELECT for m in methods[:-1]) or self._in_genexp(node, function):
+                    return None
+                if isinstance(top, ast.Call) and (top.args or top.keywords):
+                    return None
+        return variable
+
+    def _chain_up(self, node: ast.AST) -> Tuple[ast.AST, List[str]]:
+        """The outermost ``node.m1(...).m2(...)`` call and its method names."""
+        methods: List[str] = []
+        while True:
+            attribute = self.parent(node)
+            call = self.parent(attribute) if isinstance(attribute, ast.Attribute) else None
+            if not (isinstance(call, ast.Call) and call.func is attribute):
+                return node, methods
+            methods.append(attribute.attr)
+            node = call
 
     def query_problem(self, query: ast.Call) -> Tuple[Optional[str], Tuple[str, ...]]:
         """Why the transform cannot map this ``s.query(...)`` chain (None if it can), and the

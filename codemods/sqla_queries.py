@@ -4,7 +4,7 @@ legacy result shape, bulk update/delete -> `rowcount` (REWRITE_TABLES.md table 1
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
@@ -54,6 +54,12 @@ class QueryRewrites:
             kind, function = self._session_of(original, func.value)
             if kind is not None:
                 if method == "query":
+                    if function is not GENEXP and id(original) in self._query_variables(function)[1]:
+                        if not self._use(original, "sqlmodel" if kind == "sqlmodel" else "sqlalchemy", "select",
+                                         {"sqlalchemy.select", "sqlmodel.select", "sqlalchemy.sql.select"}):
+                            return updated
+                        self.rewrote()  # `q = s.query(E)...` -> `q = select(E)...`, finished below
+                        return cst.Call(func=cst.Name("select"), args=_strip_commas(updated.args))
                     if id(original) not in self._consumed:
                         self.report(original, CHAIN, "a `Query` that is not finished by first/one/all/... in one expression",
                                     "AsyncSession has no query(): build a select() and await session.execute(...)")
@@ -66,6 +72,9 @@ class QueryRewrites:
                 if method in AWAITED_METHODS or (method == "exec" and kind == "sqlmodel"):
                     return self._await_session_call(original, updated, method)
                 return updated
+        finished = self._finish_variable(original, updated)
+        if finished is not None:
+            return finished
         chain = self._chain(original)
         if chain is not None and chain[2] and chain[2][-1][0] in TERMINALS:
             kind, function = self._session_of(original, chain[0])
@@ -91,11 +100,64 @@ class QueryRewrites:
 
     # -- queries -------------------------------------------------------------------------------
 
-    def _rewrite_query(self, original: cst.Call, updated: cst.Call, kind: str) -> Optional[cst.BaseExpression]:
-        receiver, query, steps = self._chain(updated)
+    # -- a query kept in a variable: `q = s.query(E)...`, `q = q.filter(...)`, `q.all()` ----------
+
+    def _query_variables(self, function: Any) -> Tuple[Dict[str, Tuple[cst.Name, str, List[cst.Arg]]], Set[int]]:
+        """({variable: (session, kind, entities)}, ids of their `s.query(...)` calls) of a
+        coroutine (see FunctionChecks.query_variable, which decided they convert)."""
+        key = id(function)
+        if key not in self._variables:
+            found: Dict[str, Tuple[cst.Name, str, List[cst.Arg]]] = {}
+            calls: Set[int] = set()
+            sessions = self._session_names(function) if isinstance(function, cst.FunctionDef) else {}
+            for assign in m.findall(function, m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call())) if sessions else ():
+                node, methods = assign.value, []
+                while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value != "query":
+                    methods.append(node.func.attr.value)
+                    node = node.func.value
+                if (
+                    isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                    and isinstance(node.func.value, cst.Name) and node.func.value.value in sessions
+                    and all(method in SAME_ON_SELECT for method in methods)
+                ):
+                    session = node.func.value
+                    found[assign.targets[0].target.value] = (session, sessions[session.value], list(node.args))
+                    calls.add(id(node))
+            self._variables[key] = (found, calls)
+        return self._variables[key]
+
+    def _finish_variable(self, original: cst.Call, updated: cst.Call) -> Optional[cst.BaseExpression]:
+        """``q.order_by(...).all()`` on such a variable -> ``(await s.execute(q.order_by(...))).scalars().all()``."""
+        steps: List[Tuple[str, cst.Call]] = []
+        node: cst.BaseExpression = original
+        while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            steps.append((node.func.attr.value, node))
+            node = node.func.value
+        if not steps or not isinstance(node, cst.Name) or steps[0][0] not in TERMINALS:
+            return None
+        function = self.coroutine_of(original)
+        if function is None or function is GENEXP:
+            return None
+        variables, _ = self._query_variables(function)
+        if node.value not in variables:
+            return None
+        session, kind, entities = variables[node.value]
+        new_steps: List[Tuple[str, cst.Call]] = []
+        current: cst.BaseExpression = updated
+        for _ in steps:
+            new_steps.append((current.func.attr.value, current))
+            current = current.func.value
+        new_steps.reverse()
+        return self._rewrite_query(original, updated, kind, (session, entities, new_steps, cst.Name(node.value)))
+
+    def _rewrite_query(self, original: cst.Call, updated: cst.Call, kind: str, variable: Any = None) -> Optional[cst.BaseExpression]:
+        if variable is None:
+            receiver, query, steps = self._chain(updated)
+            entities, base = list(query.args), None
+        else:
+            receiver, entities, steps, base = variable
         terminal, last = steps[-1]
         middle = steps[:-1]
-        entities = list(query.args)
         if not entities or any(a.keyword is not None or a.star for a in entities):
             self.report(original, CHAIN, "a `Query` over keyword or starred arguments", "rewrite it with select() by hand")
             return None
@@ -131,7 +193,7 @@ class QueryRewrites:
             return awaited(_attr_call(session, "get", args))
         if not self._use(original, select_module, "select", {"sqlalchemy.select", "sqlmodel.select", "sqlalchemy.sql.select"}):
             return None
-        statement: cst.BaseExpression = cst.Call(func=cst.Name("select"), args=_strip_commas(entities))
+        statement: cst.BaseExpression = base or cst.Call(func=cst.Name("select"), args=_strip_commas(entities))
         for method, call in middle:
             name = "with_only_columns" if method == "with_entities" else method
             statement = _attr_call(statement, name, call.args)
@@ -142,7 +204,7 @@ class QueryRewrites:
         if terminal == "count":
             if not self._use(original, "sqlalchemy", "func"):
                 return None
-            source = entities[0].value if single_entity and not middle else _attr_call(statement, "subquery")
+            source = entities[0].value if single_entity and not middle and base is None else _attr_call(statement, "subquery")
             counted = _attr_call(cst.Call(func=cst.Name("select"), args=[cst.Arg(_attr_call(cst.Name("func"), "count"))]),
                                  "select_from", [cst.Arg(source)])
             return awaited(_attr_call(session, "scalar", [cst.Arg(counted)]))

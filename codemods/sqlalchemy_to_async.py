@@ -209,6 +209,7 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
         self._combined: Combined = self.file.project.get(self.NAME)
         self._sessions: Dict[int, Dict[str, str]] = {}  # id(def) -> session name -> "sqlalchemy"/"sqlmodel"
         self._consumed: Set[int] = set()  # ids of `s.query(...)` calls a terminal rewrites
+        self._variables: Dict[int, Any] = {}  # id(def) -> its queries kept in variables
         self._module = node
         self._url_names = self._engine_url_names(node)
         self._aliases: Mapping[str, str] = (self._combined.aliases or {}).get(self.file.filename, {})

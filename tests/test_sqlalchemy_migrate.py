@@ -161,3 +161,46 @@ def test_migrated_script_does_what_the_sync_script_did(tmp_path: Path):
         results[side] = _run_script(folder)
     assert results["before"] == results["after"] == [("admin@example.com",)]
     assert "asyncio.run(main())" in (MIGRATE_DIR / "scripts.after" / "app" / "initial_data.py").read_text()
+
+
+def test_query_kept_in_a_variable_returns_what_the_sync_original_returns(tmp_path: Path):
+    pytest.importorskip("aiosqlite")
+    import asyncio
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+    from sqlalchemy.orm import Session
+
+    from conftest import load_module
+
+    before = load_module(MIGRATE_DIR / "query_variable.before.py", "query_variable_before")
+    after = load_module(MIGRATE_DIR / "query_variable.after.py", "query_variable_after")
+    database = tmp_path / "books.db"
+    engine = create_engine(f"sqlite:///{database}")
+    before.Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all([before.Book(id=1, title="Dune"), before.Book(id=2, title="Dune Messiah", author_id=1),
+                         before.Book(id=3, title="Emma")])
+        session.commit()
+        sync = (
+            [b.id for b in before.search_books(session, "dune")],
+            [b.id for b in before.search_books(session, "dune", author_id=1)],
+            before.count_books(session, "dune"),
+            tuple(before.first_title(session)),
+        )
+    engine.dispose()
+
+    async def migrated():
+        async_engine = create_async_engine(f"sqlite+aiosqlite:///{database}")
+        try:
+            async with AsyncSession(async_engine) as session:
+                return (
+                    [b.id for b in await after.search_books(session, "dune")],
+                    [b.id for b in await after.search_books(session, "dune", author_id=1)],
+                    await after.count_books(session, "dune"),
+                    tuple(await after.first_title(session)),
+                )
+        finally:
+            await async_engine.dispose()
+
+    assert asyncio.run(migrated()) == sync == ([1, 2], [2], 2, ("Dune",))
