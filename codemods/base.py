@@ -192,6 +192,12 @@ class Codemod(VisitorBasedCodemodCommand):
         return None
 
     @classmethod
+    def combine_with_options(cls, facts: Mapping[str, Any], root: str, options: Mapping[str, Any]) -> Any:
+        """:meth:`combine`, for a codemod whose project-wide decision depends on the run's options
+        (``[tool.asyncfix]``, ``--migrate``); by default they do not matter."""
+        return cls.combine(facts, root)
+
+    @classmethod
     def async_seeds(cls, combined: Any) -> Iterable[Tuple[str, str]]:
         """Sync functions this codemod will make await, as (path, qualified name): the await
         machinery makes them ``async def`` and propagates to their callers across the project.

@@ -1377,7 +1377,7 @@ def combine_all(
             for path in sorted(per_file)
             if codemod.NAME in per_file[path]
         }
-        combined = codemod.combine(mine, root)
+        combined = codemod.combine_with_options(mine, root, options or {})
         if combined is not None:
             facts[codemod.NAME] = combined
             seeds.extend(codemod.async_seeds(combined))
