@@ -33,11 +33,12 @@ from .codemods.engine import (
     default_jobs,
     run,
     transform_standalone,
+    write_result,
     InternalError,
     SourceError,
 )
 from .codemods.cache import directory_for
-from .codemods.files import DEFAULT_EXCLUDES, FileChangedError, discover, write_atomic
+from .codemods.files import DEFAULT_EXCLUDES, discover
 from .codemods.imports import style_from as isort_style
 from .output import (
     FORMATS,
@@ -51,6 +52,7 @@ from .output import (
     render_text,
     summary_line,
 )
+from .probe_feedback import runtime_round
 from .verify import DEFAULT_TIMEOUT, Verifier, VerifyError
 
 
@@ -220,24 +222,8 @@ def main(
             black_mode = make_mode(black_options(pyproject))
         except (KeyError, ValueError, TypeError) as error:
             raise click.UsageError(f"[tool.black] in {root}/pyproject.toml: {error}")
-    options = {
-        key: value
-        for key, value in config.items()
-        if key not in CLI_OPTIONS and key.replace("_", "-") not in CLI_OPTIONS
-    }
-    if migrate:
-        options["migrate"] = True
     use_cache = use_cache if _given(ctx, "use_cache") else config.get("cache", True)
-    scan_cache = directory_for(names) if use_cache and paths != ("-",) else None
-    settings = Settings(
-        codemods=names,
-        black_mode=black_mode,
-        root=root,
-        options=options,
-        scan_cache=scan_cache,
-        written=mode == "apply",
-        isort=isort_style(pyproject),
-    )
+    settings = settings_from(root, pyproject, config, names, black_mode, mode, use_cache, migrate, paths)
 
     verifier = _verifier(ctx, config, verify_cmd, verify_timeout, mode, paths, root, quiet)
     if paths == ("-",):
@@ -259,57 +245,25 @@ def main(
         run_results.results.append(FileResult(display, display, FAILED, error=message))
         click.echo(f"error: {display}: {message}", err=True)
 
-    results = run(files, settings, workers)
-    show_bar = sys.stderr.isatty() and not quiet and not interactive and len(files) > 1
-    bar = click.progressbar(length=len(files), file=sys.stderr, label="asyncfix") if show_bar else None
     review = _Review(color) if interactive else None
-    try:
-        for result in results:
-            if bar is not None:
-                bar.update(1)
-            write = result.status == CHANGED and mode == "apply"
-            if review is not None and result.status == CHANGED:
-                write = review.ask(result)
-                if not write:
-                    run_results.skipped.append(result.display)
-            if output_format == "text" and (write or result.status != CHANGED or review is None):
-                render_text(result, mode, color, quiet, verbose)
-            elif output_format == "text":
-                for diagnostic in result.diagnostics:
-                    click.echo(diagnostic.format())
-            elif result.status == FAILED:
-                click.echo(f"error: {result.display}: {result.error}", err=True)
-            if write:
-                try:
-                    (verifier.write if verifier else write_atomic)(
-                        result.path, result.new or b"", result.original_digest or b""
-                    )
-                except (OSError, FileChangedError) as error:
-                    result.status = FAILED
-                    reason = error.strerror if isinstance(error, OSError) else str(error)
-                    result.error = f"cannot write: {reason}"
-                    click.echo(f"error: {result.display}: cannot write: {reason}", err=True)
-            run_results.results.append(result)
-            if review is not None and review.quit:
-                break
-    except BaseException:
-        if verifier is not None:  # Ctrl-C / SIGTERM: nothing unverified stays written
-            verifier.interrupted()
-        raise
-    finally:
-        if bar is not None:
-            bar.finish()
-            click.echo(err=True)
-        results.close()
-
-    if output_format != "text":
-        click.echo(render_document(output_format, run_results), nl=False)
+    show = _Show(mode, output_format, color, quiet, verbose, review)
+    _rewrite_pass(files, settings, workers, show, verifier, run_results.results, run_results.skipped)
     if not quiet:
         click.echo(summary_line(mode, run_results), err=True)
         if mode == "apply" and output_format == "text":
             for line in follow_up_lines(run_results):
                 click.echo(line, err=True)
     verified = verifier.finish() if verifier is not None else 0
+    if verifier is not None and not verified and not (review is not None and review.quit):
+        runtime_round(
+            verifier,
+            settings,
+            lambda later, out, skipped: _rewrite_pass(files, later, workers, show, verifier, out, skipped),
+            run_results,
+            quiet,
+        )
+    if output_format != "text":
+        click.echo(render_document(output_format, run_results), nl=False)
     if report:
         text = render_report(run_results, _command_line(ctx))
         if report == "-":
@@ -328,6 +282,102 @@ def main(
     # or a diagnostic (what it left for a human, what is still wrong after --apply), fails it.
     left = mode == "check" and any(result.diagnostics for result in run_results.results)
     ctx.exit(1 if (counts[CHANGED] and mode != "apply") or left else 0)
+
+
+def settings_from(
+    root: str,
+    pyproject: dict,
+    config: dict,
+    names: Tuple[str, ...],
+    black_mode: Optional[object],
+    mode: str,
+    use_cache: bool,
+    migrate: Optional[bool],
+    paths: Tuple[str, ...],
+) -> Settings:
+    """The run's one :class:`Settings`: [tool.asyncfix] (minus the CLI's own keys) as the
+    codemods' options, ``--migrate``, the cache, the project's isort style."""
+    options = {
+        key: value
+        for key, value in config.items()
+        if key not in CLI_OPTIONS and key.replace("_", "-") not in CLI_OPTIONS
+    }
+    if migrate:
+        options["migrate"] = True
+    return Settings(
+        codemods=names,
+        black_mode=black_mode,
+        root=root,
+        options=options,
+        scan_cache=directory_for(names) if use_cache and paths != ("-",) else None,
+        written=mode == "apply",
+        isort=isort_style(pyproject),
+    )
+
+
+class _Show:
+    """How each file's result is shown: the mode, the format, and the interactive review."""
+
+    def __init__(
+        self, mode: str, output_format: str, color: bool, quiet: bool, verbose: bool,
+        review: Optional["_Review"],
+    ) -> None:
+        self.mode, self.output_format, self.color = mode, output_format, color
+        self.quiet, self.verbose, self.review = quiet, verbose, review
+
+    def decide(self, result: FileResult, skipped: List[str]) -> bool:
+        """Render ``result``; True if it is to be written (asking, in the interactive mode)."""
+        write = result.status == CHANGED and self.mode == "apply"
+        review = self.review
+        if review is not None and result.status == CHANGED:
+            write = review.ask(result)
+            if not write:
+                skipped.append(result.display)
+        if self.output_format == "text" and (write or result.status != CHANGED or review is None):
+            render_text(result, self.mode, self.color, self.quiet, self.verbose)
+        elif self.output_format == "text":
+            for diagnostic in result.diagnostics:
+                click.echo(diagnostic.format())
+        elif result.status == FAILED:
+            click.echo(f"error: {result.display}: {result.error}", err=True)
+        return write
+
+
+def _rewrite_pass(
+    files: list,
+    settings: Settings,
+    workers: int,
+    show: _Show,
+    verifier: Optional[Verifier],
+    out: List[FileResult],
+    skipped: List[str],
+) -> None:
+    """Run the engine over ``files``; render each result, write what is to be written (through
+    the verifier's hook, so ``--verify`` can undo it), and add the results to ``out``."""
+    results = run(files, settings, workers)
+    review = show.review
+    show_bar = sys.stderr.isatty() and not show.quiet and review is None and len(files) > 1
+    bar = click.progressbar(length=len(files), file=sys.stderr, label="asyncfix") if show_bar else None
+    try:
+        for result in results:
+            if bar is not None:
+                bar.update(1)
+            if show.decide(result, skipped) and not write_result(
+                result, verifier.write if verifier else None
+            ):
+                click.echo(f"error: {result.display}: {result.error}", err=True)
+            out.append(result)
+            if review is not None and review.quit:
+                break
+    except BaseException:
+        if verifier is not None:  # Ctrl-C / SIGTERM: nothing unverified stays written
+            verifier.interrupted()
+        raise
+    finally:
+        if bar is not None:
+            bar.finish()
+            click.echo(err=True)
+        results.close()
 
 
 def _verifier(

@@ -67,6 +67,22 @@ time.sleep, requests, open/Path I/O, subprocess, SQLAlchemy sessions and more), 
 asyncio.to_thread(func, ...)` for a call that has no async form, a process pool for CPU-bound
 work, or a plain `def` endpoint, which FastAPI runs in its thread pool.
 """,
+    "PROBE002": """\
+Blocking seen at run time that asyncfix's static analysis did not know about.
+
+Reported by `asyncfix --apply --verify "pytest ..."`: the loop probe (PROBE001) saw the event loop
+blocked in your code, on a line whose call is no API asyncfix's tables know to block (a vendor SDK,
+a C extension, a library re-exporting a blocking function) and not in `[tool.asyncfix] blocking`.
+The diagnostic shows the project frames from the outermost (the test, the route) down to the line,
+then the library callable that line called, by its qualified name, and the innermost frame.
+
+`--verify` feeds that name back as a blocking fact and plans a second round with it (the same plan
+as `[tool.asyncfix] blocking`: a route that never awaits becomes `def`, the call of a sync helper
+runs in `asyncio.to_thread`), verified against the tests again and kept only if they stay green.
+To keep the fact for later runs, add the name to `[tool.asyncfix] blocking`. A stall with no
+library call to name (the project's own Python code) is reported only: mark the function
+`# asyncfix: blocking`, or move the work to a thread or a process pool.
+""",
 }
 
 _MARK = "__asyncfix_probe_original__"
@@ -117,7 +133,9 @@ def _clamp(value: float, low: float, high: float) -> float:
 
 # A stack position: (code object, f_lasti, f_lineno, module name).
 Site = Tuple[Any, int, int, str]
-Sample = Tuple[Optional[Site], Site]  # (innermost project frame, innermost frame)
+# (innermost project frame, innermost frame, the frame that project frame called (None: C code
+# or project code), the project frames from the outermost to the innermost)
+Sample = Tuple[Optional[Site], Site, Optional[Site], Tuple[Site, ...]]
 
 
 class _Watched:
@@ -163,6 +181,10 @@ class Group:
     innermost: Counter = field(default_factory=Counter)
     tests: List[str] = field(default_factory=list)
     sampled: bool = True
+    # what the project line called, qualified ("" unknown) -> samples; the project frames
+    # (path, line, function) from the outermost to the innermost -> samples
+    callees: Counter = field(default_factory=Counter)
+    chains: Counter = field(default_factory=Counter)
 
     @property
     def worst_ms(self) -> float:
@@ -214,6 +236,8 @@ class Group:
             "worst_ms": round(self.worst_ms, 1),
             "total_ms": round(self.total_ms, 1),
             "tests": self.tests,
+            "callee": self.top(self.callees) or None,
+            "chain": [list(link) for link in self.top(self.chains) or ()],
         }
 
 
@@ -440,14 +464,24 @@ class LoopProbe:
         return sampling
 
     def _describe(self, frame: Any) -> Sample:
-        """The innermost project frame and the innermost frame; no I/O, so no GIL release."""
+        """The innermost project frame, the innermost frame, the library frame the project
+        called, and every project frame (outermost first); no I/O, so no GIL release."""
         innermost = _site(frame)
-        current = frame
+        current, inner = frame, None
+        project: Optional[Site] = None
+        entry: Optional[Site] = None
+        chain: List[Site] = []
         while current is not None:
             if self.is_project(current.f_code.co_filename):
-                return (_site(current), innermost)
-            current = current.f_back
-        return (None, innermost)
+                site = _site(current)
+                if project is None:
+                    project = site
+                    if inner is not None:
+                        entry = _site(inner)
+                chain.append(site)
+            inner, current = current, current.f_back
+        chain.reverse()
+        return (project, innermost, entry, tuple(chain))
 
     # report
 
@@ -501,11 +535,24 @@ class LoopProbe:
                     call = _position(site_seen)[2]
                     if call:
                         group.calls[call] += count
-                for _project, innermost in samples:
+                for project, innermost, entry, chain in samples:
                     group.innermost[self._innermost(innermost)] += 1
+                    if project is not None:
+                        group.callees[self._callee(project, entry)] += 1
+                        group.chains[tuple(_link(s, rootdir) for s in chain)] += 1
                 if stall.test and stall.test not in group.tests:
                     group.tests.append(stall.test)
         return [groups[key] for key in sorted(groups)]
+
+    def _callee(self, project: Site, entry: Optional[Site]) -> str:
+        """The qualified name of what the innermost project frame called: the library function
+        whose frame is next (``vendor.client.fetch``), or for a call into C code the call on the
+        line, resolved through the module's globals (``fastlib.block``); "" if neither."""
+        if entry is not None:
+            code, _lasti, _line, module = entry
+            return f"{module}.{_qualname(code)}" if module else ""
+        call = _position(project)[2]
+        return _qualify(call, project[3]) if call else ""
 
     def _innermost(self, site: Site) -> str:
         """What the innermost frame was doing: the call on a project line, else the function."""
@@ -513,6 +560,34 @@ class LoopProbe:
         if not self.is_project(code.co_filename):
             return f"{module}.{_qualname(code)}" if module else _qualname(code)
         return _position(site)[2] or f"Python code in {_qualname(code)}"
+
+
+def _link(site: Site, rootdir: str) -> Tuple[str, int, str]:
+    return (_display(site[0].co_filename, rootdir), site[2], _qualname(site[0]))
+
+
+def _qualify(call: str, module_name: str) -> str:
+    """``fastlib.block`` (the call's text) in module ``app.api`` -> the qualified name of the
+    object it names: a module's ``__name__`` plus the rest, or a function's or class's
+    ``__module__`` and ``__qualname__``. "" when the name cannot be followed (locals, calls)."""
+    if not call or "(" in call or "[" in call or not module_name:
+        return ""
+    module = sys.modules.get(module_name)
+    head, *rest = call.split(".")
+    value = getattr(module, "__dict__", {}).get(head) if module is not None else None
+    if value is None:
+        import builtins
+
+        value = getattr(builtins, head, None)
+        if value is None:
+            return ""
+    if isinstance(value, type(sys)):
+        return ".".join([value.__name__, *rest])
+    owner = getattr(value, "__module__", None)
+    qualname = getattr(value, "__qualname__", None)
+    if isinstance(owner, str) and isinstance(qualname, str):
+        return ".".join([owner, qualname, *rest])
+    return ""
 
 
 def _site(frame: Any) -> Site:
@@ -657,6 +732,7 @@ class ProbePlugin:
         seconds = [stall.seconds for stall in self.probe.stalls]
         document = {
             "code": CODE,
+            "rootdir": self.rootdir,  # the stalls' paths are relative to it
             "threshold_ms": self.probe.threshold * 1000.0,
             "loop_runs": self.probe.loop_runs,
             "count": len(seconds),

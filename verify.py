@@ -26,11 +26,12 @@ import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import click
 
 from .codemods.files import FileChangedError, digest, write_atomic
+from .probe_feedback import RuntimeBlocking, unknown_blocking
 
 DEFAULT_TIMEOUT = 600  # seconds, for each of the two runs
 PROBE_PLUGIN = "asyncfix.pytest_probe"  # the loop probe (issue 18): stalls of the event loop
@@ -268,6 +269,8 @@ class Verifier:
     cwd: str = field(init=False)
     before: Optional[Run] = None
     written: List[_Written] = field(default_factory=list)
+    current: Optional[Run] = None  # the run that describes the tree as it stands now
+    round: int = 1  # 2: the round fed with what the probe saw (probe_feedback.py)
 
     def __post_init__(self) -> None:
         self.words = command_words(self.command)
@@ -353,10 +356,11 @@ class Verifier:
         file (2). Interrupted (Ctrl-C, SIGTERM): restore, then let the interruption go on."""
         if self.before is None:
             return 2
+        self.current = self.before
         if not self.written:
-            self._say("verify: nothing was written; nothing to verify")
+            self._say(f"verify: {self._round()}nothing was written; nothing to verify")
             return 0
-        self._say(f"verify: running `{self.command}` on the rewritten tree")
+        self._say(f"verify: {self._round()}running `{self.command}` on the rewritten tree")
         try:
             after = self._run()
         except BaseException:
@@ -368,8 +372,8 @@ class Verifier:
             if broken:
                 self._show_output(after)
                 click.echo(
-                    f"verify: {_count(len(broken), 'test')} passed before the rewrite and "
-                    "not after it:",
+                    f"verify: {self._round()}{_count(len(broken), 'test')} passed before the "
+                    "rewrite and not after it:",
                     err=True,
                 )
                 self._list(broken)
@@ -403,8 +407,31 @@ class Verifier:
         loop = _loop_line(before.probe, after.probe)
         if loop:
             line += f"; {loop}"
+        if self.round > 1:
+            line = line.replace("passed before and after", f"passed before and after round {self.round}")
+            line = line.replace("exited 0 before and after", f"exited 0 before and after round {self.round}")
         self._say(line)
+        self.current = after
         return 0
+
+    def _round(self) -> str:
+        return f"round {self.round}: " if self.round > 1 else ""
+
+    # -- what the probe saw ------------------------------------------------------------------
+
+    def unknown_blocking(self, options: Mapping[str, Any]) -> List[RuntimeBlocking]:
+        """The blocking the loop probe saw on the tree as it stands (the rewritten tree, or the
+        baseline when nothing was written) that the static analysis does not know about."""
+        probe = self.current.probe if self.current else None
+        rootdir = probe.get("rootdir") if isinstance(probe, dict) else None
+        return unknown_blocking(probe, options, rootdir if isinstance(rootdir, str) else self.cwd)
+
+    def next_round(self) -> None:
+        """Round 1 is verified and kept: round 2 is compared against the tree it left, and a
+        roll-back of round 2 restores that tree."""
+        self.before = self.current
+        self.written = []
+        self.round += 1
 
     def interrupted(self) -> None:
         """Ctrl-C or SIGTERM before the rewrite was verified: nothing unverified stays."""

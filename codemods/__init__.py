@@ -53,15 +53,3 @@ REGISTRY: Tuple[Type[Codemod], ...] = (
 )
 
 BY_NAME: Dict[str, Type[Codemod]] = {codemod.NAME: codemod for codemod in REGISTRY}
-
-# Modules of this package that are machinery, not codemods.
-INFRASTRUCTURE = frozenset(
-    {
-        "base", "engine", "project", "files", "config", "formatting", "cache", "resolve",
-        "rounds", "syntax", "blocking", "blocking_tables", "imports", "native",
-        # Parts of one codemod (issue 19 split), and the emit policy they share.
-        "cpu_facts", "cpu_cost", "cpu_proof", "cpu_pool", "dependency_facts", "dependency_edit",
-        "blocking_entries", "blocking_stdlib", "blocking_services", "blocking_compute", "blocking_quiet",
-        "emit",
-    }
-)

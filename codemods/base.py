@@ -192,6 +192,12 @@ class Codemod(VisitorBasedCodemodCommand):
         return None
 
     @classmethod
+    def combine_with_options(cls, facts: Mapping[str, Any], root: str, options: Mapping[str, Any]) -> Any:
+        """:meth:`combine`, for a codemod whose project-wide decision depends on the run's options
+        (``[tool.asyncfix]``, ``--migrate``); by default they do not matter."""
+        return cls.combine(facts, root)
+
+    @classmethod
     def async_seeds(cls, combined: Any) -> Iterable[Tuple[str, str]]:
         """Sync functions this codemod will make await, as (path, qualified name): the await
         machinery makes them ``async def`` and propagates to their callers across the project.
@@ -431,12 +437,17 @@ class _RemoveImports(RemoveImportsVisitor):
         kept = iter(body)
         result: List[cst.CSTNode] = []
         pending: List[cst.EmptyLine] = []
+        blank = False  # a removed statement began after a blank line (an import section)
         for statement in original_body:
             if id(statement) in self._removed:
                 pending.extend(line for line in statement.leading_lines if line.comment)
+                blank = blank or any(line.comment is None for line in statement.leading_lines)
                 continue
             new = next(kept)
             lines = list(new.leading_lines)
+            if blank and result and not any(line.comment is None for line in lines):
+                lines.insert(0, cst.EmptyLine())  # the section keeps its blank line above
+            blank = False
             if not result:  # the block now starts here: no blank lines before the first line
                 while lines and lines[0].comment is None:
                     lines.pop(0)

@@ -11,9 +11,23 @@ one file, ``(reason it cannot be processed, facts)``, is a pure function of:
   upgraded asyncfix never reads an older tool's facts), and the selected codemods (a codemod's
   collector runs only when it is selected).
 
-All of these are in the key or checked on read, so an entry is either right or not used. What
-is *not* cached: anything that depends on other files (the project index, the actions, the
-rewrite), which is recomputed from the facts on every run.
+All of these are in the key or checked on read, so an entry is either right or not used. A file
+the prefilter (prefilter.py) did not collect is kept as ``(reason, None, identifiers)``: parsed
+(its syntax error, if any, is known) but its facts not collected; a later run that wants them
+collects them and overwrites the entry.
+
+The whole run's results (:func:`run_key`, :func:`load_run`, :func:`store_run`): what depends on
+more than one file (the project index, the await actions, the blocking plan, every rewrite and
+diagnostic) is a function of every file of the run, so it is kept under one key that hashes,
+besides the tool digest, the settings of the run (codemods, options, root, formatting, import
+style, whether the run writes) and, for every file, its path as shown, its real path and its
+bytes, and which of the directories holding the files (and their parents) are packages (an
+``__init__.py`` changes module names, so resolution). A re-run with nothing changed loads the
+results and does no other work; any edited, added, removed or renamed file, or another setting,
+is another key, and that run recomputes the index and the rewrite from the per-file facts (its
+unchanged files are not parsed again). What the key does not see: a file that is not part of
+the run and not an ``__init__.py`` (a module outside the paths given that an import would
+resolve to is not part of the project index either, so it cannot change the result).
 
 Where: ``$ASYNCFIX_CACHE_DIR``, else ``$XDG_CACHE_HOME/asyncfix``, else ``~/.cache/asyncfix``;
 one directory per tool digest, one entry per source file (overwritten when the file changes,
@@ -31,10 +45,11 @@ import pickle
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Tuple
 
 CACHE_ENV = "ASYNCFIX_CACHE_DIR"
-_MAGIC = b"asyncfix-scan-1\n"
+_MAGIC = b"asyncfix-scan-2\n"
+_RUN_MAGIC = b"asyncfix-run-1\n"
 
 
 def default_directory() -> Path:
@@ -59,6 +74,65 @@ def tool_digest(codemods: Sequence[str]) -> str:
 
 def directory_for(codemods: Sequence[str], base: Optional[Path] = None) -> str:
     return str((base or default_directory()) / tool_digest(codemods))
+
+
+def run_key(settings_repr: str, files: Sequence[Tuple[str, str, bytes]]) -> str:
+    """The key of a whole run: ``files`` are (path as shown, real path, SHA-256 of the bytes)."""
+    digest = hashlib.sha256(settings_repr.encode())
+    directories = set()
+    for display, path, content in files:
+        digest.update(b"\0".join((display.encode(), path.encode(), content)))
+        directory = os.path.dirname(path)
+        while directory not in directories:
+            directories.add(directory)
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+    for directory in sorted(directories):
+        if os.path.isfile(os.path.join(directory, "__init__.py")):
+            digest.update(b"\1" + directory.encode())
+    return digest.hexdigest()
+
+
+def load_run(directory: str, key: str) -> Optional[Any]:
+    """The results of the run ``key`` (see :func:`run_key`), or None."""
+    try:
+        with open(os.path.join(directory, "runs", key), "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    if not data.startswith(_RUN_MAGIC):
+        return None
+    try:
+        return pickle.loads(data[len(_RUN_MAGIC) :])
+    except Exception:
+        return None
+
+
+def store_run(directory: str, key: str, results: Any) -> None:
+    """Keep the results of run ``key``; the one entry of the runs directory (a new run
+    replaces it: a re-run is of the last state, and old entries would only grow)."""
+    runs = os.path.join(directory, "runs")
+    try:
+        payload = pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
+        os.makedirs(runs, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=runs, prefix=".tmp-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(_RUN_MAGIC + payload)
+            os.replace(temporary, os.path.join(runs, key))
+        except BaseException:
+            os.unlink(temporary)
+            raise
+        for name in os.listdir(runs):
+            if name != key and not name.startswith(".tmp-"):
+                try:
+                    os.unlink(os.path.join(runs, name))
+                except OSError:
+                    pass
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass
 
 
 def _entry(directory: str, path: str) -> str:

@@ -9,7 +9,8 @@ Two passes over the files of a run, both in worker processes:
 2. The rewrite, per file: read bytes; skip the file unless some selected codemod's cheap byte check wants it;
 parse once with libcst (which keeps encoding, BOM, newline style and trailing newline); run the
 selected codemods in registry order on that one tree; format the changed lines; verify; emit
-bytes. The CLI only renders the :class:`FileResult` values this module produces.
+bytes. The CLI only renders the :class:`FileResult` values this module produces, and hands
+those to be written to :func:`write_result` (``writer.py``).
 
 Verification before anything is written: the new source must compile wherever the old one did,
 and a second run of the same codemods on it must change nothing. A file failing either check is
@@ -25,18 +26,21 @@ import gc
 import io
 import os
 import re
+import sys
+import time
 import tokenize
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 
-from . import BY_NAME, cache, imports, resolve, rounds, syntax
+from . import BY_NAME, cache, imports, prefilter, resolve, rounds, syntax
 from .base import Diagnostic, FileContext, ParenthesizeAwaits, parse_ignore_comments
 from .files import SourceFile, digest
 from .project import ProjectIndex, collect_module, combine_all, walk
+from .writer import write_result  # noqa: F401 - the engine owns writes: writer.py
 
 UNCHANGED = "unchanged"
 CHANGED = "changed"
@@ -278,6 +282,17 @@ def _reduce(text: str, wanted: Sequence, project: ProjectIndex, filename: str) -
     return _Reduction(text, tree, keep)
 
 
+@dataclass
+class Rewritten:
+    """What :func:`_rewrite` made of one file's bytes."""
+
+    text: str  # the original text, decoded ("" when no codemod wants the file)
+    new_text: Optional[str]  # None when nothing changed or no codemod wants the file
+    encoding: str
+    file: FileContext  # the diagnostics, rewrite counts and requirements
+    notes: List[str] = field(default_factory=list)  # e.g. why formatting was skipped
+
+
 def _rewrite(
     source: bytes,
     path: str,
@@ -286,11 +301,8 @@ def _rewrite(
     filename: str,
     black_mode: Optional[object],
     reduce: bool = True,
-) -> Tuple[str, Optional[str], str, FileContext, List[str]]:
-    """Run the wanted codemods (and black on the changed lines) on one file's bytes.
-
-    Returns the original text, the new text (None when nothing changed or no codemod wants
-    the file), the encoding, the file context (diagnostics, counts) and notes."""
+) -> Rewritten:
+    """Run the wanted codemods (and black on the changed lines) on one file's bytes."""
     selected = [BY_NAME[name] for name in settings.codemods]
     wanted = [codemod for codemod in selected if codemod.wants(source, filename, project)]
     file = FileContext(
@@ -302,7 +314,7 @@ def _rewrite(
         if codemod not in wanted and codemod.reports_unparsed(filename, project)
     ]
     if not wanted and not reporters:
-        return "", None, "utf-8", file, []
+        return Rewritten("", None, "utf-8", file)
     encoding = _encoding(source)
     try:
         text = source.decode(encoding)
@@ -313,7 +325,7 @@ def _rewrite(
         for codemod in reporters:
             codemod.report_unparsed(file)
     if not wanted:
-        return text, None, encoding, file, []
+        return Rewritten(text, None, encoding, file)
     reduction = _reduce(text, wanted, project, filename) if reduce else None
     work = reduction.text if reduction is not None else text
     module = _parse(work.encode(encoding) if reduction is not None else source)
@@ -328,7 +340,7 @@ def _rewrite(
             raise InternalError(f"codemod {codemod.NAME} raised {type(error).__name__}: {error}")
     new_work = tree.visit(ParenthesizeAwaits()).code
     if new_work == work:
-        return text, None, encoding, file, []
+        return Rewritten(text, None, encoding, file)
     new_work = imports.place(work, new_work, filename, settings.root, settings.isort)
     notes: List[str] = []
     if black_mode is not None:
@@ -338,11 +350,11 @@ def _rewrite(
         if note:
             notes.append(note)
     if reduction is None:
-        return text, new_work, encoding, file, notes
+        return Rewritten(text, new_work, encoding, file, notes)
     new_text = reduction.splice(new_work)
     if new_text is None:  # a change reached a stub: do it the slow way
         return _rewrite(source, path, settings, project, filename, black_mode, reduce=False)
-    return text, new_text, encoding, file, notes
+    return Rewritten(text, new_text, encoding, file, notes)
 
 
 def _compiles(source: bytes, path: str) -> Optional[str]:
@@ -364,12 +376,11 @@ def transform_source(
     ``filename`` the real file (module names; defaults to ``path``). Raises SourceError for
     bad input, InternalError for our bugs."""
     filename = filename or path
-    text, new_text, encoding, file, notes = _rewrite(
-        source, path, settings, project, filename, settings.black_mode
-    )
-    if new_text is None:
+    rewritten = _rewrite(source, path, settings, project, filename, settings.black_mode)
+    file, encoding, notes = rewritten.file, rewritten.encoding, rewritten.notes
+    if rewritten.new_text is None:
         return Outcome(source, encoding, file.diagnostics, dict(file.rewrites), [])
-    new = new_text.encode(encoding)
+    new = rewritten.new_text.encode(encoding)
     problem = _compiles(new, path)
     if problem is not None and _compiles(source, path) is None:
         raise InternalError(f"the rewritten code does not compile ({problem}); file left as is")
@@ -452,12 +463,15 @@ def unified_diff(old: str, new: str, display: str) -> str:
     return "".join(lines)
 
 
+_VANISHED = "the file vanished during the run"
+
+
 def _read(file: SourceFile) -> Union[bytes, FileResult]:
     try:
         with open(file.path, "rb") as handle:
             return handle.read()
     except FileNotFoundError:
-        return FileResult(file.display, file.path, FAILED, error="the file vanished during the run")
+        return FileResult(file.display, file.path, FAILED, error=_VANISHED)
     except OSError as error:
         return FileResult(file.display, file.path, FAILED, error=f"cannot read: {error.strerror}")
 
@@ -467,22 +481,29 @@ Facts = Dict[str, Any]  # codemod NAME -> that codemod's collect() result for on
 CALL_GRAPH = "<call graph>"
 
 
-def scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Optional[str], Facts]:
+def scan_source(
+    source: bytes, filename: str, settings: Settings, survey: bool = False
+) -> Tuple[Optional[str], Optional[Facts]]:
     """The first pass for one file's bytes: why it cannot be processed (None if it can), and
-    the facts the selected codemods collect from its ``ast``."""
+    the facts the selected codemods collect from its ``ast`` (None: a survey of a file that is
+    not a seed of the prefilter, see :func:`_scan_source`)."""
     # A tree is a million small objects that die together: the cyclic collector would scan
     # them again and again while they are built and walked (a quarter of the pass, measured).
     # Nothing here makes cycles, so reference counting frees it all.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _scan_source(source, filename, settings)
+        return _scan_source(source, filename, settings, survey)
     finally:
         if enabled:
             gc.enable()
 
 
-def _scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Optional[str], Facts]:
+def _scan_source(
+    source: bytes, filename: str, settings: Settings, survey: bool = False
+) -> Tuple[Optional[str], Optional[Facts]]:
+    """With ``survey``, a file that is not a seed of the prefilter is only parsed: its facts
+    are None (collected later if the fixed point of prefilter.Demand wants them)."""
     try:
         tree, reason = _ast_parse(source)
         facts: Facts = {}
@@ -492,6 +513,8 @@ def _scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Opti
             # What nothing parses is a syntax error, or "not analysed: needs Python >= X".
             tree, reason = syntax.newer_tree(source, reason)
         if tree is not None:
+            if survey and not prefilter.is_seed(source):
+                return None, None
             for name in settings.codemods:
                 collected = BY_NAME[name].collect(tree, filename, source)
                 if collected is not None:
@@ -505,25 +528,65 @@ def _scan_source(source: bytes, filename: str, settings: Settings) -> Tuple[Opti
     return reason, {}
 
 
-def scan_file(file: SourceFile) -> Tuple[Optional[FileResult], Facts]:
-    """The first pass for one file: its failure (None when it can go on to the rewrite) and
-    its facts."""
+# What a worker of the first pass returns for one file: its failure (None when it goes on to
+# the rewrite), its facts (None: not collected, the prefilter did not want them yet) and, for a
+# file not collected, its identifiers (prefilter.identifiers).
+Scan = Tuple[Optional[FileResult], Optional[Facts], Optional[FrozenSet[str]]]
+
+
+def scan_file(file: SourceFile, survey: bool = False) -> Scan:
+    """The first pass for one file (see :data:`Scan`); with ``survey``, facts are collected only
+    for a seed of the prefilter."""
     source = _read(file)
     if isinstance(source, FileResult):
-        return source, {}
+        return source, {}, None
     settings = _worker_args[0]
     cached = cache.load(settings.scan_cache, file.path, source) if settings.scan_cache else None
-    if cached is not None:
-        reason, facts = cached
+    names: Optional[FrozenSet[str]] = None
+    if cached is not None and (survey or cached[1] is not None):
+        reason, facts, names = cached
     else:
-        reason, facts = scan_source(source, file.path, settings)
+        reason, facts = scan_source(source, file.path, settings, survey)
+        if facts is None:
+            names = prefilter.identifiers(source)
         if settings.scan_cache:
-            cache.store(settings.scan_cache, file.path, source, (reason, facts))
+            cache.store(settings.scan_cache, file.path, source, (reason, facts, names))
     if reason is None:
-        return None, facts
+        return None, facts, names
     if syntax.is_not_analysed(reason):  # newer syntax: a notice, not a failure
-        return FileResult(file.display, file.path, UNCHANGED, notes=[reason]), {}
-    return FileResult(file.display, file.path, FAILED, error=reason), {}
+        return FileResult(file.display, file.path, UNCHANGED, notes=[reason]), {}, None
+    return FileResult(file.display, file.path, FAILED, error=reason), {}, None
+
+
+def _survey_file(file: SourceFile) -> Scan:
+    return scan_file(file, survey=True)
+
+
+def _first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> List[Scan]:
+    """Every file parsed; facts collected from every file, or, with the prefilter, from the
+    seeds and then from what their facts make interesting, to a fixed point."""
+    initargs = (settings, ProjectIndex())
+    if not prefilter.enabled(settings.options):
+        return list(_parallel_map(scan_file, files, jobs, initargs))
+    scans = list(_parallel_map(_survey_file, files, jobs, initargs))
+    demand = prefilter.Demand(CALL_GRAPH)
+    demand.files(file.path for file in files)
+    position = {file.path: index for index, file in enumerate(files)}
+    for file, (failure, facts, names) in zip(files, scans):
+        if failure is None and facts is None:
+            demand.waiting(file.path, names or ())
+        elif failure is None:
+            demand.add(file.path, facts or {})
+    while True:
+        wanted = [files[position[path]] for path in demand.wanted()]
+        if not wanted:
+            break
+        for file, scan in zip(wanted, _parallel_map(scan_file, wanted, jobs, initargs)):
+            scans[position[file.path]] = scan
+            if scan[0] is None:
+                demand.add(file.path, scan[1] or {})
+    PHASES["files collected"] = float(sum(1 for scan in scans if scan[1]))
+    return scans
 
 
 def process_file(
@@ -604,19 +667,78 @@ def _parallel_map(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+# Wall seconds per phase of the last run() in this process (benchmarks/tool_speed.py prints
+# them; with ASYNCFIX_PHASES=1 in the environment, run() writes them to stderr at the end).
+PHASES: Dict[str, float] = {}
+
+
+def _phase(name: str, started: float) -> float:
+    now = time.perf_counter()
+    PHASES[name] = PHASES.get(name, 0.0) + now - started
+    return now
+
+
 def run(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Iterator[FileResult]:
     """Scan every file and build the project index, then rewrite the files that parsed, in
     rounds until nothing changes; results in the order of ``files``, whatever the scheduling."""
-    scans = list(_parallel_map(scan_file, files, jobs, (settings, ProjectIndex())))
-    facts = {file.path: facts for file, (_, facts) in zip(files, scans) if facts}
-    good = [file for file, (failure, _) in zip(files, scans) if failure is None]
+    PHASES.clear()
+    started = time.perf_counter()
+    key = _run_key(files, settings) if settings.scan_cache else None
+    if key is not None:
+        kept = cache.load_run(settings.scan_cache, key)
+        if isinstance(kept, list) and len(kept) == len(files):
+            _phase("reused the last run", started)
+            _print_phases()
+            yield from kept
+            return
+    scans = _first_pass(files, settings, jobs)
+    started = _phase("scan", started)
+    facts = {file.path: facts for file, (_, facts, _) in zip(files, scans) if facts}
+    good = [file for file, (failure, _, _) in zip(files, scans) if failure is None]
     final = _rounds(good, facts, settings, jobs)
+    _print_phases()
     if not settings.written:
         for result in final.values():
             if result.status == CHANGED:
                 result.diagnostics = rounds.as_read(result.diagnostics, result.old_text or "", result.new_text or "")
-    for file, (failure, _) in zip(files, scans):
-        yield failure if failure is not None else final[file.path]
+    results = [failure if failure is not None else final[file.path] for file, (failure, _, _) in zip(files, scans)]
+    if key is not None and all(result.error != _VANISHED for result in results):
+        cache.store_run(settings.scan_cache, key, results)
+    yield from results
+
+
+def _print_phases() -> None:
+    if os.environ.get("ASYNCFIX_PHASES"):
+        shown = (f"{k} {v:.0f}" if k.startswith("files") else f"{k} {v:.2f} s" for k, v in PHASES.items())
+        print("asyncfix phases: " + ", ".join(shown), file=sys.stderr)
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` as text that is the same in every process (sets sorted, dataclasses and
+    mappings by field): part of the key of a whole run."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return f"{type(value).__name__}({_canonical(fields)})"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(sorted(f"{_canonical(k)}: {_canonical(v)}" for k, v in value.items())) + "}"
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(_canonical(v) for v in value)) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_canonical(v) for v in value) + "]"
+    return repr(value)
+
+
+def _run_key(files: Sequence[SourceFile], settings: Settings) -> Optional[str]:
+    """The key of this run's results in the cache (cache.run_key); None when a file cannot be
+    read (the run reports it, and is not kept)."""
+    contents = []
+    for file in files:
+        source = _read(file)
+        if isinstance(source, FileResult):
+            return None
+        contents.append((file.display, file.path, digest(source)))
+    described = _canonical(dataclasses.replace(settings, scan_cache=None, root=os.path.abspath(settings.root)))
+    return cache.run_key(described, contents)
 
 
 def _rounds(
@@ -628,7 +750,9 @@ def _rounds(
     await actions moved, and, when any codemod's combined facts moved, every file (most leave
     at the cheap ``wants()`` check). A file is final when a round leaves it as it is, so the
     diagnostics are those of the text as written, and ``--check`` afterwards reports the same."""
+    started = time.perf_counter()
     project = build_index(facts, settings)
+    started = _phase("index", started)
     results: Dict[str, FileResult] = {}
     current: Dict[str, bytes] = {}  # path -> the text the rounds so far made of it
     notes: Dict[str, List[Diagnostic]] = {}  # path -> notes on rewrites (rounds.py), on lines of it
@@ -649,6 +773,7 @@ def _rounds(
                 notes[file.path] = rounds.carry(mine, result.diagnostics, result.old_text or "", result.new_text or "")
             elif result.status == FAILED:
                 current.pop(file.path, None)
+        started = _phase("rewrite", started)
         if not changed:
             for path, result in results.items():
                 result.diagnostics = rounds.final(result.diagnostics, notes.get(path, []))
@@ -662,6 +787,7 @@ def _rounds(
                 changed.discard(path)
                 facts.pop(path, None)
         new_project = build_index(facts, settings)
+        started = _phase("rescan+index", started)
         everything = new_project.facts != project.facts
         todo = [
             file

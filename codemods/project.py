@@ -1171,8 +1171,12 @@ def build(
     seeds: Iterable[DefKey],
     root: str,
     resolver: Optional["_Resolver"] = None,
+    run_in: Optional[Mapping[DefKey, FrozenSet[Span]]] = None,
 ) -> Dict[str, FileActions]:
-    """Resolve every call site, propagate async to a fixed point, and say per file what to do."""
+    """Resolve every call site, propagate async to a fixed point, and say per file what to do.
+    ``run_in``: sync functions that stay sync and run the given coroutine calls with
+    ``asyncio.run`` instead (the sync tests of a --migrate closure, native.py)."""
+    run_in = run_in or {}
     resolver = resolver or _Resolver(modules, root)
     defs = {(path, q): d for path, facts in modules.items() for q, d in facts.defs.items()}
 
@@ -1271,7 +1275,7 @@ def build(
         changed = False
         for path, call, key in resolved:
             owner = (path, call.owner)
-            if owner not in defs or defs[owner].is_async or owner in makes_async:
+            if owner not in defs or defs[owner].is_async or owner in makes_async or owner in run_in:
                 continue
             if is_coroutine(key) and forgotten(path, call) and boundary(owner) is None:
                 makes_async.add(owner)
@@ -1307,6 +1311,9 @@ def build(
             find(path, call, CODE_STORED,
                  f"coroutine `{callee}()` is kept in `{call.stored_as}`, which is passed on to other code",
                  f"await `{call.stored_as}` where its result is needed, or hand it to create_task/gather")
+            continue
+        if owner in run_in and call.span in run_in[owner]:
+            runs.setdefault(path, set()).add(call.span)
             continue
         if async_owner:
             if call.context in (PLAIN, RETURNED) or (call.context == STORED and forgotten(path, call)):
@@ -1370,7 +1377,7 @@ def combine_all(
             for path in sorted(per_file)
             if codemod.NAME in per_file[path]
         }
-        combined = codemod.combine(mine, root)
+        combined = codemod.combine_with_options(mine, root, options or {})
         if combined is not None:
             facts[codemod.NAME] = combined
             seeds.extend(codemod.async_seeds(combined))
@@ -1384,8 +1391,11 @@ def combine_all(
 
         # The first rung of the fix ladder: blocking helpers a family converts natively, whose
         # closure is complete, become async with every caller (native.py).
-        seeds.extend(native.seeds(modules, resolver, names))
-        actions = build(modules, seeds, root, resolver)
+        rung = native.plan(modules, resolver, names, options or {}, facts)
+        seeds.extend(rung.seeds)
+        actions = build(modules, seeds, root, resolver, rung.runs)
+        actions = native.with_findings(actions, rung.findings)
+        facts[native.FACTS_KEY] = rung  # the tests' mocks requests_to_httpx converts
     plan = None
     if modules:
         from . import blocking

@@ -33,12 +33,13 @@ def _count_scans(monkeypatch) -> list:
     scanned: list = []
     original = engine.scan_source
 
-    def counting(source, filename, settings):
+    def counting(source, filename, settings, *args):
         # Files as read from disk; the text a rewrite round made is scanned in memory (and never
         # cached: the cache holds what is on disk).
-        if source == Path(filename).read_bytes():
+        # A file the prefilter surveys and then collects is read once, scanned twice: once here.
+        if source == Path(filename).read_bytes() and os.path.basename(filename) not in scanned:
             scanned.append(os.path.basename(filename))
-        return original(source, filename, settings)
+        return original(source, filename, settings, *args)
 
     monkeypatch.setattr(engine, "scan_source", counting)
     return scanned
@@ -75,8 +76,11 @@ def test_a_corrupt_or_foreign_entry_is_a_miss(tmp_path: Path, monkeypatch):
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
     project = _tree(tmp_path)
     first = _run(project)
-    entries = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    entries = [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.parent.name != "runs"]
     assert len(entries) == 3
+    for kept_run in (tmp_path / "cache").rglob("runs"):
+        for entry in kept_run.iterdir():
+            entry.unlink()  # or the whole run is reused
     for number, entry in enumerate(entries):
         data = entry.read_bytes()
         entry.write_bytes([b"", data[:-7], b"garbage" + data][number])
@@ -122,3 +126,55 @@ def test_the_key_covers_the_tool_code(tmp_path: Path, monkeypatch):
 
     monkeypatch.setattr(Path, "read_bytes", edited)
     assert cache.tool_digest(names) != before
+
+
+def test_a_re_run_with_nothing_changed_reuses_the_whole_run(tmp_path: Path, monkeypatch):
+    """Nothing is parsed, scanned, indexed or rewritten; the output is the same."""
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    project = _tree(tmp_path)
+    first = _run(project)
+    work: list = []
+    for name in ("scan_file", "build_index", "process_file"):
+        original = getattr(engine, name)
+        monkeypatch.setattr(engine, name, lambda *a, _o=original, _n=name, **k: work.append(_n) or _o(*a, **k))
+    second = _run(project)
+    assert work == []
+    assert second.output == first.output and second.exit_code == first.exit_code == 1
+    # --dry-run and --check differ in what they print, not in the results: both reuse it
+    (project / "sleepy.py").write_text(SLEEPY + "\n")
+    third = _run(project)
+    assert work and "await asyncio.sleep(1)" in third.output
+
+
+def test_the_run_key_sees_settings_files_and_packages(tmp_path: Path):
+    project = _tree(tmp_path)
+    files = [("a.py", str(project / "helper.py"), b"x")]
+    key = cache.run_key("settings", files)
+    assert key == cache.run_key("settings", list(files))
+    assert key != cache.run_key("other settings", files)
+    assert key != cache.run_key("settings", [("a.py", str(project / "helper.py"), b"y")])
+    assert key != cache.run_key("settings", [("b.py", str(project / "helper.py"), b"x")])
+    (project / "__init__.py").write_text("")  # module names change: resolution may
+    assert key != cache.run_key("settings", files)
+
+
+def test_the_settings_key_is_the_same_in_every_process(tmp_path: Path):
+    """Sets (black's target versions) are written sorted: the hash seed does not matter."""
+    import subprocess
+    import sys
+
+    code = (
+        "import black, dataclasses; from asyncfix.codemods.engine import _canonical;"
+        "from conftest import DEFAULT_SETTINGS;"
+        "v = {black.TargetVersion.PY39, black.TargetVersion.PY310, black.TargetVersion.PY311};"
+        "mode = black.Mode(target_versions=v);"
+        "print(_canonical(dataclasses.replace(DEFAULT_SETTINGS, black_mode=mode)))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+            cwd=str(Path(__file__).parent), env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1

@@ -128,6 +128,12 @@ def test_names_the_blocking_lines_and_not_the_awaiting_one(pytester: pytest.Pyte
         "test_app.py::test_asgi_transport", "test_app.py::test_testclient_portal"
     ]
     assert group["count"] >= 2 and group["worst_ms"] >= 150
+    # What the line called, qualified (C code: through the module's globals; Python code: the
+    # library frame), and the project frames down to it: what --verify feeds back (PROBE002).
+    assert group["callee"] == "time.sleep"
+    assert group["chain"][-1] == ["app.py", SLOW, "slow"]
+    [lib_group] = [g for g in report["stalls"] if g["line"] == LIB]
+    assert lib_group["callee"] == "threading.Event.wait"
 
 
 def test_json_report(pytester: pytest.Pytester) -> None:
@@ -150,6 +156,9 @@ def test_json_report(pytester: pytest.Pytester) -> None:
     }
     assert stall["worst_ms"] == stall["total_ms"] == report["worst_ms"]
     assert stall["project"] is True and stall["tests"] == ["test_app.py::test_asgi_transport"]
+    assert [link[2] for link in stall["chain"]] == ["test_asgi_transport", "slow"]
+    assert stall["chain"][-1] == ["app.py", SLOW, "slow"] and stall["callee"] == "time.sleep"
+    assert report["rootdir"] == str(pytester.path)
 
 
 def test_threshold_option(pytester: pytest.Pytester) -> None:

@@ -6,13 +6,30 @@ import re
 
 import pytest
 
-from asyncfix.codemods import BY_NAME, INFRASTRUCTURE, REGISTRY
+import importlib
+import inspect
+
+from asyncfix.codemods import BY_NAME, REGISTRY
+from asyncfix.codemods.base import Codemod
 from conftest import GOLDEN, REPO
+
+
+def _defines_codemod(stem: str) -> bool:
+    """A codemod module defines a named Codemod subclass; every other module of the package is
+    machinery or a part of one codemod (nothing to register)."""
+    module = importlib.import_module(f"asyncfix.codemods.{stem}")
+    return any(
+        issubclass(value, Codemod) and value is not Codemod and value.__module__ == module.__name__
+        and "NAME" in vars(value)
+        for value in vars(module).values()
+        if inspect.isclass(value)
+    )
+
 
 MODULES = sorted(
     path.stem
     for path in (REPO / "codemods").glob("*.py")
-    if path.stem != "__init__" and not path.stem.startswith("_") and path.stem not in INFRASTRUCTURE
+    if path.stem != "__init__" and not path.stem.startswith("_") and _defines_codemod(path.stem)
 )
 README = (REPO / "README.md").read_text()
 

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from asyncfix import cli
-from asyncfix.codemods import engine
+from asyncfix.codemods import engine, writer
 
 BLOCKING = b'import time\n\n\nasync def wait():\n    time.sleep(0.2)\n    return {"msg": "done"}\n'
 
@@ -214,14 +214,14 @@ def test_file_vanishing_between_scan_and_rewrite_is_reported(tmp_path: Path, mon
 def test_file_vanishing_before_the_write_is_reported(tmp_path: Path, monkeypatch):
     root = _tree_with_one_good_file(tmp_path)
     (root / "ghost.py").write_bytes(BLOCKING)
-    real_write = cli.write_atomic
+    real_write = writer.write_atomic
 
     def delete_then_write(path, data, expected):
         if os.path.basename(path) == "ghost.py":
             os.unlink(path)
         return real_write(path, data, expected)
 
-    monkeypatch.setattr(cli, "write_atomic", delete_then_write)
+    monkeypatch.setattr(writer, "write_atomic", delete_then_write)
     result = invoke("--apply", str(root))
     assert result.exit_code == 2
     assert f"error: {root / 'ghost.py'}: cannot write:" in result.stderr

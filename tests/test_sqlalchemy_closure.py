@@ -272,21 +272,23 @@ def _suite(folder: Path) -> subprocess.CompletedProcess:
     )
 
 
-def _apply(folder: Path):
+def _apply(folder: Path, *options: str):
     from click.testing import CliRunner
 
-    result = CliRunner().invoke(cli_main, ["--apply", str(folder)])
+    result = CliRunner().invoke(cli_main, ["--apply", *options, str(folder)])
     assert result.exit_code in (0, 1), result.output
     return result
 
 
-def _check(folder: Path):
+def _check(folder: Path, *options: str):
     from click.testing import CliRunner
 
-    return CliRunner().invoke(cli_main, ["--check", str(folder)])
+    return CliRunner().invoke(cli_main, ["--check", *options, str(folder)])
 
 
-def test_a_sync_use_of_the_engine_keeps_the_whole_app_as_it_was(tmp_path):
+def test_a_sync_use_of_the_engine_keeps_the_engine_sync_by_default(tmp_path):
+    # Without --migrate only what blocks the loop is fixed: the async routes on the sync session
+    # become `def` (the blocking plan), the engine and every sync use of it stay as they are.
     app = _app(tmp_path / "app", convertible=False)
     before = _suite(app)
     assert before.returncode == 0, before.stdout + before.stderr
@@ -299,29 +301,33 @@ def test_a_sync_use_of_the_engine_keeps_the_whole_app_as_it_was(tmp_path):
     for text in after_files.values():
         assert "create_async_engine" not in text and "AsyncSession" not in text
         assert "async_sessionmaker" not in text
-
-    # The diagnostic sits on the engine's line and names the uses that kept it sync.
-    lines = [line for line in result.output.splitlines() if ": SQLA008 " in line]
-    assert len(lines) == 1, result.output
-    assert "database.py:6:" in lines[0]
-    for blocking in (
-        "security.py:8: `with Session(engine)` in sync `user_for_token`, which stays sync",
-        "cli.py:10: `with Session(engine)` in sync `add_user`, which stays sync",
-        "database.py:11: `Base.metadata.create_all(bind=engine)` in sync `init_db`, which stays sync",
-    ):
-        assert blocking in lines[0], lines[0]
+    assert "async def create_user" not in after_files["main.py"]
+    assert ": SQLA008 " not in result.output
 
     after = _suite(app)
     assert after.returncode == 0, after.stdout + after.stderr
     assert "3 passed" in after.stdout
 
-    # A second --apply changes nothing; --check afterwards fails, on the same diagnostic.
+
+def test_with_migrate_the_sync_uses_become_async_with_the_engine(tmp_path):
+    # --migrate: the sync helper opening a Session, the init function creating the tables and
+    # the CLI become async with the engine (the CLI's __main__ runs `asyncio.run(...)`).
+    app = _app(tmp_path / "app", convertible=False)
+    result = _apply(app, "--migrate")
+    assert ": SQLA008 " not in result.output, result.output
+    files = _files(app)
+    assert "create_async_engine(" in files["database.py"]
+    assert "async def init_db" in files["database.py"] and "await conn.run_sync(" in files["database.py"]
+    assert "async def user_for_token" in files["security.py"]
+    assert "asyncio.run(add_user(sys.argv[1]))" in files["cli.py"]
+
+    after = _suite(app)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert "3 passed" in after.stdout
+
     snapshot = _files(app)
-    _apply(app)
-    assert _files(app) == snapshot
-    check = _check(app)
-    assert check.exit_code == 1
-    assert [line for line in check.output.splitlines() if ": SQLA008 " in line] == lines
+    _apply(app, "--migrate")
+    assert _files(app) == snapshot  # one --migrate run is a fixed point
 
 
 def test_when_every_use_converts_everything_converts_and_the_suite_still_passes(tmp_path):
@@ -521,7 +527,7 @@ def test_new_codes_are_explained():
 
 
 def test_refusal_golden_exists():
-    assert (GOLDEN / "sqlalchemy_to_async" / "closure_refused.before").is_dir()
+    assert (GOLDEN / "sqlalchemy_to_async" / "migrate" / "closure_refused.before").is_dir()
 
 
 def test_a_query_with_no_select_twin_in_another_module_blocks_everything(tmp_path):

@@ -3,7 +3,7 @@
 The runtime claims are checked for real: every query row of table 1 runs in its sync original
 (sync Session on a SQLite file) and in its rewritten form (AsyncSession over aiosqlite on the
 same file), and the results are compared; the canonical FastAPI SQL app's own test suite runs
-in a subprocess before and after ``asyncfix --apply``.
+in a subprocess before and after ``asyncfix --apply --migrate``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import GOLDEN, check_noop, check_transformed, rewrite
+from conftest import DEFAULT_SETTINGS, GOLDEN, check_noop, check_transformed, rewrite
 
 pytest.importorskip("sqlalchemy", minversion="2")
 pytest.importorskip("aiosqlite")
@@ -31,11 +31,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine  # noqa: E4
 from sqlalchemy.orm import Session  # noqa: E402
 
 from asyncfix.cli import main as cli_main  # noqa: E402
+from asyncfix.codemods.engine import Settings, transform_standalone  # noqa: E402
 from asyncfix.codemods.sqlalchemy_to_async import SqlalchemyToAsync  # noqa: E402
 
 SELECT = ["await_coroutines", "dependency_close", "sqlalchemy_to_async"]
-APP = GOLDEN / "sqlalchemy_to_async" / "fastapi_sql_app.before"
-APP_AFTER = GOLDEN / "sqlalchemy_to_async" / "fastapi_sql_app.after"
+APP = GOLDEN / "sqlalchemy_to_async" / "migrate" / "fastapi_sql_app.before"
+APP_AFTER = GOLDEN / "sqlalchemy_to_async" / "migrate" / "fastapi_sql_app.after"
 
 
 # -- shapes ---------------------------------------------------------------------------------------
@@ -68,9 +69,40 @@ def test_layer_one_query_in_async_route():
     )
 
 
+def check_migrated(before: str, after: str, select=SELECT) -> None:
+    """``check_transformed`` under ``--migrate`` (options["migrate"])."""
+    settings = Settings(codemods=tuple(select), black_mode=DEFAULT_SETTINGS.black_mode, options={"migrate": True})
+    out = transform_standalone(before.encode(), "t.py", settings).new.decode()
+    assert out == after
+    assert transform_standalone(out.encode(), "t.py", settings).new.decode() == out, "not a fixed point"
+    compile(out, "t.py", "exec")
+
+
+def test_sync_route_on_a_sync_session_stays_without_migrate():
+    # A `def` route runs in FastAPI's threadpool: a sync Session there blocks nothing.
+    check_noop(
+        textwrap.dedent(
+            """\
+            from fastapi import Depends
+            from sqlalchemy.orm import Session
+
+
+            def save(db: Session, obj):
+                db.add(obj)
+                db.commit()
+
+
+            def route(db: Session = Depends(get_db)):
+                save(db, 1)
+            """
+        ),
+        select=SELECT,
+    )
+
+
 def test_sync_helper_taking_a_session_becomes_async_with_its_caller():
     # crud-style helper in the same file as the route: the machinery awaits the call.
-    check_transformed(
+    check_migrated(
         textwrap.dedent(
             """\
             from fastapi import Depends
@@ -101,7 +133,6 @@ def test_sync_helper_taking_a_session_becomes_async_with_its_caller():
                 await save(db, 1)
             """
         ),
-        select=SELECT,
     )
 
 
@@ -131,8 +162,13 @@ def test_seeds_only_when_a_session_meets_async_code():
         "a.py": types.SimpleNamespace(session_defs=(("f", False, False),), factories=()),
         "b.py": types.SimpleNamespace(session_defs=(("route", False, True),), factories=("S",)),
     }
-    combined = SqlalchemyToAsync.combine(with_depends, ".")
+    # Without --migrate a sync route handed a Session by Depends() blocks nothing: no seeds.
+    assert list(SqlalchemyToAsync.async_seeds(SqlalchemyToAsync.combine(with_depends, "."))) == []
+    combined = SqlalchemyToAsync.combine_with_options(with_depends, ".", {"migrate": True})
     assert list(SqlalchemyToAsync.async_seeds(combined)) == [("a.py", "f"), ("b.py", "route")]
+    with_async = {"a.py": types.SimpleNamespace(session_defs=(("f", False, False), ("route", True, False)), factories=())}
+    combined = SqlalchemyToAsync.combine(with_async, ".")
+    assert list(SqlalchemyToAsync.async_seeds(combined)) == [("a.py", "f")]
 
 
 def test_plain_sync_script_does_not_change():
@@ -409,7 +445,7 @@ def _pytest(folder: Path) -> subprocess.CompletedProcess:
 def _apply(folder: Path) -> str:
     from click.testing import CliRunner
 
-    result = CliRunner().invoke(cli_main, ["--apply", str(folder)])
+    result = CliRunner().invoke(cli_main, ["--apply", "--migrate", str(folder)])
     assert result.exit_code in (0, 1), result.output
     return result.output
 

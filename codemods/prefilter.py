@@ -1,0 +1,180 @@
+"""The demand-driven first pass: collect facts only from the files that can matter.
+
+Every file is still read and ``ast``-parsed (a syntax error is reported for every file, and the
+parse is C), but the Python-level collectors, twice the parse's cost, run only on the files
+whose facts can change the run's output. Which those are is decided on identifiers, as bytes:
+
+1. Seeds: a file with ``async`` in it (its coroutines are where every codemod acts), or with a
+   token a whole-program collector reads whatever code it is in (:data:`SEED_TOKENS`: the
+   SQLAlchemy decision looks at every use of an engine or Session, dependency_close at every
+   dependency, the test-double check at every ``patch``; ``# asyncfix:`` comments).
+2. Then, to a fixed point, over the files collected so far (their call-graph facts): a def is
+   *relevant* when it is a coroutine, a SQLAlchemy session function, named by a relevant def's
+   calls (down: what a coroutine runs, which blocks or is CPU-heavy or becomes async), a method
+   of a class so named, or when one of its calls names a relevant def (up: it calls a coroutine
+   or a def that becomes async, and may become async itself; native conversion needs every
+   caller). The names of relevant defs, the parts of their calls' targets and instance types,
+   their classes' bases and attribute types are *interesting*; a file not collected yet whose
+   identifiers meet an interesting name is collected next.
+
+Names are matched as identifiers anywhere in the file (a re-export, an alias, a string), a
+superset of every way Python's import rules can reach a def, so a file left out cannot hold a
+def that the call graph would reach. The rule is checked, not assumed: tests/test_prefilter.py
+runs every golden project and a real tree with and without it and requires the same output.
+
+``[tool.asyncfix] migrate`` (whole-app migration: sync code everywhere is in scope) turns the
+prefilter off, as does ``ASYNCFIX_PREFILTER=0`` in the environment (for that comparison).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set
+
+# An identifier as UTF-8 bytes (non-ASCII letters are kept whole, as their byte sequences).
+_IDENTIFIER = re.compile(rb"[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*")
+
+# Any of these in a file: its facts are collected whatever the call graph says.
+SEED_TOKENS = (
+    b"async",  # coroutines, `async with`, and names like AsyncSession
+    b"asyncfix",  # opt-out and `# asyncfix: blocking` comments
+    # sqlalchemy_to_async decides for the whole program from every engine/Session use
+    b"sqlalchemy", b"sqlmodel", b"Session", b"engine",
+    # dependency_close: dependencies, @contextmanager generators, session factories
+    b"Depends", b"Security", b"dependency_overrides", b"contextmanager", b"sessionmaker",
+    # test doubles (ModuleFacts.mocked) forbid converting what they replace
+    b"patch", b"setattr", b"object(", b"responses", b"requests_mock", b"respx", b"pytest_httpx",
+)
+
+# Names every method has or every call chain starts with: never a reason to collect a file.
+_NOT_NAMES = frozenset({"self", "cls", "super", ""})
+
+
+def enabled(options: Mapping[str, Any]) -> bool:
+    return os.environ.get("ASYNCFIX_PREFILTER", "1") != "0" and not options.get("migrate")
+
+
+def is_seed(source: bytes) -> bool:
+    return any(token in source for token in SEED_TOKENS)
+
+
+def identifiers(source: bytes) -> FrozenSet[str]:
+    """Every identifier of the file (a superset: strings and comments count too)."""
+    return frozenset(
+        name.decode("utf-8", "replace") for name in set(_IDENTIFIER.findall(source))
+    )
+
+
+def _parts(dotted: str) -> Iterable[str]:
+    return dotted.replace("(", ".").replace(")", ".").split(".")
+
+
+class Demand:
+    """The fixed point: feed it the facts of each collected file (:meth:`add`), ask it which of
+    the files not collected yet to collect next (:meth:`wanted`), until that is empty."""
+
+    def __init__(self, call_graph_key: str) -> None:
+        self.key = call_graph_key
+        self.facts: Dict[str, Any] = {}  # path -> ModuleFacts of the collected files
+        self.sessions: Dict[str, Set[str]] = {}  # path -> SQLAlchemy session def qualnames
+        self.up: Set[str] = set()  # names of relevant defs: their callers matter
+        self.interesting: Set[str] = set()  # every name that makes a file worth collecting
+        self.by_name: Dict[str, List[str]] = {}  # identifier -> paths not collected that hold it
+        self.pending: Set[str] = set()  # paths not collected yet
+        self.fresh: Set[str] = set()  # interesting names not yet looked up in by_name
+        # Every name a module of the run can have a part of (file stems, directory names): a
+        # call on an import of any other top-level module (`time.sleep`) is a library's.
+        self.module_parts: Set[str] = set()
+
+    def files(self, paths: Iterable[str]) -> None:
+        """Every file of the run (collected or not)."""
+        for path in paths:
+            stem = os.path.splitext(path)[0]
+            self.module_parts.update(part for part in stem.split(os.sep) if part)
+
+    def _library(self, module: Any, target: str) -> bool:
+        """Whether ``target`` is rooted in an absolute import of a module no file of the run
+        can be (so no project def is reached through it)."""
+        imported = module.imports.get(target.partition(".")[0])
+        if imported is None or imported[0] != 0:
+            return False
+        return imported[1].partition(".")[0] not in self.module_parts
+
+    def waiting(self, path: str, names: Iterable[str]) -> None:
+        """A file that was not collected, and its identifiers."""
+        self.pending.add(path)
+        for name in names:
+            self.by_name.setdefault(name, []).append(path)
+
+    def add(self, path: str, facts: Mapping[str, Any]) -> None:
+        self.pending.discard(path)
+        module = facts.get(self.key)
+        if module is not None:
+            self.facts[path] = module
+        sqlalchemy = facts.get("sqlalchemy_to_async")
+        if sqlalchemy is not None:
+            self.sessions[path] = {q for q, _, _ in getattr(sqlalchemy, "session_defs", ())}
+
+    def _interest(self, names: Iterable[str]) -> None:
+        for name in names:
+            if name not in _NOT_NAMES and name not in self.interesting:
+                self.interesting.add(name)
+                self.fresh.add(name)
+
+    def wanted(self) -> List[str]:
+        """The files to collect next (sorted); empty at the fixed point."""
+        while True:
+            before = (len(self.up), len(self.interesting))
+            for path, module in self.facts.items():
+                self._relevant(path, module)
+            if (len(self.up), len(self.interesting)) == before:
+                break
+        out: Set[str] = set()
+        for name in self.fresh:
+            out.update(p for p in self.by_name.get(name, ()) if p in self.pending)
+        self.fresh.clear()
+        return sorted(out)
+
+    def _relevant(self, path: str, module: Any) -> None:
+        by_owner: Dict[str, List[Any]] = {}
+        for item in (*module.calls, *module.references):
+            by_owner.setdefault(item.owner, []).append(item)
+        sessions = self.sessions.get(path, ())
+        relevant_classes: Set[str] = set()
+        for qualname, class_bases in module.classes.items():
+            if qualname.rpartition(".")[2] in self.interesting:
+                relevant_classes.add(qualname)
+        for qualname, definition in module.defs.items():
+            mine = by_owner.get(qualname, ())
+            relevant = (
+                definition.is_async
+                or qualname in sessions
+                or definition.name in self.interesting
+                or definition.owner_class in relevant_classes
+                or any(part in self.up for item in mine for part in _parts(item.target))
+            )
+            if not relevant:
+                continue
+            if definition.name not in self.up:
+                self.up.add(definition.name)
+            self._interest((definition.name,))
+            for item in mine:
+                if self._library(module, item.target):
+                    continue
+                self._interest(_parts(item.target))
+                if item.instance_of:
+                    self._interest(_parts(item.instance_of))
+            if definition.owner_class:
+                relevant_classes.add(definition.owner_class)
+                self._interest((definition.owner_class.rpartition(".")[2],))
+        for qualname in relevant_classes:
+            for base in module.classes.get(qualname, ()):
+                self._interest(_parts(base))
+            prefix = qualname + "."
+            for attribute, kind in module.attributes.items():
+                if attribute.startswith(prefix):
+                    self._interest(_parts(kind))
+        for alias, kind in module.type_aliases.items():
+            if alias in self.interesting:
+                self._interest(_parts(kind))

@@ -1,0 +1,195 @@
+"""One decision for the whole program (combine): which shared object each use names, across
+modules, and whether the conversion is complete or refused (SQLA008 with the blocking uses).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from .resolve import absolute, module_names, package_of
+from .sqla_facts import (
+    _SEEN_LIMIT,
+    ALIAS,
+    ASYNC_ENGINE,
+    CLOSURE,
+    ENGINE,
+    FACTORY,
+    SYNC_ON_ASYNC,
+    Combined,
+    FileFacts,
+    Shared,
+    Site,
+)
+
+
+class _Resolver:
+    """Which shared object a use refers to, across the project's modules."""
+
+    def __init__(self, facts: Mapping[str, FileFacts], root: str) -> None:
+        self.facts = facts
+        self.root = root
+        self.modules: Dict[str, str] = {}
+        for path in facts:
+            for name in module_names(path, root):
+                self.modules.setdefault(name, path)
+        self.shared = {(path, s.name): s for path, fact in facts.items() for s in getattr(fact, "shared", ())}
+        for path, fact in facts.items():  # Session aliases resolve like the shared objects
+            for name, kind in getattr(fact, "aliases", ()):
+                self.shared.setdefault((path, name), Shared(name, ALIAS, Site(0, 0, "", ""), bind=kind))
+        self.imports = {path: {i[0]: i[1:] for i in getattr(fact, "imports", ())} for path, fact in facts.items()}
+
+    def module(self, importer: str, level: int, module: str) -> Optional[str]:
+        if level:
+            package = package_of(importer, self.root)
+            if package is None:
+                return None
+            name = absolute(package, level, module)
+        else:
+            name = module
+        return self.modules.get(name) if name else None
+
+    def resolve(self, path: str, ref: str, depth: int = 0) -> Tuple[Optional[Tuple[str, str]], str]:
+        """(the shared object, the attribute path left over) that ``ref`` in ``path`` names."""
+        head, _, rest = ref.partition(".")
+        if (path, head) in self.shared:
+            return (path, head), rest
+        origin = self.imports.get(path, {}).get(head)
+        if origin is None or depth > 8:
+            return None, ""
+        level, module, attribute = origin
+        if attribute:
+            target = self.module(path, level, module)
+            if target is not None:
+                found, left = self.resolve(target, attribute, depth + 1)
+                if found is not None:
+                    return found, ".".join(p for p in (left, rest) if p)
+            submodule = self.module(path, level, f"{module}.{attribute}" if module else attribute)
+            if submodule is not None and rest:
+                return self.resolve_in(submodule, rest, depth + 1)
+            return None, ""
+        parts = [*module.split("."), *rest.split(".")] if rest else module.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            target = self.modules.get(".".join(parts[:cut]))
+            if target is not None:
+                return self.resolve_in(target, ".".join(parts[cut:]), depth + 1)
+        return None, ""
+
+    def resolve_in(self, path: str, dotted: str, depth: int) -> Tuple[Optional[Tuple[str, str]], str]:
+        head, _, rest = dotted.partition(".")
+        if (path, head) in self.shared:
+            return (path, head), rest
+        found, left = self.resolve(path, head, depth)
+        return (found, ".".join(p for p in (left, rest) if p)) if found is not None else (None, "")
+
+
+def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Optional[Combined]:
+    """One decision for the whole program: convert when a Session meets async code (with
+    ``migrate``: when the program uses a sync Session at all) and every use of the engines,
+    session factories and Session functions converts with it; otherwise convert nothing and
+    say, on each engine, which uses kept it sync.
+
+    Without ``migrate`` only what blocks the loop counts: a sync ``def`` route handed a sync
+    Session by ``Depends`` runs in FastAPI's threadpool and is correct as it is."""
+    if not facts:
+        return None
+    resolver = _Resolver(facts, root)
+    session_defs, aliases = _with_aliases(facts, resolver)
+    meets = any(
+        is_async for defs in session_defs.values() for _, is_async, _ in defs
+    ) or any(getattr(fact, "meets_async", False) for fact in facts.values())
+    if migrate:
+        meets = meets or any(session_defs.values()) or any(
+            shared.kind in (ENGINE, FACTORY) for shared in resolver.shared.values()
+        )
+    blockers: List[Tuple[str, Site]] = []
+    reports: Dict[str, List[Site]] = {}
+    opened: List[Tuple[str, str]] = []  # (path, qualname) of sync functions --migrate makes async
+    for path, fact in facts.items():
+        blockers.extend((path, site) for site in getattr(fact, "blockers", ()))
+        blockers.extend((path, site) for ref, site in getattr(fact, "alias_blockers", ()) if ref in aliases.get(path, {}))
+        reports.setdefault(path, []).extend(getattr(fact, "residual", ()))
+        for use in getattr(fact, "uses", ()):
+            key, left = resolver.resolve(path, use.ref)
+            if key is None:
+                continue
+            shared = resolver.shared[key]
+            if shared.kind == ALIAS:  # `session: SessionDep`: the alias converts where it is defined
+                continue
+            if shared.kind == ASYNC_ENGINE:
+                if use.sync_session and not left:
+                    reports[path].append(replace(
+                        use.site, code=SYNC_ON_ASYNC,
+                        why=f"a sync Session on `{use.ref}`, an async engine",
+                        hint="use AsyncSession(engine) / async_sessionmaker(engine), and await its calls",
+                    ))
+                continue
+            if left:
+                blockers.append((path, replace(use.site, code=CLOSURE, why=f"`{use.ref}` is used")))
+            elif not use.ok and migrate and use.seed:
+                opened.append((path, use.seed))  # the function holding it becomes async
+            elif not use.ok:
+                blockers.append((path, use.site))
+            elif use.in_coroutine and shared.kind == FACTORY:
+                meets = True
+    for (path, _), shared in sorted(resolver.shared.items()):
+        if shared.problem is not None and shared.kind != ASYNC_ENGINE:
+            blockers.append((path, shared.problem))
+    refused = meets and bool(blockers)
+    if refused:
+        blockers.sort(key=lambda b: (b[0], b[1].line, b[1].column))
+        listed = [f"{os.path.relpath(p, root)}:{s.line}: {s.why}" for p, s in blockers]
+        hint = "; ".join(listed[:_SEEN_LIMIT]) + (f"; and {len(listed) - _SEEN_LIMIT} more" if len(listed) > _SEEN_LIMIT else "")
+        hint += ". Every use must become async in the same run: make them async, then rerun asyncfix"
+        targets = [(p, s) for (p, _), s in sorted(resolver.shared.items()) if s.kind == ENGINE]
+        targets = targets or [(p, s) for (p, _), s in sorted(resolver.shared.items()) if s.kind == FACTORY]
+        for path, shared in targets:
+            what = "engine" if shared.kind == ENGINE else "session factory"
+            more = f" (and {len(listed) - 1} more)" if len(listed) > 1 else ""
+            reports[path].append(replace(
+                shared.site, why=f"the {what} `{shared.name}` stays sync: {listed[0]}{more}", hint=hint,
+            ))
+        for path, site in blockers:
+            if site.code != CLOSURE or not targets:
+                reports[path].append(site)
+    seeds = tuple(
+        (path, qualname)
+        for path, defs in session_defs.items()
+        for qualname, is_async, _ in defs
+        if not is_async
+    ) + tuple(sorted(set(opened)))
+    factories = frozenset(name for fact in facts.values() for name in fact.factories)
+    kept = {
+        path: tuple(sorted(set(sites), key=lambda s: (s.line, s.column, s.code)))
+        for path, sites in reports.items()
+        if sites
+    }
+    return Combined(meets and not refused, seeds, factories, refused, kept, migrate, aliases)
+
+
+def _with_aliases(
+    facts: Mapping[str, Any], resolver: _Resolver
+) -> Tuple[Dict[str, List[Tuple[str, bool, bool]]], Dict[str, Dict[str, str]]]:
+    """Each file's Session functions, counting parameters annotated by a Session alias imported
+    from another module (``session: SessionDep``); and, per file, the alias names usable there
+    (defined or imported) -> the kind of Session they stand for."""
+    session_defs: Dict[str, List[Tuple[str, bool, bool]]] = {}
+    aliases: Dict[str, Dict[str, str]] = {}
+    for path, fact in facts.items():
+        defs = list(fact.session_defs)
+        known = {q for q, _, _ in defs}
+        local = dict(getattr(fact, "aliases", ()))
+        for qualname, is_async, ref in getattr(fact, "alias_defs", ()):
+            if ref not in local:
+                key, left = resolver.resolve(path, ref)
+                if key is None or left or resolver.shared[key].kind != ALIAS:
+                    continue
+                local[ref] = resolver.shared[key].bind
+            if qualname not in known:
+                known.add(qualname)
+                defs.append((qualname, is_async, True))
+        session_defs[path] = defs
+        if local:
+            aliases[path] = local
+    return session_defs, aliases

@@ -1,0 +1,541 @@
+"""The SQLAlchemy conversion's shared vocabulary: diagnostic codes, the API names it knows,
+the facts the first pass records, and small ast/libcst helpers used by every sqla_* module.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
+
+import libcst as cst
+import libcst.matchers as m
+
+from .project import FastVisitor, dotted_name, iter_child_nodes
+
+CHAIN = "SQLA001"
+STAYS_SYNC = "SQLA002"
+URL = "SQLA003"
+DDL = "SQLA004"
+LAZY = "SQLA005"
+DEPENDENCY = "SQLA006"
+CLASH = "SQLA007"
+CLOSURE = "SQLA008"
+ASYNC_QUERY = "SQLA009"
+SYNC_URL = "SQLA010"
+SYNC_ON_ASYNC = "SQLA011"
+
+SESSION_CLASSES = frozenset(
+    {"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlmodel.Session", "sqlmodel.orm.session.Session"}
+)
+SESSIONMAKERS = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
+CREATE_ENGINE = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlmodel.create_engine"})
+RELATIONSHIP = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"})
+ASYNC_SESSION_MODULE = {"sqlalchemy": "sqlalchemy.ext.asyncio", "sqlmodel": "sqlmodel.ext.asyncio.session"}
+DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends"})
+
+# AsyncSession methods that return awaitables; the others (add, add_all, expunge, ...) stay plain.
+AWAITED_METHODS = frozenset(
+    {
+        "execute", "scalars", "scalar", "get", "get_one", "stream", "stream_scalars", "refresh",
+        "delete", "merge", "flush", "commit", "rollback", "close", "reset", "invalidate",
+        "connection", "run_sync",
+    }
+)
+# Query methods that exist with the same meaning on select().
+SAME_ON_SELECT = frozenset(
+    {
+        "filter", "filter_by", "where", "order_by", "group_by", "having", "limit", "offset",
+        "distinct", "join", "outerjoin", "options", "select_from", "execution_options",
+    }
+)
+TERMINALS = frozenset({"first", "one", "one_or_none", "scalar", "all", "count", "get", "update", "delete"})
+DRIVERS: Mapping[str, Tuple[str, str]] = {
+    "sqlite": ("sqlite+aiosqlite", "aiosqlite"),
+    "sqlite+pysqlite": ("sqlite+aiosqlite", "aiosqlite"),
+    "postgresql": ("postgresql+asyncpg", "asyncpg"),
+    "postgresql+psycopg2": ("postgresql+asyncpg", "asyncpg"),
+    "postgres": ("postgresql+asyncpg", "asyncpg"),
+    "mysql": ("mysql+aiomysql", "aiomysql"),
+    "mysql+pymysql": ("mysql+aiomysql", "aiomysql"),
+    "mysql+mysqldb": ("mysql+aiomysql", "aiomysql"),
+}
+ASYNC_DRIVERS: Mapping[str, str] = {
+    "sqlite+aiosqlite": "aiosqlite",
+    "postgresql+asyncpg": "asyncpg",
+    "postgresql+psycopg": "psycopg",
+    "mysql+aiomysql": "aiomysql",
+    "mysql+asyncmy": "asyncmy",
+}
+
+
+# -- the first pass ------------------------------------------------------------------------------
+#
+# The conversion changes objects every part of the program shares: the engine, the session
+# factory, the Session class. It is applied with every use of them or not at all: collect()
+# records, per file, the shared objects defined there, every use of a name that may be one of
+# them (and whether that use is one the transform converts, and if not, why), and the local
+# reasons a Session function could not follow (a boundary, a query with no select() twin, a name
+# clash); combine() resolves the uses across files and decides once for the whole program, so
+# every file's rewrite sees the same decision.
+
+ENGINE, FACTORY, ASYNC_ENGINE = "engine", "factory", "async engine"
+ALIAS = "session alias"  # a module-level `SessionDep = Annotated[Session, Depends(get_db)]`
+ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
+# Return annotations of a session dependency -> their async twins.
+GENERATOR_RETURNS: Mapping[str, str] = {
+    "Generator": "AsyncGenerator", "Iterator": "AsyncIterator", "Iterable": "AsyncIterable",
+}
+CREATE_ASYNC_ENGINE = frozenset(
+    {"sqlalchemy.ext.asyncio.create_async_engine", "sqlalchemy.ext.asyncio.engine.create_async_engine"}
+)
+ASYNC_SESSION_CLASSES = frozenset(
+    {
+        "sqlalchemy.ext.asyncio.AsyncSession",
+        "sqlalchemy.ext.asyncio.session.AsyncSession",
+        "sqlmodel.ext.asyncio.session.AsyncSession",
+    }
+)
+FASTAPI_APP = "fastapi.FastAPI"
+# Decorators under which a function may still become async (project.py treats them alike).
+ROUTE_DECORATORS = frozenset(
+    {
+        "get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route",
+        "websocket", "route", "middleware", "exception_handler", "on_event",
+        "staticmethod", "classmethod",
+    }
+)
+# Calls that take a function and await it when it is a coroutine function.
+ASYNC_AWARE = frozenset({"Depends", "Security", "add_api_route", "add_route", "add_task", "add_event_handler"})
+# The names a rewrite imports -> what they may already be bound to (anything else is a clash).
+WANTED_NAMES: Mapping[str, FrozenSet[str]] = {
+    "select": frozenset({"sqlalchemy.select", "sqlmodel.select", "sqlalchemy.sql.select"}),
+    "func": frozenset({"sqlalchemy.func"}),
+    "update": frozenset({"sqlalchemy.update"}),
+    "delete": frozenset({"sqlalchemy.delete"}),
+    "text": frozenset({"sqlalchemy.text"}),
+    "AsyncSession": ASYNC_SESSION_CLASSES,
+    "create_async_engine": CREATE_ASYNC_ENGINE,
+    "async_sessionmaker": frozenset({"sqlalchemy.ext.asyncio.async_sessionmaker"}),
+    "make_url": frozenset({"sqlalchemy.engine.make_url", "sqlalchemy.make_url", "sqlalchemy.engine.url.make_url"}),
+    "lifespan": frozenset(),
+    "create_tables": frozenset(),
+}
+_SEEN_LIMIT = 5  # blocking uses named in one diagnostic
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where something is, and what it says: a use that blocks the conversion, or a residual
+    problem of code that is already async (line and 1-based column of the file as read)."""
+
+    line: int
+    column: int
+    code: str
+    why: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A module-level engine or session factory: ``engine = create_engine(...)``."""
+
+    name: str
+    kind: str  # ENGINE, FACTORY, ASYNC_ENGINE
+    site: Site  # where it is created (its code: CLOSURE)
+    bind: str = ""  # a factory's engine, as written (a name or dotted name); "" if none
+    problem: Optional[Site] = None  # why its own conversion is impossible (URL, autocommit)
+
+
+@dataclass(frozen=True)
+class Use:
+    """A reference to a name that may be a shared object (resolved in combine)."""
+
+    ref: str  # the local name, or a dotted ``module_alias.name``
+    site: Site  # why: what the use is, when it blocks
+    ok: bool  # the transform converts this use
+    sync_session: bool = False  # `Session(e)` / `sessionmaker(e)`: wrong on an async engine
+    in_coroutine: bool = False  # `with Factory() as s` in an async def: a Session meets async code
+    # the sync function holding a use that converts if that function becomes async (--migrate
+    # seeds it: `with Session(engine)` in a helper, `create_all(engine)` in an init function)
+    seed: str = ""
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    # (qualname, is_async, the Session comes from Depends(...)) of functions taking a Session
+    session_defs: Tuple[Tuple[str, bool, bool], ...]
+    factories: Tuple[str, ...]  # module-level names bound to sessionmaker(...)
+    shared: Tuple[Shared, ...] = ()
+    imports: Tuple[Tuple[str, int, str, str], ...] = ()  # (local, level, module, attribute)
+    uses: Tuple[Use, ...] = ()
+    blockers: Tuple[Site, ...] = ()  # local reasons the conversion cannot be complete
+    residual: Tuple[Site, ...] = ()  # async code that cannot work (reported whatever happens)
+    passed: FrozenSet[str] = frozenset()  # function names handed to other code as values
+    meets_async: bool = False  # a `Session(...)` opened in a coroutine
+    aliases: Tuple[Tuple[str, str], ...] = ()  # (module-level alias of a Session type, its kind)
+    # (qualname, is_async, imported name) of functions with a parameter annotated by a name
+    # imported from the project: a Session function if that name is an alias (combine decides)
+    alias_defs: Tuple[Tuple[str, bool, str], ...] = ()
+    alias_blockers: Tuple[Tuple[str, Site], ...] = ()  # (imported name, why), as alias_defs
+
+
+@dataclass(frozen=True)
+class Combined:
+    converting: bool  # a Session meets async code, and every use of what it shares converts
+    seeds: Tuple[Tuple[str, str], ...]
+    factories: FrozenSet[str]
+    refused: bool = False  # a Session meets async code, and some use cannot be converted
+    # path -> what the first pass has to say there (blocking uses, residual problems)
+    reports: Mapping[str, Tuple[Site, ...]] = None  # type: ignore[assignment]
+    migrate: bool = False  # --migrate: the whole app moves to AsyncSession, sync routes included
+    # path -> Session alias names usable there (defined or imported) -> "sqlalchemy"/"sqlmodel"
+    aliases: Mapping[str, Mapping[str, str]] = None  # type: ignore[assignment]
+
+
+def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:
+    names: Dict[str, str] = {}
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".")[0]
+                names[local] = alias.name if alias.asname else local
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
+
+
+def _resolve(node: Optional[ast.AST], imports: Mapping[str, str]) -> Optional[str]:
+    if node is None:
+        return None
+    dotted = dotted_name(node)
+    if dotted is None:
+        return None
+    head, _, rest = dotted.partition(".")
+    if head not in imports:
+        return None
+    return f"{imports[head]}.{rest}" if rest else imports[head]
+
+
+def _session_annotation(node: Optional[ast.AST], imports: Mapping[str, str]) -> Tuple[Optional[str], bool]:
+    """(kind, from Depends) of an annotation: ``Session`` -> ("sqlalchemy" / "sqlmodel", False),
+    ``AsyncSession`` -> ("async", False), ``Annotated[Session, Depends(...)]`` -> (kind, True)."""
+    name = _resolve(node, imports)
+    if name in SESSION_CLASSES:
+        return name.split(".")[0], False
+    if name in ASYNC_SESSION_CLASSES:
+        return "async", False
+    if isinstance(node, ast.Subscript) and _resolve(node.value, imports) in ANNOTATED:
+        elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        kind, _ = _session_annotation(elements[0], imports)
+        depends = any(isinstance(e, ast.Call) and _resolve(e.func, imports) in DEPENDS for e in elements[1:])
+        return kind, depends
+    return None, False
+
+
+def _module_aliases(tree: ast.Module, imports: Mapping[str, str]) -> Dict[str, str]:
+    """Module-level ``SessionDep = Annotated[Session, Depends(get_db)]``: name -> kind."""
+    aliases: Dict[str, str] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, value = statement.target, statement.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and isinstance(value, ast.Subscript):
+            kind, _ = _session_annotation(value, imports)
+            if kind is not None:
+                aliases[target.id] = kind
+    return aliases
+
+
+class _Defs(FastVisitor):
+    def __init__(
+        self, imports: Mapping[str, str], aliases: Mapping[str, str] = {}, imported: FrozenSet[str] = frozenset()
+    ) -> None:
+        self.imports = imports
+        self.aliases = aliases  # this module's Session aliases
+        self.imported = imported  # names imported from the project (maybe aliases)
+        self.prefix: List[str] = []
+        self.found: List[Tuple[str, bool, bool]] = []
+        self.nodes: List[Tuple[str, Union[ast.FunctionDef, ast.AsyncFunctionDef], Dict[str, str]]] = []
+        # (qualname, def, parameter, imported name): a Session if that name is an alias
+        self.maybe: List[Tuple[str, Union[ast.FunctionDef, ast.AsyncFunctionDef], str, str]] = []
+
+    def _def(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> None:
+        qualname = ".".join([*self.prefix, node.name])
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        defaults: Dict[str, ast.expr] = dict(zip([a.arg for a in positional][len(positional) - len(args.defaults):], args.defaults))
+        defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        takes = depends = False
+        sessions: Dict[str, str] = {}
+        for arg in [*positional, *args.kwonlyargs]:
+            kind, annotated = _session_annotation(arg.annotation, self.imports)
+            if isinstance(arg.annotation, ast.Name) and arg.annotation.id in self.aliases:
+                kind, annotated = self.aliases[arg.annotation.id], True
+            elif isinstance(arg.annotation, ast.Name) and arg.annotation.id in self.imported:
+                self.maybe.append((qualname, node, arg.arg, arg.annotation.id))
+            if kind == "async":
+                sessions[arg.arg] = "async"
+            elif kind is not None:
+                takes = True
+                sessions[arg.arg] = kind
+                default = defaults.get(arg.arg)
+                if annotated or (isinstance(default, ast.Call) and _resolve(default.func, self.imports) in DEPENDS):
+                    depends = True
+        if takes:
+            self.found.append((qualname, isinstance(node, ast.AsyncFunctionDef), depends))
+        self.nodes.append((qualname, node, sessions))
+        self.prefix.extend([node.name, "<locals>"])
+        self.generic_visit(node)
+        del self.prefix[-2:]
+
+    visit_FunctionDef = visit_AsyncFunctionDef = _def
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.prefix.append(node.name)
+        self.generic_visit(node)
+        self.prefix.pop()
+
+
+def _is_test_module(filename: str) -> bool:
+    base = os.path.basename(filename)
+    return base.startswith("test_") or base.endswith("_test.py") or base == "conftest.py"
+
+
+def _text_of(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _url_status(
+    node: Optional[ast.AST], module_strings: Mapping[str, ast.AST], evidence: Optional[str], show: Any = None
+) -> Tuple[Optional[str], str]:
+    """(the async driver package, "") when the URL converts; (None, why) when it does not."""
+    show = show or _text_of
+    if node is None:
+        return None, "create_engine() without a URL asyncfix can see"
+    if isinstance(node, ast.Name) and node.id in module_strings:
+        node = module_strings[node.id]
+    text = None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        text = node.value
+    elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+        text = str(node.values[0].value)
+    if text is not None:
+        _, package = _map_scheme(text)
+        if package is None:
+            return None, f"the engine URL `{show(node)}` names a driver with no known async twin"
+        return package, ""
+    if evidence is not None:
+        return evidence, ""
+    return None, (
+        f"the engine URL `{show(node)}` comes from settings or code, so asyncfix cannot see "
+        "which async driver it needs"
+    )
+
+
+def _sqlite_evidence(call: ast.Call) -> Optional[str]:
+    """``connect_args={"check_same_thread": False}``: only SQLite's driver takes it."""
+    for keyword in call.keywords:
+        if keyword.arg == "connect_args" and isinstance(keyword.value, ast.Dict):
+            for key in keyword.value.keys:
+                if isinstance(key, ast.Constant) and key.value == "check_same_thread":
+                    return "aiosqlite"
+    return None
+
+
+def _first_or(call: ast.Call, keyword: str) -> Optional[ast.AST]:
+    for item in call.keywords:
+        if item.arg == keyword:
+            return item.value
+    if call.args and not isinstance(call.args[0], ast.Starred):
+        return call.args[0]
+    return None
+
+
+def _has_params(function: ast.AST) -> bool:
+    args = function.args  # type: ignore[attr-defined]
+    return bool(args.posonlyargs or args.args or args.kwonlyargs or args.vararg or args.kwarg)
+
+
+def _try_yield_close(statement: ast.AST, variable: str) -> bool:
+    """``try: yield db`` / ``finally: db.close()`` (or ``await db.close()``)."""
+    if not isinstance(statement, ast.Try) or statement.handlers or statement.orelse:
+        return False
+    body, final = statement.body, statement.finalbody
+    if not (len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Yield)):
+        return False
+    if not (isinstance(body[0].value.value, ast.Name) and body[0].value.value.id == variable):
+        return False
+    return _closes(final, variable)
+
+
+def _try_create_yield_close(statement: ast.AST, variable: str) -> bool:
+    """``try: db = F(); ...; yield db; ... finally: db.close()``: the creation inside ``try`` (the
+    tutorial's test override), one ``yield db`` among the try's own statements, ``db`` never
+    rebound."""
+    if not isinstance(statement, ast.Try) or statement.handlers or statement.orelse or not statement.body:
+        return False
+    if not _closes(statement.finalbody, variable):
+        return False
+    yields = [
+        s for s in statement.body[1:]
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Yield)
+        and isinstance(s.value.value, ast.Name) and s.value.value.id == variable
+    ]
+    if len(yields) != 1:
+        return False
+    for node in _own(statement):
+        if isinstance(node, (ast.Yield, ast.YieldFrom)) and node is not yields[0].value:
+            return False
+        if isinstance(node, ast.Name) and node.id == variable and isinstance(node.ctx, ast.Store) and (
+            node is not statement.body[0].targets[0]  # type: ignore[attr-defined]
+        ):
+            return False
+    return True
+
+
+def _closes(final: Sequence[ast.AST], variable: str) -> bool:
+    """``finally: db.close()`` (or ``await db.close()``)."""
+    if len(final) != 1 or not isinstance(final[0], ast.Expr):
+        return False
+    value = final[0].value
+    if isinstance(value, ast.Await):
+        value = value.value
+    return (
+        isinstance(value, ast.Call)
+        and not value.args
+        and not value.keywords
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr == "close"
+        and isinstance(value.func.value, ast.Name)
+        and value.func.value.id == variable
+    )
+
+
+def _own(function: ast.AST) -> Iterable[ast.AST]:
+    """The nodes of a function's own body (not of nested defs, lambdas or classes)."""
+    stack = list(function.body) if not isinstance(function, ast.Lambda) else [function.body]  # type: ignore[attr-defined]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                stack.append(child)
+
+
+def _local_names(function: ast.AST) -> Set[str]:
+    args = function.args  # type: ignore[attr-defined]
+    names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+    names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    for node in _own(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def _session_method(node: ast.AST, name: str) -> Optional[str]:
+    """``name.method(...)``: the method."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == name
+    ):
+        return node.func.attr
+    return None
+
+
+def _entity(node: ast.AST) -> bool:
+    """``User`` / ``models.User`` (a mapped class), as _looks_like_entity."""
+    if isinstance(node, ast.Name):
+        return node.id[:1].isupper()
+    if isinstance(node, ast.Attribute):
+        return node.attr[:1].isupper() and not _entity(node.value)
+    return False
+
+
+def _passed(calls: Iterable[ast.Call]) -> Set[str]:
+    """Names handed to other code as values (callbacks), outside FastAPI's async-aware slots."""
+    names: Set[str] = set()
+    for node in calls:
+        callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if callee in ASYNC_AWARE:
+            continue
+        for argument in [*node.args, *(k.value for k in node.keywords)]:
+            if isinstance(argument, ast.Name):
+                names.add(argument.id)
+            elif isinstance(argument, ast.Attribute):
+                names.add(argument.attr)
+    return names
+
+
+# -- helpers for the transform -------------------------------------------------------------------
+
+
+def _name(node: cst.BaseExpression) -> Optional[str]:
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _attr_call(receiver: cst.BaseExpression, method: str, args: Sequence[cst.Arg] = ()) -> cst.Call:
+    return cst.Call(func=cst.Attribute(value=receiver, attr=cst.Name(method)), args=list(args))
+
+
+def _strip_commas(args: Sequence[cst.Arg]) -> List[cst.Arg]:
+    return [arg.with_changes(comma=cst.MaybeSentinel.DEFAULT) for arg in args]
+
+
+def _looks_like_entity(node: cst.BaseExpression) -> bool:
+    """``User`` / ``models.User`` (a mapped class), not ``User.name`` or ``func.count(...)``."""
+    if isinstance(node, cst.Name):
+        return node.value[:1].isupper()
+    if isinstance(node, cst.Attribute):
+        return node.attr.value[:1].isupper() and not _looks_like_entity(node.value)
+    return False
+
+
+def _is_string(node: cst.BaseExpression) -> bool:
+    return isinstance(node, (cst.SimpleString, cst.ConcatenatedString))
+
+
+_JOINEDLOAD = m.Call(func=m.Name("joinedload") | m.Attribute(attr=m.Name("joinedload")))
+
+
+def _map_scheme(url: str) -> Tuple[Optional[str], Optional[str]]:
+    """(the URL with an async driver, the pip package of that driver); (url, driver) when the
+    URL is already async; (None, None) when the scheme is unknown."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, sep, rest = url.partition(":")
+        if not sep:
+            return None, None
+    if scheme in ASYNC_DRIVERS:
+        return url, ASYNC_DRIVERS[scheme]
+    if scheme not in DRIVERS:
+        return None, None
+    new_scheme, package = DRIVERS[scheme]
+    return url.replace(scheme, new_scheme, 1), package
+
+
+def _fix_commas(args: Sequence[cst.Arg], trailing: bool = False) -> List[cst.Arg]:
+    """Commas between arguments after some were added or dropped; a trailing comma only where
+    the original list had one (black's magic trailing comma)."""
+    result = []
+    for index, arg in enumerate(args):
+        if index == len(args) - 1:
+            comma = cst.Comma() if trailing else cst.MaybeSentinel.DEFAULT
+        elif isinstance(arg.comma, cst.Comma):
+            comma = arg.comma
+        else:
+            comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        result.append(arg.with_changes(comma=comma))
+    return result
+
+
+def _trailing(args: Sequence[cst.Arg]) -> bool:
+    return bool(args) and isinstance(args[-1].comma, cst.Comma)

@@ -1,0 +1,458 @@
+"""One file's part of the SQLAlchemy closure (the first pass): the shared objects defined
+here, every use of them and whether the transform converts it, and the local reasons a Session
+function could not follow.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Dict, List, Optional, Set, Tuple
+
+from .project import dotted_name, iter_child_nodes
+from .resolve import external
+from .sqla_checks import FunctionChecks
+from .sqla_facts import (
+    ASYNC_ENGINE,
+    CLOSURE,
+    CREATE_ASYNC_ENGINE,
+    CREATE_ENGINE,
+    DDL,
+    DEPENDENCY,
+    DRIVERS,
+    ENGINE,
+    FACTORY,
+    FASTAPI_APP,
+    GENERATOR_RETURNS,
+    SESSION_CLASSES,
+    SESSIONMAKERS,
+    SYNC_URL,
+    URL,
+    FileFacts,
+    Shared,
+    Site,
+    Use,
+    _Defs,
+    _first_or,
+    _has_params,
+    _imports,
+    _is_test_module,
+    _local_names,
+    _module_aliases,
+    _passed,
+    _resolve,
+    _sqlite_evidence,
+    _try_create_yield_close,
+    _try_yield_close,
+    _url_status,
+)
+
+
+class _Scan(FunctionChecks):
+    """One file's part of the closure (see the comment at the top of this section)."""
+
+    def __init__(self, tree: ast.Module, path: str, source: bytes) -> None:
+        self.tree = tree
+        self.path = path
+        self.lines = source.split(b"\n")
+        # One walk of the tree: parents, and the nodes the questions below are about.
+        self.parents: Dict[int, ast.AST] = {}
+        self.names: List[ast.Name] = []
+        self.calls: List[ast.Call] = []
+        import_nodes: List[ast.AST] = []
+        stack: List[ast.AST] = [tree]
+        while stack:
+            node = stack.pop()
+            for child in iter_child_nodes(node):
+                self.parents[id(child)] = node
+                stack.append(child)
+            if isinstance(node, ast.Name):
+                self.names.append(node)
+            elif isinstance(node, ast.Call):
+                self.calls.append(node)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                import_nodes.append(node)
+        self.names.reverse()
+        self._locals: Dict[int, Set[str]] = {}
+        self.calls.reverse()
+        import_nodes.reverse()
+        self.imports = _imports(import_nodes)
+        self.blockers: List[Site] = []
+        self.residual: List[Site] = []
+        self.needs: Dict[str, ast.AST] = {}  # name a rewrite imports -> where it is needed
+        self.passed: Set[str] = set()  # function names handed to other code as values
+        self.project_imports: Dict[str, Tuple[int, str, str]] = {}
+        for node in import_nodes:
+            if isinstance(node, ast.ImportFrom):
+                top = (node.module or "").split(".")[0]
+                if node.level or not external(top):
+                    for alias in node.names:
+                        if alias.name != "*":
+                            self.project_imports[alias.asname or alias.name] = (node.level, node.module or "", alias.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if not external(alias.name.split(".")[0]):
+                        local = alias.asname or alias.name.split(".")[0]
+                        self.project_imports[local] = (0, alias.name if alias.asname else local, "")
+        self.module_strings: Dict[str, ast.AST] = {}
+        for statement in tree.body:
+            if (
+                isinstance(statement, ast.Assign)
+                and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)
+                and isinstance(statement.value, (ast.Constant, ast.JoinedStr))
+            ):
+                self.module_strings[statement.targets[0].id] = statement.value
+        self.app = self._app()
+
+    # positions and text
+
+    def text(self, node: ast.AST) -> str:
+        """The source of ``node`` on one line (ast's positions are UTF-8 byte offsets)."""
+        first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        start, end = node.col_offset, node.end_col_offset
+        if 0 <= first <= last < len(self.lines) and end is not None:
+            if first == last:
+                raw = self.lines[first][start:end]
+            else:
+                raw = b"\n".join([self.lines[first][start:], *self.lines[first + 1:last], self.lines[last][:end]])
+            segment = raw.decode("utf-8", "replace")
+        else:
+            segment = ast.unparse(node)
+        segment = " ".join(segment.split())
+        return segment if len(segment) <= 60 else segment[:57] + "..."
+
+    def site(self, node: ast.AST, code: str, why: str, hint: str = "") -> Site:
+        line = node.lineno
+        raw = self.lines[line - 1] if line - 1 < len(self.lines) else b""
+        column = len(raw[: node.col_offset].decode("utf-8", "replace")) + 1
+        return Site(line, column, code, why, hint)
+
+    def parent(self, node: ast.AST) -> Optional[ast.AST]:
+        return self.parents.get(id(node))
+
+    def function(self, node: ast.AST) -> Optional[ast.AST]:
+        """The def, lambda or class whose body holds ``node``; None at module level."""
+        current = self.parent(node)
+        while current is not None and not isinstance(
+            current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+        ):
+            current = self.parent(current)
+        return current
+
+    def where(self, function: Optional[ast.AST]) -> str:
+        if function is None:
+            return "at module level"
+        if isinstance(function, ast.Lambda):
+            return "in a lambda"
+        if isinstance(function, ast.ClassDef):
+            return f"in the body of class `{function.name}`"
+        if isinstance(function, ast.AsyncFunctionDef):
+            return f"in `{function.name}`"
+        return f"in sync `{function.name}`, which stays sync"
+
+    def _app(self) -> Optional[bool]:
+        """True: a module defining ``app = FastAPI()`` with no startup code of its own;
+        False: one with startup code; None: no app here."""
+        for statement in self.tree.body:
+            if (
+                isinstance(statement, ast.Assign)
+                and isinstance(statement.value, ast.Call)
+                and _resolve(statement.value.func, self.imports) == FASTAPI_APP
+            ):
+                startup = any(k.arg in ("lifespan", "on_startup") for k in statement.value.keywords)
+                source = b"\n".join(self.lines)
+                return not startup and b"on_event" not in source
+        return None
+
+    # the shared objects defined here
+
+    def shared(self) -> List[Shared]:
+        found: List[Shared] = []
+        for statement in self.tree.body:
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                target, value = statement.targets[0], statement.value
+            elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+                target, value = statement.target, statement.value
+            else:
+                continue
+            if not isinstance(target, ast.Name) or not isinstance(value, ast.Call):
+                continue
+            callee = _resolve(value.func, self.imports)
+            url = _first_or(value, "url")
+            if callee in CREATE_ENGINE:
+                package, why = _url_status(url, self.module_strings, _sqlite_evidence(value), self.text)
+                problem = None if package else self.site(value, URL, why, "use a literal URL naming the driver, or convert the engine by hand")
+                found.append(Shared(target.id, ENGINE, self.site(value, CLOSURE, ""), problem=problem))
+            elif callee in CREATE_ASYNC_ENGINE:
+                found.append(Shared(target.id, ASYNC_ENGINE, self.site(value, CLOSURE, "")))
+                status = url.value if isinstance(url, ast.Constant) else None
+                if isinstance(url, ast.Name) and isinstance(self.module_strings.get(url.id), ast.Constant):
+                    status = self.module_strings[url.id].value
+                if isinstance(status, str):
+                    scheme = status.partition("://")[0]
+                    if scheme in DRIVERS:
+                        self.residual.append(self.site(
+                            value, SYNC_URL, f"create_async_engine() with the sync driver URL `{scheme}://...`",
+                            f"use {DRIVERS[scheme][0]}:// (pip install {DRIVERS[scheme][1]})",
+                        ))
+            elif callee in SESSIONMAKERS:
+                bind = _first_or(value, "bind")
+                problem = None
+                for keyword in value.keywords:
+                    if keyword.arg == "autocommit" and not (isinstance(keyword.value, ast.Constant) and keyword.value.value is False):
+                        problem = self.site(value, DEPENDENCY, "sessionmaker(autocommit=...) has no async twin",
+                                            "drop autocommit and use explicit transactions")
+                found.append(Shared(
+                    target.id, FACTORY, self.site(value, CLOSURE, ""),
+                    bind=(dotted_name(bind) or "") if bind is not None else "", problem=problem,
+                ))
+        return found
+
+    # uses of names that may be shared objects
+
+    def uses(self, candidates: Set[str]) -> List[Use]:
+        found: List[Use] = []
+        for node in self.names:
+            if not isinstance(node.ctx, ast.Load):
+                continue
+            if node.id in self.project_imports and self.project_imports[node.id][2] == "":
+                # `import database` / `import app.db as db`: the use is the dotted chain
+                chain: ast.AST = node
+                while isinstance(self.parent(chain), ast.Attribute) and isinstance(self.parent(chain).ctx, ast.Load):
+                    chain = self.parent(chain)
+                if chain is node:
+                    continue
+                found.append(self.classify(chain, dotted_name(chain) or node.id))
+            elif node.id in candidates and not self.shadowed(node):
+                found.append(self.classify(node, node.id))
+        return found
+
+    def shadowed(self, node: ast.Name) -> bool:
+        """``node`` names a local of its function (a parameter called ``engine``)."""
+        function = self.function(node)
+        while isinstance(function, ast.ClassDef):
+            function = self.function(function)
+        if function is None:
+            return False
+        key = id(function)
+        if key not in self._locals:
+            self._locals[key] = _local_names(function)
+        return node.id in self._locals[key]
+
+    def classify(self, node: ast.AST, ref: str) -> Use:
+        parent = self.parent(node)
+        label = self.text(node)
+        call: Optional[ast.Call] = None
+        bind_arg = False
+        if isinstance(parent, ast.keyword):
+            call = self.parent(parent)
+            bind_arg = parent.arg == "bind"
+        elif isinstance(parent, ast.Call) and node in parent.args:
+            call = parent
+            bind_arg = parent.args[0] is node
+        if isinstance(call, ast.Call):
+            callee = _resolve(call.func, self.imports)
+            if bind_arg and callee in SESSIONMAKERS:
+                sync = not any(k.arg == "class_" for k in call.keywords)
+                statement = self.parent(call)
+                if isinstance(statement, (ast.Assign, ast.AnnAssign)) and self.parent(statement) is self.tree:
+                    return Use(ref, self.site(node, CLOSURE, ""), True, sync_session=sync)
+                return Use(ref, self.site(node, CLOSURE, f"`{label}` is bound to a sessionmaker() {self.where(self.function(call))}"),
+                           False, sync_session=sync)
+            if bind_arg and callee in SESSION_CLASSES:
+                return self.session_call(node, ref, call, label)
+            if bind_arg and isinstance(call.func, ast.Attribute) and call.func.attr in ("create_all", "drop_all") and (
+                isinstance(call.func.value, ast.Attribute) and call.func.value.attr == "metadata"
+            ):
+                return self.ddl(node, ref, call, label)
+            return Use(ref, self.site(node, CLOSURE, f"`{label}` is passed to `{self.text(call.func)}()`"), False)
+        if isinstance(parent, ast.Call) and parent.func is node:
+            return self.factory_call(node, ref, parent, label)
+        if isinstance(parent, ast.Attribute):
+            return Use(ref, self.site(node, CLOSURE, f"`{label}.{parent.attr}` is used"), False)
+        return Use(ref, self.site(node, CLOSURE, f"`{label}` is handed to other code"), False)
+
+    def _with_item(self, call: ast.Call) -> Optional[Tuple[ast.With, str]]:
+        item = self.parent(call)
+        if isinstance(item, ast.withitem) and item.context_expr is call and isinstance(item.optional_vars, ast.Name):
+            block = self.parent(item)
+            if isinstance(block, ast.With):
+                return block, item.optional_vars.id
+        return None
+
+    def _dependency_with(self, function: Optional[ast.AST], block: ast.With, variable: str) -> bool:
+        """``def get_db(): with X as db: yield db`` (the transform's dependency shape)."""
+        return (
+            isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and not _has_params(function)
+            and not function.decorator_list
+            and _generator_returns(function.returns)
+            and function.body == [block]
+            and len(block.items) == 1
+            and len(block.body) == 1
+            and isinstance(block.body[0], ast.Expr)
+            and isinstance(block.body[0].value, ast.Yield)
+            and isinstance(block.body[0].value.value, ast.Name)
+            and block.body[0].value.value.id == variable
+        )
+
+    def session_call(self, node: ast.AST, ref: str, call: ast.Call, label: str) -> Use:
+        function = self.function(call)
+        shape = self._with_item(call)
+        text = f"Session({label})"
+        if shape is not None:
+            block, variable = shape
+            if isinstance(function, ast.AsyncFunctionDef) and len(block.items) == 1:
+                self.need("AsyncSession", call)
+                return Use(ref, self.site(node, CLOSURE, ""), True, sync_session=True, in_coroutine=True)
+            if self._dependency_with(function, block, variable):
+                self.need("AsyncSession", call)
+                return Use(ref, self.site(node, CLOSURE, ""), True, sync_session=True)
+            return Use(ref, self.site(call, CLOSURE, f"`with {text}` {self.where(function)}"), False, sync_session=True,
+                       seed=self.seedable(function, block))
+        return Use(ref, self.site(call, CLOSURE, f"`{text}` outside a `with` block {self.where(function)}"),
+                   False, sync_session=True)
+
+    def factory_call(self, node: ast.AST, ref: str, call: ast.Call, label: str) -> Use:
+        function = self.function(call)
+        shape = self._with_item(call)
+        if call.args or call.keywords:
+            return Use(ref, self.site(call, CLOSURE, f"`{label}(...)` is called with arguments"), False)
+        if shape is not None:
+            block, variable = shape
+            if isinstance(function, ast.AsyncFunctionDef) and len(block.items) == 1:
+                return Use(ref, self.site(node, CLOSURE, ""), True, in_coroutine=True)
+            if self._dependency_with(function, block, variable):
+                return Use(ref, self.site(node, CLOSURE, ""), True)
+            return Use(ref, self.site(call, CLOSURE, f"`with {label}()` {self.where(function)}"), False,
+                       seed=self.seedable(function, block))
+        statement = self.parent(call)
+        if (
+            isinstance(statement, ast.Assign)
+            and isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and function.body
+            and function.body[0] is statement
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and not _has_params(function)
+            and not function.decorator_list
+            and function.returns is None
+            and len(function.body) == 2
+        ):
+            if _try_yield_close(function.body[1], statement.targets[0].id):
+                return Use(ref, self.site(node, CLOSURE, ""), True)
+            return Use(ref, self.site(
+                function, DEPENDENCY, f"session dependency `{function.name}` has a shape asyncfix does not convert",
+                "write it as `with SessionLocal() as db: yield db`",
+            ), False)
+        block = self.parent(statement)
+        if (
+            isinstance(statement, ast.Assign)
+            and isinstance(block, ast.Try)
+            and block.body[0] is statement
+            and isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and function.body == [block]
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and not _has_params(function)
+            and not function.decorator_list
+            and _generator_returns(function.returns)
+            and _try_create_yield_close(block, statement.targets[0].id)
+        ):
+            return Use(ref, self.site(node, CLOSURE, ""), True)
+        return Use(ref, self.site(call, CLOSURE, f"`{label}()` outside a dependency or `with` block {self.where(function)}"), False)
+
+    def ddl(self, node: ast.AST, ref: str, call: ast.Call, label: str) -> Use:
+        statement = self.parent(call)
+        function = self.function(call)
+        what = f"`{self.text(call)}`"
+        if not isinstance(statement, ast.Expr) or len(call.args) + len(call.keywords) != 1:
+            return Use(ref, self.site(call, CLOSURE, f"{what} is not a plain statement asyncfix can move"), False)
+        if function is None and self.parent(statement) is self.tree:
+            if self.app or (self.app is None and _is_test_module(self.path)):
+                self.need("lifespan" if self.app else "create_tables", call)
+                return Use(ref, self.site(node, CLOSURE, ""), True)
+            why = "and the app already has startup code" if self.app is False else "in a module with no app lifespan to run it"
+            return Use(ref, self.site(call, DDL, f"{what} runs at import time {why}",
+                                      "run it in the app's lifespan: `async with engine.begin() as conn: await conn.run_sync(...)`"), False)
+        if isinstance(function, ast.AsyncFunctionDef) and "conn" not in _local_names(function):
+            return Use(ref, self.site(node, CLOSURE, ""), True)
+        seed = self.seedable(function) if isinstance(function, ast.FunctionDef) and "conn" not in _local_names(function) else ""
+        return Use(ref, self.site(call, CLOSURE, f"{what} {self.where(function)}"), False, seed=seed)
+
+    def seedable(self, function: Optional[ast.AST], block: Optional[ast.With] = None) -> str:
+        """The qualified name of ``function`` if it is a sync ``def`` that could become async
+        (with the one-item ``with`` block in it converted); "" otherwise."""
+        if not isinstance(function, ast.FunctionDef) or (block is not None and len(block.items) != 1):
+            return ""
+        parts: List[str] = []
+        current: Optional[ast.AST] = function
+        while current is not None:
+            if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                parts[:0] = [current.name, "<locals>"] if parts else [current.name]
+            elif isinstance(current, ast.ClassDef):
+                parts.insert(0, current.name)
+            elif isinstance(current, ast.Lambda):
+                return ""
+            current = self.function(current)
+        qualname = ".".join(parts)
+        return "" if self.boundary(qualname, function, self.passed) else qualname
+
+
+def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
+    scan = _Scan(tree, path, source)
+    aliases = _module_aliases(tree, scan.imports)
+    imported = frozenset(local for local, (_, _, attribute) in scan.project_imports.items() if attribute)
+    defs = _Defs(scan.imports, aliases, imported)
+    defs.visit(tree)
+    scan.meets_async = False
+    shared = scan.shared()
+    scan.maybe_factories = {s.name for s in shared if s.kind == FACTORY} | {
+        attribute for _, _, attribute in scan.project_imports.values() if attribute
+    }
+    candidates = {s.name for s in shared} | {
+        local for local, (_, _, attribute) in scan.project_imports.items() if attribute
+    }
+    passed = scan.passed = _passed(scan.calls)
+    uses = scan.uses(candidates)
+    for qualname, function, sessions in defs.nodes:
+        if sessions or isinstance(function, ast.AsyncFunctionDef):
+            scan.session_function(qualname, function, sessions, passed)
+    # Parameters annotated by a name imported from the project: checked as sessions, their
+    # findings kept apart until combine() knows whether the name is a Session alias.
+    alias_defs, alias_blockers = [], []
+    for qualname, function, parameter, ref in defs.maybe:
+        alias_defs.append((qualname, isinstance(function, ast.AsyncFunctionDef), ref))
+        kept, scan.blockers = scan.blockers, []
+        scan.session_function(qualname, function, {parameter: "sqlalchemy"}, passed)
+        alias_blockers.extend((ref, site) for site in scan.blockers)
+        scan.blockers = kept
+    scan.relationships()
+    scan.clashes()
+    factories = tuple(s.name for s in shared if s.kind == FACTORY)
+    if not (defs.found or shared or uses or scan.blockers or scan.residual or scan.meets_async or aliases or alias_defs):
+        return None
+    return FileFacts(
+        session_defs=tuple(defs.found),
+        factories=factories,
+        shared=tuple(shared),
+        imports=tuple((local, *origin) for local, origin in sorted(scan.project_imports.items())),
+        uses=tuple(uses),
+        blockers=tuple(scan.blockers),
+        residual=tuple(scan.residual),
+        passed=frozenset(passed),
+        meets_async=scan.meets_async,
+        aliases=tuple(sorted(aliases.items())),
+        alias_defs=tuple(alias_defs),
+        alias_blockers=tuple(alias_blockers),
+    )
+
+
+def _generator_returns(returns: Optional[ast.AST]) -> bool:
+    """No return annotation, or ``Generator[...]`` / ``Iterator[...]`` / ``Iterable[...]``: a
+    dependency shape whose annotation the transform makes async."""
+    if returns is None:
+        return True
+    node = returns.value if isinstance(returns, ast.Subscript) else None
+    name = dotted_name(node) if node is not None else None
+    return name is not None and name.rpartition(".")[2] in GENERATOR_RETURNS

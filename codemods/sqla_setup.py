@@ -1,0 +1,328 @@
+"""The transform's setup side: engine and URL, session factory, relationships, and
+`metadata.create_all` moved into the app's lifespan / an `asyncio.run` in tests / a coroutine.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.metadata import GlobalScope, ScopeProvider
+
+from .sqla_facts import (
+    CLASH,
+    CREATE_ENGINE,
+    DDL,
+    DEPENDENCY,
+    LAZY,
+    RELATIONSHIP,
+    SESSIONMAKERS,
+    URL,
+    WANTED_NAMES,
+    _fix_commas,
+    _is_test_module,
+    _map_scheme,
+    _trailing,
+)
+
+
+class SetupRewrites:
+    """Mixin of SqlalchemyToAsync."""
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.BaseStatement:
+        """``X.metadata.create_all(engine)`` in a coroutine -> ``async with engine.begin() as
+        conn: await conn.run_sync(X.metadata.create_all)``."""
+        ddl = self._ddl_call(original)
+        if ddl is None:
+            return updated
+        scope = self.get_metadata(ScopeProvider, original, None)
+        function = getattr(scope, "node", None)
+        if not isinstance(function, cst.FunctionDef) or not self.is_async_def(function) or self.ignored(original):
+            return updated
+        metadata, method, engine = ddl
+        code = self._module.code_for_node
+        block = cst.parse_statement(
+            f"async with {code(engine)}.begin() as conn:\n    await conn.run_sync({code(metadata)}.{method})\n"
+        )
+        self.rewrote()
+        return block.with_changes(leading_lines=updated.leading_lines)
+
+    # -- setup: engine, session factory, relationships ---------------------------------------
+
+    def _engine_url_names(self, module: cst.Module) -> Set[str]:
+        names: Set[str] = set()
+        for call in m.findall(module, m.Call(func=m.Name("create_engine") | m.Attribute(attr=m.Name("create_engine")))):
+            if self.imported_name(call.func) in CREATE_ENGINE:
+                url = self._url_arg(call)
+                if url is not None and isinstance(url.value, cst.Name):
+                    names.add(url.value.value)
+        strings = {
+            statement.body[0].targets[0].target.value
+            for statement in module.body
+            if m.matches(statement, m.SimpleStatementLine(body=[m.Assign(
+                targets=[m.AssignTarget(target=m.Name())],
+                value=m.SimpleString() | m.ConcatenatedString() | m.FormattedString(),
+            )]))
+        }
+        return names & strings
+
+    @staticmethod
+    def _url_arg(call: cst.Call) -> Optional[cst.Arg]:
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == "url":
+                return arg
+        first = call.args[0] if call.args else None
+        return first if first is not None and first.keyword is None and not first.star else None
+
+    def _mapped_string(self, node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+        """The URL literal with its driver made async (requirement recorded); None if unknown."""
+        if isinstance(node, cst.SimpleString):
+            url, package = _map_scheme(node.evaluated_value if isinstance(node.evaluated_value, str) else "")
+            if url is None:
+                return None
+            self.require(package)
+            prefix = node.prefix
+            quote = node.quote
+            return node.with_changes(value=f"{prefix}{quote}{url}{quote}") if url != node.evaluated_value else node
+        if isinstance(node, cst.FormattedString) and node.parts and isinstance(node.parts[0], cst.FormattedStringText):
+            text = node.parts[0].value
+            url, package = _map_scheme(text)
+            if url is None:
+                return None
+            self.require(package)
+            return node.with_changes(parts=[node.parts[0].with_changes(value=url), *node.parts[1:]])
+        return None
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        if (
+            len(original.targets) == 1
+            and isinstance(original.targets[0].target, cst.Name)
+            and original.targets[0].target.value in self._url_names
+            and isinstance(self.get_metadata(ScopeProvider, original.targets[0].target, None), GlobalScope)
+        ):
+            mapped = self._mapped_string(updated.value)
+            if mapped is None:
+                self.report(original, URL, "the engine URL's driver has no known async twin",
+                            "use sqlite+aiosqlite, postgresql+asyncpg or mysql+aiomysql")
+            elif mapped is not updated.value:
+                self.rewrote()
+                return updated.with_changes(value=mapped)
+        return updated
+
+    def _setup_call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        name = self.imported_name(original.func) if isinstance(original.func, (cst.Name, cst.Attribute)) else None
+        if name in CREATE_ENGINE:
+            return self._engine(original, updated)
+        if name in SESSIONMAKERS:
+            return self._sessionmaker(original, updated)
+        if name in RELATIONSHIP:
+            return self._relationship(original, updated)
+        return updated
+
+    def _engine(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        url = self._url_arg(updated)
+        args = list(updated.args)
+        if url is None:
+            self.report(original, URL, "create_engine() without a URL asyncfix can see", "pass the URL first")
+            return updated
+        if not (isinstance(url.value, cst.Name) and url.value.value in self._url_names):
+            mapped = self._mapped_string(url.value)
+            if mapped is None and self._sqlite_evidence(updated):
+                # A URL from settings: its driver is set where it is used, at run time.
+                if not self._use(original, "sqlalchemy.engine", "make_url", WANTED_NAMES["make_url"]):
+                    return updated
+                self.require("aiosqlite")
+                mapped = cst.parse_expression('make_url(x).set(drivername="sqlite+aiosqlite")')
+                mapped = mapped.with_changes(func=mapped.func.with_changes(
+                    value=mapped.func.value.with_changes(args=[cst.Arg(url.value)])
+                ))
+            if mapped is None:
+                self.report(original, URL, "the engine URL is not a literal with a known driver",
+                            "make sure it names an async driver (sqlite+aiosqlite, postgresql+asyncpg, mysql+aiomysql)")
+                return updated
+            args[args.index(url)] = url.with_changes(value=mapped)
+        if not self._use(original, "sqlalchemy.ext.asyncio", "create_async_engine"):
+            return updated
+        self.drop_import_if_unused(original.func)
+        self.rewrote()
+        return updated.with_changes(func=cst.Name("create_async_engine"), args=args)
+
+    @staticmethod
+    def _sqlite_evidence(call: cst.Call) -> bool:
+        """``connect_args={"check_same_thread": False}``: only SQLite's driver takes it."""
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == "connect_args" and isinstance(arg.value, cst.Dict):
+                for element in arg.value.elements:
+                    key = getattr(element, "key", None)
+                    if isinstance(key, cst.SimpleString) and key.evaluated_value == "check_same_thread":
+                        return True
+        return False
+
+    def _sessionmaker(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        args: List[cst.Arg] = []
+        has_expire = False
+        for arg in updated.args:
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            if keyword == "autocommit":
+                if not m.matches(arg.value, m.Name("False")):
+                    self.report(original, DEPENDENCY, "sessionmaker(autocommit=...) has no async twin",
+                                "drop autocommit and use explicit transactions")
+                    return updated
+                continue
+            if keyword == "class_":
+                continue
+            if keyword == "expire_on_commit":
+                has_expire = True
+            args.append(arg)
+        if not has_expire:
+            args.append(cst.Arg(keyword=cst.Name("expire_on_commit"), value=cst.Name("False")))
+        if not self._use(original, "sqlalchemy.ext.asyncio", "async_sessionmaker"):
+            return updated
+        self.drop_import_if_unused(original.func)
+        self.rewrote()
+        return updated.with_changes(func=cst.Name("async_sessionmaker"), args=_fix_commas(args, _trailing(updated.args)))
+
+    def _relationship(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        keywords = {a.keyword.value: a for a in updated.args if a.keyword is not None}
+        target = original.args[0].value if original.args else None
+        label = cst.Module([]).code_for_node(target) if target is not None else "relationship"
+        if "backref" in keywords:
+            self.report(original, LAZY, f"the backref of relationship({label}) loads lazily",
+                        "declare both sides with back_populates and lazy=\"selectin\"")
+        lazy = keywords.get("lazy")
+        if lazy is None:
+            self.rewrote()
+            return updated.with_changes(
+                args=_fix_commas(
+                    [*updated.args, cst.Arg(keyword=cst.Name("lazy"), value=cst.SimpleString('"selectin"'))],
+                    _trailing(updated.args),
+                )
+            )
+        if m.matches(lazy.value, m.SimpleString('"select"') | m.SimpleString("'select'") | m.Name("True")
+                     | m.SimpleString('"dynamic"') | m.SimpleString("'dynamic'")):
+            self.report(original, LAZY, f"relationship({label}) loads lazily, which raises MissingGreenlet under AsyncSession",
+                        "use lazy=\"selectin\", selectinload() in the queries, or AsyncAttrs")
+        return updated
+
+    # -- module-level create_all -> lifespan / asyncio.run -------------------------------------
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        if len(original.body) != len(updated.body):
+            return updated
+        ddl: List[int] = []
+        app_index: Optional[int] = None
+        for index, statement in enumerate(original.body):
+            if self._ddl_call(statement) is not None:
+                ddl.append(index)
+            elif app_index is None and self._app_call(statement) is not None:
+                app_index = index
+        if not ddl:
+            return updated
+        body = list(updated.body)
+        if app_index is not None:
+            return self._into_lifespan(original, updated, body, ddl, app_index)
+        if _is_test_module(self.file.filename):
+            return self._into_asyncio_run(original, updated, body, ddl)
+        for index in ddl:
+            self.report(original.body[index], DDL, "metadata DDL at import time needs a running loop once the engine is async",
+                        "move it into the app's lifespan: `async with engine.begin() as conn: await conn.run_sync(...)`")
+        return updated
+
+    def _ddl_call(self, statement: cst.CSTNode) -> Optional[Tuple[cst.BaseExpression, str, cst.BaseExpression]]:
+        """(metadata expression, create_all/drop_all, engine) of ``X.metadata.create_all(bind=e)``."""
+        pattern = m.SimpleStatementLine(body=[m.Expr(m.Call(func=m.Attribute(
+            value=m.Attribute(attr=m.Name("metadata")), attr=m.Name("create_all") | m.Name("drop_all"))))])
+        if not m.matches(statement, pattern):
+            return None
+        call = statement.body[0].value
+        engine = None
+        if len(call.args) == 1:
+            arg = call.args[0]
+            if arg.keyword is None or arg.keyword.value == "bind":
+                engine = arg.value
+        if engine is None:
+            return None
+        return call.func.value, call.func.attr.value, engine
+
+    def _app_call(self, statement: cst.CSTNode) -> Optional[cst.Call]:
+        if m.matches(statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())], value=m.Call())])):
+            call = statement.body[0].value
+            if self.imported_name(call.func) == "fastapi.FastAPI":
+                return call
+        return None
+
+    def _ddl_block(self, original: cst.Module, ddl: Sequence[int]) -> List[cst.BaseStatement]:
+        code = original.code_for_node
+        groups: Dict[str, List[str]] = {}
+        for index in ddl:
+            metadata, method, engine = self._ddl_call(original.body[index])
+            groups.setdefault(code(engine), []).append(f"await conn.run_sync({code(metadata)}.{method})")
+        lines: List[str] = []
+        for engine, calls in groups.items():
+            lines.append(f"async with {engine}.begin() as conn:\n" + "".join(f"    {c}\n" for c in calls))
+        return [cst.parse_statement(text) for text in lines]
+
+    def _into_lifespan(self, original, updated, body, ddl, app_index):
+        app_statement = original.body[app_index]
+        call = app_statement.body[0].value
+        if any(a.keyword is not None and a.keyword.value in ("lifespan", "on_startup") for a in call.args) or (
+            "on_event" in self.file.source
+        ):
+            for index in ddl:
+                self.report(original.body[index], DDL, "metadata DDL at import time, and the app already has startup code",
+                            "run it in the app's lifespan: `async with engine.begin() as conn: await conn.run_sync(...)`")
+            return updated
+        if self._bound_otherwise(app_statement, "lifespan", {"lifespan"}):
+            self.report(app_statement, CLASH, "`lifespan` is already bound in this module", "rename it, then rerun asyncfix")
+            return updated
+        self.add_needed_import("contextlib", "asynccontextmanager")
+        function = cst.parse_statement("@asynccontextmanager\nasync def lifespan(app):\n    yield\n")
+        comments = [line for index in ddl for line in original.body[index].leading_lines if line.comment]
+        function = function.with_changes(
+            params=function.params.with_changes(params=[cst.Param(cst.Name("app"), annotation=cst.Annotation(call.func))]),
+            body=cst.IndentedBlock(body=[*self._ddl_block(original, ddl), cst.parse_statement("yield\n")]),
+            leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *comments],
+        )
+        new_call = updated.body[app_index].body[0].value
+        new_call = new_call.with_changes(args=_fix_commas(
+            [*new_call.args, cst.Arg(keyword=cst.Name("lifespan"), value=cst.Name("lifespan"))], _trailing(new_call.args)
+        ))
+        app_line = updated.body[app_index]
+        app_line = app_line.with_changes(
+            body=[app_line.body[0].with_changes(value=new_call)],
+            leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
+        )
+        result = []
+        for index, statement in enumerate(body):
+            if index in ddl:
+                continue
+            if index == app_index:
+                result.extend([function, app_line])
+                continue
+            result.append(statement)
+        self.rewrote(len(ddl))
+        return updated.with_changes(body=result)
+
+    def _into_asyncio_run(self, original, updated, body, ddl):
+        name = "create_tables"
+        if self._bound_otherwise(original.body[ddl[0]], name, ()):
+            self.report(original.body[ddl[0]], CLASH, f"`{name}` is already bound in this module", "rename it, then rerun asyncfix")
+            return updated
+        self.add_needed_import("asyncio")
+        function = cst.parse_statement(f"async def {name}():\n    pass\n")
+        function = function.with_changes(
+            body=cst.IndentedBlock(body=self._ddl_block(original, ddl)),
+            leading_lines=[*original.body[ddl[0]].leading_lines, cst.EmptyLine()] if original.body[ddl[0]].leading_lines else [cst.EmptyLine(), cst.EmptyLine()],
+        )
+        run = cst.parse_statement(f"asyncio.run({name}())\n").with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+        result = []
+        for index, statement in enumerate(body):
+            if index == ddl[0]:
+                result.extend([function, run])
+            elif index not in ddl:
+                result.append(statement)
+        self.rewrote(len(ddl))
+        return updated.with_changes(body=result)

@@ -1,0 +1,126 @@
+"""The demand-driven first pass (codemods/prefilter.py) may only save work: every golden project
+and real trees come out the same, diffs and diagnostics, with and without it."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import os
+from pathlib import Path
+from typing import List, Tuple
+
+import pytest
+
+from conftest import DEFAULT_SETTINGS, GOLDEN
+from asyncfix.codemods import engine, prefilter
+from asyncfix.codemods.files import DEFAULT_EXCLUDES, discover
+
+REALCODE = Path("/work/realcode")
+
+
+def _outcome(paths: List[Path], root: Path, monkeypatch, on: bool) -> Tuple[list, int]:
+    monkeypatch.setenv("ASYNCFIX_PREFILTER", "1" if on else "0")
+    settings = dataclasses.replace(DEFAULT_SETTINGS, root=str(root), written=False)
+    files, missing = discover([str(p) for p in paths], DEFAULT_EXCLUDES)
+    assert not missing
+    results = [
+        (r.display, r.status, r.error, r.diff, [d.format() for d in r.diagnostics])
+        for r in engine.run(files, settings, jobs=1)
+    ]
+    return results, int(engine.PHASES.get("files collected", len(files)))
+
+
+def _same(paths: List[Path], root: Path, monkeypatch) -> Tuple[int, int]:
+    without, everything = _outcome(paths, root, monkeypatch, on=False)
+    with_, collected = _outcome(paths, root, monkeypatch, on=True)
+    assert with_ == without
+    return collected, everything
+
+
+def _projects() -> List[Tuple[str, List[Path]]]:
+    projects = []
+    for folder in sorted(GOLDEN.glob("*/*.before")):  # multi-module cases
+        projects.append((f"{folder.parent.name}/{folder.name}", [folder]))
+    for codemod in sorted(p for p in GOLDEN.iterdir() if p.is_dir()):
+        singles = sorted([*codemod.glob("*.before.py"), *codemod.glob("*.noop.py")])
+        for single in singles:  # each file its own project, as a user runs it on one file
+            projects.append((f"{codemod.name}/{single.name}", [single]))
+        # and all of a codemod's cases as one project: names meet across files
+        projects.append((f"{codemod.name}/*", singles))
+    return projects
+
+
+@pytest.mark.parametrize("name,paths", _projects(), ids=[name for name, _ in _projects()])
+def test_golden_projects_come_out_the_same(name: str, paths: List[Path], monkeypatch):
+    root = paths[0] if paths[0].is_dir() else paths[0].parent
+    _same(paths, root, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "repo",
+    sorted(p.parent.name for p in REALCODE.glob("*/pristine") if any(p.rglob("*.py")))
+    if REALCODE.is_dir()
+    else [],
+)
+def test_real_code_comes_out_the_same(repo: str, monkeypatch):
+    tree = REALCODE / repo / "pristine"
+    _same([tree], tree, monkeypatch)
+
+
+def test_installed_libraries_come_out_the_same_and_most_files_are_not_collected(
+    tmp_path: Path, monkeypatch
+):
+    """A real tree of async libraries (their installed sources, copied: a real root)."""
+    import shutil
+
+    for package in ("httpx", "starlette"):
+        spec = importlib.util.find_spec(package)
+        assert spec is not None and spec.submodule_search_locations
+        source = list(spec.submodule_search_locations)[0]
+        shutil.copytree(source, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    collected, everything = _same([tmp_path], tmp_path, monkeypatch)
+    assert collected < everything
+
+
+def test_identifiers_are_whole_names_as_text():
+    names = prefilter.identifiers("def caf\u00e9(x):\n    return x.y_2  # z\n".encode())
+    assert {"def", "caf\u00e9", "x", "y_2", "z", "return"} <= names
+    assert "caf" not in names
+
+
+def test_seeds_are_files_with_async_code_or_a_whole_program_token():
+    assert prefilter.is_seed(b"async def f(): ...")
+    assert prefilter.is_seed(b"from sqlalchemy.orm import Session")
+    assert not prefilter.is_seed(b"def f():\n    return 1\n")
+
+
+def test_a_sync_caller_of_a_coroutine_in_another_file_is_collected(tmp_path: Path, monkeypatch):
+    """Up the call graph: `use` in a file without `async` calls a coroutine: it is collected
+    (and made async), and a file that calls neither is not."""
+    (tmp_path / "helper.py").write_text("async def fetch():\n    return 1\n")
+    (tmp_path / "caller.py").write_text("from helper import fetch\n\n\ndef use():\n    return fetch()\n")
+    (tmp_path / "other.py").write_text("def unrelated():\n    return 2\n")
+    collected, everything = _same([tmp_path], tmp_path, monkeypatch)
+    assert (collected, everything) == (2, 3)
+    results, _ = _outcome([tmp_path], tmp_path, monkeypatch, on=True)
+    assert "+    return await fetch()" in dict((r[0], r[3]) for r in results)[str(tmp_path / "caller.py")]
+
+
+def test_a_blocking_helper_two_files_down_is_collected(tmp_path: Path, monkeypatch):
+    """Down the call graph: a coroutine calls a sync helper that calls another that sleeps."""
+    (tmp_path / "app.py").write_text(
+        "from service import work\n\n\nasync def route():\n    return work()\n"
+    )
+    (tmp_path / "service.py").write_text("from low import nap\n\n\ndef work():\n    return nap()\n")
+    (tmp_path / "low.py").write_text("import time\n\n\ndef nap():\n    time.sleep(1)\n")
+    (tmp_path / "other.py").write_text("import time\n\n\ndef idle():\n    time.sleep(1)\n")
+    collected, everything = _same([tmp_path], tmp_path, monkeypatch)
+    assert (collected, everything) == (3, 4)
+
+
+def test_migrate_turns_the_prefilter_off(monkeypatch):
+    monkeypatch.delenv("ASYNCFIX_PREFILTER", raising=False)
+    assert prefilter.enabled({})
+    assert not prefilter.enabled({"migrate": True})
+    monkeypatch.setenv("ASYNCFIX_PREFILTER", "0")
+    assert not prefilter.enabled({})

@@ -1,0 +1,206 @@
+"""sqlalchemy_to_async under ``--migrate`` (issue 17), and the default-mode rule it sits beside.
+
+Goldens in ``before_after/sqlalchemy_to_async/migrate/`` are rewritten with every codemod and
+``options["migrate"]`` (what ``asyncfix --apply --migrate`` does), compared byte for byte, and
+must be fixed points of that run. Without ``--migrate`` the same inputs come out unchanged: a sync
+``def`` route on a sync ``Session`` runs in FastAPI's threadpool and blocks nothing.
+
+``pytest --regen-goldens`` rewrites the expected files from the current output, on purpose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import pytest
+
+from conftest import DEFAULT_SETTINGS, GOLDEN
+from asyncfix.codemods.engine import CHANGED, FAILED, Settings, run, transform_standalone
+from asyncfix.codemods.files import discover
+
+MIGRATE_DIR = GOLDEN / "sqlalchemy_to_async" / "migrate"
+MIGRATE = dataclasses.replace(DEFAULT_SETTINGS, options={"migrate": True})
+SINGLE = sorted(MIGRATE_DIR.glob("*.before.py"))
+PROJECTS = sorted(p for p in MIGRATE_DIR.glob("*.before") if p.is_dir())
+
+
+def _case_id(path: Path) -> str:
+    return path.name
+
+
+def _lines(diagnostics, prefix: str = "") -> List[str]:
+    return [f"{prefix}{d.line}:{d.column}: {d.code} {d.message}" for d in diagnostics]
+
+
+def migrate_rewrite(source: str, path: str = "t.py", settings: Settings = MIGRATE) -> Tuple[str, list]:
+    outcome = transform_standalone(source.encode(), path, settings)
+    return outcome.new.decode(), outcome.diagnostics
+
+
+def _run_project(folder: Path, settings: Settings) -> Tuple[Dict[str, bytes], List[str]]:
+    files, errors = discover([str(folder)], ())
+    assert not errors
+    settings = dataclasses.replace(settings, root=str(folder))
+    results = list(run(files, settings, jobs=1))
+    assert not [r for r in results if r.status == FAILED], [r.error for r in results]
+    outputs, diagnostics = {}, []
+    for result in results:
+        relative = Path(result.path).relative_to(folder.resolve()).as_posix()
+        outputs[relative] = result.new if result.status == CHANGED else Path(result.path).read_bytes()
+        diagnostics.extend(_lines(result.diagnostics, f"{relative}:"))
+    return outputs, diagnostics
+
+
+def _tree(folder: Path) -> Dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*.py"))
+        if "__pycache__" not in p.parts
+    }
+
+
+def test_migrate_goldens_exist():
+    assert SINGLE and PROJECTS
+
+
+@pytest.mark.parametrize("before", SINGLE, ids=_case_id)
+def test_migrate_golden(before: Path, regen: bool):
+    after = before.with_name(before.name.replace(".before.py", ".after.py"))
+    expected_diagnostics = before.with_name(before.name.replace(".before.py", ".diagnostics"))
+    outcome = transform_standalone(before.read_bytes(), f"migrate/{before.name}", MIGRATE)
+    actual = _lines(outcome.diagnostics)
+    if regen:
+        after.write_bytes(outcome.new)
+        if actual:
+            expected_diagnostics.write_text("\n".join(actual) + "\n")
+        elif expected_diagnostics.exists():
+            expected_diagnostics.unlink()
+    assert outcome.new == after.read_bytes()
+    assert actual == (expected_diagnostics.read_text().splitlines() if expected_diagnostics.exists() else [])
+    compile(outcome.new, str(after), "exec")
+    again = transform_standalone(outcome.new, f"migrate/{after.name}", MIGRATE)
+    assert again.new == outcome.new, "one --migrate run is not a fixed point"
+
+
+@pytest.mark.parametrize("before", PROJECTS, ids=_case_id)
+def test_migrate_golden_project(before: Path, regen: bool):
+    after = before.with_name(before.name[: -len(".before")] + ".after")
+    expected_diagnostics = before.with_name(before.name[: -len(".before")] + ".diagnostics")
+    outputs, diagnostics = _run_project(before, MIGRATE)
+    if regen:
+        for relative, data in outputs.items():
+            (after / relative).parent.mkdir(parents=True, exist_ok=True)
+            (after / relative).write_bytes(data)
+        if diagnostics:
+            expected_diagnostics.write_text("\n".join(diagnostics) + "\n")
+        elif expected_diagnostics.exists():
+            expected_diagnostics.unlink()
+    assert outputs == _tree(after)
+    assert diagnostics == (expected_diagnostics.read_text().splitlines() if expected_diagnostics.exists() else [])
+
+
+@pytest.mark.parametrize("before", PROJECTS, ids=_case_id)
+def test_migrate_golden_project_is_a_fixed_point(before: Path):
+    after = before.with_name(before.name[: -len(".before")] + ".after")
+    for path, data in _tree(after).items():
+        compile(data, path, "exec")
+    outputs, _ = _run_project(after, MIGRATE)
+    assert outputs == _tree(after)
+
+
+# -- the default-mode rule: sync routes on a sync Session stay as they are ---------------------
+
+
+@pytest.mark.parametrize("before", SINGLE, ids=_case_id)
+def test_without_migrate_sync_routes_stay(before: Path):
+    source = before.read_bytes()
+    outcome = transform_standalone(source, f"migrate/{before.name}", DEFAULT_SETTINGS)
+    assert outcome.new == source
+    assert not [d for d in outcome.diagnostics if d.code.startswith("SQLA")]
+
+
+@pytest.mark.parametrize("before", PROJECTS, ids=_case_id)
+def test_without_migrate_sync_apps_stay(before: Path):
+    outputs, diagnostics = _run_project(before, DEFAULT_SETTINGS)
+    assert outputs == _tree(before)
+    assert not [line for line in diagnostics if " SQLA" in line]
+
+
+# -- runtime: the migrated script runs as the sync one did --------------------------------------
+
+
+def _run_script(folder: Path) -> List[Tuple[str, ...]]:
+    """``python -m app.initial_data`` twice (idempotent), then the users it left in app.db."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env["PYTHONPATH"] = str(folder)
+    for _ in range(2):
+        process = subprocess.run(
+            [sys.executable, "-m", "app.initial_data"], cwd=folder, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert process.returncode == 0, process.stderr
+    with sqlite3.connect(folder / "app.db") as connection:
+        return connection.execute("SELECT email FROM user").fetchall()
+
+
+def test_migrated_script_does_what_the_sync_script_did(tmp_path: Path):
+    pytest.importorskip("sqlmodel")
+    pytest.importorskip("aiosqlite")
+    import shutil
+
+    results = {}
+    for side in ("before", "after"):
+        folder = tmp_path / side
+        shutil.copytree(MIGRATE_DIR / f"scripts.{side}", folder)
+        results[side] = _run_script(folder)
+    assert results["before"] == results["after"] == [("admin@example.com",)]
+    assert "asyncio.run(main())" in (MIGRATE_DIR / "scripts.after" / "app" / "initial_data.py").read_text()
+
+
+def test_query_kept_in_a_variable_returns_what_the_sync_original_returns(tmp_path: Path):
+    pytest.importorskip("aiosqlite")
+    import asyncio
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+    from sqlalchemy.orm import Session
+
+    from conftest import load_module
+
+    before = load_module(MIGRATE_DIR / "query_variable.before.py", "query_variable_before")
+    after = load_module(MIGRATE_DIR / "query_variable.after.py", "query_variable_after")
+    database = tmp_path / "books.db"
+    engine = create_engine(f"sqlite:///{database}")
+    before.Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add_all([before.Book(id=1, title="Dune"), before.Book(id=2, title="Dune Messiah", author_id=1),
+                         before.Book(id=3, title="Emma")])
+        session.commit()
+        sync = (
+            [b.id for b in before.search_books(session, "dune")],
+            [b.id for b in before.search_books(session, "dune", author_id=1)],
+            before.count_books(session, "dune"),
+            tuple(before.first_title(session)),
+        )
+    engine.dispose()
+
+    async def migrated():
+        async_engine = create_async_engine(f"sqlite+aiosqlite:///{database}")
+        try:
+            async with AsyncSession(async_engine) as session:
+                return (
+                    [b.id for b in await after.search_books(session, "dune")],
+                    [b.id for b in await after.search_books(session, "dune", author_id=1)],
+                    await after.count_books(session, "dune"),
+                    tuple(await after.first_title(session)),
+                )
+        finally:
+            await async_engine.dispose()
+
+    assert asyncio.run(migrated()) == sync == ([1, 2], [2], 2, ("Dune",))
