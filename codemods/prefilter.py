@@ -7,7 +7,8 @@ whose facts can change the run's output. Which those are is decided on identifie
 1. Seeds: a file with ``async`` in it (its coroutines are where every codemod acts), or with a
    token a whole-program collector reads whatever code it is in (:data:`SEED_TOKENS`: the
    SQLAlchemy decision looks at every use of an engine or Session, dependency_close at every
-   dependency, the test-double check at every ``patch``; ``# asyncfix:`` comments).
+   dependency, the test-double check at every ``patch``, cpu_to_executor at any startup/shutdown
+   wiring of an app; ``# asyncfix:`` comments).
 2. Then, to a fixed point, over the files collected so far (their call-graph facts): a def is
    *relevant* when it is a coroutine, a SQLAlchemy session function, named by a relevant def's
    calls (down: what a coroutine runs, which blocks or is CPU-heavy or becomes async), a method
@@ -32,6 +33,8 @@ import os
 import re
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set
 
+from .emit import APP_EVENT_TOKENS
+
 # An identifier as UTF-8 bytes (non-ASCII letters are kept whole, as their byte sequences).
 _IDENTIFIER = re.compile(rb"[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*")
 
@@ -45,6 +48,8 @@ SEED_TOKENS = (
     b"Depends", b"Security", b"dependency_overrides", b"contextmanager", b"sessionmaker",
     # test doubles (ModuleFacts.mocked) forbid converting what they replace
     b"patch", b"setattr", b"object(", b"responses", b"requests_mock", b"respx", b"pytest_httpx",
+    # an app's startup/shutdown wired anywhere forbids adding a lifespan (cpu_to_executor's pool)
+    *APP_EVENT_TOKENS,
 )
 
 # Names every method has or every call chain starts with: never a reason to collect a file.
