@@ -33,7 +33,7 @@ import os
 import re
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set
 
-from .emit import APP_EVENT_TOKENS
+from .emit import APP_WIRING_SEEDS
 
 # An identifier as UTF-8 bytes (non-ASCII letters are kept whole, as their byte sequences).
 _IDENTIFIER = re.compile(rb"[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*")
@@ -49,7 +49,7 @@ SEED_TOKENS = (
     # test doubles (ModuleFacts.mocked) forbid converting what they replace
     b"patch", b"setattr", b"object(", b"responses", b"requests_mock", b"respx", b"pytest_httpx",
     # an app's startup/shutdown wired anywhere forbids adding a lifespan (cpu_to_executor's pool)
-    *APP_EVENT_TOKENS,
+    *APP_WIRING_SEEDS,
 )
 
 # Names every method has or every call chain starts with: never a reason to collect a file.
