@@ -261,6 +261,7 @@ def main(
             lambda later, out, skipped: _rewrite_pass(files, later, workers, show, verifier, out, skipped),
             run_results,
             quiet,
+            output_format == "text",
         )
     if output_format != "text":
         click.echo(render_document(output_format, run_results), nl=False)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, FrozenSet, List, Mapping, Optio
 
 import click
 
-from .codemods import blocking_tables
+from .codemods import blocking_tables, rounds
 from .codemods.base import Diagnostic
 from .codemods.config import ConfigError
 from .codemods.engine import CHANGED, FileResult, Settings
@@ -187,13 +187,21 @@ def runtime_round(
     rewrite: RewritePass,
     run_results: RunResults,
     quiet: bool = False,
+    text: bool = True,
 ) -> None:
     """After a verified first round: report what the probe saw that the static analysis did not
     know (PROBE002), and run a second round with the names it gave as ``blocking`` facts,
-    verified like the first; its results join ``run_results`` only if it is kept."""
+    verified like the first; its results join ``run_results`` only if it is kept. ``text``:
+    print the diagnostics (not in the machine formats, whose document holds them)."""
     found = verifier.unknown_blocking(settings.options)
+    by_file = {os.path.abspath(result.path): result for result in run_results.results}
     for item in found:
-        click.echo(item.diagnostic().format())
+        diagnostic = item.diagnostic()
+        if text:
+            click.echo(diagnostic.format())
+        result = by_file.get(os.path.abspath(os.path.join(item.rootdir, item.path)))
+        if result is not None:  # in --output-format documents and --report too
+            result.diagnostics.append(diagnostic)
     facts = sorted({fact for item in found for fact in item.facts})
     if not facts:
         return
@@ -230,9 +238,13 @@ def merge_round(run_results: RunResults, later: List[FileResult], skipped: List[
                 run_results.skipped.append(result.display)
             continue
         earlier = run_results.results[index]
+        probed = [d for d in earlier.diagnostics if d.code == CODE]  # this round's PROBE002s
         if not taken:
-            earlier.diagnostics = result.diagnostics
+            earlier.diagnostics = [*result.diagnostics, *probed]
             continue
+        # on the lines they moved to when round 2 rewrote the file
+        probed = rounds.carry(probed, [], result.old_text or "", result.new_text or "")
+        result.diagnostics = sorted([*result.diagnostics, *probed], key=lambda d: (d.line, d.column))
         if earlier.status == CHANGED and earlier.display not in declined:
             for name, count in earlier.rewrites.items():
                 result.rewrites[name] = result.rewrites.get(name, 0) + count

@@ -11,6 +11,7 @@ as a C function (``time.sleep``) under a name the tables lack. The inner pytest 
 from __future__ import annotations
 
 import importlib.util
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -154,6 +155,13 @@ def test_a_library_call_the_tables_do_not_know_is_offloaded_in_round_two(tmp_pat
     verified = next(x for x in result.stderr.splitlines() if x.startswith("verified:"))
     assert verified.startswith("verified: 1 passed before and after round 2; 1 file kept; loop blocked 1 time, worst ")
     assert_stall_gone(result.stderr)
+    # a machine-readable document holds the PROBE002 too, on the line it moved to
+    (project / "app.py").write_bytes(APP)
+    result = invoke("--apply", "--verify", PYTEST, "--output-format", "json", str(project))
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    [probe002] = [d for d in document["diagnostics"] if d["code"] == "PROBE002"]
+    assert probe002["line"] == OFFLOADED.splitlines().index(b"    return vendorlib.fetch()") + 1
 
 
 def test_a_c_function_under_an_unknown_name_is_named_through_the_module(tmp_path: Path):
