@@ -17,12 +17,13 @@ of the project itself, or a call the probe could not follow) is reported and not
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 import click
 
-from .codemods import blocking_tables, rounds
+from .codemods import blocking_tables, resolve, rounds
 from .codemods.base import Diagnostic
 from .codemods.config import ConfigError
 from .codemods.engine import CHANGED, FileResult, Settings
@@ -40,6 +41,7 @@ NOT_FED_HINT = (
     "no library call to name: mark the function `# asyncfix: blocking`, run the work with "
     "`await asyncio.to_thread(...)` or a process pool, or make the route a plain `def`"
 )
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) or resolve._STDLIB
 # The codemods that act on a blocking fact (codemods/blocking.py's plan): round 2 needs one.
 FEEDS_ON_FACTS = frozenset({"demote_to_def", "offload_to_thread"})
 # Names a runtime fact never carries: the loop's own machinery, and what asyncfix cannot offload.
@@ -75,7 +77,12 @@ class RuntimeBlocking:
             f"blocking seen at runtime, not known statically: the event loop was blocked {times}, "
             f"worst {self.worst_ms:.0f} ms: {' -> '.join(links)}"
         )
-        hint = FED_HINT.format(name="`, `".join(self.facts)) if self.facts else NOT_FED_HINT
+        if self.facts:
+            hint = FED_HINT.format(name="`, `".join(self.facts))
+        elif self.callee:
+            hint = NOT_FED_HINT.replace("no library call to name", f"`{self.callee}` is not fed back (the loop's machinery, or the standard library, whose blocking I/O asyncfix's tables know: likely CPU work)")
+        else:
+            hint = NOT_FED_HINT
         return Diagnostic(_display(self.path, self.rootdir), self.line, self.column, CODE, message, hint, "verify")
 
 
@@ -98,8 +105,8 @@ def unknown_blocking(
         user = frozenset()
     found = []
     for stall in probe.get("stalls") or ():
-        if not isinstance(stall, Mapping) or not stall.get("project"):
-            continue
+        if not isinstance(stall, Mapping) or not stall.get("project") or not stall.get("sampled", True):
+            continue  # a library's own stall, or one never sampled (where it blocked is unknown)
         callee = str(stall.get("callee") or "")
         names = [callee] if callee else []
         if rootdir and stall.get("call"):
@@ -113,7 +120,7 @@ def unknown_blocking(
             for link in stall.get("chain") or ()
             if isinstance(link, Sequence) and len(link) == 3
         )
-        facts = tuple(name for name in names if "." in name and not name.startswith(_NEVER))
+        facts = tuple(name for name in names if _feedable(name))
         found.append(
             RuntimeBlocking(
                 path=str(stall.get("path") or ""),
@@ -130,6 +137,14 @@ def unknown_blocking(
             )
         )
     return found
+
+
+def _feedable(name: str) -> bool:
+    """A name worth a second round: a library's, not the loop's machinery, and not the standard
+    library's, whose blocking I/O the tables cover: the rest of it is CPU work, which a thread
+    does not take off the loop (cpu_to_executor's business)."""
+    top = name.partition(".")[0]
+    return "." in name and not name.startswith(_NEVER) and top not in _STDLIB
 
 
 def _known(callee: str, user: FrozenSet[str]) -> bool:

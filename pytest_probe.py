@@ -236,6 +236,7 @@ class Group:
             "worst_ms": round(self.worst_ms, 1),
             "total_ms": round(self.total_ms, 1),
             "tests": self.tests,
+            "sampled": self.sampled,
             "callee": self.top(self.callees) or None,
             "chain": [list(link) for link in self.top(self.chains) or ()],
         }
@@ -548,11 +549,19 @@ class LoopProbe:
         """The qualified name of what the innermost project frame called: the library function
         whose frame is next (``vendor.client.fetch``), or for a call into C code the call on the
         line, resolved through the module's globals (``fastlib.block``); "" if neither."""
-        if entry is not None:
-            code, _lasti, _line, module = entry
-            return f"{module}.{_qualname(code)}" if module else ""
         call = _position(project)[2]
-        return _qualify(call, project[3]) if call else ""
+        if not call:
+            return ""
+        if entry is None:
+            return _qualify(call, project[3])
+        # Only the function the line's call names (``fetch`` for ``vendor.fetch()``, a class's
+        # ``__init__`` for ``vendor.Client()``): a frame further in (Python code that C code the
+        # line called calls back: an enum a compiled validator builds) is not what the line did.
+        code, _lasti, _line, module = entry
+        qualname = _qualname(code)
+        if not module or call.rpartition(".")[2] not in qualname.split("."):
+            return ""
+        return f"{module}.{qualname}"
 
     def _innermost(self, site: Site) -> str:
         """What the innermost frame was doing: the call on a project line, else the function."""
@@ -581,10 +590,13 @@ def _qualify(call: str, module_name: str) -> str:
         value = getattr(builtins, head, None)
         if value is None:
             return ""
-    if isinstance(value, type(sys)):
-        return ".".join([value.__name__, *rest])
-    owner = getattr(value, "__module__", None)
-    qualname = getattr(value, "__qualname__", None)
+    try:  # any object: a proxy's attributes may raise anything
+        if isinstance(value, type(sys)):
+            return ".".join([value.__name__, *rest])
+        owner = getattr(value, "__module__", None)
+        qualname = getattr(value, "__qualname__", None)
+    except Exception:
+        return ""
     if isinstance(owner, str) and isinstance(qualname, str):
         return ".".join([owner, qualname, *rest])
     return ""

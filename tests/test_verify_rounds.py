@@ -196,6 +196,26 @@ def test_a_reexported_function_is_named_as_the_project_imports_it(tmp_path: Path
     assert_stall_gone(result.stderr)
 
 
+def test_python_code_that_c_code_calls_back_is_not_what_the_line_called(tmp_path: Path):
+    # `sorted` (C) calls the vendor's key function: the frame next to the project line is
+    # vendorlib.slow_key, but the line called `sorted`: nothing to feed (the vendor's function
+    # may be what blocks, but offloading `sorted` is no fix a reviewer asked for), reported only
+    vendor = VENDOR_PYTHON.replace(b"def fetch():", b"def slow_key(item):").replace(
+        b'return "data"', b"return item"
+    )
+    app = APP.replace(b"vendorlib.fetch()", b"sorted([1], key=vendorlib.slow_key)")
+    test = TEST.replace(b'("data", None)', b"([1],)")
+    project = make(tmp_path, vendor, {"app.py": app, "tests/test_app.py": test})
+    result = invoke("--apply", "--verify", PYTEST, str(project))
+    assert result.exit_code == 0, result.stderr + result.stdout
+    assert (project / "app.py").read_bytes() == app
+    [line] = [x for x in result.stdout.splitlines() if " PROBE002 " in x]
+    # no callee: the innermost frame is shown as what ran, not as what the line called
+    assert "-> load (app.py:5) -> vendorlib.slow_key (hint: no library call to name" in line, line
+    assert "[seen at run time]" not in line
+    assert "round 2" not in result.stderr
+
+
 def test_round_two_that_breaks_a_test_is_rolled_back_and_round_one_stays(tmp_path: Path):
     # round 1 converts `time.sleep` in another module (known); round 2's offload breaks a test
     known = b"import time\n\n\nasync def pause():\n    time.sleep(0.01)\n"
@@ -227,10 +247,21 @@ def test_what_the_tables_know_is_not_fed_back():
              "callee": None, "chain": [], "count": 1, "worst_ms": 70},
         ]
     }
+    probe["stalls"] += [
+        # the standard library beyond the tables' blocking I/O is CPU work: reported, not fed
+        {"path": "app.py", "line": 20, "column": 5, "function": "k", "project": True,
+         "callee": "json.dumps", "chain": [], "count": 1, "worst_ms": 70},
+        # never sampled: where it blocked is unknown (PROBE001 says so)
+        {"path": "tests/test_app.py", "line": 3, "column": 0, "function": "test_x", "project": True,
+         "sampled": False, "callee": None, "chain": [], "count": 1, "worst_ms": 300},
+    ]
     found = unknown_blocking(probe, {})
-    assert [(item.line, item.facts) for item in found] == [(8, ("vendor.fetch",)), (12, ())]
+    assert [(item.line, item.facts) for item in found] == [
+        (8, ("vendor.fetch",)), (12, ()), (20, ())
+    ]
+    assert "`json.dumps` is not fed back" in found[2].diagnostic().hint
     # a name already declared is known too
-    assert [item.line for item in unknown_blocking(probe, {"blocking": ["vendor.*"]})] == [12]
+    assert [item.line for item in unknown_blocking(probe, {"blocking": ["vendor.*"]})] == [12, 20]
     assert with_facts({"blocking": "a.b, c.d"}, ["vendor.fetch", "a.b"])["blocking"] == [
         "a.b", "c.d", "vendor.fetch"
     ]
