@@ -539,8 +539,11 @@ class LoopProbe:
                 for project, innermost, entry, chain in samples:
                     group.innermost[self._innermost(innermost)] += 1
                     if project is not None:
-                        group.callees[self._callee(project, entry)] += 1
-                        group.chains[tuple(_link(s, rootdir) for s in chain)] += 1
+                        try:  # reads source lines and module globals: never lose the report
+                            group.callees[self._callee(project, entry)] += 1
+                            group.chains[tuple(_link(s, rootdir) for s in chain)] += 1
+                        except Exception as error:  # pragma: no cover - a bug, reported
+                            self.errors.append(f"{type(error).__name__}: {error}")
                 if stall.test and stall.test not in group.tests:
                     group.tests.append(stall.test)
         return [groups[key] for key in sorted(groups)]
