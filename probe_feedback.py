@@ -41,6 +41,10 @@ NOT_FED_HINT = (
     "no library call to name: mark the function `# asyncfix: blocking`, run the work with "
     "`await asyncio.to_thread(...)` or a process pool, or make the route a plain `def`"
 )
+NAMED_NOT_FED = (
+    "`{name}` is not fed back (the loop's machinery, or the standard library, whose blocking "
+    "I/O asyncfix's tables know: likely CPU work)"
+)
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) or resolve._STDLIB
 # The codemods that act on a blocking fact (codemods/blocking.py's plan): round 2 needs one.
 FEEDS_ON_FACTS = frozenset({"demote_to_def", "offload_to_thread"})
@@ -80,10 +84,13 @@ class RuntimeBlocking:
         if self.facts:
             hint = FED_HINT.format(name="`, `".join(self.facts))
         elif self.callee:
-            hint = NOT_FED_HINT.replace("no library call to name", f"`{self.callee}` is not fed back (the loop's machinery, or the standard library, whose blocking I/O asyncfix's tables know: likely CPU work)")
+            hint = NOT_FED_HINT.replace(
+                "no library call to name", NAMED_NOT_FED.format(name=self.callee)
+            )
         else:
             hint = NOT_FED_HINT
-        return Diagnostic(_display(self.path, self.rootdir), self.line, self.column, CODE, message, hint, "verify")
+        where = _display(self.path, self.rootdir)
+        return Diagnostic(where, self.line, self.column, CODE, message, hint, "verify")
 
 
 def unknown_blocking(
@@ -105,12 +112,15 @@ def unknown_blocking(
         user = frozenset()
     found = []
     for stall in probe.get("stalls") or ():
-        if not isinstance(stall, Mapping) or not stall.get("project") or not stall.get("sampled", True):
-            continue  # a library's own stall, or one never sampled (where it blocked is unknown)
+        if not isinstance(stall, Mapping) or not stall.get("project"):
+            continue  # a library's own stall
+        if not stall.get("sampled", True):
+            continue  # never sampled: where it blocked is unknown (PROBE001 says so)
         callee = str(stall.get("callee") or "")
         names = [callee] if callee else []
         if rootdir and stall.get("call"):
-            static = static_name(rootdir, str(stall.get("path") or ""), int(stall.get("line") or 0), str(stall["call"]))
+            path, line = str(stall.get("path") or ""), int(stall.get("line") or 0)
+            static = static_name(rootdir, path, line, str(stall["call"]))
             if static and static not in names:
                 names.append(static)
         if any(_known(name, user) for name in names):
@@ -224,7 +234,9 @@ def runtime_round(
         names = " and ".join(sorted(FEEDS_ON_FACTS))
         click.echo(f"verify: no round 2: {names} are not selected", err=True)
         return
-    click.echo(f"verify: round 2: treating {', '.join(facts)} as blocking (seen at run time)", err=True)
+    click.echo(
+        f"verify: round 2: treating {', '.join(facts)} as blocking (seen at run time)", err=True
+    )
     verifier.next_round()
     results: List[FileResult] = []
     skipped: List[str] = []
@@ -259,7 +271,9 @@ def merge_round(run_results: RunResults, later: List[FileResult], skipped: List[
             continue
         # on the lines they moved to when round 2 rewrote the file
         probed = rounds.carry(probed, [], result.old_text or "", result.new_text or "")
-        result.diagnostics = sorted([*result.diagnostics, *probed], key=lambda d: (d.line, d.column))
+        result.diagnostics = sorted(
+            [*result.diagnostics, *probed], key=lambda d: (d.line, d.column)
+        )
         if earlier.status == CHANGED and earlier.display not in declined:
             for name, count in earlier.rewrites.items():
                 result.rewrites[name] = result.rewrites.get(name, 0) + count
