@@ -413,3 +413,14 @@ def test_merging_round_two_keeps_the_counts_right():
         {},
     ]
     assert run.counts()[CHANGED] == 3
+
+
+def test_interactive_all_in_round_one_does_not_accept_round_two_unseen(tmp_path: Path):
+    known = b"import time\n\n\nasync def pause():\n    time.sleep(0.01)\n"
+    files = {"app.py": APP, "other.py": known, "tests/test_app.py": TEST}
+    project = make(tmp_path, VENDOR_PYTHON, files)
+    result = invoke("-i", "--verify", PYTEST, str(project), input="a\nn\n")
+    assert result.exit_code == 0, result.stderr
+    assert b"await asyncio.sleep(0.01)" in (project / "other.py").read_bytes()  # "a": round 1
+    assert result.stdout.count("Apply this change to") == 2  # round 2 asked again
+    assert (project / "app.py").read_bytes() == APP  # and was declined
