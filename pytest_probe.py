@@ -606,7 +606,9 @@ def _qualify(call: str, module_name: str) -> str:
 
 
 def _site(frame: Any) -> Site:
-    return (frame.f_code, frame.f_lasti, frame.f_lineno, frame.f_globals.get("__name__") or "")
+    # f_lineno is None on an instruction with no line (Python 3.11+): the def's line stands in
+    line = frame.f_lineno or frame.f_code.co_firstlineno
+    return (frame.f_code, frame.f_lasti, line, frame.f_globals.get("__name__") or "")
 
 
 def _qualname(code: Any) -> str:
@@ -735,7 +737,11 @@ class ProbePlugin:
     def finish(self) -> List[Group]:
         if self.result is None:
             self.probe.stop()
-            self.result = self.probe.groups(self.rootdir, self.locations)
+            try:
+                self.result = self.probe.groups(self.rootdir, self.locations)
+            except Exception as error:  # pragma: no cover - a bug: report it, keep the counts
+                self.probe.errors.append(f"{type(error).__name__}: {error}")
+                self.result = []
             if self.json_path:
                 self._write_json(self.result)
         return self.result
@@ -784,7 +790,7 @@ class ProbePlugin:
                 f"asyncfix probe: no event loop was blocked longer than {threshold}; {runs}"
             )
         for error in probe.errors[:3]:  # a bug in the watchdog: say so rather than look clean
-            terminalreporter.write_line(f"asyncfix probe: internal error in the watchdog: {error}")
+            terminalreporter.write_line(f"asyncfix probe: internal error: {error}")
 
     def pytest_unconfigure(self, config: Any) -> None:
         self.probe.stop()
