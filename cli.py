@@ -255,12 +255,15 @@ def main(
                 click.echo(line, err=True)
     verified = verifier.finish() if verifier is not None else 0
     if verifier is not None and not verified and not (review is not None and review.quit):
+        if review is not None:  # round 2's changes come from run-time facts: ask about each
+            review.all = False
         runtime_round(
             verifier,
             settings,
             lambda later, out, skipped: _rewrite_pass(files, later, workers, show, verifier, out, skipped),
             run_results,
             quiet,
+            output_format == "text",
         )
     if output_format != "text":
         click.echo(render_document(output_format, run_results), nl=False)

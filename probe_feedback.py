@@ -17,12 +17,13 @@ of the project itself, or a call the probe could not follow) is reported and not
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 import click
 
-from .codemods import blocking_tables
+from .codemods import blocking_tables, resolve, rounds
 from .codemods.base import Diagnostic
 from .codemods.config import ConfigError
 from .codemods.engine import CHANGED, FileResult, Settings
@@ -40,6 +41,11 @@ NOT_FED_HINT = (
     "no library call to name: mark the function `# asyncfix: blocking`, run the work with "
     "`await asyncio.to_thread(...)` or a process pool, or make the route a plain `def`"
 )
+NAMED_NOT_FED = (
+    "`{name}` is not fed back (the loop's machinery, or the standard library, whose blocking "
+    "I/O asyncfix's tables know: likely CPU work)"
+)
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) or resolve._STDLIB
 # The codemods that act on a blocking fact (codemods/blocking.py's plan): round 2 needs one.
 FEEDS_ON_FACTS = frozenset({"demote_to_def", "offload_to_thread"})
 # Names a runtime fact never carries: the loop's own machinery, and what asyncfix cannot offload.
@@ -75,8 +81,16 @@ class RuntimeBlocking:
             f"blocking seen at runtime, not known statically: the event loop was blocked {times}, "
             f"worst {self.worst_ms:.0f} ms: {' -> '.join(links)}"
         )
-        hint = FED_HINT.format(name="`, `".join(self.facts)) if self.facts else NOT_FED_HINT
-        return Diagnostic(_display(self.path, self.rootdir), self.line, self.column, CODE, message, hint, "verify")
+        if self.facts:
+            hint = FED_HINT.format(name="`, `".join(self.facts))
+        elif self.callee:
+            hint = NOT_FED_HINT.replace(
+                "no library call to name", NAMED_NOT_FED.format(name=self.callee)
+            )
+        else:
+            hint = NOT_FED_HINT
+        where = _display(self.path, self.rootdir)
+        return Diagnostic(where, self.line, self.column, CODE, message, hint, "verify")
 
 
 def unknown_blocking(
@@ -99,11 +113,14 @@ def unknown_blocking(
     found = []
     for stall in probe.get("stalls") or ():
         if not isinstance(stall, Mapping) or not stall.get("project"):
-            continue
+            continue  # a library's own stall
+        if not stall.get("sampled", True):
+            continue  # never sampled: where it blocked is unknown (PROBE001 says so)
         callee = str(stall.get("callee") or "")
         names = [callee] if callee else []
         if rootdir and stall.get("call"):
-            static = static_name(rootdir, str(stall.get("path") or ""), int(stall.get("line") or 0), str(stall["call"]))
+            path, line = str(stall.get("path") or ""), int(stall.get("line") or 0)
+            static = static_name(rootdir, path, line, str(stall["call"]))
             if static and static not in names:
                 names.append(static)
         if any(_known(name, user) for name in names):
@@ -113,7 +130,7 @@ def unknown_blocking(
             for link in stall.get("chain") or ()
             if isinstance(link, Sequence) and len(link) == 3
         )
-        facts = tuple(name for name in names if "." in name and not name.startswith(_NEVER))
+        facts = tuple(name for name in names if _feedable(name))
         found.append(
             RuntimeBlocking(
                 path=str(stall.get("path") or ""),
@@ -130,6 +147,14 @@ def unknown_blocking(
             )
         )
     return found
+
+
+def _feedable(name: str) -> bool:
+    """A name worth a second round: a library's, not the loop's machinery, and not the standard
+    library's, whose blocking I/O the tables cover: the rest of it is CPU work, which a thread
+    does not take off the loop (cpu_to_executor's business)."""
+    top = name.partition(".")[0]
+    return "." in name and not name.startswith(_NEVER) and top not in _STDLIB
 
 
 def _known(callee: str, user: FrozenSet[str]) -> bool:
@@ -187,13 +212,21 @@ def runtime_round(
     rewrite: RewritePass,
     run_results: RunResults,
     quiet: bool = False,
+    text: bool = True,
 ) -> None:
     """After a verified first round: report what the probe saw that the static analysis did not
     know (PROBE002), and run a second round with the names it gave as ``blocking`` facts,
-    verified like the first; its results join ``run_results`` only if it is kept."""
+    verified like the first; its results join ``run_results`` only if it is kept. ``text``:
+    print the diagnostics (not in the machine formats, whose document holds them)."""
     found = verifier.unknown_blocking(settings.options)
+    by_file = {os.path.abspath(result.path): result for result in run_results.results}
     for item in found:
-        click.echo(item.diagnostic().format())
+        diagnostic = item.diagnostic()
+        if text:
+            click.echo(diagnostic.format())
+        result = by_file.get(os.path.abspath(os.path.join(item.rootdir, item.path)))
+        if result is not None:  # in --output-format documents and --report too
+            result.diagnostics.append(diagnostic)
     facts = sorted({fact for item in found for fact in item.facts})
     if not facts:
         return
@@ -201,7 +234,9 @@ def runtime_round(
         names = " and ".join(sorted(FEEDS_ON_FACTS))
         click.echo(f"verify: no round 2: {names} are not selected", err=True)
         return
-    click.echo(f"verify: round 2: treating {', '.join(facts)} as blocking (seen at run time)", err=True)
+    click.echo(
+        f"verify: round 2: treating {', '.join(facts)} as blocking (seen at run time)", err=True
+    )
     verifier.next_round()
     results: List[FileResult] = []
     skipped: List[str] = []
@@ -230,9 +265,15 @@ def merge_round(run_results: RunResults, later: List[FileResult], skipped: List[
                 run_results.skipped.append(result.display)
             continue
         earlier = run_results.results[index]
+        probed = [d for d in earlier.diagnostics if d.code == CODE]  # this round's PROBE002s
         if not taken:
-            earlier.diagnostics = result.diagnostics
+            earlier.diagnostics = [*result.diagnostics, *probed]
             continue
+        # on the lines they moved to when round 2 rewrote the file
+        probed = rounds.carry(probed, [], result.old_text or "", result.new_text or "")
+        result.diagnostics = sorted(
+            [*result.diagnostics, *probed], key=lambda d: (d.line, d.column)
+        )
         if earlier.status == CHANGED and earlier.display not in declined:
             for name, count in earlier.rewrites.items():
                 result.rewrites[name] = result.rewrites.get(name, 0) + count

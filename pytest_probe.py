@@ -236,6 +236,7 @@ class Group:
             "worst_ms": round(self.worst_ms, 1),
             "total_ms": round(self.total_ms, 1),
             "tests": self.tests,
+            "sampled": self.sampled,
             "callee": self.top(self.callees) or None,
             "chain": [list(link) for link in self.top(self.chains) or ()],
         }
@@ -538,8 +539,11 @@ class LoopProbe:
                 for project, innermost, entry, chain in samples:
                     group.innermost[self._innermost(innermost)] += 1
                     if project is not None:
-                        group.callees[self._callee(project, entry)] += 1
-                        group.chains[tuple(_link(s, rootdir) for s in chain)] += 1
+                        try:  # reads source lines and module globals: never lose the report
+                            group.callees[self._callee(project, entry)] += 1
+                            group.chains[tuple(_link(s, rootdir) for s in chain)] += 1
+                        except Exception as error:  # pragma: no cover - a bug, reported
+                            self.errors.append(f"{type(error).__name__}: {error}")
                 if stall.test and stall.test not in group.tests:
                     group.tests.append(stall.test)
         return [groups[key] for key in sorted(groups)]
@@ -548,11 +552,19 @@ class LoopProbe:
         """The qualified name of what the innermost project frame called: the library function
         whose frame is next (``vendor.client.fetch``), or for a call into C code the call on the
         line, resolved through the module's globals (``fastlib.block``); "" if neither."""
-        if entry is not None:
-            code, _lasti, _line, module = entry
-            return f"{module}.{_qualname(code)}" if module else ""
         call = _position(project)[2]
-        return _qualify(call, project[3]) if call else ""
+        if not call:
+            return ""
+        if entry is None:
+            return _qualify(call, project[3])
+        # Only the function the line's call names (``fetch`` for ``vendor.fetch()``, a class's
+        # ``__init__`` for ``vendor.Client()``): a frame further in (Python code that C code the
+        # line called calls back: an enum a compiled validator builds) is not what the line did.
+        code, _lasti, _line, module = entry
+        qualname = _qualname(code)
+        if not module or call.rpartition(".")[2] not in qualname.split("."):
+            return ""
+        return f"{module}.{qualname}"
 
     def _innermost(self, site: Site) -> str:
         """What the innermost frame was doing: the call on a project line, else the function."""
@@ -581,17 +593,22 @@ def _qualify(call: str, module_name: str) -> str:
         value = getattr(builtins, head, None)
         if value is None:
             return ""
-    if isinstance(value, type(sys)):
-        return ".".join([value.__name__, *rest])
-    owner = getattr(value, "__module__", None)
-    qualname = getattr(value, "__qualname__", None)
+    try:  # any object: a proxy's attributes may raise anything
+        if isinstance(value, type(sys)):
+            return ".".join([value.__name__, *rest])
+        owner = getattr(value, "__module__", None)
+        qualname = getattr(value, "__qualname__", None)
+    except Exception:
+        return ""
     if isinstance(owner, str) and isinstance(qualname, str):
         return ".".join([owner, qualname, *rest])
     return ""
 
 
 def _site(frame: Any) -> Site:
-    return (frame.f_code, frame.f_lasti, frame.f_lineno, frame.f_globals.get("__name__") or "")
+    # f_lineno is None on an instruction with no line (Python 3.11+): the def's line stands in
+    line = frame.f_lineno or frame.f_code.co_firstlineno
+    return (frame.f_code, frame.f_lasti, line, frame.f_globals.get("__name__") or "")
 
 
 def _qualname(code: Any) -> str:
@@ -720,7 +737,11 @@ class ProbePlugin:
     def finish(self) -> List[Group]:
         if self.result is None:
             self.probe.stop()
-            self.result = self.probe.groups(self.rootdir, self.locations)
+            try:
+                self.result = self.probe.groups(self.rootdir, self.locations)
+            except Exception as error:  # pragma: no cover - a bug: report it, keep the counts
+                self.probe.errors.append(f"{type(error).__name__}: {error}")
+                self.result = []
             if self.json_path:
                 self._write_json(self.result)
         return self.result
@@ -769,7 +790,7 @@ class ProbePlugin:
                 f"asyncfix probe: no event loop was blocked longer than {threshold}; {runs}"
             )
         for error in probe.errors[:3]:  # a bug in the watchdog: say so rather than look clean
-            terminalreporter.write_line(f"asyncfix probe: internal error in the watchdog: {error}")
+            terminalreporter.write_line(f"asyncfix probe: internal error: {error}")
 
     def pytest_unconfigure(self, config: Any) -> None:
         self.probe.stop()

@@ -522,8 +522,11 @@ def _count(n: int, noun: str) -> str:
 
 def _loop_line(before: Optional[dict], after: Optional[dict]) -> str:
     """``loop blocked 14 times, worst 212 ms -> 0`` from the probe's JSON of both runs."""
+    if not isinstance(before, dict) and not isinstance(after, dict):
+        return ""  # the probe did not run (not pytest, or a pytest that cannot load it)
     if not isinstance(before, dict) or not isinstance(after, dict):
-        return ""
+        missing = "the baseline" if not isinstance(before, dict) else "the second run"
+        return f"loop: no probe report from {missing}"
 
     def describe(data: dict) -> str:
         count = int(data.get("count") or 0)

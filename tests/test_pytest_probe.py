@@ -243,3 +243,20 @@ def test_stall_in_the_test_itself_and_idle_loops(pytester: pytest.Pytester) -> N
 def test_explanation_is_exposed() -> None:
     assert pytest_probe.CODE in pytest_probe.CODES
     assert "asyncio.to_thread" in pytest_probe.CODES[pytest_probe.CODE]
+
+
+def test_a_frame_without_a_line_number_is_placed_on_its_def() -> None:
+    # Python 3.11+ gives f_lineno None on some instructions; such a sample once made the report
+    # fail (no JSON, no summary) on a real suite (overfast-api, 355 tests).
+    from types import SimpleNamespace
+
+    def sample() -> None:
+        pass
+
+    frame = SimpleNamespace(
+        f_code=sample.__code__, f_lasti=-1, f_lineno=None, f_globals={"__name__": "mod"}
+    )
+    site = pytest_probe._site(frame)
+    assert site[2] == sample.__code__.co_firstlineno
+    line, _column, _call = pytest_probe._position(site)
+    assert line == sample.__code__.co_firstlineno

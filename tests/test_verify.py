@@ -415,7 +415,10 @@ def test_loop_line():
     assert _loop_line({"count": 2, "worst_ms": 80}, {"count": 1, "worst_ms": 51}) == (
         "loop blocked 2 times, worst 80 ms -> 1 time, worst 51 ms"
     )
-    assert _loop_line({"count": 2}, None) == ""
+    assert _loop_line(None, None) == ""  # the probe did not run
+    # one run wrote no report (a crash in the probe, a test that killed it): said, not hidden
+    assert _loop_line({"count": 2}, None) == "loop: no probe report from the second run"
+    assert _loop_line(None, {"count": 0}) == "loop: no probe report from the baseline"
 
 
 def test_a_pytest_project_without_tests_is_not_verified_but_kept(tmp_path: Path):
