@@ -143,8 +143,21 @@ def snapshot(root: Path) -> Dict[str, str]:
 def _require(app: App) -> None:
     for module in app.needs:
         pytest.importorskip(module)
-    if app is POSTGRES and _postgres_bindir() is None:
-        pytest.skip("PostgreSQL is not installed (no pg_config, no /usr/lib/postgresql/*/bin)")
+    if app is POSTGRES:  # the app's conftest skips every test in these cases, saying why
+        if _postgres_bindir() is None:
+            pytest.skip("PostgreSQL is not installed (no pg_config, no /usr/lib/postgresql/*/bin)")
+        if os.geteuid() == 0 and not _has_user("postgres"):
+            pytest.skip("running as root and there is no `postgres` user to run the server as")
+
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _postgres_bindir() -> Optional[Path]:
@@ -433,3 +446,98 @@ def test_plain_apply_suite_passes(app: App, plain) -> None:
     root, _ = plain
     process = run_suite(root)
     assert process.returncode == 0, outcome(process)
+
+
+# --------------------------------------------------------------------------------------------
+# The harness's own checks, on small trees: they flag sync code and accept the async forms
+
+
+def _tree(root: Path, files: Dict[str, str]) -> Path:
+    for name, source in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+    return root
+
+
+SCAN_APP = App("scan", code=("app",), tests=0, drivers=())
+
+
+def test_scan_flags_every_sync_form(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"app/db.py": (
+        "import sqlalchemy as sa\n"
+        "from sqlalchemy.orm import Session as S, sessionmaker\n"
+        "from sqlmodel import Session\n"
+        "engine = sa.create_engine('sqlite://')\n"
+        "Local = sessionmaker(bind=engine)\n"
+        "def get(db: S):\n"
+        "    q = db.query(int)\n"
+        "    with Session(engine) as s:\n"
+        "        return q\n"
+    )})
+    assert sync_sqlalchemy_uses(root, SCAN_APP) == [
+        "app/db.py:4: sync sa.create_engine(",
+        "app/db.py:5: sessionmaker( of sync Session",
+        "app/db.py:6: sync session class S",
+        "app/db.py:7: db.query( (no AsyncSession.query)",
+        "app/db.py:8: sync session class Session",
+    ]
+    assert async_engines(root, SCAN_APP) == []
+
+
+def test_scan_accepts_the_async_forms_scripts_and_tests(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "app/db.py": (
+            "from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine\n"
+            "from sqlalchemy.orm import sessionmaker\n"
+            "from sqlmodel.ext.asyncio.session import AsyncSession as SQLModelAsyncSession\n"
+            "engine = create_async_engine('sqlite+aiosqlite://')\n"
+            "Local = sessionmaker(bind=engine, class_=AsyncSession)\n"
+            "async def get(db: SQLModelAsyncSession):\n"
+            "    return await db.exec(1)\n"
+        ),
+        "app/prestart.py": (
+            "from sqlmodel import Session, create_engine\n"
+            "def main():\n"
+            "    with Session(create_engine('sqlite://')):\n"
+            "        pass\n"
+            "if __name__ == '__main__':\n"
+            "    main()\n"
+        ),
+        "app/alembic/env.py": "from sqlalchemy import create_engine\ncreate_engine('x')\n",
+        "tests/test_db.py": "from sqlalchemy.orm import Session\nSession()\n",
+    })
+    assert sync_sqlalchemy_uses(root, SCAN_APP) == []
+    assert async_engines(root, SCAN_APP) == ["app/db.py:4"]
+
+
+def test_sync_defs_and_client_tests_by_kind(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {
+        "app/main.py": (
+            "def route():\n    def inner(): pass\n"
+            "async def handler():\n    def helper(): pass\n"
+            "class Repo:\n    def get(self): pass\n"
+        ),
+        "tests/test_api.py": (
+            "def test_sync(client):\n    pass\n"
+            "async def test_async(client):\n    pass\n"
+            "def test_other():\n    pass\n"
+        ),
+    })
+    assert sorted(sync_defs(root, SCAN_APP)) == [
+        "app/main.py:Repo.get", "app/main.py:handler.helper", "app/main.py:route",
+        "app/main.py:route.inner",
+    ]
+    assert client_tests(root, "def") == ["tests/test_api.py:test_sync"]
+    assert client_tests(root, "async def") == ["tests/test_api.py:test_async"]
+
+
+@pytest.mark.parametrize(("last_line", "count"), [
+    ("8 passed, 1 warning in 6.66s", 8),
+    ("7 passed, 1 skipped in 1.0s", -1),
+    ("1 failed, 7 passed in 1.0s", -1),
+    ("no tests ran in 0.01s", -1),
+])
+def test_passed_counts_only_a_clean_run(last_line: str, count: int) -> None:
+    process = subprocess.CompletedProcess([], 0, stdout=f"....\n{last_line}\n", stderr="")
+    assert passed(process) == count
