@@ -7,7 +7,8 @@ runs it: ``python -m pytest -q`` in a copy of the directory):
 - ``tutorial``: the FastAPI SQL tutorial of 2019-2024 (``db: Session = Depends(get_db)``, two
   test modules with the ``override_get_db`` shape on in-memory SQLite + ``StaticPool``);
 - ``sqlmodel_app``: the full-stack-template shape (``SessionDep`` alias, ``CurrentUser``,
-  ``crud.py``, prestart scripts, a conftest ``db`` fixture used by sync tests);
+  ``crud.py``, prestart scripts, alembic migrations, a conftest ``db`` fixture used by sync
+  tests);
 - ``repository_app``: a repository class holding a session, a ``@contextmanager`` session scope,
   services, an argparse CLI;
 - ``postgres_app``: the tutorial shape on PostgreSQL through psycopg 3, on a throwaway cluster
@@ -74,7 +75,8 @@ class App:
 
 TUTORIAL = App("tutorial", code=("sql_app",), tests=8, drivers=("aiosqlite",))
 SQLMODEL = App(
-    "sqlmodel_app", code=("app",), tests=27, drivers=("aiosqlite",), needs=("sqlmodel",),
+    "sqlmodel_app", code=("app",), tests=28, drivers=("aiosqlite",),
+    needs=("sqlmodel", "alembic"),
     blocking=("app/api/routes/items.py:read_item", "app/api/routes/utils.py:health_check"),
 )
 REPOSITORY = App("repository_app", code=("app",), tests=10, drivers=("aiosqlite",))
