@@ -65,8 +65,12 @@ def run_suite(root: Path) -> subprocess.CompletedProcess:
 
 
 def run_asyncfix(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """asyncfix of this checkout, or the executable ``$MIGRATE_ASYNCFIX`` names (to judge
+    another build, e.g. a branch's venv, on the same apps; the suites still run here)."""
+    other = os.environ.get("MIGRATE_ASYNCFIX")
+    command = [other] if other else [sys.executable, "-m", "asyncfix"]
     return subprocess.run(
-        [sys.executable, "-m", "asyncfix", *args, "."],
+        [*command, *args, "."],
         cwd=root, env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
     )
 
