@@ -285,7 +285,8 @@ def async_defs(root: Path, app: App) -> Dict[str, Tuple[str, int, int]]:
 
 def client_tests(root: Path, kind: str) -> List[str]:
     """``path:name`` of the ``test_*`` functions of the app's tests that use a ``TestClient``
-    (a ``client`` fixture, or a module-level client), defined with ``def`` or ``async def``."""
+    (a ``client`` fixture, or a module-level client), defined with ``def`` or ``async def``;
+    kind ``"needless async"``: ``async def`` ones that await nothing (no reason to be async)."""
     found = []
     for path in sorted((root / "tests").rglob("test_*.py")):
         source = path.read_text(encoding="utf-8")
@@ -296,6 +297,22 @@ def client_tests(root: Path, kind: str) -> List[str]:
                 continue
             uses = {name.id for name in ast.walk(node) if isinstance(name, ast.Name)}
             uses |= {arg.arg for arg in node.args.args}
-            if "client" in uses:
-                found.append(f"{path.relative_to(root).as_posix()}:{node.name}")
+            if "client" not in uses:
+                continue
+            if kind == "needless async" and _awaits(node):
+                continue
+            found.append(f"{path.relative_to(root).as_posix()}:{node.name}")
     return found
+
+
+def _awaits(function: ast.AsyncFunctionDef) -> bool:
+    """An ``await``, ``async with`` or ``async for`` of the function itself (not of a nested
+    function)."""
+    todo = list(ast.iter_child_nodes(function))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.Await, ast.AsyncWith, ast.AsyncFor)):
+            return True
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            todo.extend(ast.iter_child_nodes(node))
+    return False

@@ -197,9 +197,12 @@ def test_migrate_names_the_async_driver(app: App, migrated) -> None:
 
 @_indirect("migrated")
 def test_migrate_keeps_testclient_tests_sync(app: App, migrated) -> None:
-    """``TestClient`` runs the app on a loop of its own: a sync test using it stays sync."""
+    """``TestClient`` runs the app on a loop of its own: a sync test using it stays sync unless
+    it must await something itself (e.g. a crud call on the session fixture, now async)."""
     root, _ = migrated
-    assert client_tests(root, "def") == client_tests(APPS / app.name, "def")
+    assert client_tests(root, "needless async") == []
+    made_async = set(client_tests(APPS / app.name, "def")) - set(client_tests(root, "def"))
+    assert made_async <= set(client_tests(root, "async def"))  # none vanished
 
 
 @_indirect("migrated", {app.name: [_xfail()] for app in ALL if app not in BUILT})
@@ -332,6 +335,7 @@ def test_sync_defs_and_client_tests_by_kind(tmp_path: Path) -> None:
         "tests/test_api.py": (
             "def test_sync(client):\n    pass\n"
             "async def test_async(client):\n    pass\n"
+            "async def test_awaits(client, db):\n    def f(): pass\n    await db.get(1)\n"
             "def test_other():\n    pass\n"
         ),
     })
@@ -340,7 +344,10 @@ def test_sync_defs_and_client_tests_by_kind(tmp_path: Path) -> None:
         "app/main.py:route.inner",
     ]
     assert client_tests(root, "def") == ["tests/test_api.py:test_sync"]
-    assert client_tests(root, "async def") == ["tests/test_api.py:test_async"]
+    assert client_tests(root, "async def") == [
+        "tests/test_api.py:test_async", "tests/test_api.py:test_awaits",
+    ]
+    assert client_tests(root, "needless async") == ["tests/test_api.py:test_async"]
 
 
 @pytest.mark.parametrize(("last_line", "count"), [
