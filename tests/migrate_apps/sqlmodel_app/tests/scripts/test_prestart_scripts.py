@@ -1,4 +1,5 @@
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,28 @@ def test_initial_data_script_creates_the_superuser(tmp_path: Path) -> None:
     check.dispose()
     assert [user.email for user in users] == ["admin@example.com"]
     assert users[0].is_superuser
+
+
+def test_prestart_sh_migrates_with_alembic(tmp_path: Path) -> None:
+    # scripts/prestart.sh as the container runs it: the project's interpreter and its alembic
+    # first on PATH.
+    database = tmp_path / "prestart.db"
+    bindir = os.path.dirname(sys.executable)
+    env = dict(
+        os.environ,
+        APP_SQLITE_PATH=str(database),
+        PYTHONPATH=str(PROJECT),
+        PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    process = subprocess.run(
+        ["bash", "scripts/prestart.sh"],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert process.returncode == 0, process.stderr
+    assert "Running upgrade  -> e2412789c190" in process.stderr
+
+    with sqlite3.connect(database) as connection:
+        (revision,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        emails = connection.execute('SELECT email FROM "user"').fetchall()
+    assert revision == "e2412789c190"
+    assert emails == [("admin@example.com",)]
