@@ -339,6 +339,19 @@ def _url_status(
     )
 
 
+ENV_GETTERS = frozenset({"os.environ.get", "os.getenv"})
+
+
+def _env_default(node: ast.AST, imports: Mapping[str, str]) -> Optional[str]:
+    """``os.environ.get("X", "<url>")`` / ``os.getenv("X", "<url>")``: the default URL."""
+    if (
+        isinstance(node, ast.Call) and _resolve(node.func, imports) in ENV_GETTERS and len(node.args) == 2
+        and not node.keywords and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
+    ):
+        return node.args[1].value
+    return None
+
+
 def _sqlite_evidence(call: ast.Call) -> Optional[str]:
     """``connect_args={"check_same_thread": False}``: only SQLite's driver takes it."""
     for keyword in call.keywords:

@@ -32,11 +32,13 @@ from .sqla_facts import (
     Site,
     Use,
     _Defs,
+    _env_default,
     _first_or,
     _has_params,
     _imports,
     _is_test_module,
     _local_names,
+    _map_scheme,
     _module_aliases,
     _passed,
     _resolve,
@@ -102,6 +104,14 @@ class _Scan(FunctionChecks):
                 and isinstance(statement.value, (ast.Constant, ast.JoinedStr))
             ):
                 self.module_strings[statement.targets[0].id] = statement.value
+        # `URL = os.environ.get("X", "postgresql://...")`: the default names the URL's dialect
+        self.env_defaults: Dict[str, str] = {
+            statement.targets[0].id: default
+            for statement in tree.body
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            for default in [_env_default(statement.value, self.imports)] if default is not None
+        }
         self.app = self._app()
 
     # positions and text
@@ -180,7 +190,10 @@ class _Scan(FunctionChecks):
             callee = _resolve(value.func, self.imports)
             url = _first_or(value, "url")
             if callee in CREATE_ENGINE:
-                package, why = _url_status(url, self.module_strings, _sqlite_evidence(value), self.text)
+                evidence = _sqlite_evidence(value)
+                if isinstance(url, ast.Name) and url.id in self.env_defaults:
+                    evidence = evidence or _map_scheme(self.env_defaults[url.id])[1]
+                package, why = _url_status(url, self.module_strings, evidence, self.text)
                 problem = None if package else self.site(value, URL, why, "use a literal URL naming the driver, or convert the engine by hand")
                 found.append(Shared(target.id, ENGINE, self.site(value, CLOSURE, ""), problem=problem))
             elif callee in CREATE_ASYNC_ENGINE:

@@ -15,6 +15,7 @@ from .sqla_facts import (
     CREATE_ENGINE,
     DDL,
     DEPENDENCY,
+    ENV_GETTERS,
     LAZY,
     RELATIONSHIP,
     SESSIONMAKERS,
@@ -130,12 +131,13 @@ class SetupRewrites:
             return updated
         if not (isinstance(url.value, cst.Name) and url.value.value in self._url_names):
             mapped = self._mapped_string(url.value)
-            if mapped is None and self._sqlite_evidence(updated):
+            scheme, package = ("sqlite+aiosqlite", "aiosqlite") if self._sqlite_evidence(updated) else self._env_scheme(url.value)
+            if mapped is None and scheme is not None:
                 # A URL from settings: its driver is set where it is used, at run time.
                 if not self._use(original, "sqlalchemy.engine", "make_url", WANTED_NAMES["make_url"]):
                     return updated
-                self.require("aiosqlite")
-                mapped = cst.parse_expression('make_url(x).set(drivername="sqlite+aiosqlite")')
+                self.require(package)
+                mapped = cst.parse_expression(f'make_url(x).set(drivername="{scheme}")')
                 mapped = mapped.with_changes(func=mapped.func.with_changes(
                     value=mapped.func.value.with_changes(args=[cst.Arg(url.value)])
                 ))
@@ -149,6 +151,21 @@ class SetupRewrites:
         self.drop_import_if_unused(original.func)
         self.rewrote()
         return updated.with_changes(func=cst.Name("create_async_engine"), args=args)
+
+    def _env_scheme(self, url: cst.BaseExpression) -> Tuple[Optional[str], Optional[str]]:
+        """(async scheme, driver package) of a module-level ``URL = os.environ.get("X",
+        "<url>")`` named by ``url``: its default names the dialect."""
+        if not isinstance(url, cst.Name):
+            return None, None
+        for statement in self._module.body:
+            if m.matches(statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(target=m.Name(url.value))], value=m.Call())])):
+                call = statement.body[0].value
+                if self.imported_name(call.func) in ENV_GETTERS and len(call.args) == 2 and isinstance(call.args[1].value, cst.SimpleString):
+                    default = call.args[1].value.evaluated_value
+                    mapped, package = _map_scheme(default if isinstance(default, str) else "")
+                    if mapped is not None:
+                        return mapped.partition(":")[0], package
+        return None, None
 
     @staticmethod
     def _sqlite_evidence(call: cst.Call) -> bool:
