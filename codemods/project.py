@@ -1171,6 +1171,7 @@ def build(
     seeds: Iterable[DefKey],
     root: str,
     resolver: Optional["_Resolver"] = None,
+    async_fixtures: bool = False,
 ) -> Dict[str, FileActions]:
     """Resolve every call site, propagate async to a fixed point, and say per file what to do."""
     resolver = resolver or _Resolver(modules, root)
@@ -1200,13 +1201,17 @@ def build(
             return "it is marked `# asyncfix: ignore`"
         if definition.name.startswith("__") and definition.name.endswith("__"):
             return f"`{definition.name}` is a dunder method, called by Python itself"
+        fixture = False
         for decorator in definition.decorators:
             last = decorator.rpartition(".")[2]
             if "property" in last or last in ("setter", "getter", "deleter"):
                 return f"`{definition.qualname}` is a property"
+            if async_fixtures and decorator in ("pytest.fixture", "fixture"):
+                fixture = True  # --migrate: anyio's pytest plugin runs async fixtures (sqla_closure)
+                continue
             if last not in _ROUTE_DECORATORS:
                 return f"`{definition.qualname}` is decorated with `@{decorator}`, which may call it synchronously"
-        if definition.is_generator:
+        if definition.is_generator and not fixture:
             return f"`{definition.qualname}` is a generator; its callers iterate it synchronously"
         if key in callbacks:
             where, line = callbacks[key]
@@ -1385,7 +1390,7 @@ def combine_all(
         # The first rung of the fix ladder: blocking helpers a family converts natively, whose
         # closure is complete, become async with every caller (native.py).
         seeds.extend(native.seeds(modules, resolver, names))
-        actions = build(modules, seeds, root, resolver)
+        actions = build(modules, seeds, root, resolver, async_fixtures=bool((options or {}).get("migrate")))
     plan = None
     if modules:
         from . import blocking

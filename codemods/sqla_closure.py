@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from .resolve import absolute, module_names, package_of
 from .sqla_facts import (
@@ -21,6 +21,7 @@ from .sqla_facts import (
     FileFacts,
     Shared,
     Site,
+    _is_test_module,
 )
 
 
@@ -106,6 +107,9 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
     blockers: List[Tuple[str, Site]] = []
     reports: Dict[str, List[Site]] = {}
     opened: List[Tuple[str, str]] = []  # (path, qualname) of sync functions --migrate makes async
+    disposals: Set[Tuple[str, int]] = set()
+    if not migrate:
+        blockers.extend((path, site) for path, fact in facts.items() for site in getattr(fact, "fixture_blockers", ()))
     for path, fact in facts.items():
         blockers.extend((path, site) for site in getattr(fact, "blockers", ()))
         blockers.extend((path, site) for ref, site in getattr(fact, "alias_blockers", ()) if ref in aliases.get(path, {}))
@@ -127,6 +131,8 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
                 continue
             if left:
                 blockers.append((path, replace(use.site, code=CLOSURE, why=f"`{use.ref}` is used")))
+            elif not use.ok and migrate and use.seed == "<hook>":
+                disposals.add((path, use.site.line))
             elif not use.ok and migrate and use.seed:
                 opened.append((path, use.seed))  # the function holding it becomes async
             elif not use.ok:
@@ -165,7 +171,11 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
         for path, sites in reports.items()
         if sites
     }
-    return Combined(meets and not refused, seeds, factories, refused, kept, migrate, aliases)
+    runner = ""
+    if migrate and any(_is_test_module(path) for path, _ in seeds):
+        conftests = sorted((p for p in facts if os.path.basename(p) == "conftest.py"), key=lambda p: (p.count(os.sep), p))
+        runner = conftests[0] if conftests else ""
+    return Combined(meets and not refused, seeds, factories, refused, kept, migrate, aliases, runner, frozenset(disposals), frozenset(facts))
 
 
 def _with_aliases(

@@ -81,6 +81,7 @@ ASYNC_DRIVERS: Mapping[str, str] = {
 # every file's rewrite sees the same decision.
 
 ENGINE, FACTORY, ASYNC_ENGINE = "engine", "factory", "async engine"
+FIXTURE = "a pytest fixture, which stays sync unless --migrate configures an async runner"
 ALIAS = "session alias"  # a module-level `SessionDep = Annotated[Session, Depends(get_db)]`
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 # Return annotations of a session dependency -> their async twins.
@@ -179,6 +180,8 @@ class FileFacts:
     # imported from the project: a Session function if that name is an alias (combine decides)
     alias_defs: Tuple[Tuple[str, bool, str], ...] = ()
     alias_blockers: Tuple[Tuple[str, Site], ...] = ()  # (imported name, why), as alias_defs
+    fixture_blockers: Tuple[Site, ...] = ()  # pytest fixtures taking a Session: blockers without --migrate
+    disposals: Tuple[Tuple[str, int], ...] = ()  # (ref, line) of `engine.dispose()` in a pytest hook
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,9 @@ class Combined:
     migrate: bool = False  # --migrate: the whole app moves to AsyncSession, sync routes included
     # path -> Session alias names usable there (defined or imported) -> "sqlalchemy"/"sqlmodel"
     aliases: Mapping[str, Mapping[str, str]] = None  # type: ignore[assignment]
+    runner: str = ""  # the conftest.py that gets anyio's `anyio_backend` fixture (--migrate)
+    disposals: FrozenSet[Tuple[str, int]] = frozenset()  # (path, line): `asyncio.run(engine.dispose())`
+    files: FrozenSet[str] = frozenset()  # every file with something to convert (engine uses included)
 
 
 def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:

@@ -22,6 +22,7 @@ from .sqla_facts import (
     ENGINE,
     FACTORY,
     FASTAPI_APP,
+    FIXTURE,
     GENERATOR_RETURNS,
     SESSION_CLASSES,
     SESSIONMAKERS,
@@ -31,6 +32,7 @@ from .sqla_facts import (
     Shared,
     Site,
     Use,
+    _closes,
     _Defs,
     _env_default,
     _first_or,
@@ -40,6 +42,7 @@ from .sqla_facts import (
     _local_names,
     _map_scheme,
     _module_aliases,
+    _own,
     _passed,
     _resolve,
     _sqlite_evidence,
@@ -82,6 +85,8 @@ class _Scan(FunctionChecks):
         self.residual: List[Site] = []
         self.needs: Dict[str, ast.AST] = {}  # name a rewrite imports -> where it is needed
         self.passed: Set[str] = set()  # function names handed to other code as values
+        self.fixture_blockers: List[Site] = []
+        self.disposals: List[Tuple[str, int]] = []
         self.project_imports: Dict[str, Tuple[int, str, str]] = {}
         for node in import_nodes:
             if isinstance(node, ast.ImportFrom):
@@ -282,6 +287,15 @@ class _Scan(FunctionChecks):
         if isinstance(parent, ast.Call) and parent.func is node:
             return self.factory_call(node, ref, parent, label)
         if isinstance(parent, ast.Attribute):
+            call, function = self.parent(parent), self.function(node)
+            if (
+                parent.attr == "dispose" and isinstance(call, ast.Call) and call.func is parent and not call.args
+                and isinstance(self.parent(call), ast.Expr) and isinstance(function, ast.FunctionDef)
+                and function.name.startswith("pytest_")
+            ):  # a pytest hook runs outside any loop: --migrate makes it `asyncio.run(engine.dispose())`
+                self.disposals.append((ref, call.lineno))
+                return Use(ref, self.site(node, CLOSURE, f"`{label}.dispose()` in the pytest hook `{function.name}`"), False,
+                           seed="<hook>")
             return Use(ref, self.site(node, CLOSURE, f"`{label}.{parent.attr}` is used"), False)
         return Use(ref, self.site(node, CLOSURE, f"`{label}` is handed to other code"), False)
 
@@ -340,6 +354,18 @@ class _Scan(FunctionChecks):
             return Use(ref, self.site(call, CLOSURE, f"`with {label}()` {self.where(function)}"), False,
                        seed=self.seedable(function, block))
         statement = self.parent(call)
+        if isinstance(statement, ast.Assign) and isinstance(function, ast.FunctionDef) and not any(
+            isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own(function)
+        ):
+            # `db = F()` then `try: ... finally: db.close()` in a helper or a test: `async with F() as db: ...`
+            following = self._next_statement(statement)
+            if (
+                len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)
+                and isinstance(following, ast.Try) and not following.handlers and not following.orelse
+                and _closes(following.finalbody, statement.targets[0].id)
+            ):
+                return Use(ref, self.site(call, CLOSURE, f"`{label}()` closed in `finally` {self.where(function)}"), False,
+                           seed=self.seedable(function))
         if (
             isinstance(statement, ast.Assign)
             and isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -393,6 +419,15 @@ class _Scan(FunctionChecks):
         seed = self.seedable(function) if isinstance(function, ast.FunctionDef) and "conn" not in _local_names(function) else ""
         return Use(ref, self.site(call, CLOSURE, f"{what} {self.where(function)}"), False, seed=seed)
 
+    def _next_statement(self, statement: ast.AST) -> Optional[ast.AST]:
+        parent = self.parent(statement)
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(parent, field, None)
+            if isinstance(block, list) and statement in block:
+                index = block.index(statement)
+                return block[index + 1] if index + 1 < len(block) else None
+        return None
+
     def seedable(self, function: Optional[ast.AST], block: Optional[ast.With] = None) -> str:
         """The qualified name of ``function`` if it is a sync ``def`` that could become async
         (with the one-item ``with`` block in it converted); "" otherwise."""
@@ -409,7 +444,7 @@ class _Scan(FunctionChecks):
                 return ""
             current = self.function(current)
         qualname = ".".join(parts)
-        return "" if self.boundary(qualname, function, self.passed) else qualname
+        return "" if self.boundary(qualname, function, self.passed) not in ("", FIXTURE) else qualname
 
 
 def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
@@ -443,7 +478,8 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
     scan.relationships()
     scan.clashes()
     factories = tuple(s.name for s in shared if s.kind == FACTORY)
-    if not (defs.found or shared or uses or scan.blockers or scan.residual or scan.meets_async or aliases or alias_defs):
+    if not (defs.found or shared or uses or scan.blockers or scan.residual or scan.meets_async or aliases or alias_defs
+            or scan.fixture_blockers):
         return None
     return FileFacts(
         session_defs=tuple(defs.found),
@@ -458,6 +494,8 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         aliases=tuple(sorted(aliases.items())),
         alias_defs=tuple(alias_defs),
         alias_blockers=tuple(alias_blockers),
+        fixture_blockers=tuple(scan.fixture_blockers),
+        disposals=tuple(scan.disposals),
     )
 
 

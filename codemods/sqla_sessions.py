@@ -267,6 +267,37 @@ class SessionRewrites:
             asynchronous=cst.Asynchronous(), body=updated.body.with_changes(body=[block])
         )
 
+    def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
+        """``db = F()`` then ``try: ... finally: db.close()`` in a coroutine (F a session factory)
+        -> ``async with F() as db: ...``."""
+        scope = self.get_metadata(ScopeProvider, original, None)
+        function = getattr(scope, "node", None)
+        if not isinstance(function, cst.FunctionDef) or not self.is_async_def(function):
+            return updated
+        if m.findall(function, m.Yield()):  # a dependency: its shapes are _dependency's
+            return updated
+        create = m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call(func=m.Name(), args=()))])
+        body = list(updated.body)
+        changed = False
+        index = 0
+        while index + 1 < len(body):
+            first, second = body[index], body[index + 1]
+            if m.matches(first, create) and isinstance(second, cst.Try) and not second.handlers and second.orelse is None:
+                assign = first.body[0]
+                variable = assign.targets[0].target.value
+                closes = m.Finally(body=m.IndentedBlock(body=[m.SimpleStatementLine(body=[
+                    m.Expr(_attr_call_matcher(variable, "close") | m.Await(_attr_call_matcher(variable, "close")))
+                ])]))
+                if assign.value.func.value in self._combined.factories and m.matches(second.finalbody, closes) and not self.ignored(first):
+                    body[index:index + 2] = [cst.With(
+                        items=[cst.WithItem(item=assign.value, asname=cst.AsName(name=cst.Name(variable)))],
+                        body=second.body, asynchronous=cst.Asynchronous(), leading_lines=first.leading_lines,
+                    )]
+                    changed = True
+                    self.rewrote()
+            index += 1
+        return updated.with_changes(body=body) if changed else updated
+
     def _try_dependency(self, updated: cst.FunctionDef, block: cst.Try) -> Optional[cst.FunctionDef]:
         """``try: db = F(); ...; yield db; ... finally: db.close()`` (the creation inside ``try``,
         as the tutorial's test override) -> ``async with F() as db: ...; yield db; ...``."""

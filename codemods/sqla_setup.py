@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import GlobalScope, ScopeProvider
+from libcst.metadata import GlobalScope, PositionProvider, ScopeProvider
 
 from .sqla_facts import (
     CLASH,
@@ -36,6 +36,9 @@ class SetupRewrites:
     ) -> cst.BaseStatement:
         """``X.metadata.create_all(engine)`` in a coroutine -> ``async with engine.begin() as
         conn: await conn.run_sync(X.metadata.create_all)``."""
+        disposal = self._disposal(original, updated)
+        if disposal is not None:
+            return disposal
         ddl = self._ddl_call(original)
         if ddl is None:
             return updated
@@ -226,7 +229,42 @@ class SetupRewrites:
 
     # -- module-level create_all -> lifespan / asyncio.run -------------------------------------
 
+    def _disposal(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine) -> Optional[cst.BaseStatement]:
+        """``engine.dispose()`` in a pytest hook (outside any loop) -> ``asyncio.run(engine.dispose())``."""
+        if not self._combined.disposals or not m.matches(original, m.SimpleStatementLine(body=[m.Expr(m.Call())])):
+            return None
+        line = self.get_metadata(PositionProvider, original).start.line
+        if (self.file.filename, line) not in self._combined.disposals or self.ignored(original):
+            return None
+        self.add_needed_import("asyncio")
+        self.rewrote()
+        expression = updated.body[0]
+        run = cst.Call(func=cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("run")), args=[cst.Arg(expression.value)])
+        return updated.with_changes(body=[expression.with_changes(value=run)])
+
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        updated = self._module_ddl(original, updated)
+        if self._combined.runner != self.file.filename:
+            return updated
+        defined = any(
+            m.matches(statement, m.FunctionDef(name=m.Name("anyio_backend"))) for statement in updated.body
+        )
+        if defined:
+            return updated
+        # --migrate made fixtures or tests async: anyio's pytest plugin (installed with anyio, a
+        # FastAPI dependency) runs them, on asyncio, for the whole session.
+        self.add_needed_import("pytest")
+        fixture = cst.parse_statement(
+            '@pytest.fixture(scope="session", autouse=True)\n'
+            "def anyio_backend():\n"
+            "    # async fixtures and tests run on anyio's pytest plugin, on asyncio (asyncfix --migrate)\n"
+            '    return "asyncio"\n'
+        ).with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+        self.require("anyio")
+        self.rewrote()
+        return updated.with_changes(body=[*updated.body, fixture])
+
+    def _module_ddl(self, original: cst.Module, updated: cst.Module) -> cst.Module:
         if len(original.body) != len(updated.body):
             return updated
         ddl: List[int] = []
