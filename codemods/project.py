@@ -1213,7 +1213,7 @@ def build(
                 return f"`{definition.qualname}` is decorated with `@{decorator}`, which may call it synchronously"
         if definition.is_generator and not fixture:
             return f"`{definition.qualname}` is a generator; its callers iterate it synchronously"
-        if key in callbacks:
+        if key in callbacks and not fixture:  # pytest passes fixtures by name, not as callbacks
             where, line = callbacks[key]
             return f"`{definition.qualname}` is passed as a callback ({where}:{line})"
         if definition.owner_class:

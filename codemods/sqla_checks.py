@@ -119,9 +119,11 @@ class FunctionChecks:
         line = self.lines[function.lineno - 1] if function.lineno - 1 < len(self.lines) else b""
         if IGNORE_COMMENT.search(line.decode("utf-8", "replace")):
             return "it is marked `# asyncfix: ignore`"
+        if fixture:  # pytest calls it; a parameter of the same name elsewhere is no callback
+            return FIXTURE
         if name in passed:
             return "it is passed to other code as a callback"
-        return FIXTURE if fixture else ""
+        return ""
 
     def session_call_in(self, function: ast.AST, call: ast.Call, name: str, method: str) -> None:
         in_genexp = self._in_genexp(call, function)

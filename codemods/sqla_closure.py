@@ -21,6 +21,7 @@ from .sqla_facts import (
     FileFacts,
     Shared,
     Site,
+    Use,
     _is_test_module,
 )
 
@@ -135,6 +136,8 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
                 disposals.add((path, use.site.line))
             elif not use.ok and migrate and use.seed:
                 opened.append((path, use.seed))  # the function holding it becomes async
+            elif not use.ok and migrate and _engine_function(resolver, facts, path, use) is not None:
+                opened.append(_engine_function(resolver, facts, path, use))  # `init(engine)`: init becomes async
             elif not use.ok:
                 blockers.append((path, use.site))
             elif use.in_coroutine and shared.kind == FACTORY:
@@ -189,11 +192,11 @@ def _with_aliases(
     for path, fact in facts.items():
         defs = list(fact.session_defs)
         known = {q for q, _, _ in defs}
-        local = dict(getattr(fact, "aliases", ()))
+        local = {name: kind for name, kind in getattr(fact, "aliases", ()) if kind != "async"}
         for qualname, is_async, ref in getattr(fact, "alias_defs", ()):
             if ref not in local:
                 key, left = resolver.resolve(path, ref)
-                if key is None or left or resolver.shared[key].kind != ALIAS:
+                if key is None or left or resolver.shared[key].kind != ALIAS or resolver.shared[key].bind == "async":
                     continue
                 local[ref] = resolver.shared[key].bind
             if qualname not in known:
@@ -203,3 +206,27 @@ def _with_aliases(
         if local:
             aliases[path] = local
     return session_defs, aliases
+
+
+def _engine_function(resolver: _Resolver, facts: Mapping[str, Any], path: str, use: Use) -> Optional[Tuple[str, str]]:
+    """The project function ``f`` of ``f(engine)`` when the engine lands in a parameter annotated
+    ``Engine`` of a sync function that can take an async engine by becoming async (its sessions
+    on the parameter convert like those on the engine)."""
+    written, position, keyword = use.callee
+    if not written or (position < 0 and not keyword):
+        return None
+    head, _, rest = written.partition(".")
+    target, name = path, written
+    origin = resolver.imports.get(path, {}).get(head)
+    if origin is not None:
+        level, module, attribute = origin
+        if attribute and not rest:
+            target, name = resolver.module(path, level, module), attribute
+        elif not attribute and rest:
+            target, name = resolver.module(path, level, module), rest
+        else:
+            return None
+    for qualname, parameter, index in getattr(facts.get(target), "engine_defs", ()) if target else ():
+        if qualname == name and (index == position if position >= 0 else parameter == keyword):
+            return target, qualname
+    return None

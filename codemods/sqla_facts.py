@@ -32,6 +32,7 @@ SESSION_CLASSES = frozenset(
 SESSIONMAKERS = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
 CREATE_ENGINE = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlmodel.create_engine"})
 RELATIONSHIP = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"})
+SQLMODEL_RELATIONSHIP = frozenset({"sqlmodel.Relationship", "sqlmodel.main.Relationship"})
 ASYNC_SESSION_MODULE = {"sqlalchemy": "sqlalchemy.ext.asyncio", "sqlmodel": "sqlmodel.ext.asyncio.session"}
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends"})
 
@@ -82,6 +83,7 @@ ASYNC_DRIVERS: Mapping[str, str] = {
 
 ENGINE, FACTORY, ASYNC_ENGINE = "engine", "factory", "async engine"
 FIXTURE = "a pytest fixture, which stays sync unless --migrate configures an async runner"
+ENGINE_CLASSES = frozenset({"sqlalchemy.Engine", "sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine"})
 ALIAS = "session alias"  # a module-level `SessionDep = Annotated[Session, Depends(get_db)]`
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 # Return annotations of a session dependency -> their async twins.
@@ -157,6 +159,7 @@ class Use:
     site: Site  # why: what the use is, when it blocks
     ok: bool  # the transform converts this use
     sync_session: bool = False  # `Session(e)` / `sessionmaker(e)`: wrong on an async engine
+    callee: Tuple[str, int, str] = ("", -1, "")  # handed to `f(engine)`: (f as written, position, keyword)
     in_coroutine: bool = False  # `with Factory() as s` in an async def: a Session meets async code
     # the sync function holding a use that converts if that function becomes async (--migrate
     # seeds it: `with Session(engine)` in a helper, `create_all(engine)` in an init function)
@@ -182,6 +185,8 @@ class FileFacts:
     alias_blockers: Tuple[Tuple[str, Site], ...] = ()  # (imported name, why), as alias_defs
     fixture_blockers: Tuple[Site, ...] = ()  # pytest fixtures taking a Session: blockers without --migrate
     disposals: Tuple[Tuple[str, int], ...] = ()  # (ref, line) of `engine.dispose()` in a pytest hook
+    # (qualname, parameter, position) of sync functions taking an `Engine` parameter
+    engine_defs: Tuple[Tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -270,6 +275,7 @@ class _Defs(FastVisitor):
         self.nodes: List[Tuple[str, Union[ast.FunctionDef, ast.AsyncFunctionDef], Dict[str, str]]] = []
         # (qualname, def, parameter, imported name): a Session if that name is an alias
         self.maybe: List[Tuple[str, Union[ast.FunctionDef, ast.AsyncFunctionDef], str, str]] = []
+        self.engine_defs: List[Tuple[str, str, int]] = []
 
     def _def(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> None:
         qualname = ".".join([*self.prefix, node.name])
@@ -279,7 +285,9 @@ class _Defs(FastVisitor):
         defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
         takes = depends = False
         sessions: Dict[str, str] = {}
-        for arg in [*positional, *args.kwonlyargs]:
+        for position, arg in enumerate([*positional, *args.kwonlyargs]):
+            if isinstance(node, ast.FunctionDef) and _resolve(arg.annotation, self.imports) in ENGINE_CLASSES:
+                self.engine_defs.append((qualname, arg.arg, position if position < len(positional) else -1))
             kind, annotated = _session_annotation(arg.annotation, self.imports)
             if isinstance(arg.annotation, ast.Name) and arg.annotation.id in self.aliases:
                 kind, annotated = self.aliases[arg.annotation.id], True

@@ -283,7 +283,10 @@ class _Scan(FunctionChecks):
                 isinstance(call.func.value, ast.Attribute) and call.func.value.attr == "metadata"
             ):
                 return self.ddl(node, ref, call, label)
-            return Use(ref, self.site(node, CLOSURE, f"`{label}` is passed to `{self.text(call.func)}()`"), False)
+            position = call.args.index(node) if node in call.args else -1
+            keyword = parent.arg if isinstance(parent, ast.keyword) and parent.arg else ""
+            return Use(ref, self.site(node, CLOSURE, f"`{label}` is passed to `{self.text(call.func)}()`"), False,
+                       callee=(dotted_name(call.func) or "", position, keyword))
         if isinstance(parent, ast.Call) and parent.func is node:
             return self.factory_call(node, ref, parent, label)
         if isinstance(parent, ast.Attribute):
@@ -479,7 +482,7 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
     scan.clashes()
     factories = tuple(s.name for s in shared if s.kind == FACTORY)
     if not (defs.found or shared or uses or scan.blockers or scan.residual or scan.meets_async or aliases or alias_defs
-            or scan.fixture_blockers):
+            or scan.fixture_blockers or defs.engine_defs):
         return None
     return FileFacts(
         session_defs=tuple(defs.found),
@@ -496,6 +499,7 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         alias_blockers=tuple(alias_blockers),
         fixture_blockers=tuple(scan.fixture_blockers),
         disposals=tuple(scan.disposals),
+        engine_defs=tuple(defs.engine_defs),
     )
 
 

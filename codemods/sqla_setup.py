@@ -19,6 +19,7 @@ from .sqla_facts import (
     LAZY,
     RELATIONSHIP,
     SESSIONMAKERS,
+    SQLMODEL_RELATIONSHIP,
     URL,
     WANTED_NAMES,
     _fix_commas,
@@ -118,11 +119,13 @@ class SetupRewrites:
 
     def _setup_call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         name = self.imported_name(original.func) if isinstance(original.func, (cst.Name, cst.Attribute)) else None
-        if name in CREATE_ENGINE:
-            return self._engine(original, updated)
-        if name in SESSIONMAKERS:
-            return self._sessionmaker(original, updated)
-        if name in RELATIONSHIP:
+        if name in CREATE_ENGINE or name in SESSIONMAKERS:
+            # The closure is about the module-level engines and factories the program shares; an
+            # engine a function makes for itself (a test's check on a file) is its own business.
+            if not isinstance(self.get_metadata(ScopeProvider, original, None), GlobalScope):
+                return updated
+            return self._engine(original, updated) if name in CREATE_ENGINE else self._sessionmaker(original, updated)
+        if name in RELATIONSHIP or name in SQLMODEL_RELATIONSHIP:
             return self._relationship(original, updated)
         return updated
 
@@ -207,6 +210,15 @@ class SetupRewrites:
 
     def _relationship(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         keywords = {a.keyword.value: a for a in updated.args if a.keyword is not None}
+        if self.imported_name(original.func) in SQLMODEL_RELATIONSHIP:
+            # SQLModel's Relationship(): SQLAlchemy's options go through sa_relationship_kwargs
+            if "sa_relationship_kwargs" in keywords or "sa_relationship" in keywords:
+                return updated
+            self.rewrote()
+            kwargs = cst.parse_expression('{"lazy": "selectin"}')
+            return updated.with_changes(args=_fix_commas(
+                [*updated.args, cst.Arg(keyword=cst.Name("sa_relationship_kwargs"), value=kwargs)], _trailing(updated.args)
+            ))
         target = original.args[0].value if original.args else None
         label = cst.Module([]).code_for_node(target) if target is not None else "relationship"
         if "backref" in keywords:
