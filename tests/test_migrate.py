@@ -64,7 +64,7 @@ SQLMODEL = App("sqlmodel_app", code=("app",), needs=("sqlmodel",))
 REPOSITORY = App("repository_app", code=("app",))
 POSTGRES = App("postgres_app", code=("app",), needs=("psycopg",))
 ALL = (TUTORIAL, SQLMODEL, REPOSITORY, POSTGRES)
-BUILT = (TUTORIAL, POSTGRES)  # shapes --migrate converts: their xfail marks are gone
+BUILT = (TUTORIAL, SQLMODEL, POSTGRES)  # shapes --migrate converts: their xfail marks are gone
 
 
 def _xfail(reason: str = NOT_BUILT):
