@@ -121,6 +121,7 @@ WANTED_NAMES: Mapping[str, FrozenSet[str]] = {
     "AsyncSession": ASYNC_SESSION_CLASSES,
     "create_async_engine": CREATE_ASYNC_ENGINE,
     "async_sessionmaker": frozenset({"sqlalchemy.ext.asyncio.async_sessionmaker"}),
+    "AsyncEngine": frozenset({"sqlalchemy.ext.asyncio.AsyncEngine", "sqlalchemy.ext.asyncio.engine.AsyncEngine"}),
     "make_url": frozenset({"sqlalchemy.engine.make_url", "sqlalchemy.make_url", "sqlalchemy.engine.url.make_url"}),
     "lifespan": frozenset(),
     "create_tables": frozenset(),

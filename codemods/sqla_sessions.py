@@ -13,8 +13,10 @@ from libcst.metadata import ScopeProvider
 from .base import GENEXP
 from .sqla_facts import (
     ANNOTATED,
+    ASYNC_SESSION_CLASSES,
     ASYNC_SESSION_MODULE,
     DEPENDENCY,
+    ENGINE_CLASSES,
     GENERATOR_RETURNS,
     SESSION_CLASSES,
     STAYS_SYNC,
@@ -159,6 +161,14 @@ class SessionRewrites:
         changed = False
         for old, new in zip(original.params.params, updated.params.params):
             kind = self._plain_session(old.annotation)
+            if kind is None and old.annotation is not None and (
+                self.imported_name(old.annotation.annotation) in ENGINE_CLASSES
+            ) and self._opens_session_on(original, old.name.value) and self._use(old, "sqlalchemy.ext.asyncio", "AsyncEngine"):
+                # `def ping(db_engine: Engine)`, made async because it is handed the engine
+                self.drop_import_if_unused(old.annotation.annotation)
+                new_params.append(new.with_changes(annotation=cst.Annotation(cst.Name("AsyncEngine"))))
+                changed = True
+                continue
             if kind is None:
                 new_params.append(new)
                 continue
@@ -181,6 +191,13 @@ class SessionRewrites:
             return updated
         self.rewrote()
         return updated.with_changes(params=updated.params.with_changes(params=new_params, kwonly_params=kwonly))
+
+    def _opens_session_on(self, function: cst.FunctionDef, parameter: str) -> bool:
+        """``Session(parameter)`` / ``AsyncSession(parameter)`` in ``function``: an engine parameter."""
+        for call in m.findall(function, m.Call(args=[m.Arg(value=m.Name(parameter)), m.ZeroOrMore()])):
+            if self.imported_name(call.func) in SESSION_CLASSES | ASYNC_SESSION_CLASSES:
+                return True
+        return False
 
     def _plain_session(self, annotation: Optional[cst.Annotation]) -> Optional[str]:
         """``Session`` itself (an alias or ``Annotated[...]`` converts where it is written)."""
