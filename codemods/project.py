@@ -1172,6 +1172,7 @@ def build(
     root: str,
     resolver: Optional["_Resolver"] = None,
     run_in: Optional[Mapping[DefKey, FrozenSet[Span]]] = None,
+    async_fixtures: bool = False,
 ) -> Dict[str, FileActions]:
     """Resolve every call site, propagate async to a fixed point, and say per file what to do.
     ``run_in``: sync functions that stay sync and run the given coroutine calls with
@@ -1204,15 +1205,19 @@ def build(
             return "it is marked `# asyncfix: ignore`"
         if definition.name.startswith("__") and definition.name.endswith("__"):
             return f"`{definition.name}` is a dunder method, called by Python itself"
+        fixture = False
         for decorator in definition.decorators:
             last = decorator.rpartition(".")[2]
             if "property" in last or last in ("setter", "getter", "deleter"):
                 return f"`{definition.qualname}` is a property"
+            if async_fixtures and decorator in ("pytest.fixture", "fixture"):
+                fixture = True  # --migrate: anyio's pytest plugin runs async fixtures (sqla_closure)
+                continue
             if last not in _ROUTE_DECORATORS:
                 return f"`{definition.qualname}` is decorated with `@{decorator}`, which may call it synchronously"
-        if definition.is_generator:
+        if definition.is_generator and not fixture:
             return f"`{definition.qualname}` is a generator; its callers iterate it synchronously"
-        if key in callbacks:
+        if key in callbacks and not fixture:  # pytest passes fixtures by name, not as callbacks
             where, line = callbacks[key]
             return f"`{definition.qualname}` is passed as a callback ({where}:{line})"
         if definition.owner_class:
@@ -1393,7 +1398,10 @@ def combine_all(
         # closure is complete, become async with every caller (native.py).
         rung = native.plan(modules, resolver, names, options or {}, facts)
         seeds.extend(rung.seeds)
-        actions = build(modules, seeds, root, resolver, rung.runs)
+        actions = build(
+            modules, seeds, root, resolver, rung.runs,
+            async_fixtures=bool((options or {}).get("migrate")),
+        )
         actions = native.with_findings(actions, rung.findings)
         facts[native.FACTS_KEY] = rung  # the tests' mocks requests_to_httpx converts
     plan = None

@@ -15,6 +15,7 @@ from .sqla_facts import (
     AWAITED_METHODS,
     CHAIN,
     CLASH,
+    FIXTURE,
     LAZY,
     RELATIONSHIP,
     ROUTE_DECORATORS,
@@ -75,7 +76,7 @@ class FunctionChecks:
             if not isinstance(function, ast.AsyncFunctionDef):
                 reason = self.boundary(qualname, function, passed)
                 if reason:
-                    self.blockers.append(self.site(
+                    (self.fixture_blockers if reason == FIXTURE else self.blockers).append(self.site(
                         function, STAYS_SYNC, f"`{function.name}` takes a Session but cannot become async: {reason}",
                         "restructure it so that it can be `async def`",
                     ))
@@ -97,21 +98,29 @@ class FunctionChecks:
                     return
 
     def boundary(self, qualname: str, function: ast.FunctionDef, passed: Set[str]) -> str:
+        """Why ``function`` cannot become async ("" if it can; FIXTURE: only with --migrate,
+        which configures anyio's pytest plugin to run async fixtures)."""
         name = function.name
         if name.startswith("__") and name.endswith("__"):
             return "a dunder method"
+        fixture = False
         for decorator in function.decorator_list:
             dotted = dotted_name(decorator.func if isinstance(decorator, ast.Call) else decorator) or "?"
             last = dotted.rpartition(".")[2]
             if "property" in last or last in ("setter", "getter", "deleter"):
                 return "a property"
+            if _resolve(decorator.func if isinstance(decorator, ast.Call) else decorator, self.imports) == "pytest.fixture":
+                fixture = True
+                continue
             if last not in ROUTE_DECORATORS:
                 return f"decorated with `@{dotted}`, which may call it synchronously"
-        if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own(function)):
+        if not fixture and any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own(function)):
             return "a generator, iterated synchronously"
         line = self.lines[function.lineno - 1] if function.lineno - 1 < len(self.lines) else b""
         if IGNORE_COMMENT.search(line.decode("utf-8", "replace")):
             return "it is marked `# asyncfix: ignore`"
+        if fixture:  # pytest calls it; a parameter of the same name elsewhere is no callback
+            return FIXTURE
         if name in passed:
             return "it is passed to other code as a callback"
         return ""

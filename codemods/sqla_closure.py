@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from .resolve import absolute, module_names, package_of
 from .sqla_facts import (
@@ -21,6 +21,8 @@ from .sqla_facts import (
     FileFacts,
     Shared,
     Site,
+    Use,
+    _is_test_module,
 )
 
 
@@ -106,6 +108,9 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
     blockers: List[Tuple[str, Site]] = []
     reports: Dict[str, List[Site]] = {}
     opened: List[Tuple[str, str]] = []  # (path, qualname) of sync functions --migrate makes async
+    disposals: Set[Tuple[str, int]] = set()
+    if not migrate:
+        blockers.extend((path, site) for path, fact in facts.items() for site in getattr(fact, "fixture_blockers", ()))
     for path, fact in facts.items():
         blockers.extend((path, site) for site in getattr(fact, "blockers", ()))
         blockers.extend((path, site) for ref, site in getattr(fact, "alias_blockers", ()) if ref in aliases.get(path, {}))
@@ -127,8 +132,12 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
                 continue
             if left:
                 blockers.append((path, replace(use.site, code=CLOSURE, why=f"`{use.ref}` is used")))
+            elif not use.ok and migrate and use.seed == "<hook>":
+                disposals.add((path, use.site.line))
             elif not use.ok and migrate and use.seed:
                 opened.append((path, use.seed))  # the function holding it becomes async
+            elif not use.ok and migrate and _engine_function(resolver, facts, path, use) is not None:
+                opened.append(_engine_function(resolver, facts, path, use))  # `init(engine)`: init becomes async
             elif not use.ok:
                 blockers.append((path, use.site))
             elif use.in_coroutine and shared.kind == FACTORY:
@@ -165,7 +174,11 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
         for path, sites in reports.items()
         if sites
     }
-    return Combined(meets and not refused, seeds, factories, refused, kept, migrate, aliases)
+    runner = ""
+    if migrate and any(_is_test_module(path) for path, _ in seeds):
+        conftests = sorted((p for p in facts if os.path.basename(p) == "conftest.py"), key=lambda p: (p.count(os.sep), p))
+        runner = conftests[0] if conftests else ""
+    return Combined(meets and not refused, seeds, factories, refused, kept, migrate, aliases, runner, frozenset(disposals), frozenset(facts))
 
 
 def _with_aliases(
@@ -179,11 +192,11 @@ def _with_aliases(
     for path, fact in facts.items():
         defs = list(fact.session_defs)
         known = {q for q, _, _ in defs}
-        local = dict(getattr(fact, "aliases", ()))
+        local = {name: kind for name, kind in getattr(fact, "aliases", ()) if kind != "async"}
         for qualname, is_async, ref in getattr(fact, "alias_defs", ()):
             if ref not in local:
                 key, left = resolver.resolve(path, ref)
-                if key is None or left or resolver.shared[key].kind != ALIAS:
+                if key is None or left or resolver.shared[key].kind != ALIAS or resolver.shared[key].bind == "async":
                     continue
                 local[ref] = resolver.shared[key].bind
             if qualname not in known:
@@ -193,3 +206,27 @@ def _with_aliases(
         if local:
             aliases[path] = local
     return session_defs, aliases
+
+
+def _engine_function(resolver: _Resolver, facts: Mapping[str, Any], path: str, use: Use) -> Optional[Tuple[str, str]]:
+    """The project function ``f`` of ``f(engine)`` when the engine lands in a parameter annotated
+    ``Engine`` of a sync function that can take an async engine by becoming async (its sessions
+    on the parameter convert like those on the engine)."""
+    written, position, keyword = use.callee
+    if not written or (position < 0 and not keyword):
+        return None
+    head, _, rest = written.partition(".")
+    target, name = path, written
+    origin = resolver.imports.get(path, {}).get(head)
+    if origin is not None:
+        level, module, attribute = origin
+        if attribute and not rest:
+            target, name = resolver.module(path, level, module), attribute
+        elif not attribute and rest:
+            target, name = resolver.module(path, level, module), rest
+        else:
+            return None
+    for qualname, parameter, index in getattr(facts.get(target), "engine_defs", ()) if target else ():
+        if qualname == name and (index == position if position >= 0 else parameter == keyword):
+            return target, qualname
+    return None

@@ -32,6 +32,7 @@ SESSION_CLASSES = frozenset(
 SESSIONMAKERS = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
 CREATE_ENGINE = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlmodel.create_engine"})
 RELATIONSHIP = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"})
+SQLMODEL_RELATIONSHIP = frozenset({"sqlmodel.Relationship", "sqlmodel.main.Relationship"})
 ASYNC_SESSION_MODULE = {"sqlalchemy": "sqlalchemy.ext.asyncio", "sqlmodel": "sqlmodel.ext.asyncio.session"}
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends"})
 
@@ -81,6 +82,8 @@ ASYNC_DRIVERS: Mapping[str, str] = {
 # every file's rewrite sees the same decision.
 
 ENGINE, FACTORY, ASYNC_ENGINE = "engine", "factory", "async engine"
+FIXTURE = "a pytest fixture, which stays sync unless --migrate configures an async runner"
+ENGINE_CLASSES = frozenset({"sqlalchemy.Engine", "sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine"})
 ALIAS = "session alias"  # a module-level `SessionDep = Annotated[Session, Depends(get_db)]`
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 # Return annotations of a session dependency -> their async twins.
@@ -118,6 +121,7 @@ WANTED_NAMES: Mapping[str, FrozenSet[str]] = {
     "AsyncSession": ASYNC_SESSION_CLASSES,
     "create_async_engine": CREATE_ASYNC_ENGINE,
     "async_sessionmaker": frozenset({"sqlalchemy.ext.asyncio.async_sessionmaker"}),
+    "AsyncEngine": frozenset({"sqlalchemy.ext.asyncio.AsyncEngine", "sqlalchemy.ext.asyncio.engine.AsyncEngine"}),
     "make_url": frozenset({"sqlalchemy.engine.make_url", "sqlalchemy.make_url", "sqlalchemy.engine.url.make_url"}),
     "lifespan": frozenset(),
     "create_tables": frozenset(),
@@ -156,6 +160,7 @@ class Use:
     site: Site  # why: what the use is, when it blocks
     ok: bool  # the transform converts this use
     sync_session: bool = False  # `Session(e)` / `sessionmaker(e)`: wrong on an async engine
+    callee: Tuple[str, int, str] = ("", -1, "")  # handed to `f(engine)`: (f as written, position, keyword)
     in_coroutine: bool = False  # `with Factory() as s` in an async def: a Session meets async code
     # the sync function holding a use that converts if that function becomes async (--migrate
     # seeds it: `with Session(engine)` in a helper, `create_all(engine)` in an init function)
@@ -179,6 +184,10 @@ class FileFacts:
     # imported from the project: a Session function if that name is an alias (combine decides)
     alias_defs: Tuple[Tuple[str, bool, str], ...] = ()
     alias_blockers: Tuple[Tuple[str, Site], ...] = ()  # (imported name, why), as alias_defs
+    fixture_blockers: Tuple[Site, ...] = ()  # pytest fixtures taking a Session: blockers without --migrate
+    disposals: Tuple[Tuple[str, int], ...] = ()  # (ref, line) of `engine.dispose()` in a pytest hook
+    # (qualname, parameter, position) of sync functions taking an `Engine` parameter
+    engine_defs: Tuple[Tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,6 +201,9 @@ class Combined:
     migrate: bool = False  # --migrate: the whole app moves to AsyncSession, sync routes included
     # path -> Session alias names usable there (defined or imported) -> "sqlalchemy"/"sqlmodel"
     aliases: Mapping[str, Mapping[str, str]] = None  # type: ignore[assignment]
+    runner: str = ""  # the conftest.py that gets anyio's `anyio_backend` fixture (--migrate)
+    disposals: FrozenSet[Tuple[str, int]] = frozenset()  # (path, line): `asyncio.run(engine.dispose())`
+    files: FrozenSet[str] = frozenset()  # every file with something to convert (engine uses included)
 
 
 def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:
@@ -264,6 +276,7 @@ class _Defs(FastVisitor):
         self.nodes: List[Tuple[str, Union[ast.FunctionDef, ast.AsyncFunctionDef], Dict[str, str]]] = []
         # (qualname, def, parameter, imported name): a Session if that name is an alias
         self.maybe: List[Tuple[str, Union[ast.FunctionDef, ast.AsyncFunctionDef], str, str]] = []
+        self.engine_defs: List[Tuple[str, str, int]] = []
 
     def _def(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> None:
         qualname = ".".join([*self.prefix, node.name])
@@ -273,7 +286,9 @@ class _Defs(FastVisitor):
         defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
         takes = depends = False
         sessions: Dict[str, str] = {}
-        for arg in [*positional, *args.kwonlyargs]:
+        for position, arg in enumerate([*positional, *args.kwonlyargs]):
+            if isinstance(node, ast.FunctionDef) and _resolve(arg.annotation, self.imports) in ENGINE_CLASSES:
+                self.engine_defs.append((qualname, arg.arg, position if position < len(positional) else -1))
             kind, annotated = _session_annotation(arg.annotation, self.imports)
             if isinstance(arg.annotation, ast.Name) and arg.annotation.id in self.aliases:
                 kind, annotated = self.aliases[arg.annotation.id], True
@@ -337,6 +352,19 @@ def _url_status(
         f"the engine URL `{show(node)}` comes from settings or code, so asyncfix cannot see "
         "which async driver it needs"
     )
+
+
+ENV_GETTERS = frozenset({"os.environ.get", "os.getenv"})
+
+
+def _env_default(node: ast.AST, imports: Mapping[str, str]) -> Optional[str]:
+    """``os.environ.get("X", "<url>")`` / ``os.getenv("X", "<url>")``: the default URL."""
+    if (
+        isinstance(node, ast.Call) and _resolve(node.func, imports) in ENV_GETTERS and len(node.args) == 2
+        and not node.keywords and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
+    ):
+        return node.args[1].value
+    return None
 
 
 def _sqlite_evidence(call: ast.Call) -> Optional[str]:

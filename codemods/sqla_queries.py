@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.metadata import PositionProvider
 
 from .base import GENEXP, awaited
 from .sqla_facts import (
@@ -95,8 +96,17 @@ class QueryRewrites:
             first = updated.args[0]
             wrapped = first.with_changes(value=cst.Call(func=cst.Name("text"), args=[cst.Arg(first.value)]))
             updated = updated.with_changes(args=[wrapped, *updated.args[1:]])
+        if self._machinery_awaits(original):  # the await machinery awaits this call already
+            return updated
         self.rewrote()
         return awaited(updated)
+
+    def _machinery_awaits(self, call: cst.Call) -> bool:
+        actions = self.file.project.actions.get(self.file.filename) if self.file.project.actions else None
+        if actions is None or not actions.await_spans:
+            return False
+        position = self.get_metadata(PositionProvider, call.func)
+        return (position.start.line, position.start.column, position.end.line, position.end.column) in actions.await_spans
 
     # -- queries -------------------------------------------------------------------------------
 

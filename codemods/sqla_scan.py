@@ -22,6 +22,7 @@ from .sqla_facts import (
     ENGINE,
     FACTORY,
     FASTAPI_APP,
+    FIXTURE,
     GENERATOR_RETURNS,
     SESSION_CLASSES,
     SESSIONMAKERS,
@@ -31,13 +32,17 @@ from .sqla_facts import (
     Shared,
     Site,
     Use,
+    _closes,
     _Defs,
+    _env_default,
     _first_or,
     _has_params,
     _imports,
     _is_test_module,
     _local_names,
+    _map_scheme,
     _module_aliases,
+    _own,
     _passed,
     _resolve,
     _sqlite_evidence,
@@ -80,6 +85,8 @@ class _Scan(FunctionChecks):
         self.residual: List[Site] = []
         self.needs: Dict[str, ast.AST] = {}  # name a rewrite imports -> where it is needed
         self.passed: Set[str] = set()  # function names handed to other code as values
+        self.fixture_blockers: List[Site] = []
+        self.disposals: List[Tuple[str, int]] = []
         self.project_imports: Dict[str, Tuple[int, str, str]] = {}
         for node in import_nodes:
             if isinstance(node, ast.ImportFrom):
@@ -102,6 +109,14 @@ class _Scan(FunctionChecks):
                 and isinstance(statement.value, (ast.Constant, ast.JoinedStr))
             ):
                 self.module_strings[statement.targets[0].id] = statement.value
+        # `URL = os.environ.get("X", "postgresql://...")`: the default names the URL's dialect
+        self.env_defaults: Dict[str, str] = {
+            statement.targets[0].id: default
+            for statement in tree.body
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            for default in [_env_default(statement.value, self.imports)] if default is not None
+        }
         self.app = self._app()
 
     # positions and text
@@ -180,7 +195,10 @@ class _Scan(FunctionChecks):
             callee = _resolve(value.func, self.imports)
             url = _first_or(value, "url")
             if callee in CREATE_ENGINE:
-                package, why = _url_status(url, self.module_strings, _sqlite_evidence(value), self.text)
+                evidence = _sqlite_evidence(value)
+                if isinstance(url, ast.Name) and url.id in self.env_defaults:
+                    evidence = evidence or _map_scheme(self.env_defaults[url.id])[1]
+                package, why = _url_status(url, self.module_strings, evidence, self.text)
                 problem = None if package else self.site(value, URL, why, "use a literal URL naming the driver, or convert the engine by hand")
                 found.append(Shared(target.id, ENGINE, self.site(value, CLOSURE, ""), problem=problem))
             elif callee in CREATE_ASYNC_ENGINE:
@@ -265,10 +283,22 @@ class _Scan(FunctionChecks):
                 isinstance(call.func.value, ast.Attribute) and call.func.value.attr == "metadata"
             ):
                 return self.ddl(node, ref, call, label)
-            return Use(ref, self.site(node, CLOSURE, f"`{label}` is passed to `{self.text(call.func)}()`"), False)
+            position = call.args.index(node) if node in call.args else -1
+            keyword = parent.arg if isinstance(parent, ast.keyword) and parent.arg else ""
+            return Use(ref, self.site(node, CLOSURE, f"`{label}` is passed to `{self.text(call.func)}()`"), False,
+                       callee=(dotted_name(call.func) or "", position, keyword))
         if isinstance(parent, ast.Call) and parent.func is node:
             return self.factory_call(node, ref, parent, label)
         if isinstance(parent, ast.Attribute):
+            call, function = self.parent(parent), self.function(node)
+            if (
+                parent.attr == "dispose" and isinstance(call, ast.Call) and call.func is parent and not call.args
+                and isinstance(self.parent(call), ast.Expr) and isinstance(function, ast.FunctionDef)
+                and function.name.startswith("pytest_")
+            ):  # a pytest hook runs outside any loop: --migrate makes it `asyncio.run(engine.dispose())`
+                self.disposals.append((ref, call.lineno))
+                return Use(ref, self.site(node, CLOSURE, f"`{label}.dispose()` in the pytest hook `{function.name}`"), False,
+                           seed="<hook>")
             return Use(ref, self.site(node, CLOSURE, f"`{label}.{parent.attr}` is used"), False)
         return Use(ref, self.site(node, CLOSURE, f"`{label}` is handed to other code"), False)
 
@@ -327,6 +357,18 @@ class _Scan(FunctionChecks):
             return Use(ref, self.site(call, CLOSURE, f"`with {label}()` {self.where(function)}"), False,
                        seed=self.seedable(function, block))
         statement = self.parent(call)
+        if isinstance(statement, ast.Assign) and isinstance(function, ast.FunctionDef) and not any(
+            isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own(function)
+        ):
+            # `db = F()` then `try: ... finally: db.close()` in a helper or a test: `async with F() as db: ...`
+            following = self._next_statement(statement)
+            if (
+                len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)
+                and isinstance(following, ast.Try) and not following.handlers and not following.orelse
+                and _closes(following.finalbody, statement.targets[0].id)
+            ):
+                return Use(ref, self.site(call, CLOSURE, f"`{label}()` closed in `finally` {self.where(function)}"), False,
+                           seed=self.seedable(function))
         if (
             isinstance(statement, ast.Assign)
             and isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -380,6 +422,15 @@ class _Scan(FunctionChecks):
         seed = self.seedable(function) if isinstance(function, ast.FunctionDef) and "conn" not in _local_names(function) else ""
         return Use(ref, self.site(call, CLOSURE, f"{what} {self.where(function)}"), False, seed=seed)
 
+    def _next_statement(self, statement: ast.AST) -> Optional[ast.AST]:
+        parent = self.parent(statement)
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(parent, field, None)
+            if isinstance(block, list) and statement in block:
+                index = block.index(statement)
+                return block[index + 1] if index + 1 < len(block) else None
+        return None
+
     def seedable(self, function: Optional[ast.AST], block: Optional[ast.With] = None) -> str:
         """The qualified name of ``function`` if it is a sync ``def`` that could become async
         (with the one-item ``with`` block in it converted); "" otherwise."""
@@ -396,7 +447,7 @@ class _Scan(FunctionChecks):
                 return ""
             current = self.function(current)
         qualname = ".".join(parts)
-        return "" if self.boundary(qualname, function, self.passed) else qualname
+        return "" if self.boundary(qualname, function, self.passed) not in ("", FIXTURE) else qualname
 
 
 def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
@@ -430,7 +481,8 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
     scan.relationships()
     scan.clashes()
     factories = tuple(s.name for s in shared if s.kind == FACTORY)
-    if not (defs.found or shared or uses or scan.blockers or scan.residual or scan.meets_async or aliases or alias_defs):
+    if not (defs.found or shared or uses or scan.blockers or scan.residual or scan.meets_async or aliases or alias_defs
+            or scan.fixture_blockers or defs.engine_defs):
         return None
     return FileFacts(
         session_defs=tuple(defs.found),
@@ -445,6 +497,9 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         aliases=tuple(sorted(aliases.items())),
         alias_defs=tuple(alias_defs),
         alias_blockers=tuple(alias_blockers),
+        fixture_blockers=tuple(scan.fixture_blockers),
+        disposals=tuple(scan.disposals),
+        engine_defs=tuple(defs.engine_defs),
     )
 
 

@@ -13,8 +13,10 @@ from libcst.metadata import ScopeProvider
 from .base import GENEXP
 from .sqla_facts import (
     ANNOTATED,
+    ASYNC_SESSION_CLASSES,
     ASYNC_SESSION_MODULE,
     DEPENDENCY,
+    ENGINE_CLASSES,
     GENERATOR_RETURNS,
     SESSION_CLASSES,
     STAYS_SYNC,
@@ -159,6 +161,14 @@ class SessionRewrites:
         changed = False
         for old, new in zip(original.params.params, updated.params.params):
             kind = self._plain_session(old.annotation)
+            if kind is None and old.annotation is not None and (
+                self.imported_name(old.annotation.annotation) in ENGINE_CLASSES
+            ) and self._opens_session_on(original, old.name.value) and self._use(old, "sqlalchemy.ext.asyncio", "AsyncEngine"):
+                # `def ping(db_engine: Engine)`, made async because it is handed the engine
+                self.drop_import_if_unused(old.annotation.annotation)
+                new_params.append(new.with_changes(annotation=cst.Annotation(cst.Name("AsyncEngine"))))
+                changed = True
+                continue
             if kind is None:
                 new_params.append(new)
                 continue
@@ -181,6 +191,13 @@ class SessionRewrites:
             return updated
         self.rewrote()
         return updated.with_changes(params=updated.params.with_changes(params=new_params, kwonly_params=kwonly))
+
+    def _opens_session_on(self, function: cst.FunctionDef, parameter: str) -> bool:
+        """``Session(parameter)`` / ``AsyncSession(parameter)`` in ``function``: an engine parameter."""
+        for call in m.findall(function, m.Call(args=[m.Arg(value=m.Name(parameter)), m.ZeroOrMore()])):
+            if self.imported_name(call.func) in SESSION_CLASSES | ASYNC_SESSION_CLASSES:
+                return True
+        return False
 
     def _plain_session(self, annotation: Optional[cst.Annotation]) -> Optional[str]:
         """``Session`` itself (an alias or ``Annotated[...]`` converts where it is written)."""
@@ -266,6 +283,37 @@ class SessionRewrites:
         return updated.with_changes(
             asynchronous=cst.Asynchronous(), body=updated.body.with_changes(body=[block])
         )
+
+    def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
+        """``db = F()`` then ``try: ... finally: db.close()`` in a coroutine (F a session factory)
+        -> ``async with F() as db: ...``."""
+        scope = self.get_metadata(ScopeProvider, original, None)
+        function = getattr(scope, "node", None)
+        if not isinstance(function, cst.FunctionDef) or not self.is_async_def(function):
+            return updated
+        if m.findall(function, m.Yield()):  # a dependency: its shapes are _dependency's
+            return updated
+        create = m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call(func=m.Name(), args=()))])
+        body = list(updated.body)
+        changed = False
+        index = 0
+        while index + 1 < len(body):
+            first, second = body[index], body[index + 1]
+            if m.matches(first, create) and isinstance(second, cst.Try) and not second.handlers and second.orelse is None:
+                assign = first.body[0]
+                variable = assign.targets[0].target.value
+                closes = m.Finally(body=m.IndentedBlock(body=[m.SimpleStatementLine(body=[
+                    m.Expr(_attr_call_matcher(variable, "close") | m.Await(_attr_call_matcher(variable, "close")))
+                ])]))
+                if assign.value.func.value in self._combined.factories and m.matches(second.finalbody, closes) and not self.ignored(first):
+                    body[index:index + 2] = [cst.With(
+                        items=[cst.WithItem(item=assign.value, asname=cst.AsName(name=cst.Name(variable)))],
+                        body=second.body, asynchronous=cst.Asynchronous(), leading_lines=first.leading_lines,
+                    )]
+                    changed = True
+                    self.rewrote()
+            index += 1
+        return updated.with_changes(body=body) if changed else updated
 
     def _try_dependency(self, updated: cst.FunctionDef, block: cst.Try) -> Optional[cst.FunctionDef]:
         """``try: db = F(); ...; yield db; ... finally: db.close()`` (the creation inside ``try``,

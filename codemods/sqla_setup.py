@@ -8,16 +8,18 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import GlobalScope, ScopeProvider
+from libcst.metadata import GlobalScope, PositionProvider, ScopeProvider
 
 from .sqla_facts import (
     CLASH,
     CREATE_ENGINE,
     DDL,
     DEPENDENCY,
+    ENV_GETTERS,
     LAZY,
     RELATIONSHIP,
     SESSIONMAKERS,
+    SQLMODEL_RELATIONSHIP,
     URL,
     WANTED_NAMES,
     _fix_commas,
@@ -35,6 +37,9 @@ class SetupRewrites:
     ) -> cst.BaseStatement:
         """``X.metadata.create_all(engine)`` in a coroutine -> ``async with engine.begin() as
         conn: await conn.run_sync(X.metadata.create_all)``."""
+        disposal = self._disposal(original, updated)
+        if disposal is not None:
+            return disposal
         ddl = self._ddl_call(original)
         if ddl is None:
             return updated
@@ -114,11 +119,13 @@ class SetupRewrites:
 
     def _setup_call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         name = self.imported_name(original.func) if isinstance(original.func, (cst.Name, cst.Attribute)) else None
-        if name in CREATE_ENGINE:
-            return self._engine(original, updated)
-        if name in SESSIONMAKERS:
-            return self._sessionmaker(original, updated)
-        if name in RELATIONSHIP:
+        if name in CREATE_ENGINE or name in SESSIONMAKERS:
+            # The closure is about the module-level engines and factories the program shares; an
+            # engine a function makes for itself (a test's check on a file) is its own business.
+            if not isinstance(self.get_metadata(ScopeProvider, original, None), GlobalScope):
+                return updated
+            return self._engine(original, updated) if name in CREATE_ENGINE else self._sessionmaker(original, updated)
+        if name in RELATIONSHIP or name in SQLMODEL_RELATIONSHIP:
             return self._relationship(original, updated)
         return updated
 
@@ -130,12 +137,13 @@ class SetupRewrites:
             return updated
         if not (isinstance(url.value, cst.Name) and url.value.value in self._url_names):
             mapped = self._mapped_string(url.value)
-            if mapped is None and self._sqlite_evidence(updated):
+            scheme, package = ("sqlite+aiosqlite", "aiosqlite") if self._sqlite_evidence(updated) else self._env_scheme(url.value)
+            if mapped is None and scheme is not None:
                 # A URL from settings: its driver is set where it is used, at run time.
                 if not self._use(original, "sqlalchemy.engine", "make_url", WANTED_NAMES["make_url"]):
                     return updated
-                self.require("aiosqlite")
-                mapped = cst.parse_expression('make_url(x).set(drivername="sqlite+aiosqlite")')
+                self.require(package)
+                mapped = cst.parse_expression(f'make_url(x).set(drivername="{scheme}")')
                 mapped = mapped.with_changes(func=mapped.func.with_changes(
                     value=mapped.func.value.with_changes(args=[cst.Arg(url.value)])
                 ))
@@ -149,6 +157,21 @@ class SetupRewrites:
         self.drop_import_if_unused(original.func)
         self.rewrote()
         return updated.with_changes(func=cst.Name("create_async_engine"), args=args)
+
+    def _env_scheme(self, url: cst.BaseExpression) -> Tuple[Optional[str], Optional[str]]:
+        """(async scheme, driver package) of a module-level ``URL = os.environ.get("X",
+        "<url>")`` named by ``url``: its default names the dialect."""
+        if not isinstance(url, cst.Name):
+            return None, None
+        for statement in self._module.body:
+            if m.matches(statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(target=m.Name(url.value))], value=m.Call())])):
+                call = statement.body[0].value
+                if self.imported_name(call.func) in ENV_GETTERS and len(call.args) == 2 and isinstance(call.args[1].value, cst.SimpleString):
+                    default = call.args[1].value.evaluated_value
+                    mapped, package = _map_scheme(default if isinstance(default, str) else "")
+                    if mapped is not None:
+                        return mapped.partition(":")[0], package
+        return None, None
 
     @staticmethod
     def _sqlite_evidence(call: cst.Call) -> bool:
@@ -187,6 +210,15 @@ class SetupRewrites:
 
     def _relationship(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         keywords = {a.keyword.value: a for a in updated.args if a.keyword is not None}
+        if self.imported_name(original.func) in SQLMODEL_RELATIONSHIP:
+            # SQLModel's Relationship(): SQLAlchemy's options go through sa_relationship_kwargs
+            if "sa_relationship_kwargs" in keywords or "sa_relationship" in keywords:
+                return updated
+            self.rewrote()
+            kwargs = cst.parse_expression('{"lazy": "selectin"}')
+            return updated.with_changes(args=_fix_commas(
+                [*updated.args, cst.Arg(keyword=cst.Name("sa_relationship_kwargs"), value=kwargs)], _trailing(updated.args)
+            ))
         target = original.args[0].value if original.args else None
         label = cst.Module([]).code_for_node(target) if target is not None else "relationship"
         if "backref" in keywords:
@@ -209,7 +241,42 @@ class SetupRewrites:
 
     # -- module-level create_all -> lifespan / asyncio.run -------------------------------------
 
+    def _disposal(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine) -> Optional[cst.BaseStatement]:
+        """``engine.dispose()`` in a pytest hook (outside any loop) -> ``asyncio.run(engine.dispose())``."""
+        if not self._combined.disposals or not m.matches(original, m.SimpleStatementLine(body=[m.Expr(m.Call())])):
+            return None
+        line = self.get_metadata(PositionProvider, original).start.line
+        if (self.file.filename, line) not in self._combined.disposals or self.ignored(original):
+            return None
+        self.add_needed_import("asyncio")
+        self.rewrote()
+        expression = updated.body[0]
+        run = cst.Call(func=cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("run")), args=[cst.Arg(expression.value)])
+        return updated.with_changes(body=[expression.with_changes(value=run)])
+
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        updated = self._module_ddl(original, updated)
+        if self._combined.runner != self.file.filename:
+            return updated
+        defined = any(
+            m.matches(statement, m.FunctionDef(name=m.Name("anyio_backend"))) for statement in updated.body
+        )
+        if defined:
+            return updated
+        # --migrate made fixtures or tests async: anyio's pytest plugin (installed with anyio, a
+        # FastAPI dependency) runs them, on asyncio, for the whole session.
+        self.add_needed_import("pytest")
+        fixture = cst.parse_statement(
+            '@pytest.fixture(scope="session", autouse=True)\n'
+            "def anyio_backend():\n"
+            "    # async fixtures and tests run on anyio's pytest plugin, on asyncio (asyncfix --migrate)\n"
+            '    return "asyncio"\n'
+        ).with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+        self.require("anyio")
+        self.rewrote()
+        return updated.with_changes(body=[*updated.body, fixture])
+
+    def _module_ddl(self, original: cst.Module, updated: cst.Module) -> cst.Module:
         if len(original.body) != len(updated.body):
             return updated
         ddl: List[int] = []

@@ -187,7 +187,7 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
         combined = project.get(cls.NAME) if project is not None else None
         if combined is None or not combined.converting:
             return False
-        return any(token in source for token in cls.NEEDS)
+        return any(token in source for token in cls.NEEDS) or path in combined.files
 
     @classmethod
     def reports_unparsed(cls, path: str, project: Any) -> bool:

@@ -83,7 +83,7 @@ POSTGRES = App(
     "postgres_app", code=("app",), tests=8, drivers=("psycopg", "asyncpg"), needs=("psycopg",)
 )
 ALL = (TUTORIAL, SQLMODEL, REPOSITORY, POSTGRES)
-BUILT: Tuple[App, ...] = (TUTORIAL,)  # shapes --migrate converts: their xfail marks are gone
+BUILT: Tuple[App, ...] = (TUTORIAL, SQLMODEL, POSTGRES)  # shapes --migrate converts: their xfail marks are gone
 
 
 def _xfail(reason: str = NOT_BUILT):

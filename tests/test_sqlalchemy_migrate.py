@@ -204,3 +204,24 @@ def test_query_kept_in_a_variable_returns_what_the_sync_original_returns(tmp_pat
             await async_engine.dispose()
 
     assert asyncio.run(migrated()) == sync == ([1, 2], [2], 2, ("Dune",))
+
+
+def test_migrated_fixtures_and_tests_run_on_anyio(tmp_path: Path):
+    # The golden's own tests, before and after: the async fixture, the async tests and the hook
+    # run under anyio's pytest plugin with the anyio_backend fixture --migrate added.
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    for side in ("before", "after"):
+        folder = tmp_path / side
+        shutil.copytree(MIGRATE_DIR / f"pytest_fixtures.{side}", folder)
+        process = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+            cwd=folder, env=env, capture_output=True, text=True, timeout=240,
+        )
+        assert process.returncode == 0, process.stdout + process.stderr
+        assert "2 passed" in process.stdout, process.stdout
+        assert "never awaited" not in process.stdout + process.stderr
