@@ -132,7 +132,13 @@ class RequestSessions:
             new.append(self._kw("verify", cst.Name(self._ssl_name)))
         if family == "requests":
             new += [self._kw("follow_redirects", cst.Name("True")), self._kw("timeout", cst.Name("None"))]
-        new += [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
+        new += [
+            a.with_changes(
+                comma=cst.MaybeSentinel.DEFAULT,
+                value=self._verify(a.value) if a.keyword and a.keyword.value == "verify" else a.value,
+            )
+            for a in args
+        ]
         self.add_needed_import("httpx")
         self.drop_import_if_unused(call.func)
         self.rewrote()

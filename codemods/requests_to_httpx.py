@@ -72,7 +72,12 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
+from libcst.metadata import (
+    GlobalScope,
+    ParentNodeProvider,
+    PositionProvider,
+    ScopeProvider,
+)
 
 from . import requests_mocks
 from .base import GENEXP, Codemod, awaited
@@ -83,6 +88,7 @@ from .requests_responses import ResponseUses
 from .requests_sessions import RequestSessions
 from .requests_tables import (
     BLOCKING,
+    CLIENT_COMMENT,
     HANDED_ON,
     HTTPX_SYNC_CLIENT,
     METHODS,
@@ -90,6 +96,7 @@ from .requests_tables import (
     SESSION_CONSTRUCTORS,
     SSL_COMMENT,
     SSL_NAME,
+    STRING,
     SYNC_CLIENT,
     CallPlan,
     Collector,
@@ -355,6 +362,17 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
         if accepted:
             self._functions[id(where)] = (first, last, accepted)
             self.add_needed_import("httpx")
+            self._plan_return_annotation(where)
+
+    def _plan_return_annotation(self, where: cst.FunctionDef) -> None:
+        """``-> requests.Response`` of a function whose calls became httpx calls: it returns
+        an ``httpx.Response`` now (and the annotation would keep ``import requests`` alive)."""
+        if where.returns is None:
+            return
+        for node in m.findall(where.returns, m.Attribute() | m.Name()):
+            if self._qualified(node) in ("requests.Response", "requests.models.Response"):
+                self._renames[id(node)] = dotted("httpx.Response")
+                self.drop_import_if_unused(node)
 
     @staticmethod
     def _free_name(used: Set[str], base: str) -> str:
@@ -388,10 +406,38 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
         if not keys & {"verify", "cert", "trust_env"}:
             self._needs_context = True
             args.append(self._kw("verify", cst.Name(self._ssl_name)))
-        args += [self._kw(k, v) for k, v in plan.client_kwargs]
+        args += [self._kw(k, self._verify(v) if k == "verify" else v) for k, v in plan.client_kwargs]
         if plan.family == "requests":
             args += [self._kw("follow_redirects", cst.Name("True")), self._kw("timeout", cst.Name("None"))]
         return cst.Call(func=dotted("httpx.AsyncClient"), args=args)
+
+    def _verify(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        """``verify=<path of a CA bundle>`` (a string, or a module constant holding one) in the
+        form httpx 0.28 wants (a str is deprecated there): an SSL context that trusts only
+        that bundle, as requests does. Built per client, when requests would have read it."""
+        text = value
+        if isinstance(value, cst.Name):
+            text = self._module_string(value)
+        if text is None or not m.matches(text, STRING) or not self.name_is_free(value, "ssl", "ssl"):
+            return value
+        self.add_needed_import("ssl")
+        return cst.Call(
+            func=dotted("ssl.create_default_context"), args=[self._kw("cafile", value)]
+        )
+
+    def _module_string(self, name: cst.Name) -> Optional[cst.BaseExpression]:
+        """The string a module-level constant is bound to, when it is bound once, to a string."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return None
+        assignments = list(scope[name.value])
+        if len(assignments) != 1 or not isinstance(assignments[0].scope, GlobalScope):
+            return None
+        target = assignments[0].node
+        assign = self._parent(self._parent(target)) if isinstance(target, cst.Name) else None
+        if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
+            return assign.value
+        return None
 
     # -- the transform ----------------------------------------------------------------------------
 
@@ -470,6 +516,7 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
         wrapped = statements[first : last + 1]
         leading = wrapped[0].leading_lines
         wrapped[0] = wrapped[0].with_changes(leading_lines=[])
+        leading = [*leading, cst.EmptyLine(comment=cst.Comment(CLIENT_COMMENT))]
         block = cst.With(
             items=[
                 cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(name)))
