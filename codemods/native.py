@@ -245,7 +245,7 @@ def plan(
             if migrate and entry_point(definition):
                 return None
             # a sync root: called from outside the project (CLI, scripts, tests)
-            return f"`{name}` is called from outside the project only"
+            return f"nothing in the project calls `{name}` where it could await (a framework, a thread or a test runs it)"
         for owner, call in above:
             if call.context not in (PLAIN, STORED, RETURNED, AWAITED):
                 return f"`{owner[1]}` calls `{name}` in a lambda or comprehension (line {call.line})"
