@@ -453,3 +453,13 @@ def test_verify_with_a_ca_bundle_becomes_an_ssl_context_and_still_trusts_only_it
     finally:
         server.shutdown()
         thread.join()
+
+
+def test_return_annotation_of_a_converted_function_names_the_httpx_response():
+    out, _ = rewrite(
+        "import requests\nasync def f(u) -> requests.Response:\n    return requests.get(u)\n",
+        fmt=False,
+        **SELECT,
+    )
+    assert "async def f(u) -> httpx.Response:" in out
+    assert "requests" not in out  # nothing keeps the import alive
