@@ -14,8 +14,9 @@ Before -> after::
                                              _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
 
     async def fetch(q):                      async def fetch(q):
-        r = requests.get(URL, params=q)  ->      async with httpx.AsyncClient(
-        return r.json()                              verify=_HTTPX_SSL_CONTEXT,
+        r = requests.get(URL, params=q)  ->      # A client per function call; ...
+        return r.json()                          async with httpx.AsyncClient(
+                                                     verify=_HTTPX_SSL_CONTEXT,
                                                      follow_redirects=True,
                                                      timeout=None,
                                                  ) as client:
@@ -32,7 +33,16 @@ cheaper still, but it would change behaviour: requests' module functions start f
 cookie jar on every call, while a process-wide client keeps the cookies of one upstream response
 for every later request, including other users' (a leak), and an ``AsyncClient`` is tied to the
 event loop it first ran on. The per-function client keeps cookies within one function call only
-(as a ``requests.Session`` would, and only between calls of that one function).
+(as a ``requests.Session`` would, and only between calls of that one function); a comment above
+it says so in the diff. ``verify="ca.pem"`` (a string, or a module constant holding one: the
+path of a CA bundle, as requests documents it) becomes ``ssl.create_default_context(cafile=...)``
+(httpx 0.28 deprecates a str); ``-> requests.Response`` of a converted function becomes
+``-> httpx.Response``.
+
+Parts: requests_tables.py (argument and exception tables, the plan of a call),
+requests_arguments.py (one call's arguments), requests_sessions.py (session/client blocks),
+requests_responses.py (response attributes, ``except`` clauses), requests_mocks.py (the tests'
+mocks of requests under ``--migrate``).
 
 Behaviour kept: ``follow_redirects=True`` and ``timeout=None`` on the client (requests follows
 redirects and has no timeout); ``head()`` gets ``follow_redirects=False`` (as ``requests.head``),
@@ -51,7 +61,9 @@ catch the httpx equivalents (a ``RequestException`` clause around ``r.json()`` a
 httpx.AsyncClient(...)`` blocks with awaited calls. ``httpx.AsyncClient(app=app)`` (removed in
 httpx 0.28) becomes ``AsyncClient(transport=httpx.ASGITransport(app=app))`` everywhere.
 
-Not rewritten: anything in sync code (FastAPI runs sync routes in a threadpool), a local
+Not rewritten: anything in sync code (FastAPI runs sync routes in a threadpool; with ``--migrate``
+native.py makes a requests helper async with its whole closure first, and requests_mocks.py
+converts the tests' mocks of it), a local
 ``requests`` that is not the module, ``requests`` passed around as a value. Reported instead
 (ASYNC210/ASYNC212): ``proxies=``/``hooks=``/``**kwargs``, a ``requests.auth`` object, client
 settings computed inside the function after the client must exist, ``stream=True`` outside a
@@ -73,7 +85,6 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import (
-    GlobalScope,
     ParentNodeProvider,
     PositionProvider,
     ScopeProvider,
@@ -96,7 +107,6 @@ from .requests_tables import (
     SESSION_CONSTRUCTORS,
     SSL_COMMENT,
     SSL_NAME,
-    STRING,
     SYNC_CLIENT,
     CallPlan,
     Collector,
@@ -195,26 +205,6 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
         node.visit(collector)
         self._find_ssl_context(node)
         self._plan(node, collector)
-
-    def _find_ssl_context(self, module: cst.Module) -> None:
-        taken = self.file.source
-        for statement in module.body:
-            target = m.SimpleStatementLine(
-                body=[
-                    m.Assign(
-                        targets=[m.AssignTarget(target=m.Name())],
-                        value=m.Call(func=m.Attribute(m.Name("httpx"), m.Name("create_ssl_context")), args=[]),
-                    )
-                ]
-            )
-            if m.matches(statement, target):
-                self._ssl_name = statement.body[0].targets[0].target.value
-                self._ssl_exists = True
-                return
-        suffix = 2
-        while self._ssl_name in taken:
-            self._ssl_name = f"{SSL_NAME}_{suffix}"
-            suffix += 1
 
     def _position(self, node: cst.CSTNode) -> Tuple[Tuple[int, int], Tuple[int, int]]:
         pos = self.get_metadata(PositionProvider, node)
@@ -398,45 +388,6 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
                 if isinstance(node, cst.CSTNode) and self._position(node)[0] < start:
                     continue
                 return f"a client setting (`{name.value}`) is computed where the client does not exist yet"
-        return None
-
-    def _async_client(self, plan: CallPlan) -> cst.Call:
-        keys = {k for k, _ in plan.client_kwargs}
-        args: List[cst.Arg] = []
-        if not keys & {"verify", "cert", "trust_env"}:
-            self._needs_context = True
-            args.append(self._kw("verify", cst.Name(self._ssl_name)))
-        args += [self._kw(k, self._verify(v) if k == "verify" else v) for k, v in plan.client_kwargs]
-        if plan.family == "requests":
-            args += [self._kw("follow_redirects", cst.Name("True")), self._kw("timeout", cst.Name("None"))]
-        return cst.Call(func=dotted("httpx.AsyncClient"), args=args)
-
-    def _verify(self, value: cst.BaseExpression) -> cst.BaseExpression:
-        """``verify=<path of a CA bundle>`` (a string, or a module constant holding one) in the
-        form httpx 0.28 wants (a str is deprecated there): an SSL context that trusts only
-        that bundle, as requests does. Built per client, when requests would have read it."""
-        text = value
-        if isinstance(value, cst.Name):
-            text = self._module_string(value)
-        if text is None or not m.matches(text, STRING) or not self.name_is_free(value, "ssl", "ssl"):
-            return value
-        self.add_needed_import("ssl")
-        return cst.Call(
-            func=dotted("ssl.create_default_context"), args=[self._kw("cafile", value)]
-        )
-
-    def _module_string(self, name: cst.Name) -> Optional[cst.BaseExpression]:
-        """The string a module-level constant is bound to, when it is bound once, to a string."""
-        scope = self.get_metadata(ScopeProvider, name, None)
-        if scope is None:
-            return None
-        assignments = list(scope[name.value])
-        if len(assignments) != 1 or not isinstance(assignments[0].scope, GlobalScope):
-            return None
-        target = assignments[0].node
-        assign = self._parent(self._parent(target)) if isinstance(target, cst.Name) else None
-        if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
-            return assign.value
         return None
 
     # -- the transform ----------------------------------------------------------------------------
