@@ -139,9 +139,8 @@ def plan(
                 continue
             qualified = resolver.qualify(path, call.owner, call.target, call.instance_of)
             if qualified is None:
-                continue
-            if key is None and qualified is None and "." in call.target:
-                unresolved.setdefault(call.target.rpartition(".")[2], (path, call))
+                if key is None and "." in call.target:
+                    unresolved.setdefault(call.target.rpartition(".")[2], (path, call))
                 continue
             if owner not in defs or defs[owner].is_async:
                 continue
@@ -180,15 +179,15 @@ def plan(
                 todo.extend(parents.get(base, []))
         return found
 
-    def _override(key: DefKey, definition: DefFacts) -> str:
+    def override(key: DefKey, definition: DefFacts) -> str:
         """A project method of the same name up or down the class tree of ``key``'s class."""
         cls = (key[0], definition.owner_class)
         for base in ancestors(cls):
             if f"{base[1]}.{definition.name}" in modules[base[0]].defs:
                 return f"{base[1]}.{definition.name}"
-        for other in sorted(parents):
-            if cls in ancestors(other) and f"{other[1]}.{definition.name}" in modules[other[0]].defs:
-                return f"{other[1]}.{definition.name}"
+        for sub in sorted(parents):
+            if cls in ancestors(sub) and f"{sub[1]}.{definition.name}" in modules[sub[0]].defs:
+                return f"{sub[1]}.{definition.name}"
         return ""
 
     def test_root(key: DefKey) -> bool:
@@ -232,7 +231,7 @@ def plan(
         if definition.owner_class:
             if resolver.non_project_bases(key[0], definition.owner_class):
                 return f"`{name}` may override a library method"
-            relative = _override(key, definition)
+            relative = override(key, definition)
             if relative:
                 return f"`{name}` overrides or is overridden by `{relative}` (a family changes together)"
             if definition.name in unresolved:

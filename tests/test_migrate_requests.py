@@ -340,3 +340,18 @@ def test_a_from_import_patched_where_it_is_used_is_converted(tmp_path: Path):
     done = run_app_tests(tmp_path)
     assert done.returncode == 0, done.stdout
     assert "2 passed" in done.stdout
+
+
+def test_a_method_named_by_a_call_the_resolver_cannot_follow_keeps_the_closure_sync(tmp_path: Path):
+    factory = SERVICE.replace('service = Service("items/")', "service = make_service()").replace(
+        "def summary(", 'def make_service():\n        return Service("items/")\n\n\n    def summary('
+    )
+    write(tmp_path, _app(**{"service.py": factory}))
+    assert run_app_tests(tmp_path).returncode == 0
+    before = snapshot(tmp_path)
+    result = apply(tmp_path, "--migrate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # `make_service().lookup` is unknown to the resolver: it may reach `Service.lookup` unawaited.
+    assert snapshot(tmp_path) == before
+    assert "`service.lookup()` (service.py:" in result.stdout
+    assert "cannot be resolved and may call `Service.lookup`" in result.stdout
