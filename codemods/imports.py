@@ -105,6 +105,12 @@ def _head(tree: ast.Module) -> List[ast.stmt]:
     return head
 
 
+def _module(node: ast.stmt) -> str:
+    if isinstance(node, ast.ImportFrom):
+        return "." * node.level + (node.module or "")
+    return node.names[0].name  # type: ignore[attr-defined]
+
+
 def _text(lines: List[str], node: ast.stmt) -> str:
     return "".join(lines[node.lineno - 1 : node.end_lineno])
 
@@ -144,7 +150,22 @@ def place(old: str, new: str, filename: str, root: str, style: Style) -> str:
     ]
     if not added:
         return new
-    if len(added) == len(head):  # no import was kept: at most the spacing after the block
+    if len(added) == len(head):  # no import was kept: sort the new block, space it
+        first, last = head[0].lineno - 1, head[-1].end_lineno
+        rewritten = {_module(n) for n in _head(old_tree)} & {_module(n) for n in head}
+        # one line each, no gaps, and none of them an old line rewritten in place
+        if last - first == len(head) and not rewritten:
+            ordered = sorted(head, key=lambda n: (_section(n, filename, root, style), _key(n, style)))
+            block: List[str] = []
+            for index, node in enumerate(ordered):
+                section = _section(node, filename, root, style)
+                if index and section != _section(ordered[index - 1], filename, root, style):
+                    block.append("\n")
+                block.append(_text(lines, node))
+            lines[first:last] = block
+            new = "".join(lines)
+            new_tree = ast.parse(new)
+            head = _head(new_tree)
         return _spaced(new, head[-1].end_lineno, new_tree) if not _head(old_tree) else new
     # Take the added lines out, then put each one back where isort would.
     for node in sorted(added, key=lambda n: n.lineno, reverse=True):

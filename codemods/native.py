@@ -139,9 +139,8 @@ def plan(
                 continue
             qualified = resolver.qualify(path, call.owner, call.target, call.instance_of)
             if qualified is None:
-                continue
-            if key is None and qualified is None and "." in call.target:
-                unresolved.setdefault(call.target.rpartition(".")[2], (path, call))
+                if key is None and "." in call.target:
+                    unresolved.setdefault(call.target.rpartition(".")[2], (path, call))
                 continue
             if owner not in defs or defs[owner].is_async:
                 continue
@@ -180,15 +179,15 @@ def plan(
                 todo.extend(parents.get(base, []))
         return found
 
-    def _override(key: DefKey, definition: DefFacts) -> str:
+    def override(key: DefKey, definition: DefFacts) -> str:
         """A project method of the same name up or down the class tree of ``key``'s class."""
         cls = (key[0], definition.owner_class)
         for base in ancestors(cls):
             if f"{base[1]}.{definition.name}" in modules[base[0]].defs:
                 return f"{base[1]}.{definition.name}"
-        for other in sorted(parents):
-            if cls in ancestors(other) and f"{other[1]}.{definition.name}" in modules[other[0]].defs:
-                return f"{other[1]}.{definition.name}"
+        for sub in sorted(parents):
+            if cls in ancestors(sub) and f"{sub[1]}.{definition.name}" in modules[sub[0]].defs:
+                return f"{sub[1]}.{definition.name}"
         return ""
 
     def test_root(key: DefKey) -> bool:
@@ -205,7 +204,9 @@ def plan(
             and not callers.get(key) and not module_callers.get(key)
         )
 
-    def stop(key: DefKey, seen: Set[DefKey], runs: Dict[DefKey, Set[Span]]) -> Optional[str]:
+    def stop(
+        key: DefKey, seen: Set[DefKey], runs: Dict[DefKey, Set[Span]], every: bool = False
+    ) -> Optional[str]:
         """Why ``key``, or a sync caller above it, cannot become async (None: all can); the
         sync tests that run calls into the closure with asyncio.run go into ``runs``."""
         if key in seen:
@@ -230,7 +231,7 @@ def plan(
         if definition.owner_class:
             if resolver.non_project_bases(key[0], definition.owner_class):
                 return f"`{name}` may override a library method"
-            relative = _override(key, definition)
+            relative = override(key, definition)
             if relative:
                 return f"`{name}` overrides or is overridden by `{relative}` (a family changes together)"
             if definition.name in unresolved:
@@ -245,17 +246,22 @@ def plan(
             if migrate and entry_point(definition):
                 return None
             # a sync root: called from outside the project (CLI, scripts, tests)
-            return f"`{name}` is called from outside the project only"
+            return f"nothing in the project calls `{name}` where it could await (a framework, a thread or a test runs it)"
+        found: List[str] = []  # with `every`, the obstacle of each branch (for the report)
         for owner, call in above:
             if call.context not in (PLAIN, STORED, RETURNED, AWAITED):
-                return f"`{owner[1]}` calls `{name}` in a lambda or comprehension (line {call.line})"
-            if test_root(owner):  # the test stays sync: `asyncio.run(helper(...))`
+                reason = f"`{owner[1]}` calls `{name}` in a lambda or comprehension (line {call.line})"
+            elif test_root(owner):  # the test stays sync: `asyncio.run(helper(...))`
                 runs.setdefault(owner, set()).add(call.span)
                 continue
-            reason = stop(owner, seen, runs)
+            else:
+                reason = stop(owner, seen, runs)
+                reason = None if reason is None else f"{reason} <- `{name}`"
             if reason is not None:
-                return f"{reason} <- `{name}`"
-        return None
+                if not every:
+                    return reason
+                found.append(reason)
+        return "; and ".join(found[:3]) if found else None
 
     reasons: Dict[DefKey, str] = {}
     wraps: Dict[DefKey, Dict[DefKey, Set[Span]]] = {}
@@ -263,7 +269,7 @@ def plan(
         if key in other:
             reasons[key] = f"it also blocks through `{other[key]}`"
         else:
-            reason = stop(key, set(), wraps.setdefault(key, {}))
+            reason = stop(key, set(), wraps.setdefault(key, {}), every=True)
             if reason is not None:
                 reasons[key] = reason
     chosen = sorted(key for key in converts if key not in reasons)
@@ -277,7 +283,7 @@ def plan(
             findings.setdefault(key[0], []).append(Finding(
                 definition.line, 1, NOT_MIGRATED,
                 f"--migrate: `{definition.qualname}` uses requests but stays sync: {reason}",
-                "make that caller async by hand (or remove the obstacle), then rerun",
+                "remove the first obstacle named (or convert that part by hand), then rerun",
             ))
     runs: Dict[DefKey, Set[Span]] = {}
     for key in chosen:

@@ -1,15 +1,16 @@
 """Clients of ``requests_to_httpx``: ``with requests.Session() as s:`` / ``with httpx.Client() as
 c:`` blocks in a coroutine, the ``AsyncClient(...)`` that replaces them, ``httpx.AsyncClient(app=
-app)`` (removed in httpx 0.28) and module-level sessions used from a coroutine (reported). A
-mixin of ``RequestsToHttpx``."""
+app)`` (removed in httpx 0.28), module-level sessions used from a coroutine (reported), and the
+``AsyncClient(...)`` of a function's module-level calls with its settings: the module's shared SSL
+context, ``verify=<CA bundle path>`` as an ``ssl`` context. A mixin of ``RequestsToHttpx``."""
 
 from __future__ import annotations
 
-from typing import Dict, List, Set, Tuple, Union
+from typing import Dict, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ScopeProvider
+from libcst.metadata import GlobalScope, ScopeProvider
 
 from .base import GENEXP
 from .requests_tables import (
@@ -18,6 +19,8 @@ from .requests_tables import (
     HTTPX_SYNC_CLIENT,
     SESSION_CONSTRUCTORS,
     SESSION_POSITIONAL,
+    SSL_NAME,
+    STRING,
     SYNC_CLIENT,
     CallPlan,
     Collector,
@@ -132,7 +135,13 @@ class RequestSessions:
             new.append(self._kw("verify", cst.Name(self._ssl_name)))
         if family == "requests":
             new += [self._kw("follow_redirects", cst.Name("True")), self._kw("timeout", cst.Name("None"))]
-        new += [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
+        new += [
+            a.with_changes(
+                comma=cst.MaybeSentinel.DEFAULT,
+                value=self._verify(a.value) if a.keyword and a.keyword.value == "verify" else a.value,
+            )
+            for a in args
+        ]
         self.add_needed_import("httpx")
         self.drop_import_if_unused(call.func)
         self.rewrote()
@@ -181,3 +190,64 @@ class RequestSessions:
                 self.report(call, code, f"a {constructor}() created outside the coroutine blocks the event loop here",
                             "create one httpx.AsyncClient in the app's lifespan (close it there) and await its calls")
                 return
+
+    # -- the AsyncClient(...) of a function, its SSL context and verify= ---------------------------
+
+    def _find_ssl_context(self, module: cst.Module) -> None:
+        taken = self.file.source
+        for statement in module.body:
+            target = m.SimpleStatementLine(
+                body=[
+                    m.Assign(
+                        targets=[m.AssignTarget(target=m.Name())],
+                        value=m.Call(func=m.Attribute(m.Name("httpx"), m.Name("create_ssl_context")), args=[]),
+                    )
+                ]
+            )
+            if m.matches(statement, target):
+                self._ssl_name = statement.body[0].targets[0].target.value
+                self._ssl_exists = True
+                return
+        suffix = 2
+        while self._ssl_name in taken:
+            self._ssl_name = f"{SSL_NAME}_{suffix}"
+            suffix += 1
+
+    def _async_client(self, plan: CallPlan) -> cst.Call:
+        keys = {k for k, _ in plan.client_kwargs}
+        args: List[cst.Arg] = []
+        if not keys & {"verify", "cert", "trust_env"}:
+            self._needs_context = True
+            args.append(self._kw("verify", cst.Name(self._ssl_name)))
+        args += [self._kw(k, self._verify(v) if k == "verify" else v) for k, v in plan.client_kwargs]
+        if plan.family == "requests":
+            args += [self._kw("follow_redirects", cst.Name("True")), self._kw("timeout", cst.Name("None"))]
+        return cst.Call(func=dotted("httpx.AsyncClient"), args=args)
+
+    def _verify(self, value: cst.BaseExpression) -> cst.BaseExpression:
+        """``verify=<path of a CA bundle>`` (a string, or a module constant holding one) in the
+        form httpx 0.28 wants (a str is deprecated there): an SSL context that trusts only
+        that bundle, as requests does. Built per client, when requests would have read it."""
+        text = value
+        if isinstance(value, cst.Name):
+            text = self._module_string(value)
+        if text is None or not m.matches(text, STRING) or not self.name_is_free(value, "ssl", "ssl"):
+            return value
+        self.add_needed_import("ssl")
+        return cst.Call(
+            func=dotted("ssl.create_default_context"), args=[self._kw("cafile", value)]
+        )
+
+    def _module_string(self, name: cst.Name) -> Optional[cst.BaseExpression]:
+        """The string a module-level constant is bound to, when it is bound once, to a string."""
+        scope = self.get_metadata(ScopeProvider, name, None)
+        if scope is None:
+            return None
+        assignments = list(scope[name.value])
+        if len(assignments) != 1 or not isinstance(assignments[0].scope, GlobalScope):
+            return None
+        target = assignments[0].node
+        assign = self._parent(self._parent(target)) if isinstance(target, cst.Name) else None
+        if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
+            return assign.value
+        return None

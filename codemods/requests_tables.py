@@ -62,6 +62,9 @@ EXCEPTIONS: Dict[str, Tuple[str, ...]] = {
     "JSONDecodeError": ("json.JSONDecodeError",),
 }
 
+# Above a per-function client: why it is not one shared client (requests' module functions start
+# from an empty cookie jar on every call; a shared AsyncClient keeps every response's cookies).
+CLIENT_COMMENT = "# A client per function call; a shared client would carry cookies between calls."
 SSL_NAME = "_HTTPX_SSL_CONTEXT"
 SSL_COMMENT = (
     "# One SSL context for every httpx client of this module: building one costs tens of ms of"

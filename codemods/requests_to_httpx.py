@@ -14,8 +14,9 @@ Before -> after::
                                              _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
 
     async def fetch(q):                      async def fetch(q):
-        r = requests.get(URL, params=q)  ->      async with httpx.AsyncClient(
-        return r.json()                              verify=_HTTPX_SSL_CONTEXT,
+        r = requests.get(URL, params=q)  ->      # A client per function call; ...
+        return r.json()                          async with httpx.AsyncClient(
+                                                     verify=_HTTPX_SSL_CONTEXT,
                                                      follow_redirects=True,
                                                      timeout=None,
                                                  ) as client:
@@ -32,7 +33,16 @@ cheaper still, but it would change behaviour: requests' module functions start f
 cookie jar on every call, while a process-wide client keeps the cookies of one upstream response
 for every later request, including other users' (a leak), and an ``AsyncClient`` is tied to the
 event loop it first ran on. The per-function client keeps cookies within one function call only
-(as a ``requests.Session`` would, and only between calls of that one function).
+(as a ``requests.Session`` would, and only between calls of that one function); a comment above
+it says so in the diff. ``verify="ca.pem"`` (a string, or a module constant holding one: the
+path of a CA bundle, as requests documents it) becomes ``ssl.create_default_context(cafile=...)``
+(httpx 0.28 deprecates a str); ``-> requests.Response`` of a converted function becomes
+``-> httpx.Response``.
+
+Parts: requests_tables.py (argument and exception tables, the plan of a call),
+requests_arguments.py (one call's arguments), requests_sessions.py (session/client blocks),
+requests_responses.py (response attributes, ``except`` clauses), requests_mocks.py (the tests'
+mocks of requests under ``--migrate``).
 
 Behaviour kept: ``follow_redirects=True`` and ``timeout=None`` on the client (requests follows
 redirects and has no timeout); ``head()`` gets ``follow_redirects=False`` (as ``requests.head``),
@@ -51,7 +61,9 @@ catch the httpx equivalents (a ``RequestException`` clause around ``r.json()`` a
 httpx.AsyncClient(...)`` blocks with awaited calls. ``httpx.AsyncClient(app=app)`` (removed in
 httpx 0.28) becomes ``AsyncClient(transport=httpx.ASGITransport(app=app))`` everywhere.
 
-Not rewritten: anything in sync code (FastAPI runs sync routes in a threadpool), a local
+Not rewritten: anything in sync code (FastAPI runs sync routes in a threadpool; with ``--migrate``
+native.py makes a requests helper async with its whole closure first, and requests_mocks.py
+converts the tests' mocks of it), a local
 ``requests`` that is not the module, ``requests`` passed around as a value. Reported instead
 (ASYNC210/ASYNC212): ``proxies=``/``hooks=``/``**kwargs``, a ``requests.auth`` object, client
 settings computed inside the function after the client must exist, ``stream=True`` outside a
@@ -72,7 +84,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ParentNodeProvider, PositionProvider, ScopeProvider
+from libcst.metadata import (
+    ParentNodeProvider,
+    PositionProvider,
+    ScopeProvider,
+)
 
 from . import requests_mocks
 from .base import GENEXP, Codemod, awaited
@@ -83,6 +99,7 @@ from .requests_responses import ResponseUses
 from .requests_sessions import RequestSessions
 from .requests_tables import (
     BLOCKING,
+    CLIENT_COMMENT,
     HANDED_ON,
     HTTPX_SYNC_CLIENT,
     METHODS,
@@ -188,26 +205,6 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
         node.visit(collector)
         self._find_ssl_context(node)
         self._plan(node, collector)
-
-    def _find_ssl_context(self, module: cst.Module) -> None:
-        taken = self.file.source
-        for statement in module.body:
-            target = m.SimpleStatementLine(
-                body=[
-                    m.Assign(
-                        targets=[m.AssignTarget(target=m.Name())],
-                        value=m.Call(func=m.Attribute(m.Name("httpx"), m.Name("create_ssl_context")), args=[]),
-                    )
-                ]
-            )
-            if m.matches(statement, target):
-                self._ssl_name = statement.body[0].targets[0].target.value
-                self._ssl_exists = True
-                return
-        suffix = 2
-        while self._ssl_name in taken:
-            self._ssl_name = f"{SSL_NAME}_{suffix}"
-            suffix += 1
 
     def _position(self, node: cst.CSTNode) -> Tuple[Tuple[int, int], Tuple[int, int]]:
         pos = self.get_metadata(PositionProvider, node)
@@ -355,6 +352,17 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
         if accepted:
             self._functions[id(where)] = (first, last, accepted)
             self.add_needed_import("httpx")
+            self._plan_return_annotation(where)
+
+    def _plan_return_annotation(self, where: cst.FunctionDef) -> None:
+        """``-> requests.Response`` of a function whose calls became httpx calls: it returns
+        an ``httpx.Response`` now (and the annotation would keep ``import requests`` alive)."""
+        if where.returns is None:
+            return
+        for node in m.findall(where.returns, m.Attribute() | m.Name()):
+            if self._qualified(node) in ("requests.Response", "requests.models.Response"):
+                self._renames[id(node)] = dotted("httpx.Response")
+                self.drop_import_if_unused(node)
 
     @staticmethod
     def _free_name(used: Set[str], base: str) -> str:
@@ -381,17 +389,6 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
                     continue
                 return f"a client setting (`{name.value}`) is computed where the client does not exist yet"
         return None
-
-    def _async_client(self, plan: CallPlan) -> cst.Call:
-        keys = {k for k, _ in plan.client_kwargs}
-        args: List[cst.Arg] = []
-        if not keys & {"verify", "cert", "trust_env"}:
-            self._needs_context = True
-            args.append(self._kw("verify", cst.Name(self._ssl_name)))
-        args += [self._kw(k, v) for k, v in plan.client_kwargs]
-        if plan.family == "requests":
-            args += [self._kw("follow_redirects", cst.Name("True")), self._kw("timeout", cst.Name("None"))]
-        return cst.Call(func=dotted("httpx.AsyncClient"), args=args)
 
     # -- the transform ----------------------------------------------------------------------------
 
@@ -470,6 +467,7 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
         wrapped = statements[first : last + 1]
         leading = wrapped[0].leading_lines
         wrapped[0] = wrapped[0].with_changes(leading_lines=[])
+        leading = [*leading, cst.EmptyLine(comment=cst.Comment(CLIENT_COMMENT))]
         block = cst.With(
             items=[
                 cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(name)))

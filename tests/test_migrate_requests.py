@@ -299,3 +299,59 @@ def test_a_caller_that_cannot_await_is_reported_with_the_chain(tmp_path: Path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert snapshot(tmp_path) == before
     assert "`cached` is decorated with `@lru_cache` <- `summary` <- `Service.lookup` <- `fetch`" in result.stdout
+
+
+def test_a_from_import_patched_where_it_is_used_is_converted(tmp_path: Path):
+    from_import = CLIENT.replace("import requests\n", "from requests import get\n    from requests.exceptions import Timeout\n").replace(
+        "requests.get(", "get(").replace("except requests.exceptions.Timeout", "except Timeout")
+    tests = """
+        from unittest.mock import Mock, patch
+
+        import requests
+        from fastapi.testclient import TestClient
+
+        from main import app
+
+        client = TestClient(app)
+
+
+        def test_mocked_where_used():
+            with patch("client.get", return_value=Mock(status_code=203, text="here")):
+                assert client.get("/items/f").json()["body"] == "here"
+
+
+        def test_mocked_connection_error():
+            with patch("client.get", side_effect=requests.ConnectionError("down")):
+                try:
+                    client.get("/items/g")
+                except Exception as error:
+                    assert "down" in str(error)
+                else:
+                    raise AssertionError("the error did not propagate")
+        """
+    write(tmp_path, _app(**{"client.py": from_import, "test_app.py": tests, "cli.py": ""}))
+    assert run_app_tests(tmp_path).returncode == 0
+    result = apply(tmp_path, "--migrate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = snapshot(tmp_path)
+    assert "from requests" not in after["client.py"]
+    assert '"httpx.AsyncClient.get", return_value=Mock(status_code=203, text="here")' in after["test_app.py"]
+    assert 'side_effect=httpx.NetworkError("down")' in after["test_app.py"]
+    done = run_app_tests(tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert "2 passed" in done.stdout
+
+
+def test_a_method_named_by_a_call_the_resolver_cannot_follow_keeps_the_closure_sync(tmp_path: Path):
+    factory = SERVICE.replace('service = Service("items/")', "service = make_service()").replace(
+        "def summary(", 'def make_service():\n        return Service("items/")\n\n\n    def summary('
+    )
+    write(tmp_path, _app(**{"service.py": factory}))
+    assert run_app_tests(tmp_path).returncode == 0
+    before = snapshot(tmp_path)
+    result = apply(tmp_path, "--migrate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    # `make_service().lookup` is unknown to the resolver: it may reach `Service.lookup` unawaited.
+    assert snapshot(tmp_path) == before
+    assert "`service.lookup()` (service.py:" in result.stdout
+    assert "cannot be resolved and may call `Service.lookup`" in result.stdout

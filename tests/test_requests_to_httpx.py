@@ -6,22 +6,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import ssl
+import subprocess
 import threading
 import time
+import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from click.testing import CliRunner
-
 from asyncfix.cli import main
+from click.testing import CliRunner
 from conftest import check_noop, check_transformed, load_module, rewrite
 
 SELECT = {"select": ["requests_to_httpx"]}
 CLIENT = "httpx.AsyncClient(verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None)"
+# Above a client made per function call: why it is not shared (issue 19).
+PER_CALL = "    # A client per function call; a shared client would carry cookies between calls.\n"
 HEADER = (
     "import httpx\n\n"
     "# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.\n"
@@ -38,44 +43,44 @@ def _out(body: str, header: str = HEADER) -> str:
     [
         pytest.param(
             "import requests\nasync def f(u):\n    return requests.get(u).json()\n",
-            _out(f"async def f(u):\n    async with {CLIENT} as client:\n        return (await client.get(u)).json()\n"),
+            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        return (await client.get(u)).json()\n"),
             id="import-requests",
         ),
         pytest.param(
             "import requests as rq\nasync def f(u):\n    r = rq.get(u, {'a': 1})\n    return r.text\n",
-            _out(f"async def f(u):\n    async with {CLIENT} as client:\n        r = await client.get(u, params={{'a': 1}})\n    return r.text\n"),
+            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        r = await client.get(u, params={{'a': 1}})\n    return r.text\n"),
             id="alias-and-positional-params",
         ),
         pytest.param(
             "from requests import post\nasync def f(u):\n    return post(u, 'raw').status_code\n",
-            _out(f"async def f(u):\n    async with {CLIENT} as client:\n        return (await client.post(u, content='raw')).status_code\n"),
+            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        return (await client.post(u, content='raw')).status_code\n"),
             id="from-import-data-string-becomes-content",
         ),
         pytest.param(
             "import requests\nasync def f(u, form):\n    requests.put(u, data=form, allow_redirects=False)\n",
-            _out(f"async def f(u, form):\n    async with {CLIENT} as client:\n        await client.put(u, data=form, follow_redirects=False)\n"),
+            _out(f"async def f(u, form):\n{PER_CALL}    async with {CLIENT} as client:\n        await client.put(u, data=form, follow_redirects=False)\n"),
             id="data-form-and-allow-redirects",
         ),
         pytest.param(
             "import requests\nasync def f(u):\n    return requests.head(u).headers\n",
-            _out(f"async def f(u):\n    async with {CLIENT} as client:\n        return (await client.head(u, follow_redirects=False)).headers\n"),
+            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        return (await client.head(u, follow_redirects=False)).headers\n"),
             id="head-does-not-follow-redirects",
         ),
         pytest.param(
             "import requests\nasync def f(u):\n    requests.delete(u, json={'id': 1}, timeout=(1, 5))\n",
-            _out(f"async def f(u):\n    async with {CLIENT} as client:\n        await client.request(\"DELETE\", u, json={{'id': 1}}, timeout=httpx.Timeout(5, connect=1))\n"),
+            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        await client.request(\"DELETE\", u, json={{'id': 1}}, timeout=httpx.Timeout(5, connect=1))\n"),
             id="body-on-delete-and-timeout-tuple",
         ),
         pytest.param(
             "import requests\nasync def f(urls):\n    for u in urls:\n        requests.get(u, verify=False)\n",
             "import httpx\n\n"
-            "async def f(urls):\n    async with httpx.AsyncClient(verify=False, follow_redirects=True, timeout=None) as client:\n"
+            f"async def f(urls):\n{PER_CALL}    async with httpx.AsyncClient(verify=False, follow_redirects=True, timeout=None) as client:\n"
             "        for u in urls:\n            await client.get(u)\n",
             id="loop-shares-one-client-verify-moves-to-client",
         ),
         pytest.param(
             "import requests\nasync def f(u):\n    r = requests.get(u)\n    if r:\n        return r.reason\n    return not r.ok, r.url\n",
-            _out(f"async def f(u):\n    async with {CLIENT} as client:\n        r = await client.get(u)\n    if not r.is_error:\n        return r.reason_phrase\n    return r.is_error, str(r.url)\n"),
+            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        r = await client.get(u)\n    if not r.is_error:\n        return r.reason_phrase\n    return r.is_error, str(r.url)\n"),
             id="response-attributes",
         ),
         pytest.param(
@@ -83,7 +88,7 @@ def _out(body: str, header: str = HEADER) -> str:
             "import httpx\n\n"
             "# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.\n"
             "_HTTPX_SSL_CONTEXT = httpx.create_ssl_context()\n\n"
-            "async def f(u):\n    async with httpx.AsyncClient(verify=_HTTPX_SSL_CONTEXT) as client:\n"
+            f"async def f(u):\n{PER_CALL}    async with httpx.AsyncClient(verify=_HTTPX_SSL_CONTEXT) as client:\n"
             "        return (await client.post(u, json={})).text\n",
             id="sync-httpx-function-keeps-httpx-defaults",
         ),
@@ -95,7 +100,7 @@ def _out(body: str, header: str = HEADER) -> str:
         pytest.param(
             "import requests\nasync def f(u):\n    try:\n        requests.get(u).raise_for_status()\n"
             "    except requests.HTTPError as e:\n        return e.response.status_code\n",
-            _out(f"async def f(u):\n    async with {CLIENT} as client:\n        try:\n            (await client.get(u)).raise_for_status()\n"
+            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        try:\n            (await client.get(u)).raise_for_status()\n"
                  "        except httpx.HTTPStatusError as e:\n            return e.response.status_code\n"),
             id="except-clause-guarding-the-call",
         ),
@@ -185,7 +190,7 @@ def test_handed_on_response_is_rewritten_and_reported():
     assert "return await client.get(u)" in out
     # Diagnostics name lines of the file as written: the note stands on the rewritten call's
     # block (the first line of what replaced `return requests.get(u)`).
-    block = next(i for i, line in enumerate(out.splitlines(), 1) if "async with httpx.AsyncClient" in line)
+    block = next(i for i, line in enumerate(out.splitlines(), 1) if line.strip() == PER_CALL.strip())
     assert [(d.line, d.code) for d in diagnostics] == [(block, "HTTPX001")]
 
 
@@ -369,7 +374,8 @@ def test_rewritten_app_answers_the_same_without_blocking(tmp_path: Path, upstrea
     after_module = load_module(path, "proxy_after")
     assert asyncio.run(_answers(after_module.app)) == before
     elapsed = asyncio.run(_concurrent(after_module.app, n))
-    assert elapsed < 0.45, f"{n} concurrent requests took {elapsed:.2f}s after the rewrite ({blocked:.2f}s before)"
+    # compared with the run before the rewrite, on this machine (no absolute threshold)
+    assert elapsed < blocked / 2, f"{n} concurrent requests took {elapsed:.2f}s after the rewrite ({blocked:.2f}s before)"
     assert CliRunner().invoke(main, ["--check", "--select", "requests_to_httpx", str(path)]).exit_code == 0
 
 
@@ -387,3 +393,73 @@ def test_emitted_client_does_not_pay_for_an_ssl_context():
     own = mean_ms(lambda: httpx.AsyncClient(follow_redirects=True, timeout=None), 5)
     shared = mean_ms(lambda: httpx.AsyncClient(verify=context, follow_redirects=True, timeout=None), 50)
     assert shared * 10 < own, f"shared context: {shared:.2f} ms, own context: {own:.2f} ms"
+
+
+VERIFY_APP = """\
+import requests
+
+CA_BUNDLE = {ca!r}
+
+
+async def fetch(url):
+    return requests.get(url, verify=CA_BUNDLE).text
+"""
+
+
+def _self_signed(tmp_path: Path) -> Tuple[Path, Path]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    done = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"openssl cannot make a test certificate: {done.stderr.strip()[:200]}")
+    return cert, key
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_verify_with_a_ca_bundle_becomes_an_ssl_context_and_still_trusts_only_it(tmp_path: Path):
+    """httpx 0.28 deprecates ``verify=<str>``: the rewrite builds the context httpx's warning asks
+    for, and the rewritten call trusts the bundle (and only it) as requests did."""
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = _Server(("127.0.0.1", 0), _Upstream)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    url = f"https://127.0.0.1:{server.server_address[1]}/echo"
+    try:
+        path = tmp_path / "verify_app.py"
+        path.write_text(VERIFY_APP.format(ca=str(cert)))
+        before = asyncio.run(load_module(path, "verify_before").fetch(url))
+        result = CliRunner().invoke(main, ["--apply", "--select", "requests_to_httpx", str(path)])
+        assert result.exit_code == 0, result.output
+        rewritten = path.read_text()
+        assert "verify=ssl.create_default_context(cafile=CA_BUNDLE)" in rewritten
+        assert rewritten.startswith("import ssl\n\nimport httpx\n")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            after = asyncio.run(load_module(path, "verify_after").fetch(url))
+        assert after == before
+        # the bundle is what makes the server trusted: httpx's default context rejects it
+        async def default_context() -> None:
+            async with httpx.AsyncClient() as client:
+                await client.get(url)
+
+        with pytest.raises(httpx.ConnectError):
+            asyncio.run(default_context())
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def test_return_annotation_of_a_converted_function_names_the_httpx_response():
+    out, _ = rewrite(
+        "import requests\nasync def f(u) -> requests.Response:\n    return requests.get(u)\n",
+        fmt=False,
+        **SELECT,
+    )
+    assert "async def f(u) -> httpx.Response:" in out
+    assert "requests" not in out  # nothing keeps the import alive

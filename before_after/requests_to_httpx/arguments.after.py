@@ -7,6 +7,7 @@ API = "https://api.example.com"
 
 
 async def search(q: str):
+    # A client per function call; a shared client would carry cookies between calls.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client:
@@ -14,6 +15,7 @@ async def search(q: str):
 
 
 async def upload(text: str, blob: bytes, form: dict):
+    # A client per function call; a shared client would carry cookies between calls.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client:
@@ -26,6 +28,7 @@ async def upload(text: str, blob: bytes, form: dict):
 
 
 async def probe(url: str):
+    # A client per function call; a shared client would carry cookies between calls.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client:
@@ -35,6 +38,7 @@ async def probe(url: str):
 
 
 async def remove(item_id: int):
+    # A client per function call; a shared client would carry cookies between calls.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client:

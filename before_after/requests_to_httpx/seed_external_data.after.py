@@ -10,6 +10,7 @@ app = FastAPI()
 @app.get("/external-data")
 async def fetch_external():
     # requests.get() is blocking!
+    # A client per function call; a shared client would carry cookies between calls.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client:

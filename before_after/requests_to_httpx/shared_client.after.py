@@ -1,3 +1,5 @@
+import ssl
+
 import httpx
 
 # One SSL context for every httpx client of this module: building one costs tens of ms of CPU.
@@ -9,10 +11,11 @@ INTERNAL_CA = "/etc/ssl/internal.pem"
 async def crawl(urls: list, session_id: str):
     """One client for the whole function: not one per loop iteration."""
     pages = []
+    # A client per function call; a shared client would carry cookies between calls.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client, httpx.AsyncClient(
-        verify=INTERNAL_CA,
+        verify=ssl.create_default_context(cafile=INTERNAL_CA),
         cookies={"session": session_id},
         follow_redirects=True,
         timeout=None,
