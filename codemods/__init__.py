@@ -57,6 +57,9 @@ BY_NAME: Dict[str, Type[Codemod]] = {codemod.NAME: codemod for codemod in REGIST
 # Modules of this package that are machinery, not codemods.
 INFRASTRUCTURE = frozenset(
     {
+        # parts of sqlalchemy_to_async, split by concern
+        "sqla_facts", "sqla_shapes", "sqla_scan", "sqla_checks", "sqla_closure", "sqla_queries",
+        "sqla_sessions", "sqla_setup",
         "base", "engine", "project", "files", "config", "formatting", "cache", "resolve",
         "rounds", "syntax", "blocking", "blocking_tables", "imports", "native",
     }
