@@ -24,10 +24,12 @@ from .sqla_facts import (
     STAYS_SYNC,
     TERMINALS,
     WANTED_NAMES,
+    _resolve,
+)
+from .sqla_shapes import (
     _entity,
     _local_names,
     _own,
-    _resolve,
     _session_method,
 )
 

@@ -118,6 +118,10 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
         for use in getattr(fact, "uses", ()):
             key, left = resolver.resolve(path, use.ref)
             if key is None:
+                if use.sync_session and use.ref.partition(".")[0] in {i[0] for i in getattr(fact, "imports", ())}:
+                    # `Session(engine)` on an engine imported from a module asyncfix does not see:
+                    # converting its users would hand them a sync Session typed AsyncSession
+                    blockers.append((path, replace(use.site, why=f"`{use.ref}` comes from a module asyncfix cannot see")))
                 continue
             shared = resolver.shared[key]
             if shared.kind == ALIAS:  # `session: SessionDep`: the alias converts where it is defined

@@ -32,23 +32,25 @@ from .sqla_facts import (
     Shared,
     Site,
     Use,
-    _closes,
-    _Defs,
     _env_default,
-    _first_or,
-    _has_params,
     _imports,
     _is_test_module,
-    _local_names,
     _map_scheme,
+    _resolve,
+    _sqlite_evidence,
+    _url_status,
+)
+from .sqla_shapes import (
+    _closes,
+    _Defs,
+    _first_or,
+    _has_params,
+    _local_names,
     _module_aliases,
     _own,
     _passed,
-    _resolve,
-    _sqlite_evidence,
     _try_create_yield_close,
     _try_yield_close,
-    _url_status,
 )
 
 
