@@ -122,9 +122,9 @@ def test_a_blocking_helper_two_files_down_is_collected(tmp_path: Path, monkeypat
     assert (collected, everything) == (3, 4)
 
 
-def test_migrate_turns_the_prefilter_off(monkeypatch):
+def test_the_prefilter_is_opt_in_and_never_with_migrate(monkeypatch):
     monkeypatch.delenv("ASYNCFIX_PREFILTER", raising=False)
+    assert not prefilter.enabled({})
+    monkeypatch.setenv("ASYNCFIX_PREFILTER", "1")
     assert prefilter.enabled({})
     assert not prefilter.enabled({"migrate": True})
-    monkeypatch.setenv("ASYNCFIX_PREFILTER", "0")
-    assert not prefilter.enabled({})
