@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import os
 from pathlib import Path
 from typing import List, Tuple
 
@@ -107,7 +106,7 @@ def test_a_sync_caller_of_a_coroutine_in_another_file_is_collected(tmp_path: Pat
     collected, everything = _same([tmp_path], tmp_path, monkeypatch)
     assert (collected, everything) == (2, 3)
     results, _ = _outcome([tmp_path], tmp_path, monkeypatch, on=True)
-    assert "+    return await fetch()" in dict((r[0], r[3]) for r in results)[str(tmp_path / "caller.py")]
+    assert "+    return await fetch()" in {r[0]: r[3] for r in results}[str(tmp_path / "caller.py")]
 
 
 def test_a_blocking_helper_two_files_down_is_collected(tmp_path: Path, monkeypatch):
