@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence, Tuple
 
 CACHE_ENV = "ASYNCFIX_CACHE_DIR"
-_MAGIC = b"asyncfix-scan-2\n"
+_MAGIC = b"asyncfix-scan-3\n"
 _RUN_MAGIC = b"asyncfix-run-1\n"
 
 

@@ -5,12 +5,17 @@ Two passes over the files of a run, both in worker processes:
 1. The scan: read every file and ``ast``-parse it (fast, C). A syntax error is reported here,
    with Python's own message, for every file, whether or not a codemod would touch it. Syntax
    newer than the running interpreter falls back to libcst, which parses more grammar versions.
-   The per-file facts gathered here build the :class:`ProjectIndex`.
+   The per-file facts gathered here build the :class:`ProjectIndex`; they are collected only
+   from the files that can matter (prefilter.py: seeds, then a fixed point on identifiers).
 2. The rewrite, per file: read bytes; skip the file unless some selected codemod's cheap byte check wants it;
 parse once with libcst (which keeps encoding, BOM, newline style and trailing newline); run the
 selected codemods in registry order on that one tree; format the changed lines; verify; emit
 bytes. The CLI only renders the :class:`FileResult` values this module produces, and hands
 those to be written to :func:`write_result` (``writer.py``).
+
+With the cache on (cache.py), a file's first-pass result is reused while its bytes are the
+same, and a run whose files, package markers and settings are all as in the last run reuses
+that run's results whole.
 
 Verification before anything is written: the new source must compile wherever the old one did,
 and a second run of the same codemods on it must change nothing. A file failing either check is
@@ -530,8 +535,8 @@ def _scan_source(
 
 # What a worker of the first pass returns for one file: its failure (None when it goes on to
 # the rewrite), its facts (None: not collected, the prefilter did not want them yet) and, for a
-# file not collected, its identifiers (prefilter.identifiers).
-Scan = Tuple[Optional[FileResult], Optional[Facts], Optional[FrozenSet[str]]]
+# file not collected, its identifiers and bound names (prefilter.identifiers, .bindings).
+Scan = Tuple[Optional[FileResult], Optional[Facts], Optional[Tuple[FrozenSet[str], FrozenSet[str]]]]
 
 
 def scan_file(file: SourceFile, survey: bool = False) -> Scan:
@@ -542,13 +547,13 @@ def scan_file(file: SourceFile, survey: bool = False) -> Scan:
         return source, {}, None
     settings = _worker_args[0]
     cached = cache.load(settings.scan_cache, file.path, source) if settings.scan_cache else None
-    names: Optional[FrozenSet[str]] = None
+    names: Optional[Tuple[FrozenSet[str], FrozenSet[str]]] = None
     if cached is not None and (survey or cached[1] is not None):
         reason, facts, names = cached
     else:
         reason, facts = scan_source(source, file.path, settings, survey)
         if facts is None:
-            names = prefilter.identifiers(source)
+            names = (prefilter.identifiers(source), prefilter.bindings(source))
         if settings.scan_cache:
             cache.store(settings.scan_cache, file.path, source, (reason, facts, names))
     if reason is None:
@@ -570,11 +575,11 @@ def _first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> L
         return list(_parallel_map(scan_file, files, jobs, initargs))
     scans = list(_parallel_map(_survey_file, files, jobs, initargs))
     demand = prefilter.Demand(CALL_GRAPH)
-    demand.files(file.path for file in files)
+    demand.files((file.path for file in files), settings.root)
     position = {file.path: index for index, file in enumerate(files)}
     for file, (failure, facts, names) in zip(files, scans):
         if failure is None and facts is None:
-            demand.waiting(file.path, names or ())
+            demand.waiting(file.path, *(names or ((), ())))
         elif failure is None:
             demand.add(file.path, facts or {})
     while True:

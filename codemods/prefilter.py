@@ -15,23 +15,31 @@ whose facts can change the run's output. Which those are is decided on identifie
    of a class so named, or when one of its calls names a relevant def (up: it calls a coroutine
    or a def that becomes async, and may become async itself; native conversion needs every
    caller). The names of relevant defs, the parts of their calls' targets and instance types,
-   their classes' bases and attribute types are *interesting*; a file not collected yet whose
-   identifiers meet an interesting name is collected next.
+   their classes' bases and attribute types are *interesting*: a file not collected yet that
+   binds one (``def``/``class``, an import, which is how a re-export reaches it, an
+   assignment) is collected next. A relevant def's name (a method's: its class's) is also
+   looked for as any identifier of a file: that file may call it.
 
-Names are matched as identifiers anywhere in the file (a re-export, an alias, a string), a
-superset of every way Python's import rules can reach a def, so a file left out cannot hold a
-def that the call graph would reach. The rule is checked, not assumed: tests/test_prefilter.py
+Names are matched as text (a superset of every way Python's import rules reach a def: a
+re-export, an alias, a string), so a file left out cannot hold a def the call graph would
+reach. The rule is checked, not assumed: tests/test_prefilter.py
 runs every golden project and a real tree with and without it and requires the same output.
 
-``[tool.asyncfix] migrate`` (whole-app migration: sync code everywhere is in scope) turns the
-prefilter off, as does ``ASYNCFIX_PREFILTER=0`` in the environment (for that comparison).
+Off by default, on with ``ASYNCFIX_PREFILTER=1`` in the environment; ``[tool.asyncfix] migrate``
+(whole-app migration: sync code everywhere is in scope) keeps it off. Measured (README, tool
+speed): on the trees at hand most files are seeds (a library tree: 417 of 816 files hold async
+code or a whole-program token, and the fixed point pulls in nearly all the rest; an application:
+63 of 79 files collected), so the collection it saves does not pay for the second parse of the
+files it pulls in and the fixed point itself: first-pass CPU within noise of the full scan.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Set
+
+from .resolve import module_names
 
 from .emit import APP_WIRING_SEEDS
 
@@ -57,11 +65,24 @@ _NOT_NAMES = frozenset({"self", "cls", "super", ""})
 
 
 def enabled(options: Mapping[str, Any]) -> bool:
-    return os.environ.get("ASYNCFIX_PREFILTER", "1") != "0" and not options.get("migrate")
+    return os.environ.get("ASYNCFIX_PREFILTER") == "1" and not options.get("migrate")
 
 
 def is_seed(source: bytes) -> bool:
     return any(token in source for token in SEED_TOKENS)
+
+
+# Where a file binds a name another file can reach it by: `def`/`class`, an import (`import a.b
+# as c`, `from m import (x,\n y)`), an assignment at any indentation (`x = `, `x: T = `,
+# `a, b = `). Text, so a superset (a match in a string counts too).
+_BINDINGS = re.compile(
+    rb"\b(?:def|class)[ \t]+([A-Za-z_\x80-\xff][\w\x80-\xff]*)"
+    rb"|\bimport[ \t]*\(([^)]*)\)"
+    rb"|\bimport[ \t]+([^\n#;]+)"
+    rb"|^[ \t]*[(\[*]?[ \t]*([\w\x80-\xff]+(?:[ \t]*,[ \t]*[*]?[\w\x80-\xff]+)*)"
+    rb"[ \t]*,?[ \t]*[)\]]?[ \t]*(?::[^=\n]*)?=(?!=)",
+    re.MULTILINE,
+)
 
 
 def identifiers(source: bytes) -> FrozenSet[str]:
@@ -69,6 +90,16 @@ def identifiers(source: bytes) -> FrozenSet[str]:
     return frozenset(
         name.decode("utf-8", "replace") for name in set(_IDENTIFIER.findall(source))
     )
+
+
+def bindings(source: bytes) -> FrozenSet[str]:
+    """The names the file may bind where an import or a qualified name can reach them."""
+    found: Set[bytes] = set()
+    for match in _BINDINGS.finditer(source):
+        for group in match.groups():
+            if group:
+                found.update(_IDENTIFIER.findall(group))
+    return frozenset(name.decode("utf-8", "replace") for name in found)
 
 
 def _parts(dotted: str) -> Iterable[str]:
@@ -83,20 +114,37 @@ class Demand:
         self.key = call_graph_key
         self.facts: Dict[str, Any] = {}  # path -> ModuleFacts of the collected files
         self.sessions: Dict[str, Set[str]] = {}  # path -> SQLAlchemy session def qualnames
-        self.up: Set[str] = set()  # names of relevant defs: their callers matter
-        self.interesting: Set[str] = set()  # every name that makes a file worth collecting
+        self.up: Set[str] = set()  # names of relevant defs: a call naming one is relevant
+        # Names whose callers matter (a file that mentions one is collected), and names whose
+        # definition matters (a file that binds one is collected).
+        self.callers: Set[str] = set()
+        self.interesting: Set[str] = set()
         self.by_name: Dict[str, List[str]] = {}  # identifier -> paths not collected that hold it
+        self.by_binding: Dict[str, List[str]] = {}  # bound name -> paths not collected
         self.pending: Set[str] = set()  # paths not collected yet
-        self.fresh: Set[str] = set()  # interesting names not yet looked up in by_name
-        # Every name a module of the run can have a part of (file stems, directory names): a
-        # call on an import of any other top-level module (`time.sleep`) is a library's.
+        self.owners: Dict[str, Dict[str, List[Any]]] = {}  # path -> def -> its calls, references
+        self.fresh: Set[str] = set()  # interesting names not yet looked up in by_binding
+        self.fresh_callers: Set[str] = set()  # caller names not yet looked up in by_name
+        # The top-level names of the run's modules (resolve.module_names, as the resolver
+        # names them): a call on an import of any other top-level module (`time.sleep`) is a
+        # library's.
         self.module_parts: Set[str] = set()
 
-    def files(self, paths: Iterable[str]) -> None:
+    def files(self, paths: Iterable[str], root: str) -> None:
         """Every file of the run (collected or not)."""
         for path in paths:
-            stem = os.path.splitext(path)[0]
-            self.module_parts.update(part for part in stem.split(os.sep) if part)
+            self.module_parts.update(name.partition(".")[0] for name in module_names(path, root))
+
+    @staticmethod
+    def _reaching(module: Any, dotted: str) -> List[str]:
+        """The names of ``dotted`` a file must bind to be where it leads: not the head when it
+        is a module this file imports (``import a.b as c``): the module's own file is reached
+        through the attribute names it binds."""
+        parts = list(_parts(dotted))
+        imported = module.imports.get(parts[0])
+        if imported is not None and not imported[2] and len(parts) > 1:
+            return parts[1:]
+        return parts
 
     def _library(self, module: Any, target: str) -> bool:
         """Whether ``target`` is rooted in an absolute import of a module no file of the run
@@ -106,11 +154,13 @@ class Demand:
             return False
         return imported[1].partition(".")[0] not in self.module_parts
 
-    def waiting(self, path: str, names: Iterable[str]) -> None:
-        """A file that was not collected, and its identifiers."""
+    def waiting(self, path: str, names: Iterable[str], bound: Iterable[str]) -> None:
+        """A file that was not collected, its identifiers and the names it binds."""
         self.pending.add(path)
         for name in names:
             self.by_name.setdefault(name, []).append(path)
+        for name in bound:
+            self.by_binding.setdefault(name, []).append(path)
 
     def add(self, path: str, facts: Mapping[str, Any]) -> None:
         self.pending.discard(path)
@@ -122,29 +172,44 @@ class Demand:
             self.sessions[path] = {q for q, _, _ in getattr(sqlalchemy, "session_defs", ())}
 
     def _interest(self, names: Iterable[str]) -> None:
+        """Names a relevant def reaches down: the files defining them are collected."""
         for name in names:
             if name not in _NOT_NAMES and name not in self.interesting:
                 self.interesting.add(name)
                 self.fresh.add(name)
 
+    def _caller(self, name: str) -> None:
+        """A relevant def or class: the files that name it (its callers) are collected."""
+        self._interest((name,))
+        if name.startswith("__") and name.endswith("__"):
+            return  # a dunder is called by the language, or through the class hierarchy
+        if name not in self.callers:
+            self.callers.add(name)
+            self.fresh_callers.add(name)
+
     def wanted(self) -> List[str]:
         """The files to collect next (sorted); empty at the fixed point."""
         while True:
-            before = (len(self.up), len(self.interesting))
+            before = (len(self.up), len(self.interesting), len(self.callers))
             for path, module in self.facts.items():
                 self._relevant(path, module)
-            if (len(self.up), len(self.interesting)) == before:
+            if (len(self.up), len(self.interesting), len(self.callers)) == before:
                 break
         out: Set[str] = set()
         for name in self.fresh:
+            out.update(p for p in self.by_binding.get(name, ()) if p in self.pending)
+        for name in self.fresh_callers:
             out.update(p for p in self.by_name.get(name, ()) if p in self.pending)
         self.fresh.clear()
+        self.fresh_callers.clear()
         return sorted(out)
 
     def _relevant(self, path: str, module: Any) -> None:
-        by_owner: Dict[str, List[Any]] = {}
-        for item in (*module.calls, *module.references):
-            by_owner.setdefault(item.owner, []).append(item)
+        by_owner = self.owners.get(path)
+        if by_owner is None:
+            by_owner = self.owners[path] = {}
+            for item in (*module.calls, *module.references):
+                by_owner.setdefault(item.owner, []).append(item)
         sessions = self.sessions.get(path, ())
         relevant_classes: Set[str] = set()
         for qualname, class_bases in module.classes.items():
@@ -155,31 +220,44 @@ class Demand:
             relevant = (
                 definition.is_async
                 or qualname in sessions
-                or definition.name in self.interesting
+                # a method is reached through its class (a call names the class, an instance
+                # of it, or a subclass, whose bases are interesting)
+                or (not definition.owner_class and definition.name in self.interesting)
                 or definition.owner_class in relevant_classes
                 or any(part in self.up for item in mine for part in _parts(item.target))
             )
             if not relevant:
                 continue
-            if definition.name not in self.up:
-                self.up.add(definition.name)
-            self._interest((definition.name,))
+            self.up.add(definition.name)
+            if "<locals>" in qualname:
+                self._interest((definition.name,))  # called in this file only
+            elif not definition.owner_class:
+                # A method is reached through its class (`Repo(...).m()`, an instance typed
+                # `Repo`, `self.m()` in a subclass, which names the base): the class's name
+                # below is what a caller's file holds.
+                self._caller(definition.name)
             for item in mine:
-                if self._library(module, item.target):
-                    continue
-                self._interest(_parts(item.target))
-                if item.instance_of:
-                    self._interest(_parts(item.instance_of))
+                if item.instance_of:  # `x.m()` with x typed: resolved through that class
+                    self._dotted(module, item.instance_of)
+                elif _parts(item.target)[0] not in _NOT_NAMES:
+                    self._dotted(module, item.target)
+                # else `self.m()`: this class, its bases and attribute types (below)
             if definition.owner_class:
                 relevant_classes.add(definition.owner_class)
-                self._interest((definition.owner_class.rpartition(".")[2],))
+                if "<locals>" not in definition.owner_class:
+                    for part in definition.owner_class.split("."):
+                        self._caller(part)
         for qualname in relevant_classes:
             for base in module.classes.get(qualname, ()):
-                self._interest(_parts(base))
+                self._dotted(module, base)
             prefix = qualname + "."
             for attribute, kind in module.attributes.items():
                 if attribute.startswith(prefix):
-                    self._interest(_parts(kind))
+                    self._dotted(module, kind)
         for alias, kind in module.type_aliases.items():
             if alias in self.interesting:
-                self._interest(_parts(kind))
+                self._dotted(module, kind)
+
+    def _dotted(self, module: Any, dotted: str) -> None:
+        if not self._library(module, dotted):
+            self._interest(self._reaching(module, dotted))
