@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .codemods import BY_NAME, REGISTRY
+from .codemods.cache import directory_for
 from .codemods.config import (
     CLI_OPTIONS,
     ConfigError,
@@ -29,15 +30,14 @@ from .codemods.engine import (
     CHANGED,
     FAILED,
     FileResult,
+    InternalError,
     Settings,
+    SourceError,
     default_jobs,
     run,
     transform_standalone,
     write_result,
-    InternalError,
-    SourceError,
 )
-from .codemods.cache import directory_for
 from .codemods.files import DEFAULT_EXCLUDES, discover
 from .codemods.imports import style_from as isort_style
 from .output import (
@@ -99,63 +99,96 @@ def _explain(ctx: click.Context, _param: click.Parameter, value: Optional[str]) 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
 @click.option(
-    "--dry-run", "--diff", "dry_run", is_flag=True,
+    "--dry-run",
+    "--diff",
+    "dry_run",
+    is_flag=True,
     help="Show a diff of every rewrite; write nothing (default).",
 )
 @click.option("--apply", "apply_", is_flag=True, help="Write the rewrites to the files.")
 @click.option("--check", is_flag=True, help="CI form: list files that would change; exit 1 if any.")
 @click.option(
-    "-i", "--interactive", is_flag=True,
+    "-i",
+    "--interactive",
+    is_flag=True,
     help="Show each file's diff and ask: apply, skip, apply all the rest, or quit (y/n/a/q).",
 )
 @click.option(
-    "--output-format", "output_format", type=click.Choice(FORMATS), default="text",
+    "--output-format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
     show_default=True,
     help="text for people; json (schemas/output.schema.json), github (Actions annotations) "
     "or sarif (2.1.0) for tools, printed to stdout at the end of the run.",
 )
 @click.option(
-    "--report", "report", metavar="FILE", type=click.Path(dir_okay=False, allow_dash=True),
+    "--report",
+    "report",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, allow_dash=True),
     help="Write a Markdown migration report to FILE (`-` for stdout): what was converted, what "
     "needs a human, which packages the new code needs.",
 )
 @click.option(
-    "--explain", metavar="CODE", expose_value=False, is_eager=True, callback=_explain,
+    "--explain",
+    metavar="CODE",
+    expose_value=False,
+    is_eager=True,
+    callback=_explain,
     help="Explain a diagnostic code and how to fix it by hand, then exit.",
 )
 @click.option(
-    "--verify", "verify_cmd", metavar="CMD",
+    "--verify",
+    "verify_cmd",
+    metavar="CMD",
     help="With --apply/-i: run CMD (e.g. pytest) before and after writing; if a test that "
     "passed before fails after, restore every written file and exit 2.",
 )
 @click.option(
-    "--verify-timeout", type=click.IntRange(min=1), metavar="SECONDS",
+    "--verify-timeout",
+    type=click.IntRange(min=1),
+    metavar="SECONDS",
     help=f"Time limit of each --verify run (default: {DEFAULT_TIMEOUT}).",
 )
 @click.option(
-    "--migrate", is_flag=True, default=None,
+    "--migrate",
+    is_flag=True,
+    default=None,
     help="Opt-in whole-app migration: move sync SQLAlchemy sessions and requests to their async "
     "forms everywhere (def routes, helpers, scripts, tests), not only what blocks the loop.",
 )
 @click.option("--select", metavar="NAME,...", help="Run only these codemods.")
 @click.option("--ignore", metavar="NAME,...", help="Do not run these codemods.")
 @click.option(
-    "--list-codemods", is_flag=True, expose_value=False, is_eager=True, callback=_list_codemods,
+    "--list-codemods",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_list_codemods,
     help="List every codemod with its summary and exit.",
 )
 @click.option(
-    "--exclude", metavar="GLOB", multiple=True,
+    "--exclude",
+    metavar="GLOB",
+    multiple=True,
     help="Skip directories/files matching GLOB (name or relative path); adds to the defaults.",
 )
 @click.option(
-    "--format/--no-format", "format_", default=True,
+    "--format/--no-format",
+    "format_",
+    default=True,
     help="Format the changed lines with black, using the project's [tool.black] (default: on).",
 )
 @click.option(
-    "--cache/--no-cache", "use_cache", default=True,
+    "--cache/--no-cache",
+    "use_cache",
+    default=True,
     help="Reuse the first pass's per-file results of earlier runs (default: on; see README).",
 )
-@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: CPU count).")
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: CPU count)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only diffs, diagnostics and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list unchanged files and notes.")
 @click.version_option(__version__, prog_name="asyncfix")
@@ -223,7 +256,9 @@ def main(
         except (KeyError, ValueError, TypeError) as error:
             raise click.UsageError(f"[tool.black] in {root}/pyproject.toml: {error}")
     use_cache = use_cache if _given(ctx, "use_cache") else config.get("cache", True)
-    settings = settings_from(root, pyproject, config, names, black_mode, mode, use_cache, migrate, paths)
+    settings = settings_from(
+        root, pyproject, config, names, black_mode, mode, use_cache, migrate, paths
+    )
 
     verifier = _verifier(ctx, config, verify_cmd, verify_timeout, mode, paths, root, quiet)
     if paths == ("-",):
@@ -247,7 +282,9 @@ def main(
 
     review = _Review(color) if interactive else None
     show = _Show(mode, output_format, color, quiet, verbose, review)
-    _rewrite_pass(files, settings, workers, show, verifier, run_results.results, run_results.skipped)
+    _rewrite_pass(
+        files, settings, workers, show, verifier, run_results.results, run_results.skipped
+    )
     if not quiet:
         click.echo(summary_line(mode, run_results), err=True)
         if mode == "apply" and output_format == "text":
@@ -260,7 +297,9 @@ def main(
         runtime_round(
             verifier,
             settings,
-            lambda later, out, skipped: _rewrite_pass(files, later, workers, show, verifier, out, skipped),
+            lambda later, out, skipped: _rewrite_pass(
+                files, later, workers, show, verifier, out, skipped
+            ),
             run_results,
             quiet,
             output_format == "text",
@@ -322,7 +361,12 @@ class _Show:
     """How each file's result is shown: the mode, the format, and the interactive review."""
 
     def __init__(
-        self, mode: str, output_format: str, color: bool, quiet: bool, verbose: bool,
+        self,
+        mode: str,
+        output_format: str,
+        color: bool,
+        quiet: bool,
+        verbose: bool,
         review: Optional["_Review"],
     ) -> None:
         self.mode, self.output_format, self.color = mode, output_format, color
@@ -360,7 +404,11 @@ def _rewrite_pass(
     results = run(files, settings, workers)
     review = show.review
     show_bar = sys.stderr.isatty() and not show.quiet and review is None and len(files) > 1
-    bar = click.progressbar(length=len(files), file=sys.stderr, label="asyncfix") if show_bar else None
+    bar = (
+        click.progressbar(length=len(files), file=sys.stderr, label="asyncfix")
+        if show_bar
+        else None
+    )
     try:
         for result in results:
             if bar is not None:
@@ -401,11 +449,15 @@ def _verifier(
     if not command or (not given and (mode != "apply" or paths == ("-",))):
         return None
     if mode != "apply" or paths == ("-",):
-        raise click.UsageError("--verify works with --apply or --interactive on files, not with `-`")
+        raise click.UsageError(
+            "--verify works with --apply or --interactive on files, not with `-`"
+        )
     if not _given(ctx, "verify_timeout"):
         timeout = config.get("verify_timeout", DEFAULT_TIMEOUT)
         if timeout is not None and timeout < 1:
-            raise click.UsageError(f"[tool.asyncfix] verify-timeout must be at least 1, got {timeout}")
+            raise click.UsageError(
+                f"[tool.asyncfix] verify-timeout must be at least 1, got {timeout}"
+            )
     try:
         return Verifier(command, root, timeout or DEFAULT_TIMEOUT, quiet)
     except VerifyError as error:
@@ -415,7 +467,11 @@ def _verifier(
 def _command_line(ctx: click.Context) -> str:
     """The mode of this run as a command, for the report's first line."""
     params = ctx.params
-    for flag, key in (("--interactive", "interactive"), ("--apply", "apply_"), ("--check", "check")):
+    for flag, key in (
+        ("--interactive", "interactive"),
+        ("--apply", "apply_"),
+        ("--check", "check"),
+    ):
         if params.get(key):
             return f"asyncfix {flag}"
     return "asyncfix --dry-run"
@@ -435,7 +491,9 @@ class _Review:
     def ask(self, result: FileResult) -> bool:
         if self.all:
             return True
-        click.echo(colour_diff(result.diff) if self.color else result.diff, nl=False, color=self.color)
+        click.echo(
+            colour_diff(result.diff) if self.color else result.diff, nl=False, color=self.color
+        )
         try:
             answer = click.prompt(
                 f"Apply this change to {result.display}? "

@@ -29,7 +29,9 @@ from .codemods.syntax import is_not_analysed
 
 FORMATS = ("text", "json", "github", "sarif")
 JSON_VERSION = 1
-SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 REWRITE_RULE = "asyncfix-rewrite"  # the SARIF rule of "this file would be / was rewritten"
 SKIPPED = "skipped"  # --interactive: a change the user declined
 
@@ -182,8 +184,7 @@ def follow_up_lines(run: RunResults) -> List[str]:
     needs = run.requirements()
     if needs:
         lines.append(
-            "asyncfix: the rewritten code needs these packages installed: "
-            + ", ".join(needs)
+            "asyncfix: the rewritten code needs these packages installed: " + ", ".join(needs)
         )
     return lines
 
@@ -313,9 +314,15 @@ def _escape_property(text: str) -> str:
 
 def _command(kind: str, message: str, **properties: Any) -> str:
     props = ",".join(
-        f"{key}={_escape_property(str(value))}" for key, value in properties.items() if value is not None
+        f"{key}={_escape_property(str(value))}"
+        for key, value in properties.items()
+        if value is not None
     )
-    return f"::{kind} {props}::{_escape_data(message)}" if props else f"::{kind}::{_escape_data(message)}"
+    return (
+        f"::{kind} {props}::{_escape_data(message)}"
+        if props
+        else f"::{kind}::{_escape_data(message)}"
+    )
 
 
 def render_github(run: RunResults) -> str:
@@ -324,7 +331,9 @@ def render_github(run: RunResults) -> str:
     skipped = set(run.skipped)
     for result in run.results:
         if result.status == FAILED:
-            out.append(_command("error", result.error or "failed", file=result.display, title="asyncfix"))
+            out.append(
+                _command("error", result.error or "failed", file=result.display, title="asyncfix")
+            )
             continue
         if result.status == CHANGED and result.display not in skipped:
             line = _first_line(result)
@@ -338,7 +347,9 @@ def render_github(run: RunResults) -> str:
             out.append(_command(kind, message, file=result.display, line=line, title="asyncfix"))
         for d in result.diagnostics:
             message = f"{d.message} (hint: {d.hint})" if d.hint else d.message
-            out.append(_command("warning", message, file=d.path, line=d.line, col=d.column, title=d.code))
+            out.append(
+                _command("warning", message, file=d.path, line=d.line, col=d.column, title=d.code)
+            )
     return "".join(line + "\n" for line in out)
 
 
@@ -528,7 +539,9 @@ def render_report(run: RunResults, command: str = "") -> str:
     out.append(
         f"{head}: {len(run.results)} files scanned, {counts[CHANGED]} "
         f"{'rewritten' if applied else 'would be rewritten'}, {counts[UNCHANGED]} unchanged, "
-        f"{counts[FAILED]} failed" + (f", {counts[SKIPPED]} skipped" if counts[SKIPPED] else "") + "."
+        f"{counts[FAILED]} failed"
+        + (f", {counts[SKIPPED]} skipped" if counts[SKIPPED] else "")
+        + "."
     )
     out.append("")
 

@@ -95,17 +95,26 @@ _SELF = os.path.normcase(os.path.abspath(__file__))
 def pytest_addoption(parser: Any) -> None:
     group = parser.getgroup("asyncfix", "asyncfix event-loop probe")
     group.addoption(
-        "--asyncfix-probe", action="store_true", default=False, dest="asyncfix_probe",
+        "--asyncfix-probe",
+        action="store_true",
+        default=False,
+        dest="asyncfix_probe",
         help="watch every asyncio event loop the tests run and report each time one was "
         "blocked longer than --asyncfix-probe-ms, with the project line that blocked it",
     )
     group.addoption(
-        "--asyncfix-probe-ms", type=float, default=DEFAULT_MS, metavar="MS",
+        "--asyncfix-probe-ms",
+        type=float,
+        default=DEFAULT_MS,
+        metavar="MS",
         dest="asyncfix_probe_ms",
         help=f"report stalls longer than MS milliseconds (default {DEFAULT_MS:g})",
     )
     group.addoption(
-        "--asyncfix-probe-json", metavar="PATH", default=None, dest="asyncfix_probe_json",
+        "--asyncfix-probe-json",
+        metavar="PATH",
+        default=None,
+        dest="asyncfix_probe_json",
         help="also write the stalls as JSON to PATH (implies --asyncfix-probe)",
     )
 
@@ -327,7 +336,9 @@ class LoopProbe:
         @functools.wraps(original)
         def run_forever(loop: asyncio.BaseEventLoop) -> None:
             if (
-                not probe._active or loop.is_closed() or loop.is_running()
+                not probe._active
+                or loop.is_closed()
+                or loop.is_running()
                 or asyncio.events._get_running_loop() is not None  # it will refuse to run
             ):
                 return original(loop)
@@ -660,7 +671,7 @@ def _resolve(code: Any, lasti: int, lineno: int) -> Tuple[int, int, Optional[str
 
 def _segment(lines: Sequence[str], start: int, end: int, col: int, end_col: int) -> str:
     """Source between two (line, UTF-8 byte offset) positions."""
-    chunk = [line.encode("utf-8") for line in lines[start - 1:end]]
+    chunk = [line.encode("utf-8") for line in lines[start - 1 : end]]
     if not chunk:
         return ""
     if len(chunk) == 1:

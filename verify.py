@@ -62,7 +62,9 @@ def working_directory(root: str) -> str:
     """Where the command runs: the project root asyncfix found (so ``[tool.asyncfix] verify``
     runs next to the pyproject.toml that names it, from wherever asyncfix is started); the
     current directory when no project marker was found above the paths."""
-    if any(os.path.exists(os.path.join(root, marker)) for marker in ("pyproject.toml", ".git", ".hg")):
+    if any(
+        os.path.exists(os.path.join(root, marker)) for marker in ("pyproject.toml", ".git", ".hg")
+    ):
         return root
     return os.getcwd()
 
@@ -83,7 +85,11 @@ def probe_arguments(json_path: str) -> List[str]:
         from importlib.metadata import entry_points
 
         found = entry_points()
-        group = found.select(group="pytest11") if hasattr(found, "select") else found.get("pytest11", [])
+        group = (
+            found.select(group="pytest11")
+            if hasattr(found, "select")
+            else found.get("pytest11", [])
+        )
         if any(ep.value.split(":")[0] == PROBE_PLUGIN for ep in group):
             return arguments
     except Exception:  # broken metadata: load it explicitly
@@ -121,9 +127,7 @@ class Run:
         return f"exited {self.returncode} without a test report"
 
 
-def run_command(
-    words: List[str], cwd: str, timeout: float, pytest: bool, probe: bool
-) -> Run:
+def run_command(words: List[str], cwd: str, timeout: float, pytest: bool, probe: bool) -> Run:
     """Run the command once: output captured (to a file, so a grandchild keeping the pipe open
     cannot hang us), killed with its whole process group at the time limit or on Ctrl-C."""
     with tempfile.TemporaryDirectory(prefix="asyncfix-verify-") as scratch:
@@ -146,7 +150,9 @@ def run_command(
                     start_new_session=True,
                 )
             except OSError as error:
-                reason = "command not found" if isinstance(error, FileNotFoundError) else error.strerror
+                reason = (
+                    "command not found" if isinstance(error, FileNotFoundError) else error.strerror
+                )
                 return Run(None, "", 0.0, error=f"cannot run {words[0]!r}: {reason}")
             timed_out = False
             try:
@@ -291,7 +297,9 @@ class Verifier:
         """Run the command on the untouched tree. False (after saying why, with the command's
         output) when it cannot serve as a baseline: it did not start, timed out, or pytest
         wrote no report. Then nothing may be written."""
-        self._say(f"verify: running `{self.command}` on the untouched tree (baseline) in {self.cwd}")
+        self._say(
+            f"verify: running `{self.command}` on the untouched tree (baseline) in {self.cwd}"
+        )
         run = self._run()
         if self.pytest and self.probe and run.tests is None and not run.timed_out and not run.error:
             if PROBE_PLUGIN in run.output or "asyncfix-probe" in run.output:
@@ -311,7 +319,9 @@ class Verifier:
             tests = run.tests or {}
             failing = {t: r for t, r in tests.items() if r.status in (FAILED, ERROR)}
             passed = len(run.passed)
-            self._say(f"verify: baseline: {_count(passed, 'test')} passed, {len(failing)} failing ({run.seconds:.1f} s)")
+            self._say(
+                f"verify: baseline: {_count(passed, 'test')} passed, {len(failing)} failing ({run.seconds:.1f} s)"
+            )
             if failing:
                 click.echo(
                     f"verify: the baseline already fails: {_count(len(failing), 'test')}; "
@@ -390,7 +400,11 @@ class Verifier:
         else:
             if before.returncode == 0 and after.returncode != 0:
                 self._show_output(after)
-                now = f"exited {after.returncode}" if after.returncode is not None else after.why_no_results()
+                now = (
+                    f"exited {after.returncode}"
+                    if after.returncode is not None
+                    else after.why_no_results()
+                )
                 click.echo(
                     f"verify: `{self.command}` exited 0 before the rewrite; on the rewritten tree it {now}",
                     err=True,
@@ -408,8 +422,12 @@ class Verifier:
         if loop:
             line += f"; {loop}"
         if self.round > 1:
-            line = line.replace("passed before and after", f"passed before and after round {self.round}")
-            line = line.replace("exited 0 before and after", f"exited 0 before and after round {self.round}")
+            line = line.replace(
+                "passed before and after", f"passed before and after round {self.round}"
+            )
+            line = line.replace(
+                "exited 0 before and after", f"exited 0 before and after round {self.round}"
+            )
         self._say(line)
         self.current = after
         return 0
@@ -448,7 +466,9 @@ class Verifier:
         for test in before.passed:
             result = after.tests.get(test)
             if result is None:
-                broken[test] = TestResult(ERROR, "did not run after the rewrite" + _collection_error(after.tests))
+                broken[test] = TestResult(
+                    ERROR, "did not run after the rewrite" + _collection_error(after.tests)
+                )
             elif result.status != PASSED:
                 broken[test] = result
         return broken
@@ -481,7 +501,9 @@ class Verifier:
                 )
             except OSError as error:
                 refused.append(item.display)
-                click.echo(f"error: verify: {item.display}: cannot restore: {error.strerror}", err=True)
+                click.echo(
+                    f"error: verify: {item.display}: cannot restore: {error.strerror}", err=True
+                )
         self.written.clear()
         return restored, refused
 

@@ -61,7 +61,9 @@ async def concurrent(url: str, n: int, shape: str, context) -> float:
             async with httpx.AsyncClient(follow_redirects=True, timeout=None) as client:
                 (await client.get(url)).raise_for_status()
         elif shape == "shared context":
-            async with httpx.AsyncClient(verify=context, follow_redirects=True, timeout=None) as client:
+            async with httpx.AsyncClient(
+                verify=context, follow_redirects=True, timeout=None
+            ) as client:
                 (await client.get(url)).raise_for_status()
         else:
             (await shared.get(url)).raise_for_status()
@@ -87,8 +89,10 @@ def main() -> int:
         print(f"build a client, shared SSL context: {shared:7.2f} ms (median of 200)")
         for shape in ("own context", "shared context", "one client"):
             runs = [asyncio.run(concurrent(url, n, shape, context)) for _ in range(3)]
-            print(f"{n} concurrent requests, {DELAY}s upstream, {shape:14}: "
-                  f"{min(runs):.3f}s best / {statistics.median(runs):.3f}s median of 3")
+            print(
+                f"{n} concurrent requests, {DELAY}s upstream, {shape:14}: "
+                f"{min(runs):.3f}s best / {statistics.median(runs):.3f}s median of 3"
+            )
     finally:
         server.shutdown()
         server.server_close()

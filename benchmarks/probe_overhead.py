@@ -39,8 +39,7 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-CONFTEST = textwrap.dedent(
-    """\
+CONFTEST = textwrap.dedent("""\
     import os
     import time
 
@@ -53,11 +52,9 @@ CONFTEST = textwrap.dedent(
         wall, cpu = _START[0]
         with open(os.environ["PROBE_BENCH_OUT"], "w") as handle:
             handle.write(f"{time.perf_counter() - wall} {time.process_time() - cpu}")
-    """
-)
+    """)
 
-APP = textwrap.dedent(
-    """\
+APP = textwrap.dedent("""\
     import asyncio
 
     from fastapi import FastAPI
@@ -75,11 +72,9 @@ APP = textwrap.dedent(
     async def wait():
         await asyncio.sleep(0.001)
         return {"ok": True}
-    """
-)
+    """)
 
-PURE = textwrap.dedent(
-    """\
+PURE = textwrap.dedent("""\
     import asyncio
 
     import pytest
@@ -102,11 +97,9 @@ PURE = textwrap.dedent(
     @pytest.mark.parametrize("n", range({count}))
     def test_awaits(n):
         assert asyncio.run(work(n)) == 45 + n
-    """
-)
+    """)
 
-ASGI = textwrap.dedent(
-    """\
+ASGI = textwrap.dedent("""\
     import asyncio
 
     import httpx
@@ -124,11 +117,9 @@ ASGI = textwrap.dedent(
             return item.json(), wait.status_code
 
         assert asyncio.run(main()) == ({{"id": n, "double": 2 * n}}, 200)
-    """
-)
+    """)
 
-TESTCLIENT = textwrap.dedent(
-    """\
+TESTCLIENT = textwrap.dedent("""\
     import pytest
     from fastapi.testclient import TestClient
 
@@ -140,8 +131,7 @@ TESTCLIENT = textwrap.dedent(
         with TestClient(app) as client:
             assert client.get(f"/items/{{n}}").json() == {{"id": n, "double": 2 * n}}
             assert client.get("/wait").status_code == 200
-    """
-)
+    """)
 
 
 def write_suite(folder: Path, tests: int) -> None:

@@ -203,8 +203,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     results = run_packages(names, args.jobs)
     elapsed = time.perf_counter() - start
     print(summary_table(results))
-    print(f"{len(results)} packages, {elapsed:.1f} s wall time, --jobs {args.jobs}, "
-          f"Python {sys.version.split()[0]}")
+    print(
+        f"{len(results)} packages, {elapsed:.1f} s wall time, --jobs {args.jobs}, "
+        f"Python {sys.version.split()[0]}"
+    )
     for r in results:
         for path, error in sorted(r.failed.items()):
             print(f"FAILED {path}: {error}")

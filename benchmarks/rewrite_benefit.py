@@ -75,7 +75,7 @@ QUOTE = {"quote": "an async def is not a promise", "delay": UPSTREAM_DELAY}
 # -- the sample app ------------------------------------------------------------------------------
 
 APP_FILES = {
-    "database.py": '''
+    "database.py": """
         from sqlalchemy import create_engine
         from sqlalchemy.orm import declarative_base, sessionmaker
 
@@ -87,8 +87,8 @@ APP_FILES = {
         SessionLocal = sessionmaker(autocommit=False, autoflush=False, bind=engine)
 
         Base = declarative_base()
-    ''',
-    "models.py": '''
+    """,
+    "models.py": """
         from sqlalchemy import Column, Integer, String
 
         from database import Base
@@ -100,11 +100,11 @@ APP_FILES = {
             id = Column(Integer, primary_key=True)
             name = Column(String, nullable=False)
             price = Column(Integer, nullable=False)
-    ''',
-    "work.py": f'''
+    """,
+    "work.py": f"""
         def sum_of_squares():
             return sum(i * i for i in range({CPU_RANGE:_}))
-    ''',
+    """,
     "main.py": '''
         """Sample app of benchmarks/rewrite_benefit.py: one blocking call per family."""
         import os
@@ -186,7 +186,8 @@ def write_app(root: Path) -> Path:
             " price INTEGER NOT NULL)"
         )
         db.executemany(
-            "INSERT INTO items VALUES (?, ?, ?)", [(i, f"item-{i}", price(i)) for i in range(1, ROWS + 1)]
+            "INSERT INTO items VALUES (?, ?, ?)",
+            [(i, f"item-{i}", price(i)) for i in range(1, ROWS + 1)],
         )
     db.close()
     return root
@@ -194,7 +195,9 @@ def write_app(root: Path) -> Path:
 
 def expected_bodies() -> Dict[str, Any]:
     """What each route must answer, computed here (not read from either server)."""
-    rows = sorted((i for i in range(1, ROWS + 1) if price(i) >= MIN_PRICE), key=lambda i: f"item-{i}")
+    rows = sorted(
+        (i for i in range(1, ROWS + 1) if price(i) >= MIN_PRICE), key=lambda i: f"item-{i}"
+    )
     rows = rows[::-1][:5]  # ORDER BY name DESC LIMIT 5 (SQLite's BINARY collation: str order)
     return {
         "/ping": {"pong": True},
@@ -209,7 +212,11 @@ def rewrite(root: Path) -> Dict[str, Any]:
     """``asyncfix --apply`` over ``root``, as a user runs it; its JSON document."""
     run = subprocess.run(
         [sys.executable, "-m", "asyncfix", "--apply", "--output-format", "json", "."],
-        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300,
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=300,
     )
     if run.returncode != 0:
         raise SystemExit(f"asyncfix --apply failed (exit {run.returncode}):\n{run.stderr}")
@@ -307,8 +314,11 @@ class Uvicorn:
         self.log = root / "uvicorn.log"
         # Loopback only, whatever proxy the environment names (requests and httpx honour them).
         self.env = dict(
-            os.environ, UPSTREAM_URL=upstream_url, PYTHONDONTWRITEBYTECODE="1",
-            NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost",
+            os.environ,
+            UPSTREAM_URL=upstream_url,
+            PYTHONDONTWRITEBYTECODE="1",
+            NO_PROXY="127.0.0.1,localhost",
+            no_proxy="127.0.0.1,localhost",
         )
         self.proc: Optional[subprocess.Popen] = None
         self.log_offset = 0
@@ -316,10 +326,25 @@ class Uvicorn:
     def __enter__(self) -> "Uvicorn":
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--workers", "1", "--no-access-log",
-                 "--log-level", "warning"],
-                cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "main:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    "1",
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=self.root,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         try:
@@ -335,14 +360,18 @@ class Uvicorn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise ServerFailed(f"uvicorn exited ({self.proc.returncode}):\n{self.log.read_text()}")
+                raise ServerFailed(
+                    f"uvicorn exited ({self.proc.returncode}):\n{self.log.read_text()}"
+                )
             try:
                 if httpx.get(self.url + "/ping", timeout=2, trust_env=False).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise ServerFailed(f"uvicorn did not answer within {timeout:.0f} s:\n{self.log.read_text()}")
+        raise ServerFailed(
+            f"uvicorn did not answer within {timeout:.0f} s:\n{self.log.read_text()}"
+        )
 
     def new_errors(self) -> List[str]:
         """The exceptions uvicorn logged since the last call (the last line of each traceback)."""
@@ -400,7 +429,9 @@ def percentile(values: List[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000 if ordered else float("nan")
 
 
-def check(url: str, response: Any, error: Optional[Exception], expected: Any, result: Result) -> None:
+def check(
+    url: str, response: Any, error: Optional[Exception], expected: Any, result: Result
+) -> None:
     """File a response (or the exception that replaced it) under wrong / failed, if it is."""
     if error is not None:
         result.failed.append(f"{url}: {error!r}")
@@ -452,7 +483,9 @@ async def load(base: str, route: str, expected: Dict[str, Any], args: argparse.N
     import httpx
 
     result = Result()
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+    )
     async with httpx.AsyncClient(limits=limits, timeout=30, trust_env=False) as client:
         for _ in range(3):  # warm-up (connections, a process pool, the SQLite file), checked too
             await get_checked(client, base + route, expected[route], result, [])
@@ -466,7 +499,9 @@ async def load(base: str, route: str, expected: Dict[str, Any], args: argparse.N
                 await get_checked(client, base + route, expected[route], result, result.latencies)
 
         stop = threading.Event()
-        ping_thread = threading.Thread(target=pinger, args=(base + "/ping", expected["/ping"], result, stop))
+        ping_thread = threading.Thread(
+            target=pinger, args=(base + "/ping", expected["/ping"], result, stop)
+        )
         if route != "/ping":
             ping_thread.start()
         started = time.perf_counter()
@@ -480,16 +515,22 @@ async def load(base: str, route: str, expected: Dict[str, Any], args: argparse.N
     return result
 
 
-def measure(roots: Dict[str, Path], upstream_url: str, expected: Dict[str, Any], args) -> Dict[str, Dict[str, Result]]:
+def measure(
+    roots: Dict[str, Path], upstream_url: str, expected: Dict[str, Any], args
+) -> Dict[str, Dict[str, Result]]:
     """Both versions served at once; each route loaded on one, then on the other, so that both
     see about the same machine (the load of a shared machine drifts)."""
     results: Dict[str, Dict[str, Result]] = {label: {} for label in roots}
     with contextlib.ExitStack() as stack:
-        servers = {label: stack.enter_context(Uvicorn(root, upstream_url)) for label, root in roots.items()}
+        servers = {
+            label: stack.enter_context(Uvicorn(root, upstream_url)) for label, root in roots.items()
+        }
         for route in ROUTES:
             for label, server in servers.items():
                 print(f"  {label} {route} ...", file=sys.stderr, flush=True)
-                results[label][route] = result = asyncio.run(load(server.url, route, expected, args))
+                results[label][route] = result = asyncio.run(
+                    load(server.url, route, expected, args)
+                )
                 result.server_errors = server.new_errors()
     return results
 
@@ -537,8 +578,10 @@ def table(before: Dict[str, Result], after: Dict[str, Result]) -> str:
     ]
     for route in ROUTES:
         b, a = before[route], after[route]
-        same = "same, correct" if answers(b) == answers(a) == "correct" else (
-            f"before: {answers(b)}; after: {answers(a)}"
+        same = (
+            "same, correct"
+            if answers(b) == answers(a) == "correct"
+            else (f"before: {answers(b)}; after: {answers(a)}")
         )
         lines.append(
             f"| `{route}` | {b.rps:.0f} | {a.rps:.0f} | {ms(b.latencies)} | {ms(a.latencies)} "
@@ -549,10 +592,16 @@ def table(before: Dict[str, Result], after: Dict[str, Result]) -> str:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds of load per route (default 3)")
-    parser.add_argument("--concurrency", type=int, default=16, help="concurrent requests (default 16)")
+    parser.add_argument(
+        "--duration", type=float, default=3.0, help="seconds of load per route (default 3)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="concurrent requests (default 16)"
+    )
     parser.add_argument("--max-requests", type=int, default=2000, help="cap per route and version")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary projects (prints where)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary projects (prints where)"
+    )
     args = parser.parse_args(argv)
     expected = expected_bodies()
     load_at_start = os.getloadavg()[0]
@@ -570,7 +619,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         missing = rewrite_problems(after_dir, document)
 
         with upstream_server() as upstream_url:
-            results = measure({"before": before_dir, "after": after_dir}, upstream_url, expected, args)
+            results = measure(
+                {"before": before_dir, "after": after_dir}, upstream_url, expected, args
+            )
         before, after = results["before"], results["after"]
     except ServerFailed as error:
         print(f"error: {error}", file=sys.stderr)
@@ -596,7 +647,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     notes = []
     for label, results in (("before", before), ("after", after)):
         for route, result in results.items():
-            for kind, problems in (("wrong answers", result.wrong), ("failed requests", result.failed)):
+            for kind, problems in (
+                ("wrong answers", result.wrong),
+                ("failed requests", result.failed),
+            ):
                 if problems:
                     notes.append(
                         f"- {label}, `{route}` (and `/ping` meanwhile): {len(problems)} {kind}, e.g. "
@@ -607,7 +661,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("\n" + "\n".join(notes))
     # The rewritten app must answer every request, right. The original must never answer
     # wrongly, but it may fail under load: that is one of the symptoms this benchmark shows.
-    failed = any(r.wrong or r.failed for r in after.values()) or any(r.wrong for r in before.values())
+    failed = any(r.wrong or r.failed for r in after.values()) or any(
+        r.wrong for r in before.values()
+    )
     for problem in missing:
         print(f"rewrite incomplete: {problem}", file=sys.stderr)
         failed = True

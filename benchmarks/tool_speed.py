@@ -53,14 +53,17 @@ def _asyncfix(paths: List[str], jobs: int, cwd: str, env: dict, extra=()) -> tup
     started = time.perf_counter()
     run = subprocess.run(
         [sys.executable, "-m", "asyncfix", "--dry-run", "--jobs", str(jobs), *extra, *paths],
-        cwd=cwd, env={**env, "ASYNCFIX_PHASES": "1"}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        cwd=cwd,
+        env={**env, "ASYNCFIX_PHASES": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     wall = time.perf_counter() - started
     if run.returncode not in (0, 1):
         sys.exit(f"asyncfix failed ({run.returncode}):\n{run.stderr[-2000:]}")
     phases = [line for line in run.stderr.splitlines() if line.startswith("asyncfix phases:")]
-    return wall, run, phases[-1][len("asyncfix phases: "):] if phases else ""
+    return wall, run, phases[-1][len("asyncfix phases: ") :] if phases else ""
 
 
 def _load() -> str:
@@ -73,7 +76,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-libcst", action="store_true", help="do not time libcst's parse")
     parser.add_argument(
-        "--edit", action="store_true",
+        "--edit",
+        action="store_true",
         help="also time a re-run after one file changed (on a copy of the tree: slower to set up)",
     )
     args = parser.parse_args()
@@ -105,7 +109,9 @@ def main() -> None:
                 shutil.copytree(path, copies[-1], ignore=shutil.ignore_patterns("__pycache__"))
             _asyncfix(copies, args.jobs, empty, env)  # warm the cache for the copy
             victim = sorted(Path(copies[0]).rglob("*.py"))[0]
-            victim.write_text(victim.read_text() + "\n\ndef _asyncfix_benchmark_edit():\n    return 1\n")
+            victim.write_text(
+                victim.read_text() + "\n\ndef _asyncfix_benchmark_edit():\n    return 1\n"
+            )
             wall, run, phases["one file changed"] = _asyncfix(copies, args.jobs, empty, env)
             rows.append(("asyncfix --dry-run, re-run after one file changed", wall, _load()))
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -118,7 +124,8 @@ def main() -> None:
             started = time.perf_counter()
             subprocess.run(
                 [ruff, "check", "--select", "ASYNC", "--no-fix", "--exit-zero", "--quiet", *paths],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             walls.append(time.perf_counter() - started)
         rows.append(("ruff check --select ASYNC (re-run)", walls[-1], _load()))
@@ -140,9 +147,13 @@ def main() -> None:
                 libcst.parse_module(source)
             except Exception:
                 pass
-        rows.append(("libcst parse of every file (1 process)", time.perf_counter() - started, _load()))
+        rows.append(
+            ("libcst parse of every file (1 process)", time.perf_counter() - started, _load())
+        )
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"tree: {', '.join(Path(p).name for p in paths)}: {len(files)} files, {lines} lines")
     print(f"asyncfix summary: {summary}")
     print()

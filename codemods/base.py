@@ -69,7 +69,6 @@ class Diagnostic:
         return f"{text} (hint: {self.hint})" if self.hint else text
 
 
-
 # For a line: None means every codemod is ignored there, a set names the ignored codemods.
 IgnoreMap = Mapping[int, Optional[FrozenSet[str]]]
 
@@ -192,7 +191,9 @@ class Codemod(VisitorBasedCodemodCommand):
         return None
 
     @classmethod
-    def combine_with_options(cls, facts: Mapping[str, Any], root: str, options: Mapping[str, Any]) -> Any:
+    def combine_with_options(
+        cls, facts: Mapping[str, Any], root: str, options: Mapping[str, Any]
+    ) -> Any:
         """:meth:`combine`, for a codemod whose project-wide decision depends on the run's options
         (``[tool.asyncfix]``, ``--migrate``); by default they do not matter."""
         return cls.combine(facts, root)
@@ -383,7 +384,9 @@ class Codemod(VisitorBasedCodemodCommand):
             if isinstance(stmt, cst.Import):
                 for alias in stmt.names:
                     if (alias.evaluated_alias or alias.evaluated_name) == root.value:
-                        self.remove_unused_import(alias.evaluated_name, asname=alias.evaluated_alias)
+                        self.remove_unused_import(
+                            alias.evaluated_name, asname=alias.evaluated_alias
+                        )
             elif isinstance(stmt, cst.ImportFrom) and not stmt.relative and stmt.module:
                 if isinstance(stmt.names, cst.ImportStar):
                     continue

@@ -35,9 +35,9 @@ from . import blocking_tables
 from .project import (
     AWAITED,
     HANDED,
+    PLAIN,
     RETURNED,
     STORED,
-    PLAIN,
     CallSite,
     DefFacts,
     DefKey,
@@ -55,9 +55,21 @@ OFFLOAD_CODEMOD = "offload_to_thread"
 
 # Decorator names (last part) that make a function a path operation FastAPI/Starlette call; an
 # `async def` under any other decorator may be awaited by that decorator's wrapper.
-_ROUTES = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route"})
+_ROUTES = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route"}
+)
 # Roles whose coroutine must stay one: the loop drives them directly.
-_LOOP_ROLES = frozenset({"websocket", "websocket_route", "middleware", "exception_handler", "on_event", "lifespan", "route"})
+_LOOP_ROLES = frozenset(
+    {
+        "websocket",
+        "websocket_route",
+        "middleware",
+        "exception_handler",
+        "on_event",
+        "lifespan",
+        "route",
+    }
+)
 # Library prefixes whose use means loop-bound objects (locks, queues, tasks, events).
 _LOOP_BOUND = ("asyncio.", "anyio.", "trio.")
 
@@ -159,7 +171,10 @@ def analyse(
             ):
                 direct.append((path, call, qualified, api))
             if api is not None and sync(owner) and owner not in chains:
-                chains[owner] = (Step(call.owner, path, call.line), Step(qualified, library=api.library))
+                chains[owner] = (
+                    Step(call.owner, path, call.line),
+                    Step(qualified, library=api.library),
+                )
         for ref in facts.references:
             if ref.async_aware:
                 continue
@@ -217,17 +232,27 @@ def analyse(
             ):
                 offload.setdefault(path, set()).add((call.line, last))
                 continue
-            if OFFLOAD_CODEMOD in selected and call.with_item and names_on_lines[(call.line, last)] == 1:
+            if (
+                OFFLOAD_CODEMOD in selected
+                and call.with_item
+                and names_on_lines[(call.line, last)] == 1
+            ):
                 reason = "its `with` block awaits, returns early, or shares names with the code around it"
                 finding = _finding(call, qualname, chains[callee], root, reason)
                 with_blocks.setdefault(path, {})[(call.line, last)] = finding
                 continue
             reason = (
-                "it is a `with` item: the work runs when the block is entered" if call.with_item
-                else "it makes a generator" if defs[callee].is_generator
-                else "it is part of a larger expression"
+                "it is a `with` item: the work runs when the block is entered"
+                if call.with_item
+                else (
+                    "it makes a generator"
+                    if defs[callee].is_generator
+                    else "it is part of a larger expression"
+                )
             )
-            findings.setdefault(path, []).append(_finding(call, qualname, chains[callee], root, reason))
+            findings.setdefault(path, []).append(
+                _finding(call, qualname, chains[callee], root, reason)
+            )
     for path, call, qualified, api in direct:
         if (path, call.owner) in demoted:
             continue  # runs in the threadpool once it is a def
@@ -244,7 +269,9 @@ def analyse(
         demote={p: frozenset(v) for p, v in demote.items()},
         offload={p: frozenset(v) for p, v in offload.items()},
         with_blocks=with_blocks,
-        findings={p: tuple(sorted(set(v), key=lambda f: (f.line, f.column))) for p, v in findings.items()},
+        findings={
+            p: tuple(sorted(set(v), key=lambda f: (f.line, f.column))) for p, v in findings.items()
+        },
     )
 
 
@@ -306,7 +333,9 @@ def describe(entry: str, chain: Tuple[Step, ...], root: str) -> str:
     return " -> ".join(links)
 
 
-def _finding(call: CallSite, entry: str, chain: Tuple[Step, ...], root: str, reason: str) -> Finding:
+def _finding(
+    call: CallSite, entry: str, chain: Tuple[Step, ...], root: str, reason: str
+) -> Finding:
     return Finding(
         call.span[0],
         call.span[1] + 1,

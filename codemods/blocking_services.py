@@ -36,14 +36,38 @@ _HTTPX_INSTEAD = "httpx.AsyncClient (await client.get(...))"
 HTTPX: Table = {
     # Module-level helpers make a throwaway sync Client (ASYNC210).
     **each(
-        ("httpx." + verb for verb in
-         ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream")),
+        (
+            "httpx." + verb
+            for verb in (
+                "get",
+                "post",
+                "put",
+                "patch",
+                "delete",
+                "head",
+                "options",
+                "request",
+                "stream",
+            )
+        ),
         "module-level httpx helpers use a synchronous Client",
         _HTTPX_INSTEAD,
     ),
     **each(
-        ("httpx._api." + verb for verb in
-         ("get", "post", "put", "patch", "delete", "head", "options", "request", "stream")),
+        (
+            "httpx._api." + verb
+            for verb in (
+                "get",
+                "post",
+                "put",
+                "patch",
+                "delete",
+                "head",
+                "options",
+                "request",
+                "stream",
+            )
+        ),
         "module-level httpx helpers use a synchronous Client",
         _HTTPX_INSTEAD,
     ),
@@ -59,9 +83,13 @@ HTTPX: Table = {
 }
 
 URLLIB3_CLASSES = (
-    "urllib3.PoolManager", "urllib3.poolmanager.PoolManager", "urllib3.ProxyManager",
-    "urllib3.poolmanager.ProxyManager", "urllib3.HTTPConnectionPool",
-    "urllib3.connectionpool.HTTPConnectionPool", "urllib3.HTTPSConnectionPool",
+    "urllib3.PoolManager",
+    "urllib3.poolmanager.PoolManager",
+    "urllib3.ProxyManager",
+    "urllib3.poolmanager.ProxyManager",
+    "urllib3.HTTPConnectionPool",
+    "urllib3.connectionpool.HTTPConnectionPool",
+    "urllib3.HTTPSConnectionPool",
     "urllib3.connectionpool.HTTPSConnectionPool",
 )
 URLLIB3: Table = {
@@ -73,10 +101,22 @@ URLLIB3: Table = {
         "httpx.AsyncClient or aiohttp",
     ),
     **members(
-        ("urllib3.response.HTTPResponse", "urllib3.HTTPResponse", "urllib3.BaseHTTPResponse",
-         "urllib3.response.BaseHTTPResponse"),
-        ("read", "read_chunked", "stream", "readinto", "readline", "readlines", "json",
-         "drain_conn"),
+        (
+            "urllib3.response.HTTPResponse",
+            "urllib3.HTTPResponse",
+            "urllib3.BaseHTTPResponse",
+            "urllib3.response.BaseHTTPResponse",
+        ),
+        (
+            "read",
+            "read_chunked",
+            "stream",
+            "readinto",
+            "readline",
+            "readlines",
+            "json",
+            "drain_conn",
+        ),
         "reads the response body from the socket (preload_content=False)",
         "httpx.AsyncClient with await response.aread()",
     ),
@@ -89,17 +129,25 @@ URLLIB3: Table = {
 _SQL_WHY = "runs SQL on a synchronous DBAPI connection: a network (or disk) round trip"
 _SESSION_INSTEAD = "AsyncSession (sqlalchemy.ext.asyncio): await session.execute(...)"
 SQLALCHEMY_SESSIONS = (
-    "sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlalchemy.orm.scoped_session",
+    "sqlalchemy.orm.Session",
+    "sqlalchemy.orm.session.Session",
+    "sqlalchemy.orm.scoped_session",
     "sqlalchemy.orm.scoping.scoped_session",
 )
 SQLALCHEMY_ENGINES = (
-    "sqlalchemy.Engine", "sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine",
+    "sqlalchemy.Engine",
+    "sqlalchemy.engine.Engine",
+    "sqlalchemy.engine.base.Engine",
 )
 SQLALCHEMY_CONNECTIONS = (
-    "sqlalchemy.Connection", "sqlalchemy.engine.Connection", "sqlalchemy.engine.base.Connection",
+    "sqlalchemy.Connection",
+    "sqlalchemy.engine.Connection",
+    "sqlalchemy.engine.base.Connection",
 )
 SQLALCHEMY_METADATA = (
-    "sqlalchemy.MetaData", "sqlalchemy.schema.MetaData", "sqlalchemy.sql.schema.MetaData",
+    "sqlalchemy.MetaData",
+    "sqlalchemy.schema.MetaData",
+    "sqlalchemy.sql.schema.MetaData",
 )
 SQLALCHEMY: Table = {
     # Every Session method except the bookkeeping ones in NON_BLOCKING (add, expunge, begin...):
@@ -108,8 +156,21 @@ SQLALCHEMY: Table = {
     # The legacy Query runs when a terminal method is called (or it is iterated).
     **members(
         ("sqlalchemy.orm.Query", "sqlalchemy.orm.query.Query"),
-        ("all", "first", "one", "one_or_none", "scalar", "count", "get", "delete", "update",
-         "__iter__", "yield_per", "exists_", "with_for_update_execute"),
+        (
+            "all",
+            "first",
+            "one",
+            "one_or_none",
+            "scalar",
+            "count",
+            "get",
+            "delete",
+            "update",
+            "__iter__",
+            "yield_per",
+            "exists_",
+            "with_for_update_execute",
+        ),
         "runs the query on the session's synchronous connection",
         "select(...) with await AsyncSession.execute / .scalars (Query has no async form)",
     ),
@@ -131,8 +192,12 @@ SQLALCHEMY: Table = {
         "async with engine.begin() as conn: await conn.run_sync(metadata.create_all)",
     ),
     **each(
-        ("sqlalchemy.Table.create", "sqlalchemy.Table.drop", "sqlalchemy.schema.Table.create",
-         "sqlalchemy.schema.Table.drop"),
+        (
+            "sqlalchemy.Table.create",
+            "sqlalchemy.Table.drop",
+            "sqlalchemy.schema.Table.create",
+            "sqlalchemy.schema.Table.drop",
+        ),
         "runs DDL on a synchronous connection",
         "await conn.run_sync(table.create)",
     ),
@@ -157,8 +222,11 @@ SQLMODEL: Table = {
 _PSYCOPG2_INSTEAD = "psycopg 3 (await psycopg.AsyncConnection.connect(...)) or asyncpg"
 PSYCOPG2_CONNECTIONS = ("psycopg2.extensions.connection", "psycopg2._psycopg.connection")
 PSYCOPG2_CURSORS = (
-    "psycopg2.extensions.cursor", "psycopg2._psycopg.cursor", "psycopg2.extras.DictCursor",
-    "psycopg2.extras.RealDictCursor", "psycopg2.extras.NamedTupleCursor",
+    "psycopg2.extensions.cursor",
+    "psycopg2._psycopg.cursor",
+    "psycopg2.extras.DictCursor",
+    "psycopg2.extras.RealDictCursor",
+    "psycopg2.extras.NamedTupleCursor",
 )
 PSYCOPG2: Table = {
     **each(
@@ -168,16 +236,43 @@ PSYCOPG2: Table = {
     ),
     **members(
         PSYCOPG2_CONNECTIONS,
-        ("commit", "rollback", "close", "cancel", "reset", "set_session", "set_isolation_level",
-         "set_client_encoding", "lobject", "tpc_begin", "tpc_prepare", "tpc_commit",
-         "tpc_rollback", "tpc_recover", "poll"),
+        (
+            "commit",
+            "rollback",
+            "close",
+            "cancel",
+            "reset",
+            "set_session",
+            "set_isolation_level",
+            "set_client_encoding",
+            "lobject",
+            "tpc_begin",
+            "tpc_prepare",
+            "tpc_commit",
+            "tpc_rollback",
+            "tpc_recover",
+            "poll",
+        ),
         _SQL_WHY,
         _PSYCOPG2_INSTEAD,
     ),
     **members(
         PSYCOPG2_CURSORS,
-        ("execute", "executemany", "callproc", "fetchone", "fetchmany", "fetchall", "scroll",
-         "copy_from", "copy_to", "copy_expert", "close", "__iter__", "__next__"),
+        (
+            "execute",
+            "executemany",
+            "callproc",
+            "fetchone",
+            "fetchmany",
+            "fetchall",
+            "scroll",
+            "copy_from",
+            "copy_to",
+            "copy_expert",
+            "close",
+            "__iter__",
+            "__next__",
+        ),
         _SQL_WHY,
         _PSYCOPG2_INSTEAD,
     ),
@@ -192,8 +287,11 @@ PSYCOPG2: Table = {
         "psycopg_pool.AsyncConnectionPool or asyncpg.create_pool",
     ),
     **members(
-        ("psycopg2.pool.SimpleConnectionPool", "psycopg2.pool.ThreadedConnectionPool",
-         "psycopg2.pool.AbstractConnectionPool"),
+        (
+            "psycopg2.pool.SimpleConnectionPool",
+            "psycopg2.pool.ThreadedConnectionPool",
+            "psycopg2.pool.AbstractConnectionPool",
+        ),
         ("getconn", "putconn", "closeall"),
         "may open, reset or close PostgreSQL connections",
         "psycopg_pool.AsyncConnectionPool or asyncpg.create_pool",
@@ -203,9 +301,14 @@ PSYCOPG2: Table = {
 _PSYCOPG_INSTEAD = "psycopg.AsyncConnection / AsyncCursor (await conn.execute(...))"
 PSYCOPG_CONNECTIONS = ("psycopg.Connection", "psycopg.connection.Connection")
 PSYCOPG_CURSORS = (
-    "psycopg.Cursor", "psycopg.cursor.Cursor", "psycopg.ClientCursor",
-    "psycopg.client_cursor.ClientCursor", "psycopg.ServerCursor",
-    "psycopg.server_cursor.ServerCursor", "psycopg.RawCursor", "psycopg.raw_cursor.RawCursor",
+    "psycopg.Cursor",
+    "psycopg.cursor.Cursor",
+    "psycopg.ClientCursor",
+    "psycopg.client_cursor.ClientCursor",
+    "psycopg.ServerCursor",
+    "psycopg.server_cursor.ServerCursor",
+    "psycopg.RawCursor",
+    "psycopg.raw_cursor.RawCursor",
 )
 PSYCOPG: Table = {
     **each(
@@ -215,23 +318,54 @@ PSYCOPG: Table = {
     ),
     **members(
         PSYCOPG_CONNECTIONS,
-        ("execute", "commit", "rollback", "close", "cancel", "cancel_safe", "transaction",
-         "pipeline", "notifies", "set_autocommit", "set_isolation_level", "set_read_only",
-         "set_deferrable", "tpc_begin", "tpc_prepare", "tpc_commit", "tpc_rollback",
-         "tpc_recover", "wait"),
+        (
+            "execute",
+            "commit",
+            "rollback",
+            "close",
+            "cancel",
+            "cancel_safe",
+            "transaction",
+            "pipeline",
+            "notifies",
+            "set_autocommit",
+            "set_isolation_level",
+            "set_read_only",
+            "set_deferrable",
+            "tpc_begin",
+            "tpc_prepare",
+            "tpc_commit",
+            "tpc_rollback",
+            "tpc_recover",
+            "wait",
+        ),
         _SQL_WHY,
         _PSYCOPG_INSTEAD,
     ),
     **members(
         PSYCOPG_CURSORS,
-        ("execute", "executemany", "fetchone", "fetchmany", "fetchall", "scroll", "copy",
-         "stream", "close", "__iter__", "__next__"),
+        (
+            "execute",
+            "executemany",
+            "fetchone",
+            "fetchmany",
+            "fetchall",
+            "scroll",
+            "copy",
+            "stream",
+            "close",
+            "__iter__",
+            "__next__",
+        ),
         _SQL_WHY,
         _PSYCOPG_INSTEAD,
     ),
     **members(
-        ("psycopg_pool.ConnectionPool", "psycopg_pool.pool.ConnectionPool",
-         "psycopg_pool.NullConnectionPool"),
+        (
+            "psycopg_pool.ConnectionPool",
+            "psycopg_pool.pool.ConnectionPool",
+            "psycopg_pool.NullConnectionPool",
+        ),
         ("getconn", "putconn", "connection", "open", "close", "wait", "check", "resize"),
         "waits for, opens or closes pooled PostgreSQL connections",
         "psycopg_pool.AsyncConnectionPool",
@@ -240,30 +374,62 @@ PSYCOPG: Table = {
 
 _PYMYSQL_INSTEAD = "aiomysql / asyncmy (await conn.cursor().execute(...))"
 PYMYSQL_CONNECTIONS = (
-    "pymysql.Connection", "pymysql.connections.Connection", "pymysql.Connect",
+    "pymysql.Connection",
+    "pymysql.connections.Connection",
+    "pymysql.Connect",
 )
 PYMYSQL_CURSORS = (
-    "pymysql.cursors.Cursor", "pymysql.cursors.DictCursor", "pymysql.cursors.SSCursor",
+    "pymysql.cursors.Cursor",
+    "pymysql.cursors.DictCursor",
+    "pymysql.cursors.SSCursor",
     "pymysql.cursors.SSDictCursor",
 )
 PYMYSQL: Table = {
     **each(
-        ("pymysql.connect", "pymysql.Connect", "pymysql.Connection",
-         "pymysql.connections.Connection"),
+        (
+            "pymysql.connect",
+            "pymysql.Connect",
+            "pymysql.Connection",
+            "pymysql.connections.Connection",
+        ),
         "opens a MySQL connection in the constructor: TCP and authentication round trips",
         _PYMYSQL_INSTEAD,
     ),
     **members(
         PYMYSQL_CONNECTIONS,
-        ("commit", "rollback", "begin", "close", "ping", "select_db", "query", "autocommit",
-         "set_charset", "set_character_set", "kill", "show_warnings", "next_result", "connect"),
+        (
+            "commit",
+            "rollback",
+            "begin",
+            "close",
+            "ping",
+            "select_db",
+            "query",
+            "autocommit",
+            "set_charset",
+            "set_character_set",
+            "kill",
+            "show_warnings",
+            "next_result",
+            "connect",
+        ),
         _SQL_WHY,
         _PYMYSQL_INSTEAD,
     ),
     **members(
         PYMYSQL_CURSORS,
-        ("execute", "executemany", "callproc", "fetchone", "fetchmany", "fetchall", "scroll",
-         "nextset", "close", "__iter__"),
+        (
+            "execute",
+            "executemany",
+            "callproc",
+            "fetchone",
+            "fetchmany",
+            "fetchall",
+            "scroll",
+            "nextset",
+            "close",
+            "__iter__",
+        ),
         _SQL_WHY,
         _PYMYSQL_INSTEAD,
     ),
@@ -276,18 +442,23 @@ PYMYSQL: Table = {
 _MONGO_WHY = "a synchronous round trip to the MongoDB server"
 _MONGO_INSTEAD = "pymongo.AsyncMongoClient (pymongo >= 4.9) or motor: await coll.find_one(...)"
 PYMONGO_CLIENTS = (
-    "pymongo.MongoClient", "pymongo.mongo_client.MongoClient",
+    "pymongo.MongoClient",
+    "pymongo.mongo_client.MongoClient",
     "pymongo.synchronous.mongo_client.MongoClient",
 )
 PYMONGO_DATABASES = (
-    "pymongo.database.Database", "pymongo.synchronous.database.Database",
+    "pymongo.database.Database",
+    "pymongo.synchronous.database.Database",
 )
 PYMONGO_COLLECTIONS = (
-    "pymongo.collection.Collection", "pymongo.synchronous.collection.Collection",
+    "pymongo.collection.Collection",
+    "pymongo.synchronous.collection.Collection",
 )
 PYMONGO_CURSORS = (
-    "pymongo.cursor.Cursor", "pymongo.synchronous.cursor.Cursor",
-    "pymongo.command_cursor.CommandCursor", "pymongo.synchronous.command_cursor.CommandCursor",
+    "pymongo.cursor.Cursor",
+    "pymongo.synchronous.cursor.Cursor",
+    "pymongo.command_cursor.CommandCursor",
+    "pymongo.synchronous.command_cursor.CommandCursor",
 )
 PYMONGO: Table = {
     # Client, database and collection methods: every one is a command to the server, except the
@@ -301,8 +472,12 @@ PYMONGO: Table = {
 
 _REDIS_INSTEAD = "redis.asyncio.Redis (await r.get(...))"
 REDIS_CLIENTS = (
-    "redis.Redis", "redis.StrictRedis", "redis.client.Redis", "redis.client.StrictRedis",
-    "redis.cluster.RedisCluster", "redis.RedisCluster",
+    "redis.Redis",
+    "redis.StrictRedis",
+    "redis.client.Redis",
+    "redis.client.StrictRedis",
+    "redis.cluster.RedisCluster",
+    "redis.RedisCluster",
 )
 REDIS: Table = {
     # Every command method of the sync client is a network round trip (the factories and

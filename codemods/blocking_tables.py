@@ -157,13 +157,23 @@ _CONSTRUCTORS = frozenset({"__init__", "__new__"})
 _HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 RETURNS: Dict[str, str] = {
     # files
-    **{name: "io.TextIOWrapper"
-       for name in ("builtins.open", "io.open", "codecs.open", "os.fdopen")},
+    **{
+        name: "io.TextIOWrapper"
+        for name in ("builtins.open", "io.open", "codecs.open", "os.fdopen")
+    },
     **{f"{cls}.open": "io.TextIOWrapper" for cls in PATH_CLASSES},
-    **{name: "io.BufferedIOBase" for name in (
-        "gzip.open", "bz2.open", "lzma.open", "zipfile.ZipFile.open",
-        "tarfile.TarFile.extractfile", "tempfile.TemporaryFile", "tempfile.NamedTemporaryFile",
-    )},
+    **{
+        name: "io.BufferedIOBase"
+        for name in (
+            "gzip.open",
+            "bz2.open",
+            "lzma.open",
+            "zipfile.ZipFile.open",
+            "tarfile.TarFile.extractfile",
+            "tempfile.TemporaryFile",
+            "tempfile.NamedTemporaryFile",
+        )
+    },
     "tarfile.open": "tarfile.TarFile",
     "tarfile.TarFile.open": "tarfile.TarFile",
     # sockets and HTTP
@@ -177,16 +187,23 @@ RETURNS: Dict[str, str] = {
     "requests.sessions.session": "requests.sessions.Session",
     **{f"requests.{verb}": "requests.models.Response" for verb in _HTTP_VERBS},
     **{f"requests.api.{verb}": "requests.models.Response" for verb in _HTTP_VERBS},
-    **{f"{cls}.{verb}": "requests.models.Response"
-       for cls in ("requests.Session", "requests.sessions.Session")
-       for verb in _HTTP_VERBS + ("send",)},
+    **{
+        f"{cls}.{verb}": "requests.models.Response"
+        for cls in ("requests.Session", "requests.sessions.Session")
+        for verb in _HTTP_VERBS + ("send",)
+    },
     **{f"httpx.{verb}": "httpx.Response" for verb in _HTTP_VERBS},
-    **{f"{cls}.{verb}": "httpx.Response"
-       for cls in ("httpx.Client", "httpx._client.Client") for verb in _HTTP_VERBS + ("send",)},
+    **{
+        f"{cls}.{verb}": "httpx.Response"
+        for cls in ("httpx.Client", "httpx._client.Client")
+        for verb in _HTTP_VERBS + ("send",)
+    },
     "urllib3.request": "urllib3.response.HTTPResponse",
-    **{f"{cls}.{method}": "urllib3.response.HTTPResponse"
-       for cls in URLLIB3_CLASSES
-       for method in ("request", "urlopen", "request_encode_url", "request_encode_body")},
+    **{
+        f"{cls}.{method}": "urllib3.response.HTTPResponse"
+        for cls in URLLIB3_CLASSES
+        for method in ("request", "urlopen", "request_encode_url", "request_encode_body")
+    },
     # SQL
     "sqlite3.connect": "sqlite3.Connection",
     "sqlite3.Connection.cursor": "sqlite3.Cursor",
@@ -206,43 +223,80 @@ RETURNS: Dict[str, str] = {
     "pymysql.connect": "pymysql.connections.Connection",
     "pymysql.Connect": "pymysql.connections.Connection",
     "pymysql.connections.Connection.cursor": "pymysql.cursors.Cursor",
-    **{name: "sqlalchemy.engine.Engine" for name in (
-        "sqlalchemy.create_engine", "sqlalchemy.engine.create_engine",
-        "sqlalchemy.engine.create.create_engine", "sqlmodel.create_engine",
-    )},
-    **{f"{engine}.{method}": "sqlalchemy.engine.Connection"
-       for engine in SQLALCHEMY_ENGINES for method in ("connect", "begin")},
-    **{f"{session}.query": "sqlalchemy.orm.Query"
-       for session in SQLALCHEMY_SESSIONS + SQLMODEL_SESSIONS},
+    **{
+        name: "sqlalchemy.engine.Engine"
+        for name in (
+            "sqlalchemy.create_engine",
+            "sqlalchemy.engine.create_engine",
+            "sqlalchemy.engine.create.create_engine",
+            "sqlmodel.create_engine",
+        )
+    },
+    **{
+        f"{engine}.{method}": "sqlalchemy.engine.Connection"
+        for engine in SQLALCHEMY_ENGINES
+        for method in ("connect", "begin")
+    },
+    **{
+        f"{session}.query": "sqlalchemy.orm.Query"
+        for session in SQLALCHEMY_SESSIONS + SQLMODEL_SESSIONS
+    },
     # NoSQL
-    **{f"{client}.{method}": "pymongo.database.Database"
-       for client in PYMONGO_CLIENTS for method in ("get_database", "get_default_database")},
-    **{f"{database}.get_collection": "pymongo.collection.Collection"
-       for database in PYMONGO_DATABASES},
-    **{f"{collection}.{method}": cursor
-       for collection in PYMONGO_COLLECTIONS
-       for method, cursor in (("find", "pymongo.cursor.Cursor"),
-                              ("aggregate", "pymongo.command_cursor.CommandCursor"))},
-    **{f"{factory}": "redis.client.Redis" for factory in (
-        "redis.from_url", "redis.Redis.from_url", "redis.client.Redis.from_url",
-        "redis.StrictRedis.from_url", "redis.client.StrictRedis.from_url",
-        "redis.Redis.from_pool", "redis.client.Redis.from_pool",
-    )},
+    **{
+        f"{client}.{method}": "pymongo.database.Database"
+        for client in PYMONGO_CLIENTS
+        for method in ("get_database", "get_default_database")
+    },
+    **{
+        f"{database}.get_collection": "pymongo.collection.Collection"
+        for database in PYMONGO_DATABASES
+    },
+    **{
+        f"{collection}.{method}": cursor
+        for collection in PYMONGO_COLLECTIONS
+        for method, cursor in (
+            ("find", "pymongo.cursor.Cursor"),
+            ("aggregate", "pymongo.command_cursor.CommandCursor"),
+        )
+    },
+    **{
+        f"{factory}": "redis.client.Redis"
+        for factory in (
+            "redis.from_url",
+            "redis.Redis.from_url",
+            "redis.client.Redis.from_url",
+            "redis.StrictRedis.from_url",
+            "redis.client.StrictRedis.from_url",
+            "redis.Redis.from_pool",
+            "redis.client.Redis.from_pool",
+        )
+    },
     **{f"{client}.pipeline": "redis.client.Pipeline" for client in REDIS_CLIENTS[:4]},
     **{f"{client}.pubsub": "redis.client.PubSub" for client in REDIS_CLIENTS[:4]},
     **{f"{client}.lock": "redis.lock.Lock" for client in REDIS_CLIENTS[:4]},
     "redis.sentinel.Sentinel.master_for": "redis.client.Redis",
     "redis.sentinel.Sentinel.slave_for": "redis.client.Redis",
     # cloud / data / imaging
-    **{name: "botocore.client.BaseClient" for name in (
-        "boto3.client", "boto3.Session.client", "boto3.session.Session.client",
-    )},
+    **{
+        name: "botocore.client.BaseClient"
+        for name in (
+            "boto3.client",
+            "boto3.Session.client",
+            "boto3.session.Session.client",
+        )
+    },
     "botocore.client.BaseClient.get_waiter": "botocore.waiter.Waiter",
     **{name: "pandas.DataFrame" for name in PANDAS_READERS},
-    **{name: "PIL.Image.Image" for name in (
-        "PIL.Image.open", "PIL.Image.new", "PIL.Image.frombytes", "PIL.Image.frombuffer",
-        "PIL.Image.fromarray",
-    )},
+    **{
+        name: "PIL.Image.Image"
+        for name in (
+            "PIL.Image.open",
+            "PIL.Image.new",
+            "PIL.Image.frombytes",
+            "PIL.Image.frombuffer",
+            "PIL.Image.fromarray",
+        )
+    },
     "matplotlib.pyplot.figure": "matplotlib.figure.Figure",
     "matplotlib.pyplot.gcf": "matplotlib.figure.Figure",
     "pwdlib.PasswordHash.recommended": "pwdlib.PasswordHash",

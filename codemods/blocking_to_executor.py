@@ -27,7 +27,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import QualifiedNameSource, ScopeProvider
 
-from .base import Codemod, GENEXP, awaited, is_dotted_name
+from .base import GENEXP, Codemod, awaited, is_dotted_name
 
 INPUT_CODE = "ASYNC250"
 WAIT_CODE = "ASYNC222"

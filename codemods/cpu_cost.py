@@ -66,11 +66,35 @@ def _literal_size(node: ast.expr) -> Optional[int]:
 
 
 # Builtins whose result is a builtin value (str, number, container) whatever they are given.
-_BUILTIN_RESULTS = frozenset({
-    "abs", "ascii", "bin", "bool", "bytearray", "bytes", "chr", "complex", "dict", "divmod",
-    "float", "format", "frozenset", "hex", "int", "len", "list", "oct", "ord", "repr", "round",
-    "set", "sorted", "str", "tuple",
-})
+_BUILTIN_RESULTS = frozenset(
+    {
+        "abs",
+        "ascii",
+        "bin",
+        "bool",
+        "bytearray",
+        "bytes",
+        "chr",
+        "complex",
+        "dict",
+        "divmod",
+        "float",
+        "format",
+        "frozenset",
+        "hex",
+        "int",
+        "len",
+        "list",
+        "oct",
+        "ord",
+        "repr",
+        "round",
+        "set",
+        "sorted",
+        "str",
+        "tuple",
+    }
+)
 
 
 def _plain_type(node: Optional[ast.expr]) -> bool:
@@ -93,12 +117,26 @@ def _plain_type(node: Optional[ast.expr]) -> bool:
     return False
 
 
-def _builtin_value(node: ast.expr, typed: Set[str] | FrozenSet[str], shadowed: Set[str] | FrozenSet[str]) -> bool:
+def _builtin_value(
+    node: ast.expr, typed: Set[str] | FrozenSet[str], shadowed: Set[str] | FrozenSet[str]
+) -> bool:
     """``node`` certainly evaluates to a builtin str/bytes/number/container (its methods do
     no I/O): a literal, a display, a comprehension, an f-string, a builtin's result, a name in
     ``typed``; ``shadowed`` are the names that are not the builtins."""
-    if isinstance(node, (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.ListComp,
-                         ast.SetComp, ast.DictComp, ast.JoinedStr)):
+    if isinstance(
+        node,
+        (
+            ast.Constant,
+            ast.List,
+            ast.Tuple,
+            ast.Set,
+            ast.Dict,
+            ast.ListComp,
+            ast.SetComp,
+            ast.DictComp,
+            ast.JoinedStr,
+        ),
+    ):
         return True
     if isinstance(node, ast.Name):
         return node.id in typed
@@ -130,7 +168,11 @@ def _module_facts(tree: ast.Module) -> _Module:
     defs: Set[str] = set()
     bound: Dict[str, int] = {}
     for stmt in tree.body:
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
             name, value = stmt.targets[0].id, stmt.value
             bound[name] = bound.get(name, 0) + 1
             number = _const_int(value, consts)
@@ -139,8 +181,11 @@ def _module_facts(tree: ast.Module) -> _Module:
             size = _literal_size(value)
             if size is not None and not isinstance(value, ast.Constant):
                 sizes[name] = size
-            if isinstance(value, (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)) or (
-                isinstance(value, ast.Call) and (dotted_name(value.func) or "").split(".")[-1] in MUTABLE_FACTORIES
+            if isinstance(
+                value, (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
+            ) or (
+                isinstance(value, ast.Call)
+                and (dotted_name(value.func) or "").split(".")[-1] in MUTABLE_FACTORIES
             ):
                 mutables.add(name)
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -158,7 +203,11 @@ def _module_facts(tree: ast.Module) -> _Module:
         elif isinstance(node, ast.ImportFrom):
             for alias in node.names:
                 if alias.name != "*":
-                    imports[alias.asname or alias.name] = (node.level, node.module or "", alias.name)
+                    imports[alias.asname or alias.name] = (
+                        node.level,
+                        node.module or "",
+                        alias.name,
+                    )
     io_objects = set()
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
@@ -167,17 +216,23 @@ def _module_facts(tree: ast.Module) -> _Module:
                 level, module, obj = imports[made]
                 if module.split(".")[0] in IO_MODULES:
                     io_objects.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
-    names = set(bound) | set(imports) | {
-        n.id
-        for stmt in tree.body
-        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-        for n in walk(stmt)
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-    }
+    names = (
+        set(bound)
+        | set(imports)
+        | {
+            n.id
+            for stmt in tree.body
+            if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            for n in walk(stmt)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+        }
+    )
     typed = {
         stmt.targets[0].id
         for stmt in tree.body
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+        if isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
         and _builtin_value(stmt.value, frozenset(), names)
     }
     # A name bound twice at module level is not a constant / not one function.
@@ -187,8 +242,16 @@ def _module_facts(tree: ast.Module) -> _Module:
             sizes.pop(name, None)
             defs.discard(name)
             typed.discard(name)
-    return _Module(consts, sizes, frozenset(mutables), imports, frozenset(defs), frozenset(io_objects),
-                   frozenset(typed - set(imports)), frozenset(names))
+    return _Module(
+        consts,
+        sizes,
+        frozenset(mutables),
+        imports,
+        frozenset(defs),
+        frozenset(io_objects),
+        frozenset(typed - set(imports)),
+        frozenset(names),
+    )
 
 
 def _short(node: ast.expr, limit: int = 30) -> str:
@@ -237,13 +300,20 @@ class _FunctionScan:
                 targets, source = [node.target], node.value
             elif isinstance(node, (ast.For, ast.comprehension)):
                 targets, source = [node.target], node.iter
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not fn:
+            elif (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and node is not fn
+            ):
                 self.locals.add(node.name)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 self.locals.update((a.asname or a.name).split(".")[0] for a in node.names)
             elif isinstance(node, ast.withitem) and node.optional_vars is not None:
                 targets, source = [node.optional_vars], node.context_expr
-            used = {n.id for n in walk(source) if isinstance(n, ast.Name)} if source is not None else set()
+            used = (
+                {n.id for n in walk(source) if isinstance(n, ast.Name)}
+                if source is not None
+                else set()
+            )
             for target in targets:
                 for name in walk(target):
                     if isinstance(name, ast.Name):
@@ -276,8 +346,10 @@ class _FunctionScan:
                             bindings.setdefault(name.id, []).append(value)
             elif isinstance(node, (ast.For, ast.comprehension)):
                 ranged = (
-                    isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name)
-                    and node.iter.func.id == "range" and "range" not in shadowed
+                    isinstance(node.iter, ast.Call)
+                    and isinstance(node.iter.func, ast.Name)
+                    and node.iter.func.id == "range"
+                    and "range" not in shadowed
                     and isinstance(node.target, ast.Name)
                 )
                 for name in walk(node.target):
@@ -289,7 +361,10 @@ class _FunctionScan:
                 for name in walk(node.optional_vars):
                     if isinstance(name, ast.Name):
                         bindings.setdefault(name.id, []).append(None)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not fn:
+            elif (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and node is not fn
+            ):
                 bindings.setdefault(node.name, []).append(None)
             elif isinstance(node, ast.ExceptHandler) and node.name:
                 bindings.setdefault(node.name, []).append(None)
@@ -301,7 +376,10 @@ class _FunctionScan:
             for name, values in bindings.items():
                 if name in typed or name in self.params:
                     continue
-                if all(v is not None and _builtin_value(v, typed | self.module.typed, shadowed) for v in values):
+                if all(
+                    v is not None and _builtin_value(v, typed | self.module.typed, shadowed)
+                    for v in values
+                ):
                     typed.add(name)
                     changed = True
         return typed
@@ -318,10 +396,16 @@ class _FunctionScan:
         return seen
 
     # A loop level: its constant trip count (None: data-sized), the names it binds, its text.
-    def _level(self, iterable: ast.expr, target: ast.expr) -> Tuple[Optional[int], Set[str], ast.expr]:
+    def _level(
+        self, iterable: ast.expr, target: ast.expr
+    ) -> Tuple[Optional[int], Set[str], ast.expr]:
         names = {n.id for n in walk(target) if isinstance(n, ast.Name)}
         count: Optional[int] = None
-        if isinstance(iterable, ast.Call) and dotted_name(iterable.func) == "range" and not iterable.keywords:
+        if (
+            isinstance(iterable, ast.Call)
+            and dotted_name(iterable.func) == "range"
+            and not iterable.keywords
+        ):
             bounds = [_const_int(a, self.consts) for a in iterable.args]
             if bounds and None not in bounds:
                 start, stop, step = {1: lambda b: (0, b[0], 1), 2: lambda b: (b[0], b[1], 1)}.get(
@@ -335,7 +419,12 @@ class _FunctionScan:
             count = size
         return count, names, iterable
 
-    def _loop(self, iterable: ast.expr, target: ast.expr, stack: List[Tuple[Optional[int], Set[str], ast.expr]]):
+    def _loop(
+        self,
+        iterable: ast.expr,
+        target: ast.expr,
+        stack: List[Tuple[Optional[int], Set[str], ast.expr]],
+    ):
         count, _, _ = level = self._level(iterable, target)
         # What the iterable is computed from, through the function's assignments (`aliases =
         # get_aliases(field)` inside `for field in fields` depends on the outer loop).
@@ -358,7 +447,12 @@ class _FunctionScan:
                     break
         return stack + [level]
 
-    def _visit(self, node: ast.AST, stack: List[Tuple[Optional[int], Set[str], ast.expr]], nested: bool = False) -> None:
+    def _visit(
+        self,
+        node: ast.AST,
+        stack: List[Tuple[Optional[int], Set[str], ast.expr]],
+        nested: bool = False,
+    ) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             for child in iter_child_nodes(node):
                 self._visit(child, [], nested=True)
@@ -384,7 +478,12 @@ class _FunctionScan:
         elif isinstance(node, ast.Call):
             self._call(node)
             # sum(range(10**6)), sorted(range(n)): the builtin runs the loop.
-            if not nested and dotted_name(node.func) in CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
+            if (
+                not nested
+                and dotted_name(node.func) in CONSUMERS
+                and node.args
+                and not isinstance(node.args[0], ast.Starred)
+            ):
                 self._loop(node.args[0], ast.Tuple(elts=[], ctx=ast.Store()), stack)
         if not nested and isinstance(node, ast.For):
             self._visit(node.iter, stack)
@@ -392,7 +491,9 @@ class _FunctionScan:
             for child in [*node.body, *node.orelse]:
                 self._visit(child, inner)
             return
-        if not nested and isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+        if not nested and isinstance(
+            node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+        ):
             inner = stack
             for generator in node.generators:
                 self._visit(generator.iter, inner)
@@ -417,7 +518,9 @@ class _FunctionScan:
         if name is None:
             if isinstance(func, ast.Attribute) and func.attr in IO_METHODS:
                 self.io = True
-            elif isinstance(func, ast.Attribute) and _builtin_value(func.value, self.typed | module.typed, self.locals | module.names):
+            elif isinstance(func, ast.Attribute) and _builtin_value(
+                func.value, self.typed | module.typed, self.locals | module.names
+            ):
                 pass  # "".join(...), [..].count(x): methods of builtin values
             else:
                 self._unknown(_short(func))
@@ -452,10 +555,22 @@ class _FunctionScan:
         self._reference(node.func)
         name = dotted_name(node.func)
         # Callables handed to a builtin that calls them: map(load, paths), sorted(xs, key=f).
-        given = [a for a in node.args if isinstance(a, (ast.Name, ast.Attribute))] if name in HIGHER_ORDER else []
-        given += [k.value for k in node.keywords if k.arg == "key" and isinstance(k.value, (ast.Name, ast.Attribute))]
+        given = (
+            [a for a in node.args if isinstance(a, (ast.Name, ast.Attribute))]
+            if name in HIGHER_ORDER
+            else []
+        )
+        given += [
+            k.value
+            for k in node.keywords
+            if k.arg == "key" and isinstance(k.value, (ast.Name, ast.Attribute))
+        ]
         for func in given:
-            if not (isinstance(func, ast.Name) and func.id in PURE_BUILTINS and func.id not in self.locals | self.module.names):
+            if not (
+                isinstance(func, ast.Name)
+                and func.id in PURE_BUILTINS
+                and func.id not in self.locals | self.module.names
+            ):
                 self._reference(func)
         if name is not None:
             root, _, rest = name.partition(".")
@@ -466,7 +581,11 @@ class _FunctionScan:
 def _marked(fn: ast.FunctionDef, lines: List[bytes]) -> bool:
     first = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
     # The comment may stand on the def line, on a decorator line or on the line just above.
-    return any(MARKER.search(lines[i - 1]) for i in range(max(1, first - 1), fn.lineno + 1) if i <= len(lines))
+    return any(
+        MARKER.search(lines[i - 1])
+        for i in range(max(1, first - 1), fn.lineno + 1)
+        if i <= len(lines)
+    )
 
 
 def scan(tree: ast.Module, source: bytes) -> Optional[Dict[str, Any]]:

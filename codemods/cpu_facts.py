@@ -37,8 +37,15 @@ KNOWN_HEAVY: Mapping[str, bool] = {
     **{
         f"passlib.hash.{scheme}.{method}": True
         for scheme in (
-            "bcrypt", "bcrypt_sha256", "argon2", "scrypt", "pbkdf2_sha1", "pbkdf2_sha256",
-            "pbkdf2_sha512", "sha256_crypt", "sha512_crypt",
+            "bcrypt",
+            "bcrypt_sha256",
+            "argon2",
+            "scrypt",
+            "pbkdf2_sha1",
+            "pbkdf2_sha256",
+            "pbkdf2_sha512",
+            "sha256_crypt",
+            "sha512_crypt",
         )
         for method in ("hash", "verify")
     },
@@ -65,44 +72,177 @@ ITERATIONS = 100_000
 # Calls that make a function I/O, not CPU work: they wait rather than compute, and belong to the
 # codemods for their own families. A function that does any of this is never "heavy".
 IO_BUILTINS = frozenset({"open", "print", "input"})
-IO_MODULES = frozenset({
-    "aiohttp", "asyncpg", "boto3", "ftplib", "http", "httpx", "io", "logging", "os", "pathlib",
-    "psycopg", "psycopg2", "pymongo", "redis", "requests", "select", "shutil", "smtplib",
-    "socket", "sqlalchemy", "sqlite3", "ssl", "subprocess", "sys", "tempfile", "time", "urllib",
-    "urllib3",
-})
-IO_METHODS = frozenset({
-    "read", "readline", "readlines", "write", "writelines", "flush", "recv", "send", "sendall",
-    "connect", "execute", "executemany", "commit", "rollback", "fetchone", "fetchall",
-    "fetchmany", "query", "request", "urlopen",
-})
+IO_MODULES = frozenset(
+    {
+        "aiohttp",
+        "asyncpg",
+        "boto3",
+        "ftplib",
+        "http",
+        "httpx",
+        "io",
+        "logging",
+        "os",
+        "pathlib",
+        "psycopg",
+        "psycopg2",
+        "pymongo",
+        "redis",
+        "requests",
+        "select",
+        "shutil",
+        "smtplib",
+        "socket",
+        "sqlalchemy",
+        "sqlite3",
+        "ssl",
+        "subprocess",
+        "sys",
+        "tempfile",
+        "time",
+        "urllib",
+        "urllib3",
+    }
+)
+IO_METHODS = frozenset(
+    {
+        "read",
+        "readline",
+        "readlines",
+        "write",
+        "writelines",
+        "flush",
+        "recv",
+        "send",
+        "sendall",
+        "connect",
+        "execute",
+        "executemany",
+        "commit",
+        "rollback",
+        "fetchone",
+        "fetchall",
+        "fetchmany",
+        "query",
+        "request",
+        "urlopen",
+    }
+)
 # Methods that change their receiver: called on a parameter, the caller sees the change only if
 # the function runs in the same process.
-MUTATING_METHODS = frozenset({
-    "append", "extend", "insert", "remove", "pop", "popitem", "clear", "sort", "reverse",
-    "update", "add", "discard", "setdefault",
-})
-MUTABLE_FACTORIES = frozenset({"list", "dict", "set", "bytearray", "defaultdict", "deque",
-                                "Counter", "OrderedDict"})
+MUTATING_METHODS = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "remove",
+        "pop",
+        "popitem",
+        "clear",
+        "sort",
+        "reverse",
+        "update",
+        "add",
+        "discard",
+        "setdefault",
+    }
+)
+MUTABLE_FACTORIES = frozenset(
+    {"list", "dict", "set", "bytearray", "defaultdict", "deque", "Counter", "OrderedDict"}
+)
 
 # What a function may call and still be shown to do no I/O (a rewrite needs that proof):
 # builtins that only compute (``open``/``print``/``input`` are I/O; ``exec``/``eval``/
 # ``__import__``/``breakpoint`` run anything), ...
-PURE_BUILTINS = frozenset({
-    "abs", "all", "any", "ascii", "bin", "bool", "bytearray", "bytes", "callable", "chr",
-    "complex", "dict", "divmod", "enumerate", "filter", "float", "format", "frozenset",
-    "getattr", "hasattr", "hash", "hex", "id", "int", "isinstance", "issubclass", "iter", "len",
-    "list", "map", "max", "min", "next", "oct", "ord", "pow", "range", "repr", "reversed",
-    "round", "set", "slice", "sorted", "str", "sum", "tuple", "type", "zip",
-})
+PURE_BUILTINS = frozenset(
+    {
+        "abs",
+        "all",
+        "any",
+        "ascii",
+        "bin",
+        "bool",
+        "bytearray",
+        "bytes",
+        "callable",
+        "chr",
+        "complex",
+        "dict",
+        "divmod",
+        "enumerate",
+        "filter",
+        "float",
+        "format",
+        "frozenset",
+        "getattr",
+        "hasattr",
+        "hash",
+        "hex",
+        "id",
+        "int",
+        "isinstance",
+        "issubclass",
+        "iter",
+        "len",
+        "list",
+        "map",
+        "max",
+        "min",
+        "next",
+        "oct",
+        "ord",
+        "pow",
+        "range",
+        "repr",
+        "reversed",
+        "round",
+        "set",
+        "slice",
+        "sorted",
+        "str",
+        "sum",
+        "tuple",
+        "type",
+        "zip",
+    }
+)
 # ... the functions of standard modules that only compute, but for the few that read or write
 # a file object they are given ...
-PURE_MODULES = frozenset({
-    "array", "base64", "binascii", "bisect", "cmath", "collections", "copy", "dataclasses",
-    "decimal", "difflib", "enum", "fractions", "functools", "hashlib", "heapq", "hmac",
-    "itertools", "json", "math", "numbers", "operator", "random", "re", "secrets",
-    "statistics", "string", "struct", "textwrap", "typing", "unicodedata", "zlib",
-})
+PURE_MODULES = frozenset(
+    {
+        "array",
+        "base64",
+        "binascii",
+        "bisect",
+        "cmath",
+        "collections",
+        "copy",
+        "dataclasses",
+        "decimal",
+        "difflib",
+        "enum",
+        "fractions",
+        "functools",
+        "hashlib",
+        "heapq",
+        "hmac",
+        "itertools",
+        "json",
+        "math",
+        "numbers",
+        "operator",
+        "random",
+        "re",
+        "secrets",
+        "statistics",
+        "string",
+        "struct",
+        "textwrap",
+        "typing",
+        "unicodedata",
+        "zlib",
+    }
+)
 IMPURE_IN_PURE_MODULES = frozenset({"json.load", "json.dump", "hashlib.file_digest"})
 # ... and any method of a value known to be a builtin str/bytes/number/container (a literal, a
 # comprehension, a builtin constructor's result, a parameter annotated ``list``/``str``/...).
@@ -110,19 +250,67 @@ IMPURE_IN_PURE_MODULES = frozenset({"json.load", "json.dump", "hashlib.file_dige
 # callable parameter) may block: a function that calls it is never proven CPU-bound, only
 # reported (CPU004) when its body looks heavy.
 # Builtins that call the function they are given (``map(load, paths)`` calls ``load``).
-HIGHER_ORDER = frozenset({"map", "filter", "sorted", "min", "max", "reduce", "functools.reduce",
-                           "starmap", "itertools.starmap"})
+HIGHER_ORDER = frozenset(
+    {
+        "map",
+        "filter",
+        "sorted",
+        "min",
+        "max",
+        "reduce",
+        "functools.reduce",
+        "starmap",
+        "itertools.starmap",
+    }
+)
 
 # Builtins that iterate their first argument to the end.
-CONSUMERS = frozenset({"sum", "min", "max", "sorted", "list", "tuple", "set", "frozenset",
-                        "any", "all", "dict", "bytes", "bytearray"})
+CONSUMERS = frozenset(
+    {
+        "sum",
+        "min",
+        "max",
+        "sorted",
+        "list",
+        "tuple",
+        "set",
+        "frozenset",
+        "any",
+        "all",
+        "dict",
+        "bytes",
+        "bytearray",
+    }
+)
 
 MARKER = re.compile(rb"#\s*asyncfix:\s*cpu-bound\b")
 
 # Parameter annotations whose values pickle (for the process pool's argument check).
-PLAIN_TYPES = frozenset({"int", "float", "complex", "str", "bytes", "bool", "list", "dict",
-                          "tuple", "set", "frozenset", "List", "Dict", "Tuple", "Set",
-                          "FrozenSet", "Optional", "Union", "Sequence", "Mapping", "None"})
+PLAIN_TYPES = frozenset(
+    {
+        "int",
+        "float",
+        "complex",
+        "str",
+        "bytes",
+        "bool",
+        "list",
+        "dict",
+        "tuple",
+        "set",
+        "frozenset",
+        "List",
+        "Dict",
+        "Tuple",
+        "Set",
+        "FrozenSet",
+        "Optional",
+        "Union",
+        "Sequence",
+        "Mapping",
+        "None",
+    }
+)
 # Calls whose result is a plain builtin value whatever their argument.
 PLAIN_RESULTS = frozenset({"int", "float", "str", "bytes", "bool", "len", "abs", "round"})
 
@@ -158,12 +346,12 @@ def plain_annotation(node: Optional[cst.Annotation]) -> bool:
             return plain(expr.left) and plain(expr.right)
         if isinstance(expr, cst.Subscript):
             base = expr.value
-            base_name = base.value if isinstance(base, cst.Name) else (
-                base.attr.value if isinstance(base, cst.Attribute) else ""
+            base_name = (
+                base.value
+                if isinstance(base, cst.Name)
+                else (base.attr.value if isinstance(base, cst.Attribute) else "")
             )
-            elements = [
-                e.slice.value for e in expr.slice if isinstance(e.slice, cst.Index)
-            ]
+            elements = [e.slice.value for e in expr.slice if isinstance(e.slice, cst.Index)]
             if base_name == "Annotated":
                 return bool(elements) and plain(elements[0])
             return plain(base) and all(plain(e) or isinstance(e, cst.Ellipsis) for e in elements)

@@ -36,7 +36,11 @@ class PoolRewrite:
         if len(node.items) != 1 or node.asynchronous is not None:
             return
         item = node.items[0]
-        if not (isinstance(item.item, cst.Call) and self._is_pool(item.item) and self._pool_args_ok(item.item)):
+        if not (
+            isinstance(item.item, cst.Call)
+            and self._is_pool(item.item)
+            and self._pool_args_ok(item.item)
+        ):
             return
         if item.asname is None or not isinstance(item.asname.name, cst.Name):
             return
@@ -63,16 +67,23 @@ class PoolRewrite:
         self.pool_calls.update(id(call) for call in calls)
 
     def _is_pool(self, call: cst.Call) -> bool:
-        return self.imported_name(call.func) in ("multiprocessing.Pool", "multiprocessing.pool.Pool")
+        return self.imported_name(call.func) in (
+            "multiprocessing.Pool",
+            "multiprocessing.pool.Pool",
+        )
 
     @staticmethod
     def _pool_args_ok(call: cst.Call) -> bool:
         """``Pool()``, ``Pool(4)``, ``Pool(processes=4)``: nothing else the executor would lose."""
-        return all(
-            (arg.keyword is None or arg.keyword.value == "processes") and not arg.star
-            and isinstance(arg.value, (cst.Integer, cst.Name))
-            for arg in call.args
-        ) and len(call.args) <= 1
+        return (
+            all(
+                (arg.keyword is None or arg.keyword.value == "processes")
+                and not arg.star
+                and isinstance(arg.value, (cst.Integer, cst.Name))
+                for arg in call.args
+            )
+            and len(call.args) <= 1
+        )
 
     @staticmethod
     def _pool_call_args(call: cst.Call) -> Optional[Tuple[str, cst.BaseExpression, List[cst.Arg]]]:
@@ -83,7 +94,11 @@ class PoolRewrite:
         for index, arg in enumerate(call.args):
             if arg.star:
                 return None
-            key = arg.keyword.value if arg.keyword is not None else (names[index] if index < 3 else "")
+            key = (
+                arg.keyword.value
+                if arg.keyword is not None
+                else (names[index] if index < 3 else "")
+            )
             if key not in names or key in bound:
                 return None
             bound[key] = arg.value
@@ -107,7 +122,8 @@ class PoolRewrite:
             args.append(cst.Arg(given, star="*"))
         kwds = bound.get("kwds")
         if isinstance(kwds, cst.Dict) and all(
-            isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+            isinstance(e, cst.DictElement)
+            and isinstance(e.key, cst.SimpleString)
             and e.key.evaluated_value.isidentifier()  # type: ignore[union-attr]
             for e in kwds.elements
         ):
@@ -156,7 +172,8 @@ class PoolRewrite:
                 self.rewrote()
                 return new
         self.report(
-            original, CPU003,
+            original,
+            CPU003,
             f"multiprocessing.Pool().{method}() in a coroutine blocks the event loop",
             "use one module-level ProcessPoolExecutor and await loop.run_in_executor",
         )
@@ -174,7 +191,8 @@ class PoolRewrite:
             parent = self.bindings.get(id(bound))
             if isinstance(parent, cst.Call) and self._is_pool(parent):
                 self.report(
-                    call, CPU003,
+                    call,
+                    CPU003,
                     f"multiprocessing.Pool.{call.func.attr.value}() in a coroutine blocks the event loop",  # type: ignore
                     "use one module-level ProcessPoolExecutor and await loop.run_in_executor",
                 )
@@ -202,7 +220,9 @@ class PoolRewrite:
         # A comment on the `with` line is kept, above what was the block's first statement.
         header = updated.body.header.comment
         said = [cst.EmptyLine(comment=header)] if header is not None else []
-        body[0] = first.with_changes(leading_lines=[*updated.leading_lines, *said, *first.leading_lines])
+        body[0] = first.with_changes(
+            leading_lines=[*updated.leading_lines, *said, *first.leading_lines]
+        )
         return cst.FlattenSentinel(body)
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
@@ -217,10 +237,16 @@ class PoolRewrite:
         if app is not None:
             closing = "\n    The app's lifespan shuts it down at exit; a use after that makes a new one.\n"
         elif why_not:
-            closing = "\n" + textwrap.fill(
-                f"Not shut down with the app ({why_not}): it lives as long as the process.",
-                width=96, initial_indent="    ", subsequent_indent="    ",
-            ) + "\n"
+            closing = (
+                "\n"
+                + textwrap.fill(
+                    f"Not shut down with the app ({why_not}): it lives as long as the process.",
+                    width=96,
+                    initial_indent="    ",
+                    subsequent_indent="    ",
+                )
+                + "\n"
+            )
         helper = cst.parse_statement(
             "@functools.lru_cache(maxsize=None)\n"
             f"def {HELPER}():\n"
@@ -240,15 +266,25 @@ class PoolRewrite:
                 cst.parse_statement(f"await asyncio.to_thread({HELPER}().shutdown)\n"),
                 cst.parse_statement(f"{HELPER}.cache_clear()\n"),
             ]
-            add_lifespan(body, app, shutdown, "Shuts down the process pool of the CPU-bound calls with the app.")
+            add_lifespan(
+                body,
+                app,
+                shutdown,
+                "Shuts down the process pool of the CPU-bound calls with the app.",
+            )
         index = 0
         for position, statement in enumerate(body):
             if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                 continue
             if m.findall(statement, m.Import() | m.ImportFrom()):
                 index = position + 1
-        if index == 0 and body and m.matches(
-            body[0], m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])
+        if (
+            index == 0
+            and body
+            and m.matches(
+                body[0],
+                m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())]),
+            )
         ):
             index = 1
         blank = [cst.EmptyLine(), cst.EmptyLine()]
@@ -288,11 +324,14 @@ class PoolRewrite:
         if index is None:
             return None, f"{wired}, or there is more than one app"
         scope = self.module_scope
-        if scope[LIFESPAN] or not all(
-            isinstance(a.node, cst.Import) for a in scope["asyncio"]
-        ) or not all(
-            isinstance(a.node, cst.ImportFrom) and m.matches(a.node.module, m.Name("contextlib"))
-            for a in scope["asynccontextmanager"]
+        if (
+            scope[LIFESPAN]
+            or not all(isinstance(a.node, cst.Import) for a in scope["asyncio"])
+            or not all(
+                isinstance(a.node, cst.ImportFrom)
+                and m.matches(a.node.module, m.Name("contextlib"))
+                for a in scope["asynccontextmanager"]
+            )
         ):
             return None, "a name the shutdown hook needs is taken in this module"
         return index, ""

@@ -20,7 +20,9 @@ from .cpu_facts import (
 from .resolve import module_names, resolve_relative
 
 
-def _qualify(raw: str, file: Dict[str, Any], path: str, root: str, own: Optional[str]) -> Optional[str]:
+def _qualify(
+    raw: str, file: Dict[str, Any], path: str, root: str, own: Optional[str]
+) -> Optional[str]:
     head, _, rest = raw.partition(".")
     imports = file["imports"]
     if head in imports:
@@ -83,8 +85,10 @@ def combine_facts(facts: Mapping[str, Any], root: str) -> CpuFacts:
             "pure": node["pure"],
             "blocker": (node["unknown"] or [""])[0],  # a call that may block, as written
             # what makes it look heavy, and in which function (the first found)
-            "why": (f"{node['cost']:,} loop iterations over constant ranges", "") if node["python"] else (
-                (node["data"], "") if node["data"] else ("", "")
+            "why": (
+                (f"{node['cost']:,} loop iterations over constant ranges", "")
+                if node["python"]
+                else ((node["data"], "") if node["data"] else ("", ""))
             ),
         }
         for raw, call in node["calls"]:
@@ -93,7 +97,11 @@ def combine_facts(facts: Mapping[str, Any], root: str) -> CpuFacts:
             if call is None:
                 mine["blocker"] = mine["blocker"] or raw
             elif call in KNOWN_HEAVY or (instances.get(owner), method) in KNOWN_HEAVY_METHODS:
-                gil_free = KNOWN_HEAVY[call] if call in KNOWN_HEAVY else KNOWN_HEAVY_METHODS[(instances[owner], method)]
+                gil_free = (
+                    KNOWN_HEAVY[call]
+                    if call in KNOWN_HEAVY
+                    else KNOWN_HEAVY_METHODS[(instances[owner], method)]
+                )
                 mine["gil_free" if gil_free else "python"] = True
                 if not node["python"]:
                     mine["why"] = (f"a call of `{raw}`", "")
@@ -104,6 +112,7 @@ def combine_facts(facts: Mapping[str, Any], root: str) -> CpuFacts:
                     edges[key].append(callee)
             elif call.split(".")[0] not in PURE_MODULES or call in IMPURE_IN_PURE_MODULES:
                 mine["blocker"] = mine["blocker"] or raw
+
     # Propagate along calls until nothing changes: I/O, impurity (the callee would run in the
     # worker as well), a call that may block, what looks heavy, and -- from callees that are
     # proven CPU-bound -- heavy work itself.
@@ -127,9 +136,18 @@ def combine_facts(facts: Mapping[str, Any], root: str) -> CpuFacts:
                     "io": mine["io"] or theirs["io"],
                     "pure": mine["pure"] and theirs["pure"],
                     "blocker": mine["blocker"] or ("" if marked else theirs["blocker"]),
-                    "why": mine["why"] if mine["why"][0] else (
-                        (theirs["why"][0], theirs["why"][1] or nodes[callee]["name"]) if theirs["why"][0] else
-                        (("a call of a function marked CPU-bound", nodes[callee]["name"]) if marked else ("", ""))
+                    "why": (
+                        mine["why"]
+                        if mine["why"][0]
+                        else (
+                            (theirs["why"][0], theirs["why"][1] or nodes[callee]["name"])
+                            if theirs["why"][0]
+                            else (
+                                ("a call of a function marked CPU-bound", nodes[callee]["name"])
+                                if marked
+                                else ("", "")
+                            )
+                        )
                     ),
                 }
                 if updates != mine:
@@ -149,7 +167,9 @@ def combine_facts(facts: Mapping[str, Any], root: str) -> CpuFacts:
         if not heavy and node["offloadable"] and not found["io"] and text:
             evidence = text + (f" (in `{where}`)" if where else "")
             if found["blocker"]:
-                evidence += f"; it calls `{found['blocker']}`, which asyncfix cannot show does no I/O"
+                evidence += (
+                    f"; it calls `{found['blocker']}`, which asyncfix cannot show does no I/O"
+                )
         callee = Callee(heavy, holds_gil, node["offloadable"] and found["pure"], evidence)
         local.setdefault(node["path"], {})[node["name"]] = callee
         if heavy or evidence:

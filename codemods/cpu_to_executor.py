@@ -106,8 +106,15 @@ class CpuToExecutor(PoolRewrite, Codemod):
     DESCRIPTION = "CPU-bound calls in async code -> a process pool, or asyncio.to_thread"
     # Library names and the marker; project functions come from the index (see wants()).
     NEEDS = (
-        b"pbkdf2_hmac", b"scrypt", b"bcrypt", b"passlib", b"CryptContext", b"argon2",
-        b"PasswordHasher", b"Pool", b"get_event_loop",
+        b"pbkdf2_hmac",
+        b"scrypt",
+        b"bcrypt",
+        b"passlib",
+        b"CryptContext",
+        b"argon2",
+        b"PasswordHasher",
+        b"Pool",
+        b"get_event_loop",
     )
     ASYNC_TARGETS = _ASYNC_TARGETS
     # Per coroutine; a heavy function is known through the project index, by name (and a def
@@ -131,7 +138,7 @@ class CpuToExecutor(PoolRewrite, Codemod):
             "pickle; asyncfix could not show that here (an argument it cannot type, a function\n"
             "that mutates its arguments or module state, a decorated or nested function).\n"
             "Annotate the route's parameters with plain types (int, str, list[int], ...) or pass\n"
-            "plain values, or set `[tool.asyncfix] cpu-executor = \"process\"` if you know the\n"
+            'plain values, or set `[tool.asyncfix] cpu-executor = "process"` if you know the\n'
             "call pickles."
         ),
         CPU003: (
@@ -154,7 +161,7 @@ class CpuToExecutor(PoolRewrite, Codemod):
             "  library, a class, a method of an object of unknown type): it may do I/O (a\n"
             "  database query, plotting, a file), and I/O does not belong in a process pool.\n"
             "If the function is CPU-bound, mark its def `# asyncfix: cpu-bound` or list it in\n"
-            "`[tool.asyncfix] cpu-bound = [\"pkg.module.func\"]`, then rerun; if it does I/O, the\n"
+            '`[tool.asyncfix] cpu-bound = ["pkg.module.func"]`, then rerun; if it does I/O, the\n'
             "call wants `await asyncio.to_thread(f, ...)` (or an async version of the I/O)."
         ),
     }
@@ -163,7 +170,10 @@ class CpuToExecutor(PoolRewrite, Codemod):
     def collect(cls, tree: ast.Module, path: str, source: bytes) -> Any:
         found = scan(tree, source) if b"def " in source or b"= " in source else None
         if any(token in source for token in APP_EVENT_TOKENS):  # no lifespan for the pool then
-            found = {**(found or {"imports": {}, "functions": {}, "instances": {}}), "app_events": True}
+            found = {
+                **(found or {"imports": {}, "functions": {}, "instances": {}}),
+                "app_events": True,
+            }
         return found
 
     @classmethod
@@ -208,13 +218,17 @@ class CpuToExecutor(PoolRewrite, Codemod):
             own = scan(syntax.parse(self.file.source), self.file.source.encode())
             if own is not None:
                 local = combine_facts({filename: own}, root)
-                facts = local if not isinstance(facts, CpuFacts) else CpuFacts(
-                    {**local.functions, **facts.functions},
-                    {**facts.local, **local.local},
-                    {**local.instances, **facts.instances},
-                    {**facts.local_instances, **local.local_instances},
-                    facts.names | local.names,
-                    facts.app_events or local.app_events,
+                facts = (
+                    local
+                    if not isinstance(facts, CpuFacts)
+                    else CpuFacts(
+                        {**local.functions, **facts.functions},
+                        {**facts.local, **local.local},
+                        {**local.instances, **facts.instances},
+                        {**facts.local_instances, **local.local_instances},
+                        facts.names | local.names,
+                        facts.app_events or local.app_events,
+                    )
                 )
         self.facts: Optional[CpuFacts] = facts if isinstance(facts, CpuFacts) else None
         self.own_names = module_names(filename, root) if filename else []
@@ -300,7 +314,8 @@ class CpuToExecutor(PoolRewrite, Codemod):
             elif name is not None:
                 known = facts.functions.get(name)
         configured = (name is not None and name in self.configured) or (
-            local is not None and any(f"{module}.{local}" in self.configured for module in self.own_names)
+            local is not None
+            and any(f"{module}.{local}" in self.configured for module in self.own_names)
         )
         if configured:
             if known is not None:
@@ -315,8 +330,17 @@ class CpuToExecutor(PoolRewrite, Codemod):
 
     def _plain_value(self, expr: cst.BaseExpression, where: cst.FunctionDef) -> bool:
         """True when ``expr`` certainly evaluates to plain, picklable data."""
-        if isinstance(expr, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString,
-                             cst.ConcatenatedString, cst.FormattedString)):
+        if isinstance(
+            expr,
+            (
+                cst.Integer,
+                cst.Float,
+                cst.Imaginary,
+                cst.SimpleString,
+                cst.ConcatenatedString,
+                cst.FormattedString,
+            ),
+        ):
             return True
         if isinstance(expr, cst.Name):
             if expr.value in ("None", "True", "False"):
@@ -332,7 +356,8 @@ class CpuToExecutor(PoolRewrite, Codemod):
             return False
         if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
             return all(
-                isinstance(e, cst.Element) and self._plain_value(e.value, where) for e in expr.elements
+                isinstance(e, cst.Element) and self._plain_value(e.value, where)
+                for e in expr.elements
             )
         if isinstance(expr, cst.Dict):
             return all(
@@ -350,7 +375,12 @@ class CpuToExecutor(PoolRewrite, Codemod):
                 return self.get_metadata(ScopeProvider, expr.func, None) is not None and not any(
                     True for _ in self.get_metadata(ScopeProvider, expr.func)[expr.func.value]
                 )
-            if m.matches(expr.func, m.Attribute(attr=m.Name("encode") | m.Name("lower") | m.Name("upper") | m.Name("strip"))):
+            if m.matches(
+                expr.func,
+                m.Attribute(
+                    attr=m.Name("encode") | m.Name("lower") | m.Name("upper") | m.Name("strip")
+                ),
+            ):
                 return self._plain_value(expr.func.value, where) and all(
                     self._plain_value(a.value, where) for a in expr.args if not a.star
                 )
@@ -392,7 +422,9 @@ class CpuToExecutor(PoolRewrite, Codemod):
             self.add_needed_import("asyncio")
             return to_thread(cst.Arg(func), *args)
         keywords = has_keywords(args)
-        if (keywords or not self.helper_exists) and not self.name_is_free(node, "functools", "functools"):
+        if (keywords or not self.helper_exists) and not self.name_is_free(
+            node, "functools", "functools"
+        ):
             return None
         if not self.helper_exists and not self._pool_class_is_free():
             return None
@@ -422,7 +454,10 @@ class CpuToExecutor(PoolRewrite, Codemod):
         func = original.func
         # asyncio.get_event_loop() in a coroutine is the running loop: say so.
         if m.matches(func, m.Attribute(attr=m.Name("get_event_loop")) | m.Name("get_event_loop")):
-            if self.imported_name(func) == "asyncio.get_event_loop" and self.coroutine_of(original) is not None:
+            if (
+                self.imported_name(func) == "asyncio.get_event_loop"
+                and self.coroutine_of(original) is not None
+            ):
                 if isinstance(func, cst.Attribute):
                     self.rewrote()
                     return updated.with_changes(func=updated.func.with_changes(attr=cst.Name("get_running_loop")))  # type: ignore
@@ -430,7 +465,9 @@ class CpuToExecutor(PoolRewrite, Codemod):
                     self.add_needed_import("asyncio")
                     self.drop_import_if_unused(func)
                     self.rewrote()
-                    return updated.with_changes(func=cst.parse_expression("asyncio.get_running_loop"))
+                    return updated.with_changes(
+                        func=cst.parse_expression("asyncio.get_running_loop")
+                    )
             return updated
         if id(original) in self.pool_calls:
             new = self._pool_rewrite(original, updated)
@@ -441,7 +478,19 @@ class CpuToExecutor(PoolRewrite, Codemod):
             return updated
         if m.matches(func, m.Attribute(value=m.Call(), attr=m.Name())):
             return self._direct_pool(original, updated)
-        if m.matches(func, m.Attribute(value=m.Name(), attr=m.Name("apply") | m.Name("map") | m.Name("apply_async") | m.Name("starmap") | m.Name("imap") | m.Name("imap_unordered") | m.Name("map_async"))):
+        if m.matches(
+            func,
+            m.Attribute(
+                value=m.Name(),
+                attr=m.Name("apply")
+                | m.Name("map")
+                | m.Name("apply_async")
+                | m.Name("starmap")
+                | m.Name("imap")
+                | m.Name("imap_unordered")
+                | m.Name("map_async"),
+            ),
+        ):
             self._report_pool_method(original)
         if id(original) in self.awaited_ids:
             return updated
@@ -457,14 +506,16 @@ class CpuToExecutor(PoolRewrite, Codemod):
             # proof, so no rewrite; say what was seen.
             name = cst.helpers.get_full_name_for_node(func) or "this function"
             self.report(
-                original, CPU004,
+                original,
+                CPU004,
                 f"`{name}` may be CPU-bound, but nothing proves it, so it stays on the event loop: {callee.evidence}",
                 "if it is CPU-bound, mark its def `# asyncfix: cpu-bound` (or list it in `[tool.asyncfix] cpu-bound`)",
             )
             return updated
         if where is GENEXP:
             self.report(
-                original, CPU001,
+                original,
+                CPU001,
                 "CPU-bound call in a generator expression inside a coroutine blocks the event loop",
                 "turn the generator expression into a loop or list comprehension, then rerun",
             )
@@ -474,14 +525,16 @@ class CpuToExecutor(PoolRewrite, Codemod):
         new = self._offload(original, updated.func, list(updated.args), kind)
         if new is None:
             self.report(
-                original, CPU001,
+                original,
+                CPU001,
                 "CPU-bound call in a coroutine, but a name the rewrite needs is bound to something else",
                 "rename the local `asyncio`/`functools`/`concurrent`, then rerun",
             )
             return updated
         if why:
             self.report(
-                original, CPU002,
+                original,
+                CPU002,
                 f"pure-Python CPU work runs in the thread pool and still holds the GIL: {why}",
                 "pass plain, annotated values to a module-level function, or see --explain CPU002",
             )

@@ -258,7 +258,10 @@ class DependencyClose(Codemod):
         dependency = self._is_dependency(original)
         if not (dependency or self._is_context_manager(original)):
             return updated
-        if not isinstance(original.body, cst.IndentedBlock) or scan_calls(original.body).yields != 1:
+        if (
+            not isinstance(original.body, cst.IndentedBlock)
+            or scan_calls(original.body).yields != 1
+        ):
             return updated
         plan = self._plan(original, dependency)
         if plan is None:
@@ -274,7 +277,8 @@ class DependencyClose(Codemod):
             (
                 i
                 for i, s in enumerate(body)
-                if yields_name(s) or (isinstance(s, cst.Try) and any(yields_name(t) for t in s.body.body))
+                if yields_name(s)
+                or (isinstance(s, cst.Try) and any(yields_name(t) for t in s.body.body))
             ),
             None,
         )
@@ -282,7 +286,9 @@ class DependencyClose(Codemod):
             return None
         statement = body[site]
         attempt = statement if isinstance(statement, cst.Try) else None
-        yield_statement = next(t for t in attempt.body.body if yields_name(t)) if attempt else statement
+        yield_statement = (
+            next(t for t in attempt.body.body if yields_name(t)) if attempt else statement
+        )
         if dependency and attempt is not None:
             for handler in attempt.handlers:
                 if scan_calls(handler.body).raises == 0 and not self.ignored(handler):

@@ -50,27 +50,37 @@ def has_keywords(args: Sequence[cst.Arg]) -> bool:
     return any(arg.keyword is not None or arg.star == "**" for arg in args)
 
 
-def run_in_executor(executor: cst.BaseExpression, func: cst.BaseExpression, args: Sequence[cst.Arg]) -> cst.Await:
+def run_in_executor(
+    executor: cst.BaseExpression, func: cst.BaseExpression, args: Sequence[cst.Arg]
+) -> cst.Await:
     """``await asyncio.get_running_loop().run_in_executor(executor, func, *args)``, with
     ``functools.partial(func, *args, **kwargs)`` when there are keyword arguments (the caller
     imports ``functools`` then)."""
     if has_keywords(args):
-        partial = cst.Call(cst.Attribute(cst.Name("functools"), cst.Name("partial")), [cst.Arg(func), *args])
+        partial = cst.Call(
+            cst.Attribute(cst.Name("functools"), cst.Name("partial")), [cst.Arg(func), *args]
+        )
         target: List[cst.Arg] = [cst.Arg(partial)]
     else:
         target = [cst.Arg(func), *args]
     loop = cst.Call(cst.Attribute(cst.Name("asyncio"), cst.Name("get_running_loop")))
-    return awaited(cst.Call(cst.Attribute(loop, cst.Name("run_in_executor")), [cst.Arg(executor), *target]))
+    return awaited(
+        cst.Call(cst.Attribute(loop, cst.Name("run_in_executor")), [cst.Arg(executor), *target])
+    )
 
 
-def free_name(scope: Scope, candidates: Iterable[str], taken: AbstractSet[str] = frozenset()) -> str:
+def free_name(
+    scope: Scope, candidates: Iterable[str], taken: AbstractSet[str] = frozenset()
+) -> str:
     """The first candidate that nothing in ``scope`` (or a scope it sees) binds or reads and
     that is not in ``taken`` (names this run already gave in that scope); past the candidates,
     the first one numbered (``_read_file2``)."""
     wanted = list(candidates)
 
     def free(name: str) -> bool:
-        return name not in taken and not (scope.assignments[name] or scope.accesses[name] or name in scope)
+        return name not in taken and not (
+            scope.assignments[name] or scope.accesses[name] or name in scope
+        )
 
     for name in wanted:
         if free(name):
@@ -126,30 +136,50 @@ APP_EVENT_TOKENS = (b"lifespan", b"on_event", b"on_startup", b"on_shutdown", b"a
 # of the first pass (prefilter.SEED_TOKENS), narrow enough that a library defining these APIs
 # is not a seed.
 APP_WIRING_SEEDS = (
-    b".on_event(", b"add_event_handler(", b"on_startup=", b"on_shutdown=",
-    b"router.lifespan_context", b"router.on_startup", b"router.on_shutdown",
+    b".on_event(",
+    b"add_event_handler(",
+    b"on_startup=",
+    b"on_shutdown=",
+    b"router.lifespan_context",
+    b"router.on_startup",
+    b"router.on_shutdown",
 )
 LIFESPAN = "lifespan"
 
 
-def app_site(body: Sequence[cst.BaseStatement], is_app_class: Callable[[cst.BaseExpression], bool]) -> Optional[int]:
+def app_site(
+    body: Sequence[cst.BaseStatement], is_app_class: Callable[[cst.BaseExpression], bool]
+) -> Optional[int]:
     """The index of the module's one ``NAME = FastAPI(...)`` statement, when the app has no
     startup/shutdown wiring of its own (no ``lifespan``/``on_startup``/``on_shutdown`` argument,
     no ``**kwargs``); None when there is no such app, or more than one."""
     found: List[int] = []
     for index, statement in enumerate(body):
-        if not m.matches(statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())], value=m.Call())])):
+        if not m.matches(
+            statement,
+            m.SimpleStatementLine(
+                body=[m.Assign(targets=[m.AssignTarget(m.Name())], value=m.Call())]
+            ),
+        ):
             continue
         call = statement.body[0].value  # type: ignore[attr-defined]
         if is_app_class(call.func):
             found.append(index)
-            if any(arg.star or (arg.keyword is not None and arg.keyword.value in ("lifespan", "on_startup", "on_shutdown"))
-                   for arg in call.args):
+            if any(
+                arg.star
+                or (
+                    arg.keyword is not None
+                    and arg.keyword.value in ("lifespan", "on_startup", "on_shutdown")
+                )
+                for arg in call.args
+            ):
                 return None
     return found[0] if len(found) == 1 else None
 
 
-def add_lifespan(body: List[cst.BaseStatement], index: int, shutdown: Sequence[cst.BaseStatement], doc: str) -> None:
+def add_lifespan(
+    body: List[cst.BaseStatement], index: int, shutdown: Sequence[cst.BaseStatement], doc: str
+) -> None:
     """Give the app at ``body[index]`` a lifespan, defined just above it, that runs ``shutdown``
     when the app stops::
 
@@ -179,21 +209,30 @@ def add_lifespan(body: List[cst.BaseStatement], index: int, shutdown: Sequence[c
         leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
     )
     args = list(call.args)
-    new = cst.Arg(cst.Name(LIFESPAN), keyword=cst.Name(LIFESPAN),
-                  equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
-    if args and isinstance(args[-1].comma, cst.Comma) and isinstance(
-        args[-1].comma.whitespace_after, cst.ParenthesizedWhitespace
+    new = cst.Arg(
+        cst.Name(LIFESPAN),
+        keyword=cst.Name(LIFESPAN),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
+    if (
+        args
+        and isinstance(args[-1].comma, cst.Comma)
+        and isinstance(args[-1].comma.whitespace_after, cst.ParenthesizedWhitespace)
     ):
         # `FastAPI(\n    title="x",\n)`: one more line in the same layout, trailing comma kept.
         before = args[-2].comma.whitespace_after if len(args) > 1 else call.whitespace_before_args  # type: ignore[union-attr]
         new = new.with_changes(comma=args[-1].comma)
         args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=before))
     elif args:
-        args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        args[-1] = args[-1].with_changes(
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        )
     args.append(new)
     small = statement.body[0].with_changes(value=call.with_changes(args=args))  # type: ignore[attr-defined]
     kept = list(statement.leading_lines)
     while kept and kept[0].comment is None:
         kept.pop(0)
-    body[index] = statement.with_changes(body=[small], leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *kept])
+    body[index] = statement.with_changes(
+        body=[small], leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *kept]
+    )
     body.insert(index, lifespan)

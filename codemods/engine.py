@@ -36,7 +36,19 @@ import time
 import tokenize
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, FrozenSet, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import (
+    Any,
+    Dict,
+    FrozenSet,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+)
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -199,7 +211,11 @@ class _Reduction:
             if statement.name in seen:
                 close_run()
                 kind = "class" if isinstance(statement, ast.ClassDef) else "def"
-                stub = f"class {statement.name}: ..." if kind == "class" else f"def {statement.name}(): ..."
+                stub = (
+                    f"class {statement.name}: ..."
+                    if kind == "class"
+                    else f"def {statement.name}(): ..."
+                )
                 ending = "\r" if self.lines[first].endswith("\r") else ""
                 reduced[first] = stub + ending
                 self.stubbed.add(first)
@@ -242,7 +258,9 @@ class _Reduction:
         return "\n".join(out)
 
 
-def _reduce(text: str, wanted: Sequence, project: ProjectIndex, filename: str) -> Optional[_Reduction]:
+def _reduce(
+    text: str, wanted: Sequence, project: ProjectIndex, filename: str
+) -> Optional[_Reduction]:
     if text.count("\n") < BIG_FILE_LINES or not all(codemod.LOCAL for codemod in wanted):
         return None
     if "\r" in text.replace("\r\n", ""):
@@ -270,7 +288,9 @@ def _reduce(text: str, wanted: Sequence, project: ProjectIndex, filename: str) -
         if isinstance(statement, (ast.Assign, ast.AnnAssign)):
             chunk = "\n".join(lines[statement.lineno - 1 : statement.end_lineno])
             if any(token in chunk for token in tokens):
-                targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                targets = (
+                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                )
                 tokens |= {n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)}
     actions = project.actions.get(filename)
     action_lines: Set[int] = set()
@@ -705,8 +725,13 @@ def run(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Iterator[
     if not settings.written:
         for result in final.values():
             if result.status == CHANGED:
-                result.diagnostics = rounds.as_read(result.diagnostics, result.old_text or "", result.new_text or "")
-    results = [failure if failure is not None else final[file.path] for file, (failure, _, _) in zip(files, scans)]
+                result.diagnostics = rounds.as_read(
+                    result.diagnostics, result.old_text or "", result.new_text or ""
+                )
+    results = [
+        failure if failure is not None else final[file.path]
+        for file, (failure, _, _) in zip(files, scans)
+    ]
     if key is not None and all(result.error != _VANISHED for result in results):
         cache.store_run(settings.scan_cache, key, results)
     yield from results
@@ -714,7 +739,9 @@ def run(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Iterator[
 
 def _print_phases() -> None:
     if os.environ.get("ASYNCFIX_PHASES"):
-        shown = (f"{k} {v:.0f}" if k.startswith("files") else f"{k} {v:.2f} s" for k, v in PHASES.items())
+        shown = (
+            f"{k} {v:.0f}" if k.startswith("files") else f"{k} {v:.2f} s" for k, v in PHASES.items()
+        )
         print("asyncfix phases: " + ", ".join(shown), file=sys.stderr)
 
 
@@ -725,7 +752,11 @@ def _canonical(value: Any) -> Any:
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
         return f"{type(value).__name__}({_canonical(fields)})"
     if isinstance(value, Mapping):
-        return "{" + ", ".join(sorted(f"{_canonical(k)}: {_canonical(v)}" for k, v in value.items())) + "}"
+        return (
+            "{"
+            + ", ".join(sorted(f"{_canonical(k)}: {_canonical(v)}" for k, v in value.items()))
+            + "}"
+        )
     if isinstance(value, (set, frozenset)):
         return "{" + ", ".join(sorted(_canonical(v) for v in value)) + "}"
     if isinstance(value, (list, tuple)):
@@ -742,7 +773,9 @@ def _run_key(files: Sequence[SourceFile], settings: Settings) -> Optional[str]:
         if isinstance(source, FileResult):
             return None
         contents.append((file.display, file.path, digest(source)))
-    described = _canonical(dataclasses.replace(settings, scan_cache=None, root=os.path.abspath(settings.root)))
+    described = _canonical(
+        dataclasses.replace(settings, scan_cache=None, root=os.path.abspath(settings.root))
+    )
     return cache.run_key(described, contents)
 
 
@@ -775,7 +808,9 @@ def _rounds(
                 current[file.path] = result.new or b""
                 changed.add(file.path)
                 mine = notes.get(file.path, [])
-                notes[file.path] = rounds.carry(mine, result.diagnostics, result.old_text or "", result.new_text or "")
+                notes[file.path] = rounds.carry(
+                    mine, result.diagnostics, result.old_text or "", result.new_text or ""
+                )
             elif result.status == FAILED:
                 current.pop(file.path, None)
         started = _phase("rewrite", started)
@@ -787,7 +822,9 @@ def _rounds(
             reason, facts[path] = scan_source(current[path], path, settings)
             if reason is not None:  # cannot happen: the output compiled
                 results[path] = replace(
-                    results[path], status=FAILED, error=f"internal error: the rewritten code does not parse ({reason})"
+                    results[path],
+                    status=FAILED,
+                    error=f"internal error: the rewritten code does not parse ({reason})",
                 )
                 changed.discard(path)
                 facts.pop(path, None)
@@ -806,7 +843,9 @@ def _rounds(
         ]
         project = new_project
     for path in changed:
-        results[path] = replace(results[path], status=FAILED, error=f"internal error: {NOT_A_FIXED_POINT}")
+        results[path] = replace(
+            results[path], status=FAILED, error=f"internal error: {NOT_A_FIXED_POINT}"
+        )
     return results
 
 
@@ -824,7 +863,9 @@ def _merge_results(earlier: FileResult, later: FileResult) -> FileResult:
         for name, count in later.rewrites.items():
             merged.rewrites[name] = merged.rewrites.get(name, 0) + count
         for package, names in later.requirements.items():
-            merged.requirements[package] = sorted(set(merged.requirements.get(package, [])) | set(names))
+            merged.requirements[package] = sorted(
+                set(merged.requirements.get(package, [])) | set(names)
+            )
         merged.notes = list(dict.fromkeys([*earlier.notes, *later.notes]))
     return merged
 

@@ -61,11 +61,40 @@ PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsP
 # pathlib.Path methods that touch the file system and return a finished value.
 PATH_METHODS = frozenset(
     {
-        "read_text", "read_bytes", "write_text", "write_bytes", "exists", "is_file", "is_dir",
-        "is_symlink", "is_mount", "is_socket", "is_fifo", "is_block_device", "is_char_device",
-        "is_junction", "stat", "lstat", "owner", "group", "chmod", "lchmod", "mkdir", "rmdir",
-        "unlink", "touch", "rename", "replace", "samefile", "resolve", "absolute", "expanduser",
-        "readlink", "symlink_to", "hardlink_to", "link_to",
+        "read_text",
+        "read_bytes",
+        "write_text",
+        "write_bytes",
+        "exists",
+        "is_file",
+        "is_dir",
+        "is_symlink",
+        "is_mount",
+        "is_socket",
+        "is_fifo",
+        "is_block_device",
+        "is_char_device",
+        "is_junction",
+        "stat",
+        "lstat",
+        "owner",
+        "group",
+        "chmod",
+        "lchmod",
+        "mkdir",
+        "rmdir",
+        "unlink",
+        "touch",
+        "rename",
+        "replace",
+        "samefile",
+        "resolve",
+        "absolute",
+        "expanduser",
+        "readlink",
+        "symlink_to",
+        "hardlink_to",
+        "link_to",
     }
 )
 # Generators: their I/O happens while they are iterated, on the loop, whatever runs the call.
@@ -74,9 +103,23 @@ LAZY_PATH_METHODS = frozenset({"iterdir", "glob", "rglob", "walk"})
 OS_PATH_FUNCTIONS = frozenset(
     "os.path." + name
     for name in (
-        "exists", "lexists", "isfile", "isdir", "islink", "ismount", "isjunction", "getsize",
-        "getmtime", "getatime", "getctime", "samefile", "sameopenfile", "realpath", "abspath",
-        "relpath", "expanduser",
+        "exists",
+        "lexists",
+        "isfile",
+        "isdir",
+        "islink",
+        "ismount",
+        "isjunction",
+        "getsize",
+        "getmtime",
+        "getatime",
+        "getctime",
+        "samefile",
+        "sameopenfile",
+        "realpath",
+        "abspath",
+        "relpath",
+        "expanduser",
     )
 )
 PURE_OS_PATH_FLAGGED = frozenset({"os.path.normpath"})  # ruff flags it; it does no I/O
@@ -86,7 +129,12 @@ FILE_METHODS = READ_METHODS | {"write", "writelines", "seek", "tell", "truncate"
 PURE_CALLS = frozenset({"json.dumps", "json.loads"})
 
 _PLAIN_LEAVES = (
-    cst.Name, cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.Ellipsis,
+    cst.Name,
+    cst.Integer,
+    cst.Float,
+    cst.Imaginary,
+    cst.SimpleString,
+    cst.Ellipsis,
 )
 
 
@@ -117,6 +165,7 @@ class FileIoToThread(Codemod):
             return True
         # A receiver is known to be a Path only through an import from pathlib.
         return b"pathlib" in source and not cls.ASYNC_NAMES.isdisjoint(names)
+
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
     CODES = {
         OPEN_CODE: (
@@ -176,7 +225,9 @@ class FileIoToThread(Codemod):
 
     def _annotation_is_path(self, annotation: cst.BaseExpression) -> bool:
         """``Path``, ``pathlib.Path``, ``Optional[Path]``, ``Path | None``."""
-        if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+        if isinstance(annotation, cst.BinaryOperation) and isinstance(
+            annotation.operator, cst.BitOr
+        ):
             sides = [annotation.left, annotation.right]
             return any(self._annotation_is_path(s) for s in sides) and all(
                 self._annotation_is_path(s) or m.matches(s, m.Name("None")) for s in sides
@@ -185,9 +236,7 @@ class FileIoToThread(Codemod):
             "typing.Optional",
             "typing.Union",
         ):
-            parts = [
-                e.slice.value for e in annotation.slice if isinstance(e.slice, cst.Index)
-            ]
+            parts = [e.slice.value for e in annotation.slice if isinstance(e.slice, cst.Index)]
             return any(self._annotation_is_path(p) for p in parts) and all(
                 self._annotation_is_path(p) or m.matches(p, m.Name("None")) for p in parts
             )
@@ -243,8 +292,7 @@ class FileIoToThread(Codemod):
             return self._plain(node.value)
         if isinstance(node, cst.Subscript):
             return self._plain(node.value) and all(
-                isinstance(e.slice, cst.Index) and self._plain(e.slice.value)
-                for e in node.slice
+                isinstance(e.slice, cst.Index) and self._plain(e.slice.value) for e in node.slice
             )
         if isinstance(node, cst.ConcatenatedString):
             return self._plain(node.left) and self._plain(node.right)
@@ -267,9 +315,11 @@ class FileIoToThread(Codemod):
             return all(self._plain(e.value) for e in node.elements)
         if isinstance(node, cst.Dict):
             return all(
-                self._plain(e.value)
-                if isinstance(e, cst.StarredDictElement)
-                else self._plain(e.key) and self._plain(e.value)
+                (
+                    self._plain(e.value)
+                    if isinstance(e, cst.StarredDictElement)
+                    else self._plain(e.key) and self._plain(e.value)
+                )
                 for e in node.elements
             )
         if isinstance(node, cst.Call):
@@ -294,7 +344,9 @@ class FileIoToThread(Codemod):
             if method in ("write", "writelines"):
                 return "write"
             return "use" if method in FILE_METHODS else None
-        name = self._qualified(node.func) if isinstance(node.func, (cst.Name, cst.Attribute)) else None
+        name = (
+            self._qualified(node.func) if isinstance(node.func, (cst.Name, cst.Attribute)) else None
+        )
         handles = [a for a in node.args if m.matches(a.value, m.Name(handle))]
         if name == "json.load" and len(node.args) >= 1 and node.args[0].keyword is None:
             return "read" if m.matches(node.args[0].value, m.Name(handle)) else None
@@ -378,7 +430,11 @@ class FileIoToThread(Codemod):
         for what it hands back (``_read_config``)."""
         scope = self.get_metadata(ScopeProvider, node)
         taken = self._named.setdefault(id(scope), set())
-        name = free_name(scope, [f"_{plan.kind}_file", *(f"_{plan.kind}_{n.strip('_')}" for n in plan.names)], taken)
+        name = free_name(
+            scope,
+            [f"_{plan.kind}_file", *(f"_{plan.kind}_{n.strip('_')}" for n in plan.names)],
+            taken,
+        )
         taken.add(name)
         return name
 

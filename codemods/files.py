@@ -120,7 +120,10 @@ def discover(
 def _signals_deferred() -> Iterator[None]:
     """Hold SIGINT/SIGTERM (where the platform can) until the block is done."""
     held = {signal.SIGINT, signal.SIGTERM}
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    if (
+        not hasattr(signal, "pthread_sigmask")
+        or threading.current_thread() is not threading.main_thread()
+    ):
         yield
         return
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)

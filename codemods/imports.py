@@ -96,7 +96,14 @@ def _name_key(name: str) -> Tuple[int, str]:
 def _head(tree: ast.Module) -> List[ast.stmt]:
     """The import statements at the head of a module (after its docstring)."""
     body = tree.body
-    start = 1 if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str) else 0
+    start = (
+        1
+        if body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(getattr(body[0], "value", None), ast.Constant)
+        and isinstance(body[0].value.value, str)
+        else 0
+    )
     head = []
     for node in body[start:]:
         if not isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -125,9 +132,7 @@ def place(old: str, new: str, filename: str, root: str, style: Style) -> str:
     lines = new.splitlines(keepends=True)
     before = {_text(old.splitlines(keepends=True), n).strip() for n in _head(old_tree)}
     head = _head(new_tree)
-    old_modules = {
-        (n.module, n.level) for n in _head(old_tree) if isinstance(n, ast.ImportFrom)
-    }
+    old_modules = {(n.module, n.level) for n in _head(old_tree) if isinstance(n, ast.ImportFrom)}
     for node in head:  # names asyncfix added to an existing `from m import ...` line: in order
         line = _text(lines, node)
         if (
@@ -141,11 +146,13 @@ def place(old: str, new: str, filename: str, root: str, style: Style) -> str:
             names = sorted(node.names, key=lambda a: _name_key(a.name))
             text = ", ".join(a.name if not a.asname else f"{a.name} as {a.asname}" for a in names)
             prefix = line[: line.index(" import ") + len(" import ")]
-            lines[node.lineno - 1] = prefix + text + line[len(line.rstrip("\r\n")):]
+            lines[node.lineno - 1] = prefix + text + line[len(line.rstrip("\r\n")) :]
     new = "".join(lines)
     added = [
-        n for n in head
-        if _text(lines, n).strip() not in before and n.lineno == n.end_lineno
+        n
+        for n in head
+        if _text(lines, n).strip() not in before
+        and n.lineno == n.end_lineno
         and not (isinstance(n, ast.Import) and len(n.names) != 1)
     ]
     if not added:
@@ -155,7 +162,9 @@ def place(old: str, new: str, filename: str, root: str, style: Style) -> str:
         rewritten = {_module(n) for n in _head(old_tree)} & {_module(n) for n in head}
         # one line each, no gaps, and none of them an old line rewritten in place
         if last - first == len(head) and not rewritten:
-            ordered = sorted(head, key=lambda n: (_section(n, filename, root, style), _key(n, style)))
+            ordered = sorted(
+                head, key=lambda n: (_section(n, filename, root, style), _key(n, style))
+            )
             block: List[str] = []
             for index, node in enumerate(ordered):
                 section = _section(node, filename, root, style)
@@ -210,7 +219,9 @@ def _spaced(text: str, last_line: int, tree: ast.Module) -> str:
     isort and ruff want (``lines-after-imports``), when asyncfix wrote the whole block (the
     module had no imports); a spacing the project chose is left as it is."""
     following = [n for n in tree.body if n.lineno > last_line]
-    if not following or not isinstance(following[0], (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+    if not following or not isinstance(
+        following[0], (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    ):
         return text
     lines = text.splitlines(keepends=True)
     nxt = following[0]

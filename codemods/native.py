@@ -52,10 +52,22 @@ from .requests_tables import NOT_MIGRATED
 # Blocking APIs a family rewrites natively in a coroutine, by the family that does it.
 NATIVE: Mapping[str, Tuple[str, ...]] = {
     "requests_to_httpx": (
-        "requests.get", "requests.post", "requests.put", "requests.patch", "requests.delete",
-        "requests.head", "requests.options", "requests.request",
-        "requests.api.get", "requests.api.post", "requests.api.put", "requests.api.patch",
-        "requests.api.delete", "requests.api.head", "requests.api.options", "requests.api.request",
+        "requests.get",
+        "requests.post",
+        "requests.put",
+        "requests.patch",
+        "requests.delete",
+        "requests.head",
+        "requests.options",
+        "requests.request",
+        "requests.api.get",
+        "requests.api.post",
+        "requests.api.put",
+        "requests.api.patch",
+        "requests.api.delete",
+        "requests.api.head",
+        "requests.api.options",
+        "requests.api.request",
     ),
 }
 _LIBRARY_OF = {"requests_to_httpx": "requests"}
@@ -111,7 +123,8 @@ def plan(
         return NativePlan()
     migrate = bool(options.get("migrate"))
     families = [
-        name for name in NATIVE
+        name
+        for name in NATIVE
         if name in selected and (migrate or not _mocked(modules, _LIBRARY_OF[name]))
     ]
     if not families:
@@ -199,9 +212,12 @@ def plan(
             and (base.startswith("test_") or base.endswith("_test.py"))
             and definition.name.startswith("test")
             and not definition.is_generator
-            and all(d.rpartition(".")[2] in _TEST_DECORATORS or d.startswith("pytest.mark.")
-                    for d in definition.decorators)
-            and not callers.get(key) and not module_callers.get(key)
+            and all(
+                d.rpartition(".")[2] in _TEST_DECORATORS or d.startswith("pytest.mark.")
+                for d in definition.decorators
+            )
+            and not callers.get(key)
+            and not module_callers.get(key)
         )
 
     def stop(
@@ -236,10 +252,14 @@ def plan(
                 return f"`{name}` overrides or is overridden by `{relative}` (a family changes together)"
             if definition.name in unresolved:
                 where, call = unresolved[definition.name]
-                return (f"`{call.target}()` ({os.path.relpath(where, resolver.root)}:{call.line}) cannot be resolved "
-                        f"and may call `{name}`")
+                return (
+                    f"`{call.target}()` ({os.path.relpath(where, resolver.root)}:{call.line}) cannot be resolved "
+                    f"and may call `{name}`"
+                )
         for call in module_callers.get(key, []):
-            if not (migrate and call.main_guard and call.statement and call.context in (PLAIN, STORED)):
+            if not (
+                migrate and call.main_guard and call.statement and call.context in (PLAIN, STORED)
+            ):
                 return f"`{name}` is called at module level (line {call.line})"
         above = callers.get(key, [])
         if not above and not module_callers.get(key):
@@ -250,7 +270,9 @@ def plan(
         found: List[str] = []  # with `every`, the obstacle of each branch (for the report)
         for owner, call in above:
             if call.context not in (PLAIN, STORED, RETURNED, AWAITED):
-                reason = f"`{owner[1]}` calls `{name}` in a lambda or comprehension (line {call.line})"
+                reason = (
+                    f"`{owner[1]}` calls `{name}` in a lambda or comprehension (line {call.line})"
+                )
             elif test_root(owner):  # the test stays sync: `asyncio.run(helper(...))`
                 runs.setdefault(owner, set()).add(call.span)
                 continue
@@ -280,11 +302,15 @@ def plan(
     if migrate:
         for key, reason in sorted(reasons.items()):
             definition = defs[key]
-            findings.setdefault(key[0], []).append(Finding(
-                definition.line, 1, NOT_MIGRATED,
-                f"--migrate: `{definition.qualname}` uses requests but stays sync: {reason}",
-                "remove the first obstacle named (or convert that part by hand), then rerun",
-            ))
+            findings.setdefault(key[0], []).append(
+                Finding(
+                    definition.line,
+                    1,
+                    NOT_MIGRATED,
+                    f"--migrate: `{definition.qualname}` uses requests but stays sync: {reason}",
+                    "remove the first obstacle named (or convert that part by hand), then rerun",
+                )
+            )
     runs: Dict[DefKey, Set[Span]] = {}
     for key in chosen:
         for test, spans in wraps.get(key, {}).items():
@@ -314,12 +340,17 @@ def _with_mocks(
         for site in per_file[path].mocks:
             module_file = resolver.module(site.module, path) if site.module else None
             if site.api == "?":  # `patch("mod.get")`: does mod bind `get` from requests?
-                bound = modules[module_file].imports.get(site.local) if module_file in modules else None
+                bound = (
+                    modules[module_file].imports.get(site.local) if module_file in modules else None
+                )
                 if not bound or bound[0] or bound[1] not in ("requests", "requests.api"):
                     continue
                 site = replace(site, api=f"requests.{bound[2]}")
                 if bound[2] not in {a.rpartition(".")[2] for a in NATIVE["requests_to_httpx"]}:
-                    site = replace(site, problem=f"it patches `{site.api}`, which every requests call goes through")
+                    site = replace(
+                        site,
+                        problem=f"it patches `{site.api}`, which every requests call goes through",
+                    )
             elif site.module and module_file is None:
                 continue  # patches a module outside the project
             sites.append((path, site, module_file))
@@ -343,14 +374,21 @@ def _with_mocks(
             elif any(key not in chosen_set for key in reached):
                 why = f"the mock in {where} also serves requests calls that stay sync"
             elif async_clients:
-                why = (f"the mock in {where} would become a patch of httpx.AsyncClient, which "
-                       f"{os.path.relpath(async_clients[0], resolver.root)} uses itself")
+                why = (
+                    f"the mock in {where} would become a patch of httpx.AsyncClient, which "
+                    f"{os.path.relpath(async_clients[0], resolver.root)} uses itself"
+                )
             else:
                 for key in reached:
                     renaming = per_file.get(key[0])
-                    if renaming is not None and modules[key[0]].defs[key[1]].line in renaming.renaming_defs:
-                        why = (f"the mock in {where} returns a stand-in for a response that "
-                               f"`{key[1]}` reads through attributes httpx renames")
+                    if (
+                        renaming is not None
+                        and modules[key[0]].defs[key[1]].line in renaming.renaming_defs
+                    ):
+                        why = (
+                            f"the mock in {where} returns a stand-in for a response that "
+                            f"`{key[1]}` reads through attributes httpx renames"
+                        )
             if not why:
                 continue
             for key in reached:
@@ -374,6 +412,8 @@ def with_findings(
         current = merged.get(path, FileActions())
         merged[path] = replace(
             current,
-            findings=tuple(sorted(set(current.findings) | set(found), key=lambda f: (f.line, f.column, f.code))),
+            findings=tuple(
+                sorted(set(current.findings) | set(found), key=lambda f: (f.line, f.column, f.code))
+            ),
         )
     return merged

@@ -33,7 +33,9 @@ from .project import ProjectIndex
 
 class OffloadToThread(Codemod):
     NAME = OFFLOAD_CODEMOD
-    DESCRIPTION = "calls from coroutines to blocking sync project code -> await asyncio.to_thread(...)"
+    DESCRIPTION = (
+        "calls from coroutines to blocking sync project code -> await asyncio.to_thread(...)"
+    )
     NEEDS = (b"async",)
     ASYNC_ONLY = True
     CODES: Mapping[str, str] = {
@@ -73,8 +75,15 @@ class OffloadToThread(Codemod):
             if names is None or cls.NAME in names:
                 continue
             file.diagnostics.append(
-                Diagnostic(file.path, finding.line, finding.column, finding.code,
-                           finding.message, finding.hint, cls.NAME)
+                Diagnostic(
+                    file.path,
+                    finding.line,
+                    finding.column,
+                    finding.code,
+                    finding.message,
+                    finding.hint,
+                    cls.NAME,
+                )
             )
 
     @classmethod
@@ -91,7 +100,11 @@ class OffloadToThread(Codemod):
 
     def _key(self, call: cst.Call):
         func = call.func
-        last = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        last = (
+            func.attr.value
+            if isinstance(func, cst.Attribute)
+            else func.value if isinstance(func, cst.Name) else None
+        )
         if last is None:
             return None
         return self.original_line(self.get_metadata(PositionProvider, call).start.line), last
@@ -110,8 +123,15 @@ class OffloadToThread(Codemod):
         if returns is None or exported is None or (returns and exported):
             finding = self.with_blocks[key]
             self.file.diagnostics.append(
-                Diagnostic(self.file.path, finding.line, finding.column, finding.code,
-                           finding.message, finding.hint, self.NAME)
+                Diagnostic(
+                    self.file.path,
+                    finding.line,
+                    finding.column,
+                    finding.code,
+                    finding.message,
+                    finding.hint,
+                    self.NAME,
+                )
             )
             return updated
         name = self._free_name(original, f"_{key[1].strip('_')}_block")
@@ -124,8 +144,10 @@ class OffloadToThread(Codemod):
         inner = self.get_metadata(PositionProvider, node, None)
         if inner is None:
             return False
-        return (outer.start.line, outer.start.column) <= (inner.start.line, inner.start.column) and (
-            inner.end.line, inner.end.column) <= (outer.end.line, outer.end.column)
+        return (outer.start.line, outer.start.column) <= (
+            inner.start.line,
+            inner.start.column,
+        ) and (inner.end.line, inner.end.column) <= (outer.end.line, outer.end.column)
 
     def _exported(self, block: cst.With) -> Optional[List[str]]:
         """The names the block must hand back (sorted), or None when it cannot move. Every name
@@ -150,7 +172,11 @@ class OffloadToThread(Codemod):
                 if self._inside(access.node, block):
                     continue
                 where = self.get_metadata(PositionProvider, access.node, None)
-                if name not in top_level or where is None or (where.start.line, where.start.column) < (end.line, end.column):
+                if (
+                    name not in top_level
+                    or where is None
+                    or (where.start.line, where.start.column) < (end.line, end.column)
+                ):
                     return None
                 exported.add(name)
         return sorted(exported)
@@ -263,7 +289,13 @@ def _top_level_targets(body: cst.BaseSuite) -> Set[str]:
             continue
         for small in statement.body:
             if isinstance(small, cst.Assign):
-                names.update(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
-            elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value:
+                names.update(
+                    t.target.value for t in small.targets if isinstance(t.target, cst.Name)
+                )
+            elif (
+                isinstance(small, cst.AnnAssign)
+                and isinstance(small.target, cst.Name)
+                and small.value
+            ):
                 names.add(small.target.value)
     return names

@@ -39,9 +39,8 @@ import os
 import re
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Set
 
-from .resolve import module_names
-
 from .emit import APP_WIRING_SEEDS
+from .resolve import module_names
 
 # An identifier as UTF-8 bytes (non-ASCII letters are kept whole, as their byte sequences).
 _IDENTIFIER = re.compile(rb"[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*")
@@ -51,11 +50,24 @@ SEED_TOKENS = (
     b"async",  # coroutines, `async with`, and names like AsyncSession
     b"asyncfix",  # opt-out and `# asyncfix: blocking` comments
     # sqlalchemy_to_async decides for the whole program from every engine/Session use
-    b"sqlalchemy", b"sqlmodel", b"Session", b"engine",
+    b"sqlalchemy",
+    b"sqlmodel",
+    b"Session",
+    b"engine",
     # dependency_close: dependencies, @contextmanager generators, session factories
-    b"Depends", b"Security", b"dependency_overrides", b"contextmanager", b"sessionmaker",
+    b"Depends",
+    b"Security",
+    b"dependency_overrides",
+    b"contextmanager",
+    b"sessionmaker",
     # test doubles (ModuleFacts.mocked) forbid converting what they replace
-    b"patch", b"setattr", b"object(", b"responses", b"requests_mock", b"respx", b"pytest_httpx",
+    b"patch",
+    b"setattr",
+    b"object(",
+    b"responses",
+    b"requests_mock",
+    b"respx",
+    b"pytest_httpx",
     # an app's startup/shutdown wired anywhere forbids adding a lifespan (cpu_to_executor's pool)
     *APP_WIRING_SEEDS,
 )
@@ -87,9 +99,7 @@ _BINDINGS = re.compile(
 
 def identifiers(source: bytes) -> FrozenSet[str]:
     """Every identifier of the file (a superset: strings and comments count too)."""
-    return frozenset(
-        name.decode("utf-8", "replace") for name in set(_IDENTIFIER.findall(source))
-    )
+    return frozenset(name.decode("utf-8", "replace") for name in set(_IDENTIFIER.findall(source)))
 
 
 def bindings(source: bytes) -> FrozenSet[str]:

@@ -92,9 +92,23 @@ TAKES_AWAITABLES = frozenset(
 # a coroutine handed to one is not used as a value here (AWAIT003 names it, nothing is awaited).
 HANDS_OFF = frozenset(
     {
-        "append", "appendleft", "add", "extend", "insert", "put", "put_nowait", "setdefault",
-        "update", "submit", "call_soon", "call_soon_threadsafe", "call_later", "call_at",
-        "add_done_callback", "register", "partial",
+        "append",
+        "appendleft",
+        "add",
+        "extend",
+        "insert",
+        "put",
+        "put_nowait",
+        "setdefault",
+        "update",
+        "submit",
+        "call_soon",
+        "call_soon_threadsafe",
+        "call_later",
+        "call_at",
+        "add_done_callback",
+        "register",
+        "partial",
     }
 )
 
@@ -119,9 +133,24 @@ _HTTPX_ASYNC = frozenset(
 )
 _ASYNC_SESSION = frozenset(
     {
-        "execute", "scalars", "scalar", "get", "get_one", "stream", "stream_scalars", "refresh",
-        "delete", "merge", "flush", "commit", "rollback", "close", "reset", "invalidate",
-        "connection", "run_sync",
+        "execute",
+        "scalars",
+        "scalar",
+        "get",
+        "get_one",
+        "stream",
+        "stream_scalars",
+        "refresh",
+        "delete",
+        "merge",
+        "flush",
+        "commit",
+        "rollback",
+        "close",
+        "reset",
+        "invalidate",
+        "connection",
+        "run_sync",
     }
 )
 LIBRARY_COROUTINE_METHODS: Mapping[str, FrozenSet[str]] = {
@@ -151,7 +180,9 @@ ASYNC_AWARE_SLOTS = frozenset(
 )
 
 # Base classes that do not make a method an override of a library's sync method.
-NEUTRAL_BASES = frozenset({"object", "typing.Generic", "typing.Protocol", "abc.ABC", "Generic", "Protocol", "ABC"})
+NEUTRAL_BASES = frozenset(
+    {"object", "typing.Generic", "typing.Protocol", "abc.ABC", "Generic", "Protocol", "ABC"}
+)
 
 AWAITED = "awaited"  # `await f()`
 INTO_AWAITED = "into-awaited"  # `await wrapper(f())`: the wrapper may take the coroutine itself
@@ -177,7 +208,9 @@ class DefFacts:
 
 @dataclass(frozen=True)
 class CallSite:
-    owner: str  # qualname of the function evaluating the call; "" module level; "<class>" class body
+    owner: (
+        str  # qualname of the function evaluating the call; "" module level; "<class>" class body
+    )
     line: int  # the line the call starts on (for opt-out comments and messages)
     target: str  # the callee as dotted text: "helper", "services.build", "self.m"
     instance_of: str  # for `obj.m()`: the dotted constructor/annotation `obj` comes from
@@ -485,7 +518,9 @@ class _Collector(FastVisitor):
             line=node.lineno,
             is_async=is_async,
             owner_class=parent.qualname if parent.kind == "class" else "",
-            decorators=tuple(_dotted(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list),
+            decorators=tuple(
+                _dotted(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
+            ),
             is_generator=is_generator,
             awaits=awaits,
         )
@@ -571,9 +606,7 @@ class _Collector(FastVisitor):
             and isinstance(test, ast.Compare)
             and isinstance(test.left, ast.Name)
             and test.left.id == "__name__"
-            and any(
-                isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators
-            )
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
         )
         self.visit(node.test)
         self.main_guard += guard
@@ -592,7 +625,11 @@ class _Collector(FastVisitor):
         value = node.value
         if isinstance(value, ast.Call):
             self.statement_calls.add(id(value))
-        if self.frame.kind == "module" and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        if (
+            self.frame.kind == "module"
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
             if isinstance(value, ast.Subscript):  # SessionDep = Annotated[Session, Depends(get_db)]
                 aliased = _annotation_type(value)
                 if aliased:
@@ -720,7 +757,9 @@ class _Collector(FastVisitor):
             for argument in [*node.args, *(k.value for k in node.keywords)]:
                 self.mark(argument, HANDED)
                 self.handled_name(argument)
-        for argument in [*node.args, *(k.value for k in node.keywords)] if last in HANDS_OFF else ():
+        for argument in (
+            [*node.args, *(k.value for k in node.keywords)] if last in HANDS_OFF else ()
+        ):
             if isinstance(argument, ast.Starred):
                 argument = argument.value
             if isinstance(argument, ast.Name):  # `coros.append(c)`: c may be awaited elsewhere
@@ -851,10 +890,7 @@ def _bound_names(function: ast.AST) -> FrozenSet[str]:
     targets), minus those it declares global or nonlocal, and minus nested defs and imports
     (those are resolved, not shadowing)."""
     arguments = function.args
-    names = {
-        a.arg
-        for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-    }
+    names = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
     names |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
     declared: Set[str] = set()
     for node in _own_nodes(function):
@@ -874,7 +910,9 @@ def _own_nodes(function: ast.AST) -> Iterable[ast.AST]:
         node = stack.pop()
         yield node
         for child in iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            if not isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+            ):
                 stack.append(child)
 
 
@@ -929,9 +967,7 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
     roots = set(facts.imports) | {"self", "cls", "open", "input"}  # builtins that block
     roots |= {qualname.rpartition(".")[2] for qualname in facts.defs}
     roots |= {qualname.rpartition(".")[2] for qualname in facts.classes}
-    facts.calls = [
-        c for c in facts.calls if c.instance_of or c.target.split(".")[0] in roots
-    ]
+    facts.calls = [c for c in facts.calls if c.instance_of or c.target.split(".")[0] in roots]
     facts.references = [
         r for r in facts.references if r.instance_of or r.target.split(".")[0] in roots
     ]
@@ -976,9 +1012,22 @@ CODE_STORED = "AWAIT003"  # a coroutine kept in a name that is not awaited in an
 
 _ROUTE_DECORATORS = frozenset(
     {
-        "get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route",
-        "websocket", "route", "middleware", "exception_handler", "on_event",
-        "staticmethod", "classmethod",
+        "get",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "head",
+        "options",
+        "trace",
+        "api_route",
+        "websocket",
+        "route",
+        "middleware",
+        "exception_handler",
+        "on_event",
+        "staticmethod",
+        "classmethod",
     }
 )
 
@@ -1138,7 +1187,9 @@ class _Resolver:
 
     def _in_project(self, full: str, importer: str) -> bool:
         segments = full.split(".")
-        return any(self.module(".".join(segments[:cut]), importer) for cut in range(len(segments), 0, -1))
+        return any(
+            self.module(".".join(segments[:cut]), importer) for cut in range(len(segments), 0, -1)
+        )
 
     def call(self, path: str, owner: str, target: str, instance_of: str) -> Optional[object]:
         if instance_of:
@@ -1150,7 +1201,7 @@ class _Resolver:
             if isinstance(cls, tuple) and cls[0] == "class":
                 return self.method(cls[1], method)
             if isinstance(cls, str) and cls.startswith("libclass:"):
-                if method in LIBRARY_COROUTINE_METHODS[cls[len("libclass:"):]]:
+                if method in LIBRARY_COROUTINE_METHODS[cls[len("libclass:") :]]:
                     return f"lib:{cls[len('libclass:'):]}.{method}"
             return None
         if target.startswith("()."):
@@ -1161,7 +1212,10 @@ class _Resolver:
         bases = []
         for base in self.modules[path].classes.get(cls, ()):
             resolved = self.name(path, "", base) if base else None
-            if not (isinstance(resolved, tuple) and resolved[0] == "class") and base not in NEUTRAL_BASES:
+            if (
+                not (isinstance(resolved, tuple) and resolved[0] == "class")
+                and base not in NEUTRAL_BASES
+            ):
                 bases.append(base or "?")
         return bases
 
@@ -1211,7 +1265,9 @@ def build(
             if "property" in last or last in ("setter", "getter", "deleter"):
                 return f"`{definition.qualname}` is a property"
             if async_fixtures and decorator in ("pytest.fixture", "fixture"):
-                fixture = True  # --migrate: anyio's pytest plugin runs async fixtures (sqla_closure)
+                fixture = (
+                    True  # --migrate: anyio's pytest plugin runs async fixtures (sqla_closure)
+                )
                 continue
             if last not in _ROUTE_DECORATORS:
                 return f"`{definition.qualname}` is decorated with `@{decorator}`, which may call it synchronously"
@@ -1259,7 +1315,9 @@ def build(
         """The call's value is awaited or handed on (directly or through a name)."""
         if call.context in (AWAITED, HANDED):
             return True
-        return call.context == STORED and call.stored_as in modules[path].handled.get(call.owner, set())
+        return call.context == STORED and call.stored_as in modules[path].handled.get(
+            call.owner, set()
+        )
 
     # A sync function returning a coroutine is a coroutine factory only if it is used as one:
     # some call site awaits its result or hands it on. A route returning one is not.
@@ -1270,7 +1328,9 @@ def build(
         if call.context == PLAIN:
             return True
         if call.context == STORED:
-            return not kept(path, call) and call.stored_as not in modules[path].passed.get(call.owner, set())
+            return not kept(path, call) and call.stored_as not in modules[path].passed.get(
+                call.owner, set()
+            )
         if call.context == RETURNED:
             return (path, call.owner) not in factories
         return False
@@ -1298,56 +1358,88 @@ def build(
     for path, call, key in resolved:
         if not is_coroutine(key):
             continue
-        callee = key[len("lib:"):] if isinstance(key, str) else key[1]
+        callee = key[len("lib:") :] if isinstance(key, str) else key[1]
         owner = (path, call.owner)
         async_owner = owner in defs and (defs[owner].is_async or owner in makes_async)
         if call.context in (AWAITED, HANDED):
             continue
         if call.context == INTO_AWAITED:
-            find(path, call, CODE_STORED,
-                 f"coroutine `{callee}()` is passed, not awaited, to a call that is awaited",
-                 "if that callee wants the result rather than the coroutine, await the argument")
+            find(
+                path,
+                call,
+                CODE_STORED,
+                f"coroutine `{callee}()` is passed, not awaited, to a call that is awaited",
+                "if that callee wants the result rather than the coroutine, await the argument",
+            )
             continue
         if (
             call.context == STORED
             and not kept(path, call)
             and call.stored_as in modules[path].passed.get(call.owner, set())
         ):
-            find(path, call, CODE_STORED,
-                 f"coroutine `{callee}()` is kept in `{call.stored_as}`, which is passed on to other code",
-                 f"await `{call.stored_as}` where its result is needed, or hand it to create_task/gather")
+            find(
+                path,
+                call,
+                CODE_STORED,
+                f"coroutine `{callee}()` is kept in `{call.stored_as}`, which is passed on to other code",
+                f"await `{call.stored_as}` where its result is needed, or hand it to create_task/gather",
+            )
             continue
         if owner in run_in and call.span in run_in[owner]:
             runs.setdefault(path, set()).add(call.span)
             continue
         if async_owner:
-            if call.context in (PLAIN, RETURNED) or (call.context == STORED and forgotten(path, call)):
+            if call.context in (PLAIN, RETURNED) or (
+                call.context == STORED and forgotten(path, call)
+            ):
                 awaits.setdefault(path, set()).add(call.span)
             elif call.context in (GENEXP, NESTED):
-                where = "a generator expression" if call.context == GENEXP else "a nested comprehension"
-                find(path, call, CODE_NO_AWAIT_HERE,
-                     f"coroutine `{callee}()` is not awaited, and cannot be inside {where}",
-                     "use a loop or a single list comprehension, then rerun asyncfix")
+                where = (
+                    "a generator expression" if call.context == GENEXP else "a nested comprehension"
+                )
+                find(
+                    path,
+                    call,
+                    CODE_NO_AWAIT_HERE,
+                    f"coroutine `{callee}()` is not awaited, and cannot be inside {where}",
+                    "use a loop or a single list comprehension, then rerun asyncfix",
+                )
             continue
         if call.owner == "":
             if call.statement and forgotten(path, call):
                 runs.setdefault(path, set()).add(call.span)
             elif call.context != RETURNED:
-                find(path, call, CODE_NO_AWAIT_HERE,
-                     f"coroutine `{callee}()` is called at module level and never run",
-                     "run it with asyncio.run(...) from a main function, or await it in a coroutine")
+                find(
+                    path,
+                    call,
+                    CODE_NO_AWAIT_HERE,
+                    f"coroutine `{callee}()` is called at module level and never run",
+                    "run it with asyncio.run(...) from a main function, or await it in a coroutine",
+                )
             continue
         if call.owner.startswith("<"):
             if forgotten(path, call) or call.context in (GENEXP, NESTED):
-                find(path, call, CODE_NO_AWAIT_HERE,
-                     f"coroutine `{callee}()` is called in a {call.owner[1:-1]} and never awaited",
-                     "move the call into a coroutine")
+                find(
+                    path,
+                    call,
+                    CODE_NO_AWAIT_HERE,
+                    f"coroutine `{callee}()` is called in a {call.owner[1:-1]} and never awaited",
+                    "move the call into a coroutine",
+                )
             continue
-        if owner in defs and call.context != RETURNED and (forgotten(path, call) or call.context in (GENEXP, NESTED)):
+        if (
+            owner in defs
+            and call.context != RETURNED
+            and (forgotten(path, call) or call.context in (GENEXP, NESTED))
+        ):
             reason = boundary(owner) or "it cannot await here"
-            find(path, call, CODE_BOUNDARY,
-                 f"coroutine `{callee}()` is not awaited in sync `{call.owner}`, which cannot become async: {reason}",
-                 "make the caller async by hand, or run the coroutine with asyncio.run / a task")
+            find(
+                path,
+                call,
+                CODE_BOUNDARY,
+                f"coroutine `{callee}()` is not awaited in sync `{call.owner}`, which cannot become async: {reason}",
+                "make the caller async by hand, or run the coroutine with asyncio.run / a task",
+            )
 
     result: Dict[str, FileActions] = {}
     make: Dict[str, Set[Tuple[int, str]]] = {}
@@ -1359,7 +1451,9 @@ def build(
             await_spans=frozenset(awaits.get(path, ())),
             run_spans=frozenset(runs.get(path, ())),
             make_async=frozenset(make.get(path, ())),
-            findings=tuple(sorted(set(findings.get(path, ())), key=lambda f: (f.line, f.column, f.code))),
+            findings=tuple(
+                sorted(set(findings.get(path, ())), key=lambda f: (f.line, f.column, f.code))
+            ),
         )
     return result
 
@@ -1399,7 +1493,11 @@ def combine_all(
         rung = native.plan(modules, resolver, names, options or {}, facts)
         seeds.extend(rung.seeds)
         actions = build(
-            modules, seeds, root, resolver, rung.runs,
+            modules,
+            seeds,
+            root,
+            resolver,
+            rung.runs,
             async_fixtures=bool((options or {}).get("migrate")),
         )
         actions = native.with_findings(actions, rung.findings)
@@ -1420,7 +1518,9 @@ def combine_all(
     )
 
 
-def _made_async(modules: Mapping[str, ModuleFacts], actions: Mapping[str, FileActions]) -> Set[DefKey]:
+def _made_async(
+    modules: Mapping[str, ModuleFacts], actions: Mapping[str, FileActions]
+) -> Set[DefKey]:
     made: Set[DefKey] = set()
     for path, action in actions.items():
         wanted = action.make_async

@@ -72,13 +72,19 @@ class RequestArguments:
                 if keyword == "auth" and self._is_requests_object(arg.value):
                     return "a requests.auth object (use a (user, password) tuple or an httpx.Auth)"
                 transform = "timeout" if keyword == "timeout" else "keep"
-                if transform == "timeout" and isinstance(arg.value, cst.Tuple) and len(arg.value.elements) != 2:
+                if (
+                    transform == "timeout"
+                    and isinstance(arg.value, cst.Tuple)
+                    and len(arg.value.elements) != 2
+                ):
                     return "timeout= tuple of unexpected length"
                 actions.append((index, keyword, transform))
             elif keyword == "data":
                 if isinstance(arg.value, (cst.List, cst.Tuple)):
                     return "data= as a sequence of pairs (httpx takes a dict)"
-                actions.append((index, "content" if m.matches(arg.value, STRING) else "data", "keep"))
+                actions.append(
+                    (index, "content" if m.matches(arg.value, STRING) else "data", "keep")
+                )
             elif keyword == "allow_redirects":
                 actions.append((index, "follow_redirects", "keep"))
             elif keyword == "stream":
@@ -88,7 +94,9 @@ class RequestArguments:
                     return "stream= is not a literal True/False"
             elif keyword in REQUESTS_CLIENT_ONLY:
                 if not client_only:
-                    return f"per-request {keyword}= on a session (httpx takes it on the client only)"
+                    return (
+                        f"per-request {keyword}= on a session (httpx takes it on the client only)"
+                    )
                 client_kwargs.append((keyword, arg.value))
             elif keyword == "proxies":
                 return "proxies= (httpx takes proxy= or mounts= on the client)"
@@ -113,7 +121,9 @@ class RequestArguments:
         elif method in BODYLESS and has_body:
             leading.append(cst.SimpleString(f'"{method.upper()}"'))
             http_method = "request"
-        return CallPlan("requests", http_method, leading, actions, extra, client_kwargs, stream=stream)
+        return CallPlan(
+            "requests", http_method, leading, actions, extra, client_kwargs, stream=stream
+        )
 
     def _map_httpx_args(self, call: cst.Call, method: str) -> Union[str, CallPlan]:
         names = HTTPX_POSITIONAL[method]
@@ -178,7 +188,11 @@ class RequestArguments:
             chunk: Optional[cst.Arg] = None
             decode = False
             for index, arg in enumerate(call.args):
-                key = arg.keyword.value if arg.keyword else ("chunk_size", "decode_unicode")[min(index, 1)]
+                key = (
+                    arg.keyword.value
+                    if arg.keyword
+                    else ("chunk_size", "decode_unicode")[min(index, 1)]
+                )
                 if key == "chunk_size":
                     chunk = arg
                 elif key == "decode_unicode" and m.matches(arg.value, m.Name("True")):

@@ -47,13 +47,31 @@ MOCK_EXCEPTIONS: Dict[str, str] = {
 # Response attributes whose httpx twin has another name or meaning: a mock that sets them (or a
 # converted function that reads them) would behave differently after the rewrite.
 RENAMED_ATTRIBUTES = frozenset(
-    {"ok", "reason", "url", "iter_content", "iter_lines", "raw", "apparent_encoding", "next", "links"}
+    {
+        "ok",
+        "reason",
+        "url",
+        "iter_content",
+        "iter_lines",
+        "raw",
+        "apparent_encoding",
+        "next",
+        "links",
+    }
 )
 _PATCHERS = frozenset({"patch", "mock.patch", "unittest.mock.patch"})
 _MOCK_LIBRARIES = frozenset({"responses", "requests_mock"})
 _SAFE_MOCK_USES = frozenset(
-    {"return_value", "side_effect", "called", "call_count", "assert_called", "assert_called_once",
-     "assert_not_called", "reset_mock"}
+    {
+        "return_value",
+        "side_effect",
+        "called",
+        "call_count",
+        "assert_called",
+        "assert_called_once",
+        "assert_not_called",
+        "reset_mock",
+    }
 )
 
 
@@ -94,7 +112,9 @@ def _dotted(node: ast.AST) -> str:
 class _Collector(ast.NodeVisitor):
     def __init__(self) -> None:
         self.requests_names: Set[str] = set()  # local names of the requests module
-        self.requests_functions: Dict[str, str] = {}  # `from requests import get` -> get: requests.get
+        self.requests_functions: Dict[str, str] = (
+            {}
+        )  # `from requests import get` -> get: requests.get
         self.mocks: List[MockSite] = []
         self.renaming: Set[int] = set()
         self.uses_async_client = False
@@ -123,10 +143,16 @@ class _Collector(ast.NodeVisitor):
                 self.uses_async_client = True
 
     def _library(self, node: ast.AST, name: str) -> None:
-        self.mocks.append(MockSite(
-            node.lineno, node.col_offset, self.test, "requests", "",
-            f"`{name.split('.')[0]}` mocks requests (its httpx twin, respx, is not written by asyncfix)",
-        ))
+        self.mocks.append(
+            MockSite(
+                node.lineno,
+                node.col_offset,
+                self.test,
+                "requests",
+                "",
+                f"`{name.split('.')[0]}` mocks requests (its httpx twin, respx, is not written by asyncfix)",
+            )
+        )
 
     # -- defs
 
@@ -160,8 +186,11 @@ class _Collector(ast.NodeVisitor):
             isinstance(child, ast.Attribute) and child.attr in RENAMED_ATTRIBUTES
             for child in ast.walk(node)
         ) or any(
-            isinstance(child, (ast.If, ast.While, ast.IfExp, ast.Assert)) and isinstance(child.test, ast.Name)
-            or isinstance(child, ast.UnaryOp) and isinstance(child.op, ast.Not) and isinstance(child.operand, ast.Name)
+            isinstance(child, (ast.If, ast.While, ast.IfExp, ast.Assert))
+            and isinstance(child.test, ast.Name)
+            or isinstance(child, ast.UnaryOp)
+            and isinstance(child.op, ast.Not)
+            and isinstance(child.operand, ast.Name)
             for child in ast.walk(node)
         )
 
@@ -172,7 +201,9 @@ class _Collector(ast.NodeVisitor):
         if any(k.arg == "new" for k in decorator.keywords):
             return None
         index = len(patches) - 1 - patches.index(decorator)
-        params = [a.arg for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")]
+        params = [
+            a.arg for a in node.args.posonlyargs + node.args.args if a.arg not in ("self", "cls")
+        ]
         if index >= len(params):
             return ast.Name(id="", ctx=ast.Load())
         return ast.Name(id=params[index], ctx=ast.Load())
@@ -193,13 +224,17 @@ class _Collector(ast.NodeVisitor):
         for item in node.items:
             if isinstance(item.context_expr, ast.Call) and self._patcher(item.context_expr):
                 # the mock's name outlives the block: check its uses in the whole function
-                self._patch(item.context_expr, bound=item.optional_vars, body=self._function_body(node))
+                self._patch(
+                    item.context_expr, bound=item.optional_vars, body=self._function_body(node)
+                )
                 self._seen.add(id(item.context_expr))
         self.generic_visit(node)
 
     def _function_body(self, node: ast.AST) -> List[ast.stmt]:
         scope = self.parents.get(id(node))
-        while scope is not None and not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)):
+        while scope is not None and not isinstance(
+            scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Module)
+        ):
             scope = self.parents.get(id(scope))
         return list(scope.body) if scope is not None else [node]  # type: ignore[attr-defined]
 
@@ -207,7 +242,9 @@ class _Collector(ast.NodeVisitor):
         if id(node) not in self._seen and self._patcher(node):
             self._patch(node, bound=None)
         name = _dotted(node.func)
-        if name.endswith("AsyncClient") and (name == "AsyncClient" or name.split(".")[0] == "httpx"):
+        if name.endswith("AsyncClient") and (
+            name == "AsyncClient" or name.split(".")[0] == "httpx"
+        ):
             self.uses_async_client = True
         self.generic_visit(node)
 
@@ -216,7 +253,11 @@ class _Collector(ast.NodeVisitor):
         if not call.args:
             return "", "", ""
         first = call.args[0]
-        if kind in ("patch", "setattr") and isinstance(first, ast.Constant) and isinstance(first.value, str):
+        if (
+            kind in ("patch", "setattr")
+            and isinstance(first, ast.Constant)
+            and isinstance(first.value, str)
+        ):
             parts = first.value.split(".")
             if "requests" in parts:
                 index = parts.index("requests")
@@ -227,22 +268,38 @@ class _Collector(ast.NodeVisitor):
         if kind in ("object", "setattr") and len(call.args) >= 2:
             owner = _dotted(first)
             attribute = call.args[1]
-            if owner in self.requests_names and isinstance(attribute, ast.Constant) and isinstance(attribute.value, str):
+            if (
+                owner in self.requests_names
+                and isinstance(attribute, ast.Constant)
+                and isinstance(attribute.value, str)
+            ):
                 return f"requests.{attribute.value}", "", ""
         return "", "", ""
 
-    def _patch(self, call: ast.Call, bound: Optional[ast.AST], body: Optional[List[ast.stmt]] = None) -> None:
+    def _patch(
+        self, call: ast.Call, bound: Optional[ast.AST], body: Optional[List[ast.stmt]] = None
+    ) -> None:
         kind = self._patcher(call)
         api, module, local = self._target(call, kind)
         if not api:
             return
         problem = self._problem(call, kind, api, bound, body)
-        self.mocks.append(MockSite(call.lineno, call.col_offset, self.test, api, module, problem, local))
+        self.mocks.append(
+            MockSite(call.lineno, call.col_offset, self.test, api, module, problem, local)
+        )
 
-    def _problem(self, call: ast.Call, kind: str, api: str, bound: Optional[ast.AST],
-                 body: Optional[List[ast.stmt]]) -> str:
+    def _problem(
+        self,
+        call: ast.Call,
+        kind: str,
+        api: str,
+        bound: Optional[ast.AST],
+        body: Optional[List[ast.stmt]],
+    ) -> str:
         method = api.rpartition(".")[2]
-        if api != "?" and (api.rpartition(".")[0] not in ("requests", "requests.api") or method not in METHODS):
+        if api != "?" and (
+            api.rpartition(".")[0] not in ("requests", "requests.api") or method not in METHODS
+        ):
             return f"it patches `{api}`, which every requests call goes through"
         if kind == "setattr":
             return "monkeypatch.setattr puts a sync function in place of the call"
@@ -265,16 +322,25 @@ class _Collector(ast.NodeVisitor):
         return ""
 
     def _response_problem(self, value: ast.AST) -> str:
-        if isinstance(value, ast.Call) and _dotted(value.func).rpartition(".")[2] in ("Mock", "MagicMock"):
+        if isinstance(value, ast.Call) and _dotted(value.func).rpartition(".")[2] in (
+            "Mock",
+            "MagicMock",
+        ):
             for keyword in value.keywords:
-                if keyword.arg is None or keyword.arg in RENAMED_ATTRIBUTES or keyword.arg.startswith("spec"):
+                if (
+                    keyword.arg is None
+                    or keyword.arg in RENAMED_ATTRIBUTES
+                    or keyword.arg.startswith("spec")
+                ):
                     return f"the response mock sets `{keyword.arg}`, which httpx.Response names differently"
         return ""
 
     def _side_effect_problem(self, value: ast.AST) -> str:
         if isinstance(value, (ast.List, ast.Tuple)):
             for element in value.elts:
-                problem = self._side_effect_problem(element) if isinstance(element, ast.Call) else ""
+                problem = (
+                    self._side_effect_problem(element) if isinstance(element, ast.Call) else ""
+                )
                 if problem:
                     return problem
             return ""
@@ -282,7 +348,10 @@ class _Collector(ast.NodeVisitor):
             name = _dotted(value.func)
             root, _, short = name.rpartition(".")
             if root.split(".")[0] in self.requests_names or name in self.requests_functions:
-                if short not in MOCK_EXCEPTIONS or root not in (*self.requests_names, "requests.exceptions"):
+                if short not in MOCK_EXCEPTIONS or root not in (
+                    *self.requests_names,
+                    "requests.exceptions",
+                ):
                     return f"side_effect raises `{name}`, which has no exact httpx twin"
                 if len(value.args) != 1 or value.keywords:
                     return f"`{name}(...)` is not built from one message"
@@ -292,14 +361,24 @@ class _Collector(ast.NodeVisitor):
     def _uses_problem(self, name: str, body: Optional[List[ast.stmt]]) -> str:
         for statement in body or ():
             for child in ast.walk(statement):
-                if not (isinstance(child, ast.Name) and child.id == name and isinstance(child.ctx, ast.Load)):
+                if not (
+                    isinstance(child, ast.Name)
+                    and child.id == name
+                    and isinstance(child.ctx, ast.Load)
+                ):
                     continue
                 parent = self.parents.get(id(child))
                 if not (isinstance(parent, ast.Attribute) and parent.attr in _SAFE_MOCK_USES):
                     return f"the mock `{name}` is used for more than its return value (call arguments differ in httpx)"
                 grand = self.parents.get(id(parent))
-                if parent.attr == "return_value" and isinstance(grand, ast.Attribute) and grand.attr in RENAMED_ATTRIBUTES:
-                    return f"`{name}.return_value.{grand.attr}` has another name or meaning in httpx"
+                if (
+                    parent.attr == "return_value"
+                    and isinstance(grand, ast.Attribute)
+                    and grand.attr in RENAMED_ATTRIBUTES
+                ):
+                    return (
+                        f"`{name}.return_value.{grand.attr}` has another name or meaning in httpx"
+                    )
                 if parent.attr == "side_effect" and isinstance(grand, ast.Assign):
                     problem = self._side_effect_problem(grand.value)
                     if problem:
@@ -346,7 +425,9 @@ class MockConversion:
         if isinstance(first, cst.SimpleString):  # patch("app.mod.requests.get")
             method = first.evaluated_value.rpartition(".")[2]
             quote = first.prefix + first.quote
-            new: cst.BaseExpression = cst.SimpleString(f"{quote}httpx.AsyncClient.{method}{first.quote}")
+            new: cst.BaseExpression = cst.SimpleString(
+                f"{quote}httpx.AsyncClient.{method}{first.quote}"
+            )
             self._mock_targets[id(call)] = (0, new)
         else:  # patch.object(requests, "get")
             self._mock_targets[id(call)] = (0, cst.parse_expression("httpx.AsyncClient"))
@@ -358,7 +439,9 @@ class MockConversion:
                 self._plan_exceptions(arg.value)
         # `mock.side_effect = requests.exceptions.Timeout(...)` where the mock is used
         scope = self._mock_scope(call)
-        for assign in m.findall(scope, m.Assign(targets=[m.AssignTarget(m.Attribute(attr=m.Name("side_effect")))])):
+        for assign in m.findall(
+            scope, m.Assign(targets=[m.AssignTarget(m.Attribute(attr=m.Name("side_effect")))])
+        ):
             self._plan_exceptions(assign.value)
 
     def _mock_scope(self, call: cst.Call) -> cst.CSTNode:

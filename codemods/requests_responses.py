@@ -39,8 +39,12 @@ class ResponseUses:
             if isinstance(parent.targets[0].target, cst.Name):
                 target = parent.targets[0].target
         elif isinstance(parent, (cst.Return, cst.Arg)) and plan.method != "aclose":
-            self.report(call, HANDED_ON, "the httpx.Response of this call is handed to other code",
-                        "check that the receiver does not use requests-only attributes (.ok, .reason, iter_content)")
+            self.report(
+                call,
+                HANDED_ON,
+                "the httpx.Response of this call is handed to other code",
+                "check that the receiver does not use requests-only attributes (.ok, .reason, iter_content)",
+            )
             return
         if target is None:
             return
@@ -69,13 +73,20 @@ class ResponseUses:
             elif attr == "reason":
                 replacement = parent.with_changes(attr=cst.Name("reason_phrase"))
             elif attr == "url":
-                if not (isinstance(grand, cst.Arg) and m.matches(self._parent(grand), m.Call(func=m.Name("str")))):
+                if not (
+                    isinstance(grand, cst.Arg)
+                    and m.matches(self._parent(grand), m.Call(func=m.Name("str")))
+                ):
                     replacement = cst.Call(func=cst.Name("str"), args=[cst.Arg(parent)])
             elif attr == "iter_content" and stream:
                 pass  # the `for` loop over it is planned with the stream
             elif attr in ("iter_content", "iter_lines", "raw", "apparent_encoding", "next"):
-                self.report(parent, BLOCKING, f"r.{attr} of a rewritten response has no direct httpx twin",
-                            "stream with `async with client.stream(...) as r:` and aiter_bytes()/aiter_lines()")
+                self.report(
+                    parent,
+                    BLOCKING,
+                    f"r.{attr} of a rewritten response has no direct httpx twin",
+                    "stream with `async with client.stream(...) as r:` and aiter_bytes()/aiter_lines()",
+                )
         elif isinstance(parent, (cst.If, cst.While, cst.IfExp, cst.Assert)) and parent.test is use:
             replacement = self._not_error(use, parent, None)
         elif isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not):
@@ -84,26 +95,50 @@ class ResponseUses:
         elif isinstance(parent, (cst.Arg, cst.Return, cst.Yield, cst.Element, cst.DictElement)) or (
             isinstance(parent, cst.Assign) and parent.value is use
         ):
-            self.report(use, HANDED_ON, "a rewritten response (now an httpx.Response) is handed to other code",
-                        "check that the receiver does not use requests-only attributes (.ok, .reason, iter_content)")
+            self.report(
+                use,
+                HANDED_ON,
+                "a rewritten response (now an httpx.Response) is handed to other code",
+                "check that the receiver does not use requests-only attributes (.ok, .reason, iter_content)",
+            )
         if replacement is None:
             return
         if not pure:
-            self.report(use, HANDED_ON, "this name holds an httpx.Response on one path only",
-                        "bind the rewritten response to a name of its own")
+            self.report(
+                use,
+                HANDED_ON,
+                "this name holds an httpx.Response on one path only",
+                "bind the rewritten response to a name of its own",
+            )
             return
         self._renames[id(node)] = replacement
 
     @staticmethod
-    def _not_error(use: cst.CSTNode, grand: Optional[cst.CSTNode], attribute: Optional[cst.Attribute]) -> cst.BaseExpression:
+    def _not_error(
+        use: cst.CSTNode, grand: Optional[cst.CSTNode], attribute: Optional[cst.Attribute]
+    ) -> cst.BaseExpression:
         name = use.value  # type: ignore[attr-defined]
         is_error = cst.Attribute(cst.Name(name), cst.Name("is_error"))
-        if isinstance(grand, cst.UnaryOperation) and isinstance(grand.operator, cst.Not) and attribute is not None:
+        if (
+            isinstance(grand, cst.UnaryOperation)
+            and isinstance(grand.operator, cst.Not)
+            and attribute is not None
+        ):
             return is_error
         bare = isinstance(
             grand,
-            (cst.If, cst.While, cst.IfExp, cst.Assert, cst.BooleanOperation, cst.Return, cst.Assign,
-             cst.Arg, cst.Element, cst.DictElement),
+            (
+                cst.If,
+                cst.While,
+                cst.IfExp,
+                cst.Assert,
+                cst.BooleanOperation,
+                cst.Return,
+                cst.Assign,
+                cst.Arg,
+                cst.Element,
+                cst.DictElement,
+            ),
         )
         if isinstance(grand, cst.IfExp) and attribute is not None and grand.test is not attribute:
             bare = False
@@ -147,9 +182,16 @@ class ResponseUses:
             for access in scope.accesses[node.value]:
                 if access.node is node:
                     for assignment in access.referents:
-                        parent = self._parent(assignment.node) if isinstance(assignment.node, cst.CSTNode) else None
+                        parent = (
+                            self._parent(assignment.node)
+                            if isinstance(assignment.node, cst.CSTNode)
+                            else None
+                        )
                         target_parent = self._parent(parent) if parent is not None else None
-                        if isinstance(target_parent, cst.Assign) and id(target_parent.value) in self._calls:
+                        if (
+                            isinstance(target_parent, cst.Assign)
+                            and id(target_parent.value) in self._calls
+                        ):
                             return True
         return False
 
@@ -168,9 +210,16 @@ class ResponseUses:
                 new.append(source_of(element))
                 continue
             short = name.rsplit(".", 1)[1]
-            if short not in EXCEPTIONS or name not in (f"requests.{short}", f"requests.exceptions.{short}"):
-                self.report(element, BLOCKING, f"`except {name}` guards a rewritten call but has no httpx twin here",
-                            "catch the httpx exception that matches (https://www.python-httpx.org/exceptions/)")
+            if short not in EXCEPTIONS or name not in (
+                f"requests.{short}",
+                f"requests.exceptions.{short}",
+            ):
+                self.report(
+                    element,
+                    BLOCKING,
+                    f"`except {name}` guards a rewritten call but has no httpx twin here",
+                    "catch the httpx exception that matches (https://www.python-httpx.org/exceptions/)",
+                )
                 return
             if keep_old:
                 new.append(source_of(element))
@@ -185,7 +234,12 @@ class ResponseUses:
             return
         if any(n.startswith("json.") for n in new):
             if not self.name_is_free(handler, "json", "json"):
-                self.report(handler, BLOCKING, "`json` is bound to something else here", "rename it, then rerun")
+                self.report(
+                    handler,
+                    BLOCKING,
+                    "`json` is bound to something else here",
+                    "rename it, then rerun",
+                )
                 return
             self.add_needed_import("json")
         self.add_needed_import("httpx")

@@ -56,8 +56,12 @@ class RequestSessions:
             self._session_items.add(id(item.item))
             problem = self._session_problem(with_node, family, where)
             if isinstance(problem, str):
-                self.report(item.item, code, f"{name}() in a coroutine blocks the event loop: {problem}",
-                            "use `async with httpx.AsyncClient(...)` and await its calls")
+                self.report(
+                    item.item,
+                    code,
+                    f"{name}() in a coroutine blocks the event loop: {problem}",
+                    "use `async with httpx.AsyncClient(...)` and await its calls",
+                )
                 continue
             calls, plans = problem
             planned[id(with_node)] = calls
@@ -75,7 +79,10 @@ class RequestSessions:
             return "arguments to Session()"
         if family == "httpx":
             for arg in call.args:
-                if arg.star or (arg.keyword and arg.keyword.value in ("transport", "mounts", "event_hooks", "app")):
+                if arg.star or (
+                    arg.keyword
+                    and arg.keyword.value in ("transport", "mounts", "event_hooks", "app")
+                ):
                     return "client arguments that have no async twin here (transport=, mounts=, event_hooks=)"
         if not self.name_is_free(call, "httpx", "httpx"):
             return "`httpx` is bound to something else here"
@@ -105,7 +112,9 @@ class RequestSessions:
                 if attr == "close":
                     plans[id(grand)] = CallPlan(family, "aclose", [], [], [], receiver=target.value)
                 elif family == "requests" and attr != "send":
-                    plan = self._map_requests_args(grand, attr, SESSION_POSITIONAL, client_only=False)
+                    plan = self._map_requests_args(
+                        grand, attr, SESSION_POSITIONAL, client_only=False
+                    )
                     if isinstance(plan, str):
                         return f"s.{attr}(): {plan}"
                     if plan.stream:
@@ -115,8 +124,13 @@ class RequestSessions:
                 elif family == "requests":
                     return "s.send() of a requests PreparedRequest"
                 else:
-                    actions = [(i, None if a.keyword is None else a.keyword.value, "keep") for i, a in enumerate(grand.args)]
-                    plans[id(grand)] = CallPlan(family, attr, [], actions, [], receiver=target.value)
+                    actions = [
+                        (i, None if a.keyword is None else a.keyword.value, "keep")
+                        for i, a in enumerate(grand.args)
+                    ]
+                    plans[id(grand)] = CallPlan(
+                        family, attr, [], actions, [], receiver=target.value
+                    )
                 calls.add(id(grand))
             elif attr in ("stream",):
                 return "client.stream() (rewrite it as `async with client.stream(...)` by hand)"
@@ -134,11 +148,16 @@ class RequestSessions:
             self._needs_context = True
             new.append(self._kw("verify", cst.Name(self._ssl_name)))
         if family == "requests":
-            new += [self._kw("follow_redirects", cst.Name("True")), self._kw("timeout", cst.Name("None"))]
+            new += [
+                self._kw("follow_redirects", cst.Name("True")),
+                self._kw("timeout", cst.Name("None")),
+            ]
         new += [
             a.with_changes(
                 comma=cst.MaybeSentinel.DEFAULT,
-                value=self._verify(a.value) if a.keyword and a.keyword.value == "verify" else a.value,
+                value=(
+                    self._verify(a.value) if a.keyword and a.keyword.value == "verify" else a.value
+                ),
             )
             for a in args
         ]
@@ -157,8 +176,13 @@ class RequestSessions:
             self.report(call, SYNC_CLIENT, "both app= and transport= given", "keep the transport")
             return True
         if not self.name_is_free(call, "httpx", "httpx"):
-            self.report(call, SYNC_CLIENT, f"{name}(app=...) was removed in httpx 0.28, but `httpx` "
-                        "is bound to something else here", "rename the local `httpx`, then rerun")
+            self.report(
+                call,
+                SYNC_CLIENT,
+                f"{name}(app=...) was removed in httpx 0.28, but `httpx` "
+                "is bound to something else here",
+                "rename the local `httpx`, then rerun",
+            )
             return True
         self._apps.add(id(call))
         self.rewrote()
@@ -185,10 +209,17 @@ class RequestSessions:
             if not (isinstance(assign, cst.Assign) and isinstance(assign.value, cst.Call)):
                 continue
             constructor = self._qualified(assign.value.func)
-            if constructor in SESSION_CONSTRUCTORS | HTTPX_SYNC_CLIENT and self.coroutine_of(assign) is None:
+            if (
+                constructor in SESSION_CONSTRUCTORS | HTTPX_SYNC_CLIENT
+                and self.coroutine_of(assign) is None
+            ):
                 code = BLOCKING if constructor in SESSION_CONSTRUCTORS else SYNC_CLIENT
-                self.report(call, code, f"a {constructor}() created outside the coroutine blocks the event loop here",
-                            "create one httpx.AsyncClient in the app's lifespan (close it there) and await its calls")
+                self.report(
+                    call,
+                    code,
+                    f"a {constructor}() created outside the coroutine blocks the event loop here",
+                    "create one httpx.AsyncClient in the app's lifespan (close it there) and await its calls",
+                )
                 return
 
     # -- the AsyncClient(...) of a function, its SSL context and verify= ---------------------------
@@ -200,7 +231,9 @@ class RequestSessions:
                 body=[
                     m.Assign(
                         targets=[m.AssignTarget(target=m.Name())],
-                        value=m.Call(func=m.Attribute(m.Name("httpx"), m.Name("create_ssl_context")), args=[]),
+                        value=m.Call(
+                            func=m.Attribute(m.Name("httpx"), m.Name("create_ssl_context")), args=[]
+                        ),
                     )
                 ]
             )
@@ -219,9 +252,14 @@ class RequestSessions:
         if not keys & {"verify", "cert", "trust_env"}:
             self._needs_context = True
             args.append(self._kw("verify", cst.Name(self._ssl_name)))
-        args += [self._kw(k, self._verify(v) if k == "verify" else v) for k, v in plan.client_kwargs]
+        args += [
+            self._kw(k, self._verify(v) if k == "verify" else v) for k, v in plan.client_kwargs
+        ]
         if plan.family == "requests":
-            args += [self._kw("follow_redirects", cst.Name("True")), self._kw("timeout", cst.Name("None"))]
+            args += [
+                self._kw("follow_redirects", cst.Name("True")),
+                self._kw("timeout", cst.Name("None")),
+            ]
         return cst.Call(func=dotted("httpx.AsyncClient"), args=args)
 
     def _verify(self, value: cst.BaseExpression) -> cst.BaseExpression:
@@ -231,12 +269,14 @@ class RequestSessions:
         text = value
         if isinstance(value, cst.Name):
             text = self._module_string(value)
-        if text is None or not m.matches(text, STRING) or not self.name_is_free(value, "ssl", "ssl"):
+        if (
+            text is None
+            or not m.matches(text, STRING)
+            or not self.name_is_free(value, "ssl", "ssl")
+        ):
             return value
         self.add_needed_import("ssl")
-        return cst.Call(
-            func=dotted("ssl.create_default_context"), args=[self._kw("cafile", value)]
-        )
+        return cst.Call(func=dotted("ssl.create_default_context"), args=[self._kw("cafile", value)])
 
     def _module_string(self, name: cst.Name) -> Optional[cst.BaseExpression]:
         """The string a module-level constant is bound to, when it is bound once, to a string."""

@@ -36,8 +36,16 @@ SAME = {"params", "headers", "json", "files", "auth", "timeout"}
 REQUESTS_CLIENT_ONLY = ("verify", "cert", "cookies")
 HTTPX_CLIENT_ONLY = ("verify", "cert", "cookies", "proxy", "trust_env")
 HTTPX_PER_REQUEST = {
-    "params", "headers", "auth", "follow_redirects", "timeout", "content", "data", "files",
-    "json", "extensions",
+    "params",
+    "headers",
+    "auth",
+    "follow_redirects",
+    "timeout",
+    "content",
+    "data",
+    "files",
+    "json",
+    "extensions",
 }
 SESSION_CONSTRUCTORS = {"requests.Session", "requests.session", "requests.sessions.Session"}
 HTTPX_SYNC_CLIENT = {"httpx.Client"}

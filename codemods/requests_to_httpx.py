@@ -237,7 +237,10 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
                 continue
             if name in ("httpx.AsyncClient", "httpx.Client") and self._plan_app(call, name):
                 continue
-            if name in SESSION_CONSTRUCTORS | HTTPX_SYNC_CLIENT and id(call) not in self._session_items:
+            if (
+                name in SESSION_CONSTRUCTORS | HTTPX_SYNC_CLIENT
+                and id(call) not in self._session_items
+            ):
                 if isinstance(self.coroutine_of(call), cst.FunctionDef) and not self.ignored(call):
                     self.report(
                         call,
@@ -279,14 +282,22 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
                 continue
             plan = self._plan_call(call, family, name.rsplit(".", 1)[1], streams.get(id(call)))
             if isinstance(plan, str):
-                self.report(call, code, f"{name}() in a coroutine blocks the event loop: {plan}",
-                            "rewrite it with httpx.AsyncClient by hand, or `await asyncio.to_thread(...)`")
+                self.report(
+                    call,
+                    code,
+                    f"{name}() in a coroutine blocks the event loop: {plan}",
+                    "rewrite it with httpx.AsyncClient by hand, or `await asyncio.to_thread(...)`",
+                )
                 if family == "requests":
                     unrewritten.append(call)
                 continue
             if not self.name_is_free(call, "httpx", "httpx"):
-                self.report(call, code, f"{name}() in a coroutine, but `httpx` is bound to something else here",
-                            "rename the local `httpx`, then rerun")
+                self.report(
+                    call,
+                    code,
+                    f"{name}() in a coroutine, but `httpx` is bound to something else here",
+                    "rename the local `httpx`, then rerun",
+                )
                 if family == "requests":
                     unrewritten.append(call)
                 continue
@@ -317,7 +328,9 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
         self, module: cst.Module, where: cst.FunctionDef, planned: List[Tuple[cst.Call, CallPlan]]
     ) -> None:
         body = where.body
-        statements: Sequence[cst.CSTNode] = body.body if isinstance(body, cst.IndentedBlock) else [body]
+        statements: Sequence[cst.CSTNode] = (
+            body.body if isinstance(body, cst.IndentedBlock) else [body]
+        )
         indices = []
         for call, _ in planned:
             for index, statement in enumerate(statements):
@@ -333,8 +346,12 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
             for _, value in plan.client_kwargs:
                 problem = self._late_value(value, where, start)
                 if problem:
-                    self.report(call, BLOCKING, f"blocking HTTP call in a coroutine: {problem}",
-                                "compute the client settings before the first request of the function")
+                    self.report(
+                        call,
+                        BLOCKING,
+                        f"blocking HTTP call in a coroutine: {problem}",
+                        "compute the client settings before the first request of the function",
+                    )
                     break
             else:
                 key = (plan.family, repr([(k, source_of(v)) for k, v in plan.client_kwargs]))
@@ -372,7 +389,9 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
             suffix += 1
         return name
 
-    def _late_value(self, value: cst.BaseExpression, where: cst.FunctionDef, start: Tuple[int, int]) -> Optional[str]:
+    def _late_value(
+        self, value: cst.BaseExpression, where: cst.FunctionDef, start: Tuple[int, int]
+    ) -> Optional[str]:
         """Why ``value`` cannot be evaluated where the client is created (None if it can)."""
         function_scope = self.get_metadata(ScopeProvider, where.body, None)
         for name in m.findall(value, m.Name()):
@@ -399,8 +418,14 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
             args = []
             for arg in updated.args:
                 if arg.keyword and arg.keyword.value == "app":
-                    transport = "ASGITransport" if self._qualified(original.func) == "httpx.AsyncClient" else "WSGITransport"
-                    value = cst.Call(func=dotted(f"httpx.{transport}"), args=[self._kw("app", arg.value)])
+                    transport = (
+                        "ASGITransport"
+                        if self._qualified(original.func) == "httpx.AsyncClient"
+                        else "WSGITransport"
+                    )
+                    value = cst.Call(
+                        func=dotted(f"httpx.{transport}"), args=[self._kw("app", arg.value)]
+                    )
                     arg = arg.with_changes(keyword=cst.Name("transport"), value=value)
                     self.add_needed_import("httpx")
                 args.append(arg)
@@ -409,33 +434,45 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
         if plan is None:
             return updated
         if plan.method == "aclose":
-            return awaited(cst.Call(func=cst.Attribute(cst.Name(plan.receiver), cst.Name("aclose"))))
+            return awaited(
+                cst.Call(func=cst.Attribute(cst.Name(plan.receiver), cst.Name("aclose")))
+            )
         args: List[cst.Arg] = [cst.Arg(value) for value in plan.leading]
         for index, keyword, transform in plan.actions:
             arg = updated.args[index]
             value = arg.value
             if transform == "timeout" and isinstance(value, cst.Tuple):
                 connect, read = (e.value for e in value.elements)
-                value = cst.Call(func=dotted("httpx.Timeout"), args=[cst.Arg(read), self._kw("connect", connect)])
+                value = cst.Call(
+                    func=dotted("httpx.Timeout"), args=[cst.Arg(read), self._kw("connect", connect)]
+                )
             if keyword is None:
                 args.append(cst.Arg(value))
             else:
                 args.append(self._kw(keyword, value))
         args += [self._kw(k, v) for k, v in plan.extra]
         assert plan.receiver is not None
-        call = cst.Call(func=cst.Attribute(cst.Name(plan.receiver), cst.Name(plan.method)), args=args)
+        call = cst.Call(
+            func=cst.Attribute(cst.Name(plan.receiver), cst.Name(plan.method)), args=args
+        )
         return call if plan.stream else awaited(call)
 
-    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+    def leave_Attribute(
+        self, original: cst.Attribute, updated: cst.Attribute
+    ) -> cst.BaseExpression:
         return self._renames.get(id(original), updated)
 
-    def leave_UnaryOperation(self, original: cst.UnaryOperation, updated: cst.UnaryOperation) -> cst.BaseExpression:
+    def leave_UnaryOperation(
+        self, original: cst.UnaryOperation, updated: cst.UnaryOperation
+    ) -> cst.BaseExpression:
         return self._renames.get(id(original), updated)
 
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
         return self._renames.get(id(original), updated)
 
-    def leave_ExceptHandler(self, original: cst.ExceptHandler, updated: cst.ExceptHandler) -> cst.ExceptHandler:
+    def leave_ExceptHandler(
+        self, original: cst.ExceptHandler, updated: cst.ExceptHandler
+    ) -> cst.ExceptHandler:
         new = self._handlers.get(id(original))
         return updated if new is None else updated.with_changes(type=new)
 
@@ -454,7 +491,9 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
             return updated
         return updated.with_changes(asynchronous=cst.Asynchronous(), iter=iterator)
 
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+    def leave_FunctionDef(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> cst.FunctionDef:
         plan = self._functions.get(id(original))
         if plan is None:
             return updated
@@ -487,9 +526,13 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
             return updated
         body = list(updated.body)
         index = 0
-        if body and m.matches(body[0], m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])):
+        if body and m.matches(
+            body[0], m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())])
+        ):
             index = 1
-        while index < len(body) and m.matches(body[index], m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()])):
+        while index < len(body) and m.matches(
+            body[index], m.SimpleStatementLine(body=[m.Import() | m.ImportFrom()])
+        ):
             index += 1
         statement = cst.parse_statement(f"{self._ssl_name} = httpx.create_ssl_context()\n")
         statement = statement.with_changes(

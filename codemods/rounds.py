@@ -61,7 +61,11 @@ def carry(
     mapping = _line_map(old, new)
     kept = [
         *notes,
-        *(d for d in diagnostics if d.line in changed and d not in notes and d.code not in RESIDUAL),
+        *(
+            d
+            for d in diagnostics
+            if d.line in changed and d not in notes and d.code not in RESIDUAL
+        ),
     ]
     return [replace(d, line=mapping.get(d.line, d.line)) for d in kept]
 

@@ -42,35 +42,55 @@ class FunctionChecks:
     def need(self, name: str, node: ast.AST) -> None:
         self.needs.setdefault(name, node)
 
-    def session_function(self, qualname: str, function: Union[ast.FunctionDef, ast.AsyncFunctionDef], sessions: Dict[str, str], passed: Set[str]) -> None:
+    def session_function(
+        self,
+        qualname: str,
+        function: Union[ast.FunctionDef, ast.AsyncFunctionDef],
+        sessions: Dict[str, str],
+        passed: Set[str],
+    ) -> None:
         sync = {name for name, kind in sessions.items() if kind != "async"}
-        if isinstance(function, ast.AsyncFunctionDef):  # sessions opened by `with Session(...)` here
+        if isinstance(
+            function, ast.AsyncFunctionDef
+        ):  # sessions opened by `with Session(...)` here
             for node in _own(function):
                 if isinstance(node, ast.With):
                     for item in node.items:
                         value = item.context_expr
-                        if not isinstance(item.optional_vars, ast.Name) or not isinstance(value, ast.Call):
+                        if not isinstance(item.optional_vars, ast.Name) or not isinstance(
+                            value, ast.Call
+                        ):
                             continue
                         if _resolve(value.func, self.imports) in SESSION_CLASSES:
                             sync.add(item.optional_vars.id)
                             self.meets_async = True
-                        elif not value.args and (dotted_name(value.func) or "").rpartition(".")[2] in self.maybe_factories:
+                        elif (
+                            not value.args
+                            and (dotted_name(value.func) or "").rpartition(".")[2]
+                            in self.maybe_factories
+                        ):
                             sync.add(item.optional_vars.id)
                 elif isinstance(node, ast.AsyncWith):
                     for item in node.items:
                         value = item.context_expr
-                        if isinstance(item.optional_vars, ast.Name) and isinstance(value, ast.Call) and (
-                            _resolve(value.func, self.imports) in ASYNC_SESSION_CLASSES
+                        if (
+                            isinstance(item.optional_vars, ast.Name)
+                            and isinstance(value, ast.Call)
+                            and (_resolve(value.func, self.imports) in ASYNC_SESSION_CLASSES)
                         ):
                             sessions = {**sessions, item.optional_vars.id: "async"}
         for name, kind in sessions.items():
             if kind == "async":
                 for node in _own(function):
                     if _session_method(node, name) == "query":
-                        self.residual.append(self.site(
-                            node, ASYNC_QUERY, f"`{name}.query()` on an AsyncSession, which has no query()",
-                            "build a select() and `await " + name + ".execute(...)`",
-                        ))
+                        self.residual.append(
+                            self.site(
+                                node,
+                                ASYNC_QUERY,
+                                f"`{name}.query()` on an AsyncSession, which has no query()",
+                                "build a select() and `await " + name + ".execute(...)`",
+                            )
+                        )
         if not sync:
             return
         if any(kind != "async" for kind in sessions.values()):
@@ -78,25 +98,39 @@ class FunctionChecks:
             if not isinstance(function, ast.AsyncFunctionDef):
                 reason = self.boundary(qualname, function, passed)
                 if reason:
-                    (self.fixture_blockers if reason == FIXTURE else self.blockers).append(self.site(
-                        function, STAYS_SYNC, f"`{function.name}` takes a Session but cannot become async: {reason}",
-                        "restructure it so that it can be `async def`",
-                    ))
+                    (self.fixture_blockers if reason == FIXTURE else self.blockers).append(
+                        self.site(
+                            function,
+                            STAYS_SYNC,
+                            f"`{function.name}` takes a Session but cannot become async: {reason}",
+                            "restructure it so that it can be `async def`",
+                        )
+                    )
         for node in _own(function):
             for name in sync:
                 method = _session_method(node, name)
                 if method is not None:
                     self.session_call_in(function, node, name, method)
         for node in ast.walk(function):
-            if node is function or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            if node is function or not isinstance(
+                node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+            ):
                 continue
             inner_locals = _local_names(node)
             for inner in ast.walk(node):
-                if isinstance(inner, ast.Name) and inner.id in sync and inner.id not in inner_locals:
-                    self.blockers.append(self.site(
-                        inner, STAYS_SYNC, f"the session `{inner.id}` is used in a nested function, which stays sync",
-                        "move the session work into the function itself",
-                    ))
+                if (
+                    isinstance(inner, ast.Name)
+                    and inner.id in sync
+                    and inner.id not in inner_locals
+                ):
+                    self.blockers.append(
+                        self.site(
+                            inner,
+                            STAYS_SYNC,
+                            f"the session `{inner.id}` is used in a nested function, which stays sync",
+                            "move the session work into the function itself",
+                        )
+                    )
                     return
 
     def boundary(self, qualname: str, function: ast.FunctionDef, passed: Set[str]) -> str:
@@ -107,11 +141,18 @@ class FunctionChecks:
             return "a dunder method"
         fixture = False
         for decorator in function.decorator_list:
-            dotted = dotted_name(decorator.func if isinstance(decorator, ast.Call) else decorator) or "?"
+            dotted = (
+                dotted_name(decorator.func if isinstance(decorator, ast.Call) else decorator) or "?"
+            )
             last = dotted.rpartition(".")[2]
             if "property" in last or last in ("setter", "getter", "deleter"):
                 return "a property"
-            if _resolve(decorator.func if isinstance(decorator, ast.Call) else decorator, self.imports) == "pytest.fixture":
+            if (
+                _resolve(
+                    decorator.func if isinstance(decorator, ast.Call) else decorator, self.imports
+                )
+                == "pytest.fixture"
+            ):
                 fixture = True
                 continue
             if last not in ROUTE_DECORATORS:
@@ -136,15 +177,32 @@ class FunctionChecks:
             if problem is None and in_genexp:
                 problem = "a session query inside a generator expression cannot be awaited"
             if problem is not None:
-                self.blockers.append(self.site(call, CHAIN, problem, "rewrite it with select() by hand, then rerun asyncfix"))
+                self.blockers.append(
+                    self.site(
+                        call,
+                        CHAIN,
+                        problem,
+                        "rewrite it with select() by hand, then rerun asyncfix",
+                    )
+                )
             for needed in needs:
                 self.need(needed, call)
             return
         if method in AWAITED_METHODS or method == "exec":
             if in_genexp:
-                self.blockers.append(self.site(call, CHAIN, f"`{name}.{method}()` inside a generator expression cannot be awaited",
-                                               "use a loop or a list comprehension"))
-            elif method in ("execute", "scalars", "scalar") and call.args and isinstance(call.args[0], (ast.Constant, ast.JoinedStr)):
+                self.blockers.append(
+                    self.site(
+                        call,
+                        CHAIN,
+                        f"`{name}.{method}()` inside a generator expression cannot be awaited",
+                        "use a loop or a list comprehension",
+                    )
+                )
+            elif (
+                method in ("execute", "scalars", "scalar")
+                and call.args
+                and isinstance(call.args[0], (ast.Constant, ast.JoinedStr))
+            ):
                 self.need("text", call)
 
     def _in_genexp(self, node: ast.AST, function: ast.AST) -> bool:
@@ -165,13 +223,20 @@ class FunctionChecks:
         top, methods = self._chain_up(query)
         statement = self.parent(top)
         if not (
-            isinstance(statement, ast.Assign) and statement.value is top and len(statement.targets) == 1
-            and isinstance(statement.targets[0], ast.Name) and all(m in SAME_ON_SELECT for m in methods)
+            isinstance(statement, ast.Assign)
+            and statement.value is top
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and all(m in SAME_ON_SELECT for m in methods)
         ):
             return None
         variable = statement.targets[0].id
         for node in ast.walk(function):
-            if isinstance(node, ast.Name) and node.id == variable and node is not statement.targets[0]:
+            if (
+                isinstance(node, ast.Name)
+                and node.id == variable
+                and node is not statement.targets[0]
+            ):
                 if self.function(node) is not function:
                     return None  # a nested function or class uses it
                 if isinstance(node.ctx, ast.Store):
@@ -185,14 +250,20 @@ class FunctionChecks:
                 top, methods = self._chain_up(node)
                 parent = self.parent(top)
                 if (
-                    isinstance(parent, ast.Assign) and parent.value is top and len(parent.targets) == 1
-                    and isinstance(parent.targets[0], ast.Name) and parent.targets[0].id == variable
-                    and methods and all(m in SAME_ON_SELECT for m in methods)
+                    isinstance(parent, ast.Assign)
+                    and parent.value is top
+                    and len(parent.targets) == 1
+                    and isinstance(parent.targets[0], ast.Name)
+                    and parent.targets[0].id == variable
+                    and methods
+                    and all(m in SAME_ON_SELECT for m in methods)
                 ):
                     continue
                 if not methods or methods[-1] not in TERMINALS - {"get", "update", "delete"}:
                     return None
-                if any(m not in SAME_ON_SELECT for m in methods[:-1]) or self._in_genexp(node, function):
+                if any(m not in SAME_ON_SELECT for m in methods[:-1]) or self._in_genexp(
+                    node, function
+                ):
                     return None
                 if isinstance(top, ast.Call) and (top.args or top.keywords):
                     return None
@@ -236,8 +307,14 @@ class FunctionChecks:
         if terminal in ("update", "delete"):
             values = [a for a in last.args]
             keywords = {k.arg for k in last.keywords}
-            if not single or any(method not in ("filter", "filter_by", "where") for method, _ in middle) or (
-                None in keywords or keywords - {"synchronize_session", "values"} or len(values) > (1 if terminal == "update" else 0)
+            if (
+                not single
+                or any(method not in ("filter", "filter_by", "where") for method, _ in middle)
+                or (
+                    None in keywords
+                    or keywords - {"synchronize_session", "values"}
+                    or len(values) > (1 if terminal == "update" else 0)
+                )
             ):
                 return f"bulk `Query.{terminal}()` asyncfix does not map", ()
             return None, (terminal,)
@@ -259,15 +336,25 @@ class FunctionChecks:
             for keyword in node.keywords:
                 value = keyword.value
                 if keyword.arg == "backref":
-                    self.blockers.append(self.site(node, LAZY, f"the backref of relationship({label}) loads lazily",
-                                                   'declare both sides with back_populates and lazy="selectin"'))
+                    self.blockers.append(
+                        self.site(
+                            node,
+                            LAZY,
+                            f"the backref of relationship({label}) loads lazily",
+                            'declare both sides with back_populates and lazy="selectin"',
+                        )
+                    )
                 elif keyword.arg == "lazy" and (
                     (isinstance(value, ast.Constant) and value.value in ("select", "dynamic", True))
                 ):
-                    self.blockers.append(self.site(
-                        node, LAZY, f"relationship({label}) loads lazily, which raises MissingGreenlet under AsyncSession",
-                        'use lazy="selectin", selectinload() in the queries, or AsyncAttrs',
-                    ))
+                    self.blockers.append(
+                        self.site(
+                            node,
+                            LAZY,
+                            f"relationship({label}) loads lazily, which raises MissingGreenlet under AsyncSession",
+                            'use lazy="selectin", selectinload() in the queries, or AsyncAttrs',
+                        )
+                    )
 
     def clashes(self) -> None:
         """A name a rewrite imports, bound to something else at module level."""
@@ -276,7 +363,9 @@ class FunctionChecks:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 bound.setdefault(statement.name, (statement, None))
             elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
-                targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                targets = (
+                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                )
                 for target in targets:
                     for name in ast.walk(target):
                         if isinstance(name, ast.Name):
@@ -292,7 +381,11 @@ class FunctionChecks:
         for name, where in self.needs.items():
             if name in bound and bound[name][1] not in WANTED_NAMES[name]:
                 statement = bound[name][0]
-                self.blockers.append(self.site(
-                    statement, CLASH, f"`{name}` is bound to something else here; the async code needs it",
-                    f"rename the local `{name}`, then rerun asyncfix",
-                ))
+                self.blockers.append(
+                    self.site(
+                        statement,
+                        CLASH,
+                        f"`{name}` is bound to something else here; the async code needs it",
+                        f"rename the local `{name}`, then rerun asyncfix",
+                    )
+                )

@@ -36,11 +36,18 @@ class _Resolver:
         for path in facts:
             for name in module_names(path, root):
                 self.modules.setdefault(name, path)
-        self.shared = {(path, s.name): s for path, fact in facts.items() for s in getattr(fact, "shared", ())}
+        self.shared = {
+            (path, s.name): s for path, fact in facts.items() for s in getattr(fact, "shared", ())
+        }
         for path, fact in facts.items():  # Session aliases resolve like the shared objects
             for name, kind in getattr(fact, "aliases", ()):
-                self.shared.setdefault((path, name), Shared(name, ALIAS, Site(0, 0, "", ""), bind=kind))
-        self.imports = {path: {i[0]: i[1:] for i in getattr(fact, "imports", ())} for path, fact in facts.items()}
+                self.shared.setdefault(
+                    (path, name), Shared(name, ALIAS, Site(0, 0, "", ""), bind=kind)
+                )
+        self.imports = {
+            path: {i[0]: i[1:] for i in getattr(fact, "imports", ())}
+            for path, fact in facts.items()
+        }
 
     def module(self, importer: str, level: int, module: str) -> Optional[str]:
         if level:
@@ -78,7 +85,9 @@ class _Resolver:
                 return self.resolve_in(target, ".".join(parts[cut:]), depth + 1)
         return None, ""
 
-    def resolve_in(self, path: str, dotted: str, depth: int) -> Tuple[Optional[Tuple[str, str]], str]:
+    def resolve_in(
+        self, path: str, dotted: str, depth: int
+    ) -> Tuple[Optional[Tuple[str, str]], str]:
         head, _, rest = dotted.partition(".")
         if (path, head) in self.shared:
             return (path, head), rest
@@ -98,41 +107,65 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
         return None
     resolver = _Resolver(facts, root)
     session_defs, aliases = _with_aliases(facts, resolver)
-    meets = any(
-        is_async for defs in session_defs.values() for _, is_async, _ in defs
-    ) or any(getattr(fact, "meets_async", False) for fact in facts.values())
+    meets = any(is_async for defs in session_defs.values() for _, is_async, _ in defs) or any(
+        getattr(fact, "meets_async", False) for fact in facts.values()
+    )
     if migrate:
-        meets = meets or any(session_defs.values()) or any(
-            shared.kind in (ENGINE, FACTORY) for shared in resolver.shared.values()
+        meets = (
+            meets
+            or any(session_defs.values())
+            or any(shared.kind in (ENGINE, FACTORY) for shared in resolver.shared.values())
         )
     blockers: List[Tuple[str, Site]] = []
     reports: Dict[str, List[Site]] = {}
     opened: List[Tuple[str, str]] = []  # (path, qualname) of sync functions --migrate makes async
     disposals: Set[Tuple[str, int]] = set()
     if not migrate:
-        blockers.extend((path, site) for path, fact in facts.items() for site in getattr(fact, "fixture_blockers", ()))
+        blockers.extend(
+            (path, site)
+            for path, fact in facts.items()
+            for site in getattr(fact, "fixture_blockers", ())
+        )
     for path, fact in facts.items():
         blockers.extend((path, site) for site in getattr(fact, "blockers", ()))
-        blockers.extend((path, site) for ref, site in getattr(fact, "alias_blockers", ()) if ref in aliases.get(path, {}))
+        blockers.extend(
+            (path, site)
+            for ref, site in getattr(fact, "alias_blockers", ())
+            if ref in aliases.get(path, {})
+        )
         reports.setdefault(path, []).extend(getattr(fact, "residual", ()))
         for use in getattr(fact, "uses", ()):
             key, left = resolver.resolve(path, use.ref)
             if key is None:
-                if use.sync_session and use.ref.partition(".")[0] in {i[0] for i in getattr(fact, "imports", ())}:
+                if use.sync_session and use.ref.partition(".")[0] in {
+                    i[0] for i in getattr(fact, "imports", ())
+                }:
                     # `Session(engine)` on an engine imported from a module asyncfix does not see:
                     # converting its users would hand them a sync Session typed AsyncSession
-                    blockers.append((path, replace(use.site, why=f"`{use.ref}` comes from a module asyncfix cannot see")))
+                    blockers.append(
+                        (
+                            path,
+                            replace(
+                                use.site, why=f"`{use.ref}` comes from a module asyncfix cannot see"
+                            ),
+                        )
+                    )
                 continue
             shared = resolver.shared[key]
-            if shared.kind == ALIAS:  # `session: SessionDep`: the alias converts where it is defined
+            if (
+                shared.kind == ALIAS
+            ):  # `session: SessionDep`: the alias converts where it is defined
                 continue
             if shared.kind == ASYNC_ENGINE:
                 if use.sync_session and not left:
-                    reports[path].append(replace(
-                        use.site, code=SYNC_ON_ASYNC,
-                        why=f"a sync Session on `{use.ref}`, an async engine",
-                        hint="use AsyncSession(engine) / async_sessionmaker(engine), and await its calls",
-                    ))
+                    reports[path].append(
+                        replace(
+                            use.site,
+                            code=SYNC_ON_ASYNC,
+                            why=f"a sync Session on `{use.ref}`, an async engine",
+                            hint="use AsyncSession(engine) / async_sessionmaker(engine), and await its calls",
+                        )
+                    )
                 continue
             if left:
                 blockers.append((path, replace(use.site, code=CLOSURE, why=f"`{use.ref}` is used")))
@@ -140,8 +173,12 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
                 disposals.add((path, use.site.line))
             elif not use.ok and migrate and use.seed:
                 opened.append((path, use.seed))  # the function holding it becomes async
-            elif not use.ok and migrate and _engine_function(resolver, facts, path, use) is not None:
-                opened.append(_engine_function(resolver, facts, path, use))  # `init(engine)`: init becomes async
+            elif (
+                not use.ok and migrate and _engine_function(resolver, facts, path, use) is not None
+            ):
+                opened.append(
+                    _engine_function(resolver, facts, path, use)
+                )  # `init(engine)`: init becomes async
             elif not use.ok:
                 blockers.append((path, use.site))
             elif use.in_coroutine and shared.kind == FACTORY:
@@ -153,16 +190,26 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
     if refused:
         blockers.sort(key=lambda b: (b[0], b[1].line, b[1].column))
         listed = [f"{os.path.relpath(p, root)}:{s.line}: {s.why}" for p, s in blockers]
-        hint = "; ".join(listed[:_SEEN_LIMIT]) + (f"; and {len(listed) - _SEEN_LIMIT} more" if len(listed) > _SEEN_LIMIT else "")
-        hint += ". Every use must become async in the same run: make them async, then rerun asyncfix"
+        hint = "; ".join(listed[:_SEEN_LIMIT]) + (
+            f"; and {len(listed) - _SEEN_LIMIT} more" if len(listed) > _SEEN_LIMIT else ""
+        )
+        hint += (
+            ". Every use must become async in the same run: make them async, then rerun asyncfix"
+        )
         targets = [(p, s) for (p, _), s in sorted(resolver.shared.items()) if s.kind == ENGINE]
-        targets = targets or [(p, s) for (p, _), s in sorted(resolver.shared.items()) if s.kind == FACTORY]
+        targets = targets or [
+            (p, s) for (p, _), s in sorted(resolver.shared.items()) if s.kind == FACTORY
+        ]
         for path, shared in targets:
             what = "engine" if shared.kind == ENGINE else "session factory"
             more = f" (and {len(listed) - 1} more)" if len(listed) > 1 else ""
-            reports[path].append(replace(
-                shared.site, why=f"the {what} `{shared.name}` stays sync: {listed[0]}{more}", hint=hint,
-            ))
+            reports[path].append(
+                replace(
+                    shared.site,
+                    why=f"the {what} `{shared.name}` stays sync: {listed[0]}{more}",
+                    hint=hint,
+                )
+            )
         for path, site in blockers:
             if site.code != CLOSURE or not targets:
                 reports[path].append(site)
@@ -180,9 +227,23 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
     }
     runner = ""
     if migrate and any(_is_test_module(path) for path, _ in seeds):
-        conftests = sorted((p for p in facts if os.path.basename(p) == "conftest.py"), key=lambda p: (p.count(os.sep), p))
+        conftests = sorted(
+            (p for p in facts if os.path.basename(p) == "conftest.py"),
+            key=lambda p: (p.count(os.sep), p),
+        )
         runner = conftests[0] if conftests else ""
-    return Combined(meets and not refused, seeds, factories, refused, kept, migrate, aliases, runner, frozenset(disposals), frozenset(facts))
+    return Combined(
+        meets and not refused,
+        seeds,
+        factories,
+        refused,
+        kept,
+        migrate,
+        aliases,
+        runner,
+        frozenset(disposals),
+        frozenset(facts),
+    )
 
 
 def _with_aliases(
@@ -200,7 +261,12 @@ def _with_aliases(
         for qualname, is_async, ref in getattr(fact, "alias_defs", ()):
             if ref not in local:
                 key, left = resolver.resolve(path, ref)
-                if key is None or left or resolver.shared[key].kind != ALIAS or resolver.shared[key].bind == "async":
+                if (
+                    key is None
+                    or left
+                    or resolver.shared[key].kind != ALIAS
+                    or resolver.shared[key].bind == "async"
+                ):
                     continue
                 local[ref] = resolver.shared[key].bind
             if qualname not in known:
@@ -212,7 +278,9 @@ def _with_aliases(
     return session_defs, aliases
 
 
-def _engine_function(resolver: _Resolver, facts: Mapping[str, Any], path: str, use: Use) -> Optional[Tuple[str, str]]:
+def _engine_function(
+    resolver: _Resolver, facts: Mapping[str, Any], path: str, use: Use
+) -> Optional[Tuple[str, str]]:
     """The project function ``f`` of ``f(engine)`` when the engine lands in a parameter annotated
     ``Engine`` of a sync function that can take an async engine by becoming async (its sessions
     on the parameter convert like those on the engine)."""
@@ -230,7 +298,9 @@ def _engine_function(resolver: _Resolver, facts: Mapping[str, Any], path: str, u
             target, name = resolver.module(path, level, module), rest
         else:
             return None
-    for qualname, parameter, index in getattr(facts.get(target), "engine_defs", ()) if target else ():
+    for qualname, parameter, index in (
+        getattr(facts.get(target), "engine_defs", ()) if target else ()
+    ):
         if qualname == name and (index == position if position >= 0 else parameter == keyword):
             return target, qualname
     return None

@@ -27,31 +27,72 @@ SYNC_URL = "SQLA010"
 SYNC_ON_ASYNC = "SQLA011"
 
 SESSION_CLASSES = frozenset(
-    {"sqlalchemy.orm.Session", "sqlalchemy.orm.session.Session", "sqlmodel.Session", "sqlmodel.orm.session.Session"}
+    {
+        "sqlalchemy.orm.Session",
+        "sqlalchemy.orm.session.Session",
+        "sqlmodel.Session",
+        "sqlmodel.orm.session.Session",
+    }
 )
 SESSIONMAKERS = frozenset({"sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.session.sessionmaker"})
-CREATE_ENGINE = frozenset({"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlmodel.create_engine"})
-RELATIONSHIP = frozenset({"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"})
+CREATE_ENGINE = frozenset(
+    {"sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlmodel.create_engine"}
+)
+RELATIONSHIP = frozenset(
+    {"sqlalchemy.orm.relationship", "sqlalchemy.orm.relationships.relationship"}
+)
 SQLMODEL_RELATIONSHIP = frozenset({"sqlmodel.Relationship", "sqlmodel.main.Relationship"})
-ASYNC_SESSION_MODULE = {"sqlalchemy": "sqlalchemy.ext.asyncio", "sqlmodel": "sqlmodel.ext.asyncio.session"}
+ASYNC_SESSION_MODULE = {
+    "sqlalchemy": "sqlalchemy.ext.asyncio",
+    "sqlmodel": "sqlmodel.ext.asyncio.session",
+}
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends"})
 
 # AsyncSession methods that return awaitables; the others (add, add_all, expunge, ...) stay plain.
 AWAITED_METHODS = frozenset(
     {
-        "execute", "scalars", "scalar", "get", "get_one", "stream", "stream_scalars", "refresh",
-        "delete", "merge", "flush", "commit", "rollback", "close", "reset", "invalidate",
-        "connection", "run_sync",
+        "execute",
+        "scalars",
+        "scalar",
+        "get",
+        "get_one",
+        "stream",
+        "stream_scalars",
+        "refresh",
+        "delete",
+        "merge",
+        "flush",
+        "commit",
+        "rollback",
+        "close",
+        "reset",
+        "invalidate",
+        "connection",
+        "run_sync",
     }
 )
 # Query methods that exist with the same meaning on select().
 SAME_ON_SELECT = frozenset(
     {
-        "filter", "filter_by", "where", "order_by", "group_by", "having", "limit", "offset",
-        "distinct", "join", "outerjoin", "options", "select_from", "execution_options",
+        "filter",
+        "filter_by",
+        "where",
+        "order_by",
+        "group_by",
+        "having",
+        "limit",
+        "offset",
+        "distinct",
+        "join",
+        "outerjoin",
+        "options",
+        "select_from",
+        "execution_options",
     }
 )
-TERMINALS = frozenset({"first", "one", "one_or_none", "scalar", "all", "count", "get", "update", "delete"})
+TERMINALS = frozenset(
+    {"first", "one", "one_or_none", "scalar", "all", "count", "get", "update", "delete"}
+)
 DRIVERS: Mapping[str, Tuple[str, str]] = {
     "sqlite": ("sqlite+aiosqlite", "aiosqlite"),
     "sqlite+pysqlite": ("sqlite+aiosqlite", "aiosqlite"),
@@ -83,15 +124,22 @@ ASYNC_DRIVERS: Mapping[str, str] = {
 
 ENGINE, FACTORY, ASYNC_ENGINE = "engine", "factory", "async engine"
 FIXTURE = "a pytest fixture, which stays sync unless --migrate configures an async runner"
-ENGINE_CLASSES = frozenset({"sqlalchemy.Engine", "sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine"})
+ENGINE_CLASSES = frozenset(
+    {"sqlalchemy.Engine", "sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine"}
+)
 ALIAS = "session alias"  # a module-level `SessionDep = Annotated[Session, Depends(get_db)]`
 ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 # Return annotations of a session dependency -> their async twins.
 GENERATOR_RETURNS: Mapping[str, str] = {
-    "Generator": "AsyncGenerator", "Iterator": "AsyncIterator", "Iterable": "AsyncIterable",
+    "Generator": "AsyncGenerator",
+    "Iterator": "AsyncIterator",
+    "Iterable": "AsyncIterable",
 }
 CREATE_ASYNC_ENGINE = frozenset(
-    {"sqlalchemy.ext.asyncio.create_async_engine", "sqlalchemy.ext.asyncio.engine.create_async_engine"}
+    {
+        "sqlalchemy.ext.asyncio.create_async_engine",
+        "sqlalchemy.ext.asyncio.engine.create_async_engine",
+    }
 )
 ASYNC_SESSION_CLASSES = frozenset(
     {
@@ -104,13 +152,28 @@ FASTAPI_APP = "fastapi.FastAPI"
 # Decorators under which a function may still become async (project.py treats them alike).
 ROUTE_DECORATORS = frozenset(
     {
-        "get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route",
-        "websocket", "route", "middleware", "exception_handler", "on_event",
-        "staticmethod", "classmethod",
+        "get",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "head",
+        "options",
+        "trace",
+        "api_route",
+        "websocket",
+        "route",
+        "middleware",
+        "exception_handler",
+        "on_event",
+        "staticmethod",
+        "classmethod",
     }
 )
 # Calls that take a function and await it when it is a coroutine function.
-ASYNC_AWARE = frozenset({"Depends", "Security", "add_api_route", "add_route", "add_task", "add_event_handler"})
+ASYNC_AWARE = frozenset(
+    {"Depends", "Security", "add_api_route", "add_route", "add_task", "add_event_handler"}
+)
 # The names a rewrite imports -> what they may already be bound to (anything else is a clash).
 WANTED_NAMES: Mapping[str, FrozenSet[str]] = {
     "select": frozenset({"sqlalchemy.select", "sqlmodel.select", "sqlalchemy.sql.select"}),
@@ -121,8 +184,12 @@ WANTED_NAMES: Mapping[str, FrozenSet[str]] = {
     "AsyncSession": ASYNC_SESSION_CLASSES,
     "create_async_engine": CREATE_ASYNC_ENGINE,
     "async_sessionmaker": frozenset({"sqlalchemy.ext.asyncio.async_sessionmaker"}),
-    "AsyncEngine": frozenset({"sqlalchemy.ext.asyncio.AsyncEngine", "sqlalchemy.ext.asyncio.engine.AsyncEngine"}),
-    "make_url": frozenset({"sqlalchemy.engine.make_url", "sqlalchemy.make_url", "sqlalchemy.engine.url.make_url"}),
+    "AsyncEngine": frozenset(
+        {"sqlalchemy.ext.asyncio.AsyncEngine", "sqlalchemy.ext.asyncio.engine.AsyncEngine"}
+    ),
+    "make_url": frozenset(
+        {"sqlalchemy.engine.make_url", "sqlalchemy.make_url", "sqlalchemy.engine.url.make_url"}
+    ),
     "lifespan": frozenset(),
     "create_tables": frozenset(),
 }
@@ -160,7 +227,11 @@ class Use:
     site: Site  # why: what the use is, when it blocks
     ok: bool  # the transform converts this use
     sync_session: bool = False  # `Session(e)` / `sessionmaker(e)`: wrong on an async engine
-    callee: Tuple[str, int, str] = ("", -1, "")  # handed to `f(engine)`: (f as written, position, keyword)
+    callee: Tuple[str, int, str] = (
+        "",
+        -1,
+        "",
+    )  # handed to `f(engine)`: (f as written, position, keyword)
     in_coroutine: bool = False  # `with Factory() as s` in an async def: a Session meets async code
     # the sync function holding a use that converts if that function becomes async (--migrate
     # seeds it: `with Session(engine)` in a helper, `create_all(engine)` in an init function)
@@ -184,8 +255,12 @@ class FileFacts:
     # imported from the project: a Session function if that name is an alias (combine decides)
     alias_defs: Tuple[Tuple[str, bool, str], ...] = ()
     alias_blockers: Tuple[Tuple[str, Site], ...] = ()  # (imported name, why), as alias_defs
-    fixture_blockers: Tuple[Site, ...] = ()  # pytest fixtures taking a Session: blockers without --migrate
-    disposals: Tuple[Tuple[str, int], ...] = ()  # (ref, line) of `engine.dispose()` in a pytest hook
+    fixture_blockers: Tuple[
+        Site, ...
+    ] = ()  # pytest fixtures taking a Session: blockers without --migrate
+    disposals: Tuple[
+        Tuple[str, int], ...
+    ] = ()  # (ref, line) of `engine.dispose()` in a pytest hook
     # (qualname, parameter, position) of sync functions taking an `Engine` parameter
     engine_defs: Tuple[Tuple[str, str, int], ...] = ()
 
@@ -202,8 +277,12 @@ class Combined:
     # path -> Session alias names usable there (defined or imported) -> "sqlalchemy"/"sqlmodel"
     aliases: Mapping[str, Mapping[str, str]] = None  # type: ignore[assignment]
     runner: str = ""  # the conftest.py that gets anyio's `anyio_backend` fixture (--migrate)
-    disposals: FrozenSet[Tuple[str, int]] = frozenset()  # (path, line): `asyncio.run(engine.dispose())`
-    files: FrozenSet[str] = frozenset()  # every file with something to convert (engine uses included)
+    disposals: FrozenSet[Tuple[str, int]] = (
+        frozenset()
+    )  # (path, line): `asyncio.run(engine.dispose())`
+    files: FrozenSet[str] = (
+        frozenset()
+    )  # every file with something to convert (engine uses included)
 
 
 def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:
@@ -242,7 +321,10 @@ def _text_of(node: ast.AST) -> str:
 
 
 def _url_status(
-    node: Optional[ast.AST], module_strings: Mapping[str, ast.AST], evidence: Optional[str], show: Any = None
+    node: Optional[ast.AST],
+    module_strings: Mapping[str, ast.AST],
+    evidence: Optional[str],
+    show: Any = None,
 ) -> Tuple[Optional[str], str]:
     """(the async driver package, "") when the URL converts; (None, why) when it does not."""
     show = show or _text_of
@@ -253,7 +335,9 @@ def _url_status(
     text = None
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         text = node.value
-    elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+    elif (
+        isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant)
+    ):
         text = str(node.values[0].value)
     if text is not None:
         _, package = _map_scheme(text)
@@ -274,8 +358,12 @@ ENV_GETTERS = frozenset({"os.environ.get", "os.getenv"})
 def _env_default(node: ast.AST, imports: Mapping[str, str]) -> Optional[str]:
     """``os.environ.get("X", "<url>")`` / ``os.getenv("X", "<url>")``: the default URL."""
     if (
-        isinstance(node, ast.Call) and _resolve(node.func, imports) in ENV_GETTERS and len(node.args) == 2
-        and not node.keywords and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str)
+        isinstance(node, ast.Call)
+        and _resolve(node.func, imports) in ENV_GETTERS
+        and len(node.args) == 2
+        and not node.keywords
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
     ):
         return node.args[1].value
     return None

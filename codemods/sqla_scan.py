@@ -96,7 +96,11 @@ class _Scan(FunctionChecks):
                 if node.level or not external(top):
                     for alias in node.names:
                         if alias.name != "*":
-                            self.project_imports[alias.asname or alias.name] = (node.level, node.module or "", alias.name)
+                            self.project_imports[alias.asname or alias.name] = (
+                                node.level,
+                                node.module or "",
+                                alias.name,
+                            )
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     if not external(alias.name.split(".")[0]):
@@ -115,9 +119,11 @@ class _Scan(FunctionChecks):
         self.env_defaults: Dict[str, str] = {
             statement.targets[0].id: default
             for statement in tree.body
-            if isinstance(statement, ast.Assign) and len(statement.targets) == 1
+            if isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
             and isinstance(statement.targets[0], ast.Name)
-            for default in [_env_default(statement.value, self.imports)] if default is not None
+            for default in [_env_default(statement.value, self.imports)]
+            if default is not None
         }
         self.app = self._app()
 
@@ -131,7 +137,13 @@ class _Scan(FunctionChecks):
             if first == last:
                 raw = self.lines[first][start:end]
             else:
-                raw = b"\n".join([self.lines[first][start:], *self.lines[first + 1:last], self.lines[last][:end]])
+                raw = b"\n".join(
+                    [
+                        self.lines[first][start:],
+                        *self.lines[first + 1 : last],
+                        self.lines[last][:end],
+                    ]
+                )
             segment = raw.decode("utf-8", "replace")
         else:
             segment = ast.unparse(node)
@@ -201,31 +213,59 @@ class _Scan(FunctionChecks):
                 if isinstance(url, ast.Name) and url.id in self.env_defaults:
                     evidence = evidence or _map_scheme(self.env_defaults[url.id])[1]
                 package, why = _url_status(url, self.module_strings, evidence, self.text)
-                problem = None if package else self.site(value, URL, why, "use a literal URL naming the driver, or convert the engine by hand")
-                found.append(Shared(target.id, ENGINE, self.site(value, CLOSURE, ""), problem=problem))
+                problem = (
+                    None
+                    if package
+                    else self.site(
+                        value,
+                        URL,
+                        why,
+                        "use a literal URL naming the driver, or convert the engine by hand",
+                    )
+                )
+                found.append(
+                    Shared(target.id, ENGINE, self.site(value, CLOSURE, ""), problem=problem)
+                )
             elif callee in CREATE_ASYNC_ENGINE:
                 found.append(Shared(target.id, ASYNC_ENGINE, self.site(value, CLOSURE, "")))
                 status = url.value if isinstance(url, ast.Constant) else None
-                if isinstance(url, ast.Name) and isinstance(self.module_strings.get(url.id), ast.Constant):
+                if isinstance(url, ast.Name) and isinstance(
+                    self.module_strings.get(url.id), ast.Constant
+                ):
                     status = self.module_strings[url.id].value
                 if isinstance(status, str):
                     scheme = status.partition("://")[0]
                     if scheme in DRIVERS:
-                        self.residual.append(self.site(
-                            value, SYNC_URL, f"create_async_engine() with the sync driver URL `{scheme}://...`",
-                            f"use {DRIVERS[scheme][0]}:// (pip install {DRIVERS[scheme][1]})",
-                        ))
+                        self.residual.append(
+                            self.site(
+                                value,
+                                SYNC_URL,
+                                f"create_async_engine() with the sync driver URL `{scheme}://...`",
+                                f"use {DRIVERS[scheme][0]}:// (pip install {DRIVERS[scheme][1]})",
+                            )
+                        )
             elif callee in SESSIONMAKERS:
                 bind = _first_or(value, "bind")
                 problem = None
                 for keyword in value.keywords:
-                    if keyword.arg == "autocommit" and not (isinstance(keyword.value, ast.Constant) and keyword.value.value is False):
-                        problem = self.site(value, DEPENDENCY, "sessionmaker(autocommit=...) has no async twin",
-                                            "drop autocommit and use explicit transactions")
-                found.append(Shared(
-                    target.id, FACTORY, self.site(value, CLOSURE, ""),
-                    bind=(dotted_name(bind) or "") if bind is not None else "", problem=problem,
-                ))
+                    if keyword.arg == "autocommit" and not (
+                        isinstance(keyword.value, ast.Constant) and keyword.value.value is False
+                    ):
+                        problem = self.site(
+                            value,
+                            DEPENDENCY,
+                            "sessionmaker(autocommit=...) has no async twin",
+                            "drop autocommit and use explicit transactions",
+                        )
+                found.append(
+                    Shared(
+                        target.id,
+                        FACTORY,
+                        self.site(value, CLOSURE, ""),
+                        bind=(dotted_name(bind) or "") if bind is not None else "",
+                        problem=problem,
+                    )
+                )
         return found
 
     # uses of names that may be shared objects
@@ -238,7 +278,9 @@ class _Scan(FunctionChecks):
             if node.id in self.project_imports and self.project_imports[node.id][2] == "":
                 # `import database` / `import app.db as db`: the use is the dotted chain
                 chain: ast.AST = node
-                while isinstance(self.parent(chain), ast.Attribute) and isinstance(self.parent(chain).ctx, ast.Load):
+                while isinstance(self.parent(chain), ast.Attribute) and isinstance(
+                    self.parent(chain).ctx, ast.Load
+                ):
                     chain = self.parent(chain)
                 if chain is node:
                     continue
@@ -275,38 +317,73 @@ class _Scan(FunctionChecks):
             if bind_arg and callee in SESSIONMAKERS:
                 sync = not any(k.arg == "class_" for k in call.keywords)
                 statement = self.parent(call)
-                if isinstance(statement, (ast.Assign, ast.AnnAssign)) and self.parent(statement) is self.tree:
+                if (
+                    isinstance(statement, (ast.Assign, ast.AnnAssign))
+                    and self.parent(statement) is self.tree
+                ):
                     return Use(ref, self.site(node, CLOSURE, ""), True, sync_session=sync)
-                return Use(ref, self.site(node, CLOSURE, f"`{label}` is bound to a sessionmaker() {self.where(self.function(call))}"),
-                           False, sync_session=sync)
+                return Use(
+                    ref,
+                    self.site(
+                        node,
+                        CLOSURE,
+                        f"`{label}` is bound to a sessionmaker() {self.where(self.function(call))}",
+                    ),
+                    False,
+                    sync_session=sync,
+                )
             if bind_arg and callee in SESSION_CLASSES:
                 return self.session_call(node, ref, call, label)
-            if bind_arg and isinstance(call.func, ast.Attribute) and call.func.attr in ("create_all", "drop_all") and (
-                isinstance(call.func.value, ast.Attribute) and call.func.value.attr == "metadata"
+            if (
+                bind_arg
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr in ("create_all", "drop_all")
+                and (
+                    isinstance(call.func.value, ast.Attribute)
+                    and call.func.value.attr == "metadata"
+                )
             ):
                 return self.ddl(node, ref, call, label)
             position = call.args.index(node) if node in call.args else -1
             keyword = parent.arg if isinstance(parent, ast.keyword) and parent.arg else ""
-            return Use(ref, self.site(node, CLOSURE, f"`{label}` is passed to `{self.text(call.func)}()`"), False,
-                       callee=(dotted_name(call.func) or "", position, keyword))
+            return Use(
+                ref,
+                self.site(node, CLOSURE, f"`{label}` is passed to `{self.text(call.func)}()`"),
+                False,
+                callee=(dotted_name(call.func) or "", position, keyword),
+            )
         if isinstance(parent, ast.Call) and parent.func is node:
             return self.factory_call(node, ref, parent, label)
         if isinstance(parent, ast.Attribute):
             call, function = self.parent(parent), self.function(node)
             if (
-                parent.attr == "dispose" and isinstance(call, ast.Call) and call.func is parent and not call.args
-                and isinstance(self.parent(call), ast.Expr) and isinstance(function, ast.FunctionDef)
+                parent.attr == "dispose"
+                and isinstance(call, ast.Call)
+                and call.func is parent
+                and not call.args
+                and isinstance(self.parent(call), ast.Expr)
+                and isinstance(function, ast.FunctionDef)
                 and function.name.startswith("pytest_")
             ):  # a pytest hook runs outside any loop: --migrate makes it `asyncio.run(engine.dispose())`
                 self.disposals.append((ref, call.lineno))
-                return Use(ref, self.site(node, CLOSURE, f"`{label}.dispose()` in the pytest hook `{function.name}`"), False,
-                           seed="<hook>")
+                return Use(
+                    ref,
+                    self.site(
+                        node, CLOSURE, f"`{label}.dispose()` in the pytest hook `{function.name}`"
+                    ),
+                    False,
+                    seed="<hook>",
+                )
             return Use(ref, self.site(node, CLOSURE, f"`{label}.{parent.attr}` is used"), False)
         return Use(ref, self.site(node, CLOSURE, f"`{label}` is handed to other code"), False)
 
     def _with_item(self, call: ast.Call) -> Optional[Tuple[ast.With, str]]:
         item = self.parent(call)
-        if isinstance(item, ast.withitem) and item.context_expr is call and isinstance(item.optional_vars, ast.Name):
+        if (
+            isinstance(item, ast.withitem)
+            and item.context_expr is call
+            and isinstance(item.optional_vars, ast.Name)
+        ):
             block = self.parent(item)
             if isinstance(block, ast.With):
                 return block, item.optional_vars.id
@@ -336,41 +413,69 @@ class _Scan(FunctionChecks):
             block, variable = shape
             if isinstance(function, ast.AsyncFunctionDef) and len(block.items) == 1:
                 self.need("AsyncSession", call)
-                return Use(ref, self.site(node, CLOSURE, ""), True, sync_session=True, in_coroutine=True)
+                return Use(
+                    ref, self.site(node, CLOSURE, ""), True, sync_session=True, in_coroutine=True
+                )
             if self._dependency_with(function, block, variable):
                 self.need("AsyncSession", call)
                 return Use(ref, self.site(node, CLOSURE, ""), True, sync_session=True)
-            return Use(ref, self.site(call, CLOSURE, f"`with {text}` {self.where(function)}"), False, sync_session=True,
-                       seed=self.seedable(function, block))
-        return Use(ref, self.site(call, CLOSURE, f"`{text}` outside a `with` block {self.where(function)}"),
-                   False, sync_session=True)
+            return Use(
+                ref,
+                self.site(call, CLOSURE, f"`with {text}` {self.where(function)}"),
+                False,
+                sync_session=True,
+                seed=self.seedable(function, block),
+            )
+        return Use(
+            ref,
+            self.site(call, CLOSURE, f"`{text}` outside a `with` block {self.where(function)}"),
+            False,
+            sync_session=True,
+        )
 
     def factory_call(self, node: ast.AST, ref: str, call: ast.Call, label: str) -> Use:
         function = self.function(call)
         shape = self._with_item(call)
         if call.args or call.keywords:
-            return Use(ref, self.site(call, CLOSURE, f"`{label}(...)` is called with arguments"), False)
+            return Use(
+                ref, self.site(call, CLOSURE, f"`{label}(...)` is called with arguments"), False
+            )
         if shape is not None:
             block, variable = shape
             if isinstance(function, ast.AsyncFunctionDef) and len(block.items) == 1:
                 return Use(ref, self.site(node, CLOSURE, ""), True, in_coroutine=True)
             if self._dependency_with(function, block, variable):
                 return Use(ref, self.site(node, CLOSURE, ""), True)
-            return Use(ref, self.site(call, CLOSURE, f"`with {label}()` {self.where(function)}"), False,
-                       seed=self.seedable(function, block))
+            return Use(
+                ref,
+                self.site(call, CLOSURE, f"`with {label}()` {self.where(function)}"),
+                False,
+                seed=self.seedable(function, block),
+            )
         statement = self.parent(call)
-        if isinstance(statement, ast.Assign) and isinstance(function, ast.FunctionDef) and not any(
-            isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own(function)
+        if (
+            isinstance(statement, ast.Assign)
+            and isinstance(function, ast.FunctionDef)
+            and not any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own(function))
         ):
             # `db = F()` then `try: ... finally: db.close()` in a helper or a test: `async with F() as db: ...`
             following = self._next_statement(statement)
             if (
-                len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)
-                and isinstance(following, ast.Try) and not following.handlers and not following.orelse
+                len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)
+                and isinstance(following, ast.Try)
+                and not following.handlers
+                and not following.orelse
                 and _closes(following.finalbody, statement.targets[0].id)
             ):
-                return Use(ref, self.site(call, CLOSURE, f"`{label}()` closed in `finally` {self.where(function)}"), False,
-                           seed=self.seedable(function))
+                return Use(
+                    ref,
+                    self.site(
+                        call, CLOSURE, f"`{label}()` closed in `finally` {self.where(function)}"
+                    ),
+                    False,
+                    seed=self.seedable(function),
+                )
         if (
             isinstance(statement, ast.Assign)
             and isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -385,10 +490,16 @@ class _Scan(FunctionChecks):
         ):
             if _try_yield_close(function.body[1], statement.targets[0].id):
                 return Use(ref, self.site(node, CLOSURE, ""), True)
-            return Use(ref, self.site(
-                function, DEPENDENCY, f"session dependency `{function.name}` has a shape asyncfix does not convert",
-                "write it as `with SessionLocal() as db: yield db`",
-            ), False)
+            return Use(
+                ref,
+                self.site(
+                    function,
+                    DEPENDENCY,
+                    f"session dependency `{function.name}` has a shape asyncfix does not convert",
+                    "write it as `with SessionLocal() as db: yield db`",
+                ),
+                False,
+            )
         block = self.parent(statement)
         if (
             isinstance(statement, ast.Assign)
@@ -404,25 +515,55 @@ class _Scan(FunctionChecks):
             and _try_create_yield_close(block, statement.targets[0].id)
         ):
             return Use(ref, self.site(node, CLOSURE, ""), True)
-        return Use(ref, self.site(call, CLOSURE, f"`{label}()` outside a dependency or `with` block {self.where(function)}"), False)
+        return Use(
+            ref,
+            self.site(
+                call,
+                CLOSURE,
+                f"`{label}()` outside a dependency or `with` block {self.where(function)}",
+            ),
+            False,
+        )
 
     def ddl(self, node: ast.AST, ref: str, call: ast.Call, label: str) -> Use:
         statement = self.parent(call)
         function = self.function(call)
         what = f"`{self.text(call)}`"
         if not isinstance(statement, ast.Expr) or len(call.args) + len(call.keywords) != 1:
-            return Use(ref, self.site(call, CLOSURE, f"{what} is not a plain statement asyncfix can move"), False)
+            return Use(
+                ref,
+                self.site(call, CLOSURE, f"{what} is not a plain statement asyncfix can move"),
+                False,
+            )
         if function is None and self.parent(statement) is self.tree:
             if self.app or (self.app is None and _is_test_module(self.path)):
                 self.need("lifespan" if self.app else "create_tables", call)
                 return Use(ref, self.site(node, CLOSURE, ""), True)
-            why = "and the app already has startup code" if self.app is False else "in a module with no app lifespan to run it"
-            return Use(ref, self.site(call, DDL, f"{what} runs at import time {why}",
-                                      "run it in the app's lifespan: `async with engine.begin() as conn: await conn.run_sync(...)`"), False)
+            why = (
+                "and the app already has startup code"
+                if self.app is False
+                else "in a module with no app lifespan to run it"
+            )
+            return Use(
+                ref,
+                self.site(
+                    call,
+                    DDL,
+                    f"{what} runs at import time {why}",
+                    "run it in the app's lifespan: `async with engine.begin() as conn: await conn.run_sync(...)`",
+                ),
+                False,
+            )
         if isinstance(function, ast.AsyncFunctionDef) and "conn" not in _local_names(function):
             return Use(ref, self.site(node, CLOSURE, ""), True)
-        seed = self.seedable(function) if isinstance(function, ast.FunctionDef) and "conn" not in _local_names(function) else ""
-        return Use(ref, self.site(call, CLOSURE, f"{what} {self.where(function)}"), False, seed=seed)
+        seed = (
+            self.seedable(function)
+            if isinstance(function, ast.FunctionDef) and "conn" not in _local_names(function)
+            else ""
+        )
+        return Use(
+            ref, self.site(call, CLOSURE, f"{what} {self.where(function)}"), False, seed=seed
+        )
 
     def _next_statement(self, statement: ast.AST) -> Optional[ast.AST]:
         parent = self.parent(statement)
@@ -436,7 +577,9 @@ class _Scan(FunctionChecks):
     def seedable(self, function: Optional[ast.AST], block: Optional[ast.With] = None) -> str:
         """The qualified name of ``function`` if it is a sync ``def`` that could become async
         (with the one-item ``with`` block in it converted); "" otherwise."""
-        if not isinstance(function, ast.FunctionDef) or (block is not None and len(block.items) != 1):
+        if not isinstance(function, ast.FunctionDef) or (
+            block is not None and len(block.items) != 1
+        ):
             return ""
         parts: List[str] = []
         current: Optional[ast.AST] = function
@@ -449,13 +592,17 @@ class _Scan(FunctionChecks):
                 return ""
             current = self.function(current)
         qualname = ".".join(parts)
-        return "" if self.boundary(qualname, function, self.passed) not in ("", FIXTURE) else qualname
+        return (
+            "" if self.boundary(qualname, function, self.passed) not in ("", FIXTURE) else qualname
+        )
 
 
 def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
     scan = _Scan(tree, path, source)
     aliases = _module_aliases(tree, scan.imports)
-    imported = frozenset(local for local, (_, _, attribute) in scan.project_imports.items() if attribute)
+    imported = frozenset(
+        local for local, (_, _, attribute) in scan.project_imports.items() if attribute
+    )
     defs = _Defs(scan.imports, aliases, imported)
     defs.visit(tree)
     scan.meets_async = False
@@ -483,8 +630,18 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
     scan.relationships()
     scan.clashes()
     factories = tuple(s.name for s in shared if s.kind == FACTORY)
-    if not (defs.found or shared or uses or scan.blockers or scan.residual or scan.meets_async or aliases or alias_defs
-            or scan.fixture_blockers or defs.engine_defs):
+    if not (
+        defs.found
+        or shared
+        or uses
+        or scan.blockers
+        or scan.residual
+        or scan.meets_async
+        or aliases
+        or alias_defs
+        or scan.fixture_blockers
+        or defs.engine_defs
+    ):
         return None
     return FileFacts(
         session_defs=tuple(defs.found),

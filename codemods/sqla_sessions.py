@@ -47,13 +47,19 @@ class SessionRewrites:
 
     def _annotated_session(self, node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
         """The ``Session`` of ``Annotated[Session, ...]``."""
-        if isinstance(node, cst.Subscript) and self.imported_name(node.value) in ANNOTATED and node.slice:
+        if (
+            isinstance(node, cst.Subscript)
+            and self.imported_name(node.value) in ANNOTATED
+            and node.slice
+        ):
             first = node.slice[0].slice
             if isinstance(first, cst.Index) and self.imported_name(first.value) in SESSION_CLASSES:
                 return first.value
         return None
 
-    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
+    def leave_Subscript(
+        self, original: cst.Subscript, updated: cst.Subscript
+    ) -> cst.BaseExpression:
         """``Annotated[Session, Depends(get_db)]`` (an alias, a parameter) -> ``Annotated[AsyncSession, ...]``."""
         inner = self._annotated_session(original)
         if inner is None or self.ignored(original):
@@ -64,7 +70,12 @@ class SessionRewrites:
         self.drop_import_if_unused(inner)
         first = updated.slice[0]
         self.rewrote()
-        return updated.with_changes(slice=[first.with_changes(slice=first.slice.with_changes(value=cst.Name("AsyncSession"))), *updated.slice[1:]])
+        return updated.with_changes(
+            slice=[
+                first.with_changes(slice=first.slice.with_changes(value=cst.Name("AsyncSession"))),
+                *updated.slice[1:],
+            ]
+        )
 
     def _session_names(self, function: cst.FunctionDef) -> Dict[str, str]:
         key = id(function)
@@ -83,7 +94,9 @@ class SessionRewrites:
             self._sessions[key] = names
         return self._sessions[key]
 
-    def _session_of(self, call: cst.Call, receiver: cst.BaseExpression) -> Tuple[Optional[str], Any]:
+    def _session_of(
+        self, call: cst.Call, receiver: cst.BaseExpression
+    ) -> Tuple[Optional[str], Any]:
         """(kind, coroutine) when ``receiver`` is a Session parameter of the coroutine
         evaluating ``call``."""
         name = _name(receiver)
@@ -109,7 +122,11 @@ class SessionRewrites:
         if block.asynchronous is not None or len(block.items) != 1:
             return None
         item = block.items[0]
-        if item.asname is None or not isinstance(item.asname.name, cst.Name) or not isinstance(item.item, cst.Call):
+        if (
+            item.asname is None
+            or not isinstance(item.asname.name, cst.Name)
+            or not isinstance(item.item, cst.Call)
+        ):
             return None
         call = item.item
         name = self.imported_name(call.func)
@@ -124,7 +141,11 @@ class SessionRewrites:
         session = self._with_session(original)
         scope = self.get_metadata(ScopeProvider, original, None)
         function = getattr(scope, "node", None)
-        if session is None or not isinstance(function, cst.FunctionDef) or not self.is_async_def(function):
+        if (
+            session is None
+            or not isinstance(function, cst.FunctionDef)
+            or not self.is_async_def(function)
+        ):
             return updated
         if self.ignored(original):
             return updated
@@ -135,9 +156,13 @@ class SessionRewrites:
                 return updated
             self.drop_import_if_unused(original_call.func)
             args = list(call.args)
-            if not any(a.keyword is not None and a.keyword.value == "expire_on_commit" for a in args):
+            if not any(
+                a.keyword is not None and a.keyword.value == "expire_on_commit" for a in args
+            ):
                 args.append(cst.Arg(keyword=cst.Name("expire_on_commit"), value=cst.Name("False")))
-            call = call.with_changes(func=cst.Name("AsyncSession"), args=_fix_commas(args, _trailing(call.args)))
+            call = call.with_changes(
+                func=cst.Name("AsyncSession"), args=_fix_commas(args, _trailing(call.args))
+            )
         self.rewrote()
         return updated.with_changes(
             items=[updated.items[0].with_changes(item=call)], asynchronous=cst.Asynchronous()
@@ -145,12 +170,18 @@ class SessionRewrites:
 
     # -- functions: annotations, the dependency, seeds that stayed sync ----------------------
 
-    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.BaseStatement:
+    def leave_FunctionDef(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> cst.BaseStatement:
         sessions = self._session_names(original)
         if sessions:
             if not self.is_async_def(original):
-                self.report(original.name, STAYS_SYNC, f"`{original.name.value}` takes a Session but cannot become async",
-                            "restructure it so that it can be `async def`")
+                self.report(
+                    original.name,
+                    STAYS_SYNC,
+                    f"`{original.name.value}` takes a Session but cannot become async",
+                    "restructure it so that it can be `async def`",
+                )
                 return updated
             return self._annotations(original, updated)
         dependency = self._dependency(original, updated)
@@ -161,12 +192,18 @@ class SessionRewrites:
         changed = False
         for old, new in zip(original.params.params, updated.params.params):
             kind = self._plain_session(old.annotation)
-            if kind is None and old.annotation is not None and (
-                self.imported_name(old.annotation.annotation) in ENGINE_CLASSES
-            ) and self._opens_session_on(original, old.name.value) and self._use(old, "sqlalchemy.ext.asyncio", "AsyncEngine"):
+            if (
+                kind is None
+                and old.annotation is not None
+                and (self.imported_name(old.annotation.annotation) in ENGINE_CLASSES)
+                and self._opens_session_on(original, old.name.value)
+                and self._use(old, "sqlalchemy.ext.asyncio", "AsyncEngine")
+            ):
                 # `def ping(db_engine: Engine)`, made async because it is handed the engine
                 self.drop_import_if_unused(old.annotation.annotation)
-                new_params.append(new.with_changes(annotation=cst.Annotation(cst.Name("AsyncEngine"))))
+                new_params.append(
+                    new.with_changes(annotation=cst.Annotation(cst.Name("AsyncEngine")))
+                )
                 changed = True
                 continue
             if kind is None:
@@ -190,11 +227,15 @@ class SessionRewrites:
         if not changed:
             return updated
         self.rewrote()
-        return updated.with_changes(params=updated.params.with_changes(params=new_params, kwonly_params=kwonly))
+        return updated.with_changes(
+            params=updated.params.with_changes(params=new_params, kwonly_params=kwonly)
+        )
 
     def _opens_session_on(self, function: cst.FunctionDef, parameter: str) -> bool:
         """``Session(parameter)`` / ``AsyncSession(parameter)`` in ``function``: an engine parameter."""
-        for call in m.findall(function, m.Call(args=[m.Arg(value=m.Name(parameter)), m.ZeroOrMore()])):
+        for call in m.findall(
+            function, m.Call(args=[m.Arg(value=m.Name(parameter)), m.ZeroOrMore()])
+        ):
             if self.imported_name(call.func) in SESSION_CLASSES | ASYNC_SESSION_CLASSES:
                 return True
         return False
@@ -204,14 +245,20 @@ class SessionRewrites:
         name = self.imported_name(annotation.annotation) if annotation is not None else None
         return name.split(".")[0] if name in SESSION_CLASSES else None
 
-    def _async_returns(self, returns: Optional[cst.Annotation]) -> Tuple[bool, Optional[cst.Annotation]]:
+    def _async_returns(
+        self, returns: Optional[cst.Annotation]
+    ) -> Tuple[bool, Optional[cst.Annotation]]:
         """A session dependency's return annotation made async: (True, None) without one,
         ``Generator[Session, None, None]`` -> ``AsyncGenerator[AsyncSession, None]``,
         ``Iterator[Session]`` -> ``AsyncIterator[AsyncSession]``; (False, None): another one."""
         if returns is None:
             return True, None
         node = returns.annotation
-        if not isinstance(node, cst.Subscript) or not node.slice or not isinstance(node.slice[0].slice, cst.Index):
+        if (
+            not isinstance(node, cst.Subscript)
+            or not node.slice
+            or not isinstance(node.slice[0].slice, cst.Index)
+        ):
             return False, None
         name = self.imported_name(node.value) or ""
         module, _, last = name.rpartition(".")
@@ -228,17 +275,23 @@ class SessionRewrites:
         elements = [cst.SubscriptElement(cst.Index(cst.Name("AsyncSession")))]
         if last == "Generator":
             elements.append(cst.SubscriptElement(cst.Index(cst.Name("None"))))
-        return True, returns.with_changes(annotation=cst.Subscript(
-            value=cst.Name(GENERATOR_RETURNS[last]), slice=_fix_subscript_commas(elements)
-        ))
+        return True, returns.with_changes(
+            annotation=cst.Subscript(
+                value=cst.Name(GENERATOR_RETURNS[last]), slice=_fix_subscript_commas(elements)
+            )
+        )
 
-    def _dependency(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> Optional[cst.FunctionDef]:
+    def _dependency(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> Optional[cst.FunctionDef]:
         """``db = F(); try: yield db; finally: db.close()`` (F a session factory) ->
         ``async with F() as db: yield db``."""
         body = updated.body.body if isinstance(updated.body, cst.IndentedBlock) else ()
         if original.params.params:
             return None
-        if original.returns is not None and not (len(body) == 1 and isinstance(body[0], (cst.With, cst.Try))):
+        if original.returns is not None and not (
+            len(body) == 1 and isinstance(body[0], (cst.With, cst.Try))
+        ):
             return None
         result = None
         if len(body) == 1 and isinstance(body[0], cst.With):
@@ -253,7 +306,13 @@ class SessionRewrites:
         if len(body) != 2:
             return None
         first, second = body
-        create = m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call(func=m.Name(), args=()))])
+        create = m.SimpleStatementLine(
+            body=[
+                m.Assign(
+                    targets=[m.AssignTarget(target=m.Name())], value=m.Call(func=m.Name(), args=())
+                )
+            ]
+        )
         if not m.matches(first, create) or not isinstance(second, cst.Try):
             return None
         assign = first.body[0]
@@ -262,16 +321,33 @@ class SessionRewrites:
         if factory not in self._combined.factories:
             return None
         shape = m.Try(
-            body=m.IndentedBlock(body=[m.SimpleStatementLine(body=[m.Expr(m.Yield(value=m.Name(variable)))])]),
+            body=m.IndentedBlock(
+                body=[m.SimpleStatementLine(body=[m.Expr(m.Yield(value=m.Name(variable)))])]
+            ),
             handlers=(),
             orelse=None,
-            finalbody=m.Finally(body=m.IndentedBlock(body=[m.SimpleStatementLine(body=[
-                m.Expr(_attr_call_matcher(variable, "close") | m.Await(_attr_call_matcher(variable, "close")))
-            ])])),
+            finalbody=m.Finally(
+                body=m.IndentedBlock(
+                    body=[
+                        m.SimpleStatementLine(
+                            body=[
+                                m.Expr(
+                                    _attr_call_matcher(variable, "close")
+                                    | m.Await(_attr_call_matcher(variable, "close"))
+                                )
+                            ]
+                        )
+                    ]
+                )
+            ),
         )
         if not m.matches(second, shape):
-            self.report(original.name, DEPENDENCY, f"session dependency `{original.name.value}` has a shape asyncfix does not convert",
-                        "write it as `async with SessionLocal() as db: yield db`")
+            self.report(
+                original.name,
+                DEPENDENCY,
+                f"session dependency `{original.name.value}` has a shape asyncfix does not convert",
+                "write it as `async with SessionLocal() as db: yield db`",
+            )
             return None
         block = cst.With(
             items=[cst.WithItem(item=assign.value, asname=cst.AsName(name=cst.Name(variable)))],
@@ -284,7 +360,9 @@ class SessionRewrites:
             asynchronous=cst.Asynchronous(), body=updated.body.with_changes(body=[block])
         )
 
-    def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
+    def leave_IndentedBlock(
+        self, original: cst.IndentedBlock, updated: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
         """``db = F()`` then ``try: ... finally: db.close()`` in a coroutine (F a session factory)
         -> ``async with F() as db: ...``."""
         scope = self.get_metadata(ScopeProvider, original, None)
@@ -293,32 +371,74 @@ class SessionRewrites:
             return updated
         if m.findall(function, m.Yield()):  # a dependency: its shapes are _dependency's
             return updated
-        create = m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call(func=m.Name(), args=()))])
+        create = m.SimpleStatementLine(
+            body=[
+                m.Assign(
+                    targets=[m.AssignTarget(target=m.Name())], value=m.Call(func=m.Name(), args=())
+                )
+            ]
+        )
         body = list(updated.body)
         changed = False
         index = 0
         while index + 1 < len(body):
             first, second = body[index], body[index + 1]
-            if m.matches(first, create) and isinstance(second, cst.Try) and not second.handlers and second.orelse is None:
+            if (
+                m.matches(first, create)
+                and isinstance(second, cst.Try)
+                and not second.handlers
+                and second.orelse is None
+            ):
                 assign = first.body[0]
                 variable = assign.targets[0].target.value
-                closes = m.Finally(body=m.IndentedBlock(body=[m.SimpleStatementLine(body=[
-                    m.Expr(_attr_call_matcher(variable, "close") | m.Await(_attr_call_matcher(variable, "close")))
-                ])]))
-                if assign.value.func.value in self._combined.factories and m.matches(second.finalbody, closes) and not self.ignored(first):
-                    body[index:index + 2] = [cst.With(
-                        items=[cst.WithItem(item=assign.value, asname=cst.AsName(name=cst.Name(variable)))],
-                        body=second.body, asynchronous=cst.Asynchronous(), leading_lines=first.leading_lines,
-                    )]
+                closes = m.Finally(
+                    body=m.IndentedBlock(
+                        body=[
+                            m.SimpleStatementLine(
+                                body=[
+                                    m.Expr(
+                                        _attr_call_matcher(variable, "close")
+                                        | m.Await(_attr_call_matcher(variable, "close"))
+                                    )
+                                ]
+                            )
+                        ]
+                    )
+                )
+                if (
+                    assign.value.func.value in self._combined.factories
+                    and m.matches(second.finalbody, closes)
+                    and not self.ignored(first)
+                ):
+                    body[index : index + 2] = [
+                        cst.With(
+                            items=[
+                                cst.WithItem(
+                                    item=assign.value, asname=cst.AsName(name=cst.Name(variable))
+                                )
+                            ],
+                            body=second.body,
+                            asynchronous=cst.Asynchronous(),
+                            leading_lines=first.leading_lines,
+                        )
+                    ]
                     changed = True
                     self.rewrote()
             index += 1
         return updated.with_changes(body=body) if changed else updated
 
-    def _try_dependency(self, updated: cst.FunctionDef, block: cst.Try) -> Optional[cst.FunctionDef]:
+    def _try_dependency(
+        self, updated: cst.FunctionDef, block: cst.Try
+    ) -> Optional[cst.FunctionDef]:
         """``try: db = F(); ...; yield db; ... finally: db.close()`` (the creation inside ``try``,
         as the tutorial's test override) -> ``async with F() as db: ...; yield db; ...``."""
-        create = m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(target=m.Name())], value=m.Call(func=m.Name(), args=()))])
+        create = m.SimpleStatementLine(
+            body=[
+                m.Assign(
+                    targets=[m.AssignTarget(target=m.Name())], value=m.Call(func=m.Name(), args=())
+                )
+            ]
+        )
         inner = block.body.body
         if block.handlers or block.orelse is not None or block.finalbody is None or len(inner) < 2:
             return None
@@ -328,9 +448,20 @@ class SessionRewrites:
         variable = assign.targets[0].target.value
         if assign.value.func.value not in self._combined.factories:
             return None
-        closes = m.Finally(body=m.IndentedBlock(body=[m.SimpleStatementLine(body=[
-            m.Expr(_attr_call_matcher(variable, "close") | m.Await(_attr_call_matcher(variable, "close")))
-        ])]))
+        closes = m.Finally(
+            body=m.IndentedBlock(
+                body=[
+                    m.SimpleStatementLine(
+                        body=[
+                            m.Expr(
+                                _attr_call_matcher(variable, "close")
+                                | m.Await(_attr_call_matcher(variable, "close"))
+                            )
+                        ]
+                    )
+                ]
+            )
+        )
         if not m.matches(block.finalbody, closes):
             return None
         with_block = cst.With(
@@ -340,14 +471,20 @@ class SessionRewrites:
             leading_lines=block.leading_lines,
         )
         self.rewrote()
-        return updated.with_changes(asynchronous=cst.Asynchronous(), body=updated.body.with_changes(body=[with_block]))
+        return updated.with_changes(
+            asynchronous=cst.Asynchronous(), body=updated.body.with_changes(body=[with_block])
+        )
 
-    def _with_dependency(self, original: cst.FunctionDef, updated: cst.FunctionDef, block: cst.With):
+    def _with_dependency(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef, block: cst.With
+    ):
         """``with F() as db: yield db`` / ``with Session(engine) as db: yield db`` -> ``async with``
         (``AsyncSession(engine, expire_on_commit=False)`` for the Session class)."""
         shape = m.With(
             items=[m.WithItem(item=m.Call(func=m.Name()), asname=m.AsName(name=m.Name()))],
-            body=m.IndentedBlock(body=[m.SimpleStatementLine(body=[m.Expr(m.Yield(value=m.Name()))])]),
+            body=m.IndentedBlock(
+                body=[m.SimpleStatementLine(body=[m.Expr(m.Yield(value=m.Name()))])]
+            ),
         )
         if not m.matches(block, shape):
             return None
@@ -364,16 +501,22 @@ class SessionRewrites:
                 return None
             self.drop_import_if_unused(original_call.func)
             args = list(call.args)
-            if not any(a.keyword is not None and a.keyword.value == "expire_on_commit" for a in args):
+            if not any(
+                a.keyword is not None and a.keyword.value == "expire_on_commit" for a in args
+            ):
                 args.append(cst.Arg(keyword=cst.Name("expire_on_commit"), value=cst.Name("False")))
-            call = call.with_changes(func=cst.Name("AsyncSession"), args=_fix_commas(args, _trailing(call.args)))
+            call = call.with_changes(
+                func=cst.Name("AsyncSession"), args=_fix_commas(args, _trailing(call.args))
+            )
         elif call.args or call.func.value not in self._combined.factories:
             return None
         self.rewrote()
         new_block = block.with_changes(
             items=[item.with_changes(item=call)], asynchronous=cst.Asynchronous()
         )
-        return updated.with_changes(asynchronous=cst.Asynchronous(), body=updated.body.with_changes(body=[new_block]))
+        return updated.with_changes(
+            asynchronous=cst.Asynchronous(), body=updated.body.with_changes(body=[new_block])
+        )
 
 
 def _own_withs(node: cst.CSTNode) -> Iterable[cst.With]:
@@ -392,6 +535,12 @@ def _attr_call_matcher(variable: str, method: str):
 
 def _fix_subscript_commas(elements: Sequence[cst.SubscriptElement]) -> List[cst.SubscriptElement]:
     return [
-        e.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if i < len(elements) - 1 else cst.MaybeSentinel.DEFAULT)
+        e.with_changes(
+            comma=(
+                cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                if i < len(elements) - 1
+                else cst.MaybeSentinel.DEFAULT
+            )
+        )
         for i, e in enumerate(elements)
     ]

@@ -45,7 +45,11 @@ class SetupRewrites:
             return updated
         scope = self.get_metadata(ScopeProvider, original, None)
         function = getattr(scope, "node", None)
-        if not isinstance(function, cst.FunctionDef) or not self.is_async_def(function) or self.ignored(original):
+        if (
+            not isinstance(function, cst.FunctionDef)
+            or not self.is_async_def(function)
+            or self.ignored(original)
+        ):
             return updated
         metadata, method, engine = ddl
         code = self._module.code_for_node
@@ -59,7 +63,9 @@ class SetupRewrites:
 
     def _engine_url_names(self, module: cst.Module) -> Set[str]:
         names: Set[str] = set()
-        for call in m.findall(module, m.Call(func=m.Name("create_engine") | m.Attribute(attr=m.Name("create_engine")))):
+        for call in m.findall(
+            module, m.Call(func=m.Name("create_engine") | m.Attribute(attr=m.Name("create_engine")))
+        ):
             if self.imported_name(call.func) in CREATE_ENGINE:
                 url = self._url_arg(call)
                 if url is not None and isinstance(url.value, cst.Name):
@@ -67,10 +73,17 @@ class SetupRewrites:
         strings = {
             statement.body[0].targets[0].target.value
             for statement in module.body
-            if m.matches(statement, m.SimpleStatementLine(body=[m.Assign(
-                targets=[m.AssignTarget(target=m.Name())],
-                value=m.SimpleString() | m.ConcatenatedString() | m.FormattedString(),
-            )]))
+            if m.matches(
+                statement,
+                m.SimpleStatementLine(
+                    body=[
+                        m.Assign(
+                            targets=[m.AssignTarget(target=m.Name())],
+                            value=m.SimpleString() | m.ConcatenatedString() | m.FormattedString(),
+                        )
+                    ]
+                ),
+            )
         }
         return names & strings
 
@@ -85,14 +98,24 @@ class SetupRewrites:
     def _mapped_string(self, node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
         """The URL literal with its driver made async (requirement recorded); None if unknown."""
         if isinstance(node, cst.SimpleString):
-            url, package = _map_scheme(node.evaluated_value if isinstance(node.evaluated_value, str) else "")
+            url, package = _map_scheme(
+                node.evaluated_value if isinstance(node.evaluated_value, str) else ""
+            )
             if url is None:
                 return None
             self.require(package)
             prefix = node.prefix
             quote = node.quote
-            return node.with_changes(value=f"{prefix}{quote}{url}{quote}") if url != node.evaluated_value else node
-        if isinstance(node, cst.FormattedString) and node.parts and isinstance(node.parts[0], cst.FormattedStringText):
+            return (
+                node.with_changes(value=f"{prefix}{quote}{url}{quote}")
+                if url != node.evaluated_value
+                else node
+            )
+        if (
+            isinstance(node, cst.FormattedString)
+            and node.parts
+            and isinstance(node.parts[0], cst.FormattedStringText)
+        ):
             text = node.parts[0].value
             url, package = _map_scheme(text)
             if url is None:
@@ -106,25 +129,39 @@ class SetupRewrites:
             len(original.targets) == 1
             and isinstance(original.targets[0].target, cst.Name)
             and original.targets[0].target.value in self._url_names
-            and isinstance(self.get_metadata(ScopeProvider, original.targets[0].target, None), GlobalScope)
+            and isinstance(
+                self.get_metadata(ScopeProvider, original.targets[0].target, None), GlobalScope
+            )
         ):
             mapped = self._mapped_string(updated.value)
             if mapped is None:
-                self.report(original, URL, "the engine URL's driver has no known async twin",
-                            "use sqlite+aiosqlite, postgresql+asyncpg or mysql+aiomysql")
+                self.report(
+                    original,
+                    URL,
+                    "the engine URL's driver has no known async twin",
+                    "use sqlite+aiosqlite, postgresql+asyncpg or mysql+aiomysql",
+                )
             elif mapped is not updated.value:
                 self.rewrote()
                 return updated.with_changes(value=mapped)
         return updated
 
     def _setup_call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        name = self.imported_name(original.func) if isinstance(original.func, (cst.Name, cst.Attribute)) else None
+        name = (
+            self.imported_name(original.func)
+            if isinstance(original.func, (cst.Name, cst.Attribute))
+            else None
+        )
         if name in CREATE_ENGINE or name in SESSIONMAKERS:
             # The closure is about the module-level engines and factories the program shares; an
             # engine a function makes for itself (a test's check on a file) is its own business.
             if not isinstance(self.get_metadata(ScopeProvider, original, None), GlobalScope):
                 return updated
-            return self._engine(original, updated) if name in CREATE_ENGINE else self._sessionmaker(original, updated)
+            return (
+                self._engine(original, updated)
+                if name in CREATE_ENGINE
+                else self._sessionmaker(original, updated)
+            )
         if name in RELATIONSHIP or name in SQLMODEL_RELATIONSHIP:
             return self._relationship(original, updated)
         return updated
@@ -133,23 +170,40 @@ class SetupRewrites:
         url = self._url_arg(updated)
         args = list(updated.args)
         if url is None:
-            self.report(original, URL, "create_engine() without a URL asyncfix can see", "pass the URL first")
+            self.report(
+                original,
+                URL,
+                "create_engine() without a URL asyncfix can see",
+                "pass the URL first",
+            )
             return updated
         if not (isinstance(url.value, cst.Name) and url.value.value in self._url_names):
             mapped = self._mapped_string(url.value)
-            scheme, package = ("sqlite+aiosqlite", "aiosqlite") if self._sqlite_evidence(updated) else self._env_scheme(url.value)
+            scheme, package = (
+                ("sqlite+aiosqlite", "aiosqlite")
+                if self._sqlite_evidence(updated)
+                else self._env_scheme(url.value)
+            )
             if mapped is None and scheme is not None:
                 # A URL from settings: its driver is set where it is used, at run time.
-                if not self._use(original, "sqlalchemy.engine", "make_url", WANTED_NAMES["make_url"]):
+                if not self._use(
+                    original, "sqlalchemy.engine", "make_url", WANTED_NAMES["make_url"]
+                ):
                     return updated
                 self.require(package)
                 mapped = cst.parse_expression(f'make_url(x).set(drivername="{scheme}")')
-                mapped = mapped.with_changes(func=mapped.func.with_changes(
-                    value=mapped.func.value.with_changes(args=[cst.Arg(url.value)])
-                ))
+                mapped = mapped.with_changes(
+                    func=mapped.func.with_changes(
+                        value=mapped.func.value.with_changes(args=[cst.Arg(url.value)])
+                    )
+                )
             if mapped is None:
-                self.report(original, URL, "the engine URL is not a literal with a known driver",
-                            "make sure it names an async driver (sqlite+aiosqlite, postgresql+asyncpg, mysql+aiomysql)")
+                self.report(
+                    original,
+                    URL,
+                    "the engine URL is not a literal with a known driver",
+                    "make sure it names an async driver (sqlite+aiosqlite, postgresql+asyncpg, mysql+aiomysql)",
+                )
                 return updated
             args[args.index(url)] = url.with_changes(value=mapped)
         if not self._use(original, "sqlalchemy.ext.asyncio", "create_async_engine"):
@@ -164,9 +218,20 @@ class SetupRewrites:
         if not isinstance(url, cst.Name):
             return None, None
         for statement in self._module.body:
-            if m.matches(statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(target=m.Name(url.value))], value=m.Call())])):
+            if m.matches(
+                statement,
+                m.SimpleStatementLine(
+                    body=[
+                        m.Assign(targets=[m.AssignTarget(target=m.Name(url.value))], value=m.Call())
+                    ]
+                ),
+            ):
                 call = statement.body[0].value
-                if self.imported_name(call.func) in ENV_GETTERS and len(call.args) == 2 and isinstance(call.args[1].value, cst.SimpleString):
+                if (
+                    self.imported_name(call.func) in ENV_GETTERS
+                    and len(call.args) == 2
+                    and isinstance(call.args[1].value, cst.SimpleString)
+                ):
                     default = call.args[1].value.evaluated_value
                     mapped, package = _map_scheme(default if isinstance(default, str) else "")
                     if mapped is not None:
@@ -177,10 +242,17 @@ class SetupRewrites:
     def _sqlite_evidence(call: cst.Call) -> bool:
         """``connect_args={"check_same_thread": False}``: only SQLite's driver takes it."""
         for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == "connect_args" and isinstance(arg.value, cst.Dict):
+            if (
+                arg.keyword is not None
+                and arg.keyword.value == "connect_args"
+                and isinstance(arg.value, cst.Dict)
+            ):
                 for element in arg.value.elements:
                     key = getattr(element, "key", None)
-                    if isinstance(key, cst.SimpleString) and key.evaluated_value == "check_same_thread":
+                    if (
+                        isinstance(key, cst.SimpleString)
+                        and key.evaluated_value == "check_same_thread"
+                    ):
                         return True
         return False
 
@@ -191,8 +263,12 @@ class SetupRewrites:
             keyword = arg.keyword.value if arg.keyword is not None else None
             if keyword == "autocommit":
                 if not m.matches(arg.value, m.Name("False")):
-                    self.report(original, DEPENDENCY, "sessionmaker(autocommit=...) has no async twin",
-                                "drop autocommit and use explicit transactions")
+                    self.report(
+                        original,
+                        DEPENDENCY,
+                        "sessionmaker(autocommit=...) has no async twin",
+                        "drop autocommit and use explicit transactions",
+                    )
                     return updated
                 continue
             if keyword == "class_":
@@ -206,7 +282,9 @@ class SetupRewrites:
             return updated
         self.drop_import_if_unused(original.func)
         self.rewrote()
-        return updated.with_changes(func=cst.Name("async_sessionmaker"), args=_fix_commas(args, _trailing(updated.args)))
+        return updated.with_changes(
+            func=cst.Name("async_sessionmaker"), args=_fix_commas(args, _trailing(updated.args))
+        )
 
     def _relationship(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         keywords = {a.keyword.value: a for a in updated.args if a.keyword is not None}
@@ -216,34 +294,61 @@ class SetupRewrites:
                 return updated
             self.rewrote()
             kwargs = cst.parse_expression('{"lazy": "selectin"}')
-            return updated.with_changes(args=_fix_commas(
-                [*updated.args, cst.Arg(keyword=cst.Name("sa_relationship_kwargs"), value=kwargs)], _trailing(updated.args)
-            ))
+            return updated.with_changes(
+                args=_fix_commas(
+                    [
+                        *updated.args,
+                        cst.Arg(keyword=cst.Name("sa_relationship_kwargs"), value=kwargs),
+                    ],
+                    _trailing(updated.args),
+                )
+            )
         target = original.args[0].value if original.args else None
         label = cst.Module([]).code_for_node(target) if target is not None else "relationship"
         if "backref" in keywords:
-            self.report(original, LAZY, f"the backref of relationship({label}) loads lazily",
-                        "declare both sides with back_populates and lazy=\"selectin\"")
+            self.report(
+                original,
+                LAZY,
+                f"the backref of relationship({label}) loads lazily",
+                'declare both sides with back_populates and lazy="selectin"',
+            )
         lazy = keywords.get("lazy")
         if lazy is None:
             self.rewrote()
             return updated.with_changes(
                 args=_fix_commas(
-                    [*updated.args, cst.Arg(keyword=cst.Name("lazy"), value=cst.SimpleString('"selectin"'))],
+                    [
+                        *updated.args,
+                        cst.Arg(keyword=cst.Name("lazy"), value=cst.SimpleString('"selectin"')),
+                    ],
                     _trailing(updated.args),
                 )
             )
-        if m.matches(lazy.value, m.SimpleString('"select"') | m.SimpleString("'select'") | m.Name("True")
-                     | m.SimpleString('"dynamic"') | m.SimpleString("'dynamic'")):
-            self.report(original, LAZY, f"relationship({label}) loads lazily, which raises MissingGreenlet under AsyncSession",
-                        "use lazy=\"selectin\", selectinload() in the queries, or AsyncAttrs")
+        if m.matches(
+            lazy.value,
+            m.SimpleString('"select"')
+            | m.SimpleString("'select'")
+            | m.Name("True")
+            | m.SimpleString('"dynamic"')
+            | m.SimpleString("'dynamic'"),
+        ):
+            self.report(
+                original,
+                LAZY,
+                f"relationship({label}) loads lazily, which raises MissingGreenlet under AsyncSession",
+                'use lazy="selectin", selectinload() in the queries, or AsyncAttrs',
+            )
         return updated
 
     # -- module-level create_all -> lifespan / asyncio.run -------------------------------------
 
-    def _disposal(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine) -> Optional[cst.BaseStatement]:
+    def _disposal(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> Optional[cst.BaseStatement]:
         """``engine.dispose()`` in a pytest hook (outside any loop) -> ``asyncio.run(engine.dispose())``."""
-        if not self._combined.disposals or not m.matches(original, m.SimpleStatementLine(body=[m.Expr(m.Call())])):
+        if not self._combined.disposals or not m.matches(
+            original, m.SimpleStatementLine(body=[m.Expr(m.Call())])
+        ):
             return None
         line = self.get_metadata(PositionProvider, original).start.line
         if (self.file.filename, line) not in self._combined.disposals or self.ignored(original):
@@ -251,7 +356,10 @@ class SetupRewrites:
         self.add_needed_import("asyncio")
         self.rewrote()
         expression = updated.body[0]
-        run = cst.Call(func=cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("run")), args=[cst.Arg(expression.value)])
+        run = cst.Call(
+            func=cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("run")),
+            args=[cst.Arg(expression.value)],
+        )
         return updated.with_changes(body=[expression.with_changes(value=run)])
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
@@ -259,7 +367,8 @@ class SetupRewrites:
         if self._combined.runner != self.file.filename:
             return updated
         defined = any(
-            m.matches(statement, m.FunctionDef(name=m.Name("anyio_backend"))) for statement in updated.body
+            m.matches(statement, m.FunctionDef(name=m.Name("anyio_backend")))
+            for statement in updated.body
         )
         if defined:
             return updated
@@ -294,14 +403,30 @@ class SetupRewrites:
         if _is_test_module(self.file.filename):
             return self._into_asyncio_run(original, updated, body, ddl)
         for index in ddl:
-            self.report(original.body[index], DDL, "metadata DDL at import time needs a running loop once the engine is async",
-                        "move it into the app's lifespan: `async with engine.begin() as conn: await conn.run_sync(...)`")
+            self.report(
+                original.body[index],
+                DDL,
+                "metadata DDL at import time needs a running loop once the engine is async",
+                "move it into the app's lifespan: `async with engine.begin() as conn: await conn.run_sync(...)`",
+            )
         return updated
 
-    def _ddl_call(self, statement: cst.CSTNode) -> Optional[Tuple[cst.BaseExpression, str, cst.BaseExpression]]:
+    def _ddl_call(
+        self, statement: cst.CSTNode
+    ) -> Optional[Tuple[cst.BaseExpression, str, cst.BaseExpression]]:
         """(metadata expression, create_all/drop_all, engine) of ``X.metadata.create_all(bind=e)``."""
-        pattern = m.SimpleStatementLine(body=[m.Expr(m.Call(func=m.Attribute(
-            value=m.Attribute(attr=m.Name("metadata")), attr=m.Name("create_all") | m.Name("drop_all"))))])
+        pattern = m.SimpleStatementLine(
+            body=[
+                m.Expr(
+                    m.Call(
+                        func=m.Attribute(
+                            value=m.Attribute(attr=m.Name("metadata")),
+                            attr=m.Name("create_all") | m.Name("drop_all"),
+                        )
+                    )
+                )
+            ]
+        )
         if not m.matches(statement, pattern):
             return None
         call = statement.body[0].value
@@ -315,7 +440,12 @@ class SetupRewrites:
         return call.func.value, call.func.attr.value, engine
 
     def _app_call(self, statement: cst.CSTNode) -> Optional[cst.Call]:
-        if m.matches(statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())], value=m.Call())])):
+        if m.matches(
+            statement,
+            m.SimpleStatementLine(
+                body=[m.Assign(targets=[m.AssignTarget(m.Name())], value=m.Call())]
+            ),
+        ):
             call = statement.body[0].value
             if self.imported_name(call.func) == "fastapi.FastAPI":
                 return call
@@ -326,37 +456,62 @@ class SetupRewrites:
         groups: Dict[str, List[str]] = {}
         for index in ddl:
             metadata, method, engine = self._ddl_call(original.body[index])
-            groups.setdefault(code(engine), []).append(f"await conn.run_sync({code(metadata)}.{method})")
+            groups.setdefault(code(engine), []).append(
+                f"await conn.run_sync({code(metadata)}.{method})"
+            )
         lines: List[str] = []
         for engine, calls in groups.items():
-            lines.append(f"async with {engine}.begin() as conn:\n" + "".join(f"    {c}\n" for c in calls))
+            lines.append(
+                f"async with {engine}.begin() as conn:\n" + "".join(f"    {c}\n" for c in calls)
+            )
         return [cst.parse_statement(text) for text in lines]
 
     def _into_lifespan(self, original, updated, body, ddl, app_index):
         app_statement = original.body[app_index]
         call = app_statement.body[0].value
-        if any(a.keyword is not None and a.keyword.value in ("lifespan", "on_startup") for a in call.args) or (
-            "on_event" in self.file.source
-        ):
+        if any(
+            a.keyword is not None and a.keyword.value in ("lifespan", "on_startup")
+            for a in call.args
+        ) or ("on_event" in self.file.source):
             for index in ddl:
-                self.report(original.body[index], DDL, "metadata DDL at import time, and the app already has startup code",
-                            "run it in the app's lifespan: `async with engine.begin() as conn: await conn.run_sync(...)`")
+                self.report(
+                    original.body[index],
+                    DDL,
+                    "metadata DDL at import time, and the app already has startup code",
+                    "run it in the app's lifespan: `async with engine.begin() as conn: await conn.run_sync(...)`",
+                )
             return updated
         if self._bound_otherwise(app_statement, "lifespan", {"lifespan"}):
-            self.report(app_statement, CLASH, "`lifespan` is already bound in this module", "rename it, then rerun asyncfix")
+            self.report(
+                app_statement,
+                CLASH,
+                "`lifespan` is already bound in this module",
+                "rename it, then rerun asyncfix",
+            )
             return updated
         self.add_needed_import("contextlib", "asynccontextmanager")
-        function = cst.parse_statement("@asynccontextmanager\nasync def lifespan(app):\n    yield\n")
-        comments = [line for index in ddl for line in original.body[index].leading_lines if line.comment]
+        function = cst.parse_statement(
+            "@asynccontextmanager\nasync def lifespan(app):\n    yield\n"
+        )
+        comments = [
+            line for index in ddl for line in original.body[index].leading_lines if line.comment
+        ]
         function = function.with_changes(
-            params=function.params.with_changes(params=[cst.Param(cst.Name("app"), annotation=cst.Annotation(call.func))]),
-            body=cst.IndentedBlock(body=[*self._ddl_block(original, ddl), cst.parse_statement("yield\n")]),
+            params=function.params.with_changes(
+                params=[cst.Param(cst.Name("app"), annotation=cst.Annotation(call.func))]
+            ),
+            body=cst.IndentedBlock(
+                body=[*self._ddl_block(original, ddl), cst.parse_statement("yield\n")]
+            ),
             leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *comments],
         )
         new_call = updated.body[app_index].body[0].value
-        new_call = new_call.with_changes(args=_fix_commas(
-            [*new_call.args, cst.Arg(keyword=cst.Name("lifespan"), value=cst.Name("lifespan"))], _trailing(new_call.args)
-        ))
+        new_call = new_call.with_changes(
+            args=_fix_commas(
+                [*new_call.args, cst.Arg(keyword=cst.Name("lifespan"), value=cst.Name("lifespan"))],
+                _trailing(new_call.args),
+            )
+        )
         app_line = updated.body[app_index]
         app_line = app_line.with_changes(
             body=[app_line.body[0].with_changes(value=new_call)],
@@ -376,15 +531,26 @@ class SetupRewrites:
     def _into_asyncio_run(self, original, updated, body, ddl):
         name = "create_tables"
         if self._bound_otherwise(original.body[ddl[0]], name, ()):
-            self.report(original.body[ddl[0]], CLASH, f"`{name}` is already bound in this module", "rename it, then rerun asyncfix")
+            self.report(
+                original.body[ddl[0]],
+                CLASH,
+                f"`{name}` is already bound in this module",
+                "rename it, then rerun asyncfix",
+            )
             return updated
         self.add_needed_import("asyncio")
         function = cst.parse_statement(f"async def {name}():\n    pass\n")
         function = function.with_changes(
             body=cst.IndentedBlock(body=self._ddl_block(original, ddl)),
-            leading_lines=[*original.body[ddl[0]].leading_lines, cst.EmptyLine()] if original.body[ddl[0]].leading_lines else [cst.EmptyLine(), cst.EmptyLine()],
+            leading_lines=(
+                [*original.body[ddl[0]].leading_lines, cst.EmptyLine()]
+                if original.body[ddl[0]].leading_lines
+                else [cst.EmptyLine(), cst.EmptyLine()]
+            ),
         )
-        run = cst.parse_statement(f"asyncio.run({name}())\n").with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+        run = cst.parse_statement(f"asyncio.run({name}())\n").with_changes(
+            leading_lines=[cst.EmptyLine(), cst.EmptyLine()]
+        )
         result = []
         for index, statement in enumerate(body):
             if index == ddl[0]:

@@ -20,7 +20,9 @@ from .sqla_facts import (
 )
 
 
-def _session_annotation(node: Optional[ast.AST], imports: Mapping[str, str]) -> Tuple[Optional[str], bool]:
+def _session_annotation(
+    node: Optional[ast.AST], imports: Mapping[str, str]
+) -> Tuple[Optional[str], bool]:
     """(kind, from Depends) of an annotation: ``Session`` -> ("sqlalchemy" / "sqlmodel", False),
     ``AsyncSession`` -> ("async", False), ``Annotated[Session, Depends(...)]`` -> (kind, True)."""
     name = _resolve(node, imports)
@@ -31,7 +33,9 @@ def _session_annotation(node: Optional[ast.AST], imports: Mapping[str, str]) -> 
     if isinstance(node, ast.Subscript) and _resolve(node.value, imports) in ANNOTATED:
         elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         kind, _ = _session_annotation(elements[0], imports)
-        depends = any(isinstance(e, ast.Call) and _resolve(e.func, imports) in DEPENDS for e in elements[1:])
+        depends = any(
+            isinstance(e, ast.Call) and _resolve(e.func, imports) in DEPENDS for e in elements[1:]
+        )
         return kind, depends
     return None, False
 
@@ -55,14 +59,19 @@ def _module_aliases(tree: ast.Module, imports: Mapping[str, str]) -> Dict[str, s
 
 class _Defs(FastVisitor):
     def __init__(
-        self, imports: Mapping[str, str], aliases: Mapping[str, str] = {}, imported: FrozenSet[str] = frozenset()
+        self,
+        imports: Mapping[str, str],
+        aliases: Mapping[str, str] = {},
+        imported: FrozenSet[str] = frozenset(),
     ) -> None:
         self.imports = imports
         self.aliases = aliases  # this module's Session aliases
         self.imported = imported  # names imported from the project (maybe aliases)
         self.prefix: List[str] = []
         self.found: List[Tuple[str, bool, bool]] = []
-        self.nodes: List[Tuple[str, Union[ast.FunctionDef, ast.AsyncFunctionDef], Dict[str, str]]] = []
+        self.nodes: List[
+            Tuple[str, Union[ast.FunctionDef, ast.AsyncFunctionDef], Dict[str, str]]
+        ] = []
         # (qualname, def, parameter, imported name): a Session if that name is an alias
         self.maybe: List[Tuple[str, Union[ast.FunctionDef, ast.AsyncFunctionDef], str, str]] = []
         self.engine_defs: List[Tuple[str, str, int]] = []
@@ -71,13 +80,22 @@ class _Defs(FastVisitor):
         qualname = ".".join([*self.prefix, node.name])
         args = node.args
         positional = [*args.posonlyargs, *args.args]
-        defaults: Dict[str, ast.expr] = dict(zip([a.arg for a in positional][len(positional) - len(args.defaults):], args.defaults))
-        defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        defaults: Dict[str, ast.expr] = dict(
+            zip([a.arg for a in positional][len(positional) - len(args.defaults) :], args.defaults)
+        )
+        defaults.update(
+            {a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None}
+        )
         takes = depends = False
         sessions: Dict[str, str] = {}
         for position, arg in enumerate([*positional, *args.kwonlyargs]):
-            if isinstance(node, ast.FunctionDef) and _resolve(arg.annotation, self.imports) in ENGINE_CLASSES:
-                self.engine_defs.append((qualname, arg.arg, position if position < len(positional) else -1))
+            if (
+                isinstance(node, ast.FunctionDef)
+                and _resolve(arg.annotation, self.imports) in ENGINE_CLASSES
+            ):
+                self.engine_defs.append(
+                    (qualname, arg.arg, position if position < len(positional) else -1)
+                )
             kind, annotated = _session_annotation(arg.annotation, self.imports)
             if isinstance(arg.annotation, ast.Name) and arg.annotation.id in self.aliases:
                 kind, annotated = self.aliases[arg.annotation.id], True
@@ -89,7 +107,10 @@ class _Defs(FastVisitor):
                 takes = True
                 sessions[arg.arg] = kind
                 default = defaults.get(arg.arg)
-                if annotated or (isinstance(default, ast.Call) and _resolve(default.func, self.imports) in DEPENDS):
+                if annotated or (
+                    isinstance(default, ast.Call)
+                    and _resolve(default.func, self.imports) in DEPENDS
+                ):
                     depends = True
         if takes:
             self.found.append((qualname, isinstance(node, ast.AsyncFunctionDef), depends))
@@ -125,7 +146,9 @@ def _try_yield_close(statement: ast.AST, variable: str) -> bool:
     if not isinstance(statement, ast.Try) or statement.handlers or statement.orelse:
         return False
     body, final = statement.body, statement.finalbody
-    if not (len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Yield)):
+    if not (
+        len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Yield)
+    ):
         return False
     if not (isinstance(body[0].value.value, ast.Name) and body[0].value.value.id == variable):
         return False
@@ -136,22 +159,33 @@ def _try_create_yield_close(statement: ast.AST, variable: str) -> bool:
     """``try: db = F(); ...; yield db; ... finally: db.close()``: the creation inside ``try`` (the
     tutorial's test override), one ``yield db`` among the try's own statements, ``db`` never
     rebound."""
-    if not isinstance(statement, ast.Try) or statement.handlers or statement.orelse or not statement.body:
+    if (
+        not isinstance(statement, ast.Try)
+        or statement.handlers
+        or statement.orelse
+        or not statement.body
+    ):
         return False
     if not _closes(statement.finalbody, variable):
         return False
     yields = [
-        s for s in statement.body[1:]
-        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Yield)
-        and isinstance(s.value.value, ast.Name) and s.value.value.id == variable
+        s
+        for s in statement.body[1:]
+        if isinstance(s, ast.Expr)
+        and isinstance(s.value, ast.Yield)
+        and isinstance(s.value.value, ast.Name)
+        and s.value.value.id == variable
     ]
     if len(yields) != 1:
         return False
     for node in _own(statement):
         if isinstance(node, (ast.Yield, ast.YieldFrom)) and node is not yields[0].value:
             return False
-        if isinstance(node, ast.Name) and node.id == variable and isinstance(node.ctx, ast.Store) and (
-            node is not statement.body[0].targets[0]  # type: ignore[attr-defined]
+        if (
+            isinstance(node, ast.Name)
+            and node.id == variable
+            and isinstance(node.ctx, ast.Store)
+            and (node is not statement.body[0].targets[0])  # type: ignore[attr-defined]
         ):
             return False
     return True
@@ -182,7 +216,9 @@ def _own(function: ast.AST) -> Iterable[ast.AST]:
         node = stack.pop()
         yield node
         for child in iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            if not isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+            ):
                 stack.append(child)
 
 
@@ -221,7 +257,9 @@ def _passed(calls: Iterable[ast.Call]) -> Set[str]:
     """Names handed to other code as values (callbacks), outside FastAPI's async-aware slots."""
     names: Set[str] = set()
     for node in calls:
-        callee = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        callee = (
+            node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        )
         if callee in ASYNC_AWARE:
             continue
         for argument in [*node.args, *(k.value for k in node.keywords)]:

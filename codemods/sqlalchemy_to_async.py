@@ -91,7 +91,9 @@ from .sqla_setup import SetupRewrites
 
 class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
     NAME = "sqlalchemy_to_async"
-    DESCRIPTION = "sync SQLAlchemy Session/Query/engine -> AsyncSession/select()/async engine, app-wide"
+    DESCRIPTION = (
+        "sync SQLAlchemy Session/Query/engine -> AsyncSession/select()/async engine, app-wide"
+    )
     NEEDS = (b"sqlalchemy", b"sqlmodel", b"Session")
     ASYNC_ONLY = False
     REQUIRES = ("greenlet",)
@@ -120,7 +122,7 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
         LAZY: (
             "A relationship loads lazily, and a lazy load under AsyncSession raises\n"
             "MissingGreenlet (e.g. a response model that reads `user.items`). Use\n"
-            "`lazy=\"selectin\"`, `selectinload(...)` in the query, or `AsyncAttrs` and\n"
+            '`lazy="selectin"`, `selectinload(...)` in the query, or `AsyncAttrs` and\n'
             "`await obj.awaitable_attrs.items`."
         ),
         DEPENDENCY: (
@@ -175,7 +177,9 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
         return decide(facts, root)
 
     @classmethod
-    def combine_with_options(cls, facts: Mapping[str, Any], root: str, options: Mapping[str, Any]) -> Any:
+    def combine_with_options(
+        cls, facts: Mapping[str, Any], root: str, options: Mapping[str, Any]
+    ) -> Any:
         return decide(facts, root, bool(options.get("migrate")))
 
     @classmethod
@@ -201,18 +205,26 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
             names = file.ignores.get(site.line, frozenset()) if file.ignores else frozenset()
             if site.line in (file.ignores or {}) and (names is None or cls.NAME in names):
                 continue
-            file.diagnostics.append(Diagnostic(file.path, site.line, site.column, site.code, site.why, site.hint, cls.NAME))
+            file.diagnostics.append(
+                Diagnostic(
+                    file.path, site.line, site.column, site.code, site.why, site.hint, cls.NAME
+                )
+            )
 
     # -- per file --------------------------------------------------------------------------------
 
     def visit_Module(self, node: cst.Module) -> None:
         self._combined: Combined = self.file.project.get(self.NAME)
-        self._sessions: Dict[int, Dict[str, str]] = {}  # id(def) -> session name -> "sqlalchemy"/"sqlmodel"
+        self._sessions: Dict[int, Dict[str, str]] = (
+            {}
+        )  # id(def) -> session name -> "sqlalchemy"/"sqlmodel"
         self._consumed: Set[int] = set()  # ids of `s.query(...)` calls a terminal rewrites
         self._variables: Dict[int, Any] = {}  # id(def) -> its queries kept in variables
         self._module = node
         self._url_names = self._engine_url_names(node)
-        self._aliases: Mapping[str, str] = (self._combined.aliases or {}).get(self.file.filename, {})
+        self._aliases: Mapping[str, str] = (self._combined.aliases or {}).get(
+            self.file.filename, {}
+        )
         type(self).report_unparsed(self.file)  # what the first pass decided to say here
 
     # Name availability
@@ -231,8 +243,12 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
     def _use(self, node: cst.CSTNode, module: str, name: str, also: Iterable[str] = ()) -> bool:
         """Import ``name`` from ``module`` for code at ``node``; False (reported) on a clash."""
         if self._bound_otherwise(node, name, {f"{module}.{name}", *also}):
-            self.report(node, CLASH, f"`{name}` is bound to something else here; cannot import `{module}.{name}`",
-                        f"rename the local `{name}`, then rerun asyncfix")
+            self.report(
+                node,
+                CLASH,
+                f"`{name}` is bound to something else here; cannot import `{module}.{name}`",
+                f"rename the local `{name}`, then rerun asyncfix",
+            )
             return False
         self.add_needed_import(module, name)
         return True

@@ -46,15 +46,20 @@ import re
 
 import libcst as cst
 
-from .base import Codemod, GENEXP, awaited, is_dotted_name
+from .base import GENEXP, Codemod, awaited, is_dotted_name
 
 CREATE_CODE = "ASYNC220"
 RUN_CODE = "ASYNC221"
 
 RUNS = frozenset(
     {
-        "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
-        "subprocess.getoutput", "subprocess.getstatusoutput", "os.system",
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "os.system",
     }
 )
 SPAWN = re.compile(r"os\.spawn[lv]p?e?$")

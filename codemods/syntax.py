@@ -52,7 +52,11 @@ def _running() -> str:
 
 _LINE_PATTERNS: Sequence[Tuple[Tuple[int, int], str, "re.Pattern[str]"]] = (
     ((3, 14), "a t-string", re.compile(r"(?<![\w'\"])(?:[tT][rR]?|[rR][tT])(?:'|\")")),
-    ((3, 14), "`except` with an unparenthesized tuple", re.compile(r"^\s*except\s*\*?\s*[^\s(:][^:]*,")),
+    (
+        (3, 14),
+        "`except` with an unparenthesized tuple",
+        re.compile(r"^\s*except\s*\*?\s*[^\s(:][^:]*,"),
+    ),
     ((3, 12), "type parameters", re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+\w+\s*\[")),
     ((3, 12), "a `type` statement", re.compile(r"^\s*type\s+\w+\s*(?:\[|=)")),
     ((3, 15), "a `lazy` import", re.compile(r"^\s*lazy\s+(?:import|from)\s")),
@@ -113,7 +117,9 @@ class _Text:
     def set(self, position: Position, new: str) -> None:
         self.edits[position] = new
 
-    def blank(self, start: Position, end: Position, keep: Sequence[Tuple[Position, Position]] = ()) -> None:
+    def blank(
+        self, start: Position, end: Position, keep: Sequence[Tuple[Position, Position]] = ()
+    ) -> None:
         for position in self.positions(start, end):
             if not any(first <= position < last for first, last in keep):
                 self.edits[position] = _width(self.char(position))
@@ -245,13 +251,17 @@ class _Finder(cst.CSTVisitor):
         if node in self._in_group:
             return
         self._in_group.update(_members(node))
-        if any(isinstance(part, (cst.FormattedString, cst.TemplatedString)) for part in _members(node)):
+        if any(
+            isinstance(part, (cst.FormattedString, cst.TemplatedString)) for part in _members(node)
+        ):
             self.groups.append((self._depth, node))
         for part in _members(node):
             if isinstance(part, cst.TemplatedString):
                 start, _ = self._range(part)
                 index = part.start.lower().index("t")
-                self.text.set((start[0], start[1] + index), "f" if part.start[index] == "t" else "F")
+                self.text.set(
+                    (start[0], start[1] + index), "f" if part.start[index] == "t" else "F"
+                )
 
     def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
         self._string(node)
@@ -305,7 +315,9 @@ def _strings(finder: _Finder, wrapper: MetadataWrapper) -> None:
         last = (end[0], end[1] - 1)
         for _, field_end in keep:
             for position in text.positions(field_end, last):
-                if text.char(position) not in "\r\n" and not any(a <= position < b for a, b in keep):
+                if text.char(position) not in "\r\n" and not any(
+                    a <= position < b for a, b in keep
+                ):
                     text.set(position, ",")
                     break
         text.set(start, "(")
@@ -318,7 +330,7 @@ def _decode(source: bytes) -> str:
 
 
 def equivalent_text(
-    source: Union[str, bytes]
+    source: Union[str, bytes],
 ) -> Tuple[Optional[str], Optional[Tuple[int, int, str]]]:
     """A text the running ``ast`` parses, with the tokens of ``source`` that matter at their
     lines and UTF-8 columns; or (None, why libcst's parser failed: line, column from 1, and

@@ -5,12 +5,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import tempfile
-
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 import pytest
-
 from asyncfix.codemods import REGISTRY
 from asyncfix.codemods.base import Diagnostic
 from asyncfix.codemods.engine import Settings, transform_standalone

@@ -16,8 +16,7 @@ import textwrap
 from pathlib import Path
 from typing import Sequence
 
-_SCRIPT = textwrap.dedent(
-    """
+_SCRIPT = textwrap.dedent("""
     import asyncio, json, sys, time
     sys.path.insert(0, sys.argv[1])
     import httpx
@@ -46,15 +45,17 @@ _SCRIPT = textwrap.dedent(
 
     gap, statuses = asyncio.run(main(sys.argv[2].split(","), int(sys.argv[3])))
     print(json.dumps({"max_gap": gap, "statuses": statuses}))
-    """
-)
+    """)
 
 
 def measure_stall(app_dir: Path, paths: Sequence[str], n: int = 6) -> float:
     """The longest loop stall (seconds) while ``n`` concurrent GETs of each path run."""
     result = subprocess.run(
         [sys.executable, "-c", _SCRIPT, str(app_dir), ",".join(paths), str(n)],
-        capture_output=True, text=True, cwd=app_dir, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=app_dir,
+        timeout=300,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
     assert result.returncode == 0, result.stderr
@@ -67,6 +68,9 @@ def run_app_tests(app_dir: Path) -> subprocess.CompletedProcess:
     """The app's own pytest suite, in its folder."""
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(app_dir)],
-        capture_output=True, text=True, cwd=app_dir, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=app_dir,
+        timeout=300,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )

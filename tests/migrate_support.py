@@ -60,7 +60,11 @@ def run_suite(root: Path) -> subprocess.CompletedProcess:
     """The app's own test suite, the way the project runs it, in a fresh interpreter."""
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=root, env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
+        cwd=root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
 
 
@@ -71,7 +75,11 @@ def run_asyncfix(root: Path, *args: str) -> subprocess.CompletedProcess:
     command = [other] if other else [sys.executable, "-m", "asyncfix"]
     return subprocess.run(
         [*command, *args, "."],
-        cwd=root, env=_env(), capture_output=True, text=True, timeout=TIMEOUT,
+        cwd=root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
 
 
@@ -89,7 +97,7 @@ def requirements(process: subprocess.CompletedProcess) -> List[str]:
     """The packages asyncfix's summary says the rewritten code needs."""
     for line in process.stderr.splitlines():
         if line.startswith(REQUIREMENTS):
-            return [name.strip() for name in line[len(REQUIREMENTS):].split(",")]
+            return [name.strip() for name in line[len(REQUIREMENTS) :].split(",")]
     return []
 
 
@@ -242,8 +250,7 @@ def async_engines(root: Path, app: App) -> List[str]:
             found.extend(
                 f"{path.relative_to(root).as_posix()}:{node.lineno}"
                 for node in ast.walk(tree)
-                if isinstance(node, ast.Call)
-                and _dotted(node.func, names) in ASYNC_ENGINES
+                if isinstance(node, ast.Call) and _dotted(node.func, names) in ASYNC_ENGINES
             )
     return found
 
@@ -278,7 +285,9 @@ def async_defs(root: Path, app: App) -> Dict[str, Tuple[str, int, int]]:
             for node in ast.parse(source).body:
                 if isinstance(node, ast.AsyncFunctionDef):
                     found[f"{path.relative_to(root).as_posix()}:{node.name}"] = (
-                        ast.get_source_segment(source, node), node.lineno, node.end_lineno
+                        ast.get_source_segment(source, node),
+                        node.lineno,
+                        node.end_lineno,
                     )
     return found
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
-
 from asyncfix.cli import main
+from click.testing import CliRunner
 from conftest import GOLDEN, check_noop, check_transformed
 
 SELECT = {"select": ["await_coroutines"], "fmt": False}
@@ -54,7 +53,8 @@ def test_rewrites(before: str, after: str):
     [
         pytest.param("def f():\n    return 1\nasync def g():\n    return f()\n", id="sync-callee"),
         pytest.param(
-            "async def f():\n    return 1\nasync def g(f):\n    return f()\n", id="parameter-shadows"
+            "async def f():\n    return 1\nasync def g(f):\n    return f()\n",
+            id="parameter-shadows",
         ),
         pytest.param("async def g(client):\n    return client.get('x')\n", id="unknown-receiver"),
         pytest.param(
@@ -65,7 +65,9 @@ def test_rewrites(before: str, after: str):
             "import asyncio\nasync def f():\n    return 1\nasync def g():\n    c = f()\n    t = asyncio.ensure_future(c)\n    return await t\n",
             id="stored-then-handed",
         ),
-        pytest.param("from elsewhere import fetch\nasync def g():\n    return fetch()\n", id="unresolvable"),
+        pytest.param(
+            "from elsewhere import fetch\nasync def g():\n    return fetch()\n", id="unresolvable"
+        ),
     ],
 )
 def test_noop(source: str):
@@ -136,10 +138,22 @@ def test_multi_module_app_answers_correctly_after_apply(tmp_path: Path):
 
 def _mypy(targets, cwd: Path, cache: Path) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--ignore-missing-imports", "--no-incremental",
-         "--cache-dir", str(cache), "--explicit-package-bases",
-         "--enable-error-code", "unused-coroutine", *map(str, targets)],
-        capture_output=True, text=True, cwd=str(cwd),
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--ignore-missing-imports",
+            "--no-incremental",
+            "--cache-dir",
+            str(cache),
+            "--explicit-package-bases",
+            "--enable-error-code",
+            "unused-coroutine",
+            *map(str, targets),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=str(cwd),
     )
     # mypy did run and check the files (it prints a summary line either way).
     assert "Success" in result.stdout or "Found" in result.stdout, result.stdout + result.stderr

@@ -12,14 +12,15 @@ import json
 import sqlite3
 import sys
 
-from click.testing import CliRunner
-
 from asyncfix.cli import main
+from click.testing import CliRunner
 from conftest import REPO
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("rewrite_benefit", REPO / "benchmarks" / "rewrite_benefit.py")
+    spec = importlib.util.spec_from_file_location(
+        "rewrite_benefit", REPO / "benchmarks" / "rewrite_benefit.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault(spec.name, module)  # dataclasses look their module up by name
     spec.loader.exec_module(module)
@@ -33,7 +34,9 @@ def test_the_sample_app_is_rewritten_into_its_async_version(tmp_path):
     assert bench.rewrite_problems(root, {"summary": {"rewrites": {}, "failed": 0}})  # not yet
 
     result = CliRunner().invoke(
-        main, ["--apply", "--jobs", "1", "--output-format", "json", str(root)], catch_exceptions=False
+        main,
+        ["--apply", "--jobs", "1", "--output-format", "json", str(root)],
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)

@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 from typing import Dict
 
-
 from loop_stall import measure_stall, run_app_tests
 
 # A query that keeps SQLite busy for tens of milliseconds (sqlite3 releases the GIL meanwhile,
@@ -31,7 +30,10 @@ def write(root: Path, files: Dict[str, str]) -> None:
 def apply(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "asyncfix", "--apply", "--no-cache", *args, "."],
-        capture_output=True, text=True, cwd=root, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
     )
 
 
@@ -247,8 +249,8 @@ def test_c_requests_helper_shared_with_a_sync_cli_gets_the_right_fallback(tmp_pa
     assert after["cli.py"] == textwrap.dedent(HELPER_APP["cli.py"]).lstrip()
     main = after["main.py"]
     assert "def plain():" in main and "async def plain" not in main  # never awaits: demoted
-    assert "body = await asyncio.to_thread(process_url, \"b\")" in main  # awaits: offloaded
-    assert "return await asyncio.to_thread(process_url, \"c\")" in main  # no route: offloaded
+    assert 'body = await asyncio.to_thread(process_url, "b")' in main  # awaits: offloaded
+    assert 'return await asyncio.to_thread(process_url, "c")' in main  # no route: offloaded
     tests = run_app_tests(tmp_path)
     assert tests.returncode == 0, tests.stdout
     _stall_drops(tmp_path, paths, before)
@@ -416,7 +418,10 @@ def test_a_blocking_context_manager_is_reported_with_its_chain(tmp_path: Path):
     before = snapshot(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "asyncfix", "--check", "--no-cache", "."],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
     )
     assert result.returncode == 1
     assert snapshot(tmp_path) == before
@@ -427,9 +432,11 @@ def test_a_blocking_context_manager_is_reported_with_its_chain(tmp_path: Path):
 
 
 def test_declared_blocking_and_unknown_receivers(tmp_path: Path):
-    write(tmp_path, {
-        "pyproject.toml": "",
-        "lib.py": """
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": "",
+            "lib.py": """
             def crunch(x):  # asyncfix: blocking
                 return x
 
@@ -437,7 +444,7 @@ def test_declared_blocking_and_unknown_receivers(tmp_path: Path):
             def passthrough(obj):
                 return obj.fetch()
             """,
-        "main.py": """
+            "main.py": """
             import asyncio
 
             from lib import crunch, passthrough
@@ -449,7 +456,8 @@ def test_declared_blocking_and_unknown_receivers(tmp_path: Path):
                 b = passthrough(thing)
                 return a, b
             """,
-    })
+        },
+    )
     result = apply(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     main = snapshot(tmp_path)["main.py"]
@@ -514,7 +522,7 @@ def test_b_a_blocking_context_manager_block_moves_to_one_thread(tmp_path: Path):
     assert result.returncode == 0, result.stdout + result.stderr
     main = snapshot(tmp_path)["main.py"]
     # The resource is opened, used and closed on one thread: the whole block moved.
-    assert "    def _connection_block():\n        with connection(\"data.db\") as conn:\n" in main
+    assert '    def _connection_block():\n        with connection("data.db") as conn:\n' in main
     assert "    total = await asyncio.to_thread(_connection_block)\n" in main
     tests = run_app_tests(tmp_path)
     assert tests.returncode == 0, tests.stdout
@@ -523,16 +531,18 @@ def test_b_a_blocking_context_manager_block_moves_to_one_thread(tmp_path: Path):
 
 
 def test_blocking_apis_declared_in_the_configuration(tmp_path: Path):
-    write(tmp_path, {
-        "pyproject.toml": '[tool.asyncfix]\nblocking = ["vendor_sdk.Client.*"]\n',
-        "sdk.py": """
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": '[tool.asyncfix]\nblocking = ["vendor_sdk.Client.*"]\n',
+            "sdk.py": """
             from vendor_sdk import Client
 
 
             def upload(client: Client, data: bytes) -> None:
                 client.put(data)
             """,
-        "main.py": """
+            "main.py": """
             import asyncio
 
             from vendor_sdk import Client
@@ -544,7 +554,8 @@ def test_blocking_apis_declared_in_the_configuration(tmp_path: Path):
                 await asyncio.sleep(0)
                 upload(client, data)
             """,
-    })
+        },
+    )
     result = apply(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "await asyncio.to_thread(upload, client, data)" in snapshot(tmp_path)["main.py"]

@@ -16,7 +16,6 @@ import sys
 import time
 
 import pytest
-
 from asyncfix.codemods import blocking_tables as bt
 from asyncfix.codemods.blocking_tables import (
     BLOCKING_MARKER,
@@ -420,8 +419,10 @@ def test_the_matching_key_is_reported(qualified, key):
         ("urllib.request.urlopen.read", "http.client.HTTPResponse.read"),
         ("pandas.read_csv.to_parquet", "pandas.DataFrame.to_parquet"),
         ("PIL.Image.open.save", "PIL.Image.Image.save"),
-        ("pymongo.MongoClient.get_database.get_collection.find_one",
-         "pymongo.collection.Collection.*"),
+        (
+            "pymongo.MongoClient.get_database.get_collection.find_one",
+            "pymongo.collection.Collection.*",
+        ),
     ],
 )
 def test_methods_of_factory_results(qualified, key):
@@ -509,37 +510,139 @@ def test_factory_results_are_known_classes():
 RUFF_LISTS = {
     # ASYNC210
     "ASYNC210": ["urllib.request.urlopen", "urllib3.request"]
-    + [f"{lib}.{verb}" for lib in ("requests", "httpx")
-       for verb in ("get", "post", "delete", "patch", "put", "head", "connect", "options",
-                    "trace", "request")
-       if (lib, verb) not in {("httpx", "connect"), ("httpx", "trace"), ("requests", "connect"),
-                              ("requests", "trace")}],
+    + [
+        f"{lib}.{verb}"
+        for lib in ("requests", "httpx")
+        for verb in (
+            "get",
+            "post",
+            "delete",
+            "patch",
+            "put",
+            "head",
+            "connect",
+            "options",
+            "trace",
+            "request",
+        )
+        if (lib, verb)
+        not in {
+            ("httpx", "connect"),
+            ("httpx", "trace"),
+            ("requests", "connect"),
+            ("requests", "trace"),
+        }
+    ],
     # ASYNC212: methods of a sync httpx.Client
-    "ASYNC212": [f"httpx.Client.{m}" for m in ("close", "delete", "get", "head", "options",
-                                               "patch", "post", "put", "request", "send",
-                                               "stream")],
+    "ASYNC212": [
+        f"httpx.Client.{m}"
+        for m in (
+            "close",
+            "delete",
+            "get",
+            "head",
+            "options",
+            "patch",
+            "post",
+            "put",
+            "request",
+            "send",
+            "stream",
+        )
+    ],
     # ASYNC220-222
     "ASYNC220": ["subprocess.Popen", "os.popen"]
-    + [f"os.{name}" for name in ("spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve",
-                                 "spawnvp", "spawnvpe")],
+    + [
+        f"os.{name}"
+        for name in (
+            "spawnl",
+            "spawnle",
+            "spawnlp",
+            "spawnlpe",
+            "spawnv",
+            "spawnve",
+            "spawnvp",
+            "spawnvpe",
+        )
+    ],
     "ASYNC221": ["os.system", "os.posix_spawn", "os.posix_spawnp"]
-    + [f"subprocess.{name}" for name in ("run", "call", "check_call", "check_output",
-                                         "getoutput", "getstatusoutput")],
+    + [
+        f"subprocess.{name}"
+        for name in ("run", "call", "check_call", "check_output", "getoutput", "getstatusoutput")
+    ],
     "ASYNC222": [f"os.{name}" for name in ("wait", "wait3", "wait4", "waitid", "waitpid")],
     # ASYNC230
     "ASYNC230": ["builtins.open", "io.open", "io.open_code", "pathlib.Path.open"],
     # ASYNC240 (os.path.normpath is flagged by ruff too, but is pure: a documented exception)
-    "ASYNC240": [f"os.path.{name}" for name in (
-        "abspath", "exists", "expanduser", "getatime", "getctime", "getmtime", "getsize",
-        "isdir", "isfile", "islink", "ismount", "lexists", "realpath", "relpath", "samefile",
-        "sameopenfile", "isjunction", "isdevdrive", "isreserved")]
-    + [f"pathlib.Path.{name}" for name in (
-        "absolute", "chmod", "cwd", "exists", "expanduser", "glob", "group", "hardlink_to",
-        "home", "is_block_device", "is_char_device", "is_dir", "is_fifo", "is_file",
-        "is_junction", "is_mount", "is_socket", "is_symlink", "iterdir", "lchmod", "link_to",
-        "lstat", "mkdir", "owner", "read_bytes", "read_text", "readlink", "rename", "replace",
-        "resolve", "rglob", "rmdir", "samefile", "stat", "symlink_to", "touch", "unlink", "walk",
-        "write_bytes", "write_text")],
+    "ASYNC240": [
+        f"os.path.{name}"
+        for name in (
+            "abspath",
+            "exists",
+            "expanduser",
+            "getatime",
+            "getctime",
+            "getmtime",
+            "getsize",
+            "isdir",
+            "isfile",
+            "islink",
+            "ismount",
+            "lexists",
+            "realpath",
+            "relpath",
+            "samefile",
+            "sameopenfile",
+            "isjunction",
+            "isdevdrive",
+            "isreserved",
+        )
+    ]
+    + [
+        f"pathlib.Path.{name}"
+        for name in (
+            "absolute",
+            "chmod",
+            "cwd",
+            "exists",
+            "expanduser",
+            "glob",
+            "group",
+            "hardlink_to",
+            "home",
+            "is_block_device",
+            "is_char_device",
+            "is_dir",
+            "is_fifo",
+            "is_file",
+            "is_junction",
+            "is_mount",
+            "is_socket",
+            "is_symlink",
+            "iterdir",
+            "lchmod",
+            "link_to",
+            "lstat",
+            "mkdir",
+            "owner",
+            "read_bytes",
+            "read_text",
+            "readlink",
+            "rename",
+            "replace",
+            "resolve",
+            "rglob",
+            "rmdir",
+            "samefile",
+            "stat",
+            "symlink_to",
+            "touch",
+            "unlink",
+            "walk",
+            "write_bytes",
+            "write_text",
+        )
+    ],
     "ASYNC250": ["builtins.input"],
     "ASYNC251": ["time.sleep"],
 }
@@ -573,14 +676,44 @@ def _ruff_flagged(tmp_path) -> dict:
         return [name for name in dir(module) if callable(getattr(module, name))]
 
     for module, names in (
-        ("os", functions(os)), ("os.path", functions(os.path)),
-        ("subprocess", functions(subprocess)), ("time", functions(time)), ("io", functions(io)),
+        ("os", functions(os)),
+        ("os.path", functions(os.path)),
+        ("subprocess", functions(subprocess)),
+        ("time", functions(time)),
+        ("io", functions(io)),
         ("urllib.request", functions(urllib.request)),
         ("urllib3", ["request", "PoolManager"]),
-        ("requests", ["get", "post", "put", "patch", "delete", "head", "options", "request",
-                      "Session", "Request"]),
-        ("httpx", ["get", "post", "put", "patch", "delete", "head", "options", "request",
-                   "stream", "Client", "AsyncClient"]),
+        (
+            "requests",
+            [
+                "get",
+                "post",
+                "put",
+                "patch",
+                "delete",
+                "head",
+                "options",
+                "request",
+                "Session",
+                "Request",
+            ],
+        ),
+        (
+            "httpx",
+            [
+                "get",
+                "post",
+                "put",
+                "patch",
+                "delete",
+                "head",
+                "options",
+                "request",
+                "stream",
+                "Client",
+                "AsyncClient",
+            ],
+        ),
     ):
         for name in names:
             if not name.startswith("_"):
@@ -593,23 +726,48 @@ def _ruff_flagged(tmp_path) -> dict:
     source = tmp_path / "probe.py"
     source.write_text("\n".join(lines) + "\n")
     run = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--preview",
-         "--select", "ASYNC2", "--output-format", "json", str(source)],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--preview",
+            "--select",
+            "ASYNC2",
+            "--output-format",
+            "json",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
     )
     if run.returncode not in (0, 1) or not run.stdout.strip():
         pytest.skip(f"ruff unavailable: {run.stderr.strip()[:200]}")
-    return {calls[d["location"]["row"]]: d["code"] for d in json.loads(run.stdout)
-            if d["location"]["row"] in calls}
+    return {
+        calls[d["location"]["row"]]: d["code"]
+        for d in json.loads(run.stdout)
+        if d["location"]["row"] in calls
+    }
 
 
 def test_everything_ruff_flags_is_in_the_tables(tmp_path):
     pytest.importorskip("ruff")
     flagged = _ruff_flagged(tmp_path)
-    assert {"ASYNC210", "ASYNC220", "ASYNC221", "ASYNC222", "ASYNC230", "ASYNC240",
-            "ASYNC250", "ASYNC251"} <= set(flagged.values())
+    assert {
+        "ASYNC210",
+        "ASYNC220",
+        "ASYNC221",
+        "ASYNC222",
+        "ASYNC230",
+        "ASYNC240",
+        "ASYNC250",
+        "ASYNC251",
+    } <= set(flagged.values())
     missing = {
-        name: code for name, code in flagged.items()
+        name: code
+        for name, code in flagged.items()
         if lookup(name) is None and name not in {"os.path.normpath"}
     }
     assert not missing

@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-
 from asyncfix.codemods.engine import Settings, transform_source
 from asyncfix.codemods.project import ProjectIndex
 from conftest import check_noop, check_transformed, load_module
@@ -56,11 +55,13 @@ def test_noop(source: str):
 
 
 def test_a_rebound_asyncio_is_reported():
-    diagnostics = check_noop("import os\nasync def f(p, asyncio):\n    os.waitpid(p, 0)\n", **SELECT)
+    diagnostics = check_noop(
+        "import os\nasync def f(p, asyncio):\n    os.waitpid(p, 0)\n", **SELECT
+    )
     assert [(d.line, d.code) for d in diagnostics] == [(3, "ASYNC222")]
 
 
-ORIGINAL = '''
+ORIGINAL = """
 import os
 
 
@@ -71,7 +72,7 @@ async def ask(prompt):
 async def reap(pid):
     got, status = os.waitpid(pid, 0)
     return got == pid, os.waitstatus_to_exitcode(status)
-'''
+"""
 
 
 @pytest.fixture(scope="module")

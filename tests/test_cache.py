@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from click.testing import CliRunner
-
 from asyncfix.cli import main
 from asyncfix.codemods import cache, engine
+from click.testing import CliRunner
 
 SLEEPY = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
 HELPER = "async def fetch():\n    return 1\n"
@@ -76,7 +75,9 @@ def test_a_corrupt_or_foreign_entry_is_a_miss(tmp_path: Path, monkeypatch):
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
     project = _tree(tmp_path)
     first = _run(project)
-    entries = [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.parent.name != "runs"]
+    entries = [
+        p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.parent.name != "runs"
+    ]
     assert len(entries) == 3
     for kept_run in (tmp_path / "cache").rglob("runs"):
         for entry in kept_run.iterdir():
@@ -136,7 +137,9 @@ def test_a_re_run_with_nothing_changed_reuses_the_whole_run(tmp_path: Path, monk
     work: list = []
     for name in ("scan_file", "build_index", "process_file"):
         original = getattr(engine, name)
-        monkeypatch.setattr(engine, name, lambda *a, _o=original, _n=name, **k: work.append(_n) or _o(*a, **k))
+        monkeypatch.setattr(
+            engine, name, lambda *a, _o=original, _n=name, **k: work.append(_n) or _o(*a, **k)
+        )
     second = _run(project)
     assert work == []
     assert second.output == first.output and second.exit_code == first.exit_code == 1
@@ -172,8 +175,12 @@ def test_the_settings_key_is_the_same_in_every_process(tmp_path: Path):
     )
     outputs = {
         subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True,
-            cwd=str(Path(__file__).parent), env={**os.environ, "PYTHONHASHSEED": seed},
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=str(Path(__file__).parent),
+            env={**os.environ, "PYTHONHASHSEED": seed},
         ).stdout
         for seed in ("1", "2", "3")
     }

@@ -10,14 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from asyncfix.cli import main
 from click.testing import CliRunner
 
-from asyncfix.cli import main
-
 BLOCKING = b'import time\n\n\nasync def wait():\n    time.sleep(0.2)\n    return {"msg": "done"}\n'
-FIXED = (
-    b'import asyncio\n\n\nasync def wait():\n    await asyncio.sleep(0.2)\n    return {"msg": "done"}\n'
-)
+FIXED = b'import asyncio\n\n\nasync def wait():\n    await asyncio.sleep(0.2)\n    return {"msg": "done"}\n'
 SYNC = b"import time\n\n\ndef wait():\n    time.sleep(0.2)\n"
 
 
@@ -182,9 +179,9 @@ def test_formatting_uses_project_black_settings_and_can_be_disabled(tmp_path: Pa
     path.write_bytes(source)
     invoke("--apply", str(path))
     # Only the changed line is formatted; the untouched dict keeps its quotes and spacing.
-    assert path.read_bytes() == source.replace(b"time.sleep( x )", b"await asyncio.sleep(x)").replace(
-        b"import time", b"import asyncio"
-    )
+    assert path.read_bytes() == source.replace(
+        b"time.sleep( x )", b"await asyncio.sleep(x)"
+    ).replace(b"import time", b"import asyncio")
     path.write_bytes(source)
     invoke("--apply", "--no-format", str(path))
     assert b"await asyncio.sleep( x )" in path.read_bytes()

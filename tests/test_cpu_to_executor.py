@@ -14,11 +14,10 @@ from typing import Dict, List, Tuple
 
 import httpx
 import pytest
-from click.testing import CliRunner
-
 from asyncfix.cli import main
 from asyncfix.codemods.cpu_to_executor import Callee, combine_facts, scan
 from asyncfix.codemods.engine import Settings, transform_standalone
+from click.testing import CliRunner
 from conftest import check_noop, check_transformed, rewrite
 
 SELECT = {"select": ["cpu_to_executor"], "fmt": False}
@@ -37,8 +36,14 @@ def _facts(source: str, path: str = "/p/mod.py") -> Dict[str, Callee]:
     "body",
     [
         pytest.param("return sum(i * i for i in range(10**6))", id="seed-genexp-over-big-range"),
-        pytest.param("t = 0\n    for i in range(200_000):\n        t += i\n    return t", id="for-loop-big-range"),
-        pytest.param("return [i * j for i in range(1000) for j in range(1000)]", id="nested-constant-ranges-multiply"),
+        pytest.param(
+            "t = 0\n    for i in range(200_000):\n        t += i\n    return t",
+            id="for-loop-big-range",
+        ),
+        pytest.param(
+            "return [i * j for i in range(1000) for j in range(1000)]",
+            id="nested-constant-ranges-multiply",
+        ),
         pytest.param("n = 10 ** 6\n    return sum(range(n))", id="local-constant"),
         pytest.param("return sum(i for i in range(1, N, 2))", id="module-constant-start-stop-step"),
         pytest.param("return sum(math.sqrt(i) for i in range(10**6))", id="pure-stdlib-call"),
@@ -46,8 +51,12 @@ def _facts(source: str, path: str = "/p/mod.py") -> Dict[str, Callee]:
             "out = []\n    for i in range(10**6):\n        out.append(str(i).zfill(7))\n    return ','.join(out)",
             id="methods-of-builtin-values",
         ),
-        pytest.param("return [xs.count(i) for i in range(10**6)]", id="method-of-an-annotated-list-parameter"),
-        pytest.param("return sum(helper(i) for i in range(10**6))", id="calls-a-pure-project-function"),
+        pytest.param(
+            "return [xs.count(i) for i in range(10**6)]", id="method-of-an-annotated-list-parameter"
+        ),
+        pytest.param(
+            "return sum(helper(i) for i in range(10**6))", id="calls-a-pure-project-function"
+        ),
     ],
 )
 def test_heavy_pure_python(body: str):
@@ -68,7 +77,8 @@ def test_heavy_pure_python(body: str):
             id="independent-nested-loops-over-data",
         ),
         pytest.param(
-            "return [(a, b) for a in xs for b in xs if a < b]", "nested loops over `xs` and `xs`",
+            "return [(a, b) for a in xs for b in xs if a < b]",
+            "nested loops over `xs` and `xs`",
             id="pairs-comprehension",
         ),
         pytest.param(
@@ -82,7 +92,8 @@ def test_heavy_pure_python(body: str):
             id="nested-loops-calling-methods-of-unknown-objects",
         ),
         pytest.param(
-            "return looks_heavy(xs)", "nested loops over `xs` and `ys` (in `looks_heavy`)",
+            "return looks_heavy(xs)",
+            "nested loops over `xs` and `ys` (in `looks_heavy`)",
             id="through-a-project-function",
         ),
     ],
@@ -105,13 +116,22 @@ def test_data_dependent_evidence_is_a_hint_not_proof(body: str, evidence: str):
         pytest.param("return a + b", id="arithmetic"),
         pytest.param("return sum(x.price for x in xs)", id="one-loop-over-data"),
         pytest.param("return [x for row in xs for x in row]", id="flatten-dependent-nested-loop"),
-        pytest.param("return [i * j for i in range(100) for j in range(100)]", id="small-constant-ranges"),
-        pytest.param("return [(x, r) for x in xs for r in ROLES]", id="data-times-small-module-literal"),
+        pytest.param(
+            "return [i * j for i in range(100) for j in range(100)]", id="small-constant-ranges"
+        ),
+        pytest.param(
+            "return [(x, r) for x in xs for r in ROLES]", id="data-times-small-module-literal"
+        ),
         pytest.param("return {k: [v for v in xs[k]] for k in xs}", id="dict-of-dependent-lists"),
         pytest.param("return sorted(xs, key=len)", id="library-call-not-in-table"),
-        pytest.param("def inner():\n        return sum(range(10**7))\n    return inner", id="heavy-code-in-nested-def"),
+        pytest.param(
+            "def inner():\n        return sum(range(10**7))\n    return inner",
+            id="heavy-code-in-nested-def",
+        ),
         pytest.param("for i in range(10**6):\n        yield i", id="generator"),
-        pytest.param("while a < 10**9:\n        a += 1\n    return a", id="while-loop-is-not-evidence"),
+        pytest.param(
+            "while a < 10**9:\n        a += 1\n    return a", id="while-loop-is-not-evidence"
+        ),
         pytest.param(
             "out = []\n    for field in xs:\n        aliases = get_aliases(field)\n"
             "        out.append(next((p for p in aliases if p in b), None))\n    return out",
@@ -120,18 +140,28 @@ def test_data_dependent_evidence_is_a_hint_not_proof(body: str, evidence: str):
     ],
 )
 def test_cheap_helpers_are_not_heavy(body: str):
-    facts = _facts(f"ROLES = ('a', 'b', 'c')\ndef get_aliases(x):\n    return x\ndef f(a, b, xs):\n    {body}\n")
+    facts = _facts(
+        f"ROLES = ('a', 'b', 'c')\ndef get_aliases(x):\n    return x\ndef f(a, b, xs):\n    {body}\n"
+    )
     assert not facts["f"].heavy and not facts["f"].evidence
 
 
 @pytest.mark.parametrize(
     "source",
     [
-        pytest.param("def f(p):\n    with open(p) as fh:\n        return sum(range(10**6)) + len(fh.read())", id="open"),
+        pytest.param(
+            "def f(p):\n    with open(p) as fh:\n        return sum(range(10**6)) + len(fh.read())",
+            id="open",
+        ),
         pytest.param("def f():\n    print(sum(range(10**6)))", id="print"),
-        pytest.param("import requests\ndef f(u):\n    requests.get(u)\n    return sum(range(10**6))", id="requests"),
+        pytest.param(
+            "import requests\ndef f(u):\n    requests.get(u)\n    return sum(range(10**6))",
+            id="requests",
+        ),
         pytest.param("import os\ndef f():\n    return [os.stat(p) for p in range(10**6)]", id="os"),
-        pytest.param("def f(db):\n    db.execute('x')\n    return sum(range(10**6))", id="db-execute"),
+        pytest.param(
+            "def f(db):\n    db.execute('x')\n    return sum(range(10**6))", id="db-execute"
+        ),
         pytest.param(
             "import time\ndef g():\n    time.sleep(1)\ndef f():\n    g()\n    return sum(range(10**6))",
             id="io-through-a-project-function",
@@ -155,8 +185,7 @@ def test_io_disqualifies(source: str):
 
 
 def test_shared_state_and_decorators_rule_out_the_process_pool():
-    facts = _facts(
-        """
+    facts = _facts("""
         import functools
         CACHE = {}
         def mutates_argument(xs: list):
@@ -171,15 +200,19 @@ def test_shared_state_and_decorators_rule_out_the_process_pool():
             return sum(range(10**6))
         def calls_impure():
             return writes_global()
-        """
-    )
-    for name in ("mutates_argument", "writes_global", "reads_mutable_global", "decorated", "calls_impure"):
+        """)
+    for name in (
+        "mutates_argument",
+        "writes_global",
+        "reads_mutable_global",
+        "decorated",
+        "calls_impure",
+    ):
         assert facts[name].heavy and facts[name].holds_gil and not facts[name].process_safe, name
 
 
 def test_gil_releasing_evidence_and_marker():
-    facts = _facts(
-        """
+    facts = _facts("""
         import hashlib
         def derive(pw: bytes):
             return hashlib.pbkdf2_hmac("sha256", pw, b"s", 100_000)
@@ -192,8 +225,7 @@ def test_gil_releasing_evidence_and_marker():
             return board
         def plain(board):
             return board
-        """
-    )
+        """)
     assert facts["derive"] == Callee(heavy=True, holds_gil=False, process_safe=True)
     assert facts["both"].heavy and facts["both"].holds_gil
     assert facts["solve"].heavy and facts["solve"].holds_gil
@@ -233,7 +265,10 @@ HEAVY = "def heavy(n: int = 0, *, k: int = 1):\n    return sum(i * k for i in ra
         ),
         pytest.param(
             HEAVY + "async def f(x: int):\n    y = heavy(x, k=2)\n    return heavy().real\n",
-            "import asyncio\nimport functools\nfrom concurrent.futures import ProcessPoolExecutor\n\n\n" + HELPER + "\n\n" + HEAVY
+            "import asyncio\nimport functools\nfrom concurrent.futures import ProcessPoolExecutor\n\n\n"
+            + HELPER
+            + "\n\n"
+            + HEAVY
             + "async def f(x: int):\n"
             "    y = await asyncio.get_running_loop().run_in_executor(_cpu_bound_executor(), functools.partial(heavy, x, k=2))\n"
             "    return (await asyncio.get_running_loop().run_in_executor(_cpu_bound_executor(), heavy)).real\n",
@@ -260,19 +295,30 @@ def test_rewrites(before: str, after: str):
     [
         pytest.param(HEAVY + "def f():\n    return heavy()\n", id="sync-def"),
         pytest.param(HEAVY + "async def f():\n    g = lambda: heavy()\n", id="lambda"),
-        pytest.param(HEAVY + "async def f():\n    def g():\n        return heavy()\n", id="nested-def"),
-        pytest.param(HEAVY + "async def f(heavy):\n    return heavy()\n", id="parameter-shadows"),
-        pytest.param(HEAVY + "async def f():\n    return heavy()  # asyncfix: ignore\n", id="opt-out"),
         pytest.param(
-            HEAVY + "import asyncio\nasync def f():\n    return await asyncio.get_running_loop().run_in_executor(None, heavy)\n",
+            HEAVY + "async def f():\n    def g():\n        return heavy()\n", id="nested-def"
+        ),
+        pytest.param(HEAVY + "async def f(heavy):\n    return heavy()\n", id="parameter-shadows"),
+        pytest.param(
+            HEAVY + "async def f():\n    return heavy()  # asyncfix: ignore\n", id="opt-out"
+        ),
+        pytest.param(
+            HEAVY
+            + "import asyncio\nasync def f():\n    return await asyncio.get_running_loop().run_in_executor(None, heavy)\n",
             id="already-offloaded",
         ),
         pytest.param(
             HEAVY + "import asyncio\nasync def f():\n    return await asyncio.to_thread(heavy)\n",
             id="already-in-a-thread",
         ),
-        pytest.param("import asyncio\ndef f():\n    return asyncio.get_event_loop()\n", id="get-event-loop-in-sync-code"),
-        pytest.param("class H:\n    def hashpw(self, p): ...\nbcrypt = H()\nasync def f():\n    return bcrypt.hashpw(1)\n", id="lookalike-bcrypt"),
+        pytest.param(
+            "import asyncio\ndef f():\n    return asyncio.get_event_loop()\n",
+            id="get-event-loop-in-sync-code",
+        ),
+        pytest.param(
+            "class H:\n    def hashpw(self, p): ...\nbcrypt = H()\nasync def f():\n    return bcrypt.hashpw(1)\n",
+            id="lookalike-bcrypt",
+        ),
         pytest.param("async def f(df):\n    return df.apply(len)\n", id="lookalike-apply"),
     ],
 )
@@ -297,7 +343,9 @@ def test_option_cpu_bound_names_a_library_function():
     assert "await asyncio.to_thread(numpy.linalg.inv, m)" in out
     assert "await asyncio.to_thread(solve, m)" in out and "functools" not in out
     assert diagnostics == []
-    out, _ = _run(source, cpu_bound=["numpy.linalg.inv", "mylib.solver.solve"], cpu_executor="process")
+    out, _ = _run(
+        source, cpu_bound=["numpy.linalg.inv", "mylib.solver.solve"], cpu_executor="process"
+    )
     assert "run_in_executor(_cpu_bound_executor(), numpy.linalg.inv, m)" in out
     assert _run(source)[0] == textwrap.dedent(source)
 
@@ -306,14 +354,23 @@ def test_option_cpu_bound_names_a_project_function_by_module_name(tmp_path: Path
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "__init__.py").write_text("")
     path = tmp_path / "app" / "routes.py"
-    source = "def solve(board: list):\n    return board\nasync def f(b: list):\n    return solve(b)\n"
-    settings = Settings(codemods=("cpu_to_executor",), root=str(tmp_path), options={"cpu_bound": ["app.routes.solve"]})
+    source = (
+        "def solve(board: list):\n    return board\nasync def f(b: list):\n    return solve(b)\n"
+    )
+    settings = Settings(
+        codemods=("cpu_to_executor",),
+        root=str(tmp_path),
+        options={"cpu_bound": ["app.routes.solve"]},
+    )
     out = transform_standalone(source.encode(), str(path), settings).new.decode()
     assert "run_in_executor(_cpu_bound_executor(), solve, b)" in out
 
 
 def test_option_cpu_executor_thread_and_process():
-    source = HEAVY + "import hashlib\nasync def f(pw: bytes):\n    return heavy(), hashlib.scrypt(pw, salt=b's', n=16, r=8, p=1)\n"
+    source = (
+        HEAVY
+        + "import hashlib\nasync def f(pw: bytes):\n    return heavy(), hashlib.scrypt(pw, salt=b's', n=16, r=8, p=1)\n"
+    )
     thread, _ = _run(source, cpu_executor="thread")
     assert "_cpu_bound_executor" not in thread and thread.count("await asyncio.to_thread(") == 2
     assert "run_in_executor" not in thread and "functools" not in thread
@@ -489,21 +546,33 @@ def test_heavy_functions_of_other_modules_are_known(tmp_path: Path):
     for name, text in PROJECT.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
-    result = CliRunner().invoke(main, ["--select", "cpu_to_executor", "--apply", "-j", "1", str(tmp_path)])
+    result = CliRunner().invoke(
+        main, ["--select", "cpu_to_executor", "--apply", "-j", "1", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     routes = "".join((tmp_path / "app" / "routes.py").read_text().split())
-    assert "a=awaitasyncio.get_running_loop().run_in_executor(_cpu_bound_executor(),compute.crunch,n)" in routes
-    assert "b=awaitasyncio.get_running_loop().run_in_executor(_cpu_bound_executor(),twice,n)" in routes
+    assert (
+        "a=awaitasyncio.get_running_loop().run_in_executor(_cpu_bound_executor(),compute.crunch,n)"
+        in routes
+    )
+    assert (
+        "b=awaitasyncio.get_running_loop().run_in_executor(_cpu_bound_executor(),twice,n)" in routes
+    )
     assert "c=awaitasyncio.to_thread(pwd_context.hash,pw)" in routes
     assert "returna,b,c,cheap(n)" in routes
     for name in ("app/compute.py", "app/security.py", "app/helpers.py"):
         assert (tmp_path / name).read_text() == PROJECT[name]
-    assert CliRunner().invoke(main, ["--select", "cpu_to_executor", "--check", str(tmp_path)]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(main, ["--select", "cpu_to_executor", "--check", str(tmp_path)])
+        .exit_code
+        == 0
+    )
 
 
 # -- the runtime claim -----------------------------------------------------------------------------
 
-APP = '''\
+APP = """\
 import hashlib
 
 from fastapi import FastAPI
@@ -529,7 +598,7 @@ async def hash_password(password: str):
 @app.get("/ping")
 async def ping():
     return {"msg": "pong"}
-'''
+"""
 
 CONCURRENT = 4
 
@@ -567,7 +636,9 @@ def _import(folder: Path, name: str, monkeypatch: pytest.MonkeyPatch):
     return importlib.import_module(name)
 
 
-def test_seed_app_same_answers_and_the_loop_stops_stalling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_seed_app_same_answers_and_the_loop_stops_stalling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     before_dir, after_dir = tmp_path / "before", tmp_path / "after"
     before_dir.mkdir()
     after_dir.mkdir()
@@ -606,16 +677,20 @@ def test_seed_app_same_answers_and_the_loop_stops_stalling(tmp_path: Path, monke
     finally:
         after._cpu_bound_executor().shutdown()
     report = {r: f"{b * 1000:.0f} ms -> {a * 1000:.0f} ms" for r, (b, a) in stalls.items()}
-    print(f"\nworst loop stall with {CONCURRENT} requests, before -> after: {report}; "
-          f"no blocking: {floor * 1000:.0f} ms; first use of the process pool: {cold * 1000:.0f} ms")
+    print(
+        f"\nworst loop stall with {CONCURRENT} requests, before -> after: {report}; "
+        f"no blocking: {floor * 1000:.0f} ms; first use of the process pool: {cold * 1000:.0f} ms"
+    )
     # Only comparisons between numbers measured in this run (no wall-clock thresholds): the
     # inline version stalls well above the floor, the rewritten one near it.
     for route, (stall_before, stall_after) in stalls.items():
-        assert stall_before > 2 * floor, f"{route}: the inline version stalled {stall_before:.3f}s, floor {floor:.3f}s"
+        assert (
+            stall_before > 2 * floor
+        ), f"{route}: the inline version stalled {stall_before:.3f}s, floor {floor:.3f}s"
         assert stall_after < stall_before / 2, f"{route}: {stall_before:.3f}s -> {stall_after:.3f}s"
-        assert stall_after < floor + (stall_before - floor) / 2, (
-            f"{route}: {stall_before:.3f}s -> {stall_after:.3f}s, floor {floor:.3f}s"
-        )
+        assert (
+            stall_after < floor + (stall_before - floor) / 2
+        ), f"{route}: {stall_before:.3f}s -> {stall_after:.3f}s, floor {floor:.3f}s"
     assert cold < stalls["/compute"][0]
 
 
@@ -623,17 +698,20 @@ def test_rewritten_module_works_under_spawn(tmp_path: Path):
     """The rewritten module imports cleanly, leaves the start method settable, and its function
     is importable by a spawned worker (the macOS/Windows default)."""
     (tmp_path / "cpu_seed_spawn.py").write_text(APP)
-    assert CliRunner().invoke(main, ["--select", "cpu_to_executor", "--apply", str(tmp_path)]).exit_code == 0
-    script = textwrap.dedent(
-        """
+    assert (
+        CliRunner()
+        .invoke(main, ["--select", "cpu_to_executor", "--apply", str(tmp_path)])
+        .exit_code
+        == 0
+    )
+    script = textwrap.dedent("""
         import asyncio, multiprocessing, sys
         sys.path.insert(0, sys.argv[1])
         import cpu_seed_spawn as app
         multiprocessing.set_start_method("spawn")
         print(asyncio.run(app.compute())["result"])
         app._cpu_bound_executor().shutdown()
-        """
-    )
+        """)
     done = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120
     )
@@ -644,8 +722,7 @@ def test_rewritten_module_works_under_spawn(tmp_path: Path):
 def _pool_results(folder: Path, module: str) -> str:
     """Run the Pool shapes of a module in a fresh interpreter (a fork of this test process,
     which has threads of its own, could deadlock), with a time limit."""
-    script = textwrap.dedent(
-        """
+    script = textwrap.dedent("""
         import asyncio, sys
         sys.path.insert(0, sys.argv[1])
         module = __import__(sys.argv[2])
@@ -660,10 +737,12 @@ def _pool_results(folder: Path, module: str) -> str:
         print(asyncio.run(main()))
         if hasattr(module, "_cpu_bound_executor"):
             module._cpu_bound_executor().shutdown()
-        """
-    )
+        """)
     done = subprocess.run(
-        [sys.executable, "-c", script, str(folder), module], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script, str(folder), module],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -672,7 +751,9 @@ def _pool_results(folder: Path, module: str) -> str:
 def test_rewritten_pool_code_gives_the_same_results(tmp_path: Path):
     """The seed's "Solution 3" and the other Pool shapes: same answers from the golden output."""
     golden = Path(__file__).resolve().parent.parent / "before_after" / "cpu_to_executor"
-    (tmp_path / "pool_before.py").write_text((golden / "multiprocessing_pool.before.py").read_text())
+    (tmp_path / "pool_before.py").write_text(
+        (golden / "multiprocessing_pool.before.py").read_text()
+    )
     (tmp_path / "pool_after.py").write_text((golden / "multiprocessing_pool.after.py").read_text())
     expected = _pool_results(tmp_path, "pool_before")
     assert expected == str((sum(i * i for i in range(10**6)), ([1, 4, 9], 6), [16, 25, 36, 49, 64]))
@@ -685,12 +766,17 @@ def test_rewritten_pool_code_gives_the_same_results(tmp_path: Path):
 def test_app_pool_lives_and_dies_with_the_lifespan(tmp_path: Path):
     """The rewritten seed app, run for real in a fresh interpreter: the lifespan starts, the CPU
     route answers from the pool, the pool is shut down when the app stops; a second start makes
-    a new pool; and without a lifespan (a TestClient used without ``with``) the route still works."""
+    a new pool; and without a lifespan (a TestClient used without ``with``) the route still works.
+    """
     (tmp_path / "cpu_seed_life.py").write_text(APP)
-    assert CliRunner().invoke(main, ["--select", "cpu_to_executor", "--apply", str(tmp_path)]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(main, ["--select", "cpu_to_executor", "--apply", str(tmp_path)])
+        .exit_code
+        == 0
+    )
     assert "app = FastAPI(lifespan=lifespan)" in (tmp_path / "cpu_seed_life.py").read_text()
-    script = textwrap.dedent(
-        """
+    script = textwrap.dedent("""
         import json, sys
         sys.path.insert(0, sys.argv[1])
         from fastapi.testclient import TestClient
@@ -713,8 +799,7 @@ def test_app_pool_lives_and_dies_with_the_lifespan(tmp_path: Path):
         answers.append(TestClient(mod.app).get("/compute").json()["result"])
         mod._cpu_bound_executor().shutdown()
         print(json.dumps([answers, [shut(p) for p in pools], pools[0] is not pools[1]]))
-        """
-    )
+        """)
     done = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=120
     )
@@ -729,7 +814,9 @@ def test_app_pool_lives_and_dies_with_the_lifespan(tmp_path: Path):
 @pytest.mark.parametrize(
     "wiring",
     [
-        pytest.param("app = FastAPI()\n\n@app.on_event('startup')\ndef hello():\n    pass\n", id="on-event"),
+        pytest.param(
+            "app = FastAPI()\n\n@app.on_event('startup')\ndef hello():\n    pass\n", id="on-event"
+        ),
         pytest.param("app = FastAPI(on_startup=[print])\n", id="on-startup"),
         pytest.param("app = FastAPI(lifespan=None)\n", id="own-lifespan"),
         pytest.param("app = FastAPI()\nother = FastAPI()\n", id="two-apps"),
@@ -743,7 +830,9 @@ def test_no_lifespan_where_the_app_wires_startup_itself(wiring: str):
         "def crunch():\n    return sum(i * i for i in range(10**6))\n\n"
         "@app.get('/')\nasync def route():\n    return crunch()\n"
     )
-    outcome = transform_standalone(source.encode(), "app.py", Settings(codemods=("cpu_to_executor",)))
+    outcome = transform_standalone(
+        source.encode(), "app.py", Settings(codemods=("cpu_to_executor",))
+    )
     new = outcome.new.decode()
     assert "run_in_executor(_cpu_bound_executor(), crunch)" in new
     assert "async def lifespan" not in new and "asynccontextmanager" not in new
@@ -766,7 +855,12 @@ def test_no_lifespan_where_another_module_wires_startup(tmp_path: Path):
     (app_dir / "events.py").write_text(
         "from .main import app\n\n\n@app.on_event('startup')\ndef hello():\n    pass\n"
     )
-    assert CliRunner().invoke(main, ["--select", "cpu_to_executor", "--apply", str(tmp_path)]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(main, ["--select", "cpu_to_executor", "--apply", str(tmp_path)])
+        .exit_code
+        == 0
+    )
     new = (app_dir / "main.py").read_text()
     assert "run_in_executor(_cpu_bound_executor(),crunch)" in "".join(new.split())
     assert "lifespan" not in new
@@ -788,7 +882,11 @@ def test_a_comment_on_the_unwrapped_with_line_is_kept():
     ("app", "expected"),
     [
         pytest.param("app = FastAPI()\n", "app = FastAPI(lifespan=lifespan)\n", id="no-arguments"),
-        pytest.param("app = FastAPI(title='x',)\n", "app = FastAPI(title='x', lifespan=lifespan)\n", id="one-line"),
+        pytest.param(
+            "app = FastAPI(title='x',)\n",
+            "app = FastAPI(title='x', lifespan=lifespan)\n",
+            id="one-line",
+        ),
         pytest.param(
             "app = FastAPI(\n    title='x',\n    version='1',\n)\n",
             "app = FastAPI(\n    title='x',\n    version='1',\n    lifespan=lifespan,\n)\n",
@@ -799,7 +897,8 @@ def test_a_comment_on_the_unwrapped_with_line_is_kept():
 def test_the_app_gains_its_lifespan_in_its_own_layout(app: str, expected: str):
     source = (
         "from fastapi import FastAPI\n\n\ndef crunch():\n    return sum(i * i for i in range(10**6))\n\n\n"
-        + app + "\n\n@app.get('/')\nasync def route():\n    return crunch()\n"
+        + app
+        + "\n\n@app.get('/')\nasync def route():\n    return crunch()\n"
     )
     out, _ = rewrite(source, select=["cpu_to_executor"], fmt=False)
     assert (

@@ -7,7 +7,7 @@ from conftest import check_noop, rewrite
 
 SELECT = {"select": ["await_coroutines", "demote_to_def", "offload_to_thread"], "fmt": False}
 
-ROUTE = '''from fastapi import FastAPI
+ROUTE = """from fastapi import FastAPI
 import time
 
 app = FastAPI()
@@ -21,7 +21,7 @@ def slow_report():
 @app.get("/report")
 async def report():
     return {"report": slow_report()}
-'''
+"""
 
 
 def test_a_route_that_never_awaits_and_blocks_through_a_helper_is_demoted():

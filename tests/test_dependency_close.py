@@ -12,14 +12,13 @@ from typing import Dict
 
 import httpx
 import pytest
-from click.testing import CliRunner
-
 from asyncfix.cli import main
 from asyncfix.codemods import BY_NAME
 from asyncfix.codemods.dependency_close import DependencyClose
 from asyncfix.codemods.engine import Settings, run
 from asyncfix.codemods.files import SourceFile
 from asyncfix.codemods.project import ProjectIndex
+from click.testing import CliRunner
 from conftest import check_noop, check_transformed, rewrite
 
 SELECT = {"select": ["dependency_close"], "fmt": False}

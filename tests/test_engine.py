@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from asyncfix.codemods import engine
 from asyncfix.codemods.engine import transform_standalone
 from conftest import DEFAULT_SETTINGS, GOLDEN
@@ -37,9 +36,9 @@ def test_big_file_with_one_sleep_is_rewritten_through_the_reduced_path(monkeypat
     monkeypatch.setattr(engine, "_parse", lambda data: seen.append(data) or original(data))
     outcome = transform_standalone(source, "big.py", DEFAULT_SETTINGS)
     # `import asyncio` takes the place isort gives it; the unused `import time` goes.
-    assert outcome.new == source.replace(b"    time.sleep(1)", b"    await asyncio.sleep(1)").replace(
-        b"import os\nimport time\n", b"import asyncio\nimport os\n"
-    )
+    assert outcome.new == source.replace(
+        b"    time.sleep(1)", b"    await asyncio.sleep(1)"
+    ).replace(b"import os\nimport time\n", b"import asyncio\nimport os\n")
     # libcst saw the reduced text (placeholders), not the 3000 functions.
     assert seen and all(data.count(b"def ") == 1 for data in seen)
 
@@ -48,8 +47,12 @@ def test_big_file_with_one_sleep_is_rewritten_through_the_reduced_path(monkeypat
 
 # Codemods whose wants() reads what the first pass saw in coroutines (ASYNC_NAMES/ASYNC_TARGETS).
 PRECISE = (
-    "sleep_to_asyncio", "requests_to_httpx", "file_io_to_thread", "subprocess_to_asyncio",
-    "blocking_to_executor", "cpu_to_executor",
+    "sleep_to_asyncio",
+    "requests_to_httpx",
+    "file_io_to_thread",
+    "subprocess_to_asyncio",
+    "blocking_to_executor",
+    "cpu_to_executor",
 )
 
 
@@ -103,7 +106,10 @@ def _wanted(source: str) -> set:
             {"requests_to_httpx"},
         ),
         ("async def f(requests):\n    return requests.url\n", set()),
-        ("from urllib.request import urlopen\nasync def f(u):\n    urlopen(u)\n", {"requests_to_httpx"}),
+        (
+            "from urllib.request import urlopen\nasync def f(u):\n    urlopen(u)\n",
+            {"requests_to_httpx"},
+        ),
         # Path methods only where pathlib is imported; open/os.path by name
         ("async def f(self):\n    return self.path.exists()\n", set()),
         (
@@ -111,7 +117,10 @@ def _wanted(source: str) -> set:
             {"file_io_to_thread"},
         ),
         ("async def f(p):\n    return open(p).read()\n", {"file_io_to_thread"}),
-        ("from os import path\nasync def f(p):\n    return path.exists(p)\n", {"file_io_to_thread"}),
+        (
+            "from os import path\nasync def f(p):\n    return path.exists(p)\n",
+            {"file_io_to_thread"},
+        ),
         ("import os\nasync def f():\n    return os.getpid()\n", set()),
         ("from os import system\nasync def f():\n    system('ls')\n", {"subprocess_to_asyncio"}),
         ("async def f(request):\n    return request.input\n", set()),

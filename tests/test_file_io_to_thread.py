@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from asyncfix.codemods.engine import Settings, transform_source
 from asyncfix.codemods.project import ProjectIndex
 from conftest import check_noop, check_transformed, load_module, rewrite
@@ -85,7 +84,9 @@ def test_rewrites(before: str, after: str):
             id="compound-statement-in-block",
         ),
         pytest.param(
-            "async def f(p):\n    with open(p) as f:\n        await g(f.read())\n", "ASYNC230", id="awaits"
+            "async def f(p):\n    with open(p) as f:\n        await g(f.read())\n",
+            "ASYNC230",
+            id="awaits",
         ),
         pytest.param(
             "async def f(p):\n    with open(p) as f, open(p) as g:\n        pass\n",
@@ -132,7 +133,7 @@ def test_noop(source: str):
 
 # -- runtime: the same results on real files -------------------------------------------------
 
-ORIGINAL = '''
+ORIGINAL = """
 import json
 import os
 from pathlib import Path
@@ -180,7 +181,7 @@ async def missing(name):
 async def write(path):
     with open(path, "w") as f:
         f.write("x")
-'''
+"""
 
 
 def _outcome(coroutine):

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
-from click.testing import CliRunner
-
-from conftest import GOLDEN
 from asyncfix.cli import main
+from click.testing import CliRunner
+from conftest import GOLDEN
 
 SINGLE = sorted(GOLDEN.glob("*/*.before.py")) + sorted(GOLDEN.glob("*/*.noop.py"))
 PROJECTS = sorted(p for p in GOLDEN.glob("*/*.before") if p.is_dir())
@@ -40,7 +39,10 @@ def _invoke(root: Path, *args: str) -> Tuple[int, List[str]]:
     finally:
         os.chdir(cwd)
     diagnostics = sorted(
-        line for line in result.stdout.splitlines() if line.count(":") >= 3 and " " in line
+        line
+        for line in result.stdout.splitlines()
+        if line.count(":") >= 3
+        and " " in line
         and not line.startswith(("---", "+++", "@@", "+", "-", " "))
     )
     return result.exit_code, diagnostics
@@ -64,7 +66,11 @@ def _check_fixed_point(root: Path) -> None:
 
 def test_single_file_goldens_apply_twice_is_apply_once(tmp_path: Path):
     for before in SINGLE:
-        target = tmp_path / before.parent.name / before.name.replace(".before.py", ".py").replace(".noop.py", "_noop.py")
+        target = (
+            tmp_path
+            / before.parent.name
+            / before.name.replace(".before.py", ".py").replace(".noop.py", "_noop.py")
+        )
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(before, target)
     _check_fixed_point(tmp_path)

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import List
 
 import pytest
-
-from conftest import DEFAULT_SETTINGS, GOLDEN
 from asyncfix.codemods.engine import CHANGED, FAILED, Settings, run, transform_standalone
 from asyncfix.codemods.files import discover
+from conftest import DEFAULT_SETTINGS, GOLDEN
 
 INPUTS = sorted(GOLDEN.glob("*/*.before.py")) + sorted(GOLDEN.glob("*/*.noop.py"))
 
@@ -104,7 +103,9 @@ def test_golden_project(before: Path, regen: bool):
     outputs = {}
     for result in _run_project(before):
         relative = Path(result.path).relative_to(before.resolve()).as_posix()
-        outputs[relative] = result.new if result.status == CHANGED else Path(result.path).read_bytes()
+        outputs[relative] = (
+            result.new if result.status == CHANGED else Path(result.path).read_bytes()
+        )
     diagnostics = [
         f"{Path(r.path).relative_to(before.resolve()).as_posix()}:{d.line}:{d.column}: {d.code} {d.message}"
         for r in _run_project(before)
@@ -120,7 +121,9 @@ def test_golden_project(before: Path, regen: bool):
         elif expected_diagnostics.exists():
             expected_diagnostics.unlink()
     assert outputs == _tree(after)
-    expected = expected_diagnostics.read_text().splitlines() if expected_diagnostics.exists() else []
+    expected = (
+        expected_diagnostics.read_text().splitlines() if expected_diagnostics.exists() else []
+    )
     assert diagnostics == expected
 
 

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import GOLDEN
 
 PAIRS = sorted(GOLDEN.glob("*/*.before.py"))
@@ -19,11 +18,30 @@ PAIRS = sorted(GOLDEN.glob("*/*.before.py"))
 
 def _ruff(path: Path, root: Path) -> list:
     completed = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "I,E,F",
-         "--output-format", "json", "--exit-zero", "--line-length", "100", path.name],
-        capture_output=True, text=True, check=True, cwd=root, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--isolated",
+            "--select",
+            "I,E,F",
+            "--output-format",
+            "json",
+            "--exit-zero",
+            "--line-length",
+            "100",
+            path.name,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+        timeout=120,
     )
-    return [f"{d['location']['row']}: {d['code']} {d['message']}" for d in json.loads(completed.stdout)]
+    return [
+        f"{d['location']['row']}: {d['code']} {d['message']}" for d in json.loads(completed.stdout)
+    ]
 
 
 @pytest.mark.parametrize("before", PAIRS, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Dict, Optional, Sequence, Tuple
 
 import pytest
-
 from migrate_support import (
     APPS,
     REQUIREMENTS,
@@ -73,7 +72,10 @@ NOT_BUILT = "--migrate not built for this shape yet"
 
 TUTORIAL = App("tutorial", code=("sql_app",), tests=8, drivers=("aiosqlite",))
 SQLMODEL = App(
-    "sqlmodel_app", code=("app",), tests=28, drivers=("aiosqlite",),
+    "sqlmodel_app",
+    code=("app",),
+    tests=28,
+    drivers=("aiosqlite",),
     needs=("sqlmodel", "alembic"),
     blocking=("app/api/routes/items.py:read_item", "app/api/routes/utils.py:health_check"),
 )
@@ -83,7 +85,11 @@ POSTGRES = App(
     "postgres_app", code=("app",), tests=8, drivers=("psycopg", "asyncpg"), needs=("psycopg",)
 )
 ALL = (TUTORIAL, SQLMODEL, REPOSITORY, POSTGRES)
-BUILT: Tuple[App, ...] = (TUTORIAL, SQLMODEL, POSTGRES)  # shapes --migrate converts: their xfail marks are gone
+BUILT: Tuple[App, ...] = (
+    TUTORIAL,
+    SQLMODEL,
+    POSTGRES,
+)  # shapes --migrate converts: their xfail marks are gone
 
 
 def _xfail(reason: str = NOT_BUILT):
@@ -131,13 +137,15 @@ def plain(request, tmp_path_factory) -> Tuple[Path, subprocess.CompletedProcess]
     return root, process
 
 
-def _indirect(
-    name: str, marks: Optional[Dict[str, Sequence]] = None, apps: Sequence[App] = ALL
-):
-    return pytest.mark.parametrize(("app", name), [
-        pytest.param(app, app, id=app.name, marks=marks.get(app.name, ()) if marks else ())
-        for app in apps
-    ], indirect=[name])
+def _indirect(name: str, marks: Optional[Dict[str, Sequence]] = None, apps: Sequence[App] = ALL):
+    return pytest.mark.parametrize(
+        ("app", name),
+        [
+            pytest.param(app, app, id=app.name, marks=marks.get(app.name, ()) if marks else ())
+            for app in apps
+        ],
+        indirect=[name],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,10 +222,18 @@ def test_plain_apply_keeps_sync_defs(app: App, plain) -> None:
     assert changed == [], outcome(process)
 
 
-@_indirect("plain", {SQLMODEL.name: [_xfail(
-    "a sync session reached through an Annotated alias (SessionDep) in an async def is neither"
-    " fixed nor reported (issue 17: consistent with `db: Session = Depends(...)`)"
-)]}, apps=[app for app in ALL if app.blocking])
+@_indirect(
+    "plain",
+    {
+        SQLMODEL.name: [
+            _xfail(
+                "a sync session reached through an Annotated alias (SessionDep) in an async def is neither"
+                " fixed nor reported (issue 17: consistent with `db: Session = Depends(...)`)"
+            )
+        ]
+    },
+    apps=[app for app in ALL if app.blocking],
+)
 def test_plain_apply_fixes_or_reports_blocking_async_routes(app: App, plain) -> None:
     root, process = plain
     before = async_defs(APPS / app.name, app)
@@ -229,7 +245,8 @@ def test_plain_apply_fixes_or_reports_blocking_async_routes(app: App, plain) -> 
             continue
         source, first, last = after[name]  # --apply reports lines of the file as written
         reported = [
-            line for line in process.stdout.splitlines()
+            line
+            for line in process.stdout.splitlines()
             if line.startswith(f"{path}:") and first <= int(line.split(":")[1]) <= last
         ]
         if source == before[name][0] and not reported:
@@ -260,17 +277,22 @@ SCAN_APP = App("scan", code=("app",), tests=0, drivers=())
 
 
 def test_scan_flags_every_sync_form(tmp_path: Path) -> None:
-    root = _tree(tmp_path, {"app/db.py": (
-        "import sqlalchemy as sa\n"
-        "from sqlalchemy.orm import Session as S, sessionmaker\n"
-        "from sqlmodel import Session\n"
-        "engine = sa.create_engine('sqlite://')\n"
-        "Local = sessionmaker(bind=engine)\n"
-        "def get(db: S):\n"
-        "    q = db.query(int)\n"
-        "    with Session(engine) as s:\n"
-        "        return q\n"
-    )})
+    root = _tree(
+        tmp_path,
+        {
+            "app/db.py": (
+                "import sqlalchemy as sa\n"
+                "from sqlalchemy.orm import Session as S, sessionmaker\n"
+                "from sqlmodel import Session\n"
+                "engine = sa.create_engine('sqlite://')\n"
+                "Local = sessionmaker(bind=engine)\n"
+                "def get(db: S):\n"
+                "    q = db.query(int)\n"
+                "    with Session(engine) as s:\n"
+                "        return q\n"
+            )
+        },
+    )
     assert sync_sqlalchemy_uses(root, SCAN_APP) == [
         "app/db.py:4: sync sa.create_engine(",
         "app/db.py:5: sessionmaker( of sync Session",
@@ -282,62 +304,74 @@ def test_scan_flags_every_sync_form(tmp_path: Path) -> None:
 
 
 def test_scan_accepts_the_async_forms_scripts_and_tests(tmp_path: Path) -> None:
-    root = _tree(tmp_path, {
-        "app/db.py": (
-            "from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine\n"
-            "from sqlalchemy.orm import sessionmaker\n"
-            "from sqlmodel.ext.asyncio.session import AsyncSession as SQLModelAsyncSession\n"
-            "engine = create_async_engine('sqlite+aiosqlite://')\n"
-            "Local = sessionmaker(bind=engine, class_=AsyncSession)\n"
-            "async def get(db: SQLModelAsyncSession):\n"
-            "    return await db.exec(1)\n"
-        ),
-        "app/prestart.py": (
-            "from sqlmodel import Session, create_engine\n"
-            "def main():\n"
-            "    with Session(create_engine('sqlite://')):\n"
-            "        pass\n"
-            "if __name__ == '__main__':\n"
-            "    main()\n"
-        ),
-        "app/alembic/env.py": "from sqlalchemy import create_engine\ncreate_engine('x')\n",
-        "tests/test_db.py": "from sqlalchemy.orm import Session\nSession()\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "app/db.py": (
+                "from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine\n"
+                "from sqlalchemy.orm import sessionmaker\n"
+                "from sqlmodel.ext.asyncio.session import AsyncSession as SQLModelAsyncSession\n"
+                "engine = create_async_engine('sqlite+aiosqlite://')\n"
+                "Local = sessionmaker(bind=engine, class_=AsyncSession)\n"
+                "async def get(db: SQLModelAsyncSession):\n"
+                "    return await db.exec(1)\n"
+            ),
+            "app/prestart.py": (
+                "from sqlmodel import Session, create_engine\n"
+                "def main():\n"
+                "    with Session(create_engine('sqlite://')):\n"
+                "        pass\n"
+                "if __name__ == '__main__':\n"
+                "    main()\n"
+            ),
+            "app/alembic/env.py": "from sqlalchemy import create_engine\ncreate_engine('x')\n",
+            "tests/test_db.py": "from sqlalchemy.orm import Session\nSession()\n",
+        },
+    )
     assert sync_sqlalchemy_uses(root, SCAN_APP) == []
     assert async_engines(root, SCAN_APP) == ["app/db.py:4"]
 
 
 def test_sync_defs_and_client_tests_by_kind(tmp_path: Path) -> None:
-    root = _tree(tmp_path, {
-        "app/main.py": (
-            "def route():\n    def inner(): pass\n"
-            "async def handler():\n    def helper(): pass\n"
-            "class Repo:\n    def get(self): pass\n"
-        ),
-        "tests/test_api.py": (
-            "def test_sync(client):\n    pass\n"
-            "async def test_async(client):\n    pass\n"
-            "async def test_awaits(client, db):\n    def f(): pass\n    await db.get(1)\n"
-            "def test_other():\n    pass\n"
-        ),
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "app/main.py": (
+                "def route():\n    def inner(): pass\n"
+                "async def handler():\n    def helper(): pass\n"
+                "class Repo:\n    def get(self): pass\n"
+            ),
+            "tests/test_api.py": (
+                "def test_sync(client):\n    pass\n"
+                "async def test_async(client):\n    pass\n"
+                "async def test_awaits(client, db):\n    def f(): pass\n    await db.get(1)\n"
+                "def test_other():\n    pass\n"
+            ),
+        },
+    )
     assert sorted(sync_defs(root, SCAN_APP)) == [
-        "app/main.py:Repo.get", "app/main.py:handler.helper", "app/main.py:route",
+        "app/main.py:Repo.get",
+        "app/main.py:handler.helper",
+        "app/main.py:route",
         "app/main.py:route.inner",
     ]
     assert client_tests(root, "def") == ["tests/test_api.py:test_sync"]
     assert client_tests(root, "async def") == [
-        "tests/test_api.py:test_async", "tests/test_api.py:test_awaits",
+        "tests/test_api.py:test_async",
+        "tests/test_api.py:test_awaits",
     ]
     assert client_tests(root, "needless async") == ["tests/test_api.py:test_async"]
 
 
-@pytest.mark.parametrize(("last_line", "count"), [
-    ("8 passed, 1 warning in 6.66s", 8),
-    ("7 passed, 1 skipped in 1.0s", -1),
-    ("1 failed, 7 passed in 1.0s", -1),
-    ("no tests ran in 0.01s", -1),
-])
+@pytest.mark.parametrize(
+    ("last_line", "count"),
+    [
+        ("8 passed, 1 warning in 6.66s", 8),
+        ("7 passed, 1 skipped in 1.0s", -1),
+        ("1 failed, 7 passed in 1.0s", -1),
+        ("no tests ran in 0.01s", -1),
+    ],
+)
 def test_passed_counts_only_a_clean_run(last_line: str, count: int) -> None:
     process = subprocess.CompletedProcess([], 0, stdout=f"....\n{last_line}\n", stderr="")
     assert passed(process) == count

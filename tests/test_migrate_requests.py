@@ -170,12 +170,17 @@ def snapshot(root: Path) -> Dict[str, str]:
 def apply(root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "asyncfix", "--apply", "--no-cache", *args, "."],
-        capture_output=True, text=True, cwd=root, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=300,
     )
 
 
 def run_cli(root: Path) -> str:
-    done = subprocess.run([sys.executable, "cli.py"], capture_output=True, text=True, cwd=root, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "cli.py"], capture_output=True, text=True, cwd=root, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -208,7 +213,9 @@ def test_a_sync_requests_app_is_migrated_with_its_mocked_tests(tmp_path: Path):
     assert "def test_cli(capsys):" in tests  # the test itself stays sync
     assert "import requests" not in tests
     # isort's place: the removed `import requests` began the third-party section
-    assert tests.startswith("import asyncio\nfrom unittest.mock import Mock, patch\n\nimport httpx\nfrom fastapi")
+    assert tests.startswith(
+        "import asyncio\nfrom unittest.mock import Mock, patch\n\nimport httpx\nfrom fastapi"
+    )
     after_tests = run_app_tests(tmp_path)
     assert after_tests.returncode == 0, after_tests.stdout
     assert "5 passed" in after_tests.stdout
@@ -227,22 +234,29 @@ def test_without_migrate_a_sync_requests_app_stays_as_it_is(tmp_path: Path):
 
 
 def test_a_mock_whose_call_arguments_are_checked_keeps_the_closure_sync(tmp_path: Path):
-    checked = TESTS + textwrap.indent(textwrap.dedent("""
+    checked = TESTS + textwrap.indent(
+        textwrap.dedent("""
 
         def test_call_arguments():
             with patch("client.requests.get") as get:
                 get.return_value.status_code = 200
                 client.get("/items/e")
             get.assert_called_once_with("http://x/items/e", timeout=10)
-        """), "    ")
+        """),
+        "    ",
+    )
     write(tmp_path, _app(**{"test_app.py": checked}))
     before = snapshot(tmp_path)
     result = apply(tmp_path, "--migrate")
     assert result.returncode == 0, result.stdout + result.stderr
     # Closure or nothing: the helper, its callers, the routes and every test stay as they were.
     assert snapshot(tmp_path) == before
-    assert "client.py:6:1: HTTPX002 --migrate: `fetch` uses requests but stays sync" in result.stdout
-    assert "test_call_arguments" in result.stdout and "call arguments differ in httpx" in result.stdout
+    assert (
+        "client.py:6:1: HTTPX002 --migrate: `fetch` uses requests but stays sync" in result.stdout
+    )
+    assert (
+        "test_call_arguments" in result.stdout and "call arguments differ in httpx" in result.stdout
+    )
 
 
 def test_a_mocking_library_keeps_the_closure_sync(tmp_path: Path):
@@ -278,7 +292,16 @@ def test_a_method_of_an_override_family_keeps_the_closure_sync(tmp_path: Path):
             result = service.lookup(name)
             return {"name": name, **result}
         """
-    write(tmp_path, _app(**{"service.py": family, "cli.py": "", "test_app.py": TESTS.split("\n\n\n    def test_cli")[0]}))
+    write(
+        tmp_path,
+        _app(
+            **{
+                "service.py": family,
+                "cli.py": "",
+                "test_app.py": TESTS.split("\n\n\n    def test_cli")[0],
+            }
+        ),
+    )
     before = snapshot(tmp_path)
     result = apply(tmp_path, "--migrate")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -289,21 +312,33 @@ def test_a_method_of_an_override_family_keeps_the_closure_sync(tmp_path: Path):
 
 
 def test_a_caller_that_cannot_await_is_reported_with_the_chain(tmp_path: Path):
-    cached = MAIN.replace("from service import summary", "from functools import lru_cache\n\n    from service import summary").replace(
-        "@app.get(\"/health\")",
-        "@lru_cache\n    def cached(name: str) -> dict:\n        return summary(name)\n\n\n    @app.get(\"/health\")",
+    cached = MAIN.replace(
+        "from service import summary",
+        "from functools import lru_cache\n\n    from service import summary",
+    ).replace(
+        '@app.get("/health")',
+        '@lru_cache\n    def cached(name: str) -> dict:\n        return summary(name)\n\n\n    @app.get("/health")',
     )
     write(tmp_path, _app(**{"main.py": cached}))
     before = snapshot(tmp_path)
     result = apply(tmp_path, "--migrate")
     assert result.returncode == 0, result.stdout + result.stderr
     assert snapshot(tmp_path) == before
-    assert "`cached` is decorated with `@lru_cache` <- `summary` <- `Service.lookup` <- `fetch`" in result.stdout
+    assert (
+        "`cached` is decorated with `@lru_cache` <- `summary` <- `Service.lookup` <- `fetch`"
+        in result.stdout
+    )
 
 
 def test_a_from_import_patched_where_it_is_used_is_converted(tmp_path: Path):
-    from_import = CLIENT.replace("import requests\n", "from requests import get\n    from requests.exceptions import Timeout\n").replace(
-        "requests.get(", "get(").replace("except requests.exceptions.Timeout", "except Timeout")
+    from_import = (
+        CLIENT.replace(
+            "import requests\n",
+            "from requests import get\n    from requests.exceptions import Timeout\n",
+        )
+        .replace("requests.get(", "get(")
+        .replace("except requests.exceptions.Timeout", "except Timeout")
+    )
     tests = """
         from unittest.mock import Mock, patch
 
@@ -335,7 +370,10 @@ def test_a_from_import_patched_where_it_is_used_is_converted(tmp_path: Path):
     assert result.returncode == 0, result.stdout + result.stderr
     after = snapshot(tmp_path)
     assert "from requests" not in after["client.py"]
-    assert '"httpx.AsyncClient.get", return_value=Mock(status_code=203, text="here")' in after["test_app.py"]
+    assert (
+        '"httpx.AsyncClient.get", return_value=Mock(status_code=203, text="here")'
+        in after["test_app.py"]
+    )
     assert 'side_effect=httpx.NetworkError("down")' in after["test_app.py"]
     done = run_app_tests(tmp_path)
     assert done.returncode == 0, done.stdout
@@ -344,7 +382,8 @@ def test_a_from_import_patched_where_it_is_used_is_converted(tmp_path: Path):
 
 def test_a_method_named_by_a_call_the_resolver_cannot_follow_keeps_the_closure_sync(tmp_path: Path):
     factory = SERVICE.replace('service = Service("items/")', "service = make_service()").replace(
-        "def summary(", 'def make_service():\n        return Service("items/")\n\n\n    def summary('
+        "def summary(",
+        'def make_service():\n        return Service("items/")\n\n\n    def summary(',
     )
     write(tmp_path, _app(**{"service.py": factory}))
     assert run_app_tests(tmp_path).returncode == 0

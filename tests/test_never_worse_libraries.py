@@ -39,7 +39,6 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
-
 pytestmark = [
     # Not deselected by default: `pytest -m "not slow"` is how a developer skips it locally.
     pytest.mark.slow,
@@ -173,10 +172,21 @@ def _snapshot(libs: Path) -> Dict[str, bytes]:
 def _asyncfix_apply(libs: Path, cwd: Path) -> Tuple[subprocess.CompletedProcess, Optional[dict]]:
     done = subprocess.run(
         [
-            sys.executable, "-m", "asyncfix", "--apply", "--no-cache", "-j", JOBS,
-            "--output-format", "json", str(libs),
+            sys.executable,
+            "-m",
+            "asyncfix",
+            "--apply",
+            "--no-cache",
+            "-j",
+            JOBS,
+            "--output-format",
+            "json",
+            str(libs),
         ],
-        capture_output=True, text=True, timeout=ASYNCFIX_TIMEOUT, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=ASYNCFIX_TIMEOUT,
+        cwd=cwd,
     )
     try:
         document = json.loads(done.stdout)
@@ -185,7 +195,9 @@ def _asyncfix_apply(libs: Path, cwd: Path) -> Tuple[subprocess.CompletedProcess,
     return done, document
 
 
-def _run_program(tmp: Path, libs: Path, names: List[str], label: str) -> subprocess.CompletedProcess:
+def _run_program(
+    tmp: Path, libs: Path, names: List[str], label: str
+) -> subprocess.CompletedProcess:
     program = tmp / "never_worse_program.py"
     program.write_text(PROGRAM)
     env = {
@@ -203,7 +215,11 @@ def _run_program(tmp: Path, libs: Path, names: List[str], label: str) -> subproc
         database.unlink()
     return subprocess.run(
         [sys.executable, *flags, str(program), str(libs), str(database), ",".join(names)],
-        capture_output=True, text=True, timeout=PROGRAM_TIMEOUT, cwd=tmp, env=env,
+        capture_output=True,
+        text=True,
+        timeout=PROGRAM_TIMEOUT,
+        cwd=tmp,
+        env=env,
     )
 
 
@@ -258,10 +274,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> _Run:
 def test_slow_apply_over_libraries_exits_without_failure(run: _Run):
     # --apply: 0 when every file was written or unchanged (changed files are not an error in
     # this mode), 2 when a file failed (internal error, unreadable, cannot write).
-    assert run.apply.returncode == 0, (
-        f"asyncfix --apply exited {run.apply.returncode}\n{run.apply.stderr[-4000:]}"
-    )
-    assert run.document is not None and run.document["summary"]["failed"] == 0, run.apply.stdout[-4000:]
+    assert (
+        run.apply.returncode == 0
+    ), f"asyncfix --apply exited {run.apply.returncode}\n{run.apply.stderr[-4000:]}"
+    assert run.document is not None and run.document["summary"]["failed"] == 0, run.apply.stdout[
+        -4000:
+    ]
     assert run.document["summary"]["files"] > 300, run.document["summary"]
 
 
@@ -303,10 +321,13 @@ def test_slow_second_apply_changes_nothing(run: _Run):
     done, document = _asyncfix_apply(run.libs, run.tmp)
     after = _snapshot(run.libs)
     assert done.returncode == 0, done.stderr[-4000:]
-    changed = sorted(path for path in set(before) | set(after) if before.get(path) != after.get(path))
-    assert not changed, (
-        f"the second --apply changed {len(changed)} files: {changed[:30]}\n"
-        + _rewrites_summary(document)
+    changed = sorted(
+        path for path in set(before) | set(after) if before.get(path) != after.get(path)
+    )
+    assert (
+        not changed
+    ), f"the second --apply changed {len(changed)} files: {changed[:30]}\n" + _rewrites_summary(
+        document
     )
     assert document is not None and document["summary"]["changed"] == 0, _rewrites_summary(document)
 

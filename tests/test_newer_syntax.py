@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
 from asyncfix.cli import main
 from asyncfix.codemods import syntax
 from asyncfix.codemods.engine import CALL_GRAPH, scan_source, transform_standalone
+from click.testing import CliRunner
 from conftest import DEFAULT_SETTINGS
 
 PEP695 = (
@@ -83,8 +82,11 @@ def test_tstring_file_is_analysed_and_rewritten(tmp_path: Path):
     [
         ('def f[T: "é" = int](x=g()):\n    h(x)\n', ["g()", "h(x)"]),
         ("def f[\n    T,  # a comment\n    U,\n](x=g()):\n    h(x)\n", ["g()", "h(x)"]),
-        ('type X[T] = list[T]\nif y:\n    type Z = k()\n', ["X", "list[T]", "k()"]),
-        ('x = f"{"é"} {a.b()!r:>{w()}} {f"{c()}"}" "s" f"""{\n  d()  # c\n}"""\n', ["a.b()", "w()", "c()", "d()"]),
+        ("type X[T] = list[T]\nif y:\n    type Z = k()\n", ["X", "list[T]", "k()"]),
+        (
+            'x = f"{"é"} {a.b()!r:>{w()}} {f"{c()}"}" "s" f"""{\n  d()  # c\n}"""\n',
+            ["a.b()", "w()", "c()", "d()"],
+        ),
         ("try:\n    pass\nexcept A, B:\n    e()\n", ["A", "B", "e()"]),
         ('s = t"{a()}" + rt"{b()}"\n', ["a()", "b()"]),
         ("lazy import os\nx = [*g() for g in gs]\n", ["os", "g()"]),

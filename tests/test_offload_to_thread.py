@@ -7,7 +7,7 @@ from conftest import rewrite
 
 SELECT = {"select": ["await_coroutines", "offload_to_thread"], "fmt": False}
 
-HELPER = '''import asyncio
+HELPER = """import asyncio
 import subprocess
 
 
@@ -19,7 +19,7 @@ async def run(args):
     await asyncio.sleep(0)
     result = run_sync(args)
     return result
-'''
+"""
 
 
 def test_a_blocking_helper_call_moves_to_a_thread():
@@ -38,7 +38,8 @@ def test_a_call_inside_a_larger_expression_is_reported_with_its_chain():
 
 def test_an_opt_out_comment_silences_the_report():
     source = HELPER.replace(
-        "result = run_sync(args)", "result = [run_sync(args)]  # asyncfix: ignore[offload_to_thread]"
+        "result = run_sync(args)",
+        "result = [run_sync(args)]  # asyncfix: ignore[offload_to_thread]",
     )
     out, diagnostics = rewrite(source, **SELECT)
     assert out == source and diagnostics == []

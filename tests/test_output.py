@@ -13,13 +13,11 @@ import sys
 from pathlib import Path
 from typing import Dict, List
 
+import asyncfix.cli
 import jsonschema
 import libcst as cst
 import pytest
 import yaml
-from click.testing import CliRunner
-
-import asyncfix.cli
 from asyncfix import codemods as registry
 from asyncfix.cli import main
 from asyncfix.codemods.base import Codemod, Diagnostic
@@ -32,14 +30,13 @@ from asyncfix.output import (
     line_edits,
     render_github,
 )
+from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 BLOCKING = b'import time\n\n\nasync def wait():\n    time.sleep(0.2)\n    return {"msg": "done"}\n'
-FIXED = (
-    b'import asyncio\n\n\nasync def wait():\n    await asyncio.sleep(0.2)\n    return {"msg": "done"}\n'
-)
+FIXED = b'import asyncio\n\n\nasync def wait():\n    await asyncio.sleep(0.2)\n    return {"msg": "done"}\n'
 # One rewrite, and one ASYNC251 diagnostic asyncfix will not rewrite (a generator expression).
 MIXED = (
     b"import time\n\n\nasync def wait():\n    time.sleep(1)\n\n\n"
@@ -136,16 +133,28 @@ def test_json_schema_rejects_what_it_should():
         "files": [],
         "diagnostics": [],
         "summary": {
-            "files": 0, "changed": 0, "skipped": 0, "unchanged": 0, "failed": 0,
-            "diagnostics": 0, "rewrites": {}, "requirements": [],
+            "files": 0,
+            "changed": 0,
+            "skipped": 0,
+            "unchanged": 0,
+            "failed": 0,
+            "diagnostics": 0,
+            "rewrites": {},
+            "requirements": [],
         },
     }
     validator.validate(good)
     assert not validator.is_valid({**good, "version": 2})
     assert not validator.is_valid({k: v for k, v in good.items() if k != "summary"})
     changed_without_diff = {
-        "file": "a.py", "status": "changed", "fix_available": True, "diff": None,
-        "rewrites": {}, "requirements": [], "error": None, "diagnostics": [],
+        "file": "a.py",
+        "status": "changed",
+        "fix_available": True,
+        "diff": None,
+        "rewrites": {},
+        "requirements": [],
+        "error": None,
+        "diagnostics": [],
     }
     assert not validator.is_valid({**good, "files": [changed_without_diff]})
 
@@ -182,7 +191,9 @@ def test_github_escaping_of_data_and_properties():
     diagnostic = Diagnostic(
         "we,ird:dir/a%b.py", 3, 7, "ASYNC251", "50% done\r\nnext: line", "a, b", "sleep_to_asyncio"
     )
-    run = RunResults("check", [FileResult("we,ird:dir/a%b.py", "x", "unchanged", diagnostics=[diagnostic])])
+    run = RunResults(
+        "check", [FileResult("we,ird:dir/a%b.py", "x", "unchanged", diagnostics=[diagnostic])]
+    )
     assert render_github(run) == (
         "::warning file=we%2Cird%3Adir/a%25b.py,line=3,col=7,title=ASYNC251"
         "::50%25 done%0D%0Anext: line (hint: a, b)\n"
@@ -242,8 +253,11 @@ def test_sarif_is_valid_and_its_fixes_reproduce_the_rewrite(project: Path):
     assert failure["level"] == "error" and "app/broken.py" in failure["message"]["text"]
     assert run["invocations"][0]["executionSuccessful"] is False
 
-    rewrites = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r
-                for r in run["results"] if r["ruleId"] == "asyncfix-rewrite"}
+    rewrites = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r
+        for r in run["results"]
+        if r["ruleId"] == "asyncfix-rewrite"
+    }
     assert sorted(rewrites) == ["app/mixed.py", "app/routes.py"]
     originals = {uri: (project / uri).read_text() for uri in rewrites}
     assert invoke("--apply", "app").exit_code == 2  # broken.py still fails
@@ -251,7 +265,10 @@ def test_sarif_is_valid_and_its_fixes_reproduce_the_rewrite(project: Path):
         (fix,) = item["fixes"]
         (change,) = fix["artifactChanges"]
         assert change["artifactLocation"]["uri"] == uri
-        assert apply_replacements(originals[uri], change["replacements"]) == (project / uri).read_text()
+        assert (
+            apply_replacements(originals[uri], change["replacements"])
+            == (project / uri).read_text()
+        )
 
 
 def test_sarif_uses_file_uris_for_absolute_paths(project: Path):
@@ -418,11 +435,15 @@ def with_test_codemod(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(asyncfix.cli, "REGISTRY", (*asyncfix.cli.REGISTRY, NeedsPackages))
 
 
-def test_apply_report_lists_conversions_diagnostics_and_dependencies(project: Path, with_test_codemod):
+def test_apply_report_lists_conversions_diagnostics_and_dependencies(
+    project: Path, with_test_codemod
+):
     (project / "app" / "db.py").write_text(
         "async def load():\n    return legacy_get('postgres://db/x')\n"
     )
-    (project / "app" / "web.py").write_text("async def page():\n    return legacy_get('https://x')\n")
+    (project / "app" / "web.py").write_text(
+        "async def page():\n    return legacy_get('https://x')\n"
+    )
     result = invoke("--apply", "--jobs", "1", "--report", "report.md", "app")
     assert result.exit_code == 2  # broken.py
     assert "needs a human: 1 diagnostic (ASYNC251 1)" in result.stderr
@@ -441,12 +462,14 @@ def test_apply_report_lists_conversions_diagnostics_and_dependencies(project: Pa
     assert "| `httpx` | `needs_packages` (`app/db.py`, `app/web.py`) |" in report
     assert "pip install asyncpg httpx" in report
     assert (project / "app" / "db.py").read_text() == (
-        "async def load():\n    return await modern_get(\"postgres://db/x\")\n"
+        'async def load():\n    return await modern_get("postgres://db/x")\n'
     )
 
 
 def test_requirements_reach_the_json_output(project: Path, with_test_codemod):
-    (project / "app" / "web.py").write_text("async def page():\n    return legacy_get('https://x')\n")
+    (project / "app" / "web.py").write_text(
+        "async def page():\n    return legacy_get('https://x')\n"
+    )
     document = json.loads(invoke("--output-format", "json", "--jobs", "1", "app/web.py").stdout)
     json_validator().validate(document)
     assert document["files"][0]["requirements"] == ["httpx"]
@@ -492,17 +515,26 @@ def staged_repo(tmp_path: Path) -> Path:
 def run_hook(hook_id: str, repo: Path) -> subprocess.CompletedProcess:
     """What pre-commit does: split the entry like a shell, append the staged file names, run
     it from the repository root with the hook's environment on PATH."""
-    hooks = {hook["id"]: hook for hook in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    hooks = {
+        hook["id"]: hook for hook in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    }
     staged = subprocess.run(
         ["git", "diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z"],
-        cwd=repo, capture_output=True, text=True, check=True,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split("\0")
     files = [name for name in staged if name.endswith(".py")]
     assert files == ["pkg/routes.py", "pkg/sync_routes.py"]
     env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
     return subprocess.run(
         [*shlex.split(hooks[hook_id]["entry"]), *hooks[hook_id].get("args", []), *files],
-        cwd=repo, capture_output=True, text=True, env=env, timeout=120,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
 
 

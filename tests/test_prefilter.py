@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import List, Tuple
 
 import pytest
-
-from conftest import DEFAULT_SETTINGS, GOLDEN
 from asyncfix.codemods import engine, prefilter
 from asyncfix.codemods.files import DEFAULT_EXCLUDES, discover
+from conftest import DEFAULT_SETTINGS, GOLDEN
 
 REALCODE = Path("/work/realcode")
 
@@ -57,9 +56,11 @@ def test_golden_projects_come_out_the_same(name: str, paths: List[Path], monkeyp
 
 @pytest.mark.parametrize(
     "repo",
-    sorted(p.parent.name for p in REALCODE.glob("*/pristine") if any(p.rglob("*.py")))
-    if REALCODE.is_dir()
-    else [],
+    (
+        sorted(p.parent.name for p in REALCODE.glob("*/pristine") if any(p.rglob("*.py")))
+        if REALCODE.is_dir()
+        else []
+    ),
 )
 def test_real_code_comes_out_the_same(repo: str, monkeypatch):
     tree = REALCODE / repo / "pristine"
@@ -88,7 +89,21 @@ def test_identifiers_are_whole_names_as_text():
 
 def test_bindings_are_where_an_import_can_reach_a_name():
     source = b"import a.b as c, d\nfrom m import (x,\n   y as z)\ndef f(): pass\nclass K(B): ...\n  t1, t2 = 3\nv: int = 4\nif a == b: g(h)\n"
-    assert prefilter.bindings(source) == {"a", "b", "as", "c", "d", "x", "y", "z", "f", "K", "t1", "t2", "v"}
+    assert prefilter.bindings(source) == {
+        "a",
+        "b",
+        "as",
+        "c",
+        "d",
+        "x",
+        "y",
+        "z",
+        "f",
+        "K",
+        "t1",
+        "t2",
+        "v",
+    }
 
 
 def test_seeds_are_files_with_async_code_or_a_whole_program_token():
@@ -101,7 +116,9 @@ def test_a_sync_caller_of_a_coroutine_in_another_file_is_collected(tmp_path: Pat
     """Up the call graph: `use` in a file without `async` calls a coroutine: it is collected
     (and made async), and a file that calls neither is not."""
     (tmp_path / "helper.py").write_text("async def fetch():\n    return 1\n")
-    (tmp_path / "caller.py").write_text("from helper import fetch\n\n\ndef use():\n    return fetch()\n")
+    (tmp_path / "caller.py").write_text(
+        "from helper import fetch\n\n\ndef use():\n    return fetch()\n"
+    )
     (tmp_path / "other.py").write_text("def unrelated():\n    return 2\n")
     collected, everything = _same([tmp_path], tmp_path, monkeypatch)
     assert (collected, everything) == (2, 3)

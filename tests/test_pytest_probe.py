@@ -27,8 +27,7 @@ from asyncfix import pytest_probe
 
 pytest_plugins = ["pytester"]
 
-APP = textwrap.dedent(
-    """\
+APP = textwrap.dedent("""\
     import asyncio
     import threading
     import time
@@ -54,11 +53,9 @@ APP = textwrap.dedent(
     async def lib():
         threading.Event().wait(0.2)
         return {"route": "lib"}
-    """
-)
+    """)
 
-TESTS = textwrap.dedent(
-    """\
+TESTS = textwrap.dedent("""\
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
 
@@ -82,8 +79,7 @@ TESTS = textwrap.dedent(
         with TestClient(app) as client, ThreadPoolExecutor(len(PATHS)) as pool:
             responses = list(pool.map(client.get, PATHS))
         assert [r.json()["route"] for r in responses] == [p[1:] for p in PATHS]
-    """
-)
+    """)
 
 
 def line_of(source: str, text: str) -> int:
@@ -125,7 +121,8 @@ def test_names_the_blocking_lines_and_not_the_awaiting_one(pytester: pytest.Pyte
     report = json.loads((pytester.path / "probe.json").read_text())
     [group] = [g for g in report["stalls"] if g["line"] == SLOW]
     assert group["tests"] == [
-        "test_app.py::test_asgi_transport", "test_app.py::test_testclient_portal"
+        "test_app.py::test_asgi_transport",
+        "test_app.py::test_testclient_portal",
     ]
     assert group["count"] >= 2 and group["worst_ms"] >= 150
     # What the line called, qualified (C code: through the module's globals; Python code: the
@@ -151,7 +148,10 @@ def test_json_report(pytester: pytest.Pytester) -> None:
     assert report["count"] == 1 and 150 <= report["worst_ms"] < run_ms
     [stall] = report["stalls"]
     assert {k: stall[k] for k in ("path", "line", "function", "innermost", "count")} == {
-        "path": "app.py", "line": SLOW, "function": "slow", "innermost": "time.sleep",
+        "path": "app.py",
+        "line": SLOW,
+        "function": "slow",
+        "innermost": "time.sleep",
         "count": 1,
     }
     assert stall["worst_ms"] == stall["total_ms"] == report["worst_ms"]
@@ -179,8 +179,7 @@ def test_threshold_option(pytester: pytest.Pytester) -> None:
     bad.stderr.fnmatch_lines(["*--asyncfix-probe-ms must be positive*"])
 
 
-CHECK_PATCHED = textwrap.dedent(
-    """\
+CHECK_PATCHED = textwrap.dedent("""\
     import asyncio
     import threading
 
@@ -189,8 +188,7 @@ CHECK_PATCHED = textwrap.dedent(
         watchdog = any(t.name == "asyncfix-probe-watchdog" for t in threading.enumerate())
         expected = request.config.getoption("asyncfix_probe")
         assert patched is expected and watchdog is expected
-    """
-)
+    """)
 
 
 def test_inactive_unless_asked(pytester: pytest.Pytester) -> None:
@@ -202,13 +200,10 @@ def test_inactive_unless_asked(pytester: pytest.Pytester) -> None:
     on.assert_outcomes(passed=1)
     on.stdout.fnmatch_lines(["asyncfix probe: no event loop was blocked longer than 50 ms; *"])
     # After the session the patch is gone again.
-    assert not hasattr(
-        __import__("asyncio").BaseEventLoop.run_forever, pytest_probe._MARK
-    )
+    assert not hasattr(__import__("asyncio").BaseEventLoop.run_forever, pytest_probe._MARK)
 
 
-STALL_AT_EXIT = textwrap.dedent(
-    """\
+STALL_AT_EXIT = textwrap.dedent("""\
     import asyncio
     import time
 
@@ -224,8 +219,7 @@ STALL_AT_EXIT = textwrap.dedent(
             await asyncio.sleep(0.3)  # idle in select: no stall
 
         asyncio.run(main())
-    """
-)
+    """)
 
 
 def test_stall_in_the_test_itself_and_idle_loops(pytester: pytest.Pytester) -> None:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import re
 
 import pytest
-
-import importlib
-import inspect
-
 from asyncfix.codemods import BY_NAME, REGISTRY
 from asyncfix.codemods.base import Codemod
 from conftest import GOLDEN, REPO
@@ -19,7 +17,9 @@ def _defines_codemod(stem: str) -> bool:
     machinery or a part of one codemod (nothing to register)."""
     module = importlib.import_module(f"asyncfix.codemods.{stem}")
     return any(
-        issubclass(value, Codemod) and value is not Codemod and value.__module__ == module.__name__
+        issubclass(value, Codemod)
+        and value is not Codemod
+        and value.__module__ == module.__name__
         and "NAME" in vars(value)
         for value in vars(module).values()
         if inspect.isclass(value)

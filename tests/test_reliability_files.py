@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Callable, Dict
 
 import pytest
-from click.testing import CliRunner
-
 from asyncfix import cli
 from asyncfix.codemods import engine, writer
+from click.testing import CliRunner
 
 BLOCKING = b'import time\n\n\nasync def wait():\n    time.sleep(0.2)\n    return {"msg": "done"}\n'
 
@@ -45,7 +44,11 @@ def _large() -> bytes:
     # ~2.4 MB in 200 long lines plus the coroutine (libcst's cost is per line and node, so a
     # file of many MB in many short lines takes minutes: see docs/real_code_report.md).
     blobs = b"".join(b"BLOB_%d = '" % i + b"ab\\x00cd\\t" * 1200 + b"'\n" for i in range(200))
-    return b"import time\n\n" + blobs + b"\n\nasync def wait():\n    time.sleep(0.2)\n    return BLOB_1\n"
+    return (
+        b"import time\n\n"
+        + blobs
+        + b"\n\nasync def wait():\n    time.sleep(0.2)\n    return BLOB_1\n"
+    )
 
 
 CASES: Dict[str, bytes] = {
@@ -96,9 +99,26 @@ def test_rewritten_with_everything_else_kept_byte_for_byte(tmp_path: Path, name:
 
 @pytest.mark.parametrize(
     "source",
-    [b"", b"\n", b"# only a comment\n# with words codemods look for: sleep requests open\n",
-     b"#!/usr/bin/env python\n", b"\xef\xbb\xbf", b"\x0c\n", b"   \n\t\n", b"pass"],
-    ids=["empty", "newline", "comments", "shebang", "bom-only", "form-feed", "whitespace", "no-newline"],
+    [
+        b"",
+        b"\n",
+        b"# only a comment\n# with words codemods look for: sleep requests open\n",
+        b"#!/usr/bin/env python\n",
+        b"\xef\xbb\xbf",
+        b"\x0c\n",
+        b"   \n\t\n",
+        b"pass",
+    ],
+    ids=[
+        "empty",
+        "newline",
+        "comments",
+        "shebang",
+        "bom-only",
+        "form-feed",
+        "whitespace",
+        "no-newline",
+    ],
 )
 def test_trivial_files_are_unchanged_exit_0(tmp_path: Path, source: bytes):
     path = tmp_path / "module.py"
@@ -140,7 +160,9 @@ def test_bad_input_reported_per_file_run_continues_exit_2(tmp_path: Path):
     result = invoke("--apply", str(root))
     assert result.exit_code == 2
     for name, (data, words) in BAD_INPUT.items():
-        line = next(line for line in result.stderr.splitlines() if line.startswith(f"error: {root / name}:"))
+        line = next(
+            line for line in result.stderr.splitlines() if line.startswith(f"error: {root / name}:")
+        )
         assert words in line, line
         assert (root / name).read_bytes() == data
     assert (root / "good.py").read_bytes() == fixed(BLOCKING)
@@ -161,7 +183,9 @@ def test_fifo_and_directory_named_py_do_not_block_the_run(tmp_path: Path):
     assert (root / "package.py" / "inner.py").read_bytes() == fixed(BLOCKING)
     named = subprocess.run(
         [sys.executable, "-m", "asyncfix", "--check", str(root / "pipe.py")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert named.returncode == 2 and "not a regular file" in named.stderr
 

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import hypothesmith
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from conftest import GOLDEN
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from reliability_support import COUNTS, MUTATIONS, check_pipeline, mutate
 
 # Generated programs such as `1()` make compile() warn; the warnings say nothing about asyncfix.
@@ -45,7 +45,9 @@ BEFORES = sorted(GOLDEN.glob("*/*.before.py"))
 # libcst parses and walks the random part too: a comment holding every codemod's tokens (the
 # codemods walk the random code, find nothing to do), or real code for each codemod (the tail
 # compiles on its own; a random program before it is any sequence of statements).
-TRIGGER_COMMENT = "\n# async def sleep requests httpx subprocess open Path input wait yield Session sqlalchemy\n"
+TRIGGER_COMMENT = (
+    "\n# async def sleep requests httpx subprocess open Path input wait yield Session sqlalchemy\n"
+)
 TRIGGER_TAIL = """
 
 import time, subprocess, requests, sqlalchemy
@@ -177,9 +179,9 @@ def test_finding_session_used_in_a_comprehension_is_awaited_there():
     from conftest import check_transformed
 
     check_transformed(
-        'import requests\n\n\nasync def f(ids):\n    with requests.Session() as s:\n'
+        "import requests\n\n\nasync def f(ids):\n    with requests.Session() as s:\n"
         '        [s.post("http://h/a", json=i) for i in ids]\n',
-        'import httpx\n\n'
+        "import httpx\n\n"
         "# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.\n"
         "_HTTPX_SSL_CONTEXT = httpx.create_ssl_context()\n\n\n"
         "async def f(ids):\n    async with httpx.AsyncClient(\n"
@@ -192,7 +194,7 @@ def test_finding_session_used_in_a_lambda_is_reported_not_converted():
     from conftest import check_noop
 
     diagnostics = check_noop(
-        'import requests\n\n\nasync def f():\n    with requests.Session() as s:\n'
+        "import requests\n\n\nasync def f():\n    with requests.Session() as s:\n"
         '        s.get("http://h/")\n        later = lambda: s.get("http://h/b")\n        return later\n'
     )
     # ASYNC210 says why the block stays; the call it leaves blocking is BLOCK002 (what is left).

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
-
 from asyncfix.codemods.files import TEMP_PREFIX, TEMP_SUFFIX
 
 FILES = 30  # bounded: a run over them takes a few seconds on a slow CI machine
@@ -78,8 +77,15 @@ def _check(root: Path, files: Dict[Path, bytes], temporary_allowed: bool) -> int
 
 def _start(root: Path, jobs: int) -> subprocess.Popen:
     command = [
-        sys.executable, "-m", "asyncfix", "--apply", "--select", "sleep_to_asyncio",
-        "-j", str(jobs), str(root),
+        sys.executable,
+        "-m",
+        "asyncfix",
+        "--apply",
+        "--select",
+        "sleep_to_asyncio",
+        "-j",
+        str(jobs),
+        str(root),
     ]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -123,8 +129,17 @@ def test_interrupted_apply_can_be_resumed(tmp_path: Path):
     _interrupt(tmp_path, files, signal.SIGTERM, 3, 1)
     assert FILES > _check(tmp_path, files, temporary_allowed=False) >= 3
     done = subprocess.run(
-        [sys.executable, "-m", "asyncfix", "--apply", "--select", "sleep_to_asyncio", str(tmp_path)],
-        capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "asyncfix",
+            "--apply",
+            "--select",
+            "sleep_to_asyncio",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert _check(tmp_path, files, temporary_allowed=False) == FILES

@@ -14,7 +14,6 @@ import importlib.util
 import sys
 
 import pytest
-
 from conftest import REPO
 from reliability_support import COUNTS
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
-
 from conftest import GOLDEN
 
 AFTERS = sorted(GOLDEN.glob("*/*.after.py"))
@@ -56,7 +55,10 @@ print(json.dumps(results))
 def _import_all(targets: List[str], cwd: Path) -> Dict[str, object]:
     done = subprocess.run(
         [sys.executable, "-c", _IMPORTER, *targets],
-        capture_output=True, text=True, timeout=240, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=cwd,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -123,9 +125,21 @@ def test_rewritten_project_modules_import_wherever_the_input_did(after: Path, tm
 def _undefined_names(paths: List[Path]) -> Dict[str, List[Tuple[str, int]]]:
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     done = subprocess.run(
-        [ruff, "check", "--isolated", "--no-cache", "--select", "F821", "--output-format",
-         "json", "--exit-zero", *map(str, paths)],
-        capture_output=True, text=True, timeout=120,
+        [
+            ruff,
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--select",
+            "F821",
+            "--output-format",
+            "json",
+            "--exit-zero",
+            *map(str, paths),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     found: Dict[str, List[Tuple[str, int]]] = {str(p): [] for p in paths}
@@ -143,7 +157,9 @@ def test_no_rewrite_introduces_an_undefined_name():
             inputs.append(_twin(after))
         else:
             project = next(parent for parent in after.parents if parent.name.endswith(".after"))
-            twin = project.with_name(project.name[: -len(".after")] + ".before") / after.relative_to(project)
+            twin = project.with_name(
+                project.name[: -len(".after")] + ".before"
+            ) / after.relative_to(project)
             inputs.append(twin)
     found = _undefined_names([p for p in outputs + inputs if p.exists()])
     assert len(outputs) > 40

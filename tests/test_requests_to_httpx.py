@@ -43,32 +43,44 @@ def _out(body: str, header: str = HEADER) -> str:
     [
         pytest.param(
             "import requests\nasync def f(u):\n    return requests.get(u).json()\n",
-            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        return (await client.get(u)).json()\n"),
+            _out(
+                f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        return (await client.get(u)).json()\n"
+            ),
             id="import-requests",
         ),
         pytest.param(
             "import requests as rq\nasync def f(u):\n    r = rq.get(u, {'a': 1})\n    return r.text\n",
-            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        r = await client.get(u, params={{'a': 1}})\n    return r.text\n"),
+            _out(
+                f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        r = await client.get(u, params={{'a': 1}})\n    return r.text\n"
+            ),
             id="alias-and-positional-params",
         ),
         pytest.param(
             "from requests import post\nasync def f(u):\n    return post(u, 'raw').status_code\n",
-            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        return (await client.post(u, content='raw')).status_code\n"),
+            _out(
+                f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        return (await client.post(u, content='raw')).status_code\n"
+            ),
             id="from-import-data-string-becomes-content",
         ),
         pytest.param(
             "import requests\nasync def f(u, form):\n    requests.put(u, data=form, allow_redirects=False)\n",
-            _out(f"async def f(u, form):\n{PER_CALL}    async with {CLIENT} as client:\n        await client.put(u, data=form, follow_redirects=False)\n"),
+            _out(
+                f"async def f(u, form):\n{PER_CALL}    async with {CLIENT} as client:\n        await client.put(u, data=form, follow_redirects=False)\n"
+            ),
             id="data-form-and-allow-redirects",
         ),
         pytest.param(
             "import requests\nasync def f(u):\n    return requests.head(u).headers\n",
-            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        return (await client.head(u, follow_redirects=False)).headers\n"),
+            _out(
+                f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        return (await client.head(u, follow_redirects=False)).headers\n"
+            ),
             id="head-does-not-follow-redirects",
         ),
         pytest.param(
             "import requests\nasync def f(u):\n    requests.delete(u, json={'id': 1}, timeout=(1, 5))\n",
-            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        await client.request(\"DELETE\", u, json={{'id': 1}}, timeout=httpx.Timeout(5, connect=1))\n"),
+            _out(
+                f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        await client.request(\"DELETE\", u, json={{'id': 1}}, timeout=httpx.Timeout(5, connect=1))\n"
+            ),
             id="body-on-delete-and-timeout-tuple",
         ),
         pytest.param(
@@ -80,7 +92,9 @@ def _out(body: str, header: str = HEADER) -> str:
         ),
         pytest.param(
             "import requests\nasync def f(u):\n    r = requests.get(u)\n    if r:\n        return r.reason\n    return not r.ok, r.url\n",
-            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        r = await client.get(u)\n    if not r.is_error:\n        return r.reason_phrase\n    return r.is_error, str(r.url)\n"),
+            _out(
+                f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        r = await client.get(u)\n    if not r.is_error:\n        return r.reason_phrase\n    return r.is_error, str(r.url)\n"
+            ),
             id="response-attributes",
         ),
         pytest.param(
@@ -100,8 +114,10 @@ def _out(body: str, header: str = HEADER) -> str:
         pytest.param(
             "import requests\nasync def f(u):\n    try:\n        requests.get(u).raise_for_status()\n"
             "    except requests.HTTPError as e:\n        return e.response.status_code\n",
-            _out(f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        try:\n            (await client.get(u)).raise_for_status()\n"
-                 "        except httpx.HTTPStatusError as e:\n            return e.response.status_code\n"),
+            _out(
+                f"async def f(u):\n{PER_CALL}    async with {CLIENT} as client:\n        try:\n            (await client.get(u)).raise_for_status()\n"
+                "        except httpx.HTTPStatusError as e:\n            return e.response.status_code\n"
+            ),
             id="except-clause-guarding-the-call",
         ),
     ],
@@ -136,16 +152,43 @@ def test_except_keeps_requests_classes_when_a_requests_call_stays():
 @pytest.mark.parametrize(
     "source",
     [
-        pytest.param("import requests\ndef f(u):\n    return requests.get(u).json()\n", id="sync-def"),
-        pytest.param("import requests\nasync def f(u):\n    g = lambda: requests.get(u)\n", id="lambda"),
-        pytest.param("import requests\nasync def f(u):\n    def g():\n        requests.get(u)\n", id="nested-def"),
-        pytest.param("async def f(requests, u):\n    return requests.get(u)\n", id="parameter-named-requests"),
-        pytest.param("async def f(u):\n    requests = {}\n    return requests.get(u)\n", id="local-named-requests"),
-        pytest.param("import requests\nasync def f(call):\n    return call(requests)\n", id="module-passed-around"),
-        pytest.param("import requests\nasync def f(u):\n    http = requests\n    return http\n", id="module-as-value"),
-        pytest.param("from my import requests\nasync def f(u):\n    return requests.get(u)\n", id="other-requests"),
-        pytest.param("import requests\nasync def f(u):\n    requests.get(u)  # asyncfix: ignore\n", id="opt-out"),
-        pytest.param("import httpx\nasync def f(u):\n    async with httpx.AsyncClient() as c:\n        await c.get(u)\n", id="already-async"),
+        pytest.param(
+            "import requests\ndef f(u):\n    return requests.get(u).json()\n", id="sync-def"
+        ),
+        pytest.param(
+            "import requests\nasync def f(u):\n    g = lambda: requests.get(u)\n", id="lambda"
+        ),
+        pytest.param(
+            "import requests\nasync def f(u):\n    def g():\n        requests.get(u)\n",
+            id="nested-def",
+        ),
+        pytest.param(
+            "async def f(requests, u):\n    return requests.get(u)\n", id="parameter-named-requests"
+        ),
+        pytest.param(
+            "async def f(u):\n    requests = {}\n    return requests.get(u)\n",
+            id="local-named-requests",
+        ),
+        pytest.param(
+            "import requests\nasync def f(call):\n    return call(requests)\n",
+            id="module-passed-around",
+        ),
+        pytest.param(
+            "import requests\nasync def f(u):\n    http = requests\n    return http\n",
+            id="module-as-value",
+        ),
+        pytest.param(
+            "from my import requests\nasync def f(u):\n    return requests.get(u)\n",
+            id="other-requests",
+        ),
+        pytest.param(
+            "import requests\nasync def f(u):\n    requests.get(u)  # asyncfix: ignore\n",
+            id="opt-out",
+        ),
+        pytest.param(
+            "import httpx\nasync def f(u):\n    async with httpx.AsyncClient() as c:\n        await c.get(u)\n",
+            id="already-async",
+        ),
     ],
 )
 def test_noop(source: str):
@@ -155,25 +198,93 @@ def test_noop(source: str):
 @pytest.mark.parametrize(
     ("source", "line", "col", "code", "words"),
     [
-        pytest.param("import requests\nasync def f(u, **kw):\n    requests.get(u, **kw)\n", 3, 5, "ASYNC210", "**kwargs", id="splat"),
-        pytest.param("import requests\nasync def f(u, p):\n    requests.get(u, proxies=p)\n", 3, 5, "ASYNC210", "proxies=", id="proxies"),
-        pytest.param("import requests\nasync def f(u):\n    requests.get(u, stream=True).raw\n", 3, 5, "ASYNC210", "stream=True", id="stream-without-with"),
+        pytest.param(
+            "import requests\nasync def f(u, **kw):\n    requests.get(u, **kw)\n",
+            3,
+            5,
+            "ASYNC210",
+            "**kwargs",
+            id="splat",
+        ),
+        pytest.param(
+            "import requests\nasync def f(u, p):\n    requests.get(u, proxies=p)\n",
+            3,
+            5,
+            "ASYNC210",
+            "proxies=",
+            id="proxies",
+        ),
+        pytest.param(
+            "import requests\nasync def f(u):\n    requests.get(u, stream=True).raw\n",
+            3,
+            5,
+            "ASYNC210",
+            "stream=True",
+            id="stream-without-with",
+        ),
         pytest.param(
             "import requests\nasync def f(u):\n    with requests.get(u, stream=True) as r:\n        for l in r.iter_lines():\n            pass\n",
-            3, 10, "ASYNC210", "iter_lines", id="iter-lines",
+            3,
+            10,
+            "ASYNC210",
+            "iter_lines",
+            id="iter-lines",
         ),
         pytest.param(
             "import requests\nasync def f(us):\n    for u in us:\n        x = u\n        requests.get(u, cookies={'a': x})\n",
-            5, 9, "ASYNC210", "`x`", id="client-setting-computed-too-late",
+            5,
+            9,
+            "ASYNC210",
+            "`x`",
+            id="client-setting-computed-too-late",
         ),
-        pytest.param("import requests\nasync def f(us):\n    return sum(requests.get(u).status_code for u in us)\n", 3, 16, "ASYNC210", "generator", id="genexp"),
-        pytest.param("import urllib.request\nasync def f(u):\n    return urllib.request.urlopen(u).read()\n", 3, 12, "ASYNC210", "urlopen", id="urlopen"),
-        pytest.param("import requests\nS = requests.Session()\nasync def f(u):\n    return S.get(u)\n", 4, 12, "ASYNC210", "lifespan", id="module-session"),
-        pytest.param("import httpx\nC = httpx.Client()\nasync def f(u):\n    return C.get(u)\n", 4, 12, "ASYNC212", "lifespan", id="module-httpx-client"),
-        pytest.param("import requests\nasync def f(u):\n    s = requests.Session()\n    return s.get(u)\n", 3, 9, "ASYNC210", "async with", id="session-outside-with"),
+        pytest.param(
+            "import requests\nasync def f(us):\n    return sum(requests.get(u).status_code for u in us)\n",
+            3,
+            16,
+            "ASYNC210",
+            "generator",
+            id="genexp",
+        ),
+        pytest.param(
+            "import urllib.request\nasync def f(u):\n    return urllib.request.urlopen(u).read()\n",
+            3,
+            12,
+            "ASYNC210",
+            "urlopen",
+            id="urlopen",
+        ),
+        pytest.param(
+            "import requests\nS = requests.Session()\nasync def f(u):\n    return S.get(u)\n",
+            4,
+            12,
+            "ASYNC210",
+            "lifespan",
+            id="module-session",
+        ),
+        pytest.param(
+            "import httpx\nC = httpx.Client()\nasync def f(u):\n    return C.get(u)\n",
+            4,
+            12,
+            "ASYNC212",
+            "lifespan",
+            id="module-httpx-client",
+        ),
+        pytest.param(
+            "import requests\nasync def f(u):\n    s = requests.Session()\n    return s.get(u)\n",
+            3,
+            9,
+            "ASYNC210",
+            "async with",
+            id="session-outside-with",
+        ),
         pytest.param(
             "import requests\nasync def f(u):\n    with requests.Session() as s:\n        s.verify = False\n        s.get(u)\n",
-            3, 10, "ASYNC210", "s.verify", id="session-setting-without-twin",
+            3,
+            10,
+            "ASYNC210",
+            "s.verify",
+            id="session-setting-without-twin",
         ),
     ],
 )
@@ -190,7 +301,9 @@ def test_handed_on_response_is_rewritten_and_reported():
     assert "return await client.get(u)" in out
     # Diagnostics name lines of the file as written: the note stands on the rewritten call's
     # block (the first line of what replaced `return requests.get(u)`).
-    block = next(i for i, line in enumerate(out.splitlines(), 1) if line.strip() == PER_CALL.strip())
+    block = next(
+        i for i, line in enumerate(out.splitlines(), 1) if line.strip() == PER_CALL.strip()
+    )
     assert [(d.line, d.code) for d in diagnostics] == [(block, "HTTPX001")]
 
 
@@ -232,13 +345,16 @@ class _Upstream(BaseHTTPRequestHandler):
             if self.headers.get("Content-Type") == "application/json":
                 # the same JSON; the bytes differ (httpx 0.28 serialises without spaces)
                 raw = json.loads(raw)
-            self._send(200, {
-                "method": self.command,
-                "query": parse_qs(parts.query),
-                "token": self.headers.get("X-Token"),
-                "content_type": self.headers.get("Content-Type"),
-                "body": raw,
-            })
+            self._send(
+                200,
+                {
+                    "method": self.command,
+                    "query": parse_qs(parts.query),
+                    "token": self.headers.get("X-Token"),
+                    "content_type": self.headers.get("Content-Type"),
+                    "body": raw,
+                },
+            )
         elif parts.path == "/delay":
             time.sleep(0.2)
             self._send(200, {"slept": 0.2})
@@ -266,7 +382,7 @@ def upstream() -> Iterator[str]:
         thread.join(timeout=5)
 
 
-APP = '''\
+APP = """\
 import os
 
 import requests
@@ -315,7 +431,7 @@ async def missing():
 @app.get("/slow")
 async def slow():
     return requests.get(f"{UPSTREAM}/delay").json()
-'''
+"""
 
 CALLS = [
     ("GET", "/search?q=asyncfix", None),
@@ -342,24 +458,43 @@ async def _concurrent(app, n: int) -> float:
     return elapsed
 
 
-def test_rewritten_app_answers_the_same_without_blocking(tmp_path: Path, upstream: str, monkeypatch):
+def test_rewritten_app_answers_the_same_without_blocking(
+    tmp_path: Path, upstream: str, monkeypatch
+):
     monkeypatch.setenv("ASYNCFIX_UPSTREAM", upstream)
     path = tmp_path / "proxy_app.py"
     path.write_text(APP)
     before_module = load_module(path, "proxy_before")
     before = asyncio.run(_answers(before_module.app))
-    assert before[0] == (200, {
-        "method": "GET", "query": {"q": ["asyncfix"], "page": ["2"]}, "token": None,
-        "content_type": None, "body": "",
-    })
+    assert before[0] == (
+        200,
+        {
+            "method": "GET",
+            "query": {"q": ["asyncfix"], "page": ["2"]},
+            "token": None,
+            "content_type": None,
+            "body": "",
+        },
+    )
     assert before[1][1]["json"]["token"] == "secret"
     assert before[1][1]["json"]["body"] == {"name": "widget", "price": 3}
     assert before[1][1]["raw"] == "raw text"
-    assert before[2] == (200, {
-        "status": 200, "url": f"{upstream}/echo?from=redirect", "redirects": 1, "head": 302,
-        "body": {"method": "GET", "query": {"from": ["redirect"]}, "token": None,
-                 "content_type": None, "body": ""},
-    })
+    assert before[2] == (
+        200,
+        {
+            "status": 200,
+            "url": f"{upstream}/echo?from=redirect",
+            "redirects": 1,
+            "head": 302,
+            "body": {
+                "method": "GET",
+                "query": {"from": ["redirect"]},
+                "token": None,
+                "content_type": None,
+                "body": "",
+            },
+        },
+    )
     assert before[3] == (200, {"caught": 404, "ok": False, "reason": "Not Found"})
     n = 10
     blocked = asyncio.run(_concurrent(before_module.app, n))
@@ -375,8 +510,13 @@ def test_rewritten_app_answers_the_same_without_blocking(tmp_path: Path, upstrea
     assert asyncio.run(_answers(after_module.app)) == before
     elapsed = asyncio.run(_concurrent(after_module.app, n))
     # compared with the run before the rewrite, on this machine (no absolute threshold)
-    assert elapsed < blocked / 2, f"{n} concurrent requests took {elapsed:.2f}s after the rewrite ({blocked:.2f}s before)"
-    assert CliRunner().invoke(main, ["--check", "--select", "requests_to_httpx", str(path)]).exit_code == 0
+    assert (
+        elapsed < blocked / 2
+    ), f"{n} concurrent requests took {elapsed:.2f}s after the rewrite ({blocked:.2f}s before)"
+    assert (
+        CliRunner().invoke(main, ["--check", "--select", "requests_to_httpx", str(path)]).exit_code
+        == 0
+    )
 
 
 def test_emitted_client_does_not_pay_for_an_ssl_context():
@@ -391,7 +531,9 @@ def test_emitted_client_does_not_pay_for_an_ssl_context():
 
     context = httpx.create_ssl_context()
     own = mean_ms(lambda: httpx.AsyncClient(follow_redirects=True, timeout=None), 5)
-    shared = mean_ms(lambda: httpx.AsyncClient(verify=context, follow_redirects=True, timeout=None), 50)
+    shared = mean_ms(
+        lambda: httpx.AsyncClient(verify=context, follow_redirects=True, timeout=None), 50
+    )
     assert shared * 10 < own, f"shared context: {shared:.2f} ms, own context: {own:.2f} ms"
 
 
@@ -409,9 +551,26 @@ async def fetch(url):
 def _self_signed(tmp_path: Path) -> Tuple[Path, Path]:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     done = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        capture_output=True, text=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        capture_output=True,
+        text=True,
     )
     if done.returncode != 0:
         pytest.skip(f"openssl cannot make a test certificate: {done.stderr.strip()[:200]}")
@@ -443,6 +602,7 @@ def test_verify_with_a_ca_bundle_becomes_an_ssl_context_and_still_trusts_only_it
             warnings.simplefilter("error", DeprecationWarning)
             after = asyncio.run(load_module(path, "verify_after").fetch(url))
         assert after == before
+
         # the bundle is what makes the server trusted: httpx's default context rejects it
         async def default_context() -> None:
             async with httpx.AsyncClient() as client:

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import List, Set, Tuple
 
 import pytest
-
 from asyncfix.codemods import BY_NAME
 from asyncfix.codemods.engine import Settings, transform_source
 from asyncfix.codemods.project import ProjectIndex
@@ -40,8 +39,20 @@ Found = Set[Tuple[int, str]]
 
 def _ruff(path: Path) -> Found:
     completed = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "ASYNC2", "--preview",
-         "--output-format", "json", "--exit-zero", str(path)],
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--isolated",
+            "--select",
+            "ASYNC2",
+            "--preview",
+            "--output-format",
+            "json",
+            "--exit-zero",
+            str(path),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -67,7 +78,9 @@ def test_ruff_finds_only_what_asyncfix_reported(tmp_path: Path, fixture: str, co
     assert second.new == path.read_bytes()
     reported: Found = {(d.line, d.code) for d in second.diagnostics}
     after = _ruff(path)
-    assert after <= reported, f"ruff finds what asyncfix neither fixed nor reported: {sorted(after - reported)}"
+    assert (
+        after <= reported
+    ), f"ruff finds what asyncfix neither fixed nor reported: {sorted(after - reported)}"
     # Not vacuous: the fixture had more for ruff to find than is left.
     assert len(before) > len(after)
     # And this codemods report nothing ruff does not flag (sleep_to_asyncio also

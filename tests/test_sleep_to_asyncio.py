@@ -8,9 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
-
 from asyncfix.cli import main
+from click.testing import CliRunner
 from conftest import check_noop, check_transformed, load_module
 
 SELECT = {"select": ["sleep_to_asyncio"]}
@@ -65,13 +64,22 @@ def test_rewrites(before: str, after: str):
     [
         pytest.param("import time\ndef f():\n    time.sleep(1)\n", id="sync-def"),
         pytest.param("import time\nasync def f():\n    g = lambda: time.sleep(1)\n", id="lambda"),
-        pytest.param("import time\nasync def f():\n    def g():\n        time.sleep(1)\n", id="nested-def"),
-        pytest.param("import time\nasync def f():\n    class C:\n        x = time.sleep(0)\n", id="class-body"),
+        pytest.param(
+            "import time\nasync def f():\n    def g():\n        time.sleep(1)\n", id="nested-def"
+        ),
+        pytest.param(
+            "import time\nasync def f():\n    class C:\n        x = time.sleep(0)\n",
+            id="class-body",
+        ),
         pytest.param("async def f(self):\n    self.time.sleep(1)\n", id="attribute-of-object"),
-        pytest.param("import time\nasync def f(time):\n    time.sleep(1)\n", id="parameter-shadows"),
+        pytest.param(
+            "import time\nasync def f(time):\n    time.sleep(1)\n", id="parameter-shadows"
+        ),
         pytest.param("from gevent import sleep\nasync def f():\n    sleep(1)\n", id="other-sleep"),
         pytest.param("import time\ntime.sleep(1)\n", id="module-level"),
-        pytest.param("import time\nasync def f():\n    time.sleep(1)  # asyncfix: ignore\n", id="opt-out"),
+        pytest.param(
+            "import time\nasync def f():\n    time.sleep(1)  # asyncfix: ignore\n", id="opt-out"
+        ),
         pytest.param(
             "import time\nasync def f():\n    return [[time.sleep(0) for a in b] for b in c]\n",
             id="nested-comprehension",
@@ -100,11 +108,14 @@ def test_reference_and_genexp_are_reported_with_locations():
         "    return sum(time.sleep(0) or 1 for _ in xs)\n"
     )
     diagnostics = check_noop(source, fmt=False, **SELECT)
-    assert [(d.line, d.column, d.code) for d in diagnostics] == [(3, 17, "ASYNC251"), (4, 16, "ASYNC251")]
+    assert [(d.line, d.column, d.code) for d in diagnostics] == [
+        (3, 17, "ASYNC251"),
+        (4, 16, "ASYNC251"),
+    ]
     assert all(d.hint for d in diagnostics)
 
 
-APP = '''\
+APP = """\
 import time
 
 from fastapi import FastAPI
@@ -122,7 +133,7 @@ async def wait():
 def sync_wait():
     time.sleep(0.01)
     return {"msg": "sync"}
-'''
+"""
 
 
 async def _concurrent(app, route: str, n: int) -> float:

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Dict
 
 import pytest
-
 from conftest import GOLDEN, rewrite
 
 pytest.importorskip("sqlalchemy", minversion="2")
@@ -39,7 +38,7 @@ from asyncfix.codemods.engine import CHANGED, Settings, run  # noqa: E402
 from asyncfix.codemods.files import discover  # noqa: E402
 from asyncfix.codemods.sqlalchemy_to_async import SqlalchemyToAsync  # noqa: E402
 
-SETTINGS = '''\
+SETTINGS = """\
 import os
 
 
@@ -48,9 +47,9 @@ class Settings:
 
 
 settings = Settings()
-'''
+"""
 
-MODELS = '''\
+MODELS = """\
 from sqlalchemy import Column, Integer, String
 
 from database import Base
@@ -62,9 +61,9 @@ class User(Base):
     id = Column(Integer, primary_key=True)
     name = Column(String, unique=True)
     token = Column(String, unique=True)
-'''
+"""
 
-DATABASE_BLOCKED = '''\
+DATABASE_BLOCKED = """\
 from sqlalchemy import create_engine
 from sqlalchemy.orm import declarative_base
 
@@ -76,9 +75,9 @@ Base = declarative_base()
 
 def init_db():
     Base.metadata.create_all(bind=engine)
-'''
+"""
 
-DATABASE_CONVERTIBLE = '''\
+DATABASE_CONVERTIBLE = """\
 from sqlalchemy import create_engine
 from sqlalchemy.orm import declarative_base
 
@@ -86,9 +85,9 @@ from settings import settings
 
 engine = create_engine(settings.database_url, connect_args={"check_same_thread": False})
 Base = declarative_base()
-'''
+"""
 
-SECURITY_BLOCKED = '''\
+SECURITY_BLOCKED = """\
 from sqlalchemy.orm import Session
 
 from database import engine
@@ -98,9 +97,9 @@ from models import User
 def user_for_token(token: str):
     with Session(engine) as session:
         return session.query(User).filter(User.token == token).first()
-'''
+"""
 
-SECURITY_CONVERTIBLE = '''\
+SECURITY_CONVERTIBLE = """\
 from sqlalchemy.orm import Session
 
 from database import engine
@@ -110,9 +109,9 @@ from models import User
 async def user_for_token(token: str):
     with Session(engine) as session:
         return session.query(User).filter(User.token == token).first()
-'''
+"""
 
-MAIN_BLOCKED = '''\
+MAIN_BLOCKED = """\
 from fastapi import Depends, FastAPI, HTTPException
 from sqlalchemy.orm import Session
 
@@ -151,14 +150,16 @@ async def me(token: str):
     if user is None:
         raise HTTPException(status_code=401, detail="bad token")
     return {"name": user.name}
-'''
+"""
 
-MAIN_CONVERTIBLE = (
-    MAIN_BLOCKED.replace("database.init_db()\n", "database.Base.metadata.create_all(bind=engine)\n")
-    .replace("    user = security.user_for_token(token)\n", "    user = await security.user_for_token(token)\n")
+MAIN_CONVERTIBLE = MAIN_BLOCKED.replace(
+    "database.init_db()\n", "database.Base.metadata.create_all(bind=engine)\n"
+).replace(
+    "    user = security.user_for_token(token)\n",
+    "    user = await security.user_for_token(token)\n",
 )
 
-CLI_BLOCKED = '''\
+CLI_BLOCKED = """\
 import sys
 
 from sqlalchemy.orm import Session
@@ -175,9 +176,9 @@ def add_user(name: str):
 
 if __name__ == "__main__":
     add_user(sys.argv[1])
-'''
+"""
 
-CLI_CONVERTIBLE = '''\
+CLI_CONVERTIBLE = """\
 import asyncio
 import sys
 
@@ -195,10 +196,10 @@ async def add_user(name: str):
 
 if __name__ == "__main__":
     asyncio.run(add_user(sys.argv[1]))
-'''
+"""
 
 # The app's own tests: the routes, the security helper, the CLI run as a user runs it.
-APP_TESTS = '''\
+APP_TESTS = """\
 import os
 import subprocess
 import sys
@@ -233,7 +234,7 @@ def test_count(client):
 def test_cli_adds_a_user(client):
     subprocess.run([sys.executable, "cli.py", "bob"], cwd=ROOT, check=True, timeout=60)
     assert client.get("/me", params={"token": "t-bob"}).json() == {"name": "bob"}
-'''
+"""
 
 
 def _app(folder: Path, convertible: bool) -> Path:
@@ -268,7 +269,11 @@ def _suite(folder: Path) -> subprocess.CompletedProcess:
     env.pop("APP_DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=240,
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
 
 
@@ -317,7 +322,10 @@ def test_with_migrate_the_sync_uses_become_async_with_the_engine(tmp_path):
     assert ": SQLA008 " not in result.output, result.output
     files = _files(app)
     assert "create_async_engine(" in files["database.py"]
-    assert "async def init_db" in files["database.py"] and "await conn.run_sync(" in files["database.py"]
+    assert (
+        "async def init_db" in files["database.py"]
+        and "await conn.run_sync(" in files["database.py"]
+    )
     assert "async def user_for_token" in files["security.py"]
     assert "asyncio.run(add_user(sys.argv[1]))" in files["cli.py"]
 
@@ -342,7 +350,10 @@ def test_when_every_use_converts_everything_converts_and_the_suite_still_passes(
         'engine = create_async_engine(\n    make_url(settings.database_url).set(drivername="sqlite+aiosqlite"),'
         in files["database.py"]
     ), files["database.py"]
-    assert "async with AsyncSession(engine, expire_on_commit=False) as session:" in files["security.py"]
+    assert (
+        "async with AsyncSession(engine, expire_on_commit=False) as session:"
+        in files["security.py"]
+    )
     assert "await session.execute(select(User)" in files["security.py"]
     assert "async with AsyncSession(engine, expire_on_commit=False) as session:" in files["cli.py"]
     assert "await session.commit()" in files["cli.py"]
@@ -380,7 +391,11 @@ def _project(tmp_path: Path, files: Dict[str, str]):
     settings = Settings(SELECT, DEFAULT_SETTINGS.black_mode, root=str(tmp_path))
     results = list(run(found, settings, jobs=1))
     changed = {Path(r.path).name: r.new.decode() for r in results if r.status == CHANGED}
-    diagnostics = [f"{Path(r.path).name}:{d.line}: {d.code} {d.message}" for r in results for d in r.diagnostics]
+    diagnostics = [
+        f"{Path(r.path).name}:{d.line}: {d.code} {d.message}"
+        for r in results
+        for d in r.diagnostics
+    ]
     return changed, diagnostics
 
 
@@ -425,9 +440,18 @@ def test_every_use_convertible_converts(tmp_path):
     "script, why",
     [
         ("from db import engine\n\nprint(engine.url)\n", "`engine.url` is used"),
-        ("from db import engine\nimport alembic_like\n\nalembic_like.run(engine)\n", "`engine` is passed to `alembic_like.run()`"),
-        ("import db\n\nwith db.SessionLocal() as s:\n    s.execute('SELECT 1')\n", "`with db.SessionLocal()` at module level"),
-        ("from db import SessionLocal\n\nsession = SessionLocal()\n", "`SessionLocal()` outside a dependency or `with` block at module level"),
+        (
+            "from db import engine\nimport alembic_like\n\nalembic_like.run(engine)\n",
+            "`engine` is passed to `alembic_like.run()`",
+        ),
+        (
+            "import db\n\nwith db.SessionLocal() as s:\n    s.execute('SELECT 1')\n",
+            "`with db.SessionLocal()` at module level",
+        ),
+        (
+            "from db import SessionLocal\n\nsession = SessionLocal()\n",
+            "`SessionLocal()` outside a dependency or `with` block at module level",
+        ),
         (
             "from sqlalchemy.orm import Session\nfrom db import engine\n\n\ndef job():\n    with Session(engine) as s:\n        s.commit()\n",
             "`with Session(engine)` in sync `job`, which stays sync",
@@ -438,7 +462,9 @@ def test_one_unconvertible_use_in_another_module_blocks_everything(tmp_path, scr
     changed, diagnostics = _project(tmp_path, {"db.py": DB, "main.py": ROUTE, "script.py": script})
     assert changed == {}
     closure = [d for d in diagnostics if "SQLA008" in d]
-    assert len(closure) == 1 and closure[0].startswith("db.py:4: SQLA008 the engine `engine` stays sync: script.py:")
+    assert len(closure) == 1 and closure[0].startswith(
+        "db.py:4: SQLA008 the engine `engine` stays sync: script.py:"
+    )
     assert why in closure[0], closure[0]
 
 
@@ -455,13 +481,17 @@ def test_a_session_function_that_cannot_become_async_blocks_everything(tmp_path)
     """
     changed, diagnostics = _project(tmp_path, {"db.py": DB, "main.py": ROUTE, "helper.py": helper})
     assert changed == {}
-    assert any(d.startswith("helper.py:7: SQLA002 `cached` takes a Session but cannot become async") for d in diagnostics)
+    assert any(
+        d.startswith("helper.py:7: SQLA002 `cached` takes a Session but cannot become async")
+        for d in diagnostics
+    )
     assert any(d.startswith("db.py:4: SQLA008") and "helper.py:7" in d for d in diagnostics)
 
 
 def test_a_settings_url_without_evidence_of_its_driver_blocks_everything(tmp_path):
     db = DB.replace('create_engine("sqlite:///./x.db")', "create_engine(settings.url)").replace(
-        "from sqlalchemy.orm import sessionmaker\n", "from sqlalchemy.orm import sessionmaker\n    from config import settings\n"
+        "from sqlalchemy.orm import sessionmaker\n",
+        "from sqlalchemy.orm import sessionmaker\n    from config import settings\n",
     )
     changed, diagnostics = _project(tmp_path, {"db.py": db, "main.py": ROUTE})
     assert changed == {}
@@ -473,15 +503,13 @@ def test_a_settings_url_without_evidence_of_its_driver_blocks_everything(tmp_pat
 
 
 def test_query_on_an_async_session_is_reported():
-    source = textwrap.dedent(
-        """\
+    source = textwrap.dedent("""\
         from sqlalchemy.ext.asyncio import AsyncSession
 
 
         async def route(db: AsyncSession):
             return db.query(User).all()
-        """
-    )
+        """)
     out, diagnostics = rewrite(source, select=SELECT)
     assert out == source
     assert [d.code for d in diagnostics] == ["SQLA009"]
@@ -557,7 +585,9 @@ def test_a_decorated_session_fixture_blocks_everything(tmp_path):
             with Session(engine) as session:
                 yield session
     """
-    changed, diagnostics = _project(tmp_path, {"db.py": DB, "main.py": ROUTE, "conftest.py": conftest})
+    changed, diagnostics = _project(
+        tmp_path, {"db.py": DB, "main.py": ROUTE, "conftest.py": conftest}
+    )
     assert changed == {}
     assert any(d.startswith("db.py:4: SQLA008") and "conftest.py:9" in d for d in diagnostics)
 

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
-
-from conftest import DEFAULT_SETTINGS, GOLDEN
 from asyncfix.codemods.engine import CHANGED, FAILED, Settings, run, transform_standalone
 from asyncfix.codemods.files import discover
+from conftest import DEFAULT_SETTINGS, GOLDEN
 
 MIGRATE_DIR = GOLDEN / "sqlalchemy_to_async" / "migrate"
 MIGRATE = dataclasses.replace(DEFAULT_SETTINGS, options={"migrate": True})
@@ -34,7 +33,9 @@ def _lines(diagnostics, prefix: str = "") -> List[str]:
     return [f"{prefix}{d.line}:{d.column}: {d.code} {d.message}" for d in diagnostics]
 
 
-def migrate_rewrite(source: str, path: str = "t.py", settings: Settings = MIGRATE) -> Tuple[str, list]:
+def migrate_rewrite(
+    source: str, path: str = "t.py", settings: Settings = MIGRATE
+) -> Tuple[str, list]:
     outcome = transform_standalone(source.encode(), path, settings)
     return outcome.new.decode(), outcome.diagnostics
 
@@ -48,7 +49,9 @@ def _run_project(folder: Path, settings: Settings) -> Tuple[Dict[str, bytes], Li
     outputs, diagnostics = {}, []
     for result in results:
         relative = Path(result.path).relative_to(folder.resolve()).as_posix()
-        outputs[relative] = result.new if result.status == CHANGED else Path(result.path).read_bytes()
+        outputs[relative] = (
+            result.new if result.status == CHANGED else Path(result.path).read_bytes()
+        )
         diagnostics.extend(_lines(result.diagnostics, f"{relative}:"))
     return outputs, diagnostics
 
@@ -78,7 +81,9 @@ def test_migrate_golden(before: Path, regen: bool):
         elif expected_diagnostics.exists():
             expected_diagnostics.unlink()
     assert outcome.new == after.read_bytes()
-    assert actual == (expected_diagnostics.read_text().splitlines() if expected_diagnostics.exists() else [])
+    assert actual == (
+        expected_diagnostics.read_text().splitlines() if expected_diagnostics.exists() else []
+    )
     compile(outcome.new, str(after), "exec")
     again = transform_standalone(outcome.new, f"migrate/{after.name}", MIGRATE)
     assert again.new == outcome.new, "one --migrate run is not a fixed point"
@@ -98,7 +103,9 @@ def test_migrate_golden_project(before: Path, regen: bool):
         elif expected_diagnostics.exists():
             expected_diagnostics.unlink()
     assert outputs == _tree(after)
-    assert diagnostics == (expected_diagnostics.read_text().splitlines() if expected_diagnostics.exists() else [])
+    assert diagnostics == (
+        expected_diagnostics.read_text().splitlines() if expected_diagnostics.exists() else []
+    )
 
 
 @pytest.mark.parametrize("before", PROJECTS, ids=_case_id)
@@ -142,7 +149,12 @@ def _run_script(folder: Path) -> List[Tuple[str, ...]]:
     env["PYTHONPATH"] = str(folder)
     for _ in range(2):
         process = subprocess.run(
-            [sys.executable, "-m", "app.initial_data"], cwd=folder, env=env, capture_output=True, text=True, timeout=120
+            [sys.executable, "-m", "app.initial_data"],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert process.returncode == 0, process.stderr
     with sqlite3.connect(folder / "app.db") as connection:
@@ -160,18 +172,20 @@ def test_migrated_script_does_what_the_sync_script_did(tmp_path: Path):
         shutil.copytree(MIGRATE_DIR / f"scripts.{side}", folder)
         results[side] = _run_script(folder)
     assert results["before"] == results["after"] == [("admin@example.com",)]
-    assert "asyncio.run(main())" in (MIGRATE_DIR / "scripts.after" / "app" / "initial_data.py").read_text()
+    assert (
+        "asyncio.run(main())"
+        in (MIGRATE_DIR / "scripts.after" / "app" / "initial_data.py").read_text()
+    )
 
 
 def test_query_kept_in_a_variable_returns_what_the_sync_original_returns(tmp_path: Path):
     pytest.importorskip("aiosqlite")
     import asyncio
 
+    from conftest import load_module
     from sqlalchemy import create_engine
     from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
     from sqlalchemy.orm import Session
-
-    from conftest import load_module
 
     before = load_module(MIGRATE_DIR / "query_variable.before.py", "query_variable_before")
     after = load_module(MIGRATE_DIR / "query_variable.after.py", "query_variable_after")
@@ -179,8 +193,13 @@ def test_query_kept_in_a_variable_returns_what_the_sync_original_returns(tmp_pat
     engine = create_engine(f"sqlite:///{database}")
     before.Base.metadata.create_all(engine)
     with Session(engine) as session:
-        session.add_all([before.Book(id=1, title="Dune"), before.Book(id=2, title="Dune Messiah", author_id=1),
-                         before.Book(id=3, title="Emma")])
+        session.add_all(
+            [
+                before.Book(id=1, title="Dune"),
+                before.Book(id=2, title="Dune Messiah", author_id=1),
+                before.Book(id=3, title="Emma"),
+            ]
+        )
         session.commit()
         sync = (
             [b.id for b in before.search_books(session, "dune")],
@@ -220,7 +239,11 @@ def test_migrated_fixtures_and_tests_run_on_anyio(tmp_path: Path):
         shutil.copytree(MIGRATE_DIR / f"pytest_fixtures.{side}", folder)
         process = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-            cwd=folder, env=env, capture_output=True, text=True, timeout=240,
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
         )
         assert process.returncode == 0, process.stdout + process.stderr
         assert "2 passed" in process.stdout, process.stdout

@@ -18,21 +18,19 @@ import types
 from pathlib import Path
 
 import pytest
-
 from conftest import DEFAULT_SETTINGS, GOLDEN, check_noop, check_transformed, rewrite
 
 pytest.importorskip("sqlalchemy", minversion="2")
 pytest.importorskip("aiosqlite")
 pytest.importorskip("greenlet")
 
+from asyncfix.cli import main as cli_main  # noqa: E402
+from asyncfix.codemods.engine import Settings, transform_standalone  # noqa: E402
+from asyncfix.codemods.sqlalchemy_to_async import SqlalchemyToAsync  # noqa: E402
 from sqlalchemy import create_engine  # noqa: E402
 from sqlalchemy.engine import Row  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
-
-from asyncfix.cli import main as cli_main  # noqa: E402
-from asyncfix.codemods.engine import Settings, transform_standalone  # noqa: E402
-from asyncfix.codemods.sqlalchemy_to_async import SqlalchemyToAsync  # noqa: E402
 
 SELECT = ["await_coroutines", "dependency_close", "sqlalchemy_to_async"]
 APP = GOLDEN / "sqlalchemy_to_async" / "migrate" / "fastapi_sql_app.before"
@@ -44,17 +42,14 @@ APP_AFTER = GOLDEN / "sqlalchemy_to_async" / "migrate" / "fastapi_sql_app.after"
 
 def test_layer_one_query_in_async_route():
     check_transformed(
-        textwrap.dedent(
-            """\
+        textwrap.dedent("""\
             from sqlalchemy.orm import Session
 
 
             async def route(db: Session):
                 return db.query(User).filter(User.id == 1).first()
-            """
-        ),
-        textwrap.dedent(
-            """\
+            """),
+        textwrap.dedent("""\
             from sqlalchemy import select
             from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,26 +58,28 @@ def test_layer_one_query_in_async_route():
                 return (
                     (await db.execute(select(User).filter(User.id == 1).limit(1))).scalars().first()
                 )
-            """
-        ),
+            """),
         select=SELECT,
     )
 
 
 def check_migrated(before: str, after: str, select=SELECT) -> None:
     """``check_transformed`` under ``--migrate`` (options["migrate"])."""
-    settings = Settings(codemods=tuple(select), black_mode=DEFAULT_SETTINGS.black_mode, options={"migrate": True})
+    settings = Settings(
+        codemods=tuple(select), black_mode=DEFAULT_SETTINGS.black_mode, options={"migrate": True}
+    )
     out = transform_standalone(before.encode(), "t.py", settings).new.decode()
     assert out == after
-    assert transform_standalone(out.encode(), "t.py", settings).new.decode() == out, "not a fixed point"
+    assert (
+        transform_standalone(out.encode(), "t.py", settings).new.decode() == out
+    ), "not a fixed point"
     compile(out, "t.py", "exec")
 
 
 def test_sync_route_on_a_sync_session_stays_without_migrate():
     # A `def` route runs in FastAPI's threadpool: a sync Session there blocks nothing.
     check_noop(
-        textwrap.dedent(
-            """\
+        textwrap.dedent("""\
             from fastapi import Depends
             from sqlalchemy.orm import Session
 
@@ -94,8 +91,7 @@ def test_sync_route_on_a_sync_session_stays_without_migrate():
 
             def route(db: Session = Depends(get_db)):
                 save(db, 1)
-            """
-        ),
+            """),
         select=SELECT,
     )
 
@@ -103,8 +99,7 @@ def test_sync_route_on_a_sync_session_stays_without_migrate():
 def test_sync_helper_taking_a_session_becomes_async_with_its_caller():
     # crud-style helper in the same file as the route: the machinery awaits the call.
     check_migrated(
-        textwrap.dedent(
-            """\
+        textwrap.dedent("""\
             from fastapi import Depends
             from sqlalchemy.orm import Session
 
@@ -116,10 +111,8 @@ def test_sync_helper_taking_a_session_becomes_async_with_its_caller():
 
             def route(db: Session = Depends(get_db)):
                 save(db, 1)
-            """
-        ),
-        textwrap.dedent(
-            """\
+            """),
+        textwrap.dedent("""\
             from fastapi import Depends
             from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -131,14 +124,12 @@ def test_sync_helper_taking_a_session_becomes_async_with_its_caller():
 
             async def route(db: AsyncSession = Depends(get_db)):
                 await save(db, 1)
-            """
-        ),
+            """),
     )
 
 
 def test_select_bound_to_something_else_is_reported_not_rewritten():
-    source = textwrap.dedent(
-        """\
+    source = textwrap.dedent("""\
         from sqlalchemy.orm import Session
 
 
@@ -148,8 +139,7 @@ def test_select_bound_to_something_else_is_reported_not_rewritten():
 
         async def route(db: Session):
             return db.query(User).all()
-        """
-    )
+        """)
     out, diagnostics = rewrite(source, select=SELECT)
     assert "db.query(User).all()" in out
     assert [d.code for d in diagnostics] == ["SQLA007"]
@@ -166,7 +156,11 @@ def test_seeds_only_when_a_session_meets_async_code():
     assert list(SqlalchemyToAsync.async_seeds(SqlalchemyToAsync.combine(with_depends, "."))) == []
     combined = SqlalchemyToAsync.combine_with_options(with_depends, ".", {"migrate": True})
     assert list(SqlalchemyToAsync.async_seeds(combined)) == [("a.py", "f"), ("b.py", "route")]
-    with_async = {"a.py": types.SimpleNamespace(session_defs=(("f", False, False), ("route", True, False)), factories=())}
+    with_async = {
+        "a.py": types.SimpleNamespace(
+            session_defs=(("f", False, False), ("route", True, False)), factories=()
+        )
+    }
     combined = SqlalchemyToAsync.combine(with_async, ".")
     assert list(SqlalchemyToAsync.async_seeds(combined)) == [("a.py", "f")]
 
@@ -330,10 +324,29 @@ async def session_methods(s: Session):
 """
 
 ROWS = [
-    "get", "get_with_options", "all_", "first", "first_none", "one", "one_or_none", "scalar",
-    "scalar_many_raises", "chain", "count", "count_filtered", "count_func", "grouped", "joined",
-    "joined_first", "multi_entity", "columns", "one_column", "with_entities", "bulk_update",
-    "bulk_delete", "session_methods",
+    "get",
+    "get_with_options",
+    "all_",
+    "first",
+    "first_none",
+    "one",
+    "one_or_none",
+    "scalar",
+    "scalar_many_raises",
+    "chain",
+    "count",
+    "count_filtered",
+    "count_func",
+    "grouped",
+    "joined",
+    "joined_first",
+    "multi_entity",
+    "columns",
+    "one_column",
+    "with_entities",
+    "bulk_update",
+    "bulk_delete",
+    "session_methods",
 ]
 
 
@@ -353,9 +366,14 @@ def _norm(value):
 def query_modules(tmp_path_factory):
     folder = tmp_path_factory.mktemp("rows")
     (folder / "rt_models.py").write_text(MODELS)
-    rewritten, diagnostics = rewrite(QUERIES, select=SELECT, path=str(folder / "rt_queries_after.py"))
+    rewritten, diagnostics = rewrite(
+        QUERIES, select=SELECT, path=str(folder / "rt_queries_after.py")
+    )
     assert diagnostics == []
-    assert ".query(" not in rewritten and "from sqlalchemy.ext.asyncio import AsyncSession" in rewritten
+    assert (
+        ".query(" not in rewritten
+        and "from sqlalchemy.ext.asyncio import AsyncSession" in rewritten
+    )
     sys.path.insert(0, str(folder))
     try:
         before = types.ModuleType("rt_queries_before")
@@ -370,7 +388,12 @@ def query_modules(tmp_path_factory):
             ann, bob, cid = (models.User(name=n) for n in ("ann", "bob", "cid"))
             session.add_all([ann, bob, cid])
             session.flush()
-            for owner, email in [(ann, "a1@x.org"), (ann, "a2@y.org"), (bob, "b@x.org"), (cid, "c@x.org")]:
+            for owner, email in [
+                (ann, "a1@x.org"),
+                (ann, "a2@y.org"),
+                (bob, "b@x.org"),
+                (cid, "c@x.org"),
+            ]:
                 session.add(models.Address(email=email, user_id=owner.id))
             session.commit()
         engine.dispose()
@@ -417,7 +440,9 @@ def test_raw_sql_string_gets_text_and_runs(query_modules):
     with Session(engine) as session:
         with pytest.raises(ArgumentError):
             asyncio.run(before.raw_sql(session))
-        expected = session.execute(text("SELECT name FROM users WHERE id = :id"), {"id": 2}).scalar()
+        expected = session.execute(
+            text("SELECT name FROM users WHERE id = :id"), {"id": 2}
+        ).scalar()
     engine.dispose()
 
     async def run_rewritten():
@@ -438,7 +463,11 @@ def _pytest(folder: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=240,
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
 
 

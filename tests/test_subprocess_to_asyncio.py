@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from asyncfix.codemods.engine import Settings, transform_source
 from asyncfix.codemods.project import ProjectIndex
 from conftest import GOLDEN, check_noop, check_transformed, load_module, rewrite
@@ -79,8 +78,8 @@ def test_an_earlier_helper_and_its_callers_are_left_alone():
     out, diagnostics = rewrite(earlier, **SELECT)
     assert not diagnostics
     helper = earlier[earlier.index("async def _run_subprocess") : earlier.index("async def built")]
-    assert helper in out and "await _run_subprocess([\"make\"], cwd=path, check=True)" in out
-    assert "await asyncio.to_thread(subprocess.check_output, [\"date\"])" in out
+    assert helper in out and 'await _run_subprocess(["make"], cwd=path, check=True)' in out
+    assert 'await asyncio.to_thread(subprocess.check_output, ["date"])' in out
 
 
 def test_a_rebound_asyncio_is_reported():
@@ -114,7 +113,7 @@ def test_noop(source: str):
 
 # -- runtime: the same results on real processes ---------------------------------------------
 
-ORIGINAL = '''
+ORIGINAL = """
 import os
 import subprocess
 
@@ -203,7 +202,7 @@ async def status_output():
 
 async def spawn_wait():
     return os.spawnlp(os.P_WAIT, "sh", "sh", "-c", "exit 4")
-'''
+"""
 
 CASES = [
     ("echo_run", ()),

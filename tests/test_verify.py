@@ -18,40 +18,39 @@ from pathlib import Path
 from typing import Dict, Optional
 
 import pytest
-from click.testing import CliRunner
-
 from asyncfix.cli import main
 from asyncfix.verify import _loop_line, _node_id, is_pytest, parse_junit
+from click.testing import CliRunner
 
 PYTHON = shlex.quote(sys.executable)
 PYTEST = f"{PYTHON} -m pytest -q"
 PROBE = importlib.util.find_spec("asyncfix.pytest_probe") is not None
 
-APP = b'''import time
+APP = b"""import time
 
 
 async def wait():
     time.sleep(0.01)
     return "done"
-'''
-CONVERTED = b'''import asyncio
+"""
+CONVERTED = b"""import asyncio
 
 
 async def wait():
     await asyncio.sleep(0.01)
     return "done"
-'''
+"""
 # Green before and after: the test only runs the coroutine.
-GREEN_TEST = b'''import asyncio
+GREEN_TEST = b"""import asyncio
 
 import app
 
 
 def test_wait():
     assert asyncio.run(app.wait()) == "done"
-'''
+"""
 # Green before, red after: sleep_to_asyncio drops `import time` from app, so `app.time` is gone.
-PATCHING_TEST = b'''import asyncio
+PATCHING_TEST = b"""import asyncio
 
 import app
 
@@ -63,7 +62,7 @@ def test_wait_patched(monkeypatch):
 
 def test_unrelated():
     assert 1 + 1 == 2
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -144,7 +143,7 @@ def test_a_broken_test_rolls_back_every_file_byte_for_byte(tmp_path: Path):
 
 
 def test_only_tests_that_passed_before_count(tmp_path: Path):
-    tests = GREEN_TEST + b'''
+    tests = GREEN_TEST + b"""
 
 def test_already_broken():
     assert app.wait.__name__ == "nope"
@@ -153,22 +152,27 @@ def test_already_broken():
 def test_already_broken_and_patching(monkeypatch):
     monkeypatch.setattr(app.time, "sleep", lambda seconds: None)
     assert False, "was never green"
-'''
+"""
     project = make_project(tmp_path, {"app.py": APP, "tests/test_app.py": tests})
     result = invoke("--apply", "--verify", PYTEST, str(project))
     assert result.exit_code == 0, result.stderr
     assert (project / "app.py").read_bytes() == CONVERTED  # kept
-    assert "verify: the baseline already fails: 2 tests; only the 1 that pass count" in result.stderr
+    assert (
+        "verify: the baseline already fails: 2 tests; only the 1 that pass count" in result.stderr
+    )
     assert "  tests/test_app.py::test_already_broken: AssertionError" in result.stderr
-    assert "verified: 1 passed before and after (2 failing before, not counted); 1 file kept" in result.stderr
+    assert (
+        "verified: 1 passed before and after (2 failing before, not counted); 1 file kept"
+        in result.stderr
+    )
 
 
 def test_a_test_fixed_by_the_rewrite_is_mentioned(tmp_path: Path):
-    tests = GREEN_TEST + b'''
+    tests = GREEN_TEST + b"""
 
 def test_no_time_module():
     assert not hasattr(app, "time")
-'''
+"""
     project = make_project(tmp_path, {"app.py": APP, "tests/test_app.py": tests})
     result = invoke("--apply", "--verify", PYTEST, str(project))
     assert result.exit_code == 0, result.stderr
@@ -202,7 +206,9 @@ time.sleep(60)
 """
     project = make_project(tmp_path, {"app.py": APP, "check.py": check})
     started = time.monotonic()
-    result = invoke("--apply", "--verify", f"{PYTHON} check.py", "--verify-timeout", "2", str(project))
+    result = invoke(
+        "--apply", "--verify", f"{PYTHON} check.py", "--verify-timeout", "2", str(project)
+    )
     assert time.monotonic() - started < 30
     assert result.exit_code == 2
     assert (project / "app.py").read_bytes() == APP  # nothing was written
@@ -231,11 +237,15 @@ def _reap(pid: int) -> None:
 def test_timeout_after_the_rewrite_restores_everything(tmp_path: Path):
     project = make_project(tmp_path, {"app.py": APP, "check.py": CHECK_BLOCKS})
     before = snapshot(project, "app.py")
-    result = invoke("--apply", "--verify", f"{PYTHON} check.py", "--verify-timeout", "2", str(project))
+    result = invoke(
+        "--apply", "--verify", f"{PYTHON} check.py", "--verify-timeout", "2", str(project)
+    )
     assert result.exit_code == 2
     assert f"rewrote {project / 'app.py'}" in result.stdout  # it was written, then restored
     assert snapshot(project, "app.py") == before
-    assert "exited 0 before the rewrite; on the rewritten tree it timed out after 2 s" in result.stderr
+    assert (
+        "exited 0 before the rewrite; on the rewritten tree it timed out after 2 s" in result.stderr
+    )
     assert "verify: rolled back: 1 file restored byte for byte" in result.stderr
 
 
@@ -301,7 +311,10 @@ def test_command_not_found_writes_nothing(tmp_path: Path):
     result = invoke("--apply", "--verify", "no-such-command-asyncfix --flag", str(project))
     assert result.exit_code == 2
     assert (project / "app.py").read_bytes() == APP
-    assert "cannot run 'no-such-command-asyncfix': command not found; nothing was written" in result.stderr
+    assert (
+        "cannot run 'no-such-command-asyncfix': command not found; nothing was written"
+        in result.stderr
+    )
 
 
 def test_interactive_verifies_only_what_was_accepted(tmp_path: Path):
@@ -340,27 +353,37 @@ def test_config_keys(tmp_path: Path):
 
 
 def test_bad_config_and_usage(tmp_path: Path):
-    project = make_project(tmp_path, {"app.py": APP}, '\n[tool.asyncfix]\nverify-timeout = "soon"\n')
+    project = make_project(
+        tmp_path, {"app.py": APP}, '\n[tool.asyncfix]\nverify-timeout = "soon"\n'
+    )
     result = invoke("--apply", str(project))
     assert result.exit_code == 2 and "[tool.asyncfix] verify-timeout must be a" in result.stderr
     (tmp_path / "p2").mkdir()
     project2 = make_project(tmp_path / "p2", {"app.py": APP})
     for args in (("--check",), ("--dry-run",)):
         result = invoke(*args, "--verify", "pytest", str(project2))
-        assert result.exit_code == 2 and "--verify works with --apply or --interactive" in result.stderr
+        assert (
+            result.exit_code == 2
+            and "--verify works with --apply or --interactive" in result.stderr
+        )
     result = invoke("--apply", "--verify", "pytest 'unbalanced", str(project2))
     assert result.exit_code == 2 and "No closing quotation" in result.stderr
     assert (project2 / "app.py").read_bytes() == APP
 
 
-@pytest.mark.skipif(not PROBE, reason="the loop probe plugin (asyncfix.pytest_probe) is not importable")
+@pytest.mark.skipif(
+    not PROBE, reason="the loop probe plugin (asyncfix.pytest_probe) is not importable"
+)
 def test_the_loop_probe_runs_in_both_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD")  # the plugin's entry point loads it
     app = APP.replace(b"0.01", b"0.3")
     project = make_project(tmp_path, {"app.py": app, "tests/test_app.py": GREEN_TEST})
     result = invoke("--apply", "--verify", PYTEST, str(project))
     assert result.exit_code == 0, result.stderr
-    assert "verified: 1 passed before and after; 1 file kept; loop blocked 1 time, worst " in result.stderr
+    assert (
+        "verified: 1 passed before and after; 1 file kept; loop blocked 1 time, worst "
+        in result.stderr
+    )
     assert result.stderr.rstrip().endswith("ms -> 0")
 
 
@@ -369,7 +392,11 @@ def test_the_loop_probe_runs_in_both_runs(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_which_commands_are_pytest():
     assert is_pytest(["pytest"]) and is_pytest(["python", "-m", "pytest", "-x"])
-    assert is_pytest(["py.test"]) and is_pytest([".venv/bin/pytest"]) and is_pytest(["uv", "run", "pytest"])
+    assert (
+        is_pytest(["py.test"])
+        and is_pytest([".venv/bin/pytest"])
+        and is_pytest(["uv", "run", "pytest"])
+    )
     assert not is_pytest(["python", "check.py"]) and not is_pytest(["pytest-watch-not"])
     assert not is_pytest(["make", "test"])
 
@@ -378,9 +405,7 @@ def test_junit_ids_and_first_error_lines(tmp_path: Path):
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_a.py").write_text("")
     report = tmp_path / "junit.xml"
-    report.write_text(
-        textwrap.dedent(
-            """\
+    report.write_text(textwrap.dedent("""\
             <?xml version="1.0" encoding="utf-8"?>
             <testsuites><testsuite name="pytest">
               <testcase classname="tests.test_a" name="test_ok" time="0.1"/>
@@ -394,9 +419,7 @@ def test_junit_ids_and_first_error_lines(tmp_path: Path):
                 <error message="collection failure">tests/test_b.py:1: in &lt;module&gt;
             E   ImportError: cannot import name 'x'</error></testcase>
             </testsuite></testsuites>
-            """
-        )
-    )
+            """))
     tests = parse_junit(str(report), str(tmp_path))
     assert {test: (r.status, r.message) for test, r in tests.items()} == {
         "tests/test_a.py::test_ok": ("passed", ""),
@@ -428,7 +451,7 @@ def test_a_pytest_project_without_tests_is_not_verified_but_kept(tmp_path: Path)
     assert "not verified: no test passed before the rewrite; 1 file kept" in result.stderr
 
 
-FAKE_PYTEST = b'''import sys
+FAKE_PYTEST = b"""import sys
 open("runs", "a").write("x")
 args = sys.argv[1:]
 if any(arg.startswith("--asyncfix-probe") for arg in args):
@@ -437,10 +460,12 @@ if any(arg.startswith("--asyncfix-probe") for arg in args):
 report = [arg.split("=", 1)[1] for arg in args if arg.startswith("--junitxml=")][0]
 with open(report, "w") as handle:
     handle.write('<testsuites><testsuite><testcase classname="t" name="test_x"/></testsuite></testsuites>')
-'''
+"""
 
 
-@pytest.mark.skipif(not PROBE, reason="the loop probe plugin (asyncfix.pytest_probe) is not importable")
+@pytest.mark.skipif(
+    not PROBE, reason="the loop probe plugin (asyncfix.pytest_probe) is not importable"
+)
 def test_a_pytest_that_cannot_load_the_probe_runs_without_it(tmp_path: Path):
     # A pytest of another environment (no asyncfix installed there) rejects the probe's options:
     # the baseline is run again without them, and so is the second run.

@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 import pytest
-from click.testing import CliRunner
-
 from asyncfix.cli import main
 from asyncfix.probe_feedback import unknown_blocking, with_facts
+from click.testing import CliRunner
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("asyncfix.pytest_probe") is None,
