@@ -131,7 +131,7 @@ LIBRARY_COROUTINES = frozenset(
 _HTTPX_ASYNC = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "request", "send", "aclose"}
 )
-_ASYNC_SESSION = frozenset(
+ASYNC_SESSION_METHODS = frozenset(
     {
         "execute",
         "scalars",
@@ -155,9 +155,9 @@ _ASYNC_SESSION = frozenset(
 )
 LIBRARY_COROUTINE_METHODS: Mapping[str, FrozenSet[str]] = {
     "httpx.AsyncClient": _HTTPX_ASYNC,
-    "sqlalchemy.ext.asyncio.AsyncSession": _ASYNC_SESSION,
-    "sqlalchemy.ext.asyncio.session.AsyncSession": _ASYNC_SESSION,
-    "sqlmodel.ext.asyncio.session.AsyncSession": _ASYNC_SESSION | {"exec"},
+    "sqlalchemy.ext.asyncio.AsyncSession": ASYNC_SESSION_METHODS,
+    "sqlalchemy.ext.asyncio.session.AsyncSession": ASYNC_SESSION_METHODS,
+    "sqlmodel.ext.asyncio.session.AsyncSession": ASYNC_SESSION_METHODS | {"exec"},
 }
 
 # Places where FastAPI/Starlette take a function and await it if it is a coroutine function:

@@ -12,7 +12,7 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequ
 import libcst as cst
 import libcst.matchers as m
 
-from .project import dotted_name
+from .project import ASYNC_SESSION_METHODS, dotted_name
 
 CHAIN = "SQLA001"
 STAYS_SYNC = "SQLA002"
@@ -49,28 +49,7 @@ ASYNC_SESSION_MODULE = {
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends"})
 
 # AsyncSession methods that return awaitables; the others (add, add_all, expunge, ...) stay plain.
-AWAITED_METHODS = frozenset(
-    {
-        "execute",
-        "scalars",
-        "scalar",
-        "get",
-        "get_one",
-        "stream",
-        "stream_scalars",
-        "refresh",
-        "delete",
-        "merge",
-        "flush",
-        "commit",
-        "rollback",
-        "close",
-        "reset",
-        "invalidate",
-        "connection",
-        "run_sync",
-    }
-)
+AWAITED_METHODS = ASYNC_SESSION_METHODS  # one list: the await machinery reads it too
 # Query methods that exist with the same meaning on select().
 SAME_ON_SELECT = frozenset(
     {
