@@ -24,6 +24,7 @@ from .sqla_facts import (
     _name,
     _trailing,
 )
+from .sqla_holders import cst_holder_methods, receiver_name
 
 
 class SessionRewrites:
@@ -77,10 +78,16 @@ class SessionRewrites:
             ]
         )
 
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        init, methods = cst_holder_methods(node, self._session_kind)
+        if init is not None:
+            self._holder_inits.add(id(init))
+            self._holder_methods.update(methods)
+
     def _session_names(self, function: cst.FunctionDef) -> Dict[str, str]:
         key = id(function)
         if key not in self._sessions:
-            names: Dict[str, str] = {}
+            names: Dict[str, str] = dict(self._holder_methods.get(key, {}))
             params = function.params
             for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
                 kind = self._session_kind(param.annotation)
@@ -99,7 +106,7 @@ class SessionRewrites:
     ) -> Tuple[Optional[str], Any]:
         """(kind, coroutine) when ``receiver`` is a Session parameter of the coroutine
         evaluating ``call``."""
-        name = _name(receiver)
+        name = receiver_name(receiver)
         if name is None:
             return None, None
         function = self.coroutine_of(call)
@@ -174,6 +181,8 @@ class SessionRewrites:
         self, original: cst.FunctionDef, updated: cst.FunctionDef
     ) -> cst.BaseStatement:
         sessions = self._session_names(original)
+        if id(original) in self._holder_inits:  # a repository's __init__ stays a plain def
+            return self._annotations(original, updated)
         if sessions:
             if not self.is_async_def(original):
                 self.report(

@@ -248,3 +248,65 @@ def test_migrated_fixtures_and_tests_run_on_anyio(tmp_path: Path):
         assert process.returncode == 0, process.stdout + process.stderr
         assert "2 passed" in process.stdout, process.stdout
         assert "never awaited" not in process.stdout + process.stderr
+
+
+def test_repository_class_app_answers_what_the_sync_app_answered(tmp_path: Path, monkeypatch):
+    """repository_class: repositories holding ``self.session`` (their methods made async, their
+    callers awaiting them), run over HTTP on a real SQLite file before and after."""
+    pytest.importorskip("aiosqlite")
+    import asyncio
+
+    import httpx
+    from conftest import load_module
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, insert
+
+    def seeded(folder: Path, name: str):
+        folder.mkdir()
+        monkeypatch.chdir(folder)  # the app's URL is relative: ./notes.db
+        module = load_module(MIGRATE_DIR / f"repository_class.{name}.py", f"repository_{name}")
+        engine = create_engine("sqlite:///notes.db")
+        module.Base.metadata.create_all(engine)
+        with engine.begin() as connection:
+            connection.execute(
+                insert(module.Note),
+                [
+                    {"id": 1, "author_id": 1, "body": "buy milk"},
+                    {"id": 2, "author_id": 1, "body": "call the plumber"},
+                    {"id": 3, "author_id": 2, "body": "more milk"},
+                ],
+            )
+        engine.dispose()
+        return module
+
+    requests = [
+        ("POST", "/users/a@example.com"),
+        ("POST", "/users/a@example.com"),
+        ("POST", "/users/b@example.com"),
+        ("GET", "/users/count"),
+        ("GET", "/users/1/notes"),
+        ("GET", "/notes/search?q=milk"),
+        ("DELETE", "/notes/1"),
+        ("DELETE", "/notes/1"),
+        ("GET", "/users/1/notes"),
+    ]
+
+    before = seeded(tmp_path / "before", "before")
+    with TestClient(before.app) as client:
+        sync = [(r.status_code, r.content) for r in (client.request(*q) for q in requests)]
+
+    after = seeded(tmp_path / "after", "after")
+
+    async def migrated():
+        transport = httpx.ASGITransport(app=after.app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                return [
+                    (r.status_code, r.content) for r in [await client.request(*q) for q in requests]
+                ]
+        finally:
+            await after.engine.dispose()
+
+    assert asyncio.run(migrated()) == sync
+    assert [status for status, _ in sync] == [201, 409, 201, 200, 200, 200, 204, 404, 200]
+    assert sync[4][1] == b"[1,2]" and sync[5][1] == b"[1,3]" and sync[8][1] == b"[2]"
