@@ -10,7 +10,7 @@ Both passes ask the same question, one on ast (the scan) and one on libcst (the 
 from __future__ import annotations
 
 import ast
-from typing import Callable, Dict, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import libcst as cst
 import libcst.matchers as m
@@ -108,17 +108,20 @@ def receiver_name(node: cst.BaseExpression) -> Optional[str]:
 
 
 def cst_holder_methods(
-    cls: cst.ClassDef, session_kind: Callable[[Optional[cst.Annotation]], Optional[str]]
-) -> Tuple[Optional[cst.FunctionDef], Dict[int, Dict[str, str]]]:
-    """(the storing ``__init__``, {id(method): {"self.attr": kind} of the attributes it reads}).
+    cls: cst.ClassDef,
+    session_kind: Callable[[Optional[cst.Annotation]], Optional[str]],
+    inherited: Dict[str, str],
+) -> Tuple[Optional[cst.FunctionDef], Dict[str, str], Dict[int, Dict[str, str]]]:
+    """(the storing ``__init__``, {"self.attr": kind}, {id(method): the attributes it reads}).
 
     The scan already refused the run unless holder_attributes accepted the class, so the
-    transform only needs to find the stored parameters again."""
+    transform only needs to find the stored parameters again. ``inherited``: the attributes of
+    the same-module repository this class subclasses without an ``__init__`` of its own."""
     body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
     defs = [s for s in body if isinstance(s, cst.FunctionDef)]
     init = next((d for d in defs if d.name.value == "__init__"), None)
     if init is None:
-        return None, {}
+        return None, inherited, _readers(defs, None, inherited)
     params = init.params
     kinds = {
         p.name.value: kind
@@ -139,9 +142,15 @@ def cst_holder_methods(
                 if name is not None and name.startswith("self."):
                     stored[name] = kinds[small.value.value]
     if not stored:
-        return None, {}
+        return None, {}, {}
+    return init, stored, _readers(defs, init, stored)
+
+
+def _readers(
+    defs: List[cst.FunctionDef], init: Optional[cst.FunctionDef], stored: Dict[str, str]
+) -> Dict[int, Dict[str, str]]:
     methods: Dict[int, Dict[str, str]] = {}
-    for function in defs:
+    for function in defs if stored else ():
         if function is init:
             continue
         read = {
@@ -154,4 +163,4 @@ def cst_holder_methods(
         }
         if read:
             methods[id(function)] = read
-    return init, methods
+    return methods

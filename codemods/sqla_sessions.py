@@ -79,10 +79,16 @@ class SessionRewrites:
         )
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        init, methods = cst_holder_methods(node, self._session_kind)
+        inherited: Dict[str, str] = {}
+        for base in node.bases:
+            if isinstance(base.value, cst.Name):
+                inherited = self._holder_classes.get(base.value.value, inherited)
+        init, stored, methods = cst_holder_methods(node, self._session_kind, inherited)
         if init is not None:
             self._holder_inits.add(id(init))
-            self._holder_methods.update(methods)
+        if stored:
+            self._holder_classes.setdefault(node.name.value, stored)
+        self._holder_methods.update(methods)
 
     def _session_names(self, function: cst.FunctionDef) -> Dict[str, str]:
         key = id(function)

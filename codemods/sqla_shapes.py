@@ -78,6 +78,7 @@ class _Defs(FastVisitor):
         self.engine_defs: List[Tuple[str, str, int]] = []
         # enclosing classes, each with its repository attributes (sqla_holders)
         self.classes: List[Tuple[ast.ClassDef, Dict[str, str]]] = []
+        self.holder_classes: Dict[str, Dict[str, str]] = {}  # module-level repositories
 
     def _def(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> None:
         qualname = ".".join([*self.prefix, node.name])
@@ -138,7 +139,16 @@ class _Defs(FastVisitor):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.prefix.append(node.name)
-        self.classes.append((node, holder_attributes(node, self._session_kind)))
+        holders = holder_attributes(node, self._session_kind)
+        if not holders and not any(
+            isinstance(s, ast.FunctionDef) and s.name == "__init__" for s in node.body
+        ):  # a subclass of a repository in this module reads the same self.session
+            for base in node.bases:
+                if isinstance(base, ast.Name) and base.id in self.holder_classes:
+                    holders = self.holder_classes[base.id]
+        if holders and not self.prefix[:-1]:
+            self.holder_classes[node.name] = holders
+        self.classes.append((node, holders))
         self.generic_visit(node)
         self.classes.pop()
         self.prefix.pop()

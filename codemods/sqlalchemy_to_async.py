@@ -220,6 +220,7 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
         )  # id(def) -> session name -> "sqlalchemy"/"sqlmodel"
         self._holder_inits: Set[int] = set()  # ids of repository __init__s (sqla_holders)
         self._holder_methods: Dict[int, Dict[str, str]] = {}  # id(method) -> self.attr -> kind
+        self._holder_classes: Dict[str, Dict[str, str]] = {}  # repository -> self.attr -> kind
         self._consumed: Set[int] = set()  # ids of `s.query(...)` calls a terminal rewrites
         self._variables: Dict[int, Any] = {}  # id(def) -> its queries kept in variables
         self._module = node
