@@ -40,6 +40,7 @@ from .sqla_facts import (
     _sqlite_evidence,
     _url_status,
 )
+from .sqla_scopes import scope_variable
 from .sqla_shapes import (
     _closes,
     _Defs,
@@ -198,6 +199,10 @@ class _Scan(FunctionChecks):
     def shared(self) -> List[Shared]:
         found: List[Shared] = []
         for statement in self.tree.body:
+            if scope_variable(statement, self.imports):  # `@contextmanager def session_scope()`
+                name = statement.name  # type: ignore[attr-defined]
+                found.append(Shared(name, FACTORY, self.site(statement, CLOSURE, "")))
+                continue
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
                 target, value = statement.targets[0], statement.value
             elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
@@ -401,8 +406,11 @@ class _Scan(FunctionChecks):
             and len(block.body) == 1
             and isinstance(block.body[0], ast.Expr)
             and isinstance(block.body[0].value, ast.Yield)
-            and isinstance(block.body[0].value.value, ast.Name)
-            and block.body[0].value.value.id == variable
+            and block.body[0].value.value is not None
+            and (  # `yield db`, or what is built on it (`yield UserRepository(db)`)
+                not isinstance(block.body[0].value.value, ast.Name)
+                or block.body[0].value.value.id == variable
+            )
         )
 
     def session_call(self, node: ast.AST, ref: str, call: ast.Call, label: str) -> Use:
@@ -453,6 +461,14 @@ class _Scan(FunctionChecks):
                 seed=self.seedable(function, block),
             )
         statement = self.parent(call)
+        if (
+            isinstance(statement, ast.Assign)
+            and function is not None
+            and self.parent(function) is self.tree
+            and statement in function.body  # type: ignore[attr-defined]
+            and scope_variable(function, self.imports) is not None
+        ):  # the session a session scope opens: the scope converts as a whole
+            return Use(ref, self.site(node, CLOSURE, ""), True)
         if (
             isinstance(statement, ast.Assign)
             and isinstance(function, ast.FunctionDef)

@@ -25,6 +25,7 @@ from .sqla_facts import (
     _trailing,
 )
 from .sqla_holders import cst_holder_methods, receiver_name
+from .sqla_scopes import async_scope, cst_scope_variable
 
 
 class SessionRewrites:
@@ -186,6 +187,9 @@ class SessionRewrites:
     def leave_FunctionDef(
         self, original: cst.FunctionDef, updated: cst.FunctionDef
     ) -> cst.BaseStatement:
+        scope = self._scope(original, updated)
+        if scope is not None:
+            return scope
         sessions = self._session_names(original)
         if id(original) in self._holder_inits:  # a repository's __init__ stays a plain def
             return self._annotations(original, updated)
@@ -201,6 +205,26 @@ class SessionRewrites:
             return self._annotations(original, updated)
         dependency = self._dependency(original, updated)
         return updated if dependency is None else dependency
+
+    def _scope(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> Optional[cst.FunctionDef]:
+        """A session scope (sqla_scopes) -> ``@asynccontextmanager async def``; None otherwise."""
+        if (
+            original.asynchronous is not None
+            or original.name.value not in self._combined.factories
+            or not any(statement is original for statement in self._module.body)
+        ):
+            return None
+        variable = cst_scope_variable(original, self.imported_name)
+        if variable is None:
+            return None
+        fits, returns = self._async_returns(original.returns)
+        if not fits or not self._use(original, "contextlib", "asynccontextmanager"):
+            return None
+        self.drop_import_if_unused(original.decorators[0].decorator)
+        self.rewrote()
+        return async_scope(updated, variable, "asynccontextmanager").with_changes(returns=returns)
 
     def _annotations(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         new_params = []
@@ -281,13 +305,15 @@ class SessionRewrites:
             return False, None
         item = node.slice[0].slice.value
         kind = self._plain_session(cst.Annotation(item))
-        if kind is None or not self._use(item, ASYNC_SESSION_MODULE[kind], "AsyncSession"):
+        if kind is not None and not self._use(item, ASYNC_SESSION_MODULE[kind], "AsyncSession"):
             return False, None
         if not self._use(node.value, module, GENERATOR_RETURNS[last]):
             return False, None
         self.drop_import_if_unused(node.value)
-        self.drop_import_if_unused(item)
-        elements = [cst.SubscriptElement(cst.Index(cst.Name("AsyncSession")))]
+        if kind is not None:  # `Iterator[Session]`; `Iterator[UserRepository]` keeps its item
+            self.drop_import_if_unused(item)
+            item = cst.Name("AsyncSession")
+        elements = [cst.SubscriptElement(cst.Index(item))]
         if last == "Generator":
             elements.append(cst.SubscriptElement(cst.Index(cst.Name("None"))))
         return True, returns.with_changes(
@@ -498,15 +524,16 @@ class SessionRewrites:
         shape = m.With(
             items=[m.WithItem(item=m.Call(func=m.Name()), asname=m.AsName(name=m.Name()))],
             body=m.IndentedBlock(
-                body=[m.SimpleStatementLine(body=[m.Expr(m.Yield(value=m.Name()))])]
+                body=[m.SimpleStatementLine(body=[m.Expr(m.Yield(value=m.DoesNotMatch(None)))])]
             ),
         )
         if not m.matches(block, shape):
             return None
         item = block.items[0]
         variable = item.asname.name.value
-        if block.body.body[0].body[0].value.value.value != variable:
-            return None
+        value = block.body.body[0].body[0].value.value
+        if isinstance(value, cst.Name) and value.value != variable:
+            return None  # `yield db`, or what is built on it (`yield UserRepository(db)`)
         call = item.item
         original_call = original.body.body[0].items[0].item
         name = self.imported_name(original_call.func)

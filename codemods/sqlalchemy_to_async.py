@@ -165,7 +165,11 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
 
     @classmethod
     def collect(cls, tree: ast.Module, path: str, source: bytes) -> Any:
-        if not any(token in source for token in cls.NEEDS) and b"engine" not in source:
+        if (
+            not any(token in source for token in cls.NEEDS)
+            and b"engine" not in source
+            and b"session" not in source  # `with session_scope() as s` (sqla_scopes)
+        ):
             return None
         return _collect(tree, path, source)
 

@@ -310,3 +310,81 @@ def test_repository_class_app_answers_what_the_sync_app_answered(tmp_path: Path,
     assert asyncio.run(migrated()) == sync
     assert [status for status, _ in sync] == [201, 409, 201, 200, 200, 200, 204, 404, 200]
     assert sync[4][1] == b"[1,2]" and sync[5][1] == b"[1,3]" and sync[8][1] == b"[2]"
+
+
+_SCOPE_DRIVER = """
+import asyncio, inspect, json, sys
+from app import db, models, services
+from app.main import app
+
+requests = [
+    ("GET", "/health"), ("POST", "/users", {"email": "a@example.com", "name": "A"}),
+    ("POST", "/users", {"email": "a@example.com", "name": "B"}), ("GET", "/users/count"),
+    ("GET", "/users/1"), ("GET", "/users/9"), ("POST", "/users/1/notes", {"body": "buy milk"}),
+    ("POST", "/users/9/notes", {"body": "x"}), ("GET", "/users/1/notes"),
+    ("GET", "/notes/search", None, {"q": "milk"}), ("DELETE", "/notes/1"), ("DELETE", "/notes/1"),
+]
+
+def maybe(value):
+    return asyncio.run(value) if inspect.iscoroutine(value) else value
+
+if inspect.iscoroutinefunction(services.find_user):
+    import httpx
+
+    async def main():
+        async with db.engine.begin() as connection:
+            await connection.run_sync(db.Base.metadata.create_all)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            out = []
+            for method, url, *rest in requests:
+                body = rest[0] if rest else None
+                params = rest[1] if len(rest) > 1 else None
+                r = await client.request(method, url, json=body, params=params)
+                out.append([r.status_code, r.text])
+        await db.engine.dispose()
+        return out
+    out = asyncio.run(main())
+else:
+    from fastapi.testclient import TestClient
+    db.Base.metadata.create_all(db.engine)
+    with TestClient(app) as client:
+        out = []
+        for method, url, *rest in requests:
+            body = rest[0] if rest else None
+            params = rest[1] if len(rest) > 1 else None
+            r = client.request(method, url, json=body, params=params)
+            out.append([r.status_code, r.text])
+json.dump(out, sys.stdout)
+"""
+
+
+def test_session_scope_app_answers_what_the_sync_app_answered(tmp_path: Path):
+    """session_scope: `@contextmanager` scope -> `@asynccontextmanager`, `async with` at every
+    call site, a dependency yielding a repository built on it; both apps run over HTTP, each in
+    its own interpreter on its own SQLite file."""
+    pytest.importorskip("aiosqlite")
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    answers = []
+    for side in ("before", "after"):
+        project = tmp_path / side
+        shutil.copytree(MIGRATE_DIR / f"session_scope.{side}", project)
+        env = dict(os.environ, NOTES_DATABASE_URL=f"sqlite:///{project / 'notes.db'}")
+        process = subprocess.run(
+            [sys.executable, "-c", _SCOPE_DRIVER],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert process.returncode == 0, process.stderr
+        answers.append(json.loads(process.stdout))
+    assert answers[0] == answers[1]
+    statuses = [status for status, _ in answers[0]]
+    assert statuses == [200, 201, 409, 200, 200, 404, 201, 404, 200, 200, 204, 404]
