@@ -243,6 +243,11 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
         runner,
         frozenset(disposals),
         frozenset(facts),
+        frozenset(
+            (path, line)
+            for path, fact in facts.items()
+            for line in getattr(fact, "connections", ())
+        ),
     )
 
 

@@ -258,6 +258,7 @@ class FileFacts:
     fixture_blockers: Tuple[
         Site, ...
     ] = ()  # pytest fixtures taking a Session: blockers without --migrate
+    connections: Tuple[int, ...] = ()  # lines of `with engine.connect() as conn` blocks
     disposals: Tuple[
         Tuple[str, int], ...
     ] = ()  # (ref, line) of `engine.dispose()` in a pytest hook
@@ -283,6 +284,8 @@ class Combined:
     files: FrozenSet[str] = (
         frozenset()
     )  # every file with something to convert (engine uses included)
+    # (path, line) of `with engine.connect() as conn` / `engine.begin()` blocks that convert
+    connections: FrozenSet[Tuple[str, int]] = frozenset()
 
 
 def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:

@@ -23,6 +23,7 @@ from .sqla_facts import (
     _strip_commas,
 )
 from .sqla_holders import receiver_name
+from .sqla_scopes import CONNECTION_AWAITED
 
 
 class QueryRewrites:
@@ -51,6 +52,16 @@ class QueryRewrites:
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         func = original.func
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in self._connection_vars
+            and func.attr.value in CONNECTION_AWAITED
+        ):  # `conn.execute(...)` in a converted `with engine.connect() as conn`
+            if self._machinery_awaits(original):
+                return updated
+            self.rewrote()
+            return awaited(updated)
         if isinstance(func, cst.Attribute) and receiver_name(func.value) is not None:
             method = func.attr.value
             kind, function = self._session_of(original, func.value)

@@ -40,7 +40,7 @@ from .sqla_facts import (
     _sqlite_evidence,
     _url_status,
 )
-from .sqla_scopes import scope_variable
+from .sqla_scopes import connection_only, scope_variable
 from .sqla_shapes import (
     _closes,
     _Defs,
@@ -90,6 +90,7 @@ class _Scan(FunctionChecks):
         self.passed: Set[str] = set()  # function names handed to other code as values
         self.fixture_blockers: List[Site] = []
         self.disposals: List[Tuple[str, int]] = []
+        self.connections: List[int] = []  # lines of `with engine.connect() as c` that convert
         self.project_imports: Dict[str, Tuple[int, str, str]] = {}
         for node in import_nodes:
             if isinstance(node, ast.ImportFrom):
@@ -379,8 +380,32 @@ class _Scan(FunctionChecks):
                     False,
                     seed="<hook>",
                 )
+            connection = self.connection(node, ref, parent, label)
+            if connection is not None:
+                return connection
             return Use(ref, self.site(node, CLOSURE, f"`{label}.{parent.attr}` is used"), False)
         return Use(ref, self.site(node, CLOSURE, f"`{label}` is handed to other code"), False)
+
+    def connection(self, node: ast.AST, ref: str, attribute: ast.Attribute, label: str):
+        """``with engine.connect() as conn`` / ``engine.begin()`` whose ``conn`` is only the
+        receiver of awaitable Connection calls: ``async with`` (the function made async)."""
+        call = self.parent(attribute)
+        if attribute.attr not in ("connect", "begin") or not isinstance(call, ast.Call):
+            return None
+        if call.func is not attribute or call.args or call.keywords:
+            return None
+        shape = self._with_item(call)
+        function = self.function(call)
+        if shape is None or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        block, variable = shape
+        if len(block.items) != 1 or not connection_only(function, variable):
+            return None
+        self.connections.append(block.lineno)
+        if isinstance(function, ast.AsyncFunctionDef):
+            return Use(ref, self.site(node, CLOSURE, ""), True, in_coroutine=True)
+        where = f"`with {label}.{attribute.attr}()` {self.where(function)}"
+        return Use(ref, self.site(call, CLOSURE, where), False, seed=self.seedable(function, block))
 
     def _with_item(self, call: ast.Call) -> Optional[Tuple[ast.With, str]]:
         item = self.parent(call)
@@ -674,6 +699,7 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         alias_blockers=tuple(alias_blockers),
         fixture_blockers=tuple(scan.fixture_blockers),
         disposals=tuple(scan.disposals),
+        connections=tuple(scan.connections),
         engine_defs=tuple(defs.engine_defs),
     )
 

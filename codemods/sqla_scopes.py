@@ -1,4 +1,4 @@
-"""Session scopes: ``@contextmanager def session_scope()`` opening a session from a factory,
+"""Session scopes and engine connections: ``@contextmanager def session_scope()`` opening a session from a factory,
 yielding it, committing, rolling back on error and closing it (the SQLAlchemy docs' pattern).
 
 Under ``--migrate`` the scope is a session factory like ``SessionLocal``: every
@@ -145,3 +145,40 @@ def async_scope(function: cst.FunctionDef, variable: str, decorator: str) -> cst
         asynchronous=cst.Asynchronous(),
         body=body,
     )
+
+
+# `with engine.connect() as conn` / `with engine.begin() as conn` -> `async with`, calls awaited
+CONNECTION_AWAITED = frozenset(
+    {"execute", "scalar", "scalars", "commit", "rollback", "run_sync", "close", "exec_driver_sql"}
+)
+
+
+def connection_only(function: ast.AST, variable: str) -> bool:
+    """Every use of ``variable`` in ``function`` is ``variable.<awaitable method>(...)`` and it
+    is never rebound (other than by the ``with`` itself)."""
+    seen = False
+    for node in ast.walk(function):
+        if isinstance(node, ast.Name) and node.id == variable:
+            if isinstance(node.ctx, ast.Store):
+                if seen:
+                    return False
+                seen = True
+    for node in ast.walk(function):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            continue
+        for child in ast.iter_child_nodes(node):
+            if (
+                isinstance(child, ast.Name)
+                and child.id == variable
+                and isinstance(child.ctx, ast.Load)
+            ):
+                return False
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == variable
+        ):
+            if node.attr not in CONNECTION_AWAITED:
+                return False
+    return seen

@@ -8,7 +8,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ScopeProvider
+from libcst.metadata import PositionProvider, ScopeProvider
 
 from .base import GENEXP
 from .sqla_facts import (
@@ -151,7 +151,32 @@ class SessionRewrites:
             return item.asname.name.value, "sqlalchemy"
         return None
 
+    def _connection_block(self, block: cst.With) -> Optional[str]:
+        """The variable of a ``with engine.connect() as conn`` block the scan accepted."""
+        connections = getattr(self._combined, "connections", frozenset())
+        if not connections or len(block.items) != 1 or block.items[0].asname is None:
+            return None
+        line = self.get_metadata(PositionProvider, block).start.line
+        name = block.items[0].asname.name
+        if (self.file.filename, line) in connections and isinstance(name, cst.Name):
+            return name.value
+        return None
+
+    def visit_With(self, node: cst.With) -> None:
+        variable = self._connection_block(node)
+        if variable is not None:
+            self._connection_vars.append(variable)
+
     def leave_With(self, original: cst.With, updated: cst.With) -> cst.BaseStatement:
+        variable = self._connection_block(original)
+        if variable is not None:
+            self._connection_vars.pop()
+            scope = self.get_metadata(ScopeProvider, original, None)
+            function = getattr(scope, "node", None)
+            if isinstance(function, cst.FunctionDef) and self.is_async_def(function):
+                self.rewrote()
+                return updated.with_changes(asynchronous=cst.Asynchronous())
+            return updated
         session = self._with_session(original)
         scope = self.get_metadata(ScopeProvider, original, None)
         function = getattr(scope, "node", None)

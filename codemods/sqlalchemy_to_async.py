@@ -62,7 +62,7 @@ as above.
 from __future__ import annotations
 
 import ast
-from typing import Any, Dict, Iterable, Mapping, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import QualifiedNameSource, ScopeProvider
@@ -222,6 +222,7 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
         self._sessions: Dict[int, Dict[str, str]] = (
             {}
         )  # id(def) -> session name -> "sqlalchemy"/"sqlmodel"
+        self._connection_vars: List[str] = []  # variables of open `with engine.connect()` blocks
         self._holder_inits: Set[int] = set()  # ids of repository __init__s (sqla_holders)
         self._holder_methods: Dict[int, Dict[str, str]] = {}  # id(method) -> self.attr -> kind
         self._holder_classes: Dict[str, Dict[str, str]] = {}  # repository -> self.attr -> kind
