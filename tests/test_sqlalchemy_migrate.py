@@ -388,3 +388,39 @@ def test_session_scope_app_answers_what_the_sync_app_answered(tmp_path: Path):
     assert answers[0] == answers[1]
     statuses = [status for status, _ in answers[0]]
     assert statuses == [200, 201, 409, 200, 200, 404, 201, 404, 200, 200, 204, 404]
+
+
+_CONNECTION_HANDED_ON = """\
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+
+engine = create_engine("sqlite:///./app.db")
+app = FastAPI()
+
+
+def count(connection):
+    return connection.execute(text("SELECT 1")).scalar_one()
+
+
+@app.get("/")
+def read():
+    with engine.connect() as connection:
+        return {"n": count(connection)}
+"""
+
+
+def test_a_connection_handed_to_other_code_keeps_the_engine_sync():
+    """`with engine.connect() as conn` converts only when conn is nothing but the receiver of
+    awaitable calls: handed to a helper, the helper would call a sync API on an AsyncConnection,
+    so nothing converts and SQLA008 names the block."""
+    new, diagnostics = migrate_rewrite(_CONNECTION_HANDED_ON)
+    assert new == _CONNECTION_HANDED_ON
+    assert [d.code for d in diagnostics] == ["SQLA008"]
+    assert "`engine.connect` is used" in diagnostics[0].message
+    converts = _CONNECTION_HANDED_ON.replace(
+        '{"n": count(connection)}', "{\"n\": connection.execute(text('SELECT 1')).scalar_one()}"
+    )
+    new, diagnostics = migrate_rewrite(converts)
+    assert "async with engine.connect() as connection:" in new
+    assert '(await connection.execute(text("SELECT 1"))).scalar_one()' in new
+    assert not [d for d in diagnostics if d.code.startswith("SQLA")]

@@ -42,3 +42,13 @@ async def create_tables() -> None:
 async def database_ok() -> bool:
     async with session_scope() as session:
         return (await session.execute(text("SELECT 1"))).scalar_one() == 1
+
+
+async def schema_version() -> int:
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("CREATE TABLE IF NOT EXISTS meta (version INTEGER)")
+        )
+        return (
+            await connection.execute(text("SELECT count(*) FROM meta"))
+        ).scalar_one()

@@ -4,7 +4,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict
 
 from app import services
-from app.db import database_ok, session_scope
+from app.db import database_ok, schema_version, session_scope
 from app.repositories import UserRepository
 
 app = FastAPI(title="notes")
@@ -42,7 +42,7 @@ async def get_user_repository() -> AsyncIterator[UserRepository]:
 
 @app.get("/health")
 async def health() -> dict:
-    return {"database": await database_ok()}
+    return {"database": await database_ok(), "schema": await schema_version()}
 
 
 @app.post("/users", response_model=UserOut, status_code=201)

@@ -38,3 +38,9 @@ def create_tables() -> None:
 def database_ok() -> bool:
     with session_scope() as session:
         return session.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def schema_version() -> int:
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS meta (version INTEGER)"))
+        return connection.execute(text("SELECT count(*) FROM meta")).scalar_one()

@@ -4,7 +4,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict
 
 from app import services
-from app.db import database_ok, session_scope
+from app.db import database_ok, schema_version, session_scope
 from app.repositories import UserRepository
 
 app = FastAPI(title="notes")
@@ -42,7 +42,7 @@ def get_user_repository() -> Iterator[UserRepository]:
 
 @app.get("/health")
 def health() -> dict:
-    return {"database": database_ok()}
+    return {"database": database_ok(), "schema": schema_version()}
 
 
 @app.post("/users", response_model=UserOut, status_code=201)
