@@ -264,6 +264,10 @@ class FileFacts:
     ] = ()  # (ref, line) of `engine.dispose()` in a pytest hook
     # (qualname, parameter, position) of sync functions taking an `Engine` parameter
     engine_defs: Tuple[Tuple[str, str, int], ...] = ()
+    holders: Tuple[str, ...] = ()  # module-level repository classes (sqla_holders)
+    # (class, base as written, site) of module-level classes with a project base (combine checks
+    # that no repository of another module is subclassed: its methods would be missed)
+    class_bases: Tuple[Tuple[str, str, Site], ...] = ()
 
 
 @dataclass(frozen=True)

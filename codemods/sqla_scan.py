@@ -701,6 +701,14 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         disposals=tuple(scan.disposals),
         connections=tuple(scan.connections),
         engine_defs=tuple(defs.engine_defs),
+        holders=tuple(sorted(defs.holder_classes)),
+        class_bases=tuple(
+            (statement.name, dotted_name(base) or "", scan.site(statement, CLOSURE, ""))
+            for statement in tree.body
+            if isinstance(statement, ast.ClassDef)
+            for base in statement.bases
+            if (dotted_name(base) or "").partition(".")[0] in scan.project_imports
+        ),
     )
 
 

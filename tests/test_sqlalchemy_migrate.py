@@ -424,3 +424,40 @@ def test_a_connection_handed_to_other_code_keeps_the_engine_sync():
     assert "async with engine.connect() as connection:" in new
     assert '(await connection.execute(text("SELECT 1"))).scalar_one()' in new
     assert not [d for d in diagnostics if d.code.startswith("SQLA")]
+
+
+def test_a_repository_subclassed_in_another_module_keeps_the_app_sync(tmp_path: Path):
+    """The scan of ``more.py`` cannot know ``self.session`` is a session: converting would leave
+    ``Sub.two`` calling a sync API on an AsyncSession, so nothing converts and SQLA002 says why."""
+    repository = (MIGRATE_DIR / "repository_subclass.before.py").read_text()
+    base = repository[: repository.index("class Sub(Repo):")].rstrip() + "\n"
+    files = {
+        "app/__init__.py": "",
+        "app/repo.py": base
+        + "\n\n@app.get('/')\ndef read(db: Session = Depends(get_db)):\n    return Repo(db).one()\n",
+        "app/more.py": (
+            "from fastapi import Depends\n"
+            "from sqlalchemy import text\n\n"
+            "from app.repo import Repo, app, get_db\n\n\n"
+            "class Sub(Repo):\n"
+            "    def two(self):\n"
+            "        return self.session.execute(text('SELECT 2')).scalar_one()\n\n\n"
+            "@app.get('/two')\n"
+            "def two(db=Depends(get_db)):\n"
+            "    return Sub(db).two()\n"
+        ),
+    }
+    for name, source in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(source)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert {name: data.decode() for name, data in outputs.items()} == files
+    assert "app/more.py:7:1: SQLA002 `Sub` subclasses the repository `Repo` of another module" in (
+        diagnostics
+    )
+    # the same subclass in the repository's module converts with it
+    (tmp_path / "app/more.py").unlink()
+    (tmp_path / "app/repo.py").write_text(repository)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert "async def two(self):" in outputs["app/repo.py"].decode()
+    assert not [line for line in diagnostics if " SQLA" in line]
