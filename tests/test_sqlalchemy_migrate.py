@@ -461,3 +461,31 @@ def test_a_repository_subclassed_in_another_module_keeps_the_app_sync(tmp_path: 
     outputs, diagnostics = _run_project(tmp_path, MIGRATE)
     assert "async def two(self):" in outputs["app/repo.py"].decode()
     assert not [line for line in diagnostics if " SQLA" in line]
+
+
+def test_sys_exit_of_a_main_made_async_runs_it(tmp_path: Path):
+    """`sys.exit(main())` under the __main__ guard -> `sys.exit(asyncio.run(main()))`; the script
+    exits with main's status before and after."""
+    pytest.importorskip("aiosqlite")
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n\n"
+        "from sqlalchemy import create_engine, text\n"
+        "from sqlalchemy.orm import sessionmaker\n\n"
+        f"engine = create_engine('sqlite:///{tmp_path / 'exit.db'}')\n"
+        "SessionLocal = sessionmaker(bind=engine)\n\n\n"
+        "def main() -> int:\n"
+        "    with SessionLocal() as session:\n"
+        "        return session.execute(text('SELECT 3')).scalar_one()\n\n\n"
+        'if __name__ == "__main__":\n'
+        "    sys.exit(main())\n"
+    )
+    new, diagnostics = migrate_rewrite(script)
+    assert "sys.exit(asyncio.run(main()))" in new
+    assert not diagnostics
+    for source in (script, new):
+        path = tmp_path / "script.py"
+        path.write_text(source)
+        assert subprocess.run([sys.executable, str(path)], timeout=120).returncode == 3
