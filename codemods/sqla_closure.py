@@ -185,6 +185,7 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
             elif use.in_coroutine and shared.kind == FACTORY:
                 meets = True
     blockers.extend(_foreign_subclasses(facts, resolver))
+    blockers.extend(_outside_reads(facts))
     for (path, _), shared in sorted(resolver.shared.items()):
         if shared.problem is not None and shared.kind != ASYNC_ENGINE:
             blockers.append((path, shared.problem))
@@ -334,4 +335,19 @@ def _foreign_subclasses(facts: Mapping[str, Any], resolver: _Resolver) -> List[T
                 why = f"`{name}` subclasses the repository `{base}` of another module"
                 hint = "define it in the repository's module, then rerun asyncfix"
                 found.append((path, replace(site, code=STAYS_SYNC, why=why, hint=hint)))
+    return found
+
+
+def _outside_reads(facts: Mapping[str, Any]) -> List[Tuple[str, Site]]:
+    """``users.session.commit()`` outside the repository: a call on the session the conversion
+    makes async that nothing would await. Any ``x.<a repository's session attribute>.m()``
+    blocks (by name: the first pass does not type ``x``)."""
+    attributes = {a for fact in facts.values() for a in getattr(fact, "holder_attributes", ())}
+    found: List[Tuple[str, Site]] = []
+    for path, fact in facts.items() if attributes else ():
+        for attribute, site in getattr(fact, "outside_reads", ()):
+            if attribute in attributes:
+                why = f"`.{attribute}` of a repository (its session) is used outside its class"
+                hint = "add a repository method for it, then rerun asyncfix"
+                found.append((path, replace(site, why=why, hint=hint)))
     return found

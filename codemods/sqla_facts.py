@@ -265,6 +265,10 @@ class FileFacts:
     # (qualname, parameter, position) of sync functions taking an `Engine` parameter
     engine_defs: Tuple[Tuple[str, str, int], ...] = ()
     holders: Tuple[str, ...] = ()  # module-level repository classes (sqla_holders)
+    holder_attributes: Tuple[str, ...] = ()  # their session attributes ("session")
+    # (attribute, site) of `x.attribute.method(...)` with `x` a name other than self: a
+    # repository's session used from outside its class (combine blocks on those)
+    outside_reads: Tuple[Tuple[str, Site], ...] = ()
     # (class, base as written, site) of module-level classes with a project base (combine checks
     # that no repository of another module is subclassed: its methods would be missed)
     class_bases: Tuple[Tuple[str, str, Site], ...] = ()

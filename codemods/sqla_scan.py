@@ -26,6 +26,7 @@ from .sqla_facts import (
     GENERATOR_RETURNS,
     SESSION_CLASSES,
     SESSIONMAKERS,
+    STAYS_SYNC,
     SYNC_URL,
     URL,
     FileFacts,
@@ -702,6 +703,18 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         connections=tuple(scan.connections),
         engine_defs=tuple(defs.engine_defs),
         holders=tuple(sorted(defs.holder_classes)),
+        holder_attributes=tuple(
+            sorted({a[5:] for attrs in defs.holder_classes.values() for a in attrs})
+        ),
+        outside_reads=tuple(
+            (node.func.value.attr, scan.site(node.func.value, STAYS_SYNC, ""))
+            for node in scan.calls
+            if isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute)
+            and isinstance(node.func.value.value, ast.Name)
+            and node.func.value.value.id not in ("self", "cls")
+            and node.func.value.value.id not in scan.imports
+        ),
         class_bases=tuple(
             (statement.name, dotted_name(base) or "", scan.site(statement, CLOSURE, ""))
             for statement in tree.body

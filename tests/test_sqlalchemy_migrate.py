@@ -489,3 +489,16 @@ def test_sys_exit_of_a_main_made_async_runs_it(tmp_path: Path):
         path = tmp_path / "script.py"
         path.write_text(source)
         assert subprocess.run([sys.executable, str(path)], timeout=120).returncode == 3
+
+
+def test_a_repository_session_used_outside_its_class_keeps_the_app_sync():
+    """`users.session.commit()` in a route: the call on the session would be left un-awaited."""
+    source = (MIGRATE_DIR / "repository_subclass.before.py").read_text()
+    source = source.replace(
+        "    return Sub(db).two() + Sub(db).one()\n",
+        "    repository = Sub(db)\n    repository.session.commit()\n    return repository.two()\n",
+    )
+    new, diagnostics = migrate_rewrite(source)
+    assert new == source
+    assert [(d.code, d.line) for d in diagnostics] == [("SQLA008", 5), ("SQLA002", 31)]
+    assert "`.session` of a repository (its session) is used outside" in diagnostics[1].message
