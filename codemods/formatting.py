@@ -16,6 +16,7 @@ import black
 
 _IMPORT_LINE = re.compile(r"(import|from)\s")
 _TAB_INDENT = re.compile(r"^ *\t", re.MULTILINE)
+_CLASS_BLANK = re.compile(r"^([ \t]*class\b[^\n]*:[ \t]*(?:#[^\n]*)?\n)\n", re.MULTILINE)
 
 
 def black_mode(options: Optional[Dict[str, Any]]) -> black.Mode:
@@ -78,8 +79,19 @@ def format_changed(old: str, new: str, mode: black.Mode) -> Tuple[str, Optional[
         return new, None
     except Exception as error:  # black's own parse or equivalence failure: keep our output
         return new, f"not formatted by black: {type(error).__name__}: {error}".splitlines()[0]
+    formatted = _no_blank_after_class(source, formatted)
     if not source.endswith("\n") and formatted.endswith("\n"):
         formatted = formatted[:-1]  # black adds a final newline; the file had none
     if crlf:
         formatted = formatted.replace("\n", "\r\n")
     return formatted, None
+
+
+def _no_blank_after_class(source: str, formatted: str) -> str:
+    """black's line-range mode (24-26) puts a blank line between ``class X:`` and a changed first
+    method, a line outside the ranges that whole-file black would not add: take it out again
+    unless the class had it."""
+    had = {match.group(1) for match in _CLASS_BLANK.finditer(source)}
+    return _CLASS_BLANK.sub(
+        lambda match: match.group(0) if match.group(1) in had else match.group(1), formatted
+    )

@@ -619,6 +619,14 @@ class _Collector(FastVisitor):
     def visit_Expr(self, node: ast.Expr) -> None:
         if isinstance(node.value, ast.Call):
             self.statement_calls.add(id(node.value))
+            call = node.value
+            if (
+                _dotted(call.func) == "sys.exit"
+                and len(call.args) == 1
+                and not call.keywords
+                and isinstance(call.args[0], ast.Call)
+            ):  # `sys.exit(main())`: the exit status of a whole-statement call
+                self.statement_calls.add(id(call.args[0]))
         self.generic_visit(node)
 
     def visit_Assign(self, node: ast.Assign) -> None:

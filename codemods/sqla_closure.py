@@ -16,6 +16,7 @@ from .sqla_facts import (
     CLOSURE,
     ENGINE,
     FACTORY,
+    STAYS_SYNC,
     SYNC_ON_ASYNC,
     Combined,
     FileFacts,
@@ -183,6 +184,8 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
                 blockers.append((path, use.site))
             elif use.in_coroutine and shared.kind == FACTORY:
                 meets = True
+    blockers.extend(_foreign_subclasses(facts, resolver))
+    blockers.extend(_outside_reads(facts))
     for (path, _), shared in sorted(resolver.shared.items()):
         if shared.problem is not None and shared.kind != ASYNC_ENGINE:
             blockers.append((path, shared.problem))
@@ -243,6 +246,11 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
         runner,
         frozenset(disposals),
         frozenset(facts),
+        frozenset(
+            (path, line)
+            for path, fact in facts.items()
+            for line in getattr(fact, "connections", ())
+        ),
     )
 
 
@@ -304,3 +312,42 @@ def _engine_function(
         if qualname == name and (index == position if position >= 0 else parameter == keyword):
             return target, qualname
     return None
+
+
+def _foreign_subclasses(facts: Mapping[str, Any], resolver: _Resolver) -> List[Tuple[str, Site]]:
+    """Subclasses of a repository class (sqla_holders) defined in another module: the scan of
+    their module does not know ``self.session`` is a session, so their methods would stay sync
+    on an AsyncSession. They block the conversion."""
+    found: List[Tuple[str, Site]] = []
+    for path, fact in facts.items():
+        for name, base, site in getattr(fact, "class_bases", ()):
+            head, _, rest = base.partition(".")
+            origin = resolver.imports.get(path, {}).get(head)
+            if origin is None:
+                continue
+            level, module, attribute = origin
+            target, holder = (
+                (resolver.module(path, level, module), attribute)
+                if attribute and not rest
+                else (resolver.module(path, level, module), rest)
+            )
+            if target is not None and holder in getattr(facts.get(target), "holders", ()):
+                why = f"`{name}` subclasses the repository `{base}` of another module"
+                hint = "define it in the repository's module, then rerun asyncfix"
+                found.append((path, replace(site, code=STAYS_SYNC, why=why, hint=hint)))
+    return found
+
+
+def _outside_reads(facts: Mapping[str, Any]) -> List[Tuple[str, Site]]:
+    """``users.session.commit()`` outside the repository: a call on the session the conversion
+    makes async that nothing would await. Any ``x.<a repository's session attribute>.m()``
+    blocks (by name: the first pass does not type ``x``)."""
+    attributes = {a for fact in facts.values() for a in getattr(fact, "holder_attributes", ())}
+    found: List[Tuple[str, Site]] = []
+    for path, fact in facts.items() if attributes else ():
+        for attribute, site in getattr(fact, "outside_reads", ()):
+            if attribute in attributes:
+                why = f"`.{attribute}` of a repository (its session) is used outside its class"
+                hint = "add a repository method for it, then rerun asyncfix"
+                found.append((path, replace(site, why=why, hint=hint)))
+    return found

@@ -237,11 +237,20 @@ class FileFacts:
     fixture_blockers: Tuple[
         Site, ...
     ] = ()  # pytest fixtures taking a Session: blockers without --migrate
+    connections: Tuple[int, ...] = ()  # lines of `with engine.connect() as conn` blocks
     disposals: Tuple[
         Tuple[str, int], ...
     ] = ()  # (ref, line) of `engine.dispose()` in a pytest hook
     # (qualname, parameter, position) of sync functions taking an `Engine` parameter
     engine_defs: Tuple[Tuple[str, str, int], ...] = ()
+    holders: Tuple[str, ...] = ()  # module-level repository classes (sqla_holders)
+    holder_attributes: Tuple[str, ...] = ()  # their session attributes ("session")
+    # (attribute, site) of `x.attribute.method(...)` with `x` a name other than self: a
+    # repository's session used from outside its class (combine blocks on those)
+    outside_reads: Tuple[Tuple[str, Site], ...] = ()
+    # (class, base as written, site) of module-level classes with a project base (combine checks
+    # that no repository of another module is subclassed: its methods would be missed)
+    class_bases: Tuple[Tuple[str, str, Site], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -262,6 +271,8 @@ class Combined:
     files: FrozenSet[str] = (
         frozenset()
     )  # every file with something to convert (engine uses included)
+    # (path, line) of `with engine.connect() as conn` / `engine.begin()` blocks that convert
+    connections: FrozenSet[Tuple[str, int]] = frozenset()
 
 
 def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:

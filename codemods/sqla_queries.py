@@ -22,6 +22,8 @@ from .sqla_facts import (
     _looks_like_entity,
     _strip_commas,
 )
+from .sqla_holders import receiver_name
+from .sqla_scopes import CONNECTION_AWAITED
 
 
 class QueryRewrites:
@@ -42,7 +44,7 @@ class QueryRewrites:
         while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
             method = node.func.attr.value
             receiver = node.func.value
-            if method == "query" and isinstance(receiver, cst.Name):
+            if method == "query" and receiver_name(receiver) is not None:
                 return receiver, node, list(reversed(steps))
             steps.append((method, node))
             node = receiver
@@ -50,7 +52,17 @@ class QueryRewrites:
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         func = original.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value in self._connection_vars
+            and func.attr.value in CONNECTION_AWAITED
+        ):  # `conn.execute(...)` in a converted `with engine.connect() as conn`
+            if self._machinery_awaits(original):
+                return updated
+            self.rewrote()
+            return awaited(updated)
+        if isinstance(func, cst.Attribute) and receiver_name(func.value) is not None:
             method = func.attr.value
             kind, function = self._session_of(original, func.value)
             if kind is not None:
@@ -81,7 +93,7 @@ class QueryRewrites:
                         self.report(
                             original,
                             CHAIN,
-                            f"`{func.value.value}.{method}()` inside a generator expression cannot be awaited",
+                            f"`{receiver_name(func.value)}.{method}()` inside a generator expression cannot be awaited",
                             "use a loop or a list comprehension",
                         )
                     return updated
@@ -148,12 +160,12 @@ class QueryRewrites:
 
     def _query_variables(
         self, function: Any
-    ) -> Tuple[Dict[str, Tuple[cst.Name, str, List[cst.Arg]]], Set[int]]:
+    ) -> Tuple[Dict[str, Tuple[cst.BaseExpression, str, List[cst.Arg]]], Set[int]]:
         """({variable: (session, kind, entities)}, ids of their `s.query(...)` calls) of a
         coroutine (see FunctionChecks.query_variable, which decided they convert)."""
         key = id(function)
         if key not in self._variables:
-            found: Dict[str, Tuple[cst.Name, str, List[cst.Arg]]] = {}
+            found: Dict[str, Tuple[cst.BaseExpression, str, List[cst.Arg]]] = {}
             calls: Set[int] = set()
             sessions = (
                 self._session_names(function) if isinstance(function, cst.FunctionDef) else {}
@@ -176,14 +188,13 @@ class QueryRewrites:
                 if (
                     isinstance(node, cst.Call)
                     and isinstance(node.func, cst.Attribute)
-                    and isinstance(node.func.value, cst.Name)
-                    and node.func.value.value in sessions
+                    and receiver_name(node.func.value) in sessions
                     and all(method in SAME_ON_SELECT for method in methods)
                 ):
                     session = node.func.value
                     found[assign.targets[0].target.value] = (
                         session,
-                        sessions[session.value],
+                        sessions[receiver_name(session)],
                         list(node.args),
                     )
                     calls.add(id(node))

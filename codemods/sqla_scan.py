@@ -26,6 +26,7 @@ from .sqla_facts import (
     GENERATOR_RETURNS,
     SESSION_CLASSES,
     SESSIONMAKERS,
+    STAYS_SYNC,
     SYNC_URL,
     URL,
     FileFacts,
@@ -40,6 +41,7 @@ from .sqla_facts import (
     _sqlite_evidence,
     _url_status,
 )
+from .sqla_scopes import connection_only, scope_variable
 from .sqla_shapes import (
     _closes,
     _Defs,
@@ -89,6 +91,7 @@ class _Scan(FunctionChecks):
         self.passed: Set[str] = set()  # function names handed to other code as values
         self.fixture_blockers: List[Site] = []
         self.disposals: List[Tuple[str, int]] = []
+        self.connections: List[int] = []  # lines of `with engine.connect() as c` that convert
         self.project_imports: Dict[str, Tuple[int, str, str]] = {}
         for node in import_nodes:
             if isinstance(node, ast.ImportFrom):
@@ -198,6 +201,10 @@ class _Scan(FunctionChecks):
     def shared(self) -> List[Shared]:
         found: List[Shared] = []
         for statement in self.tree.body:
+            if scope_variable(statement, self.imports):  # `@contextmanager def session_scope()`
+                name = statement.name  # type: ignore[attr-defined]
+                found.append(Shared(name, FACTORY, self.site(statement, CLOSURE, "")))
+                continue
             if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
                 target, value = statement.targets[0], statement.value
             elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
@@ -374,8 +381,32 @@ class _Scan(FunctionChecks):
                     False,
                     seed="<hook>",
                 )
+            connection = self.connection(node, ref, parent, label)
+            if connection is not None:
+                return connection
             return Use(ref, self.site(node, CLOSURE, f"`{label}.{parent.attr}` is used"), False)
         return Use(ref, self.site(node, CLOSURE, f"`{label}` is handed to other code"), False)
+
+    def connection(self, node: ast.AST, ref: str, attribute: ast.Attribute, label: str):
+        """``with engine.connect() as conn`` / ``engine.begin()`` whose ``conn`` is only the
+        receiver of awaitable Connection calls: ``async with`` (the function made async)."""
+        call = self.parent(attribute)
+        if attribute.attr not in ("connect", "begin") or not isinstance(call, ast.Call):
+            return None
+        if call.func is not attribute or call.args or call.keywords:
+            return None
+        shape = self._with_item(call)
+        function = self.function(call)
+        if shape is None or not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        block, variable = shape
+        if len(block.items) != 1 or not connection_only(function, variable):
+            return None
+        self.connections.append(block.lineno)
+        if isinstance(function, ast.AsyncFunctionDef):
+            return Use(ref, self.site(node, CLOSURE, ""), True, in_coroutine=True)
+        where = f"`with {label}.{attribute.attr}()` {self.where(function)}"
+        return Use(ref, self.site(call, CLOSURE, where), False, seed=self.seedable(function, block))
 
     def _with_item(self, call: ast.Call) -> Optional[Tuple[ast.With, str]]:
         item = self.parent(call)
@@ -401,8 +432,11 @@ class _Scan(FunctionChecks):
             and len(block.body) == 1
             and isinstance(block.body[0], ast.Expr)
             and isinstance(block.body[0].value, ast.Yield)
-            and isinstance(block.body[0].value.value, ast.Name)
-            and block.body[0].value.value.id == variable
+            and block.body[0].value.value is not None
+            and (  # `yield db`, or what is built on it (`yield UserRepository(db)`)
+                not isinstance(block.body[0].value.value, ast.Name)
+                or block.body[0].value.value.id == variable
+            )
         )
 
     def session_call(self, node: ast.AST, ref: str, call: ast.Call, label: str) -> Use:
@@ -453,6 +487,14 @@ class _Scan(FunctionChecks):
                 seed=self.seedable(function, block),
             )
         statement = self.parent(call)
+        if (
+            isinstance(statement, ast.Assign)
+            and function is not None
+            and self.parent(function) is self.tree
+            and statement in function.body  # type: ignore[attr-defined]
+            and scope_variable(function, self.imports) is not None
+        ):  # the session a session scope opens: the scope converts as a whole
+            return Use(ref, self.site(node, CLOSURE, ""), True)
         if (
             isinstance(statement, ast.Assign)
             and isinstance(function, ast.FunctionDef)
@@ -658,7 +700,28 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         alias_blockers=tuple(alias_blockers),
         fixture_blockers=tuple(scan.fixture_blockers),
         disposals=tuple(scan.disposals),
+        connections=tuple(scan.connections),
         engine_defs=tuple(defs.engine_defs),
+        holders=tuple(sorted(defs.holder_classes)),
+        holder_attributes=tuple(
+            sorted({a[5:] for attrs in defs.holder_classes.values() for a in attrs})
+        ),
+        outside_reads=tuple(
+            (node.func.value.attr, scan.site(node.func.value, STAYS_SYNC, ""))
+            for node in scan.calls
+            if isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute)
+            and isinstance(node.func.value.value, ast.Name)
+            and node.func.value.value.id not in ("self", "cls")
+            and node.func.value.value.id not in scan.imports
+        ),
+        class_bases=tuple(
+            (statement.name, dotted_name(base) or "", scan.site(statement, CLOSURE, ""))
+            for statement in tree.body
+            if isinstance(statement, ast.ClassDef)
+            for base in statement.bases
+            if (dotted_name(base) or "").partition(".")[0] in scan.project_imports
+        ),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import ScopeProvider
+from libcst.metadata import PositionProvider, ScopeProvider
 
 from .base import GENEXP
 from .sqla_facts import (
@@ -24,6 +24,8 @@ from .sqla_facts import (
     _name,
     _trailing,
 )
+from .sqla_holders import cst_holder_methods, receiver_name
+from .sqla_scopes import async_scope, cst_scope_variable
 
 
 class SessionRewrites:
@@ -77,10 +79,22 @@ class SessionRewrites:
             ]
         )
 
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        inherited: Dict[str, str] = {}
+        for base in node.bases:
+            if isinstance(base.value, cst.Name):
+                inherited = self._holder_classes.get(base.value.value, inherited)
+        init, stored, methods = cst_holder_methods(node, self._session_kind, inherited)
+        if init is not None:
+            self._holder_inits.add(id(init))
+        if stored:
+            self._holder_classes.setdefault(node.name.value, stored)
+        self._holder_methods.update(methods)
+
     def _session_names(self, function: cst.FunctionDef) -> Dict[str, str]:
         key = id(function)
         if key not in self._sessions:
-            names: Dict[str, str] = {}
+            names: Dict[str, str] = dict(self._holder_methods.get(key, {}))
             params = function.params
             for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
                 kind = self._session_kind(param.annotation)
@@ -99,7 +113,7 @@ class SessionRewrites:
     ) -> Tuple[Optional[str], Any]:
         """(kind, coroutine) when ``receiver`` is a Session parameter of the coroutine
         evaluating ``call``."""
-        name = _name(receiver)
+        name = receiver_name(receiver)
         if name is None:
             return None, None
         function = self.coroutine_of(call)
@@ -137,7 +151,32 @@ class SessionRewrites:
             return item.asname.name.value, "sqlalchemy"
         return None
 
+    def _connection_block(self, block: cst.With) -> Optional[str]:
+        """The variable of a ``with engine.connect() as conn`` block the scan accepted."""
+        connections = getattr(self._combined, "connections", frozenset())
+        if not connections or len(block.items) != 1 or block.items[0].asname is None:
+            return None
+        line = self.get_metadata(PositionProvider, block).start.line
+        name = block.items[0].asname.name
+        if (self.file.filename, line) in connections and isinstance(name, cst.Name):
+            return name.value
+        return None
+
+    def visit_With(self, node: cst.With) -> None:
+        variable = self._connection_block(node)
+        if variable is not None:
+            self._connection_vars.append(variable)
+
     def leave_With(self, original: cst.With, updated: cst.With) -> cst.BaseStatement:
+        variable = self._connection_block(original)
+        if variable is not None:
+            self._connection_vars.pop()
+            scope = self.get_metadata(ScopeProvider, original, None)
+            function = getattr(scope, "node", None)
+            if isinstance(function, cst.FunctionDef) and self.is_async_def(function):
+                self.rewrote()
+                return updated.with_changes(asynchronous=cst.Asynchronous())
+            return updated
         session = self._with_session(original)
         scope = self.get_metadata(ScopeProvider, original, None)
         function = getattr(scope, "node", None)
@@ -173,7 +212,12 @@ class SessionRewrites:
     def leave_FunctionDef(
         self, original: cst.FunctionDef, updated: cst.FunctionDef
     ) -> cst.BaseStatement:
+        scope = self._scope(original, updated)
+        if scope is not None:
+            return scope
         sessions = self._session_names(original)
+        if id(original) in self._holder_inits:  # a repository's __init__ stays a plain def
+            return self._annotations(original, updated)
         if sessions:
             if not self.is_async_def(original):
                 self.report(
@@ -186,6 +230,26 @@ class SessionRewrites:
             return self._annotations(original, updated)
         dependency = self._dependency(original, updated)
         return updated if dependency is None else dependency
+
+    def _scope(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> Optional[cst.FunctionDef]:
+        """A session scope (sqla_scopes) -> ``@asynccontextmanager async def``; None otherwise."""
+        if (
+            original.asynchronous is not None
+            or original.name.value not in self._combined.factories
+            or not any(statement is original for statement in self._module.body)
+        ):
+            return None
+        variable = cst_scope_variable(original, self.imported_name)
+        if variable is None:
+            return None
+        fits, returns = self._async_returns(original.returns)
+        if not fits or not self._use(original, "contextlib", "asynccontextmanager"):
+            return None
+        self.drop_import_if_unused(original.decorators[0].decorator)
+        self.rewrote()
+        return async_scope(updated, variable, "asynccontextmanager").with_changes(returns=returns)
 
     def _annotations(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         new_params = []
@@ -266,13 +330,15 @@ class SessionRewrites:
             return False, None
         item = node.slice[0].slice.value
         kind = self._plain_session(cst.Annotation(item))
-        if kind is None or not self._use(item, ASYNC_SESSION_MODULE[kind], "AsyncSession"):
+        if kind is not None and not self._use(item, ASYNC_SESSION_MODULE[kind], "AsyncSession"):
             return False, None
         if not self._use(node.value, module, GENERATOR_RETURNS[last]):
             return False, None
         self.drop_import_if_unused(node.value)
-        self.drop_import_if_unused(item)
-        elements = [cst.SubscriptElement(cst.Index(cst.Name("AsyncSession")))]
+        if kind is not None:  # `Iterator[Session]`; `Iterator[UserRepository]` keeps its item
+            self.drop_import_if_unused(item)
+            item = cst.Name("AsyncSession")
+        elements = [cst.SubscriptElement(cst.Index(item))]
         if last == "Generator":
             elements.append(cst.SubscriptElement(cst.Index(cst.Name("None"))))
         return True, returns.with_changes(
@@ -483,15 +549,16 @@ class SessionRewrites:
         shape = m.With(
             items=[m.WithItem(item=m.Call(func=m.Name()), asname=m.AsName(name=m.Name()))],
             body=m.IndentedBlock(
-                body=[m.SimpleStatementLine(body=[m.Expr(m.Yield(value=m.Name()))])]
+                body=[m.SimpleStatementLine(body=[m.Expr(m.Yield(value=m.DoesNotMatch(None)))])]
             ),
         )
         if not m.matches(block, shape):
             return None
         item = block.items[0]
         variable = item.asname.name.value
-        if block.body.body[0].body[0].value.value.value != variable:
-            return None
+        value = block.body.body[0].body[0].value.value
+        if isinstance(value, cst.Name) and value.value != variable:
+            return None  # `yield db`, or what is built on it (`yield UserRepository(db)`)
         call = item.item
         original_call = original.body.body[0].items[0].item
         name = self.imported_name(original_call.func)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
-from .project import FastVisitor, iter_child_nodes
+from .project import FastVisitor, dotted_name, iter_child_nodes
 from .sqla_facts import (
     ANNOTATED,
     ASYNC_AWARE,
@@ -18,6 +18,7 @@ from .sqla_facts import (
     SESSION_CLASSES,
     _resolve,
 )
+from .sqla_holders import holder_attributes, uses_attribute
 
 
 def _session_annotation(
@@ -75,6 +76,9 @@ class _Defs(FastVisitor):
         # (qualname, def, parameter, imported name): a Session if that name is an alias
         self.maybe: List[Tuple[str, Union[ast.FunctionDef, ast.AsyncFunctionDef], str, str]] = []
         self.engine_defs: List[Tuple[str, str, int]] = []
+        # enclosing classes, each with its repository attributes (sqla_holders)
+        self.classes: List[Tuple[ast.ClassDef, Dict[str, str]]] = []
+        self.holder_classes: Dict[str, Dict[str, str]] = {}  # module-level repositories
 
     def _def(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> None:
         qualname = ".".join([*self.prefix, node.name])
@@ -88,6 +92,18 @@ class _Defs(FastVisitor):
         )
         takes = depends = False
         sessions: Dict[str, str] = {}
+        cls, holders = self.classes[-1] if self.classes else (None, {})
+        if holders and cls is not None and node in cls.body:
+            if node.name == "__init__":  # it only stores the session: it stays a plain def
+                self.nodes.append((qualname, node, {}))
+                self.prefix.extend([node.name, "<locals>"])
+                self.generic_visit(node)
+                del self.prefix[-2:]
+                return
+            for attribute, kind in holders.items():
+                if uses_attribute(node, attribute):
+                    takes = True
+                    sessions[attribute] = kind
         for position, arg in enumerate([*positional, *args.kwonlyargs]):
             if (
                 isinstance(node, ast.FunctionDef)
@@ -123,8 +139,24 @@ class _Defs(FastVisitor):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.prefix.append(node.name)
+        holders = holder_attributes(node, self._session_kind)
+        if not holders and not any(
+            isinstance(s, ast.FunctionDef) and s.name == "__init__" for s in node.body
+        ):  # a subclass of a repository in this module reads the same self.session
+            for base in node.bases:
+                if isinstance(base, ast.Name) and base.id in self.holder_classes:
+                    holders = self.holder_classes[base.id]
+        if holders and not self.prefix[:-1]:
+            self.holder_classes[node.name] = holders
+        self.classes.append((node, holders))
         self.generic_visit(node)
+        self.classes.pop()
         self.prefix.pop()
+
+    def _session_kind(self, annotation: Optional[ast.AST]) -> Optional[str]:
+        if isinstance(annotation, ast.Name) and annotation.id in self.aliases:
+            return self.aliases[annotation.id]
+        return _session_annotation(annotation, self.imports)[0]
 
 
 def _first_or(call: ast.Call, keyword: str) -> Optional[ast.AST]:
@@ -233,12 +265,17 @@ def _local_names(function: ast.AST) -> Set[str]:
 
 
 def _session_method(node: ast.AST, name: str) -> Optional[str]:
-    """``name.method(...)``: the method."""
+    """``name.method(...)`` (``name`` may be ``self.session``, see sqla_holders): the method."""
     if (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name)
-        and node.func.value.id == name
+        and (
+            isinstance(node.func.value, ast.Name)
+            and node.func.value.id == name
+            or "." in name
+            and isinstance(node.func.value, ast.Attribute)
+            and dotted_name(node.func.value) == name
+        )
     ):
         return node.func.attr
     return None

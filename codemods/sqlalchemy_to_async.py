@@ -62,7 +62,7 @@ as above.
 from __future__ import annotations
 
 import ast
-from typing import Any, Dict, Iterable, Mapping, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import QualifiedNameSource, ScopeProvider
@@ -165,7 +165,11 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
 
     @classmethod
     def collect(cls, tree: ast.Module, path: str, source: bytes) -> Any:
-        if not any(token in source for token in cls.NEEDS) and b"engine" not in source:
+        if (
+            not any(token in source for token in cls.NEEDS)
+            and b"engine" not in source
+            and b"session" not in source  # `with session_scope() as s` (sqla_scopes)
+        ):
             return None
         return _collect(tree, path, source)
 
@@ -218,6 +222,10 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
         self._sessions: Dict[int, Dict[str, str]] = (
             {}
         )  # id(def) -> session name -> "sqlalchemy"/"sqlmodel"
+        self._connection_vars: List[str] = []  # variables of open `with engine.connect()` blocks
+        self._holder_inits: Set[int] = set()  # ids of repository __init__s (sqla_holders)
+        self._holder_methods: Dict[int, Dict[str, str]] = {}  # id(method) -> self.attr -> kind
+        self._holder_classes: Dict[str, Dict[str, str]] = {}  # repository -> self.attr -> kind
         self._consumed: Set[int] = set()  # ids of `s.query(...)` calls a terminal rewrites
         self._variables: Dict[int, Any] = {}  # id(def) -> its queries kept in variables
         self._module = node

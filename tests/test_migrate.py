@@ -88,6 +88,7 @@ ALL = (TUTORIAL, SQLMODEL, REPOSITORY, POSTGRES)
 BUILT: Tuple[App, ...] = (
     TUTORIAL,
     SQLMODEL,
+    REPOSITORY,
     POSTGRES,
 )  # shapes --migrate converts: their xfail marks are gone
 

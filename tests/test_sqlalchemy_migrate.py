@@ -248,3 +248,257 @@ def test_migrated_fixtures_and_tests_run_on_anyio(tmp_path: Path):
         assert process.returncode == 0, process.stdout + process.stderr
         assert "2 passed" in process.stdout, process.stdout
         assert "never awaited" not in process.stdout + process.stderr
+
+
+def test_repository_class_app_answers_what_the_sync_app_answered(tmp_path: Path, monkeypatch):
+    """repository_class: repositories holding ``self.session`` (their methods made async, their
+    callers awaiting them), run over HTTP on a real SQLite file before and after."""
+    pytest.importorskip("aiosqlite")
+    import asyncio
+
+    import httpx
+    from conftest import load_module
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, insert
+
+    def seeded(folder: Path, name: str):
+        folder.mkdir()
+        monkeypatch.chdir(folder)  # the app's URL is relative: ./notes.db
+        module = load_module(MIGRATE_DIR / f"repository_class.{name}.py", f"repository_{name}")
+        engine = create_engine("sqlite:///notes.db")
+        module.Base.metadata.create_all(engine)
+        with engine.begin() as connection:
+            connection.execute(
+                insert(module.Note),
+                [
+                    {"id": 1, "author_id": 1, "body": "buy milk"},
+                    {"id": 2, "author_id": 1, "body": "call the plumber"},
+                    {"id": 3, "author_id": 2, "body": "more milk"},
+                ],
+            )
+        engine.dispose()
+        return module
+
+    requests = [
+        ("POST", "/users/a@example.com"),
+        ("POST", "/users/a@example.com"),
+        ("POST", "/users/b@example.com"),
+        ("GET", "/users/count"),
+        ("GET", "/users/1/notes"),
+        ("GET", "/notes/search?q=milk"),
+        ("DELETE", "/notes/1"),
+        ("DELETE", "/notes/1"),
+        ("GET", "/users/1/notes"),
+    ]
+
+    before = seeded(tmp_path / "before", "before")
+    with TestClient(before.app) as client:
+        sync = [(r.status_code, r.content) for r in (client.request(*q) for q in requests)]
+
+    after = seeded(tmp_path / "after", "after")
+
+    async def migrated():
+        transport = httpx.ASGITransport(app=after.app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                return [
+                    (r.status_code, r.content) for r in [await client.request(*q) for q in requests]
+                ]
+        finally:
+            await after.engine.dispose()
+
+    assert asyncio.run(migrated()) == sync
+    assert [status for status, _ in sync] == [201, 409, 201, 200, 200, 200, 204, 404, 200]
+    assert sync[4][1] == b"[1,2]" and sync[5][1] == b"[1,3]" and sync[8][1] == b"[2]"
+
+
+_SCOPE_DRIVER = """
+import asyncio, inspect, json, sys
+from app import db, models, services
+from app.main import app
+
+requests = [
+    ("GET", "/health"), ("POST", "/users", {"email": "a@example.com", "name": "A"}),
+    ("POST", "/users", {"email": "a@example.com", "name": "B"}), ("GET", "/users/count"),
+    ("GET", "/users/1"), ("GET", "/users/9"), ("POST", "/users/1/notes", {"body": "buy milk"}),
+    ("POST", "/users/9/notes", {"body": "x"}), ("GET", "/users/1/notes"),
+    ("GET", "/notes/search", None, {"q": "milk"}), ("DELETE", "/notes/1"), ("DELETE", "/notes/1"),
+]
+
+def maybe(value):
+    return asyncio.run(value) if inspect.iscoroutine(value) else value
+
+if inspect.iscoroutinefunction(services.find_user):
+    import httpx
+
+    async def main():
+        async with db.engine.begin() as connection:
+            await connection.run_sync(db.Base.metadata.create_all)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            out = []
+            for method, url, *rest in requests:
+                body = rest[0] if rest else None
+                params = rest[1] if len(rest) > 1 else None
+                r = await client.request(method, url, json=body, params=params)
+                out.append([r.status_code, r.text])
+        await db.engine.dispose()
+        return out
+    out = asyncio.run(main())
+else:
+    from fastapi.testclient import TestClient
+    db.Base.metadata.create_all(db.engine)
+    with TestClient(app) as client:
+        out = []
+        for method, url, *rest in requests:
+            body = rest[0] if rest else None
+            params = rest[1] if len(rest) > 1 else None
+            r = client.request(method, url, json=body, params=params)
+            out.append([r.status_code, r.text])
+json.dump(out, sys.stdout)
+"""
+
+
+def test_session_scope_app_answers_what_the_sync_app_answered(tmp_path: Path):
+    """session_scope: `@contextmanager` scope -> `@asynccontextmanager`, `async with` at every
+    call site, a dependency yielding a repository built on it; both apps run over HTTP, each in
+    its own interpreter on its own SQLite file."""
+    pytest.importorskip("aiosqlite")
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    answers = []
+    for side in ("before", "after"):
+        project = tmp_path / side
+        shutil.copytree(MIGRATE_DIR / f"session_scope.{side}", project)
+        env = dict(os.environ, NOTES_DATABASE_URL=f"sqlite:///{project / 'notes.db'}")
+        process = subprocess.run(
+            [sys.executable, "-c", _SCOPE_DRIVER],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert process.returncode == 0, process.stderr
+        answers.append(json.loads(process.stdout))
+    assert answers[0] == answers[1]
+    statuses = [status for status, _ in answers[0]]
+    assert statuses == [200, 201, 409, 200, 200, 404, 201, 404, 200, 200, 204, 404]
+
+
+_CONNECTION_HANDED_ON = """\
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+
+engine = create_engine("sqlite:///./app.db")
+app = FastAPI()
+
+
+def count(connection):
+    return connection.execute(text("SELECT 1")).scalar_one()
+
+
+@app.get("/")
+def read():
+    with engine.connect() as connection:
+        return {"n": count(connection)}
+"""
+
+
+def test_a_connection_handed_to_other_code_keeps_the_engine_sync():
+    """`with engine.connect() as conn` converts only when conn is nothing but the receiver of
+    awaitable calls: handed to a helper, the helper would call a sync API on an AsyncConnection,
+    so nothing converts and SQLA008 names the block."""
+    new, diagnostics = migrate_rewrite(_CONNECTION_HANDED_ON)
+    assert new == _CONNECTION_HANDED_ON
+    assert [d.code for d in diagnostics] == ["SQLA008"]
+    assert "`engine.connect` is used" in diagnostics[0].message
+    converts = _CONNECTION_HANDED_ON.replace(
+        '{"n": count(connection)}', "{\"n\": connection.execute(text('SELECT 1')).scalar_one()}"
+    )
+    new, diagnostics = migrate_rewrite(converts)
+    assert "async with engine.connect() as connection:" in new
+    assert '(await connection.execute(text("SELECT 1"))).scalar_one()' in new
+    assert not [d for d in diagnostics if d.code.startswith("SQLA")]
+
+
+def test_a_repository_subclassed_in_another_module_keeps_the_app_sync(tmp_path: Path):
+    """The scan of ``more.py`` cannot know ``self.session`` is a session: converting would leave
+    ``Sub.two`` calling a sync API on an AsyncSession, so nothing converts and SQLA002 says why."""
+    repository = (MIGRATE_DIR / "repository_subclass.before.py").read_text()
+    base = repository[: repository.index("class Sub(Repo):")].rstrip() + "\n"
+    files = {
+        "app/__init__.py": "",
+        "app/repo.py": base
+        + "\n\n@app.get('/')\ndef read(db: Session = Depends(get_db)):\n    return Repo(db).one()\n",
+        "app/more.py": (
+            "from fastapi import Depends\n"
+            "from sqlalchemy import text\n\n"
+            "from app.repo import Repo, app, get_db\n\n\n"
+            "class Sub(Repo):\n"
+            "    def two(self):\n"
+            "        return self.session.execute(text('SELECT 2')).scalar_one()\n\n\n"
+            "@app.get('/two')\n"
+            "def two(db=Depends(get_db)):\n"
+            "    return Sub(db).two()\n"
+        ),
+    }
+    for name, source in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(source)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert {name: data.decode() for name, data in outputs.items()} == files
+    assert "app/more.py:7:1: SQLA002 `Sub` subclasses the repository `Repo` of another module" in (
+        diagnostics
+    )
+    # the same subclass in the repository's module converts with it
+    (tmp_path / "app/more.py").unlink()
+    (tmp_path / "app/repo.py").write_text(repository)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert "async def two(self):" in outputs["app/repo.py"].decode()
+    assert not [line for line in diagnostics if " SQLA" in line]
+
+
+def test_sys_exit_of_a_main_made_async_runs_it(tmp_path: Path):
+    """`sys.exit(main())` under the __main__ guard -> `sys.exit(asyncio.run(main()))`; the script
+    exits with main's status before and after."""
+    pytest.importorskip("aiosqlite")
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n\n"
+        "from sqlalchemy import create_engine, text\n"
+        "from sqlalchemy.orm import sessionmaker\n\n"
+        f"engine = create_engine('sqlite:///{tmp_path / 'exit.db'}')\n"
+        "SessionLocal = sessionmaker(bind=engine)\n\n\n"
+        "def main() -> int:\n"
+        "    with SessionLocal() as session:\n"
+        "        return session.execute(text('SELECT 3')).scalar_one()\n\n\n"
+        'if __name__ == "__main__":\n'
+        "    sys.exit(main())\n"
+    )
+    new, diagnostics = migrate_rewrite(script)
+    assert "sys.exit(asyncio.run(main()))" in new
+    assert not diagnostics
+    for source in (script, new):
+        path = tmp_path / "script.py"
+        path.write_text(source)
+        assert subprocess.run([sys.executable, str(path)], timeout=120).returncode == 3
+
+
+def test_a_repository_session_used_outside_its_class_keeps_the_app_sync():
+    """`users.session.commit()` in a route: the call on the session would be left un-awaited."""
+    source = (MIGRATE_DIR / "repository_subclass.before.py").read_text()
+    source = source.replace(
+        "    return Sub(db).two() + Sub(db).one()\n",
+        "    repository = Sub(db)\n    repository.session.commit()\n    return repository.two()\n",
+    )
+    new, diagnostics = migrate_rewrite(source)
+    assert new == source
+    assert [(d.code, d.line) for d in diagnostics] == [("SQLA008", 5), ("SQLA002", 31)]
+    assert "`.session` of a repository (its session) is used outside" in diagnostics[1].message
