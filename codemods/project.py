@@ -1157,17 +1157,31 @@ class _Resolver:
                     return found
         return None
 
-    def instance_type(self, path: str, owner: str, instance_of: str) -> str:
-        """The dotted type text an ``instance_of`` stands for, as written in module ``path``:
-        ``self.repo`` -> the type ``__init__`` gave it; a module-level type alias -> its type."""
+    def instance_type(self, path: str, owner: str, instance_of: str) -> Tuple[str, str]:
+        """Where and as what text an ``instance_of`` is to be read: ``self.repo`` -> the type
+        ``__init__`` gave it; a type alias -> its type, read in the module that defines the alias
+        (``from app.deps import SessionDep`` follows the import); else itself, in ``path``."""
         facts = self.modules[path]
         if instance_of.startswith("self.") and owner in facts.defs:
             cls = facts.defs[owner].owner_class
-            return facts.attributes.get(f"{cls}.{instance_of[5:]}", "") if cls else ""
+            return path, (facts.attributes.get(f"{cls}.{instance_of[5:]}", "") if cls else "")
         head, _, rest = instance_of.partition(".")
-        if not rest and head in facts.type_aliases:
-            return facts.type_aliases[head]
-        return instance_of
+        if not rest:
+            alias = self._type_alias(path, head, 0)
+            if alias is not None:
+                return alias
+        return path, instance_of
+
+    def _type_alias(self, path: str, name: str, depth: int) -> Optional[Tuple[str, str]]:
+        facts = self.modules[path]
+        if name in facts.type_aliases:
+            return path, facts.type_aliases[name]
+        if depth < 8 and name in facts.imports and name not in facts.defs:
+            level, module, attribute = facts.imports[name]
+            source = self.module(self.absolute(path, level, module), path) if attribute else None
+            if source is not None and source in self.modules:
+                return self._type_alias(source, attribute, depth + 1)
+        return None
 
     def qualify(self, path: str, owner: str, target: str, instance_of: str) -> Optional[str]:
         """The fully qualified name of a call's target outside the project (``time.sleep``,
@@ -1175,10 +1189,10 @@ class _Resolver:
         ``builtins.open``), or None: a project definition, or unknown."""
         facts = self.modules[path]
         if instance_of:
-            kind = self.instance_type(path, owner, instance_of)
+            where, kind = self.instance_type(path, owner, instance_of)
             if not kind:
                 return None
-            cls = self.qualify(path, owner, kind, "")
+            cls = self.qualify(where, owner if where == path else "", kind, "")
             return f"{cls}.{target.rpartition('.')[2]}" if cls else None
         if target.startswith("()"):
             return None
@@ -1202,10 +1216,10 @@ class _Resolver:
     def call(self, path: str, owner: str, target: str, instance_of: str) -> Optional[object]:
         if instance_of:
             method = target.rpartition(".")[2]
-            instance_of = self.instance_type(path, owner, instance_of)
+            where, instance_of = self.instance_type(path, owner, instance_of)
             if not instance_of:
                 return None
-            cls = self.name(path, owner, instance_of)
+            cls = self.name(where, owner if where == path else "", instance_of)
             if isinstance(cls, tuple) and cls[0] == "class":
                 return self.method(cls[1], method)
             if isinstance(cls, str) and cls.startswith("libclass:"):

@@ -43,3 +43,56 @@ def test_a_route_that_blocks_nothing_is_left_alone():
         "    return {'ok': True}\n",
         **SELECT,
     )
+
+
+def test_a_session_alias_imported_from_another_module_is_followed(tmp_path):
+    """`SessionDep = Annotated[Session, Depends(get_db)]` in deps.py, used by routes in other
+    modules (directly and through a re-export): the alias is read where it is defined, so the
+    sync session's calls are known to block and the routes that never await are demoted (the
+    engine's URL gives no driver, so the engine stays sync: SQLA003)."""
+    import subprocess
+    import sys
+
+    files = {
+        "pyproject.toml": "",
+        "deps.py": (
+            "from typing import Annotated\n\n"
+            "import os\n"
+            "from fastapi import Depends\n"
+            "from sqlalchemy import create_engine\n"
+            "from sqlalchemy.orm import Session\n\n"
+            'engine = create_engine(os.environ["DATABASE_URL"])\n\n\n'
+            "def get_db():\n"
+            "    with Session(engine) as session:\n"
+            "        yield session\n\n\n"
+            "SessionDep = Annotated[Session, Depends(get_db)]\n"
+        ),
+        "api.py": "from deps import SessionDep\n",
+        "routes.py": (
+            "from fastapi import APIRouter\n"
+            "from sqlalchemy import text\n\n"
+            "from api import SessionDep\n"
+            "from deps import SessionDep as Direct\n\n"
+            "router = APIRouter()\n\n\n"
+            '@router.get("/a")\n'
+            "async def a(session: SessionDep):\n"
+            '    return session.execute(text("select 1")).scalar()\n\n\n'
+            '@router.get("/b")\n'
+            "async def b(session: Direct):\n"
+            '    return session.execute(text("select 1")).scalar()\n'
+        ),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    before = (tmp_path / "routes.py").read_text()
+    process = subprocess.run(
+        [sys.executable, "-m", "asyncfix", "--apply", "--no-cache", "."],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert process.returncode in (0, 1), process.stderr
+    after = (tmp_path / "routes.py").read_text()
+    assert after == before.replace("async def a(", "def a(").replace("async def b(", "def b(")
+    assert (tmp_path / "deps.py").read_text() == files["deps.py"]

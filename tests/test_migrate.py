@@ -223,18 +223,7 @@ def test_plain_apply_keeps_sync_defs(app: App, plain) -> None:
     assert changed == [], outcome(process)
 
 
-@_indirect(
-    "plain",
-    {
-        SQLMODEL.name: [
-            _xfail(
-                "a sync session reached through an Annotated alias (SessionDep) in an async def is neither"
-                " fixed nor reported (issue 17: consistent with `db: Session = Depends(...)`)"
-            )
-        ]
-    },
-    apps=[app for app in ALL if app.blocking],
-)
+@_indirect("plain", apps=[app for app in ALL if app.blocking])
 def test_plain_apply_fixes_or_reports_blocking_async_routes(app: App, plain) -> None:
     root, process = plain
     before = async_defs(APPS / app.name, app)
