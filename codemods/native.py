@@ -98,13 +98,6 @@ def _mocked(modules: Mapping[str, ModuleFacts], library: str) -> bool:
     return False
 
 
-def seeds(
-    modules: Mapping[str, ModuleFacts], resolver: _Resolver, selected: FrozenSet[str]
-) -> List[DefKey]:
-    """Sync functions to make async natively (sorted), without --migrate."""
-    return list(plan(modules, resolver, selected, {}, {}).seeds)
-
-
 def _api(name: str) -> str:
     return name.replace("requests.api.", "requests.", 1)
 
