@@ -168,7 +168,8 @@ def static_name(rootdir: str, path: str, line: int, call: str) -> Optional[str]:
     """The qualified name asyncfix's resolver gives the call ``call`` (its dotted text) on
     ``line`` of ``path`` (relative to ``rootdir``); None when it names a project function, is
     not a plain call, or the file cannot be read."""
-    from .codemods.project import _Resolver, collect_module
+    from .codemods.callgraph import collect_module
+    from .codemods.names import _Resolver
     from .codemods.syntax import parse
 
     filename = os.path.abspath(os.path.join(rootdir, path))

@@ -13,7 +13,7 @@ Before -> after (``fetch_user_async`` is an ``async def`` anywhere in the projec
     def build_profile(user_id):               async def build_profile(user_id):
         return render(fetch(user_id))     ->      return render(await fetch(user_id))
 
-The decisions are made project-wide in the first pass (``codemods/project.py``): call sites are
+The decisions are made project-wide in the first pass (``codemods/propagate.py``): call sites are
 resolved across modules (imports, relative imports, aliases, ``self.m()``, ``obj.m()`` on a
 local instance, module attributes), and async propagates up the call graph to a fixed point.
 This codemod applies the result: it awaits the call sites, turns the ``def`` lines into
@@ -38,14 +38,8 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from .base import Codemod, Diagnostic, FileContext, awaited
-from .project import (
-    AWAIT_CODEMOD,
-    CODE_BOUNDARY,
-    CODE_NO_AWAIT_HERE,
-    CODE_STORED,
-    FileActions,
-    ProjectIndex,
-)
+from .program_facts import AWAIT_CODEMOD, FileActions, ProjectIndex
+from .propagate import CODE_BOUNDARY, CODE_NO_AWAIT_HERE, CODE_STORED
 
 
 class AwaitCoroutines(Codemod):

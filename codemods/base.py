@@ -49,7 +49,8 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from .project import IGNORE_COMMENT, ProjectIndex, qualified
+from .callgraph import IGNORE_COMMENT
+from .program_facts import ProjectIndex, qualified
 
 
 @dataclass(frozen=True)

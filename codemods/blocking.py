@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
 
 from . import blocking_tables
-from .project import (
+from .names import _Resolver
+from .program_facts import (
     AWAITED,
     HANDED,
     PLAIN,
@@ -43,7 +44,6 @@ from .project import (
     DefKey,
     Finding,
     ModuleFacts,
-    _Resolver,
 )
 
 CODE_BLOCKS = "BLOCK001"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from typing import Any, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Set, Tuple
 
+from .astwalk import dotted_name, iter_child_nodes, walk
 from .cpu_facts import (
     CONSUMERS,
     HIGHER_ORDER,
@@ -23,7 +24,6 @@ from .cpu_facts import (
     PLAIN_TYPES,
     PURE_BUILTINS,
 )
-from .project import dotted_name, iter_child_nodes, walk
 
 
 def _const_int(node: ast.expr, consts: Mapping[str, int]) -> Optional[int]:

@@ -89,7 +89,7 @@ from .emit import (
     run_in_executor,
     to_thread,
 )
-from .project import ProjectIndex, called
+from .program_facts import ProjectIndex, called
 from .resolve import module_names, resolve_relative
 
 # What a coroutine must use to lead to a rewrite without a project fact (Codemod.ASYNC_TARGETS,

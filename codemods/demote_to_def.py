@@ -29,7 +29,7 @@ from libcst.metadata import PositionProvider
 
 from .base import Codemod
 from .blocking import DEMOTE_CODEMOD, BlockingPlan
-from .project import ProjectIndex
+from .program_facts import ProjectIndex
 
 
 class _Awaits(cst.CSTVisitor):

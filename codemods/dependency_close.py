@@ -82,7 +82,7 @@ from .dependency_facts import (
     merge_facts,
     modules_of,
 )
-from .project import ProjectIndex
+from .program_facts import ProjectIndex
 
 
 class DependencyClose(Codemod):

@@ -12,7 +12,7 @@ import builtins
 import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from .project import dotted_name, walk
+from .astwalk import dotted_name, walk
 from .resolve import absolute, module_names
 
 LEAK = "DEP001"

@@ -54,9 +54,12 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 
 from . import BY_NAME, cache, imports, prefilter, resolve, rounds, syntax
+from .astwalk import walk
 from .base import Diagnostic, FileContext, ParenthesizeAwaits, parse_ignore_comments
+from .callgraph import collect_module
 from .files import SourceFile, digest
-from .project import ProjectIndex, collect_module, combine_all, walk
+from .program_facts import ProjectIndex
+from .propagate import combine_all
 from .writer import write_result  # noqa: F401 - the engine owns writes: writer.py
 
 UNCHANGED = "unchanged"

@@ -51,7 +51,7 @@ from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameS
 
 from .base import GENEXP, Codemod, is_dotted_name
 from .emit import block_to_thread, free_name, to_thread
-from .project import qualified
+from .program_facts import qualified
 
 OPEN_CODE = "ASYNC230"
 PATH_CODE = "ASYNC240"

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
 
 from . import blocking_tables
-from .project import (
-    _ROUTE_DECORATORS,
+from .names import _Resolver
+from .program_facts import (
     AWAITED,
     PLAIN,
     RETURNED,
@@ -44,8 +44,8 @@ from .project import (
     Finding,
     ModuleFacts,
     Span,
-    _Resolver,
 )
+from .propagate import _ROUTE_DECORATORS
 from .requests_mocks import MockSite, RequestsFacts
 from .requests_tables import NOT_MIGRATED
 

@@ -28,7 +28,7 @@ from libcst.metadata import PositionProvider, ScopeProvider
 from .base import Codemod, Diagnostic, FileContext
 from .blocking import CODE_BLOCKS, CODE_DIRECT, OFFLOAD_CODEMOD, BlockingPlan
 from .emit import block_to_thread, free_name, to_thread
-from .project import ProjectIndex
+from .program_facts import ProjectIndex
 
 
 class OffloadToThread(Codemod):

@@ -92,7 +92,7 @@ from libcst.metadata import (
 
 from . import requests_mocks
 from .base import GENEXP, Codemod, awaited
-from .project import ProjectIndex
+from .program_facts import ProjectIndex
 from .requests_arguments import RequestArguments
 from .requests_mocks import MockConversion, RequestsFacts
 from .requests_responses import ResponseUses

@@ -8,7 +8,8 @@ from __future__ import annotations
 import ast
 from typing import Dict, List, Optional, Set, Tuple, Union
 
-from .project import IGNORE_COMMENT, dotted_name
+from .astwalk import dotted_name
+from .callgraph import IGNORE_COMMENT
 from .sqla_facts import (
     ASYNC_QUERY,
     ASYNC_SESSION_CLASSES,

@@ -12,7 +12,8 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequ
 import libcst as cst
 import libcst.matchers as m
 
-from .project import ASYNC_SESSION_METHODS, dotted_name
+from .astwalk import dotted_name
+from .coroutine_tables import ASYNC_SESSION_METHODS
 
 CHAIN = "SQLA001"
 STAYS_SYNC = "SQLA002"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from typing import Dict, List, Optional, Set, Tuple
 
-from .project import dotted_name, iter_child_nodes
+from .astwalk import dotted_name, iter_child_nodes
 from .resolve import external
 from .sqla_checks import FunctionChecks
 from .sqla_facts import (

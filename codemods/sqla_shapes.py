@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
-from .project import FastVisitor, dotted_name, iter_child_nodes
+from .astwalk import FastVisitor, dotted_name, iter_child_nodes
 from .sqla_facts import (
     ANNOTATED,
     ASYNC_AWARE,

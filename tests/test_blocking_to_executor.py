@@ -11,7 +11,7 @@ import sys
 
 import pytest
 from asyncfix.codemods.engine import Settings, transform_source
-from asyncfix.codemods.project import ProjectIndex
+from asyncfix.codemods.program_facts import ProjectIndex
 from conftest import check_noop, check_transformed, load_module
 
 SELECT = {"select": ["blocking_to_executor"], "fmt": False}

@@ -17,7 +17,7 @@ from asyncfix.codemods import BY_NAME
 from asyncfix.codemods.dependency_close import DependencyClose
 from asyncfix.codemods.engine import Settings, run
 from asyncfix.codemods.files import SourceFile
-from asyncfix.codemods.project import ProjectIndex
+from asyncfix.codemods.program_facts import ProjectIndex
 from click.testing import CliRunner
 from conftest import check_noop, check_transformed, rewrite
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from asyncfix.codemods.engine import Settings, transform_source
-from asyncfix.codemods.project import ProjectIndex
+from asyncfix.codemods.program_facts import ProjectIndex
 from conftest import check_noop, check_transformed, load_module, rewrite
 
 SELECT = {"select": ["file_io_to_thread"], "fmt": False}

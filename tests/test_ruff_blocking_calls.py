@@ -15,7 +15,7 @@ from typing import List, Set, Tuple
 import pytest
 from asyncfix.codemods import BY_NAME
 from asyncfix.codemods.engine import Settings, transform_source
-from asyncfix.codemods.project import ProjectIndex
+from asyncfix.codemods.program_facts import ProjectIndex
 from conftest import DEFAULT_SETTINGS
 
 FIXTURES = Path(__file__).parent / "ruff_fixtures"

@@ -1,0 +1,170 @@
+"""The fast ``ast`` walk the first pass is made of, and ``ast`` positions in libcst's unit."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import tokenize
+from collections import deque
+from io import BytesIO
+from typing import Any, ClassVar, Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple
+
+from .program_facts import Span
+
+# The first pass walks every file's tree in Python, so the walk is the cost after ast.parse.
+# These versions of ast's own helpers skip the nodes no collector looks at as nodes
+# (expression contexts and operators, read through their parent's ``ctx``/``op``/``ops``),
+# about a third of all nodes, and look up each node class's fields once.
+_LEAF_FIELDS = frozenset({"ctx", "op", "ops"})
+_CHILD_FIELDS: Dict[type, Tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> Tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _LEAF_FIELDS)
+    return fields
+
+
+def iter_child_nodes(node: ast.AST) -> Iterator[ast.AST]:
+    """``ast.iter_child_nodes`` without context and operator nodes."""
+    for name in _CHILD_FIELDS.get(node.__class__) or _child_fields(node.__class__):
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, ast.AST):
+                    yield item
+        elif isinstance(value, ast.AST):
+            yield value
+
+
+def walk(node: ast.AST) -> Iterator[ast.AST]:
+    """``ast.walk`` (same order: breadth first) without context and operator nodes."""
+    queue = deque([node])
+    while queue:
+        node = queue.popleft()
+        queue.extend(iter_child_nodes(node))
+        yield node
+
+
+class FastVisitor(ast.NodeVisitor):
+    """``ast.NodeVisitor`` with the ``visit_<Class>`` lookup done once per node class, and
+    without context and operator nodes."""
+
+    _methods: ClassVar[Dict[type, Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._methods = {}
+
+    def visit(self, node: ast.AST) -> Any:
+        cls = node.__class__
+        methods = self.__class__._methods
+        method = methods.get(cls)
+        if method is None:
+            method = getattr(self.__class__, "visit_" + cls.__name__, None)
+            if method is None or method is ast.NodeVisitor.visit_Constant:
+                method = self.__class__.generic_visit
+            methods[cls] = method
+        return method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for child in iter_child_nodes(node):
+            self.visit(child)
+
+
+def dotted_name(node: ast.AST) -> Optional[str]:
+    """``a.b.c`` for an ast Name/Attribute chain; None for anything else (``f().x``)."""
+    parts: List[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _dotted(node: ast.AST) -> str:
+    return dotted_name(node) or ""
+
+
+class _Columns:
+    """ast columns are UTF-8 byte offsets; libcst's are characters."""
+
+    def __init__(self, source: bytes) -> None:
+        self._lines: Optional[List[str]] = None
+        self._source = source
+        self._ascii = source.isascii()  # then bytes are characters: the common, fast case
+
+    def char(self, line: int, column: int) -> int:
+        if self._ascii:
+            return column
+        if self._lines is None:
+            try:
+                encoding, _ = tokenize.detect_encoding(BytesIO(self._source).readline)
+                text = self._source.decode(encoding)
+            except (SyntaxError, UnicodeDecodeError, LookupError):
+                text = self._source.decode("utf-8", "replace")
+            self._lines = text.splitlines()
+        if line - 1 >= len(self._lines):
+            return column
+        raw = self._lines[line - 1].encode("utf-8")
+        return len(raw[:column].decode("utf-8", "replace"))
+
+    def span(self, node: ast.AST) -> Span:
+        return (
+            node.lineno,
+            self.char(node.lineno, node.col_offset),
+            node.end_lineno or node.lineno,
+            self.char(node.end_lineno or node.lineno, node.end_col_offset or 0),
+        )
+
+
+_ANNOTATED = frozenset({"Annotated", "typing.Annotated", "typing_extensions.Annotated"})
+_OPTIONAL = frozenset({"Optional", "typing.Optional"})
+
+
+def _annotation_type(node: ast.AST) -> str:
+    """The dotted class an annotation names: ``Svc``, ``Annotated[Svc, Depends()]`` and
+    ``Optional[Svc]`` are all ``Svc``; anything else is "" (unknown)."""
+    if isinstance(node, ast.Subscript) and _dotted(node.value) in (_ANNOTATED | _OPTIONAL):
+        inner = node.slice
+        if isinstance(inner, ast.Tuple) and inner.elts:
+            inner = inner.elts[0]
+        return _annotation_type(inner)
+    return _dotted(node)
+
+
+def _bound_names(function: ast.AST) -> FrozenSet[str]:
+    """Names a function binds in its own scope (parameters, assignments, loop and with
+    targets), minus those it declares global or nonlocal, and minus nested defs and imports
+    (those are resolved, not shadowing)."""
+    arguments = function.args
+    names = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
+    names |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    declared: Set[str] = set()
+    for node in _own_nodes(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared.update(node.names)
+    return frozenset(names - declared)
+
+
+def _own_nodes(function: ast.AST) -> Iterable[ast.AST]:
+    """The nodes of a function's own body (not of nested defs, lambdas or classes)."""
+    stack = list(function.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in iter_child_nodes(node):
+            if not isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+            ):
+                stack.append(child)
+
+
+_BUILTINS = frozenset(dir(builtins))

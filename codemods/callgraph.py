@@ -1,0 +1,563 @@
+"""The per-file collector of the first pass: one walk of a file's ``ast`` gives its
+:class:`ModuleFacts` (definitions, imports, call sites with their context, references, what its
+coroutines use, what its tests mock, its opt-out comments)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+
+from .astwalk import (
+    _BUILTINS,
+    FastVisitor,
+    _annotation_type,
+    _bound_names,
+    _Columns,
+    _dotted,
+    _own_nodes,
+)
+from .blocking_tables import BLOCKING_MARKER  # `# asyncfix: blocking` (blocking.py)
+from .program_facts import (
+    ASYNC_AWARE_SLOTS,
+    AWAIT_CODEMOD,
+    AWAITED,
+    GENEXP,
+    HANDED,
+    HANDS_OFF,
+    INTO_AWAITED,
+    NESTED,
+    PLAIN,
+    RETURNED,
+    STORED,
+    TAKES_AWAITABLES,
+    CallSite,
+    DefFacts,
+    ModuleFacts,
+    Reference,
+    called,
+)
+
+# `# asyncfix: ignore` (every codemod) or `# asyncfix: ignore[name, other_name]` (those only).
+IGNORE_COMMENT = re.compile(r"#\s*asyncfix:\s*ignore(?:\[([^\]]*)\])?")
+
+
+@dataclass
+class _Frame:
+    kind: str  # module | class | def | lambda
+    qualname: str
+    is_async: bool = False
+    instances: Dict[str, str] = field(default_factory=dict)
+    locals: FrozenSet[str] = frozenset()  # names the function binds itself (they shadow)
+
+
+class _Collector(FastVisitor):
+    def __init__(self, path: str, source: bytes) -> None:
+        self.facts = ModuleFacts(path)
+        self.columns = _Columns(source)
+        self.frames: List[_Frame] = [_Frame("module", "")]
+        self.context: Dict[int, Tuple[str, str]] = {}  # id(call) -> (context, stored name)
+        self.statement_calls: Set[int] = set()
+        self.comprehension_depth = 0
+        self.in_genexp = 0
+        self.main_guard = 0
+        self.slot_args: Set[int] = set()  # ids of Name/Attribute nodes in async-aware slots
+        self.with_items: Set[int] = set()  # ids of calls that are `with` items
+        self.mocked: Set[str] = set()  # ModuleFacts.mocked
+        self.async_names: Set[str] = set()
+        self.async_chains: Set[str] = set()  # dotted names as written in coroutines
+        # local name -> every module path an import anywhere in the file binds it to
+        self.import_paths: Dict[str, Set[str]] = {}
+        self.module_bindings: Dict[str, str] = {}  # module-level name -> constructor it calls
+
+    # -- helpers
+
+    @property
+    def frame(self) -> _Frame:
+        return self.frames[-1]
+
+    def owner(self) -> str:
+        frame = self.frame
+        if frame.kind == "def":
+            return frame.qualname
+        if frame.kind == "module":
+            return ""
+        return f"<{frame.kind}>"
+
+    def mark(self, node: Optional[ast.AST], context: str, name: str = "") -> None:
+        """Give ``node`` (a call, or a container whose elements are calls) a context."""
+        if node is None:
+            return
+        if isinstance(node, ast.Call):
+            self.context.setdefault(id(node), (context, name))
+        elif isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            for element in node.elts:
+                self.mark(element, context, name)
+        elif isinstance(node, ast.Starred):
+            self.mark(node.value, context, name)
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+            self.mark(node.elt, context, name)
+        elif isinstance(node, ast.DictComp):
+            self.mark(node.value, context, name)
+
+    def handled_name(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Starred):
+            node = node.value
+        if isinstance(node, ast.Name):
+            self.facts.handled.setdefault(self.owner(), set()).add(node.id)
+
+    # -- scopes
+
+    def _def(self, node: ast.AST, is_async: bool) -> None:
+        parent = self.frame
+        if parent.kind == "module":
+            qualname = node.name
+        elif parent.kind == "class":
+            qualname = f"{parent.qualname}.{node.name}"
+        else:
+            qualname = f"{parent.qualname}.<locals>.{node.name}"
+        is_generator = awaits = False
+        for child in _own_nodes(node):
+            if isinstance(child, (ast.Yield, ast.YieldFrom)):
+                is_generator = True
+            elif isinstance(child, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
+                awaits = True
+        self.facts.defs[qualname] = DefFacts(
+            qualname=qualname,
+            name=node.name,
+            line=node.lineno,
+            is_async=is_async,
+            owner_class=parent.qualname if parent.kind == "class" else "",
+            decorators=tuple(
+                _dotted(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
+            ),
+            is_generator=is_generator,
+            awaits=awaits,
+        )
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        self.visit(node.args)
+        if node.returns:
+            self.visit(node.returns)
+        frame = _Frame("def", qualname, is_async, locals=_bound_names(node))
+        for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
+            if arg.annotation is not None:
+                annotation = _annotation_type(arg.annotation)
+                if annotation:
+                    frame.instances[arg.arg] = annotation
+        self.frames.append(frame)
+        saved = (self.comprehension_depth, self.in_genexp, self.main_guard)
+        self.comprehension_depth = self.in_genexp = self.main_guard = 0
+        for statement in node.body:
+            self.visit(statement)
+        self.comprehension_depth, self.in_genexp, self.main_guard = saved
+        self.frames.pop()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._def(node, False)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
+        self._def(node, True)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        parent = self.frame
+        qualname = node.name if parent.kind == "module" else f"{parent.qualname}.{node.name}"
+        if parent.kind == "def":
+            qualname = f"{parent.qualname}.<locals>.{node.name}"
+        self.facts.classes[qualname] = tuple(_dotted(base) for base in node.bases)
+        for child in [*node.decorator_list, *node.bases, *node.keywords]:
+            self.visit(child)
+        self.frames.append(_Frame("class", qualname))
+        for statement in node.body:
+            self.visit(statement)
+        self.frames.pop()
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.visit(node.args)
+        self.frames.append(_Frame("lambda", f"{self.frame.qualname}.<lambda>"))
+        self.visit(node.body)
+        self.frames.pop()
+
+    def _comprehension(self, node: ast.AST, elements: Sequence[ast.AST], genexp: bool) -> None:
+        generators = node.generators
+        # The first iterable is evaluated by the enclosing scope.
+        self.visit(generators[0].iter)
+        self.comprehension_depth += 1
+        self.in_genexp += genexp
+        for index, generator in enumerate(generators):
+            self.visit(generator.target)
+            if index:
+                self.visit(generator.iter)
+            for condition in generator.ifs:
+                self.visit(condition)
+        for element in elements:
+            self.visit(element)
+        self.in_genexp -= genexp
+        self.comprehension_depth -= 1
+
+    def visit_ListComp(self, node: ast.ListComp) -> None:
+        self._comprehension(node, [node.elt], False)
+
+    def visit_SetComp(self, node: ast.SetComp) -> None:
+        self._comprehension(node, [node.elt], False)
+
+    def visit_DictComp(self, node: ast.DictComp) -> None:
+        self._comprehension(node, [node.key, node.value], False)
+
+    def visit_GeneratorExp(self, node: ast.GeneratorExp) -> None:
+        self._comprehension(node, [node.elt], True)
+
+    # -- statements that give calls their context
+
+    def visit_If(self, node: ast.If) -> None:
+        test = node.test
+        guard = (
+            self.frame.kind == "module"
+            and isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+        )
+        self.visit(node.test)
+        self.main_guard += guard
+        for statement in node.body:
+            self.visit(statement)
+        self.main_guard -= guard
+        for statement in node.orelse:
+            self.visit(statement)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if isinstance(node.value, ast.Call):
+            self.statement_calls.add(id(node.value))
+            call = node.value
+            if (
+                _dotted(call.func) == "sys.exit"
+                and len(call.args) == 1
+                and not call.keywords
+                and isinstance(call.args[0], ast.Call)
+            ):  # `sys.exit(main())`: the exit status of a whole-statement call
+                self.statement_calls.add(id(call.args[0]))
+        self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        value = node.value
+        if isinstance(value, ast.Call):
+            self.statement_calls.add(id(value))
+        if (
+            self.frame.kind == "module"
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            if isinstance(value, ast.Subscript):  # SessionDep = Annotated[Session, Depends(get_db)]
+                aliased = _annotation_type(value)
+                if aliased:
+                    self.facts.type_aliases[node.targets[0].id] = aliased
+        self._self_attribute(node.targets[0] if len(node.targets) == 1 else None, value)
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            self.mark(value, STORED, name)
+            if isinstance(value, ast.Call):
+                constructor = _dotted(value.func)
+                if constructor:
+                    self.frame.instances[name] = constructor
+                    if self.frame.kind == "module":  # `session = requests.Session()`
+                        self.module_bindings[name] = constructor
+        target = node.targets[0]
+        if (
+            isinstance(target, ast.Subscript)
+            and isinstance(target.value, ast.Attribute)
+            and target.value.attr == "dependency_overrides"
+        ):
+            self.slot_args.add(id(value))
+        self.generic_visit(node)
+
+    def _self_attribute(self, target: Optional[ast.AST], value: Optional[ast.AST]) -> None:
+        """`self.x = Repo(...)` / `self.x = param` (annotated) in `__init__`: the type of x."""
+        frame = self.frame
+        if not (
+            frame.kind == "def"
+            and frame.qualname.endswith(".__init__")
+            and isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+        ):
+            return
+        kind = ""
+        if isinstance(value, ast.Call):
+            kind = _dotted(value.func)
+        elif isinstance(value, ast.Name):
+            kind = frame.instances.get(value.id, "")
+        if kind:
+            owner = frame.qualname[: -len(".__init__")]
+            self.facts.attributes[f"{owner}.{target.attr}"] = kind
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if isinstance(node.target, ast.Attribute) and node.value is not None:
+            self._self_attribute(node.target, node.value)
+        if isinstance(node.target, ast.Name) and node.value is not None:
+            self.mark(node.value, STORED, node.target.id)
+            annotation = _dotted(node.annotation)
+            if annotation:
+                self.frame.instances[node.target.id] = annotation
+        self.generic_visit(node)
+
+    def visit_Return(self, node: ast.Return) -> None:
+        self.mark(node.value, RETURNED)
+        self.generic_visit(node)
+
+    def visit_Await(self, node: ast.Await) -> None:
+        self.mark(node.value, AWAITED)
+        self.handled_name(node.value)
+        if isinstance(node.value, ast.Call):  # `await _run_to_completion(self.close())`
+            callee = node.value.func
+            last = callee.attr if isinstance(callee, ast.Attribute) else _dotted(callee)
+            if last not in TAKES_AWAITABLES:  # those hand their arguments on (visit_Call)
+                for argument in [*node.value.args, *(k.value for k in node.value.keywords)]:
+                    self.mark(argument, INTO_AWAITED)
+        self.generic_visit(node)
+
+    def _with(self, node: ast.AST) -> None:
+        for item in node.items:
+            self.with_items.add(id(item.context_expr))
+            if isinstance(item.optional_vars, ast.Name) and isinstance(item.context_expr, ast.Call):
+                constructor = _dotted(item.context_expr.func)
+                if constructor:
+                    self.frame.instances[item.optional_vars.id] = constructor
+        self.generic_visit(node)
+
+    visit_With = visit_AsyncWith = _with
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.name.split(".")[0] in _MOCKING_LIBRARIES:
+                self.mocked.add(alias.name)
+            if alias.asname:
+                self.facts.imports[alias.asname] = (0, alias.name, "")
+                self.import_paths.setdefault(alias.asname, set()).add(alias.name)
+            else:
+                root = alias.name.split(".")[0]
+                self.facts.imports[root] = (0, root, "")
+                self.import_paths.setdefault(root, set()).add(root)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if not node.level and (node.module or "").split(".")[0] in _MOCKING_LIBRARIES:
+            self.mocked.add(node.module or "")
+        for alias in node.names:
+            if alias.name != "*":
+                self.facts.imports[alias.asname or alias.name] = (
+                    node.level,
+                    node.module or "",
+                    alias.name,
+                )
+                module = "." * node.level + (node.module or "")
+                self.import_paths.setdefault(alias.asname or alias.name, set()).add(
+                    f"{module}.{alias.name}" if node.module else module + alias.name
+                )
+
+    # -- calls and references
+
+    def _in_coroutine(self) -> bool:
+        frame = self.frames[-1]
+        return frame.kind == "def" and frame.is_async
+
+    def visit_Call(self, node: ast.Call) -> None:
+        name = _dotted(node.func)
+        if self._in_coroutine():
+            if name:
+                self.async_names.update(name.split("."))
+                self.async_chains.add(name)
+            elif isinstance(node.func, ast.Attribute):  # Path(p).read_text()
+                self.async_names.add(node.func.attr)
+        last = name.rpartition(".")[2] if name else ""
+        if not last and isinstance(node.func, ast.Attribute):
+            last = node.func.attr
+        if last in TAKES_AWAITABLES:
+            for argument in [*node.args, *(k.value for k in node.keywords)]:
+                self.mark(argument, HANDED)
+                self.handled_name(argument)
+        for argument in (
+            [*node.args, *(k.value for k in node.keywords)] if last in HANDS_OFF else ()
+        ):
+            if isinstance(argument, ast.Starred):
+                argument = argument.value
+            if isinstance(argument, ast.Name):  # `coros.append(c)`: c may be awaited elsewhere
+                self.facts.passed.setdefault(self.owner(), set()).add(argument.id)
+        if last in ASYNC_AWARE_SLOTS:
+            for argument in [*node.args, *(k.value for k in node.keywords)]:
+                self.slot_args.add(id(argument))
+        if last in _MOCKERS and node.args:
+            target = node.args[0]
+            if isinstance(target, ast.Constant) and isinstance(target.value, str):
+                self.mocked.add(target.value)
+            elif _dotted(target):
+                self.mocked.add(_dotted(target))
+        self._record_call(node)
+        # The callee expression itself is not a reference to a function value.
+        if isinstance(node.func, ast.Attribute):
+            if not _dotted(node.func):
+                self.visit(node.func.value)
+        elif not isinstance(node.func, ast.Name):
+            self.visit(node.func)
+        for argument in node.args:
+            self.visit(argument)
+        for keyword in node.keywords:
+            self.visit(keyword.value)
+
+    def _record_call(self, node: ast.Call) -> None:
+        func = node.func
+        target = _dotted(func)
+        instance_of = ""
+        if isinstance(func, ast.Attribute):
+            receiver = func.value
+            if isinstance(receiver, ast.Call):  # Service().method()
+                instance_of = _dotted(receiver.func)
+                target = f"().{func.attr}"
+            elif isinstance(receiver, ast.Name) and receiver.id in self.frame.instances:
+                instance_of = self.frame.instances[receiver.id]
+            elif (
+                isinstance(receiver, ast.Attribute)
+                and isinstance(receiver.value, ast.Name)
+                and receiver.value.id == "self"
+            ):  # self.repo.get(): the type __init__ gave self.repo (resolved in build)
+                instance_of = f"self.{receiver.attr}"
+                target = f"().{func.attr}"
+        if not target:
+            return
+        context, stored = self.context.get(id(node), (PLAIN, ""))
+        if context in (PLAIN, STORED) and self.in_genexp:
+            context = GENEXP
+        elif context in (PLAIN, STORED) and self.comprehension_depth > 1:
+            context = NESTED
+        root = target.split(".")[0]
+        if root in self.frame.locals and root not in ("self", "cls") and not instance_of:
+            return  # a local variable, not the module-level function of that name
+        self.facts.calls.append(
+            CallSite(
+                owner=self.owner(),
+                line=node.lineno,
+                target=target,
+                instance_of=instance_of,
+                span=self.columns.span(func),
+                context=context,
+                stored_as=stored,
+                main_guard=bool(self.main_guard),
+                statement=id(node) in self.statement_calls,
+                with_item=id(node) in self.with_items,
+                end_line=node.end_lineno or node.lineno,
+            )
+        )
+
+    def _reference(self, node: ast.AST) -> None:
+        target = _dotted(node)
+        if not target:
+            return
+        instance_of = ""
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            instance_of = self.frame.instances.get(node.value.id, "")
+        self.facts.references.append(
+            Reference(
+                target=target,
+                instance_of=instance_of,
+                owner=self.owner(),
+                line=node.lineno,
+                column=self.columns.char(node.lineno, node.col_offset) + 1,
+                async_aware=id(node) in self.slot_args,
+            )
+        )
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if self._in_coroutine():
+            self.async_names.add(node.id)
+            self.async_chains.add(node.id)
+        if isinstance(node.ctx, ast.Load):
+            self._reference(node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if self._in_coroutine():
+            dotted = _dotted(node)
+            self.async_names.update(dotted.split(".") if dotted else (node.attr,))
+            if dotted:
+                self.async_chains.add(dotted)
+        if isinstance(node.ctx, ast.Load) and _dotted(node):
+            self._reference(node)  # the whole chain is one reference
+        else:
+            self.visit(node.value)
+
+
+# Calls that replace a name for a test, and libraries that replace HTTP clients (ModuleFacts.mocked).
+_MOCKERS = frozenset({"patch", "setattr", "object"})
+_MOCKING_LIBRARIES = frozenset({"responses", "requests_mock", "respx", "pytest_httpx"})
+
+
+def _qualified_prefixes(collector: "_Collector") -> Set[str]:
+    """Every dotted name used in a coroutine, its head resolved through the file's imports
+    (all of them, wherever they stand: a superset is safe), and through module-level
+    ``name = constructor()`` bindings, as ``=a``, ``=a.b``, ``=a.b.c``: so a codemod can ask
+    for ``time.sleep`` or for anything under ``requests`` (Codemod.ASYNC_TARGETS)."""
+    out: Set[str] = set()
+    for chain in collector.async_chains:
+        head, _, rest = chain.partition(".")
+        # A name no import binds is a builtin (`open`), or a local that no qualified name
+        # can match (a parameter called `requests`).
+        fulls = [chain] if head in _BUILTINS else []
+        for base in collector.import_paths.get(head, ()):
+            fulls.append(f"{base}.{rest}" if rest else base)
+        if head in collector.module_bindings:
+            binding = collector.module_bindings[head]
+            bhead, _, brest = binding.partition(".")
+            fulls.append(binding)
+            for base in collector.import_paths.get(bhead, ()):
+                fulls.append(f"{base}.{brest}" if brest else base)
+        for full in fulls:
+            parts = full.split(".")
+            for end in range(1, len(parts) + 1):
+                out.add("=" + ".".join(parts[:end]))
+    return out
+
+
+def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
+    """The call-graph facts of one file, trimmed to what can matter across the project: calls
+    and references whose root name is imported, defined here, ``self``/``cls``, or a local
+    instance of a known class (``print(...)`` or a local variable's method never can)."""
+    collector = _Collector(path, source)
+    collector.visit(tree)
+    facts = collector.facts
+    roots = set(facts.imports) | {"self", "cls", "open", "input"}  # builtins that block
+    roots |= {qualname.rpartition(".")[2] for qualname in facts.defs}
+    roots |= {qualname.rpartition(".")[2] for qualname in facts.classes}
+    facts.calls = [c for c in facts.calls if c.instance_of or c.target.split(".")[0] in roots]
+    facts.references = [
+        r for r in facts.references if r.instance_of or r.target.split(".")[0] in roots
+    ]
+    facts.ignored, facts.opted_out = _ignored_lines(source)
+    facts.mocked = frozenset(collector.mocked)
+    if b"asyncfix: blocking" in source:
+        facts.blocking_marks = frozenset(
+            number
+            for number, line in enumerate(source.splitlines(), start=1)
+            if BLOCKING_MARKER.search(line.decode("utf-8", "replace"))
+        )
+    names = set(collector.async_names)
+    names.update(_qualified_prefixes(collector))
+    for call in facts.calls:  # kept calls: the root is imported or defined in this file
+        owner = facts.defs.get(call.owner)
+        if owner is not None and owner.is_async:
+            names.update(called(part) for part in call.target.split("."))
+    facts.async_names = frozenset(names)
+    return facts
+
+
+def _ignored_lines(source: bytes) -> Tuple[FrozenSet[int], FrozenSet[int]]:
+    """Lines whose opt-out comment covers the await machinery (``# asyncfix: ignore`` or
+    ``# asyncfix: ignore[await_coroutines]``), and lines with any opt-out comment."""
+    if b"asyncfix" not in source:
+        return frozenset(), frozenset()
+    lines, any_lines = set(), set()
+    for number, line in enumerate(source.splitlines(), start=1):
+        match = IGNORE_COMMENT.search(line.decode("utf-8", "replace"))
+        if match:
+            any_lines.add(number)
+            if match.group(1) is None or AWAIT_CODEMOD in match.group(1):
+                lines.add(number)
+    return frozenset(lines), frozenset(any_lines)
