@@ -169,7 +169,7 @@ def static_name(rootdir: str, path: str, line: int, call: str) -> Optional[str]:
     ``line`` of ``path`` (relative to ``rootdir``); None when it names a project function, is
     not a plain call, or the file cannot be read."""
     from .codemods.callgraph import collect_module
-    from .codemods.names import _Resolver
+    from .codemods.names import Resolver
     from .codemods.syntax import parse
 
     filename = os.path.abspath(os.path.join(rootdir, path))
@@ -179,7 +179,7 @@ def static_name(rootdir: str, path: str, line: int, call: str) -> Optional[str]:
         facts = collect_module(parse(source), filename, source)
     except (OSError, SyntaxError, ValueError, RecursionError):
         return None
-    resolver = _Resolver({filename: facts}, rootdir)
+    resolver = Resolver({filename: facts}, rootdir)
     for site in facts.calls:
         if site.target == call and site.line <= line <= max(site.line, site.end_line):
             return resolver.qualify(filename, site.owner, site.target, site.instance_of)

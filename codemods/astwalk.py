@@ -85,11 +85,11 @@ def dotted_name(node: ast.AST) -> Optional[str]:
     return None
 
 
-def _dotted(node: ast.AST) -> str:
+def dotted_text(node: ast.AST) -> str:
     return dotted_name(node) or ""
 
 
-class _Columns:
+class Columns:
     """ast columns are UTF-8 byte offsets; libcst's are characters."""
 
     def __init__(self, source: bytes) -> None:
@@ -125,18 +125,18 @@ _ANNOTATED = frozenset({"Annotated", "typing.Annotated", "typing_extensions.Anno
 _OPTIONAL = frozenset({"Optional", "typing.Optional"})
 
 
-def _annotation_type(node: ast.AST) -> str:
+def annotation_type(node: ast.AST) -> str:
     """The dotted class an annotation names: ``Svc``, ``Annotated[Svc, Depends()]`` and
     ``Optional[Svc]`` are all ``Svc``; anything else is "" (unknown)."""
-    if isinstance(node, ast.Subscript) and _dotted(node.value) in (_ANNOTATED | _OPTIONAL):
+    if isinstance(node, ast.Subscript) and dotted_text(node.value) in (_ANNOTATED | _OPTIONAL):
         inner = node.slice
         if isinstance(inner, ast.Tuple) and inner.elts:
             inner = inner.elts[0]
-        return _annotation_type(inner)
-    return _dotted(node)
+        return annotation_type(inner)
+    return dotted_text(node)
 
 
-def _bound_names(function: ast.AST) -> FrozenSet[str]:
+def bound_names(function: ast.AST) -> FrozenSet[str]:
     """Names a function binds in its own scope (parameters, assignments, loop and with
     targets), minus those it declares global or nonlocal, and minus nested defs and imports
     (those are resolved, not shadowing)."""
@@ -144,7 +144,7 @@ def _bound_names(function: ast.AST) -> FrozenSet[str]:
     names = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
     names |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
     declared: Set[str] = set()
-    for node in _own_nodes(function):
+    for node in own_nodes(function):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
         elif isinstance(node, ast.ExceptHandler) and node.name:
@@ -154,7 +154,7 @@ def _bound_names(function: ast.AST) -> FrozenSet[str]:
     return frozenset(names - declared)
 
 
-def _own_nodes(function: ast.AST) -> Iterable[ast.AST]:
+def own_nodes(function: ast.AST) -> Iterable[ast.AST]:
     """The nodes of a function's own body (not of nested defs, lambdas or classes)."""
     stack = list(function.body)
     while stack:
@@ -167,4 +167,4 @@ def _own_nodes(function: ast.AST) -> Iterable[ast.AST]:
                 stack.append(child)
 
 
-_BUILTINS = frozenset(dir(builtins))
+BUILTINS = frozenset(dir(builtins))

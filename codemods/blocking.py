@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
 
 from . import blocking_tables
-from .names import _Resolver
+from .names import Resolver
 from .program_facts import (
     AWAITED,
     HANDED,
@@ -117,10 +117,10 @@ def analyse(
     makes_async: Set[DefKey],
     options: Mapping[str, Any],
     selected: FrozenSet[str],
-    resolver: Optional[_Resolver] = None,
+    resolver: Optional[Resolver] = None,
 ) -> BlockingPlan:
     """The plan for every blocking entry point of the program."""
-    resolver = resolver or _Resolver(modules, root)
+    resolver = resolver or Resolver(modules, root)
     defs: Dict[DefKey, DefFacts] = {
         (path, q): d for path, facts in modules.items() for q, d in facts.defs.items()
     }
@@ -275,7 +275,7 @@ def analyse(
     )
 
 
-def _made_by_blocking_call(resolver: _Resolver, path: str, call: CallSite) -> bool:
+def _made_by_blocking_call(resolver: Resolver, path: str, call: CallSite) -> bool:
     """``f.read()`` where ``f = open(...)``: the object came from a blocking call, which is
     reported (or rewritten) itself; its methods are not reported again."""
     if not call.instance_of or call.instance_of.startswith("self."):

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from .astwalk import (
-    _BUILTINS,
+    BUILTINS,
+    Columns,
     FastVisitor,
-    _annotation_type,
-    _bound_names,
-    _Columns,
-    _dotted,
-    _own_nodes,
+    annotation_type,
+    bound_names,
+    dotted_text,
+    own_nodes,
 )
 from .blocking_tables import BLOCKING_MARKER  # `# asyncfix: blocking` (blocking.py)
 from .program_facts import (
@@ -55,7 +55,7 @@ class _Frame:
 class _Collector(FastVisitor):
     def __init__(self, path: str, source: bytes) -> None:
         self.facts = ModuleFacts(path)
-        self.columns = _Columns(source)
+        self.columns = Columns(source)
         self.frames: List[_Frame] = [_Frame("module", "")]
         self.context: Dict[int, Tuple[str, str]] = {}  # id(call) -> (context, stored name)
         self.statement_calls: Set[int] = set()
@@ -118,7 +118,7 @@ class _Collector(FastVisitor):
         else:
             qualname = f"{parent.qualname}.<locals>.{node.name}"
         is_generator = awaits = False
-        for child in _own_nodes(node):
+        for child in own_nodes(node):
             if isinstance(child, (ast.Yield, ast.YieldFrom)):
                 is_generator = True
             elif isinstance(child, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
@@ -130,7 +130,7 @@ class _Collector(FastVisitor):
             is_async=is_async,
             owner_class=parent.qualname if parent.kind == "class" else "",
             decorators=tuple(
-                _dotted(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
+                dotted_text(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
             ),
             is_generator=is_generator,
             awaits=awaits,
@@ -140,10 +140,10 @@ class _Collector(FastVisitor):
         self.visit(node.args)
         if node.returns:
             self.visit(node.returns)
-        frame = _Frame("def", qualname, is_async, locals=_bound_names(node))
+        frame = _Frame("def", qualname, is_async, locals=bound_names(node))
         for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
             if arg.annotation is not None:
-                annotation = _annotation_type(arg.annotation)
+                annotation = annotation_type(arg.annotation)
                 if annotation:
                     frame.instances[arg.arg] = annotation
         self.frames.append(frame)
@@ -165,7 +165,7 @@ class _Collector(FastVisitor):
         qualname = node.name if parent.kind == "module" else f"{parent.qualname}.{node.name}"
         if parent.kind == "def":
             qualname = f"{parent.qualname}.<locals>.{node.name}"
-        self.facts.classes[qualname] = tuple(_dotted(base) for base in node.bases)
+        self.facts.classes[qualname] = tuple(dotted_text(base) for base in node.bases)
         for child in [*node.decorator_list, *node.bases, *node.keywords]:
             self.visit(child)
         self.frames.append(_Frame("class", qualname))
@@ -232,7 +232,7 @@ class _Collector(FastVisitor):
             self.statement_calls.add(id(node.value))
             call = node.value
             if (
-                _dotted(call.func) == "sys.exit"
+                dotted_text(call.func) == "sys.exit"
                 and len(call.args) == 1
                 and not call.keywords
                 and isinstance(call.args[0], ast.Call)
@@ -250,7 +250,7 @@ class _Collector(FastVisitor):
             and isinstance(node.targets[0], ast.Name)
         ):
             if isinstance(value, ast.Subscript):  # SessionDep = Annotated[Session, Depends(get_db)]
-                aliased = _annotation_type(value)
+                aliased = annotation_type(value)
                 if aliased:
                     self.facts.type_aliases[node.targets[0].id] = aliased
         self._self_attribute(node.targets[0] if len(node.targets) == 1 else None, value)
@@ -258,7 +258,7 @@ class _Collector(FastVisitor):
             name = node.targets[0].id
             self.mark(value, STORED, name)
             if isinstance(value, ast.Call):
-                constructor = _dotted(value.func)
+                constructor = dotted_text(value.func)
                 if constructor:
                     self.frame.instances[name] = constructor
                     if self.frame.kind == "module":  # `session = requests.Session()`
@@ -285,7 +285,7 @@ class _Collector(FastVisitor):
             return
         kind = ""
         if isinstance(value, ast.Call):
-            kind = _dotted(value.func)
+            kind = dotted_text(value.func)
         elif isinstance(value, ast.Name):
             kind = frame.instances.get(value.id, "")
         if kind:
@@ -297,7 +297,7 @@ class _Collector(FastVisitor):
             self._self_attribute(node.target, node.value)
         if isinstance(node.target, ast.Name) and node.value is not None:
             self.mark(node.value, STORED, node.target.id)
-            annotation = _dotted(node.annotation)
+            annotation = dotted_text(node.annotation)
             if annotation:
                 self.frame.instances[node.target.id] = annotation
         self.generic_visit(node)
@@ -311,7 +311,7 @@ class _Collector(FastVisitor):
         self.handled_name(node.value)
         if isinstance(node.value, ast.Call):  # `await _run_to_completion(self.close())`
             callee = node.value.func
-            last = callee.attr if isinstance(callee, ast.Attribute) else _dotted(callee)
+            last = callee.attr if isinstance(callee, ast.Attribute) else dotted_text(callee)
             if last not in TAKES_AWAITABLES:  # those hand their arguments on (visit_Call)
                 for argument in [*node.value.args, *(k.value for k in node.value.keywords)]:
                     self.mark(argument, INTO_AWAITED)
@@ -321,7 +321,7 @@ class _Collector(FastVisitor):
         for item in node.items:
             self.with_items.add(id(item.context_expr))
             if isinstance(item.optional_vars, ast.Name) and isinstance(item.context_expr, ast.Call):
-                constructor = _dotted(item.context_expr.func)
+                constructor = dotted_text(item.context_expr.func)
                 if constructor:
                     self.frame.instances[item.optional_vars.id] = constructor
         self.generic_visit(node)
@@ -362,7 +362,7 @@ class _Collector(FastVisitor):
         return frame.kind == "def" and frame.is_async
 
     def visit_Call(self, node: ast.Call) -> None:
-        name = _dotted(node.func)
+        name = dotted_text(node.func)
         if self._in_coroutine():
             if name:
                 self.async_names.update(name.split("."))
@@ -390,12 +390,12 @@ class _Collector(FastVisitor):
             target = node.args[0]
             if isinstance(target, ast.Constant) and isinstance(target.value, str):
                 self.mocked.add(target.value)
-            elif _dotted(target):
-                self.mocked.add(_dotted(target))
+            elif dotted_text(target):
+                self.mocked.add(dotted_text(target))
         self._record_call(node)
         # The callee expression itself is not a reference to a function value.
         if isinstance(node.func, ast.Attribute):
-            if not _dotted(node.func):
+            if not dotted_text(node.func):
                 self.visit(node.func.value)
         elif not isinstance(node.func, ast.Name):
             self.visit(node.func)
@@ -406,12 +406,12 @@ class _Collector(FastVisitor):
 
     def _record_call(self, node: ast.Call) -> None:
         func = node.func
-        target = _dotted(func)
+        target = dotted_text(func)
         instance_of = ""
         if isinstance(func, ast.Attribute):
             receiver = func.value
             if isinstance(receiver, ast.Call):  # Service().method()
-                instance_of = _dotted(receiver.func)
+                instance_of = dotted_text(receiver.func)
                 target = f"().{func.attr}"
             elif isinstance(receiver, ast.Name) and receiver.id in self.frame.instances:
                 instance_of = self.frame.instances[receiver.id]
@@ -449,7 +449,7 @@ class _Collector(FastVisitor):
         )
 
     def _reference(self, node: ast.AST) -> None:
-        target = _dotted(node)
+        target = dotted_text(node)
         if not target:
             return
         instance_of = ""
@@ -475,11 +475,11 @@ class _Collector(FastVisitor):
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if self._in_coroutine():
-            dotted = _dotted(node)
+            dotted = dotted_text(node)
             self.async_names.update(dotted.split(".") if dotted else (node.attr,))
             if dotted:
                 self.async_chains.add(dotted)
-        if isinstance(node.ctx, ast.Load) and _dotted(node):
+        if isinstance(node.ctx, ast.Load) and dotted_text(node):
             self._reference(node)  # the whole chain is one reference
         else:
             self.visit(node.value)
@@ -500,7 +500,7 @@ def _qualified_prefixes(collector: "_Collector") -> Set[str]:
         head, _, rest = chain.partition(".")
         # A name no import binds is a builtin (`open`), or a local that no qualified name
         # can match (a parameter called `requests`).
-        fulls = [chain] if head in _BUILTINS else []
+        fulls = [chain] if head in BUILTINS else []
         for base in collector.import_paths.get(head, ()):
             fulls.append(f"{base}.{rest}" if rest else base)
         if head in collector.module_bindings:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Dict, List, Mapping, Optional, Tuple
 
-from .astwalk import _BUILTINS
+from .astwalk import BUILTINS
 from .coroutine_tables import LIBRARY_COROUTINE_METHODS, LIBRARY_COROUTINES
 from .program_facts import DefKey, ModuleFacts
 from .resolve import absolute, module_names, package_of
@@ -18,7 +18,7 @@ NEUTRAL_BASES = frozenset(
 )
 
 
-class _Resolver:
+class Resolver:
     def __init__(self, modules: Mapping[str, ModuleFacts], root: str) -> None:
         self.modules = modules
         self.root = root
@@ -181,7 +181,7 @@ class _Resolver:
             if self.dotted(full, path) is not None or self._in_project(full, path):
                 return None
             return full
-        if head in _BUILTINS and head not in facts.defs and head not in facts.classes:
+        if head in BUILTINS and head not in facts.defs and head not in facts.classes:
             return f"builtins.{target}"
         return None
 

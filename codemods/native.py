@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
 
 from . import blocking_tables
-from .names import _Resolver
+from .names import Resolver
 from .program_facts import (
     AWAITED,
     PLAIN,
@@ -45,7 +45,7 @@ from .program_facts import (
     ModuleFacts,
     Span,
 )
-from .propagate import _ROUTE_DECORATORS
+from .propagate import ROUTE_DECORATORS
 from .requests_mocks import MockSite, RequestsFacts
 from .requests_tables import NOT_MIGRATED
 
@@ -73,7 +73,7 @@ NATIVE: Mapping[str, Tuple[str, ...]] = {
 _LIBRARY_OF = {"requests_to_httpx": "requests"}
 FACTS_KEY = "native"  # ProjectIndex.facts[FACTS_KEY]: the NativePlan (its mocks, for the tests)
 # Decorators of framework entry points that await a coroutine function (a route made async).
-_ENTRY_POINTS = _ROUTE_DECORATORS - {"staticmethod", "classmethod"}
+_ENTRY_POINTS = ROUTE_DECORATORS - {"staticmethod", "classmethod"}
 # Decorators that leave a test a plain sync function pytest calls (besides pytest.mark.*).
 _TEST_DECORATORS = frozenset({"patch", "object", "dict", "multiple"})
 
@@ -104,7 +104,7 @@ def _api(name: str) -> str:
 
 def plan(
     modules: Mapping[str, ModuleFacts],
-    resolver: _Resolver,
+    resolver: Resolver,
     selected: FrozenSet[str],
     options: Mapping[str, Any],
     facts: Mapping[str, Any],
@@ -318,7 +318,7 @@ def plan(
 
 def _with_mocks(
     modules: Mapping[str, ModuleFacts],
-    resolver: _Resolver,
+    resolver: Resolver,
     facts: Mapping[str, Any],
     converts: Mapping[DefKey, Set[str]],
     chosen: List[DefKey],

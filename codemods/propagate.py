@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
-from .names import _Resolver
+from .names import Resolver
 from .program_facts import (
     AWAIT_CODEMOD,
     AWAITED,
@@ -43,7 +43,7 @@ CODE_BOUNDARY = "AWAIT001"  # a sync function calls a coroutine but cannot becom
 CODE_NO_AWAIT_HERE = "AWAIT002"  # a coroutine call where `await` is not possible
 CODE_STORED = "AWAIT003"  # a coroutine kept in a name that is not awaited in an obvious way
 
-_ROUTE_DECORATORS = frozenset(
+ROUTE_DECORATORS = frozenset(
     {
         "get",
         "post",
@@ -69,7 +69,7 @@ def build(
     modules: Mapping[str, ModuleFacts],
     seeds: Iterable[DefKey],
     root: str,
-    resolver: Optional["_Resolver"] = None,
+    resolver: Optional["Resolver"] = None,
     run_in: Optional[Mapping[DefKey, FrozenSet[Span]]] = None,
     async_fixtures: bool = False,
 ) -> Dict[str, FileActions]:
@@ -77,7 +77,7 @@ def build(
     ``run_in``: sync functions that stay sync and run the given coroutine calls with
     ``asyncio.run`` instead (the sync tests of a --migrate closure, native.py)."""
     run_in = run_in or {}
-    resolver = resolver or _Resolver(modules, root)
+    resolver = resolver or Resolver(modules, root)
     defs = {(path, q): d for path, facts in modules.items() for q, d in facts.defs.items()}
 
     # Where each function is referenced without being called, outside async-aware slots.
@@ -114,7 +114,7 @@ def build(
                     True  # --migrate: anyio's pytest plugin runs async fixtures (sqla_closure)
                 )
                 continue
-            if last not in _ROUTE_DECORATORS:
+            if last not in ROUTE_DECORATORS:
                 return f"`{definition.qualname}` is decorated with `@{decorator}`, which may call it synchronously"
         if definition.is_generator and not fixture:
             return f"`{definition.qualname}` is a generator; its callers iterate it synchronously"
@@ -329,7 +329,7 @@ def combine_all(
     names = frozenset(codemod.NAME for codemod in codemods)
     # One resolver for the whole index: its memoised answers serve the await machinery, the
     # native rung and the blocking plan alike.
-    resolver = _Resolver(modules, root) if modules else None
+    resolver = Resolver(modules, root) if modules else None
     if modules and AWAIT_CODEMOD in names:
         from . import native
 
