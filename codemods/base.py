@@ -137,7 +137,7 @@ class Codemod(VisitorBasedCodemodCommand):
     # True when every rewrite and diagnostic inside a top-level def/class depends only on that
     # statement and the module's other statements that are not defs/classes, and code is added
     # only there or among those statements (imports, module-level helpers that are not defs).
-    # The engine then gives libcst only the relevant defs of a big file (engine._Reduction).
+    # The engine then gives libcst only the relevant defs of a big file (reduce._Reduction).
     LOCAL: ClassVar[bool] = False
     # Every diagnostic code this codemod reports -> what it means and how to fix it by hand
     # (``asyncfix --explain CODE``). Reuse a ruff/flake8-async code where one covers the call.
@@ -231,7 +231,7 @@ class Codemod(VisitorBasedCodemodCommand):
     @classmethod
     def reduction_tokens(cls, path: str, project: Optional[ProjectIndex]) -> Set[str]:
         """For a LOCAL codemod: text one of which a top-level def/class must contain for this
-        codemod to act in it (engine._Reduction keeps those, and the ones the await
+        codemod to act in it (reduce._Reduction keeps those, and the ones the await
         machinery changes). Default: the NEEDS tokens."""
         return {token.decode("latin-1") for token in cls.NEEDS}
 

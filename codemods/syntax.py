@@ -33,7 +33,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-# The reason of a file that is not analysed starts with this; engine.scan_file reports such a
+# The reason of a file that is not analysed starts with this; scan.scan_file reports such a
 # file as a notice (status unchanged), the CLI counts them in its summary line.
 NOT_ANALYSED = "not analysed: "
 

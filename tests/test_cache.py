@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from asyncfix.cli import main
-from asyncfix.codemods import cache, engine
+from asyncfix.codemods import cache, engine, scan
 from click.testing import CliRunner
 
 SLEEPY = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
@@ -30,7 +30,7 @@ def _run(project: Path, *args: str):
 
 def _count_scans(monkeypatch) -> list:
     scanned: list = []
-    original = engine.scan_source
+    original = scan.scan_source
 
     def counting(source, filename, settings, *args):
         # Files as read from disk; the text a rewrite round made is scanned in memory (and never
@@ -40,7 +40,7 @@ def _count_scans(monkeypatch) -> list:
             scanned.append(os.path.basename(filename))
         return original(source, filename, settings, *args)
 
-    monkeypatch.setattr(engine, "scan_source", counting)
+    monkeypatch.setattr(scan, "scan_source", counting)
     return scanned
 
 
@@ -135,10 +135,10 @@ def test_a_re_run_with_nothing_changed_reuses_the_whole_run(tmp_path: Path, monk
     project = _tree(tmp_path)
     first = _run(project)
     work: list = []
-    for name in ("scan_file", "build_index", "process_file"):
-        original = getattr(engine, name)
+    for module, name in ((scan, "scan_file"), (engine, "build_index"), (engine, "process_file")):
+        original = getattr(module, name)
         monkeypatch.setattr(
-            engine, name, lambda *a, _o=original, _n=name, **k: work.append(_n) or _o(*a, **k)
+            module, name, lambda *a, _o=original, _n=name, **k: work.append(_n) or _o(*a, **k)
         )
     second = _run(project)
     assert work == []

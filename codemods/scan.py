@@ -1,0 +1,162 @@
+"""The first pass: read every file and ``ast``-parse it (fast, C). A syntax error is reported
+here, with Python's own message, for every file, whether or not a codemod would touch it. Syntax
+newer than the running interpreter falls back to libcst, which parses more grammar versions.
+The per-file facts gathered here build the :class:`ProjectIndex`; they are collected only from
+the files that can matter (prefilter.py: seeds, then a fixed point on identifiers). With the
+cache on (cache.py), a file's first-pass result is reused while its bytes are the same.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import gc
+from typing import FrozenSet, List, Mapping, Optional, Sequence, Tuple
+
+from . import BY_NAME, cache, prefilter, resolve, syntax, workers
+from .callgraph import collect_module
+from .files import SourceFile
+from .phases import PHASES
+from .program_facts import ProjectIndex
+from .propagate import combine_all
+from .results import (
+    CALL_GRAPH,
+    FAILED,
+    UNCHANGED,
+    Facts,
+    FileResult,
+    Settings,
+    read_source,
+)
+from .workers import parallel_map
+
+
+def ast_parse(source: bytes) -> Tuple[Optional[ast.Module], Optional[str]]:
+    """The ``ast`` of ``source``, or Python's own description of why it does not parse."""
+    try:
+        return ast.parse(source), None
+    except SyntaxError as error:
+        where = f"line {error.lineno}, column {error.offset}" if error.lineno else "the file"
+        return None, f"syntax error at {where}: {error.msg}"
+    except (ValueError, UnicodeDecodeError) as error:  # NUL bytes, undecodable bytes
+        return None, f"cannot decode the file: {error}"
+
+
+def python_syntax_error(source: bytes) -> Optional[str]:
+    return ast_parse(source)[1]
+
+
+def scan_source(
+    source: bytes, filename: str, settings: Settings, survey: bool = False
+) -> Tuple[Optional[str], Optional[Facts]]:
+    """The first pass for one file's bytes: why it cannot be processed (None if it can), and
+    the facts the selected codemods collect from its ``ast`` (None: a survey of a file that is
+    not a seed of the prefilter, see :func:`_scan_source`)."""
+    # A tree is a million small objects that die together: the cyclic collector would scan
+    # them again and again while they are built and walked (a quarter of the pass, measured).
+    # Nothing here makes cycles, so reference counting frees it all.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan_source(source, filename, settings, survey)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scan_source(
+    source: bytes, filename: str, settings: Settings, survey: bool = False
+) -> Tuple[Optional[str], Optional[Facts]]:
+    """With ``survey``, a file that is not a seed of the prefilter is only parsed: its facts
+    are None (collected later if the fixed point of prefilter.Demand wants them)."""
+    try:
+        tree, reason = ast_parse(source)
+        facts: Facts = {}
+        if tree is None and reason is not None:
+            # Newer syntax than this interpreter knows: libcst parses it, and syntax.py makes
+            # the text this ast parses with every token in place, so the facts are the same.
+            # What nothing parses is a syntax error, or "not analysed: needs Python >= X".
+            tree, reason = syntax.newer_tree(source, reason)
+        if tree is not None:
+            if survey and not prefilter.is_seed(source):
+                return None, None
+            for name in settings.codemods:
+                collected = BY_NAME[name].collect(tree, filename, source)
+                if collected is not None:
+                    facts[name] = collected
+            # The call graph (for the await machinery) and the identifiers in coroutines (for
+            # every codemod's cheap wants() check) come from one walk of the tree.
+            facts[CALL_GRAPH] = collect_module(tree, filename, source)
+            return None, facts
+    except RecursionError:
+        return "the file is nested too deeply to parse", {}
+    return reason, {}
+
+
+# What a worker of the first pass returns for one file: its failure (None when it goes on to
+# the rewrite), its facts (None: not collected, the prefilter did not want them yet) and, for a
+# file not collected, its identifiers and bound names (prefilter.identifiers, .bindings).
+Scan = Tuple[Optional[FileResult], Optional[Facts], Optional[Tuple[FrozenSet[str], FrozenSet[str]]]]
+
+
+def scan_file(file: SourceFile, survey: bool = False) -> Scan:
+    """The first pass for one file (see :data:`Scan`); with ``survey``, facts are collected only
+    for a seed of the prefilter."""
+    source = read_source(file)
+    if isinstance(source, FileResult):
+        return source, {}, None
+    settings = workers.worker_args[0]
+    cached = cache.load(settings.scan_cache, file.path, source) if settings.scan_cache else None
+    names: Optional[Tuple[FrozenSet[str], FrozenSet[str]]] = None
+    if cached is not None and (survey or cached[1] is not None):
+        reason, facts, names = cached
+    else:
+        reason, facts = scan_source(source, file.path, settings, survey)
+        if facts is None:
+            names = (prefilter.identifiers(source), prefilter.bindings(source))
+        if settings.scan_cache:
+            cache.store(settings.scan_cache, file.path, source, (reason, facts, names))
+    if reason is None:
+        return None, facts, names
+    if syntax.is_not_analysed(reason):  # newer syntax: a notice, not a failure
+        return FileResult(file.display, file.path, UNCHANGED, notes=[reason]), {}, None
+    return FileResult(file.display, file.path, FAILED, error=reason), {}, None
+
+
+def _survey_file(file: SourceFile) -> Scan:
+    return scan_file(file, survey=True)
+
+
+def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> List[Scan]:
+    """Every file parsed; facts collected from every file, or, with the prefilter, from the
+    seeds and then from what their facts make interesting, to a fixed point."""
+    initargs = (settings, ProjectIndex())
+    if not prefilter.enabled(settings.options):
+        return list(parallel_map(scan_file, files, jobs, initargs))
+    scans = list(parallel_map(_survey_file, files, jobs, initargs))
+    demand = prefilter.Demand(CALL_GRAPH)
+    demand.files((file.path for file in files), settings.root)
+    position = {file.path: index for index, file in enumerate(files)}
+    for file, (failure, facts, names) in zip(files, scans):
+        if failure is None and facts is None:
+            demand.waiting(file.path, *(names or ((), ())))
+        elif failure is None:
+            demand.add(file.path, facts or {})
+    while True:
+        wanted = [files[position[path]] for path in demand.wanted()]
+        if not wanted:
+            break
+        for file, scan in zip(wanted, parallel_map(scan_file, wanted, jobs, initargs)):
+            scans[position[file.path]] = scan
+            if scan[0] is None:
+                demand.add(file.path, scan[1] or {})
+    PHASES["files collected"] = float(sum(1 for scan in scans if scan[1]))
+    return scans
+
+
+def build_index(per_file: Mapping[str, Facts], settings: Settings) -> ProjectIndex:
+    resolve.configure(settings.root, settings.options.get("roots", ()))
+    codemods = [BY_NAME[name] for name in settings.codemods]
+    modules = {path: facts[CALL_GRAPH] for path, facts in per_file.items() if CALL_GRAPH in facts}
+    index = combine_all(per_file, codemods, settings.root, modules, settings.options)
+    return dataclasses.replace(index, options=settings.options)
