@@ -50,7 +50,7 @@ from libcst.metadata import (
 )
 
 from .callgraph import IGNORE_COMMENT
-from .program_facts import ProjectIndex, qualified
+from .program_facts import ModuleFacts, ProjectIndex, qualified
 
 
 @dataclass(frozen=True)
@@ -180,9 +180,11 @@ class Codemod(VisitorBasedCodemodCommand):
     # -- the first pass (project-wide facts) ----------------------------------------------------
 
     @classmethod
-    def collect(cls, tree: ast.Module, path: str, source: bytes) -> Any:
+    def collect(cls, tree: ast.Module, path: str, source: bytes, module: ModuleFacts) -> Any:
         """Per-file facts for the project index, from the file's ``ast`` (already parsed by the
-        engine's first pass, in a worker). Must be picklable; None means nothing to say."""
+        engine's first pass, in a worker) and its program facts (``module``: imports, defs,
+        calls; read names there, never from the imports again). Must be picklable; None means
+        nothing to say."""
         return None
 
     @classmethod

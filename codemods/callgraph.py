@@ -34,6 +34,7 @@ from .program_facts import (
     TAKES_AWAITABLES,
     CallSite,
     DefFacts,
+    Import,
     ModuleFacts,
     Reference,
     called,
@@ -65,6 +66,7 @@ class _Collector(FastVisitor):
         self.slot_args: Set[int] = set()  # ids of Name/Attribute nodes in async-aware slots
         self.with_items: Set[int] = set()  # ids of calls that are `with` items
         self.mocked: Set[str] = set()  # ModuleFacts.mocked
+        self.imported: List[Import] = []  # ModuleFacts.imported
         self.async_names: Set[str] = set()
         self.async_chains: Set[str] = set()  # dotted names as written in coroutines
         # local name -> every module path an import anywhere in the file binds it to
@@ -332,28 +334,21 @@ class _Collector(FastVisitor):
         for alias in node.names:
             if alias.name.split(".")[0] in _MOCKING_LIBRARIES:
                 self.mocked.add(alias.name)
-            if alias.asname:
-                self.facts.imports[alias.asname] = (0, alias.name, "")
-                self.import_paths.setdefault(alias.asname, set()).add(alias.name)
-            else:
-                root = alias.name.split(".")[0]
-                self.facts.imports[root] = (0, root, "")
-                self.import_paths.setdefault(root, set()).add(root)
+            self._import(node, 0, alias.name, "", alias.asname or "")
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if not node.level and (node.module or "").split(".")[0] in _MOCKING_LIBRARIES:
             self.mocked.add(node.module or "")
         for alias in node.names:
-            if alias.name != "*":
-                self.facts.imports[alias.asname or alias.name] = (
-                    node.level,
-                    node.module or "",
-                    alias.name,
-                )
-                module = "." * node.level + (node.module or "")
-                self.import_paths.setdefault(alias.asname or alias.name, set()).add(
-                    f"{module}.{alias.name}" if node.module else module + alias.name
-                )
+            self._import(node, node.level, node.module or "", alias.name, alias.asname or "")
+
+    def _import(self, node: ast.stmt, level: int, module: str, name: str, asname: str) -> None:
+        entry = Import(level, module, name, asname, node.lineno, node.col_offset, self.owner())
+        self.imported.append(entry)
+        if name == "*":
+            return
+        self.facts.imports[entry.local] = (level, module if name or asname else entry.path, name)
+        self.import_paths.setdefault(entry.local, set()).add(entry.path)
 
     # -- calls and references
 
@@ -532,6 +527,7 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
     ]
     facts.ignored, facts.opted_out = _ignored_lines(source)
     facts.mocked = frozenset(collector.mocked)
+    facts.imported = tuple(collector.imported)
     if b"asyncfix: blocking" in source:
         facts.blocking_marks = frozenset(
             number

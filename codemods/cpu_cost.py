@@ -24,6 +24,7 @@ from .cpu_facts import (
     PLAIN_TYPES,
     PURE_BUILTINS,
 )
+from .program_facts import ModuleFacts
 
 
 def _const_int(node: ast.expr, consts: Mapping[str, int]) -> Optional[int]:
@@ -160,11 +161,10 @@ class _Module(NamedTuple):
     names: FrozenSet[str]  # every module-level name bound (they shadow the builtins)
 
 
-def _module_facts(tree: ast.Module) -> _Module:
+def _module_facts(tree: ast.Module, module: ModuleFacts) -> _Module:
     consts: Dict[str, int] = {}
     sizes: Dict[str, int] = {}
     mutables: Set[str] = set()
-    imports: Dict[str, Tuple[int, str, Optional[str]]] = {}
     defs: Set[str] = set()
     bound: Dict[str, int] = {}
     for stmt in tree.body:
@@ -192,22 +192,12 @@ def _module_facts(tree: ast.Module) -> _Module:
             if isinstance(stmt, ast.FunctionDef):
                 defs.add(stmt.name)
             bound[stmt.name] = bound.get(stmt.name, 0) + 1
-    for node in walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    imports[alias.asname] = (0, alias.name, None)
-                else:
-                    root = alias.name.split(".")[0]
-                    imports[root] = (0, root, None)
-        elif isinstance(node, ast.ImportFrom):
-            for alias in node.names:
-                if alias.name != "*":
-                    imports[alias.asname or alias.name] = (
-                        node.level,
-                        node.module or "",
-                        alias.name,
-                    )
+    # The imports as the first pass read them (the last binding of each name, wherever it
+    # stands), in this module's shape: object None for `import m`.
+    imports = {
+        local: (level, imported, obj or None)
+        for local, (level, imported, obj) in module.imports.items()
+    }
     io_objects = set()
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
@@ -588,9 +578,9 @@ def _marked(fn: ast.FunctionDef, lines: List[bytes]) -> bool:
     )
 
 
-def scan(tree: ast.Module, source: bytes) -> Optional[Dict[str, Any]]:
+def scan(tree: ast.Module, source: bytes, facts: ModuleFacts) -> Optional[Dict[str, Any]]:
     """One file's facts: its module-level functions and instances, names as written."""
-    module = _module_facts(tree)
+    module = _module_facts(tree, facts)
     lines = source.splitlines()
     functions: Dict[str, Dict[str, Any]] = {}
     instances: Dict[str, str] = {}

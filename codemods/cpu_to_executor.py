@@ -64,6 +64,7 @@ from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
 
 from . import syntax
 from .base import GENEXP, Codemod
+from .callgraph import collect_module
 from .cpu_cost import scan
 from .cpu_facts import (
     CPU001,
@@ -89,7 +90,7 @@ from .emit import (
     run_in_executor,
     to_thread,
 )
-from .program_facts import ProjectIndex, called
+from .program_facts import ModuleFacts, ProjectIndex, called
 from .resolve import module_names, resolve_relative
 
 # What a coroutine must use to lead to a rewrite without a project fact (Codemod.ASYNC_TARGETS,
@@ -167,8 +168,8 @@ class CpuToExecutor(PoolRewrite, Codemod):
     }
 
     @classmethod
-    def collect(cls, tree: ast.Module, path: str, source: bytes) -> Any:
-        found = scan(tree, source) if b"def " in source or b"= " in source else None
+    def collect(cls, tree: ast.Module, path: str, source: bytes, module: ModuleFacts) -> Any:
+        found = scan(tree, source, module) if b"def " in source or b"= " in source else None
         if any(token in source for token in APP_EVENT_TOKENS):  # no lifespan for the pool then
             found = {
                 **(found or {"imports": {}, "functions": {}, "instances": {}}),
@@ -215,7 +216,9 @@ class CpuToExecutor(PoolRewrite, Codemod):
         filename = self.file.filename
         root = self.file.project.root
         if not isinstance(facts, CpuFacts) or filename not in facts.local:
-            own = scan(syntax.parse(self.file.source), self.file.source.encode())
+            tree = syntax.parse(self.file.source)
+            source = self.file.source.encode()
+            own = scan(tree, source, collect_module(tree, filename, source))
             if own is not None:
                 local = combine_facts({filename: own}, root)
                 facts = (

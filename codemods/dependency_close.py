@@ -55,6 +55,7 @@ from libcst.metadata import QualifiedNameSource, ScopeProvider
 
 from . import syntax
 from .base import Codemod
+from .callgraph import collect_module
 from .dependency_edit import (
     block_of,
     class_like,
@@ -82,7 +83,7 @@ from .dependency_facts import (
     merge_facts,
     modules_of,
 )
-from .program_facts import ProjectIndex
+from .program_facts import ModuleFacts, ProjectIndex
 
 
 class DependencyClose(Codemod):
@@ -117,7 +118,7 @@ class DependencyClose(Codemod):
     # -- first pass --
 
     @classmethod
-    def collect(cls, tree: ast.Module, path: str, source: bytes) -> Any:
+    def collect(cls, tree: ast.Module, path: str, source: bytes, module: ModuleFacts) -> Any:
         # Every module-level class (a yielded project object without close/aclose is not a
         # resource; one with an unknown base may be). The rest only where it can occur:
         # dependencies are named where a token occurs, session factories say `sessionmaker`,
@@ -126,7 +127,7 @@ class DependencyClose(Codemod):
         full = any(token in source for token in cls.FACT_TOKENS) or path.endswith("__init__.py")
         if not (has_classes or full):
             return None
-        names = FileNames(tree)
+        names = FileNames(tree, module)
         facts = {
             "refs": dependency_refs(tree, names) if full else [],
             "aliases": names.imports if full else {},
@@ -174,9 +175,9 @@ class DependencyClose(Codemod):
         self._package = os.path.basename(filename) == "__init__.py"
         local: Optional[Mapping[str, Any]] = None
         try:  # this file's own facts: a single file (stdin, tests) has no project index
-            own = type(self).collect(
-                syntax.parse(self.file.source), filename, self.file.source.encode()
-            )
+            tree = syntax.parse(self.file.source)
+            source = self.file.source.encode()
+            own = type(self).collect(tree, filename, source, collect_module(tree, filename, source))
             local = combine_facts({filename: own}, root) if own else None
         except (SyntaxError, ValueError):
             local = None

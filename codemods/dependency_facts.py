@@ -13,6 +13,7 @@ import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .astwalk import dotted_name, walk
+from .program_facts import ModuleFacts, import_paths
 from .resolve import absolute, module_names
 
 LEAK = "DEP001"
@@ -120,23 +121,8 @@ class FileNames:
     """The names of one file's module scope, as raw strings: ``a.b`` (absolute, from an
     import), ``.a.b`` (relative import, resolved in combine()), ``:name`` (this module)."""
 
-    def __init__(self, tree: ast.Module) -> None:
-        imports: Dict[str, Set[str]] = {}
-        for node in walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        imports.setdefault(alias.asname, set()).add(alias.name)
-                    else:
-                        root = alias.name.split(".")[0]
-                        imports.setdefault(root, set()).add(root)
-            elif isinstance(node, ast.ImportFrom):
-                base = "." * node.level + (node.module or "")
-                for alias in node.names:
-                    if alias.name == "*":
-                        continue
-                    joined = f"{base}.{alias.name}" if node.module else f"{base}{alias.name}"
-                    imports.setdefault(alias.asname or alias.name, set()).add(joined)
+    def __init__(self, tree: ast.Module, module: ModuleFacts) -> None:
+        imports = import_paths(module.imported)
         self.local = _module_level_bindings(tree)
         # A name imported twice differently, or also bound here, is not resolved.
         self.imports = {

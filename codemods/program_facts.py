@@ -8,7 +8,7 @@ here is plain, picklable data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 AWAIT_CODEMOD = "await_coroutines"  # the codemod that applies the actions computed here
 
@@ -138,6 +138,44 @@ class Reference:
     async_aware: bool  # in Depends(...), add_task(...), ...
 
 
+@dataclass(frozen=True)
+class Import:
+    """One name an import statement binds, as written: ``import a.b as c`` is
+    ``Import(0, "a.b", "", "c", ...)``, ``from ..m import x`` is ``Import(2, "m", "x", "", ...)``.
+    The one reading of a module's imports: every consumer derives what it needs from these."""
+
+    level: int  # leading dots of a relative import
+    module: str  # `import a.b`: "a.b"; `from m import x`: "m" ("" for `from . import x`)
+    name: str  # `from m import x`: "x" ("*" for a star import); "" for `import m`
+    asname: str  # "" when not renamed
+    line: int
+    column: int  # 0-based, as ast gives it
+    owner: str = ""  # where it stands: CallSite.owner's convention ("" module level)
+
+    @property
+    def local(self) -> str:
+        """The name bound: the alias, the imported name, or the root of ``import a.b``."""
+        return self.asname or self.name or self.module.split(".")[0]
+
+    @property
+    def path(self) -> str:
+        """What the bound name refers to, dotted (relative ones keep their dots): ``a`` for
+        ``import a.b``, ``a.b`` for ``import a.b as c``, ``.m.x`` for ``from .m import x``."""
+        if not self.name:
+            return self.module if self.asname else self.module.split(".")[0]
+        base = "." * self.level + self.module
+        return f"{base}.{self.name}" if self.module else base + self.name
+
+
+def import_paths(imported: Iterable[Import]) -> Dict[str, Set[str]]:
+    """Local name -> every dotted path an import anywhere in the file binds it to."""
+    paths: Dict[str, Set[str]] = {}
+    for entry in imported:
+        if entry.name != "*":
+            paths.setdefault(entry.local, set()).add(entry.path)
+    return paths
+
+
 @dataclass
 class ModuleFacts:
     path: str
@@ -145,6 +183,9 @@ class ModuleFacts:
     classes: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # qualname -> bases
     # local name -> (level, module or "", attribute or ""): `import a.b as c` -> c: (0, "a.b", "")
     imports: Dict[str, Tuple[int, str, str]] = field(default_factory=dict)
+    # every import of the file, wherever it stands, in source order (``imports`` keeps the
+    # last binding of each name; this keeps them all, with their positions)
+    imported: Tuple[Import, ...] = ()
     calls: List[CallSite] = field(default_factory=list)
     references: List[Reference] = field(default_factory=list)
     handled: Dict[str, Set[str]] = field(default_factory=dict)  # owner -> names awaited/handed

@@ -35,6 +35,8 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, PositionProvider
 
+from .astwalk import dotted_text
+from .program_facts import Import, ModuleFacts
 from .requests_tables import EXCEPTIONS, METHODS
 
 # requests exceptions a test may raise through a converted mock -> the httpx class raised instead
@@ -98,19 +100,11 @@ class RequestsFacts:
     uses_async_client: bool = False  # the file uses httpx.AsyncClient itself
 
 
-def _dotted(node: ast.AST) -> str:
-    parts: List[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return ""
-
-
 class _Collector(ast.NodeVisitor):
-    def __init__(self) -> None:
+    def __init__(self, module: ModuleFacts) -> None:
+        self.imports: Dict[Tuple[int, int], List[Import]] = {}
+        for entry in module.imported:
+            self.imports.setdefault((entry.line, entry.column), []).append(entry)
         self.requests_names: Set[str] = set()  # local names of the requests module
         self.requests_functions: Dict[str, str] = (
             {}
@@ -122,25 +116,27 @@ class _Collector(ast.NodeVisitor):
         self._seen: Set[int] = set()  # patch calls already handled with their binding
         self.parents: Dict[int, ast.AST] = {}
 
-    # -- imports
+    # -- imports: as the first pass read them (ModuleFacts.imported), met where they stand
 
-    def visit_Import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            if alias.name in ("requests", "requests.api"):
-                self.requests_names.add(alias.asname or alias.name)
-            if alias.name.split(".")[0] in _MOCK_LIBRARIES:
-                self._library(node, alias.name)
-
-    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        module = node.module or ""
-        if not node.level and module.split(".")[0] in _MOCK_LIBRARIES:
+    def visit_Import(self, node: ast.AST) -> None:
+        entries = self.imports.get((node.lineno, node.col_offset), ())
+        for entry in entries:
+            if entry.name:  # from-import
+                continue
+            if entry.module in ("requests", "requests.api"):
+                self.requests_names.add(entry.asname or entry.module)
+            if entry.module.split(".")[0] in _MOCK_LIBRARIES:
+                self._library(node, entry.module)
+        from_imports = [entry for entry in entries if entry.name and not entry.level]
+        module = from_imports[0].module if from_imports else ""
+        if module.split(".")[0] in _MOCK_LIBRARIES:
             self._library(node, module)
-        if not node.level and module in ("requests", "requests.api"):
-            for alias in node.names:
-                self.requests_functions[alias.asname or alias.name] = f"requests.{alias.name}"
-        if not node.level and module == "httpx":
-            if any(alias.name == "AsyncClient" for alias in node.names):
-                self.uses_async_client = True
+        for entry in from_imports if module in ("requests", "requests.api") else ():
+            self.requests_functions[entry.local] = f"requests.{entry.name}"
+        if module == "httpx" and any(entry.name == "AsyncClient" for entry in from_imports):
+            self.uses_async_client = True
+
+    visit_ImportFrom = visit_Import
 
     def _library(self, node: ast.AST, name: str) -> None:
         self.mocks.append(
@@ -174,7 +170,7 @@ class _Collector(ast.NodeVisitor):
     def _calls_requests(self, node: ast.AST) -> bool:
         for child in ast.walk(node):
             if isinstance(child, ast.Call):
-                name = _dotted(child.func)
+                name = dotted_text(child.func)
                 root = name.split(".")[0]
                 if root in self.requests_names or name in self.requests_functions:
                     return True
@@ -211,7 +207,7 @@ class _Collector(ast.NodeVisitor):
     # -- patches
 
     def _patcher(self, call: ast.Call) -> str:
-        name = _dotted(call.func)
+        name = dotted_text(call.func)
         if name in _PATCHERS:
             return "patch"
         if name.endswith(".object") and name[: -len(".object")] in _PATCHERS:
@@ -241,7 +237,7 @@ class _Collector(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         if id(node) not in self._seen and self._patcher(node):
             self._patch(node, bound=None)
-        name = _dotted(node.func)
+        name = dotted_text(node.func)
         if name.endswith("AsyncClient") and (
             name == "AsyncClient" or name.split(".")[0] == "httpx"
         ):
@@ -266,7 +262,7 @@ class _Collector(ast.NodeVisitor):
                 return "?", ".".join(parts[:-1]), parts[-1]
             return "", "", ""
         if kind in ("object", "setattr") and len(call.args) >= 2:
-            owner = _dotted(first)
+            owner = dotted_text(first)
             attribute = call.args[1]
             if (
                 owner in self.requests_names
@@ -322,7 +318,7 @@ class _Collector(ast.NodeVisitor):
         return ""
 
     def _response_problem(self, value: ast.AST) -> str:
-        if isinstance(value, ast.Call) and _dotted(value.func).rpartition(".")[2] in (
+        if isinstance(value, ast.Call) and dotted_text(value.func).rpartition(".")[2] in (
             "Mock",
             "MagicMock",
         ):
@@ -345,7 +341,7 @@ class _Collector(ast.NodeVisitor):
                     return problem
             return ""
         if isinstance(value, ast.Call):
-            name = _dotted(value.func)
+            name = dotted_text(value.func)
             root, _, short = name.rpartition(".")
             if root.split(".")[0] in self.requests_names or name in self.requests_functions:
                 if short not in MOCK_EXCEPTIONS or root not in (
@@ -386,10 +382,10 @@ class _Collector(ast.NodeVisitor):
         return ""
 
 
-def collect(tree: ast.Module) -> Optional[RequestsFacts]:
+def collect(tree: ast.Module, module: ModuleFacts) -> Optional[RequestsFacts]:
     """The file's requests mocks, the defs whose response uses httpx renames, and whether it uses
     ``httpx.AsyncClient`` itself; None when there is nothing to say."""
-    collector = _Collector()
+    collector = _Collector(module)
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
             collector.parents[id(child)] = node

@@ -92,7 +92,7 @@ from libcst.metadata import (
 
 from . import requests_mocks
 from .base import GENEXP, Codemod, awaited
-from .program_facts import ProjectIndex
+from .program_facts import ModuleFacts, ProjectIndex
 from .requests_arguments import RequestArguments
 from .requests_mocks import MockConversion, RequestsFacts
 from .requests_responses import ResponseUses
@@ -162,10 +162,12 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
     # -- the first pass: the tests' mocks of requests (native.py decides, --migrate) -------------
 
     @classmethod
-    def collect(cls, tree: ast.Module, path: str, source: bytes) -> Optional[RequestsFacts]:
+    def collect(
+        cls, tree: ast.Module, path: str, source: bytes, module: ModuleFacts
+    ) -> Optional[RequestsFacts]:
         if not any(token in source for token in (b"requests", b"responses", b"AsyncClient")):
             return None
-        return requests_mocks.collect(tree)
+        return requests_mocks.collect(tree, module)
 
     @classmethod
     def combine(cls, facts: Mapping[str, Any], root: str) -> Dict[str, RequestsFacts]:

@@ -80,13 +80,15 @@ def _scan_source(
         if tree is not None:
             if survey and not prefilter.is_seed(source):
                 return None, None
+            # The program facts (imports, defs, the call graph, the identifiers in coroutines
+            # for every codemod's cheap wants() check) come from one walk of the tree; each
+            # codemod's collect() reads them instead of reading the imports again.
+            module = collect_module(tree, filename, source)
             for name in settings.codemods:
-                collected = BY_NAME[name].collect(tree, filename, source)
+                collected = BY_NAME[name].collect(tree, filename, source, module)
                 if collected is not None:
                     facts[name] = collected
-            # The call graph (for the await machinery) and the identifiers in coroutines (for
-            # every codemod's cheap wants() check) come from one walk of the tree.
-            facts[CALL_GRAPH] = collect_module(tree, filename, source)
+            facts[CALL_GRAPH] = module
             return None, facts
     except RecursionError:
         return "the file is nested too deeply to parse", {}

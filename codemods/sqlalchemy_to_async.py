@@ -68,6 +68,7 @@ import libcst as cst
 from libcst.metadata import QualifiedNameSource, ScopeProvider
 
 from .base import Codemod, Diagnostic
+from .program_facts import ModuleFacts
 from .sqla_closure import decide
 from .sqla_facts import (
     ASYNC_QUERY,
@@ -164,7 +165,7 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
     # -- first pass ------------------------------------------------------------------------------
 
     @classmethod
-    def collect(cls, tree: ast.Module, path: str, source: bytes) -> Any:
+    def collect(cls, tree: ast.Module, path: str, source: bytes, module: ModuleFacts) -> Any:
         if (
             not any(token in source for token in cls.NEEDS)
             and b"engine" not in source

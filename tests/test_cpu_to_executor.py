@@ -15,6 +15,7 @@ from typing import Dict, List, Tuple
 import httpx
 import pytest
 from asyncfix.cli import main
+from asyncfix.codemods.callgraph import collect_module
 from asyncfix.codemods.cpu_to_executor import Callee, combine_facts, scan
 from asyncfix.codemods.engine import Settings, transform_standalone
 from click.testing import CliRunner
@@ -28,7 +29,8 @@ SELECT = {"select": ["cpu_to_executor"], "fmt": False}
 
 def _facts(source: str, path: str = "/p/mod.py") -> Dict[str, Callee]:
     source = textwrap.dedent(source)
-    found = scan(ast.parse(source), source.encode())
+    tree = ast.parse(source)
+    found = scan(tree, source.encode(), collect_module(tree, path, source.encode()))
     return combine_facts({path: found}, "/p").local.get(path, {}) if found else {}
 
 
