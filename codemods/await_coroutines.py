@@ -32,18 +32,19 @@ lambda, a class body, an expression at module level).
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Set
 
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from . import native
 from .base import Codemod, Diagnostic, FileContext, awaited
-from .program_facts import AWAIT_CODEMOD, FileActions, ProjectIndex
-from .propagate import CODE_BOUNDARY, CODE_NO_AWAIT_HERE, CODE_STORED
+from .program_facts import FileActions, Program, ProjectIndex
+from .propagate import CODE_BOUNDARY, CODE_NO_AWAIT_HERE, CODE_STORED, build
 
 
 class AwaitCoroutines(Codemod):
-    NAME = AWAIT_CODEMOD
+    NAME = "await_coroutines"
     DESCRIPTION = "await calls to coroutine functions; make their sync callers async, project-wide"
     NEEDS = (b"def",)
     LOCAL = True
@@ -75,6 +76,35 @@ class AwaitCoroutines(Codemod):
             "takes the coroutine (gather, a run-to-completion wrapper, a task group)."
         ),
     }
+
+    @classmethod
+    def analyse(cls, program: Program) -> None:
+        """Async propagation over the whole program (propagate.build), from the functions the
+        codemods make await and, first rung of the fix ladder, the blocking helpers a family
+        converts natively whose closure is complete (native.py)."""
+        rung = native.plan(
+            program.modules, program.resolver, program.selected, program.options, program.facts
+        )
+        actions = build(
+            program.modules,
+            [*program.seeds, *rung.seeds],
+            program.root,
+            program.resolver,
+            rung.runs,
+            async_fixtures=bool(program.options.get("migrate")),
+            codemod=cls.NAME,
+        )
+        program.actions = native.with_findings(actions, rung.findings)
+        program.facts[native.FACTS_KEY] = rung  # the tests' mocks requests_to_httpx converts
+
+    @classmethod
+    def reduction_lines(cls, path: str, project: ProjectIndex) -> Set[int]:
+        """The calls to await or run and the defs made async (found by position, not text)."""
+        actions = project.actions.get(path)
+        if actions is None:
+            return set()
+        lines = {span[0] for span in actions.await_spans | actions.run_spans}
+        return lines | {line for line, _ in actions.make_async}
 
     @classmethod
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:

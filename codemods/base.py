@@ -50,7 +50,7 @@ from libcst.metadata import (
 )
 
 from .callgraph import IGNORE_COMMENT
-from .program_facts import ModuleFacts, ProjectIndex, qualified
+from .program_facts import ModuleFacts, Program, ProjectIndex, qualified
 
 
 @dataclass(frozen=True)
@@ -209,6 +209,14 @@ class Codemod(VisitorBasedCodemodCommand):
         return ()
 
     @classmethod
+    def analyse(cls, program: Program) -> None:
+        """The whole-program step, after every codemod's :meth:`combine`, in registry order:
+        read the program (``program.modules``, ``program.resolver``, every codemod's combined
+        ``program.facts``) and record there what this codemod decides for the rewrite pass
+        (``program.actions``: functions made async and calls awaited; ``program.blocking``;
+        ``program.facts``). Codemods after it in the registry see it. Default: nothing."""
+
+    @classmethod
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
         """The cheap per-file check: can this file possibly need this codemod? Override to
         also ask the project index (a file the index names is wanted whatever its bytes)."""
@@ -236,6 +244,12 @@ class Codemod(VisitorBasedCodemodCommand):
         codemod to act in it (reduce._Reduction keeps those, and the ones the await
         machinery changes). Default: the NEEDS tokens."""
         return {token.decode("latin-1") for token in cls.NEEDS}
+
+    @classmethod
+    def reduction_lines(cls, path: str, project: ProjectIndex) -> Set[int]:
+        """For a LOCAL codemod: lines of file ``path`` it changes whatever their text (the
+        reduction keeps the top-level defs/classes holding them). Default: none."""
+        return set()
 
     @classmethod
     def reports_unparsed(cls, path: str, project: ProjectIndex) -> bool:

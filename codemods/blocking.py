@@ -44,6 +44,7 @@ from .program_facts import (
     DefKey,
     Finding,
     ModuleFacts,
+    Program,
 )
 
 CODE_BLOCKS = "BLOCK001"
@@ -109,6 +110,20 @@ def _declared(modules: Mapping[str, ModuleFacts]) -> Set[DefKey]:
         for qualname, definition in facts.defs.items()
         if {definition.line, definition.line - 1} & facts.blocking_marks
     }
+
+
+def plan_once(program: Program) -> None:
+    """Codemod.analyse of the codemods that apply the plan (demote_to_def, offload_to_thread):
+    made once, from the functions the await analysis makes async."""
+    if program.blocking is None:
+        program.blocking = analyse(
+            program.modules,
+            program.root,
+            program.made_async(),
+            program.options,
+            program.selected,
+            program.resolver,
+        )
 
 
 def analyse(

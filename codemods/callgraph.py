@@ -21,7 +21,6 @@ from .astwalk import (
 from .blocking_tables import BLOCKING_MARKER  # `# asyncfix: blocking` (blocking.py)
 from .program_facts import (
     ASYNC_AWARE_SLOTS,
-    AWAIT_CODEMOD,
     AWAITED,
     GENEXP,
     HANDED,
@@ -525,7 +524,8 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
     facts.references = [
         r for r in facts.references if r.instance_of or r.target.split(".")[0] in roots
     ]
-    facts.ignored, facts.opted_out = _ignored_lines(source)
+    facts.opt_outs = _opt_outs(source)
+    facts.opted_out = frozenset(facts.opt_outs)
     facts.mocked = frozenset(collector.mocked)
     facts.imported = tuple(collector.imported)
     if b"asyncfix: blocking" in source:
@@ -544,16 +544,19 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
     return facts
 
 
-def _ignored_lines(source: bytes) -> Tuple[FrozenSet[int], FrozenSet[int]]:
-    """Lines whose opt-out comment covers the await machinery (``# asyncfix: ignore`` or
-    ``# asyncfix: ignore[await_coroutines]``), and lines with any opt-out comment."""
+def _opt_outs(source: bytes) -> Dict[int, Optional[FrozenSet[str]]]:
+    """Line -> the codemods its opt-out comment names (None: ``# asyncfix: ignore``, all of
+    them); lines counted as ``ast`` counts them."""
     if b"asyncfix" not in source:
-        return frozenset(), frozenset()
-    lines, any_lines = set(), set()
+        return {}
+    found: Dict[int, Optional[FrozenSet[str]]] = {}
     for number, line in enumerate(source.splitlines(), start=1):
         match = IGNORE_COMMENT.search(line.decode("utf-8", "replace"))
         if match:
-            any_lines.add(number)
-            if match.group(1) is None or AWAIT_CODEMOD in match.group(1):
-                lines.add(number)
-    return frozenset(lines), frozenset(any_lines)
+            names = match.group(1)
+            found[number] = (
+                None
+                if names is None
+                else frozenset(name.strip() for name in names.split(",") if name.strip())
+            )
+    return found

@@ -28,8 +28,8 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from .base import Codemod
-from .blocking import DEMOTE_CODEMOD, BlockingPlan
-from .program_facts import ProjectIndex
+from .blocking import DEMOTE_CODEMOD, BlockingPlan, plan_once
+from .program_facts import Program, ProjectIndex
 
 
 class _Awaits(cst.CSTVisitor):
@@ -63,6 +63,10 @@ class DemoteToDef(Codemod):
     DESCRIPTION = "async routes/dependencies that never await but block through project code -> def"
     NEEDS = (b"async",)
     ASYNC_ONLY = True
+
+    @classmethod
+    def analyse(cls, program: Program) -> None:
+        plan_once(program)  # one plan, shared with the other codemod that applies it
 
     @classmethod
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:

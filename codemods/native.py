@@ -235,7 +235,7 @@ def plan(
             return f"`{name}` is a dunder method"
         if key in referenced:
             return f"`{name}` is passed as a value"
-        if definition.line in modules[key[0]].ignored:
+        if modules[key[0]].silenced(definition.line, "await_coroutines"):
             return f"`{name}` is marked `# asyncfix: ignore`"
         if definition.owner_class:
             if resolver.non_project_bases(key[0], definition.owner_class):

@@ -26,9 +26,9 @@ import libcst as cst
 from libcst.metadata import PositionProvider, ScopeProvider
 
 from .base import Codemod, Diagnostic, FileContext
-from .blocking import CODE_BLOCKS, CODE_DIRECT, OFFLOAD_CODEMOD, BlockingPlan
+from .blocking import CODE_BLOCKS, CODE_DIRECT, OFFLOAD_CODEMOD, BlockingPlan, plan_once
 from .emit import block_to_thread, free_name, to_thread
-from .program_facts import ProjectIndex
+from .program_facts import Program, ProjectIndex
 
 
 class OffloadToThread(Codemod):
@@ -61,6 +61,10 @@ class OffloadToThread(Codemod):
             "or `# asyncfix: ignore[offload_to_thread]` where blocking is acceptable."
         ),
     }
+
+    @classmethod
+    def analyse(cls, program: Program) -> None:
+        plan_once(program)  # one plan, shared with the other codemod that applies it
 
     @classmethod
     def reports_unparsed(cls, path: str, project: ProjectIndex) -> bool:

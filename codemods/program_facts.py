@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
-AWAIT_CODEMOD = "await_coroutines"  # the codemod that applies the actions computed here
-
 # (start line, start column, end line, end column) of a call's callee, columns in characters
 # (libcst's unit), so that a libcst node and an ast node of the same code compare equal.
 Span = Tuple[int, int, int, int]
@@ -189,7 +187,8 @@ class ModuleFacts:
     calls: List[CallSite] = field(default_factory=list)
     references: List[Reference] = field(default_factory=list)
     handled: Dict[str, Set[str]] = field(default_factory=dict)  # owner -> names awaited/handed
-    ignored: FrozenSet[int] = frozenset()  # lines opted out of the await machinery
+    # line -> the codemods its `# asyncfix: ignore[...]` names (None: every codemod)
+    opt_outs: Dict[int, Optional[FrozenSet[str]]] = field(default_factory=dict)
     opted_out: FrozenSet[int] = frozenset()  # lines with any `# asyncfix: ignore[...]`
     # owner -> names handed off to a collection, queue or scheduler (`coros.append(c)`): a
     # coroutine kept there is somebody else's to await. A name passed to any other call is
@@ -211,6 +210,13 @@ class ModuleFacts:
     # targets of `patch("a.b.requests.get")` / `monkeypatch.setattr(requests, ...)` and the
     # HTTP mocking libraries imported (`responses`, `requests_mock`, `respx`, `pytest_httpx`).
     mocked: FrozenSet[str] = frozenset()
+
+    def silenced(self, line: int, codemod: str) -> bool:
+        """Whether an opt-out comment on ``line`` covers ``codemod``."""
+        if line not in self.opt_outs:
+            return False
+        names = self.opt_outs[line]
+        return names is None or codemod in names
 
 
 @dataclass(frozen=True)
@@ -264,6 +270,37 @@ class ProjectIndex:
     def becomes_async(self, path: str, line: int, name: str) -> bool:
         actions = self.actions.get(path)
         return actions is not None and (line, name) in actions.make_async
+
+
+@dataclass
+class Program:
+    """The whole program while the index is built (propagate.combine_all): every file's facts,
+    one resolver, and what the codemods' ``analyse()`` steps decided so far, in registry order
+    (Codemod.analyse)."""
+
+    root: str
+    options: Mapping[str, Any]
+    selected: FrozenSet[str]  # the NAMEs of the codemods of the run
+    modules: Mapping[str, ModuleFacts]
+    resolver: Any  # names.Resolver: its memoised answers serve every analysis alike
+    facts: Dict[str, Any]  # codemod NAME -> its combined facts (ProjectIndex.facts)
+    seeds: List[DefKey]  # functions codemods make await (Codemod.async_seeds)
+    # path -> functions made async, calls awaited, diagnostics (ProjectIndex.actions)
+    actions: Dict[str, FileActions] = field(default_factory=dict)
+    blocking: Optional[Any] = None  # ProjectIndex.blocking
+
+    def made_async(self) -> Set[DefKey]:
+        """The functions :attr:`actions` make ``async def``."""
+        made: Set[DefKey] = set()
+        for path, action in self.actions.items():
+            wanted = action.make_async
+            if wanted:
+                made.update(
+                    (path, q)
+                    for q, d in self.modules[path].defs.items()
+                    if (d.line, d.name) in wanted
+                )
+        return made
 
 
 def qualified(name: str) -> str:

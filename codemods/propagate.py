@@ -19,7 +19,6 @@ from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set,
 
 from .names import Resolver
 from .program_facts import (
-    AWAIT_CODEMOD,
     AWAITED,
     GENEXP,
     HANDED,
@@ -33,6 +32,7 @@ from .program_facts import (
     FileActions,
     Finding,
     ModuleFacts,
+    Program,
     ProjectIndex,
     Span,
 )
@@ -72,10 +72,13 @@ def build(
     resolver: Optional["Resolver"] = None,
     run_in: Optional[Mapping[DefKey, FrozenSet[Span]]] = None,
     async_fixtures: bool = False,
+    codemod: str = "",
 ) -> Dict[str, FileActions]:
     """Resolve every call site, propagate async to a fixed point, and say per file what to do.
     ``run_in``: sync functions that stay sync and run the given coroutine calls with
-    ``asyncio.run`` instead (the sync tests of a --migrate closure, native.py)."""
+    ``asyncio.run`` instead (the sync tests of a --migrate closure, native.py). ``codemod``:
+    the codemod applying the result, whose opt-out comments (``# asyncfix: ignore[name]``)
+    leave a def or a call out."""
     run_in = run_in or {}
     resolver = resolver or Resolver(modules, root)
     defs = {(path, q): d for path, facts in modules.items() for q, d in facts.defs.items()}
@@ -100,7 +103,7 @@ def build(
     def _boundary(key: DefKey) -> Optional[str]:
         definition = defs[key]
         path = key[0]
-        if definition.line in modules[path].ignored:
+        if modules[path].silenced(definition.line, codemod):
             return "it is marked `# asyncfix: ignore`"
         if definition.name.startswith("__") and definition.name.endswith("__"):
             return f"`{definition.name}` is a dunder method, called by Python itself"
@@ -135,7 +138,7 @@ def build(
     for path in sorted(modules):
         facts = modules[path]
         for call in facts.calls:
-            if call.line in facts.ignored:
+            if facts.silenced(call.line, codemod):
                 continue
             key = resolver.call(path, call.owner, call.target, call.instance_of)
             if key is None or (isinstance(key, tuple) and key[0] == "class"):
@@ -310,9 +313,13 @@ def combine_all(
     modules: Optional[Mapping[str, ModuleFacts]] = None,
     options: Optional[Mapping[str, Any]] = None,
 ) -> ProjectIndex:
-    """Build the index from ``{path: {codemod NAME: facts}}`` and the call-graph facts, in
-    sorted path order so the result never depends on scheduling. Each codemod may name
-    functions it will make await (``async_seeds``); the propagation starts from those."""
+    """Build the index from ``{path: {codemod NAME: facts}}`` and the program facts, in
+    sorted path order so the result never depends on scheduling: every codemod's
+    ``combine()``, then, over the whole program, every codemod's ``analyse()`` in registry
+    order (each sees what those before it decided)."""
+    from . import REGISTRY  # the order the codemods run in
+
+    options = options or {}
     facts: Dict[str, Any] = {}
     seeds: List[DefKey] = []
     for codemod in codemods:
@@ -321,56 +328,24 @@ def combine_all(
             for path in sorted(per_file)
             if codemod.NAME in per_file[path]
         }
-        combined = codemod.combine_with_options(mine, root, options or {})
+        combined = codemod.combine_with_options(mine, root, options)
         if combined is not None:
             facts[codemod.NAME] = combined
             seeds.extend(codemod.async_seeds(combined))
-    actions: Dict[str, FileActions] = {}
-    names = frozenset(codemod.NAME for codemod in codemods)
-    # One resolver for the whole index: its memoised answers serve the await machinery, the
-    # native rung and the blocking plan alike.
-    resolver = Resolver(modules, root) if modules else None
-    if modules and AWAIT_CODEMOD in names:
-        from . import native
-
-        # The first rung of the fix ladder: blocking helpers a family converts natively, whose
-        # closure is complete, become async with every caller (native.py).
-        rung = native.plan(modules, resolver, names, options or {}, facts)
-        seeds.extend(rung.seeds)
-        actions = build(
-            modules,
-            seeds,
-            root,
-            resolver,
-            rung.runs,
-            async_fixtures=bool((options or {}).get("migrate")),
-        )
-        actions = native.with_findings(actions, rung.findings)
-        facts[native.FACTS_KEY] = rung  # the tests' mocks requests_to_httpx converts
-    plan = None
+    program = Program(
+        root, options, frozenset(codemod.NAME for codemod in codemods), {}, None, facts, seeds
+    )
     if modules:
-        from . import blocking
-
-        if names & {blocking.DEMOTE_CODEMOD, blocking.OFFLOAD_CODEMOD}:
-            plan = blocking.analyse(
-                modules, root, _made_async(modules, actions), options or {}, names, resolver
-            )
+        program.modules, program.resolver = modules, Resolver(modules, root)
+        for codemod in sorted(codemods, key=REGISTRY.index):
+            codemod.analyse(program)
     async_names = None
     if modules is not None:
         async_names = {path: m.async_names for path, m in modules.items() if m.async_names}
     return ProjectIndex(
-        root=root, facts=facts, actions=actions, async_names=async_names, blocking=plan
+        root=root,
+        facts=facts,
+        actions=program.actions,
+        async_names=async_names,
+        blocking=program.blocking,
     )
-
-
-def _made_async(
-    modules: Mapping[str, ModuleFacts], actions: Mapping[str, FileActions]
-) -> Set[DefKey]:
-    made: Set[DefKey] = set()
-    for path, action in actions.items():
-        wanted = action.make_async
-        if wanted:
-            made.update(
-                (path, q) for q, d in modules[path].defs.items() if (d.line, d.name) in wanted
-            )
-    return made

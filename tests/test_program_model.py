@@ -1,0 +1,139 @@
+"""The program model every codemod reads: one reading of a module's imports and opt-out
+comments (callgraph.py), and the whole-program step of the Codemod protocol (analyse), through
+which the await analysis reaches the index like any other codemod's decision."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+from asyncfix.codemods import REGISTRY, cpu_cost, requests_mocks
+from asyncfix.codemods.base import Codemod
+from asyncfix.codemods.callgraph import collect_module
+from asyncfix.codemods.dependency_facts import FileNames
+from asyncfix.codemods.engine import Settings
+from asyncfix.codemods.program_facts import Import, import_paths
+from asyncfix.codemods.scan import build_index, scan_source
+
+REPO = Path(__file__).resolve().parent.parent
+# The engine's modules: what runs a codemod must not know any codemod by name.
+ENGINE = ("engine.py", "scan.py", "reduce.py", "rewrite.py", "workers.py", "results.py")
+PROGRAM = ("propagate.py", "names.py", "callgraph.py", "program_facts.py", "astwalk.py")
+
+
+def facts(source: str, path: str = "/p/app/mod.py"):
+    source = textwrap.dedent(source)
+    tree = ast.parse(source)
+    return tree, collect_module(tree, path, source.encode())
+
+
+def test_every_import_is_read_once_with_where_it_stands():
+    _, module = facts("""\
+        import a.b
+        import a.b as c
+        from ..m import x as y
+        from . import z
+
+        def test_it():
+            from responses import *
+        """)
+    assert module.imported == (
+        Import(0, "a.b", "", "", 1, 0),
+        Import(0, "a.b", "", "c", 2, 0),
+        Import(2, "m", "x", "y", 3, 0),
+        Import(1, "", "z", "", 4, 0),
+        Import(0, "responses", "*", "", 7, 4, "test_it"),
+    )
+    assert [entry.local for entry in module.imported] == ["a", "c", "y", "z", "*"]
+    assert import_paths(module.imported) == {"a": {"a"}, "c": {"a.b"}, "y": {"..m.x"}, "z": {".z"}}
+    # The last binding of each name, as the resolver reads it.
+    assert module.imports == {
+        "a": (0, "a", ""),
+        "c": (0, "a.b", ""),
+        "y": (2, "m", "x"),
+        "z": (1, "", "z"),
+    }
+
+
+def test_the_import_readers_of_the_codemods_read_the_collectors_facts():
+    tree, module = facts("""\
+        import requests as r
+        from .models import Session
+        from requests import get as fetch
+
+        def load():
+            import json
+            return json.loads(fetch("u").text)
+        """)
+    # dependency_close: absolute names, relative ones kept for combine()
+    names = FileNames(tree, module)
+    assert names.imports == {
+        "r": "requests",
+        "Session": ".models.Session",
+        "fetch": "requests.get",
+        "json": "json",
+    }
+    assert names.raw(ast.parse("r.get").body[0].value) == "requests.get"
+    # cpu_to_executor: the function-level import counts too (the last binding of each name)
+    found = cpu_cost.scan(tree, b"", module)
+    assert found["imports"]["json"] == (0, "json", None)
+    assert found["imports"]["Session"] == (1, "models", "Session")
+    # requests_to_httpx: the requests names come from the same facts
+    collector = requests_mocks._Collector(module)
+    collector.visit(tree)
+    assert collector.requests_names == {"r"}
+    assert collector.requests_functions == {"fetch": "requests.get"}
+
+
+def test_a_mocking_library_imported_in_a_test_names_that_test():
+    tree, module = facts(
+        """\
+        import requests
+
+        def test_fetch():
+            import responses
+            requests.get("u")
+        """,
+        path="/p/tests/test_mod.py",
+    )
+    found = requests_mocks.collect(tree, module)
+    assert found is not None
+    (site,) = found.mocks
+    assert (site.line, site.column, site.test, site.api) == (4, 4, "test_fetch", "requests")
+
+
+def test_opt_out_comments_name_the_codemods_they_silence():
+    _, module = facts("""\
+        a = 1  # asyncfix: ignore
+        b = 2  # asyncfix: ignore[await_coroutines, sleep_to_asyncio]
+        c = 3  # asyncfix: ignore[sleep_to_asyncio]
+        d = 4
+        """)
+    assert module.opted_out == {1, 2, 3}
+    assert [module.silenced(line, "await_coroutines") for line in (1, 2, 3, 4)] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_the_engine_names_no_codemod():
+    names = [codemod.NAME for codemod in REGISTRY] + [c.__name__ for c in REGISTRY]
+    for module in (*ENGINE, *PROGRAM):
+        text = (REPO / "codemods" / module).read_text()
+        assert "AWAIT_CODEMOD" not in text, module
+        assert [name for name in names if name in text] == [], module
+
+
+def test_the_await_analysis_reaches_the_index_through_analyse(tmp_path, monkeypatch):
+    source = b"async def f():\n    pass\n\n\ndef g():\n    f()\n"
+    path = str(tmp_path / "mod.py")
+    settings = Settings(codemods=("await_coroutines",), root=str(tmp_path))
+    _, per_file = scan_source(source, path, settings)
+    assert build_index({path: per_file}, settings).actions[path].make_async == {(5, "g")}
+    # Without its analyse() step, nothing is decided for the await codemod to apply.
+    (await_codemod,) = [c for c in REGISTRY if c.NAME == "await_coroutines"]
+    monkeypatch.setattr(await_codemod, "analyse", classmethod(Codemod.analyse.__func__))
+    assert build_index({path: per_file}, settings).actions == {}
