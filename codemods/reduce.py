@@ -155,11 +155,9 @@ def _reduce(
                     statement.targets if isinstance(statement, ast.Assign) else [statement.target]
                 )
                 tokens |= {n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)}
-    actions = project.actions.get(filename)
     action_lines: Set[int] = set()
-    if actions is not None:
-        action_lines |= {span[0] for span in actions.await_spans | actions.run_spans}
-        action_lines |= {line for line, _ in actions.make_async}
+    for codemod in wanted:
+        action_lines |= codemod.reduction_lines(filename, project)
 
     def keep(first: int, last: int) -> bool:
         if any(first <= line <= last for line in action_lines):
