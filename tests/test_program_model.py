@@ -12,8 +12,9 @@ from asyncfix.codemods import REGISTRY, cpu_cost, requests_mocks
 from asyncfix.codemods.base import Codemod
 from asyncfix.codemods.callgraph import collect_module
 from asyncfix.codemods.dependency_facts import FileNames
-from asyncfix.codemods.engine import Settings
+from asyncfix.codemods.engine import Settings, transform_standalone
 from asyncfix.codemods.program_facts import Import, import_paths
+from asyncfix.codemods.reduce import _reduce
 from asyncfix.codemods.scan import build_index, scan_source
 
 REPO = Path(__file__).resolve().parent.parent
@@ -137,3 +138,24 @@ def test_the_await_analysis_reaches_the_index_through_analyse(tmp_path, monkeypa
     (await_codemod,) = [c for c in REGISTRY if c.NAME == "await_coroutines"]
     monkeypatch.setattr(await_codemod, "analyse", classmethod(Codemod.analyse.__func__))
     assert build_index({path: per_file}, settings).actions == {}
+
+
+def test_a_big_file_is_reduced_to_the_defs_the_await_analysis_changes():
+    # The reduction keeps what reduction_lines() names (a def made async, a call awaited),
+    # found by position: their text holds no token of the codemod.
+    filler = "".join(f"def unrelated_{i}():\n    return {i}\n\n\n" for i in range(600))
+    source = (
+        "async def fetch():\n    return 1\n\n\n" + filler + "def caller():\n    return fetch()\n"
+    )
+    path = "/p/big.py"
+    settings = Settings(codemods=("await_coroutines",), root="/p")
+    _, per_file = scan_source(source.encode(), path, settings)
+    project = build_index({path: per_file}, settings)
+    reduction = _reduce(source, REGISTRY[:1], project, path)
+    assert reduction is not None
+    assert "def caller():\n    return fetch()" in reduction.text
+    assert "unrelated_" not in reduction.text
+    outcome = transform_standalone(source.encode(), path, settings)
+    assert outcome.new.decode() == source.replace(
+        "def caller():\n    return fetch()", "async def caller():\n    return await fetch()"
+    )
