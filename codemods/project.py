@@ -1249,10 +1249,14 @@ def build(
     resolver: Optional["_Resolver"] = None,
     run_in: Optional[Mapping[DefKey, FrozenSet[Span]]] = None,
     async_fixtures: bool = False,
+    entries: FrozenSet[DefKey] = frozenset(),
 ) -> Dict[str, FileActions]:
     """Resolve every call site, propagate async to a fixed point, and say per file what to do.
     ``run_in``: sync functions that stay sync and run the given coroutine calls with
-    ``asyncio.run`` instead (the sync tests of a --migrate closure, native.py)."""
+    ``asyncio.run`` instead (the sync tests of a --migrate closure, native.py). ``entries``:
+    decorated functions a codemod keeps sync for their framework while their body becomes async
+    (a CLI command split into ``asyncio.run(_body())``, sqla_commands.py): their decorators are
+    no boundary, and their callers call them synchronously."""
     run_in = run_in or {}
     resolver = resolver or _Resolver(modules, root)
     defs = {(path, q): d for path, facts in modules.items() for q, d in facts.defs.items()}
@@ -1282,7 +1286,7 @@ def build(
         if definition.name.startswith("__") and definition.name.endswith("__"):
             return f"`{definition.name}` is a dunder method, called by Python itself"
         fixture = False
-        for decorator in definition.decorators:
+        for decorator in () if key in entries else definition.decorators:
             last = decorator.rpartition(".")[2]
             if "property" in last or last in ("setter", "getter", "deleter"):
                 return f"`{definition.qualname}` is a property"
@@ -1331,7 +1335,7 @@ def build(
             return False
         if definition.is_async:
             return not definition.is_generator  # an async generator is iterated, not awaited
-        return key in makes_async
+        return key in makes_async and key not in entries
 
     def kept(path: str, call: CallSite) -> bool:
         """The call's value is awaited or handed on (directly or through a name)."""
@@ -1492,6 +1496,7 @@ def combine_all(
     functions it will make await (``async_seeds``); the propagation starts from those."""
     facts: Dict[str, Any] = {}
     seeds: List[DefKey] = []
+    entries: Set[DefKey] = set()
     for codemod in codemods:
         mine = {
             path: per_file[path][codemod.NAME]
@@ -1502,6 +1507,7 @@ def combine_all(
         if combined is not None:
             facts[codemod.NAME] = combined
             seeds.extend(codemod.async_seeds(combined))
+            entries.update(getattr(codemod, "async_entries", lambda _: ())(combined))
     actions: Dict[str, FileActions] = {}
     names = frozenset(codemod.NAME for codemod in codemods)
     # One resolver for the whole index: its memoised answers serve the await machinery, the
@@ -1521,6 +1527,7 @@ def combine_all(
             resolver,
             rung.runs,
             async_fixtures=bool((options or {}).get("migrate")),
+            entries=frozenset(entries),
         )
         actions = native.with_findings(actions, rung.findings)
         facts[native.FACTS_KEY] = rung  # the tests' mocks requests_to_httpx converts
