@@ -1299,7 +1299,8 @@ def build(
                 return f"`{definition.qualname}` is decorated with `@{decorator}`, which may call it synchronously"
         if definition.is_generator and not fixture:
             return f"`{definition.qualname}` is a generator; its callers iterate it synchronously"
-        if key in callbacks and not fixture:  # pytest passes fixtures by name, not as callbacks
+        # pytest passes fixtures by name, not as callbacks; an entry stays a sync callable
+        if key in callbacks and not fixture and key not in entries:
             where, line = callbacks[key]
             return f"`{definition.qualname}` is passed as a callback ({where}:{line})"
         if definition.owner_class:
