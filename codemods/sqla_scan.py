@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Set, Tuple
 from .project import dotted_name, iter_child_nodes
 from .resolve import external
 from .sqla_checks import FunctionChecks
+from .sqla_commands import cli_commands
 from .sqla_facts import (
     ASYNC_ENGINE,
     CLOSURE,
@@ -85,6 +86,7 @@ class _Scan(FunctionChecks):
         self.calls.reverse()
         import_nodes.reverse()
         self.imports = _imports(import_nodes)
+        self.cli_commands = cli_commands(tree, self.imports)  # typer/click: name -> line
         self.blockers: List[Site] = []
         self.residual: List[Site] = []
         self.needs: Dict[str, ast.AST] = {}  # name a rewrite imports -> where it is needed
@@ -170,6 +172,28 @@ class _Scan(FunctionChecks):
         ):
             current = self.parent(current)
         return current
+
+    def call_refs(self) -> List[Tuple[str, int, int, str, bool]]:
+        """(callee as written, line, column, enclosing def's name, is it async) of the calls
+        that may reach a CLI command: a name imported from the project, or a local command.
+        combine() finds the commands' callers through them (sqla_commands)."""
+        found = []
+        for call in self.calls:
+            written = dotted_name(call.func) or ""
+            head = written.partition(".")[0]
+            if head not in self.project_imports and written not in self.cli_commands:
+                continue
+            function = self.function(call)
+            found.append(
+                (
+                    written,
+                    call.lineno,
+                    call.col_offset + 1,
+                    getattr(function, "name", ""),
+                    isinstance(function, ast.AsyncFunctionDef),
+                )
+            )
+        return found
 
     def where(self, function: Optional[ast.AST]) -> str:
         if function is None:
@@ -671,6 +695,7 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         scan.blockers = kept
     scan.relationships()
     scan.clashes()
+    call_refs = tuple(scan.call_refs())
     factories = tuple(s.name for s in shared if s.kind == FACTORY)
     if not (
         defs.found
@@ -683,6 +708,8 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         or alias_defs
         or scan.fixture_blockers
         or defs.engine_defs
+        or scan.cli_commands
+        or call_refs
     ):
         return None
     return FileFacts(
@@ -715,6 +742,8 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
             and node.func.value.value.id not in ("self", "cls")
             and node.func.value.value.id not in scan.imports
         ),
+        commands=tuple(sorted(scan.cli_commands.items())),
+        call_refs=call_refs,
         class_bases=tuple(
             (statement.name, dotted_name(base) or "", scan.site(statement, CLOSURE, ""))
             for statement in tree.body

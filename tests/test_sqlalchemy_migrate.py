@@ -502,3 +502,146 @@ def test_a_repository_session_used_outside_its_class_keeps_the_app_sync():
     assert new == source
     assert [(d.code, d.line) for d in diagnostics] == [("SQLA008", 5), ("SQLA002", 31)]
     assert "`.session` of a repository (its session) is used outside" in diagnostics[1].message
+
+
+# -- typer/click commands: sync for the framework, their body in asyncio.run --------------------
+
+_CLICK_APP = {
+    "app/__init__.py": "",
+    "app/db.py": (
+        "import os\n\n"
+        "from sqlalchemy import create_engine, text\n"
+        "from sqlalchemy.orm import Session\n\n"
+        'DB_URL = os.environ.get("DB_URL", "sqlite:///./cli.db")\n'
+        "engine = create_engine(DB_URL)\n\n\n"
+        "def count(session: Session) -> int:\n"
+        '    return session.execute(text("SELECT count(*) FROM t")).scalar_one()\n'
+    ),
+    "app/cli.py": (
+        "import click\n"
+        "from sqlalchemy import text\n"
+        "from sqlalchemy.orm import Session\n\n"
+        "from app.db import count, engine\n\n\n"
+        "@click.group()\n"
+        "def cli():\n"
+        '    """Tools."""\n\n\n'
+        '@cli.command("add")\n'
+        '@click.argument("n", type=int)\n'
+        '@click.option("--times", default=1)\n'
+        "def add(n, times):\n"
+        '    """Add rows."""\n'
+        "    with Session(engine) as session:\n"
+        '        session.execute(text("CREATE TABLE IF NOT EXISTS t (n INTEGER)"))\n'
+        "        for _ in range(times):\n"
+        '            session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})\n'
+        "        session.commit()\n"
+        '        click.echo(f"{count(session)} rows")\n\n\n'
+        'if __name__ == "__main__":\n'
+        "    cli()\n"
+    ),
+}
+
+
+def _write(folder: Path, files: Dict[str, str]) -> None:
+    for name, source in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(source)
+
+
+def test_a_click_command_runs_its_converted_body_with_asyncio_run(tmp_path: Path):
+    """The command stays a sync function click calls; its body (the session, and `count`, a
+    Session function made async) runs in `asyncio.run`; the CLI prints what it printed."""
+    pytest.importorskip("aiosqlite")
+    import os
+    import subprocess
+    import sys
+
+    printed = {}
+    for side in ("before", "after"):
+        folder = tmp_path / side
+        _write(folder, _CLICK_APP)
+        if side == "after":
+            outputs, diagnostics = _run_project(folder, MIGRATE)
+            assert not [line for line in diagnostics if " SQLA" in line or "AWAIT" in line]
+            _write(folder, {name: data.decode() for name, data in outputs.items()})
+            cli = outputs["app/cli.py"].decode()
+            assert "async def _add(n, times):" in cli
+            assert '    """Add rows."""\n    asyncio.run(_add(n, times))\n' in cli
+            assert 'click.echo(f"{await count(session)} rows")' in cli
+            assert _run_project(folder, MIGRATE)[0] == outputs  # a fixed point
+        env = dict(os.environ, DB_URL=f"sqlite:///{folder / 'cli.db'}", PYTHONPATH=str(folder))
+        runs = [
+            subprocess.run(
+                [sys.executable, "-m", "app.cli", *args],
+                cwd=folder,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            for args in (["add", "1"], ["add", "2", "--times", "3"])
+        ]
+        assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+        printed[side] = [r.stdout for r in runs]
+    assert printed["before"] == printed["after"] == ["1 rows\n", "4 rows\n"]
+
+
+def test_a_command_called_from_a_coroutine_never_runs_a_loop_in_the_loop(tmp_path: Path):
+    """Split, the command would start a loop inside the coroutine's loop: the conversion is
+    refused (SQLA002 names the call); if the blocking plan offloads the still-sync call to a
+    thread, a later round converts the app (the command's asyncio.run then runs in that
+    thread). Either way the coroutine still writes its row."""
+    pytest.importorskip("aiosqlite")
+    import os
+    import subprocess
+    import sys
+
+    files = dict(_CLICK_APP)
+    # (read where the first pass reads: a module that mentions sessions, engines or the CLI)
+    files["app/hooks.py"] = (
+        "import click\n\nfrom app.cli import add\n\n\nasync def on_start():\n    add.callback(1, 1)\n"
+    )
+    _write(tmp_path, files)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert "SQLA002 the CLI command `add` is called from `on_start`" in "\n".join(diagnostics)
+    hooks = outputs["app/hooks.py"].decode()
+    if hooks == files["app/hooks.py"]:  # the call stays on the loop: nothing converts
+        assert {name: data.decode() for name, data in outputs.items()} == files
+    else:  # offloaded to a thread, where the command's asyncio.run has no loop to meet
+        assert "await asyncio.to_thread(add.callback, 1, 1)" in hooks
+        assert "asyncio.run(_add(n, times))" in outputs["app/cli.py"].decode()
+    _write(tmp_path, {name: data.decode() for name, data in outputs.items()})
+    env = dict(os.environ, DB_URL=f"sqlite:///{tmp_path / 'cli.db'}", PYTHONPATH=str(tmp_path))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio; from app.hooks import on_start; " "asyncio.run(on_start())",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0 and run.stdout == "1 rows\n", run.stderr
+
+
+def test_a_command_of_an_unproven_decorator_or_a_shell_session_stays_a_blocker(tmp_path: Path):
+    """Only typer apps and click groups proven in the module split; `Session(engine)` handed to
+    an interactive shell cannot be async: both keep the engine sync (SQLA008)."""
+    shell = _CLICK_APP["app/cli.py"].replace(
+        "if __name__",
+        '@cli.command()\ndef shell():\n    run_shell({"session": Session(engine)})\n\n\nif __name__',
+    )
+    unproven = _CLICK_APP["app/cli.py"].replace('@cli.command("add")', '@registry.command("add")')
+    for source, why in (
+        (shell, "`Session(engine)` outside a `with` block in sync `shell`"),
+        (unproven, "`with Session(engine)` in sync `add`, which stays sync"),
+    ):
+        for name in list(tmp_path.iterdir()):
+            __import__("shutil").rmtree(name)
+        _write(tmp_path, {**_CLICK_APP, "app/cli.py": source})
+        outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+        assert outputs["app/cli.py"].decode() == source
+        assert any(" SQLA008 " in line and why in line for line in diagnostics), diagnostics
