@@ -645,3 +645,113 @@ def test_a_command_of_an_unproven_decorator_or_a_shell_session_stays_a_blocker(t
         outputs, diagnostics = _run_project(tmp_path, MIGRATE)
         assert outputs["app/cli.py"].decode() == source
         assert any(" SQLA008 " in line and why in line for line in diagnostics), diagnostics
+
+
+# -- a test module's import-time create_all: on the loop that uses the connection ---------------
+
+_OVERRIDE_APP = {
+    "app/__init__.py": "",
+    "app/main.py": (
+        "from fastapi import Depends, FastAPI\n"
+        "from sqlalchemy import create_engine, select\n"
+        "from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker\n\n"
+        'engine = create_engine("sqlite:///./app.db")\n'
+        "SessionLocal = sessionmaker(bind=engine)\n\n\n"
+        "class Base(DeclarativeBase):\n"
+        "    pass\n\n\n"
+        "class Thing(Base):\n"
+        '    __tablename__ = "things"\n'
+        "    id: Mapped[int] = mapped_column(primary_key=True)\n\n\n"
+        "app = FastAPI()\n\n\n"
+        "def get_db():\n"
+        "    db = SessionLocal()\n"
+        "    try:\n"
+        "        yield db\n"
+        "    finally:\n"
+        "        db.close()\n\n\n"
+        '@app.get("/count")\n'
+        "def count(db: Session = Depends(get_db)):\n"
+        "    return len(db.execute(select(Thing)).scalars().all())\n"
+    ),
+    "tests/__init__.py": "",
+    "tests/test_things.py": (
+        "import asyncio\n\n"
+        "from fastapi.testclient import TestClient\n"
+        "from sqlalchemy import create_engine, event\n"
+        "from sqlalchemy.orm import sessionmaker\n"
+        "from sqlalchemy.pool import StaticPool\n\n"
+        "from app.main import Base, app, get_db\n\n"
+        "CREATED_ON = []  # the loop each create_all ran on (None: no loop, a sync engine)\n\n\n"
+        '@event.listens_for(Base.metadata, "before_create")\n'
+        "def _record(*args, **kwargs):\n"
+        "    try:\n"
+        "        CREATED_ON.append(asyncio.get_running_loop())\n"
+        "    except RuntimeError:\n"
+        "        CREATED_ON.append(None)\n\n\n"
+        "engine = create_engine(\n"
+        '    "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool\n'
+        ")\n"
+        "TestingSessionLocal = sessionmaker(autocommit=False, autoflush=False, bind=engine)\n\n"
+        "Base.metadata.create_all(bind=engine)\n\n\n"
+        "def override_get_db():\n"
+        "    try:\n"
+        "        db = TestingSessionLocal()\n"
+        "        yield db\n"
+        "    finally:\n"
+        "        db.close()\n\n\n"
+        "app.dependency_overrides[get_db] = override_get_db\n\n\n"
+        "def test_tables_are_created_on_the_loop_that_uses_them():\n"
+        "    with TestClient(app) as client:\n"
+        '        assert client.get("/count").json() == 0\n'
+        "        serving = client.portal.call(asyncio.get_running_loop)\n"
+        "    assert CREATED_ON\n"
+        "    if CREATED_ON[0] is not None:  # an async engine: its tables come from this loop\n"
+        "        assert serving in CREATED_ON\n"
+    ),
+}
+
+
+def test_import_time_create_all_of_a_test_engine_moves_into_its_override(tmp_path: Path):
+    """Not `asyncio.run(...)` at import (a loop no request runs on: asyncpg's and psycopg's
+    connections belong to the loop that made them): the override creates the tables, on the
+    request's loop, before it opens the session. The module's own test checks the loop."""
+    pytest.importorskip("aiosqlite")
+    import subprocess
+    import sys
+
+    _write(tmp_path, _OVERRIDE_APP)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert not [line for line in diagnostics if " SQLA" in line]
+    tests = outputs["tests/test_things.py"].decode()
+    assert "asyncio.run(" not in tests
+    assert (
+        "async def override_get_db():\n"
+        "    async with engine.begin() as conn:\n"
+        "        await conn.run_sync(Base.metadata.create_all)\n"
+        "    async with TestingSessionLocal() as db:\n"
+        "        yield db\n"
+    ) in tests
+    for side, files in (("before", _OVERRIDE_APP), ("after", outputs)):
+        folder = tmp_path / side
+        _write(folder, {n: d if isinstance(d, str) else d.decode() for n, d in files.items()})
+        if side == "after":
+            assert _run_project(folder, MIGRATE)[0] == outputs  # a fixed point
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert run.returncode == 0, (side, run.stdout[-3000:])
+
+
+def test_a_test_engine_used_outside_the_override_keeps_its_tables_at_import():
+    """A test that opens `TestingSessionLocal()` itself may run before any request has made
+    the tables: the module keeps its import-time form."""
+    source = _OVERRIDE_APP["tests/test_things.py"] + (
+        "\n\ndef test_direct():\n    with TestingSessionLocal() as db:\n        db.execute(text('SELECT 1'))\n"
+    )
+    new, _ = migrate_rewrite(source, "tests/test_things.py")
+    assert "async with engine.begin() as conn:\n    async with" not in new
+    assert "async def override_get_db():\n    async with TestingSessionLocal() as db:" in new
