@@ -191,6 +191,7 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
         else set()
     )
     blockers.extend(_command_callers(facts, resolver, commands, session_defs, opened))
+    blockers.extend(_passed_seeds(facts, resolver, session_defs, opened))
     blockers.extend(_foreign_subclasses(facts, resolver))
     blockers.extend(_outside_reads(facts))
     for (path, _), shared in sorted(resolver.shared.items()):
@@ -335,6 +336,27 @@ def _command_callers(facts, resolver, commands, session_defs, opened) -> List[Tu
             why = f"the CLI command `{name}` is called from `{owner}`, which is (or becomes) async"
             hint = f"call what `{name}` does (its session work) from `{owner}`, not the command"
             found.append((path, Site(line, column, STAYS_SYNC, why, hint)))
+    return found
+
+
+def _passed_seeds(facts, resolver, session_defs, opened) -> List[Tuple[str, Site]]:
+    """A function this run would make async, handed as a value to code in another module
+    (``authenticate_user(get_user, ...)``): the await machinery keeps a callback sync, so its
+    session work would stay sync on the async engine. It blocks the conversion."""
+    seeds = set(opened) | {
+        (path, q) for path, defs in session_defs.items() for q, is_async, _ in defs if not is_async
+    }
+    found: List[Tuple[str, Site]] = []
+    for path, fact in sorted(facts.items()):
+        for name, line, column in getattr(fact, "passed_refs", ()):
+            origin = resolver.imports.get(path, {}).get(name)
+            if origin is None or not origin[2]:
+                continue
+            target = resolver.module(path, origin[0], origin[1])
+            if (target, origin[2]) in seeds:
+                why = f"`{name}` is handed to other code as a value, so it cannot become async"
+                hint = f"call `{name}` where it is needed instead of passing it"
+                found.append((path, Site(line, column, STAYS_SYNC, why, hint)))
     return found
 
 

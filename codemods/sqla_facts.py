@@ -255,6 +255,8 @@ class FileFacts:
     commands: Tuple[Tuple[str, int], ...] = ()
     # (callee as written, line, column, enclosing def, it is async) of calls that may be commands
     call_refs: Tuple[Tuple[str, int, int, str, bool], ...] = ()
+    # (name, line, column) of project imports handed to other code as values (callbacks)
+    passed_refs: Tuple[Tuple[str, int, int], ...] = ()
 
 
 @dataclass(frozen=True)

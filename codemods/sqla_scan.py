@@ -13,6 +13,7 @@ from .resolve import external
 from .sqla_checks import FunctionChecks
 from .sqla_commands import cli_commands
 from .sqla_facts import (
+    ASYNC_AWARE,
     ASYNC_ENGINE,
     CLOSURE,
     CREATE_ASYNC_ENGINE,
@@ -193,6 +194,20 @@ class _Scan(FunctionChecks):
                     isinstance(function, ast.AsyncFunctionDef),
                 )
             )
+        return found
+
+    def passed_refs(self) -> List[Tuple[str, int, int]]:
+        """(name, line, column) of project names imported here and handed to other code as
+        values (``authenticate_user(get_user, ...)``): combine() keeps such a function from
+        becoming async, as the await machinery would (a callback is called synchronously)."""
+        found = []
+        for call in self.calls:
+            callee = dotted_name(call.func) or ""
+            if callee.rpartition(".")[2] in ASYNC_AWARE:
+                continue
+            for argument in [*call.args, *(k.value for k in call.keywords)]:
+                if isinstance(argument, ast.Name) and argument.id in self.project_imports:
+                    found.append((argument.id, argument.lineno, argument.col_offset + 1))
         return found
 
     def where(self, function: Optional[ast.AST]) -> str:
@@ -696,6 +711,7 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
     scan.relationships()
     scan.clashes()
     call_refs = tuple(scan.call_refs())
+    passed_refs = tuple(scan.passed_refs())
     factories = tuple(s.name for s in shared if s.kind == FACTORY)
     if not (
         defs.found
@@ -710,6 +726,7 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         or defs.engine_defs
         or scan.cli_commands
         or call_refs
+        or passed_refs
     ):
         return None
     return FileFacts(
@@ -744,6 +761,7 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         ),
         commands=tuple(sorted(scan.cli_commands.items())),
         call_refs=call_refs,
+        passed_refs=passed_refs,
         class_bases=tuple(
             (statement.name, dotted_name(base) or "", scan.site(statement, CLOSURE, ""))
             for statement in tree.body

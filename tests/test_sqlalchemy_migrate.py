@@ -755,3 +755,34 @@ def test_a_test_engine_used_outside_the_override_keeps_its_tables_at_import():
     new, _ = migrate_rewrite(source, "tests/test_things.py")
     assert "async with engine.begin() as conn:\n    async with" not in new
     assert "async def override_get_db():\n    async with TestingSessionLocal() as db:" in new
+
+
+def test_a_session_function_handed_to_other_code_as_a_value_keeps_the_app_sync(tmp_path: Path):
+    """fastapi-workshop's shape: `authenticate_user(get_user, ...)` in another module. The await
+    machinery keeps a callback sync, so `get_user`'s `with Session(engine)` would stay sync on
+    the async engine: nothing converts, and SQLA002 names the hand-off."""
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": (
+            "from sqlmodel import Session, create_engine, select\n\n"
+            'engine = create_engine("sqlite:///./app.db")\n\n\n'
+            "def get_user(name):\n"
+            "    with Session(engine) as session:\n"
+            "        return session.exec(select(1)).first()\n"
+        ),
+        "app/routes.py": (
+            "from sqlmodel import Session\n\n"
+            "from app.db import get_user\n\n\n"
+            "def authenticate(get, name):\n"
+            "    return get(name)\n\n\n"
+            "def login(name, db: Session):\n"
+            "    return authenticate(get_user, name)\n"
+        ),
+    }
+    _write(tmp_path, files)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert {name: data.decode() for name, data in outputs.items()} == files
+    assert (
+        "app/routes.py:11:25: SQLA002 `get_user` is handed to other code as a value, so it cannot"
+        " become async" in diagnostics
+    )
