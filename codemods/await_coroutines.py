@@ -92,6 +92,7 @@ class AwaitCoroutines(Codemod):
             program.resolver,
             rung.runs,
             async_fixtures=bool(program.options.get("migrate")),
+            entries=program.entries,
             codemod=cls.NAME,
         )
         program.actions = native.with_findings(actions, rung.findings)

@@ -209,6 +209,13 @@ class Codemod(VisitorBasedCodemodCommand):
         return ()
 
     @classmethod
+    def async_entries(cls, combined: Any) -> Iterable[Tuple[str, str]]:
+        """Decorated functions this codemod keeps sync for their framework while their body
+        becomes async (a CLI command split into ``asyncio.run(_body())``): their decorators are
+        no boundary, and their callers call them synchronously. As (path, qualified name)."""
+        return ()
+
+    @classmethod
     def analyse(cls, program: Program) -> None:
         """The whole-program step, after every codemod's :meth:`combine`, in registry order:
         read the program (``program.modules``, ``program.resolver``, every codemod's combined

@@ -288,6 +288,8 @@ class Program:
     # path -> functions made async, calls awaited, diagnostics (ProjectIndex.actions)
     actions: Dict[str, FileActions] = field(default_factory=dict)
     blocking: Optional[Any] = None  # ProjectIndex.blocking
+    # functions kept sync for their framework while their body becomes async (Codemod.async_entries)
+    entries: FrozenSet[DefKey] = frozenset()
 
     def made_async(self) -> Set[DefKey]:
         """The functions :attr:`actions` make ``async def``."""

@@ -72,13 +72,16 @@ def build(
     resolver: Optional["Resolver"] = None,
     run_in: Optional[Mapping[DefKey, FrozenSet[Span]]] = None,
     async_fixtures: bool = False,
+    entries: FrozenSet[DefKey] = frozenset(),
     codemod: str = "",
 ) -> Dict[str, FileActions]:
     """Resolve every call site, propagate async to a fixed point, and say per file what to do.
     ``run_in``: sync functions that stay sync and run the given coroutine calls with
     ``asyncio.run`` instead (the sync tests of a --migrate closure, native.py). ``codemod``:
     the codemod applying the result, whose opt-out comments (``# asyncfix: ignore[name]``)
-    leave a def or a call out."""
+    leave a def or a call out. ``entries``: decorated functions a codemod keeps sync for their
+    framework while their body becomes async (Codemod.async_entries): their decorators are no
+    boundary, and their callers call them synchronously."""
     run_in = run_in or {}
     resolver = resolver or Resolver(modules, root)
     defs = {(path, q): d for path, facts in modules.items() for q, d in facts.defs.items()}
@@ -108,7 +111,7 @@ def build(
         if definition.name.startswith("__") and definition.name.endswith("__"):
             return f"`{definition.name}` is a dunder method, called by Python itself"
         fixture = False
-        for decorator in definition.decorators:
+        for decorator in () if key in entries else definition.decorators:
             last = decorator.rpartition(".")[2]
             if "property" in last or last in ("setter", "getter", "deleter"):
                 return f"`{definition.qualname}` is a property"
@@ -121,7 +124,8 @@ def build(
                 return f"`{definition.qualname}` is decorated with `@{decorator}`, which may call it synchronously"
         if definition.is_generator and not fixture:
             return f"`{definition.qualname}` is a generator; its callers iterate it synchronously"
-        if key in callbacks and not fixture:  # pytest passes fixtures by name, not as callbacks
+        # pytest passes fixtures by name, not as callbacks; an entry stays a sync callable
+        if key in callbacks and not fixture and key not in entries:
             where, line = callbacks[key]
             return f"`{definition.qualname}` is passed as a callback ({where}:{line})"
         if definition.owner_class:
@@ -157,7 +161,7 @@ def build(
             return False
         if definition.is_async:
             return not definition.is_generator  # an async generator is iterated, not awaited
-        return key in makes_async
+        return key in makes_async and key not in entries
 
     def kept(path: str, call: CallSite) -> bool:
         """The call's value is awaited or handed on (directly or through a name)."""
@@ -322,6 +326,7 @@ def combine_all(
     options = options or {}
     facts: Dict[str, Any] = {}
     seeds: List[DefKey] = []
+    entries: Set[DefKey] = set()
     for codemod in codemods:
         mine = {
             path: per_file[path][codemod.NAME]
@@ -332,9 +337,11 @@ def combine_all(
         if combined is not None:
             facts[codemod.NAME] = combined
             seeds.extend(codemod.async_seeds(combined))
+            entries.update(codemod.async_entries(combined))
     program = Program(
         root, options, frozenset(codemod.NAME for codemod in codemods), {}, None, facts, seeds
     )
+    program.entries = frozenset(entries)
     if modules:
         program.modules, program.resolver = modules, Resolver(modules, root)
         for codemod in sorted(codemods, key=REGISTRY.index):

@@ -141,7 +141,8 @@ class FunctionChecks:
         if name.startswith("__") and name.endswith("__"):
             return "a dunder method"
         fixture = False
-        for decorator in function.decorator_list:
+        command = getattr(self, "cli_commands", {}).get(name) == function.lineno
+        for decorator in () if command else function.decorator_list:  # sqla_commands splits it
             dotted = (
                 dotted_name(decorator.func if isinstance(decorator, ast.Call) else decorator) or "?"
             )

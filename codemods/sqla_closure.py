@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from .resolve import absolute, module_names, package_of
+from .sqla_commands import command_callers
 from .sqla_facts import (
     _SEEN_LIMIT,
     ALIAS,
@@ -184,6 +185,13 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
                 blockers.append((path, use.site))
             elif use.in_coroutine and shared.kind == FACTORY:
                 meets = True
+    commands = (
+        {(path, name) for path, fact in facts.items() for name, _ in getattr(fact, "commands", ())}
+        if migrate
+        else set()
+    )
+    blockers.extend(_command_callers(facts, resolver, commands, session_defs, opened))
+    blockers.extend(_passed_seeds(facts, resolver, session_defs, opened))
     blockers.extend(_foreign_subclasses(facts, resolver))
     blockers.extend(_outside_reads(facts))
     for (path, _), shared in sorted(resolver.shared.items()):
@@ -251,6 +259,7 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
             for path, fact in facts.items()
             for line in getattr(fact, "connections", ())
         ),
+        frozenset(commands),
     )
 
 
@@ -312,6 +321,43 @@ def _engine_function(
         if qualname == name and (index == position if position >= 0 else parameter == keyword):
             return target, qualname
     return None
+
+
+def _command_callers(facts, resolver, commands, session_defs, opened) -> List[Tuple[str, Site]]:
+    """A CLI command runs its body with ``asyncio.run`` once split (sqla_commands): called from a
+    coroutine, or from a function this run makes async, it would start a loop inside a loop."""
+    found: List[Tuple[str, Site]] = []
+    for path, line, column, key, owner, is_async in command_callers(facts, resolver, commands):
+        seeded = (path, owner) in opened or any(
+            q.rpartition(".")[2] == owner for q, _, _ in session_defs.get(path, ())
+        )
+        if is_async or seeded:
+            name = key[1]
+            why = f"the CLI command `{name}` is called from `{owner}`, which is (or becomes) async"
+            hint = f"call what `{name}` does (its session work) from `{owner}`, not the command"
+            found.append((path, Site(line, column, STAYS_SYNC, why, hint)))
+    return found
+
+
+def _passed_seeds(facts, resolver, session_defs, opened) -> List[Tuple[str, Site]]:
+    """A function this run would make async, handed as a value to code in another module
+    (``authenticate_user(get_user, ...)``): the await machinery keeps a callback sync, so its
+    session work would stay sync on the async engine. It blocks the conversion."""
+    seeds = set(opened) | {
+        (path, q) for path, defs in session_defs.items() for q, is_async, _ in defs if not is_async
+    }
+    found: List[Tuple[str, Site]] = []
+    for path, fact in sorted(facts.items()):
+        for name, line, column in getattr(fact, "passed_refs", ()):
+            origin = resolver.imports.get(path, {}).get(name)
+            if origin is None or not origin[2]:
+                continue
+            target = resolver.module(path, origin[0], origin[1])
+            if (target, origin[2]) in seeds:
+                why = f"`{name}` is handed to other code as a value, so it cannot become async"
+                hint = f"call `{name}` where it is needed instead of passing it"
+                found.append((path, Site(line, column, STAYS_SYNC, why, hint)))
+    return found
 
 
 def _foreign_subclasses(facts: Mapping[str, Any], resolver: _Resolver) -> List[Tuple[str, Site]]:

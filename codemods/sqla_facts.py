@@ -252,6 +252,12 @@ class FileFacts:
     # (class, base as written, site) of module-level classes with a project base (combine checks
     # that no repository of another module is subclassed: its methods would be missed)
     class_bases: Tuple[Tuple[str, str, Site], ...] = ()
+    # (name, line) of module-level typer/click commands (sqla_commands: split under --migrate)
+    commands: Tuple[Tuple[str, int], ...] = ()
+    # (callee as written, line, column, enclosing def, it is async) of calls that may be commands
+    call_refs: Tuple[Tuple[str, int, int, str, bool], ...] = ()
+    # (name, line, column) of project imports handed to other code as values (callbacks)
+    passed_refs: Tuple[Tuple[str, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,6 +280,8 @@ class Combined:
     )  # every file with something to convert (engine uses included)
     # (path, line) of `with engine.connect() as conn` / `engine.begin()` blocks that convert
     connections: FrozenSet[Tuple[str, int]] = frozenset()
+    # (path, name) of the CLI commands whose body runs in asyncio.run (sqla_commands)
+    commands: FrozenSet[Tuple[str, str]] = frozenset()
 
 
 def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:

@@ -11,7 +11,9 @@ from typing import Dict, List, Optional, Set, Tuple
 from .astwalk import dotted_name, iter_child_nodes
 from .resolve import external
 from .sqla_checks import FunctionChecks
+from .sqla_commands import cli_commands
 from .sqla_facts import (
+    ASYNC_AWARE,
     ASYNC_ENGINE,
     CLOSURE,
     CREATE_ASYNC_ENGINE,
@@ -85,6 +87,7 @@ class _Scan(FunctionChecks):
         self.calls.reverse()
         import_nodes.reverse()
         self.imports = _imports(import_nodes)
+        self.cli_commands = cli_commands(tree, self.imports)  # typer/click: name -> line
         self.blockers: List[Site] = []
         self.residual: List[Site] = []
         self.needs: Dict[str, ast.AST] = {}  # name a rewrite imports -> where it is needed
@@ -170,6 +173,42 @@ class _Scan(FunctionChecks):
         ):
             current = self.parent(current)
         return current
+
+    def call_refs(self) -> List[Tuple[str, int, int, str, bool]]:
+        """(callee as written, line, column, enclosing def's name, is it async) of the calls
+        that may reach a CLI command: a name imported from the project, or a local command.
+        combine() finds the commands' callers through them (sqla_commands)."""
+        found = []
+        for call in self.calls:
+            written = dotted_name(call.func) or ""
+            head = written.partition(".")[0]
+            if head not in self.project_imports and written not in self.cli_commands:
+                continue
+            function = self.function(call)
+            found.append(
+                (
+                    written,
+                    call.lineno,
+                    call.col_offset + 1,
+                    getattr(function, "name", ""),
+                    isinstance(function, ast.AsyncFunctionDef),
+                )
+            )
+        return found
+
+    def passed_refs(self) -> List[Tuple[str, int, int]]:
+        """(name, line, column) of project names imported here and handed to other code as
+        values (``authenticate_user(get_user, ...)``): combine() keeps such a function from
+        becoming async, as the await machinery would (a callback is called synchronously)."""
+        found = []
+        for call in self.calls:
+            callee = dotted_name(call.func) or ""
+            if callee.rpartition(".")[2] in ASYNC_AWARE:
+                continue
+            for argument in [*call.args, *(k.value for k in call.keywords)]:
+                if isinstance(argument, ast.Name) and argument.id in self.project_imports:
+                    found.append((argument.id, argument.lineno, argument.col_offset + 1))
+        return found
 
     def where(self, function: Optional[ast.AST]) -> str:
         if function is None:
@@ -671,6 +710,8 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         scan.blockers = kept
     scan.relationships()
     scan.clashes()
+    call_refs = tuple(scan.call_refs())
+    passed_refs = tuple(scan.passed_refs())
     factories = tuple(s.name for s in shared if s.kind == FACTORY)
     if not (
         defs.found
@@ -683,6 +724,9 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         or alias_defs
         or scan.fixture_blockers
         or defs.engine_defs
+        or scan.cli_commands
+        or call_refs
+        or passed_refs
     ):
         return None
     return FileFacts(
@@ -715,6 +759,9 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
             and node.func.value.value.id not in ("self", "cls")
             and node.func.value.value.id not in scan.imports
         ),
+        commands=tuple(sorted(scan.cli_commands.items())),
+        call_refs=call_refs,
+        passed_refs=passed_refs,
         class_bases=tuple(
             (statement.name, dotted_name(base) or "", scan.site(statement, CLOSURE, ""))
             for statement in tree.body

@@ -27,6 +27,7 @@ from .sqla_facts import (
     _map_scheme,
     _trailing,
 )
+from .sqla_testdb import WithDdlFirst, override_functions
 
 
 class SetupRewrites:
@@ -401,7 +402,10 @@ class SetupRewrites:
         if app_index is not None:
             return self._into_lifespan(original, updated, body, ddl, app_index)
         if _is_test_module(self.file.filename):
-            return self._into_asyncio_run(original, updated, body, ddl)
+            into = self._into_override(original, updated, body, ddl)
+            return (
+                into if into is not None else self._into_asyncio_run(original, updated, body, ddl)
+            )
         for index in ddl:
             self.report(
                 original.body[index],
@@ -527,6 +531,26 @@ class SetupRewrites:
             result.append(statement)
         self.rewrote(len(ddl))
         return updated.with_changes(body=result)
+
+    def _into_override(self, original, updated, body, ddl) -> Optional[cst.Module]:
+        """The test module's tables created in its dependency override, on the request's loop
+        (sqla_testdb); None when the module has no such override."""
+        engines = set()
+        for index in ddl:
+            engine = self._ddl_call(original.body[index])[2]
+            if not isinstance(engine, cst.Name):
+                return None
+            engines.add(engine.value)
+        names = override_functions(original, engines, ddl)
+        if not names:
+            return None
+        kept = [statement for index, statement in enumerate(body) if index not in ddl]
+        adding = WithDdlFirst(names, self._ddl_block(original, ddl))
+        result = updated.with_changes(body=kept).visit(adding)
+        if adding.done != len(names):  # an override that stayed sync: keep the other form
+            return None
+        self.rewrote(len(ddl))
+        return result
 
     def _into_asyncio_run(self, original, updated, body, ddl):
         name = "create_tables"

@@ -62,7 +62,7 @@ as above.
 from __future__ import annotations
 
 import ast
-from typing import Any, Dict, Iterable, List, Mapping, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Set, Tuple, Union
 
 import libcst as cst
 from libcst.metadata import QualifiedNameSource, ScopeProvider
@@ -70,6 +70,7 @@ from libcst.metadata import QualifiedNameSource, ScopeProvider
 from .base import Codemod, Diagnostic
 from .program_facts import ModuleFacts
 from .sqla_closure import decide
+from .sqla_commands import split_command
 from .sqla_facts import (
     ASYNC_QUERY,
     CHAIN,
@@ -170,6 +171,8 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
             not any(token in source for token in cls.NEEDS)
             and b"engine" not in source
             and b"session" not in source  # `with session_scope() as s` (sqla_scopes)
+            and b"click" not in source  # CLI commands (sqla_commands)
+            and b"typer" not in source
         ):
             return None
         return _collect(tree, path, source)
@@ -190,6 +193,13 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
     @classmethod
     def async_seeds(cls, combined: Any) -> Iterable[Tuple[str, str]]:
         return combined.seeds if combined is not None and combined.converting else ()
+
+    @classmethod
+    def async_entries(cls, combined: Any) -> Iterable[Tuple[str, str]]:
+        """CLI commands the await machinery may make async while their callers call them
+        synchronously: this codemod splits each into a sync command running ``asyncio.run``
+        on an ``async def`` holding its body (sqla_commands)."""
+        return combined.commands if combined is not None and combined.converting else ()
 
     @classmethod
     def wants(cls, source: bytes, path: str = "", project: Any = None) -> bool:
@@ -235,6 +245,21 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
             self.file.filename, {}
         )
         type(self).report_unparsed(self.file)  # what the first pass decided to say here
+
+    def leave_FunctionDef(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> Union[cst.BaseStatement, cst.FlattenSentinel]:
+        result = super().leave_FunctionDef(original, updated)
+        if (
+            isinstance(result, cst.FunctionDef)
+            and result.asynchronous is not None  # AwaitCoroutines, the pass before, made it so
+            and (self.file.filename, original.name.value) in self._combined.commands
+            and any(statement is original for statement in self._module.body)
+        ):  # a typer/click command: stays sync, its body runs in asyncio.run (sqla_commands)
+            self.add_needed_import("asyncio")
+            self.rewrote()
+            return split_command(result)
+        return result
 
     # Name availability
 

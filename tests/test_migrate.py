@@ -10,7 +10,7 @@ runs it: ``python -m pytest -q`` in a copy of the directory):
   ``crud.py``, prestart scripts, alembic migrations, a conftest ``db`` fixture used by sync
   tests);
 - ``repository_app``: a repository class holding a session, a ``@contextmanager`` session scope,
-  services, an argparse CLI;
+  services, an argparse CLI and a click CLI (commands split into `asyncio.run` of their body);
 - ``postgres_app``: the tutorial shape on PostgreSQL through psycopg 3, on a throwaway cluster
   the app's conftest starts (skipped when PostgreSQL is not installed).
 
@@ -79,7 +79,7 @@ SQLMODEL = App(
     needs=("sqlmodel", "alembic"),
     blocking=("app/api/routes/items.py:read_item", "app/api/routes/utils.py:health_check"),
 )
-REPOSITORY = App("repository_app", code=("app",), tests=10, drivers=("aiosqlite",))
+REPOSITORY = App("repository_app", code=("app",), tests=13, drivers=("aiosqlite",))
 # psycopg 3 is sync and async under one URL scheme: keeping it is the least invasive choice.
 POSTGRES = App(
     "postgres_app", code=("app",), tests=8, drivers=("psycopg", "asyncpg"), needs=("psycopg",)

@@ -502,3 +502,287 @@ def test_a_repository_session_used_outside_its_class_keeps_the_app_sync():
     assert new == source
     assert [(d.code, d.line) for d in diagnostics] == [("SQLA008", 5), ("SQLA002", 31)]
     assert "`.session` of a repository (its session) is used outside" in diagnostics[1].message
+
+
+# -- typer/click commands: sync for the framework, their body in asyncio.run --------------------
+
+_CLICK_APP = {
+    "app/__init__.py": "",
+    "app/db.py": (
+        "import os\n\n"
+        "from sqlalchemy import create_engine, text\n"
+        "from sqlalchemy.orm import Session\n\n"
+        'DB_URL = os.environ.get("DB_URL", "sqlite:///./cli.db")\n'
+        "engine = create_engine(DB_URL)\n\n\n"
+        "def count(session: Session) -> int:\n"
+        '    return session.execute(text("SELECT count(*) FROM t")).scalar_one()\n'
+    ),
+    "app/cli.py": (
+        "import click\n"
+        "from sqlalchemy import text\n"
+        "from sqlalchemy.orm import Session\n\n"
+        "from app.db import count, engine\n\n\n"
+        "@click.group()\n"
+        "def cli():\n"
+        '    """Tools."""\n\n\n'
+        '@cli.command("add")\n'
+        '@click.argument("n", type=int)\n'
+        '@click.option("--times", default=1)\n'
+        "def add(n, times):\n"
+        '    """Add rows."""\n'
+        "    with Session(engine) as session:\n"
+        '        session.execute(text("CREATE TABLE IF NOT EXISTS t (n INTEGER)"))\n'
+        "        for _ in range(times):\n"
+        '            session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})\n'
+        "        session.commit()\n"
+        '        click.echo(f"{count(session)} rows")\n\n\n'
+        'if __name__ == "__main__":\n'
+        "    cli()\n"
+    ),
+}
+
+
+def _write(folder: Path, files: Dict[str, str]) -> None:
+    for name, source in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(source)
+
+
+def test_a_click_command_runs_its_converted_body_with_asyncio_run(tmp_path: Path):
+    """The command stays a sync function click calls; its body (the session, and `count`, a
+    Session function made async) runs in `asyncio.run`; the CLI prints what it printed."""
+    pytest.importorskip("aiosqlite")
+    import os
+    import subprocess
+    import sys
+
+    printed = {}
+    for side in ("before", "after"):
+        folder = tmp_path / side
+        _write(folder, _CLICK_APP)
+        if side == "after":
+            outputs, diagnostics = _run_project(folder, MIGRATE)
+            assert not [line for line in diagnostics if " SQLA" in line or "AWAIT" in line]
+            _write(folder, {name: data.decode() for name, data in outputs.items()})
+            cli = outputs["app/cli.py"].decode()
+            assert "async def _add(n, times):" in cli
+            assert '    """Add rows."""\n    asyncio.run(_add(n, times))\n' in cli
+            assert 'click.echo(f"{await count(session)} rows")' in cli
+            assert _run_project(folder, MIGRATE)[0] == outputs  # a fixed point
+        env = dict(os.environ, DB_URL=f"sqlite:///{folder / 'cli.db'}", PYTHONPATH=str(folder))
+        runs = [
+            subprocess.run(
+                [sys.executable, "-m", "app.cli", *args],
+                cwd=folder,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            for args in (["add", "1"], ["add", "2", "--times", "3"])
+        ]
+        assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+        printed[side] = [r.stdout for r in runs]
+    assert printed["before"] == printed["after"] == ["1 rows\n", "4 rows\n"]
+
+
+def test_a_command_called_from_a_coroutine_never_runs_a_loop_in_the_loop(tmp_path: Path):
+    """Split, the command would start a loop inside the coroutine's loop: the conversion is
+    refused (SQLA002 names the call); if the blocking plan offloads the still-sync call to a
+    thread, a later round converts the app (the command's asyncio.run then runs in that
+    thread). Either way the coroutine still writes its row."""
+    pytest.importorskip("aiosqlite")
+    import os
+    import subprocess
+    import sys
+
+    files = dict(_CLICK_APP)
+    # (read where the first pass reads: a module that mentions sessions, engines or the CLI)
+    files["app/hooks.py"] = (
+        "import click\n\nfrom app.cli import add\n\n\nasync def on_start():\n    add.callback(1, 1)\n"
+    )
+    _write(tmp_path, files)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert "SQLA002 the CLI command `add` is called from `on_start`" in "\n".join(diagnostics)
+    hooks = outputs["app/hooks.py"].decode()
+    if hooks == files["app/hooks.py"]:  # the call stays on the loop: nothing converts
+        assert {name: data.decode() for name, data in outputs.items()} == files
+    else:  # offloaded to a thread, where the command's asyncio.run has no loop to meet
+        assert "await asyncio.to_thread(add.callback, 1, 1)" in hooks
+        assert "asyncio.run(_add(n, times))" in outputs["app/cli.py"].decode()
+    _write(tmp_path, {name: data.decode() for name, data in outputs.items()})
+    env = dict(os.environ, DB_URL=f"sqlite:///{tmp_path / 'cli.db'}", PYTHONPATH=str(tmp_path))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio; from app.hooks import on_start; " "asyncio.run(on_start())",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0 and run.stdout == "1 rows\n", run.stderr
+
+
+def test_a_command_of_an_unproven_decorator_or_a_shell_session_stays_a_blocker(tmp_path: Path):
+    """Only typer apps and click groups proven in the module split; `Session(engine)` handed to
+    an interactive shell cannot be async: both keep the engine sync (SQLA008)."""
+    shell = _CLICK_APP["app/cli.py"].replace(
+        "if __name__",
+        '@cli.command()\ndef shell():\n    run_shell({"session": Session(engine)})\n\n\nif __name__',
+    )
+    unproven = _CLICK_APP["app/cli.py"].replace('@cli.command("add")', '@registry.command("add")')
+    for source, why in (
+        (shell, "`Session(engine)` outside a `with` block in sync `shell`"),
+        (unproven, "`with Session(engine)` in sync `add`, which stays sync"),
+    ):
+        for name in list(tmp_path.iterdir()):
+            __import__("shutil").rmtree(name)
+        _write(tmp_path, {**_CLICK_APP, "app/cli.py": source})
+        outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+        assert outputs["app/cli.py"].decode() == source
+        assert any(" SQLA008 " in line and why in line for line in diagnostics), diagnostics
+
+
+# -- a test module's import-time create_all: on the loop that uses the connection ---------------
+
+_OVERRIDE_APP = {
+    "app/__init__.py": "",
+    "app/main.py": (
+        "from fastapi import Depends, FastAPI\n"
+        "from sqlalchemy import create_engine, select\n"
+        "from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker\n\n"
+        'engine = create_engine("sqlite:///./app.db")\n'
+        "SessionLocal = sessionmaker(bind=engine)\n\n\n"
+        "class Base(DeclarativeBase):\n"
+        "    pass\n\n\n"
+        "class Thing(Base):\n"
+        '    __tablename__ = "things"\n'
+        "    id: Mapped[int] = mapped_column(primary_key=True)\n\n\n"
+        "app = FastAPI()\n\n\n"
+        "def get_db():\n"
+        "    db = SessionLocal()\n"
+        "    try:\n"
+        "        yield db\n"
+        "    finally:\n"
+        "        db.close()\n\n\n"
+        '@app.get("/count")\n'
+        "def count(db: Session = Depends(get_db)):\n"
+        "    return len(db.execute(select(Thing)).scalars().all())\n"
+    ),
+    "tests/__init__.py": "",
+    "tests/test_things.py": (
+        "import asyncio\n\n"
+        "from fastapi.testclient import TestClient\n"
+        "from sqlalchemy import create_engine, event\n"
+        "from sqlalchemy.orm import sessionmaker\n"
+        "from sqlalchemy.pool import StaticPool\n\n"
+        "from app.main import Base, app, get_db\n\n"
+        "CREATED_ON = []  # the loop each create_all ran on (None: no loop, a sync engine)\n\n\n"
+        '@event.listens_for(Base.metadata, "before_create")\n'
+        "def _record(*args, **kwargs):\n"
+        "    try:\n"
+        "        CREATED_ON.append(asyncio.get_running_loop())\n"
+        "    except RuntimeError:\n"
+        "        CREATED_ON.append(None)\n\n\n"
+        "engine = create_engine(\n"
+        '    "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool\n'
+        ")\n"
+        "TestingSessionLocal = sessionmaker(autocommit=False, autoflush=False, bind=engine)\n\n"
+        "Base.metadata.create_all(bind=engine)\n\n\n"
+        "def override_get_db():\n"
+        "    try:\n"
+        "        db = TestingSessionLocal()\n"
+        "        yield db\n"
+        "    finally:\n"
+        "        db.close()\n\n\n"
+        "app.dependency_overrides[get_db] = override_get_db\n\n\n"
+        "def test_tables_are_created_on_the_loop_that_uses_them():\n"
+        "    with TestClient(app) as client:\n"
+        '        assert client.get("/count").json() == 0\n'
+        "        serving = client.portal.call(asyncio.get_running_loop)\n"
+        "    assert CREATED_ON\n"
+        "    if CREATED_ON[0] is not None:  # an async engine: its tables come from this loop\n"
+        "        assert serving in CREATED_ON\n"
+    ),
+}
+
+
+def test_import_time_create_all_of_a_test_engine_moves_into_its_override(tmp_path: Path):
+    """Not `asyncio.run(...)` at import (a loop no request runs on: asyncpg's and psycopg's
+    connections belong to the loop that made them): the override creates the tables, on the
+    request's loop, before it opens the session. The module's own test checks the loop."""
+    pytest.importorskip("aiosqlite")
+    import subprocess
+    import sys
+
+    _write(tmp_path, _OVERRIDE_APP)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert not [line for line in diagnostics if " SQLA" in line]
+    tests = outputs["tests/test_things.py"].decode()
+    assert "asyncio.run(" not in tests
+    assert (
+        "async def override_get_db():\n"
+        "    async with engine.begin() as conn:\n"
+        "        await conn.run_sync(Base.metadata.create_all)\n"
+        "    async with TestingSessionLocal() as db:\n"
+        "        yield db\n"
+    ) in tests
+    for side, files in (("before", _OVERRIDE_APP), ("after", outputs)):
+        folder = tmp_path / side
+        _write(folder, {n: d if isinstance(d, str) else d.decode() for n, d in files.items()})
+        if side == "after":
+            assert _run_project(folder, MIGRATE)[0] == outputs  # a fixed point
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert run.returncode == 0, (side, run.stdout[-3000:])
+
+
+def test_a_test_engine_used_outside_the_override_keeps_its_tables_at_import():
+    """A test that opens `TestingSessionLocal()` itself may run before any request has made
+    the tables: the module keeps its import-time form."""
+    source = _OVERRIDE_APP["tests/test_things.py"] + (
+        "\n\ndef test_direct():\n    with TestingSessionLocal() as db:\n        db.execute(text('SELECT 1'))\n"
+    )
+    new, _ = migrate_rewrite(source, "tests/test_things.py")
+    assert "async with engine.begin() as conn:\n    async with" not in new
+    assert "async def override_get_db():\n    async with TestingSessionLocal() as db:" in new
+
+
+def test_a_session_function_handed_to_other_code_as_a_value_keeps_the_app_sync(tmp_path: Path):
+    """fastapi-workshop's shape: `authenticate_user(get_user, ...)` in another module. The await
+    machinery keeps a callback sync, so `get_user`'s `with Session(engine)` would stay sync on
+    the async engine: nothing converts, and SQLA002 names the hand-off."""
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": (
+            "from sqlmodel import Session, create_engine, select\n\n"
+            'engine = create_engine("sqlite:///./app.db")\n\n\n'
+            "def get_user(name):\n"
+            "    with Session(engine) as session:\n"
+            "        return session.exec(select(1)).first()\n"
+        ),
+        "app/routes.py": (
+            "from sqlmodel import Session\n\n"
+            "from app.db import get_user\n\n\n"
+            "def authenticate(get, name):\n"
+            "    return get(name)\n\n\n"
+            "def login(name, db: Session):\n"
+            "    return authenticate(get_user, name)\n"
+        ),
+    }
+    _write(tmp_path, files)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert {name: data.decode() for name, data in outputs.items()} == files
+    assert (
+        "app/routes.py:11:25: SQLA002 `get_user` is handed to other code as a value, so it cannot"
+        " become async" in diagnostics
+    )

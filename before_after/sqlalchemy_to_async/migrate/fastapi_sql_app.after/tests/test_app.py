@@ -1,5 +1,3 @@
-import asyncio
-
 from fastapi.testclient import TestClient
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -19,15 +17,9 @@ TestingSessionLocal = async_sessionmaker(
 )
 
 
-async def create_tables():
+async def override_get_db():
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
-
-
-asyncio.run(create_tables())
-
-
-async def override_get_db():
     async with TestingSessionLocal() as db:
         yield db
 
