@@ -24,6 +24,7 @@ from .emit import (
     THREAD,
     add_lifespan,
     app_site,
+    insert_helper,
     to_thread,
 )
 
@@ -272,30 +273,7 @@ class PoolRewrite:
                 shutdown,
                 "Shuts down the process pool of the CPU-bound calls with the app.",
             )
-        index = 0
-        for position, statement in enumerate(body):
-            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-                continue
-            if m.findall(statement, m.Import() | m.ImportFrom()):
-                index = position + 1
-        if (
-            index == 0
-            and body
-            and m.matches(
-                body[0],
-                m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())]),
-            )
-        ):
-            index = 1
-        blank = [cst.EmptyLine(), cst.EmptyLine()]
-        helper = helper.with_changes(leading_lines=blank)
-        if index < len(body):
-            following = body[index]
-            kept = list(following.leading_lines)
-            while kept and kept[0].comment is None:
-                kept.pop(0)
-            body[index] = following.with_changes(leading_lines=[*blank, *kept])
-        body.insert(index, helper)
+        insert_helper(body, helper)
         return updated.with_changes(body=body)
 
     def _app_for_pool(self, module: cst.Module) -> Tuple[Optional[int], str]:

@@ -97,9 +97,9 @@ from .requests_arguments import RequestArguments
 from .requests_mocks import MockConversion, RequestsFacts
 from .requests_responses import ResponseUses
 from .requests_sessions import RequestSessions
+from .requests_shared import SETTINGS_COMMENT, SharedClient
 from .requests_tables import (
     BLOCKING,
-    CLIENT_COMMENT,
     HANDED_ON,
     HTTPX_SYNC_CLIENT,
     METHODS,
@@ -115,7 +115,9 @@ from .requests_tables import (
 )
 
 
-class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConversion, Codemod):
+class RequestsToHttpx(
+    RequestArguments, RequestSessions, SharedClient, ResponseUses, MockConversion, Codemod
+):
     NAME = "requests_to_httpx"
     DESCRIPTION = "requests / sync httpx / urlopen in async code -> awaited httpx.AsyncClient calls"
     NEEDS = (b"requests", b"httpx", b"urlopen")
@@ -204,6 +206,7 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
         collector = Collector()
         node.visit(collector)
         self._find_ssl_context(node)
+        self._plan_shared(node)
         self._plan(node, collector)
 
     def _position(self, node: cst.CSTNode) -> Tuple[Tuple[int, int], Tuple[int, int]]:
@@ -337,12 +340,22 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
                 if self._inside(call, statement):
                     indices.append(index)
                     break
-        first, last = min(indices), max(indices)
+        first = min(indices)
         start = self._position(statements[first])[0]
         used = {n.value for n in m.findall(where, m.Name())}
         groups: Dict[Tuple[str, str], str] = {}
         accepted: List[Tuple[str, cst.Call]] = []
         for call, plan in planned:
+            if plan.family == "requests" and not plan.client_kwargs and self._shared_name:
+                # The app's one client (requests_shared.py): nothing to create here.
+                plan.shared = True
+                self._calls[id(call)] = plan
+                if plan.with_id is not None:
+                    self._async_withs[plan.with_id] = None
+                    self._async_fors.update(plan.fors)
+                self.drop_import_if_unused(call.func)
+                self.rewrote()
+                continue
             for _, value in plan.client_kwargs:
                 problem = self._late_value(value, where, start)
                 if problem:
@@ -367,8 +380,15 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
                 self.drop_import_if_unused(call.func)
                 self.rewrote()
         if accepted:
-            self._functions[id(where)] = (first, last, accepted)
+            covered = [
+                index
+                for index, statement in enumerate(statements)
+                for call, plan in planned
+                if not plan.shared and id(call) in self._calls and self._inside(call, statement)
+            ]
+            self._functions[id(where)] = (min(covered), max(covered), accepted)
             self.add_needed_import("httpx")
+        if accepted or any(plan.shared for _, plan in planned):
             self._plan_return_annotation(where)
 
     def _plan_return_annotation(self, where: cst.FunctionDef) -> None:
@@ -451,10 +471,12 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
             else:
                 args.append(self._kw(keyword, value))
         args += [self._kw(k, v) for k, v in plan.extra]
-        assert plan.receiver is not None
-        call = cst.Call(
-            func=cst.Attribute(cst.Name(plan.receiver), cst.Name(plan.method)), args=args
-        )
+        if plan.shared:
+            receiver: cst.BaseExpression = self._shared_receiver()
+        else:
+            assert plan.receiver is not None
+            receiver = cst.Name(plan.receiver)
+        call = cst.Call(func=cst.Attribute(receiver, cst.Name(plan.method)), args=args)
         return call if plan.stream else awaited(call)
 
     def leave_Attribute(
@@ -506,7 +528,8 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
         wrapped = statements[first : last + 1]
         leading = wrapped[0].leading_lines
         wrapped[0] = wrapped[0].with_changes(leading_lines=[])
-        leading = [*leading, cst.EmptyLine(comment=cst.Comment(CLIENT_COMMENT))]
+        why = SETTINGS_COMMENT if self._shared_name else self._per_call_comment
+        leading = [*leading, cst.EmptyLine(comment=cst.Comment(why))]
         block = cst.With(
             items=[
                 cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(name)))
@@ -522,6 +545,10 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
         return updated.with_changes(body=cst.IndentedBlock(body=statements))
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        if self._shared_used:
+            body = list(updated.body)
+            self._add_shared(body)
+            updated = updated.with_changes(body=body)
         if not self._needs_context or self._ssl_exists:
             return updated
         body = list(updated.body)

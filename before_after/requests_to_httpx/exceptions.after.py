@@ -8,7 +8,7 @@ _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
 
 
 async def fetch(url: str):
-    # A client per function call; a shared client would carry cookies between calls.
+    # A client per function call: no app in this module opens and closes a shared one.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client:
@@ -29,7 +29,7 @@ async def fetch(url: str):
 
 
 async def parse(url: str):
-    # A client per function call; a shared client would carry cookies between calls.
+    # A client per function call: no app in this module opens and closes a shared one.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client:

@@ -5,7 +5,7 @@ _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
 
 
 async def status(url: str):
-    # A client per function call; a shared client would carry cookies between calls.
+    # A client per function call: no app in this module opens and closes a shared one.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client:
@@ -18,7 +18,7 @@ async def status(url: str):
 
 
 async def handed_on(url: str):
-    # A client per function call; a shared client would carry cookies between calls.
+    # A client per function call: no app in this module opens and closes a shared one.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client:

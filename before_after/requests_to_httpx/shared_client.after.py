@@ -11,7 +11,7 @@ INTERNAL_CA = "/etc/ssl/internal.pem"
 async def crawl(urls: list, session_id: str):
     """One client for the whole function: not one per loop iteration."""
     pages = []
-    # A client per function call; a shared client would carry cookies between calls.
+    # A client per function call: no app in this module opens and closes a shared one.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client, httpx.AsyncClient(

@@ -5,7 +5,7 @@ _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
 
 
 async def download(url: str, path: str):
-    # A client per function call; a shared client would carry cookies between calls.
+    # A client per function call: no app in this module opens and closes a shared one.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client:

@@ -5,7 +5,7 @@ _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
 
 
 async def quick(url: str):
-    # A client per function call; a shared client would carry cookies between calls.
+    # A client per function call: no app in this module opens and closes a shared one.
     async with httpx.AsyncClient(verify=_HTTPX_SSL_CONTEXT) as client_2:
         r = await client_2.get(url, params={"a": 1}, follow_redirects=True)
     async with httpx.AsyncClient(

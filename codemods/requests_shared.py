@@ -1,0 +1,150 @@
+"""The app's one ``httpx.AsyncClient`` (``requests_to_httpx``, issue 19).
+
+``requests.get(...)`` in a coroutine of the module that makes the FastAPI app becomes
+``await http_client().get(...)``, on one client for the whole app: one pool of connections, one
+SSL context. httpx's docs recommend a client over its top-level functions for that reason, and
+``requests``' functions made a new connection per call. The client is emitted as::
+
+    @functools.lru_cache(maxsize=None)
+    def http_client() -> httpx.AsyncClient:
+        \"\"\"...\"\"\"
+        return httpx.AsyncClient(
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+            follow_redirects=True,
+            timeout=None,
+        )
+
+and the app's lifespan (its own, when asyncfix can see where its shutdown runs, else a new one)
+closes it: ``await http_client().aclose()`` then ``http_client.cache_clear()``.
+
+Why these choices:
+
+* created on first use, not in the lifespan: a test that uses ``TestClient(app)`` without
+  ``with`` never runs the lifespan (TeKrop/overfast-api's 355 tests do that), and a client made
+  there would not exist for them; after the lifespan closed it, the next use makes a new one
+  (a second ``with TestClient(app)``), on the event loop that is running then;
+* a cookie jar that takes no cookies: ``requests.get`` started from an empty jar on every call;
+  a shared jar would send one upstream response's cookies with every later request of any user.
+  (Cookies set by a redirect are not carried to its target either: the one difference left.)
+* ``follow_redirects=True``, ``timeout=None``: requests' defaults, as on the per-call clients.
+
+A client per function call stays (``async with httpx.AsyncClient(...)``, a comment above it
+says why) where sharing would change behaviour or has no owner: calls whose ``verify=``/
+``cert=``/``cookies=`` hold for that call only, ``with requests.Session()`` blocks (their cookies
+are the session's), sync ``httpx`` calls (httpx's defaults are not requests'), and modules that
+make no app (library code: no lifespan to close a shared client) or whose app wires its
+startup/shutdown in a way asyncfix does not extend (``on_event`` handlers, a lifespan of another
+shape).
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.metadata import ScopeProvider
+
+from .emit import APP_EVENT_TOKENS, LIFESPAN, LifespanSite, close_with_app, insert_helper
+from .emit import lifespan_site as find_lifespan_site
+
+SHARED_NAME = "http_client"
+# Above a client made per function call, why it is not the app's shared one.
+NO_APP_COMMENT = (
+    "# A client per function call: no app in this module opens and closes a shared one."
+)
+WIRED_COMMENT = (
+    "# A client per function call: the app's shutdown is wired in a way asyncfix does not extend."
+)
+SETTINGS_COMMENT = "# A client of its own: its verify=/cert=/cookies= hold for these calls only."
+COOKIE_NAMES = ("CookieJar", "DefaultCookiePolicy")
+
+
+class SharedClient:
+    """The app's shared client (mixed into RequestsToHttpx)."""
+
+    def _plan_shared(self, module: cst.Module) -> None:
+        """Whether this module's plain requests calls share one client: ``self._shared_name``
+        (None: a client per function call, ``self._per_call_comment`` says why)."""
+        self._shared_name: Optional[str] = None
+        self._shared_used = False
+        self._shared_site: Optional[LifespanSite] = None
+        self._per_call_comment = NO_APP_COMMENT
+        is_app = lambda func: self.imported_name(func) == "fastapi.FastAPI"  # noqa: E731
+        site = find_lifespan_site(module.body, is_app)
+        if isinstance(site, str):
+            if "no FastAPI app" not in site:
+                self._per_call_comment = WIRED_COMMENT
+            return
+        source = self.file.source
+        scope = self.get_metadata(ScopeProvider, module, None)
+        if scope is None:
+            return
+        if site.function is None:
+            # A new lifespan: Starlette runs it instead of on_event handlers, so none may exist
+            # (in this file, or wired from another one: cpu_to_executor's first pass sees those).
+            facts = self.file.project.get("cpu_to_executor")
+            if any(token.decode() in source for token in APP_EVENT_TOKENS) or getattr(
+                facts, "app_events", False
+            ):
+                self._per_call_comment = WIRED_COMMENT
+                return
+            if scope[LIFESPAN] or not all(
+                isinstance(a.node, cst.ImportFrom)
+                and m.matches(a.node.module, m.Name("contextlib"))
+                for a in scope["asynccontextmanager"]
+            ):
+                self._per_call_comment = WIRED_COMMENT
+                return
+        if not self.name_is_free(module, "functools", "functools") or not all(
+            all(
+                isinstance(a.node, cst.ImportFrom)
+                and m.matches(a.node.module, m.Attribute(m.Name("http"), m.Name("cookiejar")))
+                for a in scope[name]
+            )
+            and (scope[name] or name not in source)
+            for name in COOKIE_NAMES
+        ):
+            return
+        name, number = SHARED_NAME, 2
+        while name in source:
+            name, number = f"{SHARED_NAME}_{number}", number + 1
+        self._shared_name, self._shared_site = name, site
+
+    def _shared_receiver(self) -> cst.Call:
+        self._shared_used = True
+        return cst.Call(cst.Name(self._shared_name))  # type: ignore[arg-type]
+
+    def _add_shared(self, body: List[cst.BaseStatement]) -> None:
+        """The accessor after the imports, its close in the app's lifespan."""
+        name = self._shared_name
+        site = self._shared_site
+        assert name is not None and site is not None
+        self.add_needed_import("functools")
+        self.add_needed_import("httpx")
+        for cookie in COOKIE_NAMES:
+            self.add_needed_import("http.cookiejar", cookie)
+        shutdown = [
+            cst.parse_statement(f"await {name}().aclose()\n"),
+            cst.parse_statement(f"{name}.cache_clear()\n"),
+        ]
+        if site.function is None:
+            self.add_needed_import("contextlib", "asynccontextmanager")
+        helper = cst.parse_statement(
+            "@functools.lru_cache(maxsize=None)\n"
+            f"def {name}() -> httpx.AsyncClient:\n"
+            '    """The app\'s HTTP client (added by asyncfix): one connection pool for all calls.\n'
+            "\n"
+            "    Made on first use, so it exists whether or not the lifespan ran (a TestClient\n"
+            "    without `with`); the lifespan closes it and a later use makes a new one. It keeps\n"
+            "    no cookies: requests' functions started every call with an empty cookie jar.\n"
+            '    """\n'
+            "    return httpx.AsyncClient(\n"
+            "        cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),\n"
+            "        follow_redirects=True,\n"
+            "        timeout=None,\n"
+            "    )\n"
+        )
+        # The lifespan first: its index is of the body as it is now.
+        close_with_app(body, site, shutdown, "Closes the app's HTTP client when the app stops.")
+        insert_helper(body, helper)
