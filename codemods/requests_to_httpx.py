@@ -369,7 +369,7 @@ class RequestsToHttpx(
             else:
                 key = (plan.family, repr([(k, source_of(v)) for k, v in plan.client_kwargs]))
                 if key not in groups:
-                    groups[key] = self._free_name(used, "client")
+                    groups[key] = self._client_name(used, plan)
                     used.add(groups[key])
                     accepted.append((groups[key], self._async_client(plan)))
                 plan.receiver = groups[key]
@@ -402,12 +402,24 @@ class RequestsToHttpx(
                 self.drop_import_if_unused(node)
 
     @staticmethod
-    def _free_name(used: Set[str], base: str) -> str:
-        name, suffix = base, 2
-        while name in used:
-            name = f"{base}_{suffix}"
+    def _client_name(used: Set[str], plan: CallPlan) -> str:
+        """``client``; when the function has one already, a name that says what this one is
+        for: its setting (``verify=INTERNAL_CA`` -> ``internal_ca_client``, ``cookies=`` ->
+        ``cookies_client``) or its library's defaults (``httpx_client``); numbered last."""
+        wanted = ["client"]
+        for keyword, value in plan.client_kwargs:
+            if isinstance(value, cst.Name) and keyword in ("verify", "cert"):
+                wanted.append(f"{value.value.lower().strip('_')}_client")
+            wanted.append(f"{keyword}_client")
+        if plan.family == "httpx":
+            wanted.append("httpx_client")
+        for name in wanted:
+            if name.isidentifier() and name not in used:
+                return name
+        suffix = 2
+        while f"client_{suffix}" in used:
             suffix += 1
-        return name
+        return f"client_{suffix}"
 
     def _late_value(
         self, value: cst.BaseExpression, where: cst.FunctionDef, start: Tuple[int, int]

@@ -19,10 +19,10 @@ async def crawl(urls: list, session_id: str):
         cookies={"session": session_id},
         follow_redirects=True,
         timeout=None,
-    ) as client_2:
+    ) as internal_ca_client:
         for url in urls:
             pages.append((await client.get(url)).text)
-        summary = await client_2.post(
+        summary = await internal_ca_client.post(
             "https://internal.example.com/summary", json={"count": len(pages)}
         )
     return pages, summary.status_code

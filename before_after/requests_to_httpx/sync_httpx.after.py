@@ -6,8 +6,8 @@ _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
 
 async def quick(url: str):
     # A client per function call: no app in this module opens and closes a shared one.
-    async with httpx.AsyncClient(verify=_HTTPX_SSL_CONTEXT) as client_2:
-        r = await client_2.get(url, params={"a": 1}, follow_redirects=True)
+    async with httpx.AsyncClient(verify=_HTTPX_SSL_CONTEXT) as httpx_client:
+        r = await httpx_client.get(url, params={"a": 1}, follow_redirects=True)
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, base_url=url, timeout=10
     ) as client:
