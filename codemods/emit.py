@@ -178,15 +178,20 @@ def app_site(
     return found[0] if len(found) == 1 else None
 
 
+# The docstring of a lifespan asyncfix adds: one text whichever resources close in it (a later
+# codemod of the same run may add its own shutdown to it).
+LIFESPAN_DOC = "Closes the app's shared resources (added by asyncfix) when the app stops."
+
+
 def add_lifespan(
-    body: List[cst.BaseStatement], index: int, shutdown: Sequence[cst.BaseStatement], doc: str
+    body: List[cst.BaseStatement], index: int, shutdown: Sequence[cst.BaseStatement]
 ) -> None:
     """Give the app at ``body[index]`` a lifespan, defined just above it, that runs ``shutdown``
     when the app stops::
 
         @asynccontextmanager
         async def lifespan(app: FastAPI):
-            \"\"\"doc\"\"\"
+            \"\"\"<LIFESPAN_DOC>\"\"\"
             yield
             <shutdown>
 
@@ -197,7 +202,7 @@ def add_lifespan(
     call = statement.body[0].value  # type: ignore[attr-defined]
     params = cst.Parameters([cst.Param(cst.Name("app"), cst.Annotation(call.func.deep_clone()))])
     lines: List[cst.BaseStatement] = [
-        cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{doc}"""'))]),
+        cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{LIFESPAN_DOC}"""'))]),
         cst.SimpleStatementLine([cst.Expr(cst.Yield())]),
         *shutdown,
     ]
@@ -323,12 +328,11 @@ def close_with_app(
     body: List[cst.BaseStatement],
     site: LifespanSite,
     shutdown: Sequence[cst.BaseStatement],
-    doc: str,
 ) -> None:
     """Run ``shutdown`` when the app stops: at the end of its lifespan (in the ``finally`` of
     the ``try`` around its ``yield``), or in a new lifespan (:func:`add_lifespan`)."""
     if site.function is None:
-        add_lifespan(body, site.app, shutdown, doc)
+        add_lifespan(body, site.app, shutdown)
         return
     function = body[site.function]
     assert isinstance(function, cst.FunctionDef) and isinstance(function.body, cst.IndentedBlock)

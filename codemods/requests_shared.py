@@ -146,5 +146,5 @@ class SharedClient:
             "    )\n"
         )
         # The lifespan first: its index is of the body as it is now.
-        close_with_app(body, site, shutdown, "Closes the app's HTTP client when the app stops.")
+        close_with_app(body, site, shutdown)
         insert_helper(body, helper)

@@ -23,7 +23,7 @@ def http_client() -> httpx.AsyncClient:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Closes the app's HTTP client when the app stops."""
+    """Closes the app's shared resources (added by asyncfix) when the app stops."""
     yield
     await http_client().aclose()
     http_client.cache_clear()
