@@ -113,7 +113,7 @@ class CallPlan:
     # for a stream: the `with` statement to make async and its `for` loops (id -> new iterable)
     with_id: Optional[int] = None
     fors: Dict[int, cst.BaseExpression] = field(default_factory=dict)
-    shared: bool = False  # on the app's one client (requests_shared.py), not a per-call one
+    shared: bool = False  # on the app's one client (requests_clients.py), not a per-call one
 
 
 class Collector(cst.CSTVisitor):

@@ -6,40 +6,35 @@ ASYNC210/ASYNC212, https://docs.astral.sh/ruff/rules/blocking-http-call-in-async
 httpx's defaults differ from requests' in ways a naive rewrite silently changes (httpx
 ``docs/compatibility.md``); this codemod writes those differences out.
 
-Before -> after::
+Before -> after, in the module that makes the FastAPI app (requests_clients.py)::
 
     import requests                          import httpx
+                                             ...
+                                             @functools.lru_cache(maxsize=None)
+                                             def http_client() -> httpx.AsyncClient: ...
 
-                                             # One SSL context for every httpx client ...
-                                             _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
+    app = FastAPI()                          app = FastAPI(lifespan=lifespan)  # closes it
 
+    @app.get("/q")                           @app.get("/q")
     async def fetch(q):                      async def fetch(q):
-        r = requests.get(URL, params=q)  ->      # A client per function call; ...
-        return r.json()                          async with httpx.AsyncClient(
-                                                     verify=_HTTPX_SSL_CONTEXT,
-                                                     follow_redirects=True,
-                                                     timeout=None,
-                                                 ) as client:
-                                                     r = await client.get(URL, params=q)
-                                                 return r.json()
+        r = requests.get(URL, params=q)  ->      r = await http_client().get(URL, params=q)
+        return r.json()                          return r.json()
 
-The client shape (a design choice): one ``async with httpx.AsyncClient(...)`` per coroutine,
-wrapping the span of its top-level statements that make requests, so every call of the function
-(loops included) shares one client, and one SSL context per module, built once at import and
-passed as ``verify=``. Building a client's SSL context (loading the CA bundle) costs ~35-60 ms of
-blocking CPU; a client built on a shared context costs ~0.2 ms (measured in
-``benchmarks/httpx_client_cost.py``). A module-level or lazily created shared *client* would be
-cheaper still, but it would change behaviour: requests' module functions start from an empty
-cookie jar on every call, while a process-wide client keeps the cookies of one upstream response
-for every later request, including other users' (a leak), and an ``AsyncClient`` is tied to the
-event loop it first ran on. The per-function client keeps cookies within one function call only
-(as a ``requests.Session`` would, and only between calls of that one function); a comment above
-it says so in the diff. ``verify="ca.pem"`` (a string, or a module constant holding one: the
-path of a CA bundle, as requests documents it) becomes ``ssl.create_default_context(cafile=...)``
-(httpx 0.28 deprecates a str); ``-> requests.Response`` of a converted function becomes
-``-> httpx.Response``.
+The client shape (a design choice): one client per app where the app has a place to close it
+(requests_clients.py says why it is made on first use and keeps no cookies). Elsewhere, one
+``async with httpx.AsyncClient(...)`` per coroutine, wrapping the span of its top-level
+statements that make requests, so every call of the function (loops included) shares one client,
+and one SSL context per module, built once at import and passed as ``verify=``: building a
+client's SSL context (loading the CA bundle) costs ~35-60 ms of blocking CPU, a client built on a
+shared context ~0.2 ms (``benchmarks/httpx_client_cost.py``). A comment above such a client says
+why it is not the shared one (no app in the module, per-call ``verify=``/``cert=``/``cookies=``,
+an app whose shutdown asyncfix does not extend). ``verify="ca.pem"`` (a string, or a module
+constant holding one: the path of a CA bundle, as requests documents it) becomes
+``ssl.create_default_context(cafile=...)`` (httpx 0.28 deprecates a str); ``-> requests.Response``
+of a converted function becomes ``-> httpx.Response``.
 
-Parts: requests_tables.py (argument and exception tables, the plan of a call),
+Parts: requests_tables.py (argument and exception tables, the plan of a call), requests_clients.py
+(the app's shared client, per-call client blocks),
 requests_arguments.py (one call's arguments), requests_sessions.py (session/client blocks),
 requests_responses.py (response attributes, ``except`` clauses), requests_mocks.py (the tests'
 mocks of requests under ``--migrate``).
@@ -74,7 +69,9 @@ app's lifespan instead), a session whose settings httpx cannot take (``s.verify 
 requests-only attributes. Known remaining differences: httpx's ``raise_for_status()`` also
 raises on a final 1xx/3xx response (a ``304``, or a redirect not followed); a ``timeout=`` given
 as a variable holding a 2-tuple is rejected by httpx at run time; httpx 0.28 serialises
-``json=`` without spaces (the same JSON, other bytes); calls of one function share cookies.
+``json=`` without spaces (the same JSON, other bytes); calls of one function share cookies on a
+per-call client; the app's shared client drops cookies a redirect sets (requests carried them to
+the redirect's target).
 """
 
 from __future__ import annotations
@@ -94,10 +91,10 @@ from . import requests_mocks
 from .base import GENEXP, Codemod, awaited
 from .project import ProjectIndex
 from .requests_arguments import RequestArguments
+from .requests_clients import SharedClient
 from .requests_mocks import MockConversion, RequestsFacts
 from .requests_responses import ResponseUses
 from .requests_sessions import RequestSessions
-from .requests_shared import SETTINGS_COMMENT, SharedClient
 from .requests_tables import (
     BLOCKING,
     HANDED_ON,
@@ -347,7 +344,7 @@ class RequestsToHttpx(
         accepted: List[Tuple[str, cst.Call]] = []
         for call, plan in planned:
             if plan.family == "requests" and not plan.client_kwargs and self._shared_name:
-                # The app's one client (requests_shared.py): nothing to create here.
+                # The app's one client (requests_clients.py): nothing to create here.
                 plan.shared = True
                 self._calls[id(call)] = plan
                 if plan.with_id is not None:
@@ -400,26 +397,6 @@ class RequestsToHttpx(
             if self._qualified(node) in ("requests.Response", "requests.models.Response"):
                 self._renames[id(node)] = dotted("httpx.Response")
                 self.drop_import_if_unused(node)
-
-    @staticmethod
-    def _client_name(used: Set[str], plan: CallPlan) -> str:
-        """``client``; when the function has one already, a name that says what this one is
-        for: its setting (``verify=INTERNAL_CA`` -> ``internal_ca_client``, ``cookies=`` ->
-        ``cookies_client``) or its library's defaults (``httpx_client``); numbered last."""
-        wanted = ["client"]
-        for keyword, value in plan.client_kwargs:
-            if isinstance(value, cst.Name) and keyword in ("verify", "cert"):
-                wanted.append(f"{value.value.lower().strip('_')}_client")
-            wanted.append(f"{keyword}_client")
-        if plan.family == "httpx":
-            wanted.append("httpx_client")
-        for name in wanted:
-            if name.isidentifier() and name not in used:
-                return name
-        suffix = 2
-        while f"client_{suffix}" in used:
-            suffix += 1
-        return f"client_{suffix}"
 
     def _late_value(
         self, value: cst.BaseExpression, where: cst.FunctionDef, start: Tuple[int, int]
@@ -524,37 +501,6 @@ class RequestsToHttpx(
         if iterator is None:
             return updated
         return updated.with_changes(asynchronous=cst.Asynchronous(), iter=iterator)
-
-    def leave_FunctionDef(
-        self, original: cst.FunctionDef, updated: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        plan = self._functions.get(id(original))
-        if plan is None:
-            return updated
-        first, last, clients = plan
-        body = updated.body
-        if isinstance(body, cst.IndentedBlock):
-            statements = list(body.body)
-        else:
-            statements = [cst.SimpleStatementLine(body=body.body)]
-        wrapped = statements[first : last + 1]
-        leading = wrapped[0].leading_lines
-        wrapped[0] = wrapped[0].with_changes(leading_lines=[])
-        why = SETTINGS_COMMENT if self._shared_name else self._per_call_comment
-        leading = [*leading, cst.EmptyLine(comment=cst.Comment(why))]
-        block = cst.With(
-            items=[
-                cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(name)))
-                for name, call in clients
-            ],
-            body=cst.IndentedBlock(body=wrapped),
-            asynchronous=cst.Asynchronous(),
-            leading_lines=leading,
-        )
-        statements[first : last + 1] = [block]
-        if isinstance(body, cst.IndentedBlock):
-            return updated.with_changes(body=body.with_changes(body=statements))
-        return updated.with_changes(body=cst.IndentedBlock(body=statements))
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
         if self._shared_used:

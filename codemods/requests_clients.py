@@ -1,4 +1,5 @@
-"""The app's one ``httpx.AsyncClient`` (``requests_to_httpx``, issue 19).
+"""The clients rewritten calls run on (``requests_to_httpx``): the app's one ``httpx.AsyncClient``
+(issue 19), or a client per function call, and what it is named.
 
 ``requests.get(...)`` in a coroutine of the module that makes the FastAPI app becomes
 ``await http_client().get(...)``, on one client for the whole app: one pool of connections, one
@@ -39,14 +40,21 @@ shape).
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Set
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
-from .emit import APP_EVENT_TOKENS, LIFESPAN, LifespanSite, close_with_app, insert_helper
+from .emit import (
+    APP_EVENT_TOKENS,
+    LIFESPAN,
+    LifespanSite,
+    close_with_app,
+    insert_helper,
+)
 from .emit import lifespan_site as find_lifespan_site
+from .requests_tables import CallPlan
 
 SHARED_NAME = "http_client"
 # Above a client made per function call, why it is not the app's shared one.
@@ -61,7 +69,7 @@ COOKIE_NAMES = ("CookieJar", "DefaultCookiePolicy")
 
 
 class SharedClient:
-    """The app's shared client (mixed into RequestsToHttpx)."""
+    """The app's shared client and the per-call client blocks (mixed into RequestsToHttpx)."""
 
     def _plan_shared(self, module: cst.Module) -> None:
         """Whether this module's plain requests calls share one client: ``self._shared_name``
@@ -148,3 +156,56 @@ class SharedClient:
         # The lifespan first: its index is of the body as it is now.
         close_with_app(body, site, shutdown)
         insert_helper(body, helper)
+
+    # -- a client per function call ------------------------------------------------------------
+
+    @staticmethod
+    def _client_name(used: Set[str], plan: CallPlan) -> str:
+        """``client``; when the function has one already, a name that says what this one is
+        for: its setting (``verify=INTERNAL_CA`` -> ``internal_ca_client``, ``cookies=`` ->
+        ``cookies_client``) or its library's defaults (``httpx_client``); numbered last."""
+        wanted = ["client"]
+        for keyword, value in plan.client_kwargs:
+            if isinstance(value, cst.Name) and keyword in ("verify", "cert"):
+                wanted.append(f"{value.value.lower().strip('_')}_client")
+            wanted.append(f"{keyword}_client")
+        if plan.family == "httpx":
+            wanted.append("httpx_client")
+        for name in wanted:
+            if name.isidentifier() and name not in used:
+                return name
+        suffix = 2
+        while f"client_{suffix}" in used:
+            suffix += 1
+        return f"client_{suffix}"
+
+    def leave_FunctionDef(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        plan = self._functions.get(id(original))
+        if plan is None:
+            return updated
+        first, last, clients = plan
+        body = updated.body
+        if isinstance(body, cst.IndentedBlock):
+            statements = list(body.body)
+        else:
+            statements = [cst.SimpleStatementLine(body=body.body)]
+        wrapped = statements[first : last + 1]
+        leading = wrapped[0].leading_lines
+        wrapped[0] = wrapped[0].with_changes(leading_lines=[])
+        why = SETTINGS_COMMENT if self._shared_name else self._per_call_comment
+        leading = [*leading, cst.EmptyLine(comment=cst.Comment(why))]
+        block = cst.With(
+            items=[
+                cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(name)))
+                for name, call in clients
+            ],
+            body=cst.IndentedBlock(body=wrapped),
+            asynchronous=cst.Asynchronous(),
+            leading_lines=leading,
+        )
+        statements[first : last + 1] = [block]
+        if isinstance(body, cst.IndentedBlock):
+            return updated.with_changes(body=body.with_changes(body=statements))
+        return updated.with_changes(body=cst.IndentedBlock(body=statements))
