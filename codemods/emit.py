@@ -371,12 +371,13 @@ def helper_index(body: Sequence[cst.BaseStatement]) -> int:
     return index
 
 
-def insert_helper(body: List[cst.BaseStatement], helper: cst.BaseStatement) -> None:
-    """Add ``helper`` at :func:`helper_index`, two blank lines either side (the comments above
-    the statement that follows stay with it)."""
+def insert_helper(body: List[cst.BaseStatement], helper: cst.BaseStatement, above: int = 2) -> None:
+    """Add ``helper`` (with its own comment lines) at :func:`helper_index`, ``above`` blank
+    lines above it (isort wants one between the imports and a plain statement), two below (the
+    comments above the statement that follows stay with it)."""
     index = helper_index(body)
     blank = [cst.EmptyLine(), cst.EmptyLine()]
-    helper = helper.with_changes(leading_lines=blank)
+    helper = helper.with_changes(leading_lines=[*[cst.EmptyLine()] * above, *helper.leading_lines])
     if index < len(body):
         following = body[index]
         kept = list(following.leading_lines)

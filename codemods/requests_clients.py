@@ -6,24 +6,35 @@
 SSL context. httpx's docs recommend a client over its top-level functions for that reason, and
 ``requests``' functions made a new connection per call. The client is emitted as::
 
-    @functools.lru_cache(maxsize=None)
+    # The app's HTTP clients (added by asyncfix): event loop -> client, see http_client().
+    _HTTP_CLIENTS: "weakref.WeakKeyDictionary[object, httpx.AsyncClient]" = (
+        weakref.WeakKeyDictionary()
+    )
+
     def http_client() -> httpx.AsyncClient:
         \"\"\"...\"\"\"
-        return httpx.AsyncClient(
-            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
-            follow_redirects=True,
-            timeout=None,
-        )
+        loop = asyncio.get_running_loop()
+        if loop not in _HTTP_CLIENTS:
+            _HTTP_CLIENTS[loop] = httpx.AsyncClient(
+                cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+                follow_redirects=True,
+                timeout=None,
+            )
+        return _HTTP_CLIENTS[loop]
 
 and the app's lifespan (its own, when asyncfix can see where its shutdown runs, else a new one)
-closes it: ``await http_client().aclose()`` then ``http_client.cache_clear()``.
+closes the client of its loop: ``await _HTTP_CLIENTS.pop(asyncio.get_running_loop()).aclose()``.
 
 Why these choices:
 
 * created on first use, not in the lifespan: a test that uses ``TestClient(app)`` without
   ``with`` never runs the lifespan (TeKrop/overfast-api's 355 tests do that), and a client made
-  there would not exist for them; after the lifespan closed it, the next use makes a new one
-  (a second ``with TestClient(app)``), on the event loop that is running then;
+  there would not exist for them;
+* one per event loop: a kept-alive connection belongs to the loop that opened it, and a client
+  reused on another loop fails with "Event loop is closed" (measured: a cached client, a
+  keep-alive upstream, three ``asyncio.run``; the second fails). Uvicorn runs one loop, but a
+  ``TestClient`` used without ``with`` runs each request on a new one, and so do tests with a loop
+  per test. The dictionary holds its loops weakly: a finished loop's client goes with it;
 * a cookie jar that takes no cookies: ``requests.get`` started from an empty jar on every call;
   a shared jar would send one upstream response's cookies with every later request of any user.
   (Cookies set by a redirect are not carried to its target either: the one difference left.)
@@ -57,6 +68,7 @@ from .emit import lifespan_site as find_lifespan_site
 from .requests_tables import CallPlan
 
 SHARED_NAME = "http_client"
+CLIENTS_NAME = "_HTTP_CLIENTS"
 # Above a client made per function call, why it is not the app's shared one.
 NO_APP_COMMENT = (
     "# A client per function call: no app in this module opens and closes a shared one."
@@ -104,20 +116,29 @@ class SharedClient:
             ):
                 self._per_call_comment = WIRED_COMMENT
                 return
-        if not self.name_is_free(module, "functools", "functools") or not all(
-            all(
-                isinstance(a.node, cst.ImportFrom)
-                and m.matches(a.node.module, m.Attribute(m.Name("http"), m.Name("cookiejar")))
-                for a in scope[name]
+        if not (
+            self.name_is_free(module, "asyncio", "asyncio")
+            and self.name_is_free(module, "weakref", "weakref")
+            and all(
+                all(
+                    isinstance(a.node, cst.ImportFrom)
+                    and m.matches(a.node.module, m.Attribute(m.Name("http"), m.Name("cookiejar")))
+                    for a in scope[name]
+                )
+                and (scope[name] or name not in source)
+                for name in COOKIE_NAMES
             )
-            and (scope[name] or name not in source)
-            for name in COOKIE_NAMES
         ):
             return
-        name, number = SHARED_NAME, 2
-        while name in source:
-            name, number = f"{SHARED_NAME}_{number}", number + 1
-        self._shared_name, self._shared_site = name, site
+        number = 1
+        while SHARED_NAME in source or CLIENTS_NAME in source:
+            number += 1
+            if f"{SHARED_NAME}_{number}" not in source and f"{CLIENTS_NAME}_{number}" not in source:
+                break
+        suffix = f"_{number}" if number > 1 else ""
+        self._shared_name = f"{SHARED_NAME}{suffix}"
+        self._clients_name = f"{CLIENTS_NAME}{suffix}"
+        self._shared_site = site
 
     def _shared_receiver(self) -> cst.Call:
         self._shared_used = True
@@ -128,34 +149,54 @@ class SharedClient:
         name = self._shared_name
         site = self._shared_site
         assert name is not None and site is not None
-        self.add_needed_import("functools")
-        self.add_needed_import("httpx")
+        clients = self._clients_name
+        for module in ("asyncio", "httpx", "weakref"):
+            self.add_needed_import(module)
         for cookie in COOKIE_NAMES:
             self.add_needed_import("http.cookiejar", cookie)
         shutdown = [
-            cst.parse_statement(f"await {name}().aclose()\n"),
-            cst.parse_statement(f"{name}.cache_clear()\n"),
+            cst.parse_statement(
+                f"if asyncio.get_running_loop() in {clients}:\n"
+                f"    await {clients}.pop(asyncio.get_running_loop()).aclose()\n"
+            )
         ]
         if site.function is None:
             self.add_needed_import("contextlib", "asynccontextmanager")
+        registry = cst.parse_statement(
+            f'{clients}: "weakref.WeakKeyDictionary[object, httpx.AsyncClient]" = (\n'
+            "    weakref.WeakKeyDictionary()\n"
+            ")\n"
+        ).with_changes(
+            leading_lines=[
+                cst.EmptyLine(
+                    comment=cst.Comment(
+                        f"# The app's HTTP clients (added by asyncfix): event loop -> client, see {name}()."
+                    )
+                )
+            ]
+        )
         helper = cst.parse_statement(
-            "@functools.lru_cache(maxsize=None)\n"
             f"def {name}() -> httpx.AsyncClient:\n"
-            '    """The app\'s HTTP client (added by asyncfix): one connection pool for all calls.\n'
+            '    """The app\'s HTTP client (added by asyncfix): one connection pool for its calls.\n'
             "\n"
-            "    Made on first use, so it exists whether or not the lifespan ran (a TestClient\n"
-            "    without `with`); the lifespan closes it and a later use makes a new one. It keeps\n"
-            "    no cookies: requests' functions started every call with an empty cookie jar.\n"
+            "    Made on first use, so it exists whether or not the lifespan ran, and one per event\n"
+            "    loop: a connection belongs to the loop that opened it (a TestClient used without\n"
+            "    `with` runs each request on a new loop). The app's lifespan closes it. It keeps no\n"
+            "    cookies: requests' functions started every call with an empty cookie jar.\n"
             '    """\n'
-            "    return httpx.AsyncClient(\n"
-            "        cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),\n"
-            "        follow_redirects=True,\n"
-            "        timeout=None,\n"
-            "    )\n"
+            "    loop = asyncio.get_running_loop()\n"
+            f"    if loop not in {clients}:\n"
+            f"        {clients}[loop] = httpx.AsyncClient(\n"
+            "            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),\n"
+            "            follow_redirects=True,\n"
+            "            timeout=None,\n"
+            "        )\n"
+            f"    return {clients}[loop]\n"
         )
         # The lifespan first: its index is of the body as it is now.
         close_with_app(body, site, shutdown)
         insert_helper(body, helper)
+        insert_helper(body, registry, above=1)
 
     # -- a client per function call ------------------------------------------------------------
 
