@@ -15,6 +15,13 @@ whatever family wrote them:
   assigns handed back as its return value (:func:`block_to_thread`), under a name free in the
   coroutine (:func:`free_name`).
 
+* a resource shared by the app (an HTTP client, a process pool) is made on first use by a
+  module-level helper placed under the imports (:func:`insert_helper`) and closed when the app
+  stops: in the ``finally`` around the ``yield`` of the app's own lifespan, after that ``yield``,
+  or in a new lifespan (:func:`lifespan_site` finds where, :func:`close_with_app` writes it);
+  an app whose startup/shutdown is wired another way (``on_event``, a lifespan of another shape)
+  gets no shutdown code, and the codemod says so in the code it writes.
+
 Imports the emitted code needs are added by the codemod (``Codemod.add_needed_import``) and placed
 the isort way by :mod:`.imports`.
 """
