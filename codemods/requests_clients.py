@@ -76,6 +76,7 @@ NO_APP_COMMENT = (
 WIRED_COMMENT = (
     "# A client per function call: the app's shutdown is wired in a way asyncfix does not extend."
 )
+SESSION_COMMENT = "# A client of its own, as the session was: its cookies stay in this block."
 SETTINGS_COMMENT = "# A client of its own: its verify=/cert=/cookies= hold for these calls only."
 COOKIE_NAMES = ("CookieJar", "DefaultCookiePolicy")
 

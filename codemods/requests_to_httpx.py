@@ -91,7 +91,7 @@ from . import requests_mocks
 from .base import GENEXP, Codemod, awaited
 from .project import ProjectIndex
 from .requests_arguments import RequestArguments
-from .requests_clients import SharedClient
+from .requests_clients import SESSION_COMMENT, SharedClient
 from .requests_mocks import MockConversion, RequestsFacts
 from .requests_responses import ResponseUses
 from .requests_sessions import RequestSessions
@@ -492,9 +492,15 @@ class RequestsToHttpx(
             return updated
         client = self._async_withs[id(original)]
         item = updated.items[0]
+        leading = list(updated.leading_lines)
         if client is not None:
             item = item.with_changes(item=client)
-        return updated.with_changes(asynchronous=cst.Asynchronous(), items=[item])
+            if self._shared_name is not None:
+                # Beside the app's shared client, a reviewer asks why this one is not it.
+                leading.append(cst.EmptyLine(comment=cst.Comment(SESSION_COMMENT)))
+        return updated.with_changes(
+            asynchronous=cst.Asynchronous(), items=[item], leading_lines=leading
+        )
 
     def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
         iterator = self._async_fors.get(id(original))

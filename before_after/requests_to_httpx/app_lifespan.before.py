@@ -35,3 +35,11 @@ async def partner_rates(currency: str):
         "https://partner.example.com/rates", params={"base": currency}, verify="partner-ca.pem"
     )
     return response.json()
+
+
+@app.post("/partner/orders")
+async def partner_order(order: dict):
+    # The partner's login sets a session cookie the order call must carry.
+    with requests.Session() as session:
+        session.post("https://partner.example.com/login", json={"key": "demo"})
+        return session.post("https://partner.example.com/orders", json=order).json()
