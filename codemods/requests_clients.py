@@ -88,6 +88,7 @@ class SharedClient:
         """Whether this module's plain requests calls share one client: ``self._shared_name``
         (None: a client per function call, ``self._per_call_comment`` says why)."""
         self._shared_name: Optional[str] = None
+        self._shared_exists = False
         self._shared_used = False
         self._shared_site: Optional[LifespanSite] = None
         self._per_call_comment = NO_APP_COMMENT
@@ -130,6 +131,12 @@ class SharedClient:
                 for name in COOKIE_NAMES
             )
         ):
+            return
+        made = [a.node for a in scope[SHARED_NAME]]
+        if len(made) == 1 and isinstance(made[0], cst.FunctionDef) and scope[CLIENTS_NAME]:
+            # An earlier run made the app's client (and closes it): new calls use it too.
+            self._shared_name, self._clients_name = SHARED_NAME, CLIENTS_NAME
+            self._shared_site, self._shared_exists = site, True
             return
         number = 1
         while SHARED_NAME in source or CLIENTS_NAME in source:

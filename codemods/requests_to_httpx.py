@@ -509,7 +509,7 @@ class RequestsToHttpx(
         return updated.with_changes(asynchronous=cst.Asynchronous(), iter=iterator)
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        if self._shared_used:
+        if self._shared_used and not self._shared_exists:
             body = list(updated.body)
             self._add_shared(body)
             updated = updated.with_changes(body=body)

@@ -714,3 +714,18 @@ def test_one_shared_client_is_reused_across_requests_and_closed_with_the_app(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def test_a_later_run_reuses_the_apps_client():
+    """A call added after asyncfix made the app's client runs on that client: no second client,
+    registry or shutdown code."""
+    first, _ = rewrite(SHARED_APP, select=["requests_to_httpx"])
+    added = first.replace("import httpx\n", "import httpx\nimport requests\n", 1) + (
+        "\n\n@app.get('/again')\nasync def again():\n"
+        "    return requests.get(f'{UPSTREAM}/peer').json()\n"
+    )
+    second, _ = rewrite(added, select=["requests_to_httpx"])
+    assert second.count("def http_client()") == 1 and "_HTTP_CLIENTS_2" not in second
+    assert second.count(".aclose()") == 1
+    assert 'return (await http_client().get(f"{UPSTREAM}/peer")).json()' in second
+    check_noop(second, select=["requests_to_httpx"])
