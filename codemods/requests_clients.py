@@ -72,13 +72,10 @@ from .requests_tables import CallPlan
 
 SHARED_NAME = "http_client"
 CLIENTS_NAME = "_HTTP_CLIENTS"
-# Above a client made per function call, why it is not the app's shared one.
-NO_APP_COMMENT = (
-    "# A client per function call: no app in this module opens and closes a shared one."
-)
-WIRED_COMMENT = (
-    "# A client per function call: the app's shutdown is wired in a way asyncfix does not extend."
-)
+# Above a client made per function call, why it is not the app's shared one (each fits 88
+# columns at the indent of a nested function).
+NO_APP_COMMENT = "# A client per call: no app in this module to open and close a shared one."
+WIRED_COMMENT = "# A client per call: asyncfix does not extend how this app starts and stops."
 SESSION_COMMENT = "# A client of its own, as the session was: its cookies stay in this block."
 SETTINGS_COMMENT = "# A client of its own: its verify=/cert=/cookies= hold for these calls only."
 COOKIE_NAMES = ("CookieJar", "DefaultCookiePolicy")

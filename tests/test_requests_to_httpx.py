@@ -26,12 +26,10 @@ from conftest import check_noop, check_transformed, load_module, rewrite
 SELECT = {"select": ["requests_to_httpx"]}
 CLIENT = "httpx.AsyncClient(verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None)"
 # Above a client made per function call: why it is not shared (issue 19).
-PER_CALL = (
-    "    # A client per function call: no app in this module opens and closes a shared one.\n"
-)
+PER_CALL = "    # A client per call: no app in this module to open and close a shared one.\n"
 HEADER = (
     "import httpx\n\n"
-    "# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.\n"
+    "# One SSL context for this module's httpx clients: each costs tens of ms of CPU.\n"
     "_HTTPX_SSL_CONTEXT = httpx.create_ssl_context()\n\n"
 )
 
@@ -102,7 +100,7 @@ def _out(body: str, header: str = HEADER) -> str:
         pytest.param(
             "import httpx\nasync def f(u):\n    return httpx.post(u, json={}).text\n",
             "import httpx\n\n"
-            "# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.\n"
+            "# One SSL context for this module's httpx clients: each costs tens of ms of CPU.\n"
             "_HTTPX_SSL_CONTEXT = httpx.create_ssl_context()\n\n"
             f"async def f(u):\n{PER_CALL}    async with httpx.AsyncClient(verify=_HTTPX_SSL_CONTEXT) as client:\n"
             "        return (await client.post(u, json={})).text\n",

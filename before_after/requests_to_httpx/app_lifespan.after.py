@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from .cache import Cache
 
-# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.
+# One SSL context for this module's httpx clients: each costs tens of ms of CPU.
 _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
 
 # The app's HTTP clients (added by asyncfix): event loop -> client, see http_client().

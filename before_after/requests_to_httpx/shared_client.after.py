@@ -2,7 +2,7 @@ import ssl
 
 import httpx
 
-# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.
+# One SSL context for this module's httpx clients: each costs tens of ms of CPU.
 _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
 
 INTERNAL_CA = "/etc/ssl/internal.pem"
@@ -11,7 +11,7 @@ INTERNAL_CA = "/etc/ssl/internal.pem"
 async def crawl(urls: list, session_id: str):
     """One client for the whole function: not one per loop iteration."""
     pages = []
-    # A client per function call: no app in this module opens and closes a shared one.
+    # A client per call: no app in this module to open and close a shared one.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client, httpx.AsyncClient(
