@@ -27,7 +27,8 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import QualifiedNameSource, ScopeProvider
 
-from .base import GENEXP, Codemod, awaited, is_dotted_name
+from .base import GENEXP, Codemod, is_dotted_name
+from .emit import to_thread
 
 INPUT_CODE = "ASYNC250"
 WAIT_CODE = "ASYNC222"
@@ -94,8 +95,7 @@ class BlockingToExecutor(Codemod):
         else:
             self.add_needed_import("asyncio")
             self.rewrote()
-            to_thread = cst.Attribute(cst.Name("asyncio"), cst.Name("to_thread"))
-            return awaited(cst.Call(to_thread, [cst.Arg(updated.func), *updated.args]))
+            return to_thread(cst.Arg(updated.func), *updated.args)
         self.report(
             original,
             code,

@@ -22,8 +22,10 @@ from .emit import (
     LIFESPAN,
     PROCESS,
     THREAD,
-    add_lifespan,
-    app_site,
+    LifespanSite,
+    close_with_app,
+    insert_helper,
+    lifespan_site,
     to_thread,
 )
 
@@ -261,49 +263,21 @@ class PoolRewrite:
         body = list(updated.body)
         if app is not None:
             self.add_needed_import("asyncio")
-            self.add_needed_import("contextlib", "asynccontextmanager")
+            if app.function is None:
+                self.add_needed_import("contextlib", "asynccontextmanager")
             shutdown = [
                 cst.parse_statement(f"await asyncio.to_thread({HELPER}().shutdown)\n"),
                 cst.parse_statement(f"{HELPER}.cache_clear()\n"),
             ]
-            add_lifespan(
-                body,
-                app,
-                shutdown,
-                "Shuts down the process pool of the CPU-bound calls with the app.",
-            )
-        index = 0
-        for position, statement in enumerate(body):
-            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-                continue
-            if m.findall(statement, m.Import() | m.ImportFrom()):
-                index = position + 1
-        if (
-            index == 0
-            and body
-            and m.matches(
-                body[0],
-                m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())]),
-            )
-        ):
-            index = 1
-        blank = [cst.EmptyLine(), cst.EmptyLine()]
-        helper = helper.with_changes(leading_lines=blank)
-        if index < len(body):
-            following = body[index]
-            kept = list(following.leading_lines)
-            while kept and kept[0].comment is None:
-                kept.pop(0)
-            body[index] = following.with_changes(leading_lines=[*blank, *kept])
-        body.insert(index, helper)
+            close_with_app(body, app, shutdown)
+        insert_helper(body, helper)
         return updated.with_changes(body=body)
 
-    def _app_for_pool(self, module: cst.Module) -> Tuple[Optional[int], str]:
-        """Where the pool is shut down: (the index of this module's FastAPI app, "") when a
-        lifespan can be added to it (closure: nothing in the project wires startup/shutdown
-        already, and the names the lifespan uses are free here); else (None, why not), the
-        reason empty when the module makes no app. Without a lifespan the pool lives as long as
-        the process."""
+    def _app_for_pool(self, module: cst.Module) -> Tuple[Optional[LifespanSite], str]:
+        """Where the pool is shut down: (this module's FastAPI app's lifespan, "") when its
+        own lifespan shows where its shutdown runs, or one can be added (closure: nothing in the
+        project wires startup/shutdown already); else (None, why not), the reason empty when the
+        module makes no app. Without a lifespan the pool lives as long as the process."""
         is_app = lambda func: self.imported_name(func) == "fastapi.FastAPI"  # noqa: E731
         makes_app = any(
             is_app(call.func)
@@ -313,25 +287,24 @@ class PoolRewrite:
         )
         if not makes_app:
             return None, ""
-        facts = self.facts
         # (No word of APP_EVENT_TOKENS in these: they end up in the code, read by later runs.)
         wired = "the app wires its own startup/shutdown, which asyncfix leaves as it is"
+        site = lifespan_site(module.body, is_app)
+        if isinstance(site, str):
+            return None, f"{wired}, or there is more than one app"
+        scope = self.module_scope
+        if not all(isinstance(a.node, cst.Import) for a in scope["asyncio"]):
+            return None, "a name the shutdown hook needs is taken in this module"
+        if site.function is not None:
+            return site, ""  # the app's own lifespan (or the one requests_to_httpx added)
+        facts = self.facts
         if (facts is not None and facts.app_events) or any(
             token in self.file.source.encode() for token in APP_EVENT_TOKENS
         ):
             return None, wired
-        index = app_site(module.body, is_app)
-        if index is None:
-            return None, f"{wired}, or there is more than one app"
-        scope = self.module_scope
-        if (
-            scope[LIFESPAN]
-            or not all(isinstance(a.node, cst.Import) for a in scope["asyncio"])
-            or not all(
-                isinstance(a.node, cst.ImportFrom)
-                and m.matches(a.node.module, m.Name("contextlib"))
-                for a in scope["asynccontextmanager"]
-            )
+        if scope[LIFESPAN] or not all(
+            isinstance(a.node, cst.ImportFrom) and m.matches(a.node.module, m.Name("contextlib"))
+            for a in scope["asynccontextmanager"]
         ):
             return None, "a name the shutdown hook needs is taken in this module"
-        return index, ""
+        return site, ""

@@ -15,13 +15,21 @@ whatever family wrote them:
   assigns handed back as its return value (:func:`block_to_thread`), under a name free in the
   coroutine (:func:`free_name`).
 
+* a resource shared by the app (an HTTP client, a process pool) is made on first use by a
+  module-level helper placed under the imports (:func:`insert_helper`) and closed when the app
+  stops: in the ``finally`` around the ``yield`` of the app's own lifespan, after that ``yield``,
+  or in a new lifespan (:func:`lifespan_site` finds where, :func:`close_with_app` writes it);
+  an app whose startup/shutdown is wired another way (``on_event``, a lifespan of another shape)
+  gets no shutdown code, and the codemod says so in the code it writes.
+
 Imports the emitted code needs are added by the codemod (``Codemod.add_needed_import``) and placed
 the isort way by :mod:`.imports`.
 """
 
 from __future__ import annotations
 
-from typing import AbstractSet, Callable, Iterable, List, Optional, Sequence
+from dataclasses import dataclass
+from typing import AbstractSet, Callable, Iterable, List, Optional, Sequence, Union
 
 import libcst as cst
 import libcst.matchers as m
@@ -177,15 +185,20 @@ def app_site(
     return found[0] if len(found) == 1 else None
 
 
+# The docstring of a lifespan asyncfix adds: one text whichever resources close in it (a later
+# codemod of the same run may add its own shutdown to it).
+LIFESPAN_DOC = "Closes the app's shared resources (added by asyncfix) when the app stops."
+
+
 def add_lifespan(
-    body: List[cst.BaseStatement], index: int, shutdown: Sequence[cst.BaseStatement], doc: str
+    body: List[cst.BaseStatement], index: int, shutdown: Sequence[cst.BaseStatement]
 ) -> None:
     """Give the app at ``body[index]`` a lifespan, defined just above it, that runs ``shutdown``
     when the app stops::
 
         @asynccontextmanager
         async def lifespan(app: FastAPI):
-            \"\"\"doc\"\"\"
+            \"\"\"<LIFESPAN_DOC>\"\"\"
             yield
             <shutdown>
 
@@ -196,7 +209,7 @@ def add_lifespan(
     call = statement.body[0].value  # type: ignore[attr-defined]
     params = cst.Parameters([cst.Param(cst.Name("app"), cst.Annotation(call.func.deep_clone()))])
     lines: List[cst.BaseStatement] = [
-        cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{doc}"""'))]),
+        cst.SimpleStatementLine([cst.Expr(cst.SimpleString(f'"""{LIFESPAN_DOC}"""'))]),
         cst.SimpleStatementLine([cst.Expr(cst.Yield())]),
         *shutdown,
     ]
@@ -236,3 +249,146 @@ def add_lifespan(
         body=[small], leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *kept]
     )
     body.insert(index, lifespan)
+
+
+def _is_yield(statement: cst.BaseStatement) -> bool:
+    return m.matches(statement, m.SimpleStatementLine(body=[m.Expr(m.Yield())]))
+
+
+def _has_yield(block: cst.BaseSuite) -> bool:
+    return isinstance(block, cst.IndentedBlock) and any(_is_yield(s) for s in block.body)
+
+
+@dataclass(frozen=True)
+class LifespanSite:
+    """Where the app's shutdown code goes: ``app`` is the index of the ``NAME = FastAPI(...)``
+    statement; ``function`` the index of its own lifespan (None: :func:`add_lifespan` gives it
+    one), ``in_finally`` whether its ``yield`` stands in a ``try`` whose ``finally`` runs the
+    shutdown (else the shutdown goes at the end of the function)."""
+
+    app: int
+    function: Optional[int] = None
+    in_finally: bool = False
+
+
+def _is_asynccontextmanager(decorator: cst.Decorator) -> bool:
+    return m.matches(
+        decorator.decorator,
+        m.Name("asynccontextmanager")
+        | m.Attribute(m.Name("contextlib"), m.Name("asynccontextmanager")),
+    )
+
+
+def lifespan_site(
+    body: Sequence[cst.BaseStatement], is_app_class: Callable[[cst.BaseExpression], bool]
+) -> Union[LifespanSite, str]:
+    """Where the module's one FastAPI app runs its shutdown code, or why asyncfix cannot tell.
+
+    The app's own ``lifespan=NAME`` counts when NAME is a module-level
+    ``@asynccontextmanager async def`` with one ``yield``, standing in its body, or in a
+    ``with``/``try`` there (the shutdown goes into the ``try``'s ``finally``, else after the last
+    statement), and no ``return``. An app with no startup/shutdown wiring gets a new lifespan."""
+    index = app_site(body, is_app_class)
+    if index is not None:
+        return LifespanSite(index)
+    found: List[int] = []
+    lifespan: Optional[str] = None
+    for position, statement in enumerate(body):
+        if not m.matches(
+            statement,
+            m.SimpleStatementLine(
+                body=[m.Assign(targets=[m.AssignTarget(m.Name())], value=m.Call())]
+            ),
+        ):
+            continue
+        call = statement.body[0].value  # type: ignore[attr-defined]
+        if not is_app_class(call.func):
+            continue
+        found.append(position)
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == "lifespan":
+                lifespan = arg.value.value if isinstance(arg.value, cst.Name) else None
+    if len(found) != 1:
+        return "the module makes no FastAPI app, or more than one"
+    if lifespan is None:
+        return "the app wires its startup/shutdown in a way asyncfix does not extend"
+    for position, statement in enumerate(body):
+        if not (isinstance(statement, cst.FunctionDef) and statement.name.value == lifespan):
+            continue
+        if statement.asynchronous is None or not any(
+            _is_asynccontextmanager(d) for d in statement.decorators
+        ):
+            break
+        if len(m.findall(statement, m.Yield())) != 1 or m.findall(statement, m.Return()):
+            break
+        for inner in statement.body.body:  # type: ignore[union-attr]
+            if _is_yield(inner) or (isinstance(inner, cst.With) and _has_yield(inner.body)):
+                return LifespanSite(found[0], position)
+            if isinstance(inner, cst.Try) and _has_yield(inner.body):
+                if inner.finalbody is not None:
+                    return LifespanSite(found[0], position, in_finally=True)
+        break
+    return f"the app's lifespan `{lifespan}` has a shape asyncfix does not extend"
+
+
+def close_with_app(
+    body: List[cst.BaseStatement],
+    site: LifespanSite,
+    shutdown: Sequence[cst.BaseStatement],
+) -> None:
+    """Run ``shutdown`` when the app stops: at the end of its lifespan (in the ``finally`` of
+    the ``try`` around its ``yield``), or in a new lifespan (:func:`add_lifespan`)."""
+    if site.function is None:
+        add_lifespan(body, site.app, shutdown)
+        return
+    function = body[site.function]
+    assert isinstance(function, cst.FunctionDef) and isinstance(function.body, cst.IndentedBlock)
+    statements = list(function.body.body)
+    if site.in_finally:
+        for position, inner in enumerate(statements):
+            if isinstance(inner, cst.Try) and _has_yield(inner.body):
+                final = inner.finalbody
+                assert final is not None and isinstance(final.body, cst.IndentedBlock)
+                block = final.body.with_changes(body=[*final.body.body, *shutdown])
+                statements[position] = inner.with_changes(finalbody=final.with_changes(body=block))
+                break
+    else:
+        statements.extend(shutdown)
+    body[site.function] = function.with_changes(body=function.body.with_changes(body=statements))
+
+
+def helper_index(body: Sequence[cst.BaseStatement]) -> int:
+    """Where a module-level helper asyncfix adds goes: after the module's last top-level import
+    (after its docstring when it has no import), before the code that may use it."""
+    index = 0
+    for position, statement in enumerate(body):
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        if m.findall(statement, m.Import() | m.ImportFrom()):
+            index = position + 1
+    if (
+        index == 0
+        and body
+        and m.matches(
+            body[0],
+            m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())]),
+        )
+    ):
+        index = 1
+    return index
+
+
+def insert_helper(body: List[cst.BaseStatement], helper: cst.BaseStatement, above: int = 2) -> None:
+    """Add ``helper`` (with its own comment lines) at :func:`helper_index`, ``above`` blank
+    lines above it (isort wants one between the imports and a plain statement), two below (the
+    comments above the statement that follows stay with it)."""
+    index = helper_index(body)
+    blank = [cst.EmptyLine(), cst.EmptyLine()]
+    helper = helper.with_changes(leading_lines=[*[cst.EmptyLine()] * above, *helper.leading_lines])
+    if index < len(body):
+        following = body[index]
+        kept = list(following.leading_lines)
+        while kept and kept[0].comment is None:
+            kept.pop(0)
+        body[index] = following.with_changes(leading_lines=[*blank, *kept])
+    body.insert(index, helper)

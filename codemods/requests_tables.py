@@ -70,14 +70,9 @@ EXCEPTIONS: Dict[str, Tuple[str, ...]] = {
     "JSONDecodeError": ("json.JSONDecodeError",),
 }
 
-# Above a per-function client: why it is not one shared client (requests' module functions start
-# from an empty cookie jar on every call; a shared AsyncClient keeps every response's cookies).
-CLIENT_COMMENT = "# A client per function call; a shared client would carry cookies between calls."
 SSL_NAME = "_HTTPX_SSL_CONTEXT"
-SSL_COMMENT = (
-    "# One SSL context for every httpx client of this module: building one costs tens of ms of"
-    " CPU."
-)
+# (Emitted comments fit black's and ruff's default 88 columns where they stand.)
+SSL_COMMENT = "# One SSL context for this module's httpx clients: each costs tens of ms of CPU."
 
 STRING = m.SimpleString() | m.ConcatenatedString() | m.FormattedString()
 
@@ -116,6 +111,7 @@ class CallPlan:
     # for a stream: the `with` statement to make async and its `for` loops (id -> new iterable)
     with_id: Optional[int] = None
     fors: Dict[int, cst.BaseExpression] = field(default_factory=dict)
+    shared: bool = False  # on the app's one client (requests_clients.py), not a per-call one
 
 
 class Collector(cst.CSTVisitor):

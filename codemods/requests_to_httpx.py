@@ -6,40 +6,35 @@ ASYNC210/ASYNC212, https://docs.astral.sh/ruff/rules/blocking-http-call-in-async
 httpx's defaults differ from requests' in ways a naive rewrite silently changes (httpx
 ``docs/compatibility.md``); this codemod writes those differences out.
 
-Before -> after::
+Before -> after, in the module that makes the FastAPI app (requests_clients.py)::
 
     import requests                          import httpx
+                                             ...
+                                             @functools.lru_cache(maxsize=None)
+                                             def http_client() -> httpx.AsyncClient: ...
 
-                                             # One SSL context for every httpx client ...
-                                             _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
+    app = FastAPI()                          app = FastAPI(lifespan=lifespan)  # closes it
 
+    @app.get("/q")                           @app.get("/q")
     async def fetch(q):                      async def fetch(q):
-        r = requests.get(URL, params=q)  ->      # A client per function call; ...
-        return r.json()                          async with httpx.AsyncClient(
-                                                     verify=_HTTPX_SSL_CONTEXT,
-                                                     follow_redirects=True,
-                                                     timeout=None,
-                                                 ) as client:
-                                                     r = await client.get(URL, params=q)
-                                                 return r.json()
+        r = requests.get(URL, params=q)  ->      r = await http_client().get(URL, params=q)
+        return r.json()                          return r.json()
 
-The client shape (a design choice): one ``async with httpx.AsyncClient(...)`` per coroutine,
-wrapping the span of its top-level statements that make requests, so every call of the function
-(loops included) shares one client, and one SSL context per module, built once at import and
-passed as ``verify=``. Building a client's SSL context (loading the CA bundle) costs ~35-60 ms of
-blocking CPU; a client built on a shared context costs ~0.2 ms (measured in
-``benchmarks/httpx_client_cost.py``). A module-level or lazily created shared *client* would be
-cheaper still, but it would change behaviour: requests' module functions start from an empty
-cookie jar on every call, while a process-wide client keeps the cookies of one upstream response
-for every later request, including other users' (a leak), and an ``AsyncClient`` is tied to the
-event loop it first ran on. The per-function client keeps cookies within one function call only
-(as a ``requests.Session`` would, and only between calls of that one function); a comment above
-it says so in the diff. ``verify="ca.pem"`` (a string, or a module constant holding one: the
-path of a CA bundle, as requests documents it) becomes ``ssl.create_default_context(cafile=...)``
-(httpx 0.28 deprecates a str); ``-> requests.Response`` of a converted function becomes
-``-> httpx.Response``.
+The client shape (a design choice): one client per app where the app has a place to close it
+(requests_clients.py says why it is made on first use and keeps no cookies). Elsewhere, one
+``async with httpx.AsyncClient(...)`` per coroutine, wrapping the span of its top-level
+statements that make requests, so every call of the function (loops included) shares one client,
+and one SSL context per module, built once at import and passed as ``verify=``: building a
+client's SSL context (loading the CA bundle) costs ~35-60 ms of blocking CPU, a client built on a
+shared context ~0.2 ms (``benchmarks/httpx_client_cost.py``). A comment above such a client says
+why it is not the shared one (no app in the module, per-call ``verify=``/``cert=``/``cookies=``,
+an app whose shutdown asyncfix does not extend). ``verify="ca.pem"`` (a string, or a module
+constant holding one: the path of a CA bundle, as requests documents it) becomes
+``ssl.create_default_context(cafile=...)`` (httpx 0.28 deprecates a str); ``-> requests.Response``
+of a converted function becomes ``-> httpx.Response``.
 
-Parts: requests_tables.py (argument and exception tables, the plan of a call),
+Parts: requests_tables.py (argument and exception tables, the plan of a call), requests_clients.py
+(the app's shared client, per-call client blocks),
 requests_arguments.py (one call's arguments), requests_sessions.py (session/client blocks),
 requests_responses.py (response attributes, ``except`` clauses), requests_mocks.py (the tests'
 mocks of requests under ``--migrate``).
@@ -74,7 +69,9 @@ app's lifespan instead), a session whose settings httpx cannot take (``s.verify 
 requests-only attributes. Known remaining differences: httpx's ``raise_for_status()`` also
 raises on a final 1xx/3xx response (a ``304``, or a redirect not followed); a ``timeout=`` given
 as a variable holding a 2-tuple is rejected by httpx at run time; httpx 0.28 serialises
-``json=`` without spaces (the same JSON, other bytes); calls of one function share cookies.
+``json=`` without spaces (the same JSON, other bytes); calls of one function share cookies on a
+per-call client; the app's shared client drops cookies a redirect sets (requests carried them to
+the redirect's target).
 """
 
 from __future__ import annotations
@@ -94,12 +91,12 @@ from . import requests_mocks
 from .base import GENEXP, Codemod, awaited
 from .program_facts import ModuleFacts, ProjectIndex
 from .requests_arguments import RequestArguments
+from .requests_clients import SESSION_COMMENT, SharedClient
 from .requests_mocks import MockConversion, RequestsFacts
 from .requests_responses import ResponseUses
 from .requests_sessions import RequestSessions
 from .requests_tables import (
     BLOCKING,
-    CLIENT_COMMENT,
     HANDED_ON,
     HTTPX_SYNC_CLIENT,
     METHODS,
@@ -115,7 +112,9 @@ from .requests_tables import (
 )
 
 
-class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConversion, Codemod):
+class RequestsToHttpx(
+    RequestArguments, RequestSessions, SharedClient, ResponseUses, MockConversion, Codemod
+):
     NAME = "requests_to_httpx"
     DESCRIPTION = "requests / sync httpx / urlopen in async code -> awaited httpx.AsyncClient calls"
     NEEDS = (b"requests", b"httpx", b"urlopen")
@@ -206,6 +205,7 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
         collector = Collector()
         node.visit(collector)
         self._find_ssl_context(node)
+        self._plan_shared(node)
         self._plan(node, collector)
 
     def _position(self, node: cst.CSTNode) -> Tuple[Tuple[int, int], Tuple[int, int]]:
@@ -339,12 +339,22 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
                 if self._inside(call, statement):
                     indices.append(index)
                     break
-        first, last = min(indices), max(indices)
+        first = min(indices)
         start = self._position(statements[first])[0]
         used = {n.value for n in m.findall(where, m.Name())}
         groups: Dict[Tuple[str, str], str] = {}
         accepted: List[Tuple[str, cst.Call]] = []
         for call, plan in planned:
+            if plan.family == "requests" and not plan.client_kwargs and self._shared_name:
+                # The app's one client (requests_clients.py): nothing to create here.
+                plan.shared = True
+                self._calls[id(call)] = plan
+                if plan.with_id is not None:
+                    self._async_withs[plan.with_id] = None
+                    self._async_fors.update(plan.fors)
+                self.drop_import_if_unused(call.func)
+                self.rewrote()
+                continue
             for _, value in plan.client_kwargs:
                 problem = self._late_value(value, where, start)
                 if problem:
@@ -358,7 +368,7 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
             else:
                 key = (plan.family, repr([(k, source_of(v)) for k, v in plan.client_kwargs]))
                 if key not in groups:
-                    groups[key] = self._free_name(used, "client")
+                    groups[key] = self._client_name(used, plan)
                     used.add(groups[key])
                     accepted.append((groups[key], self._async_client(plan)))
                 plan.receiver = groups[key]
@@ -369,8 +379,15 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
                 self.drop_import_if_unused(call.func)
                 self.rewrote()
         if accepted:
-            self._functions[id(where)] = (first, last, accepted)
+            covered = [
+                index
+                for index, statement in enumerate(statements)
+                for call, plan in planned
+                if not plan.shared and id(call) in self._calls and self._inside(call, statement)
+            ]
+            self._functions[id(where)] = (min(covered), max(covered), accepted)
             self.add_needed_import("httpx")
+        if accepted or any(plan.shared for _, plan in planned):
             self._plan_return_annotation(where)
 
     def _plan_return_annotation(self, where: cst.FunctionDef) -> None:
@@ -382,14 +399,6 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
             if self._qualified(node) in ("requests.Response", "requests.models.Response"):
                 self._renames[id(node)] = dotted("httpx.Response")
                 self.drop_import_if_unused(node)
-
-    @staticmethod
-    def _free_name(used: Set[str], base: str) -> str:
-        name, suffix = base, 2
-        while name in used:
-            name = f"{base}_{suffix}"
-            suffix += 1
-        return name
 
     def _late_value(
         self, value: cst.BaseExpression, where: cst.FunctionDef, start: Tuple[int, int]
@@ -453,10 +462,12 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
             else:
                 args.append(self._kw(keyword, value))
         args += [self._kw(k, v) for k, v in plan.extra]
-        assert plan.receiver is not None
-        call = cst.Call(
-            func=cst.Attribute(cst.Name(plan.receiver), cst.Name(plan.method)), args=args
-        )
+        if plan.shared:
+            receiver: cst.BaseExpression = self._shared_receiver()
+        else:
+            assert plan.receiver is not None
+            receiver = cst.Name(plan.receiver)
+        call = cst.Call(func=cst.Attribute(receiver, cst.Name(plan.method)), args=args)
         return call if plan.stream else awaited(call)
 
     def leave_Attribute(
@@ -483,9 +494,15 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
             return updated
         client = self._async_withs[id(original)]
         item = updated.items[0]
+        leading = list(updated.leading_lines)
         if client is not None:
             item = item.with_changes(item=client)
-        return updated.with_changes(asynchronous=cst.Asynchronous(), items=[item])
+            if self._shared_name is not None:
+                # Beside the app's shared client, a reviewer asks why this one is not it.
+                leading.append(cst.EmptyLine(comment=cst.Comment(SESSION_COMMENT)))
+        return updated.with_changes(
+            asynchronous=cst.Asynchronous(), items=[item], leading_lines=leading
+        )
 
     def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
         iterator = self._async_fors.get(id(original))
@@ -493,37 +510,11 @@ class RequestsToHttpx(RequestArguments, RequestSessions, ResponseUses, MockConve
             return updated
         return updated.with_changes(asynchronous=cst.Asynchronous(), iter=iterator)
 
-    def leave_FunctionDef(
-        self, original: cst.FunctionDef, updated: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        plan = self._functions.get(id(original))
-        if plan is None:
-            return updated
-        first, last, clients = plan
-        body = updated.body
-        if isinstance(body, cst.IndentedBlock):
-            statements = list(body.body)
-        else:
-            statements = [cst.SimpleStatementLine(body=body.body)]
-        wrapped = statements[first : last + 1]
-        leading = wrapped[0].leading_lines
-        wrapped[0] = wrapped[0].with_changes(leading_lines=[])
-        leading = [*leading, cst.EmptyLine(comment=cst.Comment(CLIENT_COMMENT))]
-        block = cst.With(
-            items=[
-                cst.WithItem(item=call, asname=cst.AsName(name=cst.Name(name)))
-                for name, call in clients
-            ],
-            body=cst.IndentedBlock(body=wrapped),
-            asynchronous=cst.Asynchronous(),
-            leading_lines=leading,
-        )
-        statements[first : last + 1] = [block]
-        if isinstance(body, cst.IndentedBlock):
-            return updated.with_changes(body=body.with_changes(body=statements))
-        return updated.with_changes(body=cst.IndentedBlock(body=statements))
-
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        if self._shared_used and not self._shared_exists:
+            body = list(updated.body)
+            self._add_shared(body)
+            updated = updated.with_changes(body=body)
         if not self._needs_context or self._ssl_exists:
             return updated
         body = list(updated.body)

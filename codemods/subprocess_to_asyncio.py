@@ -46,7 +46,8 @@ import re
 
 import libcst as cst
 
-from .base import GENEXP, Codemod, awaited, is_dotted_name
+from .base import GENEXP, Codemod, is_dotted_name
+from .emit import to_thread
 
 CREATE_CODE = "ASYNC220"
 RUN_CODE = "ASYNC221"
@@ -150,8 +151,7 @@ class SubprocessToAsyncio(Codemod):
             return updated
         self.add_needed_import("asyncio")
         self.rewrote()
-        to_thread = cst.Attribute(cst.Name("asyncio"), cst.Name("to_thread"))
-        return awaited(cst.Call(to_thread, [cst.Arg(updated.func), *updated.args]))
+        return to_thread(cst.Arg(updated.func), *updated.args)
 
     def _spawn_waits(self, call: cst.Call) -> bool:
         if not call.args or not is_dotted_name(call.args[0].value):

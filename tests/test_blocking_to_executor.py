@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from asyncfix.codemods.engine import Settings, transform_source
@@ -124,3 +126,12 @@ def test_waitpid_reaps_a_real_child_while_the_loop_runs(modules):
             assert ticks >= 5, "the loop was blocked while waiting"
         else:
             assert ticks == 0, "the original blocks the loop"
+
+
+def test_every_offload_is_built_by_the_emit_policy():
+    """One offload idiom (issue 19): ``asyncio.to_thread`` and the process pool's
+    ``run_in_executor`` are built in codemods/emit.py only, so no family paraphrases them."""
+    codemods = Path(__file__).resolve().parent.parent / "codemods"
+    builders = re.compile(r'cst\.Name\("(to_thread|run_in_executor)"\)')
+    found = sorted(path.name for path in codemods.glob("*.py") if builders.search(path.read_text()))
+    assert found == ["emit.py"]

@@ -905,7 +905,8 @@ def test_the_app_gains_its_lifespan_in_its_own_layout(app: str, expected: str):
     out, _ = rewrite(source, select=["cpu_to_executor"], fmt=False)
     assert (
         "@asynccontextmanager\nasync def lifespan(app: FastAPI):\n"
-        '    """Shuts down the process pool of the CPU-bound calls with the app."""\n    yield\n'
+        '    """Closes the app\'s shared resources (added by asyncfix) when the app stops."""\n'
+        "    yield\n"
         "    await asyncio.to_thread(_cpu_bound_executor().shutdown)\n    _cpu_bound_executor.cache_clear()\n\n\n"
         + expected
     ) in out

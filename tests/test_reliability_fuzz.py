@@ -182,7 +182,7 @@ def test_finding_session_used_in_a_comprehension_is_awaited_there():
         "import requests\n\n\nasync def f(ids):\n    with requests.Session() as s:\n"
         '        [s.post("http://h/a", json=i) for i in ids]\n',
         "import httpx\n\n"
-        "# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.\n"
+        "# One SSL context for this module's httpx clients: each costs tens of ms of CPU.\n"
         "_HTTPX_SSL_CONTEXT = httpx.create_ssl_context()\n\n\n"
         "async def f(ids):\n    async with httpx.AsyncClient(\n"
         "        verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None\n    ) as s:\n"

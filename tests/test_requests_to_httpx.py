@@ -26,10 +26,10 @@ from conftest import check_noop, check_transformed, load_module, rewrite
 SELECT = {"select": ["requests_to_httpx"]}
 CLIENT = "httpx.AsyncClient(verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None)"
 # Above a client made per function call: why it is not shared (issue 19).
-PER_CALL = "    # A client per function call; a shared client would carry cookies between calls.\n"
+PER_CALL = "    # A client per call: no app in this module to open and close a shared one.\n"
 HEADER = (
     "import httpx\n\n"
-    "# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.\n"
+    "# One SSL context for this module's httpx clients: each costs tens of ms of CPU.\n"
     "_HTTPX_SSL_CONTEXT = httpx.create_ssl_context()\n\n"
 )
 
@@ -100,7 +100,7 @@ def _out(body: str, header: str = HEADER) -> str:
         pytest.param(
             "import httpx\nasync def f(u):\n    return httpx.post(u, json={}).text\n",
             "import httpx\n\n"
-            "# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.\n"
+            "# One SSL context for this module's httpx clients: each costs tens of ms of CPU.\n"
             "_HTTPX_SSL_CONTEXT = httpx.create_ssl_context()\n\n"
             f"async def f(u):\n{PER_CALL}    async with httpx.AsyncClient(verify=_HTTPX_SSL_CONTEXT) as client:\n"
             "        return (await client.post(u, json={})).text\n",
@@ -355,6 +355,11 @@ class _Upstream(BaseHTTPRequestHandler):
                     "body": raw,
                 },
             )
+        elif parts.path == "/peer":
+            # which connection the request came on, and the cookies it carried
+            self._send(200, {"port": self.client_address[1], "cookie": self.headers.get("Cookie")})
+        elif parts.path == "/cookie":
+            self._send(200, {"set": True}, {"Set-Cookie": "sid=upstream-session; Path=/"})
         elif parts.path == "/delay":
             time.sleep(0.2)
             self._send(200, {"slept": 0.2})
@@ -503,7 +508,7 @@ def test_rewritten_app_answers_the_same_without_blocking(
     result = CliRunner().invoke(main, ["--apply", "--select", "requests_to_httpx", str(path)])
     assert result.exit_code == 0, result.output
     rewritten = path.read_text()
-    assert "import requests" not in rewritten and "async with httpx.AsyncClient(" in rewritten
+    assert "import requests" not in rewritten and "await http_client().get(" in rewritten
     assert "except httpx.HTTPStatusError as error:" in rewritten
 
     after_module = load_module(path, "proxy_after")
@@ -623,3 +628,102 @@ def test_return_annotation_of_a_converted_function_names_the_httpx_response():
     )
     assert "async def f(u) -> httpx.Response:" in out
     assert "requests" not in out  # nothing keeps the import alive
+
+
+class _KeepAlive(_Upstream):
+    protocol_version = "HTTP/1.1"  # keeps connections open, as real upstreams do
+
+
+SHARED_APP = """\
+import os
+
+import requests
+from fastapi import FastAPI
+
+UPSTREAM = os.environ["ASYNCFIX_UPSTREAM"]
+app = FastAPI()
+
+
+@app.get("/login")
+async def login():
+    return requests.get(f"{UPSTREAM}/cookie").json()
+
+
+@app.get("/peer")
+async def peer():
+    return requests.get(f"{UPSTREAM}/peer").json()
+"""
+
+
+async def _peers(app, n: int) -> list:
+    """``/login`` (the upstream sets a cookie), then ``/peer`` n times, one after the other."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        assert (await client.get("/login")).json() == {"set": True}
+        return [(await client.get("/peer")).json() for _ in range(n)]
+
+
+def test_one_shared_client_is_reused_across_requests_and_closed_with_the_app(
+    tmp_path: Path, monkeypatch
+):
+    """The app's requests calls become calls on one ``http_client()``: the upstream sees one
+    connection for every request (requests opened one per call), no cookie comes back (as with
+    requests), and the app's lifespan closes the client when the app stops; the next start (a
+    second ``with TestClient(app)``) gets a new one, and without the lifespan it still works."""
+    server = _Server(("127.0.0.1", 0), _KeepAlive)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        monkeypatch.setenv("ASYNCFIX_UPSTREAM", f"http://127.0.0.1:{server.server_address[1]}")
+        path = tmp_path / "shared_app.py"
+        path.write_text(SHARED_APP)
+        before = asyncio.run(_peers(load_module(path, "shared_before").app, 3))
+        assert len({peer["port"] for peer in before}) == 3  # a connection per call
+        assert {peer["cookie"] for peer in before} == {None}
+
+        result = CliRunner().invoke(main, ["--apply", "--select", "requests_to_httpx", str(path)])
+        assert result.exit_code == 0, result.output
+        rewritten = path.read_text()
+        assert 'return (await http_client().get(f"{UPSTREAM}/peer")).json()' in rewritten
+        assert "app = FastAPI(lifespan=lifespan)" in rewritten
+        module = load_module(path, "shared_after")
+
+        async def serve() -> Tuple[list, httpx.AsyncClient]:
+            async with module.app.router.lifespan_context(module.app):
+                peers = await _peers(module.app, 3)
+                client = module.http_client()
+                assert not client.is_closed
+            return peers, client
+
+        peers, client = asyncio.run(serve())
+        assert len({peer["port"] for peer in peers}) == 1  # one connection, reused
+        assert {peer["cookie"] for peer in peers} == {None}  # the upstream's cookie not kept
+        assert client.is_closed  # closed by the lifespan at shutdown
+        assert len(module._HTTP_CLIENTS) == 0
+        again, second = asyncio.run(serve())  # a second start: a new client
+        assert second is not client and second.is_closed
+        assert len({peer["port"] for peer in again}) == 1
+        # Without the lifespan, a loop per run (a TestClient used without `with`): a client per
+        # loop, made on first use. One client cached across loops fails on its second loop
+        # ("Event loop is closed": the kept-alive connection belongs to the first one).
+        for _ in range(2):
+            assert [peer["cookie"] for peer in asyncio.run(_peers(module.app, 2))] == [None, None]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_later_run_reuses_the_apps_client():
+    """A call added after asyncfix made the app's client runs on that client: no second client,
+    registry or shutdown code."""
+    first, _ = rewrite(SHARED_APP, select=["requests_to_httpx"])
+    added = first.replace("import httpx\n", "import httpx\nimport requests\n", 1) + (
+        "\n\n@app.get('/again')\nasync def again():\n"
+        "    return requests.get(f'{UPSTREAM}/peer').json()\n"
+    )
+    second, _ = rewrite(added, select=["requests_to_httpx"])
+    assert second.count("def http_client()") == 1 and "_HTTP_CLIENTS_2" not in second
+    assert second.count(".aclose()") == 1
+    assert 'return (await http_client().get(f"{UPSTREAM}/peer")).json()' in second
+    check_noop(second, select=["requests_to_httpx"])

@@ -22,7 +22,7 @@ def _cpu_bound_executor():
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Shuts down the process pool of the CPU-bound calls with the app."""
+    """Closes the app's shared resources (added by asyncfix) when the app stops."""
     yield
     await asyncio.to_thread(_cpu_bound_executor().shutdown)
     _cpu_bound_executor.cache_clear()

@@ -3,12 +3,12 @@ import json
 import httpx
 import requests
 
-# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.
+# One SSL context for this module's httpx clients: each costs tens of ms of CPU.
 _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
 
 
 async def fetch(url: str):
-    # A client per function call; a shared client would carry cookies between calls.
+    # A client per call: no app in this module to open and close a shared one.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client:
@@ -29,7 +29,7 @@ async def fetch(url: str):
 
 
 async def parse(url: str):
-    # A client per function call; a shared client would carry cookies between calls.
+    # A client per call: no app in this module to open and close a shared one.
     async with httpx.AsyncClient(
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as client:

@@ -1,6 +1,6 @@
 import httpx
 
-# One SSL context for every httpx client of this module: building one costs tens of ms of CPU.
+# One SSL context for this module's httpx clients: each costs tens of ms of CPU.
 _HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
 
 

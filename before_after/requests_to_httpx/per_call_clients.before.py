@@ -1,3 +1,5 @@
+"""No app in this module: a client per function call, shared by its calls and loops."""
+
 import requests
 
 INTERNAL_CA = "/etc/ssl/internal.pem"
