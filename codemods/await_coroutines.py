@@ -82,6 +82,7 @@ class AwaitCoroutines(Codemod):
         """Async propagation over the whole program (propagate.build), from the functions the
         codemods make await and, first rung of the fix ladder, the blocking helpers a family
         converts natively whose closure is complete (native.py)."""
+        program.refused.clear()
         rung = native.plan(
             program.modules, program.resolver, program.selected, program.options, program.facts
         )
@@ -93,6 +94,7 @@ class AwaitCoroutines(Codemod):
             rung.runs,
             async_fixtures=bool(program.options.get("migrate")),
             entries=program.entries,
+            refused=program.refused,
             codemod=cls.NAME,
         )
         program.actions = native.with_findings(actions, rung.findings)

@@ -290,6 +290,8 @@ class Program:
     blocking: Optional[Any] = None  # ProjectIndex.blocking
     # functions kept sync for their framework while their body becomes async (Codemod.async_entries)
     entries: FrozenSet[DefKey] = frozenset()
+    # seeds the await analysis could not make async -> why (propagate.build's ``refused``)
+    refused: Dict[DefKey, str] = field(default_factory=dict)
 
     def made_async(self) -> Set[DefKey]:
         """The functions :attr:`actions` make ``async def``."""

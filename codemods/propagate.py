@@ -74,6 +74,7 @@ def build(
     async_fixtures: bool = False,
     entries: FrozenSet[DefKey] = frozenset(),
     codemod: str = "",
+    refused: Optional[Dict[DefKey, str]] = None,
 ) -> Dict[str, FileActions]:
     """Resolve every call site, propagate async to a fixed point, and say per file what to do.
     ``run_in``: sync functions that stay sync and run the given coroutine calls with
@@ -81,7 +82,9 @@ def build(
     the codemod applying the result, whose opt-out comments (``# asyncfix: ignore[name]``)
     leave a def or a call out. ``entries``: decorated functions a codemod keeps sync for their
     framework while their body becomes async (Codemod.async_entries): their decorators are no
-    boundary, and their callers call them synchronously."""
+    boundary, and their callers call them synchronously. ``refused``, when given, receives each
+    seed that cannot become async, with the reason (a codemod whose rewrite needs its seeds async
+    then refuses as a whole, in its own analyse step)."""
     run_in = run_in or {}
     resolver = resolver or Resolver(modules, root)
     defs = {(path, q): d for path, facts in modules.items() for q, d in facts.defs.items()}
@@ -149,9 +152,14 @@ def build(
                 continue
             resolved.append((path, call, key))
 
+    seeds = list(seeds)
     makes_async: Set[DefKey] = {
         key for key in seeds if key in defs and not defs[key].is_async and boundary(key) is None
     }
+    if refused is not None:
+        for key in seeds:
+            if key in defs and not defs[key].is_async and key not in makes_async:
+                refused[key] = boundary(key) or ""
 
     def is_coroutine(key: object) -> bool:
         if isinstance(key, str):

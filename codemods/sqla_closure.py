@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .resolve import absolute, module_names, package_of
 from .sqla_commands import command_callers
@@ -97,11 +97,19 @@ class _Resolver:
         return (found, ".".join(p for p in (left, rest) if p)) if found is not None else (None, "")
 
 
-def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Optional[Combined]:
+def decide(
+    facts: Mapping[str, Any],
+    root: str,
+    migrate: bool = False,
+    stuck: Sequence[Tuple[str, Site]] = (),
+) -> Optional[Combined]:
     """One decision for the whole program: convert when a Session meets async code (with
     ``migrate``: when the program uses a sync Session at all) and every use of the engines,
     session factories and Session functions converts with it; otherwise convert nothing and
     say, on each engine, which uses kept it sync.
+
+    ``stuck``: functions the conversion needs async that the await analysis keeps sync (found
+    after this decision, over the whole program: SqlalchemyToAsync.analyse); each blocks it.
 
     Without ``migrate`` only what blocks the loop counts: a sync ``def`` route handed a sync
     Session by ``Depends`` runs in FastAPI's threadpool and is correct as it is."""
@@ -197,6 +205,7 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
     for (path, _), shared in sorted(resolver.shared.items()):
         if shared.problem is not None and shared.kind != ASYNC_ENGINE:
             blockers.append((path, shared.problem))
+    blockers.extend(stuck)
     refused = meets and bool(blockers)
     if refused:
         blockers.sort(key=lambda b: (b[0], b[1].line, b[1].column))
@@ -260,6 +269,7 @@ def decide(facts: Mapping[str, Any], root: str, migrate: bool = False) -> Option
             for line in getattr(fact, "connections", ())
         ),
         frozenset(commands),
+        facts,
     )
 
 

@@ -68,7 +68,7 @@ import libcst as cst
 from libcst.metadata import QualifiedNameSource, ScopeProvider
 
 from .base import Codemod, Diagnostic
-from .program_facts import ModuleFacts
+from .program_facts import ModuleFacts, Program
 from .sqla_closure import decide
 from .sqla_commands import split_command
 from .sqla_facts import (
@@ -84,6 +84,7 @@ from .sqla_facts import (
     SYNC_URL,
     URL,
     Combined,
+    Site,
 )
 from .sqla_queries import QueryRewrites
 from .sqla_scan import _collect
@@ -200,6 +201,45 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
         synchronously: this codemod splits each into a sync command running ``asyncio.run``
         on an ``async def`` holding its body (sqla_commands)."""
         return combined.commands if combined is not None and combined.converting else ()
+
+    @classmethod
+    def analyse(cls, program: Program) -> None:
+        """Closure or nothing, over the whole program: every Session function the conversion
+        makes async must really become async. The await analysis (before this codemod in the
+        registry) keeps one sync when a caller cannot await it, e.g. it is handed to other code
+        as a value from a module this codemod's first pass never read; then the conversion is
+        refused (SQLA008 names the function and why) and the await analysis runs again without
+        this codemod's seeds."""
+        combined = program.facts.get(cls.NAME)
+        if combined is None or not combined.converting:
+            return
+        stuck = []
+        for path, qualname in combined.seeds:
+            why = program.refused.get((path, qualname))
+            if why is None:
+                continue
+            definition = program.modules[path].defs[qualname]
+            stuck.append(
+                (
+                    path,
+                    Site(
+                        definition.line,
+                        1,
+                        CLOSURE,
+                        f"`{qualname}` would take the session's awaits but stays sync: "
+                        f"{why or 'a caller cannot await it'}",
+                    ),
+                )
+            )
+        if not stuck:
+            return
+        from .await_coroutines import AwaitCoroutines  # it imports the codemods' tables
+
+        program.facts[cls.NAME] = decide(combined.inputs, program.root, combined.migrate, stuck)
+        dropped = set(combined.seeds)
+        program.seeds = [seed for seed in program.seeds if seed not in dropped]
+        program.entries = program.entries - combined.commands
+        AwaitCoroutines.analyse(program)
 
     @classmethod
     def wants(cls, source: bytes, path: str = "", project: Any = None) -> bool:

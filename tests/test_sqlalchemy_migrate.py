@@ -786,3 +786,40 @@ def test_a_session_function_handed_to_other_code_as_a_value_keeps_the_app_sync(t
         "app/routes.py:11:25: SQLA002 `get_user` is handed to other code as a value, so it cannot"
         " become async" in diagnostics
     )
+
+
+def test_a_session_function_the_await_analysis_keeps_sync_refuses_the_whole_conversion(
+    tmp_path: Path,
+):
+    """The hand-off is in a module the SQLAlchemy first pass never reads (no session, engine or
+    CLI word in it), so only the whole-program await analysis sees that `get_user` cannot become
+    async. Converting the engine anyway would leave `with Session(engine)` sync on an async
+    engine (it fails on first use): the conversion is refused as a whole, and SQLA008 says why."""
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": (
+            "from sqlalchemy import create_engine, select\n"
+            "from sqlalchemy.orm import Session\n\n"
+            'engine = create_engine("sqlite:///./app.db")\n\n\n'
+            "def get_user(name):\n"
+            "    with Session(engine) as session:\n"
+            "        return session.scalars(select(1)).first()\n"
+        ),
+        "app/auth.py": "def authenticate(lookup, name):\n    return lookup(name) is not None\n",
+        "app/main.py": (
+            "from fastapi import FastAPI\n\n"
+            "from .auth import authenticate\n"
+            "from .db import get_user\n\n"
+            "app = FastAPI()\n\n\n"
+            '@app.get("/login/{name}")\n'
+            "def login(name: str):\n"
+            '    return {"ok": authenticate(get_user, name)}\n'
+        ),
+    }
+    _write(tmp_path, files)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert {name: data.decode() for name, data in outputs.items()} == files
+    assert [d for d in diagnostics if "SQLA011" in d] == []
+    (engine_line,) = [d for d in diagnostics if d.startswith("app/db.py:4:10: SQLA008")]
+    assert "`get_user` would take the session's awaits but stays sync" in engine_line
+    assert "passed as a callback (app/main.py:11)" in engine_line
