@@ -56,7 +56,8 @@ _WORKER_COUNTS: Counter = Counter()
 def pytest_terminal_summary(terminalreporter) -> None:
     """The counts the reliability tests gathered (programs tried, files scanned, changed)."""
     support = sys.modules.get("reliability_support")  # imported only if those tests ran
-    COUNTS = _WORKER_COUNTS + Counter(getattr(support, "COUNTS", None) or {})
+    COUNTS = Counter(_WORKER_COUNTS)  # update(), not +: a count of 0 is reported too
+    COUNTS.update(getattr(support, "COUNTS", None) or {})
     if COUNTS:
         terminalreporter.write_sep("-", "reliability counts")
         for key, count in sorted(COUNTS.items()):
