@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
@@ -47,16 +49,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# What the workers of a pytest-xdist run counted (pytest_testnodedown below).
+_WORKER_COUNTS: Counter = Counter()
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     """The counts the reliability tests gathered (programs tried, files scanned, changed)."""
-    import sys
-
     support = sys.modules.get("reliability_support")  # imported only if those tests ran
-    COUNTS = getattr(support, "COUNTS", None)
+    COUNTS = Counter(_WORKER_COUNTS)  # update(), not +: a count of 0 is reported too
+    COUNTS.update(getattr(support, "COUNTS", None) or {})
     if COUNTS:
         terminalreporter.write_sep("-", "reliability counts")
         for key, count in sorted(COUNTS.items()):
             terminalreporter.write_line(f"{key}: {count}")
+
+
+# ---- pytest-xdist: the suite runs on every CPU (pyproject.toml: `-n auto --dist loadfile`; the
+# tests of one file share one worker, so a module-scoped fixture is built once). Each worker
+# counts for itself; the controller prints the sum.
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its reliability counts to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    support = sys.modules.get("reliability_support")
+    if output is not None and support is not None:
+        output["reliability_counts"] = dict(support.COUNTS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """The controller adds up the counts of its workers (printed by pytest_terminal_summary)."""
+    _WORKER_COUNTS.update(getattr(node, "workeroutput", {}).get("reliability_counts", {}))
 
 
 @pytest.fixture

@@ -100,15 +100,16 @@ def _tree(folder: Path):
 @pytest.mark.parametrize("before", PROJECTS, ids=_case_id)
 def test_golden_project(before: Path, regen: bool):
     after = before.with_name(before.name[: -len(".before")] + ".after")
+    results = _run_project(before)  # one whole-program run gives the outputs and diagnostics
     outputs = {}
-    for result in _run_project(before):
+    for result in results:
         relative = Path(result.path).relative_to(before.resolve()).as_posix()
         outputs[relative] = (
             result.new if result.status == CHANGED else Path(result.path).read_bytes()
         )
     diagnostics = [
         f"{Path(r.path).relative_to(before.resolve()).as_posix()}:{d.line}:{d.column}: {d.code} {d.message}"
-        for r in _run_project(before)
+        for r in results
         for d in r.diagnostics
     ]
     expected_diagnostics = before.with_name(before.name[: -len(".before")] + ".diagnostics")

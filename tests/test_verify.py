@@ -199,17 +199,20 @@ if "asyncio" in source:
 
 def test_baseline_timeout_writes_nothing_and_kills_the_process_group(tmp_path: Path):
     # CMD starts a child that records its pid and sleeps; both must be gone after the time limit.
-    check = b"""import subprocess, sys, time
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    sleep = 60  # how long the command would run: the limit (2 s) must end it well before
+    check = f"""import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep({sleep})"])
 open("child.pid", "w").write(str(child.pid))
-time.sleep(60)
-"""
+time.sleep({sleep})
+""".encode()
     project = make_project(tmp_path, {"app.py": APP, "check.py": check})
     started = time.monotonic()
     result = invoke(
         "--apply", "--verify", f"{PYTHON} check.py", "--verify-timeout", "2", str(project)
     )
-    assert time.monotonic() - started < 30
+    # Bounded by the command's own sleep, not by a wall-clock guess: a run that waited for the
+    # command instead of stopping it at the limit takes at least `sleep` seconds.
+    assert time.monotonic() - started < sleep
     assert result.exit_code == 2
     assert (project / "app.py").read_bytes() == APP  # nothing was written
     assert "rewrote" not in result.stdout
