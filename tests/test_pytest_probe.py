@@ -210,7 +210,9 @@ STALL_AT_EXIT = textwrap.dedent("""\
     def test_blocks_then_returns():
         async def main():
             await asyncio.sleep(0)
-            time.sleep(0.15)
+            # long enough that the watchdog thread gets a sample in even on a starved CPU (two
+            # xdist workers under load once measured this sleep at 518 ms with no sample taken)
+            time.sleep(0.6)
 
         asyncio.run(main())
 
@@ -226,7 +228,7 @@ def test_stall_in_the_test_itself_and_idle_loops(pytester: pytest.Pytester) -> N
     pytester.makepyfile(test_exit=STALL_AT_EXIT)
     result = pytester.runpytest("--asyncfix-probe")
     result.assert_outcomes(passed=2)
-    line = line_of(STALL_AT_EXIT, "time.sleep(0.15)")
+    line = line_of(STALL_AT_EXIT, "time.sleep(0.6)")
     assert [text.split(" (hint")[0] for text in probe_lines(result.stdout.str())] == [
         f"test_exit.py:{line}:9: PROBE001 the event loop was blocked for "
         + re.search(r"blocked for (\d+ ms)", result.stdout.str()).group(1)
