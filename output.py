@@ -22,10 +22,8 @@ from urllib.parse import quote
 import click
 
 from . import __version__
-from .codemods import REGISTRY
-from .codemods.base import Diagnostic
-from .codemods.engine import CHANGED, FAILED, UNCHANGED, FileResult
-from .codemods.syntax import is_not_analysed
+from .codemods.diagnostic import Diagnostic
+from .codemods.results import CHANGED, FAILED, UNCHANGED, FileResult, is_not_analysed
 
 FORMATS = ("text", "json", "github", "sarif")
 JSON_VERSION = 1
@@ -79,6 +77,8 @@ class RunResults:
 
 def known_codes() -> Dict[str, List[Tuple[str, str]]]:
     """Every diagnostic code the registered codemods declare -> [(codemod, explanation)]."""
+    from .codemods import REGISTRY  # every codemod: only here, not on every run
+
     codes: Dict[str, List[Tuple[str, str]]] = {}
     for codemod in REGISTRY:
         for code, text in codemod.CODES.items():

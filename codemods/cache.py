@@ -39,13 +39,18 @@ always safe.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib.util
 import os
 import pickle
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
+
+from .files import SourceFile, digest
+from .results import FileResult, Settings, read_source
 
 CACHE_ENV = "ASYNCFIX_CACHE_DIR"
 _MAGIC = b"asyncfix-scan-3\n"
@@ -170,3 +175,67 @@ def store(directory: str, path: str, source: bytes, result: Any) -> None:
             raise
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
+
+
+def canonical(value: Any) -> Any:
+    """``value`` as text that is the same in every process (sets sorted, dataclasses and
+    mappings by field): part of the key of a whole run."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return f"{type(value).__name__}({canonical(fields)})"
+    if isinstance(value, Mapping):
+        return (
+            "{"
+            + ", ".join(sorted(f"{canonical(k)}: {canonical(v)}" for k, v in value.items()))
+            + "}"
+        )
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(canonical(v) for v in value)) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(canonical(v) for v in value) + "]"
+    return repr(value)
+
+
+def key_of_run(files: Sequence[SourceFile], settings: Settings) -> Optional[str]:
+    """The key of this run's results in the cache (cache.run_key); None when a file cannot be
+    read (the run reports it, and is not kept)."""
+    contents = []
+    for file in files:
+        source = read_source(file)
+        if isinstance(source, FileResult):
+            return None
+        contents.append((file.display, file.path, digest(source)))
+    # black_mode is made from settings.black (the key sees that, and black's build), so the key
+    # is the same before the CLI makes it, which it does only when the run is not reused.
+    described = canonical(
+        dataclasses.replace(
+            settings, black_mode=None, scan_cache=None, root=os.path.abspath(settings.root)
+        )
+    )
+    if settings.black is not None:
+        described += _black_build()
+    return run_key(described, contents)
+
+
+def _black_build() -> str:
+    """Which black formats (its version decides the output): its files' place, size and
+    time, found without importing it."""
+    spec = importlib.util.find_spec("black")
+    if spec is None or not spec.origin:
+        return "black: none"
+    found = os.stat(spec.origin)
+    return f"black: {spec.origin} {found.st_size} {found.st_mtime_ns}"
+
+
+def reused(
+    files: Sequence[SourceFile], settings: Settings, key: Optional[str] = None
+) -> Optional[List[FileResult]]:
+    """The results of the last run, when it was this run (``key``, :func:`key_of_run`, computed
+    when not given); None otherwise, or without a cache."""
+    if not settings.scan_cache:
+        return None
+    key = key or key_of_run(files, settings)
+    kept = load_run(settings.scan_cache, key) if key is not None else None
+    if isinstance(kept, list) and len(kept) == len(files):
+        return kept
+    return None

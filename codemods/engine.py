@@ -12,15 +12,13 @@ that run's results whole.
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import time
 from dataclasses import replace
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from . import cache, rounds, workers
-from .base import Diagnostic
-from .files import SourceFile, digest
+from .diagnostic import Diagnostic
+from .files import SourceFile
 from .phases import PHASES, phase, print_phases
 from .results import (  # noqa: F401 - re-exported: the engine's interface
     CALL_GRAPH,
@@ -34,6 +32,7 @@ from .results import (  # noqa: F401 - re-exported: the engine's interface
     Outcome,
     Settings,
     SourceError,
+    default_jobs,
     read_source,
     unified_diff,
 )
@@ -94,19 +93,22 @@ def _process_in_worker(item: Tuple[SourceFile, Optional[bytes]]) -> FileResult:
     return process_file(file, *workers.worker_args, source=source)
 
 
-def run(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Iterator[FileResult]:
+def run(
+    files: Sequence[SourceFile], settings: Settings, jobs: int, key: Optional[str] = None
+) -> Iterator[FileResult]:
     """Scan every file and build the project index, then rewrite the files that parsed, in
-    rounds until nothing changes; results in the order of ``files``, whatever the scheduling."""
+    rounds until nothing changes; results in the order of ``files``, whatever the scheduling.
+    ``key``: the run's key in the whole-run cache (cache.key_of_run), if already computed."""
     PHASES.clear()
     started = time.perf_counter()
-    key = _run_key(files, settings) if settings.scan_cache else None
-    if key is not None:
-        kept = cache.load_run(settings.scan_cache, key)
-        if isinstance(kept, list) and len(kept) == len(files):
-            phase("reused the last run", started)
-            print_phases()
-            yield from kept
-            return
+    if key is None and settings.scan_cache:
+        key = cache.key_of_run(files, settings)
+    kept = cache.reused(files, settings, key)
+    if kept is not None:
+        phase("reused the last run", started)
+        print_phases()
+        yield from kept
+        return
     scans = first_pass(files, settings, jobs)
     started = phase("scan", started)
     facts = {file.path: facts for file, (_, facts, _) in zip(files, scans) if facts}
@@ -126,40 +128,6 @@ def run(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Iterator[
     if key is not None and all(result.error != VANISHED for result in results):
         cache.store_run(settings.scan_cache, key, results)
     yield from results
-
-
-def _canonical(value: Any) -> Any:
-    """``value`` as text that is the same in every process (sets sorted, dataclasses and
-    mappings by field): part of the key of a whole run."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        return f"{type(value).__name__}({_canonical(fields)})"
-    if isinstance(value, Mapping):
-        return (
-            "{"
-            + ", ".join(sorted(f"{_canonical(k)}: {_canonical(v)}" for k, v in value.items()))
-            + "}"
-        )
-    if isinstance(value, (set, frozenset)):
-        return "{" + ", ".join(sorted(_canonical(v) for v in value)) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_canonical(v) for v in value) + "]"
-    return repr(value)
-
-
-def _run_key(files: Sequence[SourceFile], settings: Settings) -> Optional[str]:
-    """The key of this run's results in the cache (cache.run_key); None when a file cannot be
-    read (the run reports it, and is not kept)."""
-    contents = []
-    for file in files:
-        source = read_source(file)
-        if isinstance(source, FileResult):
-            return None
-        contents.append((file.display, file.path, digest(source)))
-    described = _canonical(
-        dataclasses.replace(settings, scan_cache=None, root=os.path.abspath(settings.root))
-    )
-    return cache.run_key(described, contents)
 
 
 def _rounds(
@@ -251,7 +219,3 @@ def _merge_results(earlier: FileResult, later: FileResult) -> FileResult:
             )
         merged.notes = list(dict.fromkeys([*earlier.notes, *later.notes]))
     return merged
-
-
-def default_jobs() -> int:
-    return os.cpu_count() or 1

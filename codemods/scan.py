@@ -24,6 +24,7 @@ from .results import (
     Facts,
     FileResult,
     Settings,
+    is_not_analysed,
     read_source,
 )
 from .workers import parallel_map
@@ -116,7 +117,7 @@ def scan_file(file: SourceFile, survey: bool = False) -> Scan:
             cache.store(settings.scan_cache, file.path, source, (reason, facts, names))
     if reason is None:
         return None, facts, names
-    if syntax.is_not_analysed(reason):  # newer syntax: a notice, not a failure
+    if is_not_analysed(reason):  # newer syntax: a notice, not a failure
         return FileResult(file.display, file.path, UNCHANGED, notes=[reason]), {}, None
     return FileResult(file.display, file.path, FAILED, error=reason), {}, None
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from asyncfix.cli import main
 from asyncfix.codemods import cache, engine, scan
+from asyncfix.codemods.files import SourceFile
 from click.testing import CliRunner
 
 SLEEPY = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
@@ -167,11 +168,11 @@ def test_the_settings_key_is_the_same_in_every_process(tmp_path: Path):
     import sys
 
     code = (
-        "import black, dataclasses; from asyncfix.codemods.engine import _canonical;"
+        "import black, dataclasses; from asyncfix.codemods.cache import canonical;"
         "from conftest import DEFAULT_SETTINGS;"
         "v = {black.TargetVersion.PY39, black.TargetVersion.PY310, black.TargetVersion.PY311};"
         "mode = black.Mode(target_versions=v);"
-        "print(_canonical(dataclasses.replace(DEFAULT_SETTINGS, black_mode=mode)))"
+        "print(canonical(dataclasses.replace(DEFAULT_SETTINGS, black_mode=mode)))"
     )
     outputs = {
         subprocess.run(
@@ -185,3 +186,71 @@ def test_the_settings_key_is_the_same_in_every_process(tmp_path: Path):
         for seed in ("1", "2", "3")
     }
     assert len(outputs) == 1
+
+
+def test_the_names_are_the_registry_in_order():
+    """codemods.NAMES (what the CLI and the cache key use without importing any codemod)."""
+    from asyncfix.codemods import NAMES, REGISTRY
+
+    assert NAMES == tuple(codemod.NAME for codemod in REGISTRY)
+
+
+def _imported(stderr: str) -> set:
+    """The modules `python -X importtime` reported loading."""
+    return {
+        line.split("|")[-1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+def test_a_reused_run_imports_neither_libcst_nor_black_nor_a_codemod(tmp_path: Path):
+    """The warm path: a run whose results come from the cache loads only the CLI, the cache and
+    the renderers, and prints exactly what the run that computed them printed."""
+    import subprocess
+    import sys
+
+    from asyncfix.codemods import REGISTRY
+
+    project = _tree(tmp_path)
+    env = {**os.environ, cache.CACHE_ENV: str(tmp_path / "cache"), "NO_COLOR": "1"}
+
+    def asyncfix(*args: str):
+        command = [sys.executable, "-X", "importtime", "-m", "asyncfix", "-j", "1", *args]
+        done = subprocess.run(
+            [*command, str(project)], capture_output=True, text=True, env=env, cwd=str(tmp_path)
+        )
+        lines = done.stderr.splitlines()
+        said = "\n".join(line for line in lines if not line.startswith("import time:"))
+        return done.returncode, done.stdout, said, _imported(done.stderr)
+
+    heavy = {"libcst", "black", "asyncfix.codemods.registry", "asyncfix.codemods.engine"}
+    heavy |= {codemod.__module__ for codemod in REGISTRY}
+    cold = asyncfix("--dry-run")
+    warm = asyncfix("--dry-run")
+    assert heavy <= cold[3]  # the first run computes: it needs them all
+    assert cold[0] == 1 and "await asyncio.sleep(1)" in cold[1]
+    assert warm[:3] == cold[:3]
+    assert not heavy & warm[3], sorted(heavy & warm[3])
+    # --check prints otherwise from the same results: reused too, and as a computed run says
+    computed, reused = asyncfix("--check", "--no-cache"), asyncfix("--check")
+    assert computed[0] == 1 and reused[:3] == computed[:3]
+    assert not heavy & reused[3], sorted(heavy & reused[3])
+    (project / "helper.py").write_text(HELPER + "\n\nasync def more():\n    return 2\n")
+    edited = asyncfix("--dry-run")
+    assert "libcst" in edited[3] and edited[0] == 1
+
+
+def test_the_run_key_sees_the_black_table(tmp_path: Path):
+    """Formatting is part of the output: another [tool.black] table is another run."""
+    import dataclasses
+
+    from conftest import DEFAULT_SETTINGS
+
+    project = _tree(tmp_path)
+    files = [SourceFile(str(project / "sleepy.py"), str(project / "sleepy.py"))]
+    base = dataclasses.replace(DEFAULT_SETTINGS, black_mode=None, black={})
+    key = cache.key_of_run(files, base)
+    assert key == cache.key_of_run(files, dataclasses.replace(base, black_mode=object()))
+    assert key != cache.key_of_run(files, dataclasses.replace(base, black={"line_length": 60}))
+    assert key != cache.key_of_run(files, dataclasses.replace(base, black=None))
