@@ -16,7 +16,6 @@ from typing import Any, List, Optional, Tuple
 
 import click
 
-from . import __version__
 from .codemods import NAMES
 from .codemods.cache import directory_for, key_of_run, reused
 from .codemods.config import (
@@ -85,6 +84,15 @@ def _list_codemods(ctx: click.Context, _param: click.Parameter, value: bool) -> 
     width = max(len(codemod.NAME) for codemod in REGISTRY)
     for codemod in REGISTRY:
         click.echo(f"{codemod.NAME:<{width}}  {codemod.DESCRIPTION}")
+    ctx.exit(0)
+
+
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from . import __version__  # looked up only here: importlib.metadata is slow to import
+
+    click.echo(f"asyncfix, version {__version__}")
     ctx.exit(0)
 
 
@@ -195,7 +203,14 @@ def _explain(ctx: click.Context, _param: click.Parameter, value: Optional[str]) 
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only diffs, diagnostics and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list unchanged files and notes.")
-@click.version_option(__version__, prog_name="asyncfix")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_version,
+    help="Show the version and exit.",
+)
 @click.pass_context
 def main(
     ctx: click.Context,

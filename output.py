@@ -21,7 +21,6 @@ from urllib.parse import quote
 
 import click
 
-from . import __version__
 from .codemods.diagnostic import Diagnostic
 from .codemods.results import CHANGED, FAILED, UNCHANGED, FileResult, is_not_analysed
 
@@ -70,6 +69,12 @@ class RunResults:
                 for codemod in codemods:
                     needs.setdefault(package, {}).setdefault(codemod, []).append(result.display)
         return {package: dict(sorted(by.items())) for package, by in sorted(needs.items())}
+
+
+def _version() -> str:
+    from . import __version__  # looked up on use: importlib.metadata is slow to import
+
+    return __version__
 
 
 # -- explanations ----------------------------------------------------------------------------
@@ -280,7 +285,7 @@ def json_document(run: RunResults) -> Dict[str, Any]:
     counts = run.counts()
     return {
         "version": JSON_VERSION,
-        "tool": {"name": "asyncfix", "version": __version__},
+        "tool": {"name": "asyncfix", "version": _version()},
         "mode": run.mode,
         "files": files,
         "diagnostics": [_diagnostic_json(d) for d in run.diagnostics],
@@ -490,8 +495,8 @@ def sarif_document(run: RunResults) -> Dict[str, Any]:
                 "tool": {
                     "driver": {
                         "name": "asyncfix",
-                        "version": __version__,
-                        "semanticVersion": __version__,
+                        "version": _version(),
+                        "semanticVersion": _version(),
                         "rules": rules,
                     }
                 },
@@ -533,7 +538,7 @@ def render_report(run: RunResults, command: str = "") -> str:
     counts = run.counts()
     applied = run.mode == "apply"
     out = ["# asyncfix migration report", ""]
-    head = f"asyncfix {__version__}"
+    head = f"asyncfix {_version()}"
     if command:
         head += f", `{command}`"
     out.append(
