@@ -140,6 +140,39 @@ def store_run(directory: str, key: str, results: Any) -> None:
         pass
 
 
+def read_entry(path: str, header: bytes) -> Optional[Any]:
+    """What :func:`write_entry` kept at ``path`` under ``header``, or None (a miss)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    if not data.startswith(header + b"\n"):
+        return None
+    try:
+        return pickle.loads(data[len(header) + 1 :])
+    except Exception:  # truncated or from an incompatible build: a miss
+        return None
+
+
+def write_entry(path: str, header: bytes, value: Any) -> None:
+    """Keep ``value`` at ``path`` under ``header`` (atomically); never fails the run."""
+    try:
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        directory = os.path.dirname(path)
+        os.makedirs(directory, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(header + b"\n" + payload)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass
+
+
 def _entry(directory: str, path: str) -> str:
     return os.path.join(directory, hashlib.sha256(os.path.abspath(path).encode()).hexdigest())
 
@@ -205,8 +238,13 @@ def key_of_run(files: Sequence[SourceFile], settings: Settings) -> Optional[str]
         if isinstance(source, FileResult):
             return None
         contents.append((file.display, file.path, digest(source)))
-    # black_mode is made from settings.black (the key sees that, and black's build), so the key
-    # is the same before the CLI makes it, which it does only when the run is not reused.
+    return run_key(describe(settings), contents)
+
+
+def describe(settings: Settings) -> str:
+    """What of ``settings`` a run's results depend on, as text. black_mode is made from
+    settings.black (this sees that, and black's build), so the text is the same before the CLI
+    makes it, which it does only when the run is not reused."""
     described = canonical(
         dataclasses.replace(
             settings, black_mode=None, scan_cache=None, root=os.path.abspath(settings.root)
@@ -214,7 +252,7 @@ def key_of_run(files: Sequence[SourceFile], settings: Settings) -> Optional[str]
     )
     if settings.black is not None:
         described += _black_build()
-    return run_key(described, contents)
+    return described
 
 
 def _black_build() -> str:

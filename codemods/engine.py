@@ -16,10 +16,11 @@ import time
 from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
-from . import cache, rounds, workers
+from . import cache, memo, rounds, workers
 from .diagnostic import Diagnostic
 from .files import SourceFile
 from .phases import PHASES, phase, print_phases
+from .project import ProjectIndex
 from .results import (  # noqa: F401 - re-exported: the engine's interface
     CALL_GRAPH,
     CHANGED,
@@ -147,10 +148,7 @@ def _rounds(
     notes: Dict[str, List[Diagnostic]] = {}  # path -> notes on rewrites (rounds.py), on lines of it
     todo = list(good)
     for _ in range(MAX_ROUNDS):
-        items = [(file, current.get(file.path)) for file in todo]
-        # Most files return at once (no codemod wants them) and a few cost seconds each, often
-        # neighbours (one package's big modules): chunks would give them all to one worker.
-        outputs = parallel_map(_process_in_worker, items, jobs, (settings, project), chunked=False)
+        outputs = _rewrite_all(todo, current, settings, project, jobs)
         changed: Set[str] = set()
         for file, result in zip(todo, outputs):
             earlier = results.get(file.path)
@@ -198,6 +196,46 @@ def _rounds(
             results[path], status=FAILED, error=f"internal error: {NOT_A_FIXED_POINT}"
         )
     return results
+
+
+def _rewrite_all(
+    todo: Sequence[SourceFile],
+    current: Dict[str, bytes],
+    settings: Settings,
+    project: ProjectIndex,
+    jobs: int,
+) -> List[FileResult]:
+    """One round's rewrite of ``todo`` (each file's text as the rounds so far made it, or as on
+    disk), in the order of ``todo``. With the cache on, a file whose inputs are those of a kept
+    rewrite (memo.py) is not rewritten again."""
+    if not settings.scan_cache:
+        items = [(file, current.get(file.path)) for file in todo]
+        return list(parallel_map(_process_in_worker, items, jobs, (settings, project), False))
+    keys = memo.Keys(project, settings)
+    results: List[Optional[FileResult]] = []
+    missing: List[Tuple[int, SourceFile, bytes, str]] = []
+    for file in todo:
+        source = current.get(file.path)
+        if source is None:
+            read = read_source(file)
+            if isinstance(read, FileResult):
+                results.append(read)
+                continue
+            source = read
+        key = keys.of(file, source)
+        results.append(memo.load(settings.scan_cache, file.path, key, file.path not in current))
+        if results[-1] is None:
+            missing.append((len(results) - 1, file, source, key))
+    items = [(file, source) for _, file, source, _ in missing]
+    # Most files return at once (no codemod wants them) and a few cost seconds each, often
+    # neighbours (one package's big modules): chunks would give them all to one worker.
+    outputs = parallel_map(_process_in_worker, items, jobs, (settings, project), False)
+    for (index, file, _, key), result in zip(missing, outputs):
+        results[index] = result
+        if result.error != VANISHED:
+            memo.store(settings.scan_cache, file.path, key, file.path not in current, result)
+    PHASES["files rewritten"] = PHASES.get("files rewritten", 0.0) + len(missing)
+    return [result for result in results if result is not None]
 
 
 def _merge_results(earlier: FileResult, later: FileResult) -> FileResult:
