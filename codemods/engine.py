@@ -212,6 +212,7 @@ def _rewrite_all(
         items = [(file, current.get(file.path)) for file in todo]
         return list(parallel_map(_process_in_worker, items, jobs, (settings, project), False))
     keys = memo.Keys(project, settings)
+    first = not current  # the first round: every file as on disk
     results: List[Optional[FileResult]] = []
     missing: List[Tuple[int, SourceFile, bytes, str]] = []
     for file in todo:
@@ -223,7 +224,7 @@ def _rewrite_all(
                 continue
             source = read
         key = keys.of(file, source)
-        results.append(memo.load(settings.scan_cache, file.path, key, file.path not in current))
+        results.append(memo.load(settings.scan_cache, file.path, key, first))
         if results[-1] is None:
             missing.append((len(results) - 1, file, source, key))
     items = [(file, source) for _, file, source, _ in missing]
@@ -233,7 +234,7 @@ def _rewrite_all(
     for (index, file, _, key), result in zip(missing, outputs):
         results[index] = result
         if result.error != VANISHED:
-            memo.store(settings.scan_cache, file.path, key, file.path not in current, result)
+            memo.store(settings.scan_cache, file.path, key, first, result)
     PHASES["files rewritten"] = PHASES.get("files rewritten", 0.0) + len(missing)
     return [result for result in results if result is not None]
 

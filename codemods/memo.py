@@ -21,9 +21,9 @@ cache.py, so a tool change invalidates everything first):
 
 A part of the index that cannot be written the same way in every process (an object whose
 text is its memory address) makes every key differ: the memo then never hits, it is never
-wrong. Two entries per file, written atomically like the first pass's: its rewrite as read
-from disk, and its latest rewrite of a text an earlier round made (the round that confirms a
-rewrite); in each, the last key wins.
+wrong. Two entries per file, written atomically like the first pass's: its rewrite in the
+first round of a run, and in a later round (the round that confirms a rewrite, or that follows
+what another file's rewrite changed); in each, the last key wins.
 """
 
 from __future__ import annotations
@@ -74,17 +74,16 @@ class Keys:
         )
 
 
-def _entry(directory: str, path: str, on_disk: bool) -> str:
+def _entry(directory: str, path: str, first: bool) -> str:
     name = hashlib.sha256(os.path.abspath(path).encode()).hexdigest()
-    return os.path.join(directory, "rewrites", name if on_disk else name + "-round")
+    return os.path.join(directory, "rewrites", name if first else name + "-later")
 
 
-def load(directory: str, path: str, key: str, on_disk: bool) -> Optional[FileResult]:
-    """The kept rewrite of ``path`` under ``key``, or None; ``on_disk``: of the text on disk,
-    else of a text an earlier round of the run made."""
-    kept = cache.read_entry(_entry(directory, path, on_disk), _MAGIC + key.encode())
+def load(directory: str, path: str, key: str, first: bool) -> Optional[FileResult]:
+    """The kept rewrite of ``path`` under ``key``, or None; ``first``: in the first round."""
+    kept = cache.read_entry(_entry(directory, path, first), _MAGIC + key.encode())
     return kept if isinstance(kept, FileResult) else None
 
 
-def store(directory: str, path: str, key: str, on_disk: bool, result: FileResult) -> None:
-    cache.write_entry(_entry(directory, path, on_disk), _MAGIC + key.encode(), result)
+def store(directory: str, path: str, key: str, first: bool, result: FileResult) -> None:
+    cache.write_entry(_entry(directory, path, first), _MAGIC + key.encode(), result)
