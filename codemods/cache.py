@@ -19,13 +19,15 @@ collects them and overwrites the entry.
 The whole run's results (:func:`run_key`, :func:`load_run`, :func:`store_run`): what depends on
 more than one file (the project index, the await actions, the blocking plan, every rewrite and
 diagnostic) is a function of every file of the run, so it is kept under one key that hashes,
-besides the tool digest, the settings of the run (codemods, options, root, formatting, import
-style, whether the run writes) and, for every file, its path as shown, its real path and its
-bytes, and which of the directories holding the files (and their parents) are packages (an
-``__init__.py`` changes module names, so resolution). A re-run with nothing changed loads the
-results and does no other work; any edited, added, removed or renamed file, or another setting,
-is another key, and that run recomputes the index and the rewrite from the per-file facts (its
-unchanged files are not parsed again). What the key does not see: a file that is not part of
+besides the tool digest, the settings of the run (codemods, options, root, the [tool.black]
+table and which black is installed, import style, whether the run writes) and, for every file,
+its path as shown, its real path and its bytes, and which of the directories holding the files
+(and their parents) are packages (an ``__init__.py`` changes module names, so resolution). A
+re-run with nothing changed loads the results and does no other work: the CLI checks this key
+before it imports the engine, libcst, black or any codemod (tests/test_cache.py checks with
+``python -X importtime``). Any edited, added, removed or renamed file, or another setting, is
+another key, and that run recomputes the index from the per-file facts (its unchanged files are
+not parsed again) and rewrites the files whose inputs changed (memo.py). What the key does not see: a file that is not part of
 the run and not an ``__init__.py`` (a module outside the paths given that an import would
 resolve to is not part of the project index either, so it cannot change the result).
 
