@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from dataclasses import replace
 from typing import Any, List, Optional, Tuple
 
 import click
 
-from . import __version__
-from .codemods import BY_NAME, REGISTRY
-from .codemods.cache import directory_for
+from .codemods import NAMES
+from .codemods.cache import directory_for, key_of_run, reused
 from .codemods.config import (
     CLI_OPTIONS,
     ConfigError,
@@ -26,7 +26,12 @@ from .codemods.config import (
     find_project_root,
     load_pyproject,
 )
-from .codemods.engine import (
+from .codemods.files import DEFAULT_EXCLUDES, discover
+from .codemods.imports import style_from as isort_style
+
+# Only what a run whose results come from the cache needs is imported here: the engine (libcst,
+# every codemod) and black are imported when a run computes something (tests/test_cache.py).
+from .codemods.results import (
     CHANGED,
     FAILED,
     FileResult,
@@ -34,12 +39,8 @@ from .codemods.engine import (
     Settings,
     SourceError,
     default_jobs,
-    run,
-    transform_standalone,
-    write_result,
 )
-from .codemods.files import DEFAULT_EXCLUDES, discover
-from .codemods.imports import style_from as isort_style
+from .codemods.writer import write_result
 from .output import (
     FORMATS,
     RunResults,
@@ -61,9 +62,9 @@ def _names(value: Any, option: str) -> List[str]:
         return []
     items = value.split(",") if isinstance(value, str) else list(value)
     names = [str(item).strip() for item in items if str(item).strip()]
-    unknown = [name for name in names if name not in BY_NAME]
+    unknown = [name for name in names if name not in NAMES]
     if unknown:
-        valid = ", ".join(codemod.NAME for codemod in REGISTRY)
+        valid = ", ".join(NAMES)
         raise click.UsageError(
             f"{option}: unknown codemod {', '.join(map(repr, unknown))} (valid: {valid})"
         )
@@ -78,9 +79,20 @@ def _given(ctx: click.Context, name: str) -> bool:
 def _list_codemods(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
+    from .codemods import REGISTRY
+
     width = max(len(codemod.NAME) for codemod in REGISTRY)
     for codemod in REGISTRY:
         click.echo(f"{codemod.NAME:<{width}}  {codemod.DESCRIPTION}")
+    ctx.exit(0)
+
+
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from . import __version__  # looked up only here: importlib.metadata is slow to import
+
+    click.echo(f"asyncfix, version {__version__}")
     ctx.exit(0)
 
 
@@ -191,7 +203,14 @@ def _explain(ctx: click.Context, _param: click.Parameter, value: Optional[str]) 
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only diffs, diagnostics and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Also list unchanged files and notes.")
-@click.version_option(__version__, prog_name="asyncfix")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_version,
+    help="Show the version and exit.",
+)
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -242,30 +261,27 @@ def main(
     selected = _names(select if _given(ctx, "select") else config.get("select"), "--select")
     ignored = _names(ignore if _given(ctx, "ignore") else config.get("ignore"), "--ignore")
     names = tuple(
-        codemod.NAME
-        for codemod in REGISTRY
-        if (not selected or codemod.NAME in selected) and codemod.NAME not in ignored
+        name for name in NAMES if (not selected or name in selected) and name not in ignored
     )
     use_black = format_ if _given(ctx, "format_") else config.get("format", True)
-    black_mode = None
-    if use_black:
-        from .codemods.formatting import black_mode as make_mode
-
-        try:
-            black_mode = make_mode(black_options(pyproject))
-        except (KeyError, ValueError, TypeError) as error:
-            raise click.UsageError(f"[tool.black] in {root}/pyproject.toml: {error}")
+    black_table = (black_options(pyproject) or {}) if use_black else None
     use_cache = use_cache if _given(ctx, "use_cache") else config.get("cache", True)
     settings = settings_from(
-        root, pyproject, config, names, black_mode, mode, use_cache, migrate, paths
+        root, pyproject, config, names, black_table, mode, use_cache, migrate, paths
     )
 
     verifier = _verifier(ctx, config, verify_cmd, verify_timeout, mode, paths, root, quiet)
     if paths == ("-",):
-        ctx.exit(_run_stdin(settings, mode))
+        ctx.exit(_run_stdin(_with_black(settings), mode))
 
     excludes = (*DEFAULT_EXCLUDES, *config.get("exclude", []), *exclude)
     files, missing = discover(paths, excludes)
+    # The last run's results, when it was this run (cache.py): then neither the engine nor
+    # black is imported. --verify's second round reruns the engine: it always computes.
+    key = key_of_run(files, settings) if settings.scan_cache else None
+    kept = reused(files, settings, key) if verifier is None else None
+    if kept is None:
+        settings = _with_black(settings)
     workers = jobs or config.get("jobs") or default_jobs()
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
@@ -283,7 +299,15 @@ def main(
     review = _Review(color) if interactive else None
     show = _Show(mode, output_format, color, quiet, verbose, review)
     _rewrite_pass(
-        files, settings, workers, show, verifier, run_results.results, run_results.skipped
+        files,
+        settings,
+        workers,
+        show,
+        verifier,
+        run_results.results,
+        run_results.skipped,
+        kept,
+        key,
     )
     if not quiet:
         click.echo(summary_line(mode, run_results), err=True)
@@ -326,19 +350,32 @@ def main(
     ctx.exit(1 if (counts[CHANGED] and mode != "apply") or left else 0)
 
 
+def _with_black(settings: Settings) -> Settings:
+    """``settings`` with the black.Mode its [tool.black] table describes (formatting on)."""
+    if settings.black is None or settings.black_mode is not None:
+        return settings
+    from .codemods.formatting import black_mode as make_mode
+
+    try:
+        return replace(settings, black_mode=make_mode(settings.black))
+    except (KeyError, ValueError, TypeError) as error:
+        raise click.UsageError(f"[tool.black] in {settings.root}/pyproject.toml: {error}")
+
+
 def settings_from(
     root: str,
     pyproject: dict,
     config: dict,
     names: Tuple[str, ...],
-    black_mode: Optional[object],
+    black: Optional[dict],
     mode: str,
     use_cache: bool,
     migrate: Optional[bool],
     paths: Tuple[str, ...],
 ) -> Settings:
     """The run's one :class:`Settings`: [tool.asyncfix] (minus the CLI's own keys) as the
-    codemods' options, ``--migrate``, the cache, the project's isort style."""
+    codemods' options, ``--migrate``, the cache, the project's isort style, [tool.black] (None:
+    no formatting; :func:`_with_black` makes the black.Mode)."""
     options = {
         key: value
         for key, value in config.items()
@@ -348,7 +385,7 @@ def settings_from(
         options["migrate"] = True
     return Settings(
         codemods=names,
-        black_mode=black_mode,
+        black=black,
         root=root,
         options=options,
         scan_cache=directory_for(names) if use_cache and paths != ("-",) else None,
@@ -398,10 +435,19 @@ def _rewrite_pass(
     verifier: Optional[Verifier],
     out: List[FileResult],
     skipped: List[str],
+    kept: Optional[List[FileResult]] = None,
+    key: Optional[str] = None,
 ) -> None:
-    """Run the engine over ``files``; render each result, write what is to be written (through
-    the verifier's hook, so ``--verify`` can undo it), and add the results to ``out``."""
-    results = run(files, settings, workers)
+    """Run the engine over ``files`` (or take ``kept``, the cached results of this very run);
+    render each result, write what is to be written (through the verifier's hook, so
+    ``--verify`` can undo it), and add the results to ``out``. ``key``: this run's key in the
+    whole-run cache, when the caller computed it."""
+    if kept is not None:
+        results = iter(kept)
+    else:
+        from .codemods.engine import run
+
+        results = run(files, settings, workers, key)
     review = show.review
     show_bar = sys.stderr.isatty() and not show.quiet and review is None and len(files) > 1
     bar = (
@@ -428,7 +474,7 @@ def _rewrite_pass(
         if bar is not None:
             bar.finish()
             click.echo(err=True)
-        results.close()
+        getattr(results, "close", lambda: None)()
 
 
 def _verifier(
@@ -518,6 +564,8 @@ def _run_stdin(settings: Settings, mode: str) -> int:
     stdout = sys.stdout.buffer
     source = sys.stdin.buffer.read()
     filename = os.path.join(os.getcwd(), "stdin.py")
+    from .codemods.engine import transform_standalone
+
     try:
         outcome = transform_standalone(source, "-", settings, filename)
     except (SourceError, InternalError) as error:

@@ -21,11 +21,8 @@ from urllib.parse import quote
 
 import click
 
-from . import __version__
-from .codemods import REGISTRY
-from .codemods.base import Diagnostic
-from .codemods.engine import CHANGED, FAILED, UNCHANGED, FileResult
-from .codemods.syntax import is_not_analysed
+from .codemods.diagnostic import Diagnostic
+from .codemods.results import CHANGED, FAILED, UNCHANGED, FileResult, is_not_analysed
 
 FORMATS = ("text", "json", "github", "sarif")
 JSON_VERSION = 1
@@ -74,11 +71,19 @@ class RunResults:
         return {package: dict(sorted(by.items())) for package, by in sorted(needs.items())}
 
 
+def _version() -> str:
+    from . import __version__  # looked up on use: importlib.metadata is slow to import
+
+    return __version__
+
+
 # -- explanations ----------------------------------------------------------------------------
 
 
 def known_codes() -> Dict[str, List[Tuple[str, str]]]:
     """Every diagnostic code the registered codemods declare -> [(codemod, explanation)]."""
+    from .codemods import REGISTRY  # every codemod: only here, not on every run
+
     codes: Dict[str, List[Tuple[str, str]]] = {}
     for codemod in REGISTRY:
         for code, text in codemod.CODES.items():
@@ -280,7 +285,7 @@ def json_document(run: RunResults) -> Dict[str, Any]:
     counts = run.counts()
     return {
         "version": JSON_VERSION,
-        "tool": {"name": "asyncfix", "version": __version__},
+        "tool": {"name": "asyncfix", "version": _version()},
         "mode": run.mode,
         "files": files,
         "diagnostics": [_diagnostic_json(d) for d in run.diagnostics],
@@ -490,8 +495,8 @@ def sarif_document(run: RunResults) -> Dict[str, Any]:
                 "tool": {
                     "driver": {
                         "name": "asyncfix",
-                        "version": __version__,
-                        "semanticVersion": __version__,
+                        "version": _version(),
+                        "semanticVersion": _version(),
                         "rules": rules,
                     }
                 },
@@ -533,7 +538,7 @@ def render_report(run: RunResults, command: str = "") -> str:
     counts = run.counts()
     applied = run.mode == "apply"
     out = ["# asyncfix migration report", ""]
-    head = f"asyncfix {__version__}"
+    head = f"asyncfix {_version()}"
     if command:
         head += f", `{command}`"
     out.append(

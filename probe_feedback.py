@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Callable, FrozenSet, List, Mapping, Optio
 
 import click
 
-from .codemods import blocking_tables, resolve, rounds
-from .codemods.base import Diagnostic
+from .codemods import resolve, rounds
 from .codemods.config import ConfigError
-from .codemods.engine import CHANGED, FileResult, Settings
+from .codemods.diagnostic import Diagnostic
+from .codemods.results import CHANGED, FileResult, Settings
 from .output import RunResults, summary_line
 
 if TYPE_CHECKING:
@@ -106,6 +106,8 @@ def unknown_blocking(
     blocking plan matches. The stall is known when any name is; otherwise each name is a fact."""
     if not isinstance(probe, Mapping):
         return []
+    from .codemods import blocking_tables  # the tables: only when the probe found something
+
     try:
         user = blocking_tables.user_blocking(options)
     except ConfigError:
@@ -158,6 +160,8 @@ def _feedable(name: str) -> bool:
 
 
 def _known(callee: str, user: FrozenSet[str]) -> bool:
+    from .codemods import blocking_tables
+
     return (
         blocking_tables.lookup(callee) is not None
         or blocking_tables.match_user(callee, user) is not None
@@ -188,6 +192,8 @@ def static_name(rootdir: str, path: str, line: int, call: str) -> Optional[str]:
 
 def with_facts(options: Mapping[str, Any], facts: Sequence[str]) -> dict:
     """``options`` with ``facts`` added to ``blocking`` (kept sorted, no duplicates)."""
+    from .codemods import blocking_tables
+
     try:
         known = set(blocking_tables.user_blocking(options))
     except ConfigError:

@@ -5,12 +5,18 @@ Runs, on the same files in the same run:
 - `ast.parse` of every file in one process (the floor: Python's C parser),
 - libcst's parse of every file in one process (what a naive codemod runner pays),
 - `ruff check --select ASYNC` (the speed a linter of the same rules reaches),
-- with ``--edit``, a re-run after one file of a copy of the tree changed (the pre-commit case),
-and prints one Markdown table, with the load average at the end of each figure (the machine is
-shared: compare rows of one run, not runs) and asyncfix's own time per phase. The default tree is the installed sources of the packages the
-test environment has (sqlalchemy, fastapi, starlette, pydantic, httpx, click, black, libcst).
+- with ``--edit``, re-runs after one file of a copy of the tree changed (the pre-commit case):
+  a comment added (no fact changes), then a function added,
+- with ``--busy N``, every asyncfix figure again with N busy loops on the machine (the
+  "stable under load" target: compare with the quiet rows of the same run),
+and prints one Markdown table: wall time, CPU time (user + system of the process and its
+workers: what the load does not inflate), and the load average at the end of each figure (the
+machine is shared: compare rows of one run, not runs), and asyncfix's own time per phase. The
+default tree is the installed sources of the packages the test environment has (sqlalchemy,
+fastapi, starlette, pydantic, httpx, click, black, libcst). Python may write bytecode for
+asyncfix's own modules (as an installed package has it): a run without it compiles every module.
 
-    python benchmarks/tool_speed.py [--jobs 2] [--skip-libcst] [--edit] [PATH ...]
+    python benchmarks/tool_speed.py [--jobs 2] [--skip-libcst] [--edit] [--busy 2] [PATH ...]
 """
 
 from __future__ import annotations
@@ -48,8 +54,16 @@ def python_files(paths: List[str]) -> List[Path]:
     return files
 
 
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def _asyncfix(paths: List[str], jobs: int, cwd: str, env: dict, extra=()) -> tuple:
-    """One ``asyncfix --dry-run`` as a user runs it: (wall seconds, the run, its phases line)."""
+    """One ``asyncfix --dry-run`` as a user runs it: (wall seconds, CPU seconds, the run, its
+    phases line)."""
+    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    cpu = _cpu()
     started = time.perf_counter()
     run = subprocess.run(
         [sys.executable, "-m", "asyncfix", "--dry-run", "--jobs", str(jobs), *extra, *paths],
@@ -60,10 +74,56 @@ def _asyncfix(paths: List[str], jobs: int, cwd: str, env: dict, extra=()) -> tup
         text=True,
     )
     wall = time.perf_counter() - started
+    cpu = _cpu() - cpu
     if run.returncode not in (0, 1):
         sys.exit(f"asyncfix failed ({run.returncode}):\n{run.stderr[-2000:]}")
     phases = [line for line in run.stderr.splitlines() if line.startswith("asyncfix phases:")]
-    return wall, run, phases[-1][len("asyncfix phases: ") :] if phases else ""
+    return wall, cpu, run, phases[-1][len("asyncfix phases: ") :] if phases else ""
+
+
+def _busy(count: int) -> list:
+    """``count`` processes that keep a core busy until killed."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+
+def _asyncfix_rows(paths: List[str], args, rows: list, phases: dict, tag: str):
+    """asyncfix itself, as a user runs it (--dry-run writes nothing, so no copy is needed), from
+    an empty directory (no pyproject.toml of ours applies) with a cache directory of its own:
+    cold (empty cache), re-run with no file changed (pre-commit, CI re-runs) and, with --edit,
+    re-runs after one file of a copy of the tree changed. Returns the last run."""
+    jobs = args.jobs
+    with tempfile.TemporaryDirectory() as empty:
+        env = {**os.environ, "ASYNCFIX_CACHE_DIR": os.path.join(empty, "cache")}
+        wall, cpu, run, phases["cold" + tag] = _asyncfix(paths, jobs, empty, env)
+        rows.append(
+            (f"asyncfix --dry-run --jobs {jobs}, cold (empty cache){tag}", wall, cpu, _load())
+        )
+        cold_out = run.stdout
+        wall, cpu, run, phases["warm" + tag] = _asyncfix(paths, jobs, empty, env)
+        rows.append(
+            (f"asyncfix --dry-run --jobs {jobs}, re-run (cache warm){tag}", wall, cpu, _load())
+        )
+        if run.stdout != cold_out:
+            print("WARNING: the warm re-run printed something else than the cold run")
+        if not args.edit:
+            return run
+        copy = os.path.join(empty, "tree")
+        copies = []
+        for index, path in enumerate(paths):
+            copies.append(os.path.join(copy, f"{index}", os.path.basename(path)))
+            shutil.copytree(path, copies[-1], ignore=shutil.ignore_patterns("__pycache__"))
+        _asyncfix(copies, jobs, empty, env)  # warm the cache for the copy
+        victim = sorted(Path(copies[0]).rglob("*.py"))[0]
+        for what, added in (
+            ("a comment added", "\n# a benchmark edit\n"),
+            ("a function added", "\n\ndef _asyncfix_benchmark_edit():\n    return 1\n"),
+        ):
+            victim.write_text(victim.read_text() + added)
+            wall, cpu, run, phases[f"one file changed, {what}{tag}"] = _asyncfix(
+                copies, jobs, empty, env
+            )
+            rows.append((f"asyncfix --dry-run, one file changed: {what}{tag}", wall, cpu, _load()))
+        return run
 
 
 def _load() -> str:
@@ -78,57 +138,43 @@ def main() -> None:
     parser.add_argument(
         "--edit",
         action="store_true",
-        help="also time a re-run after one file changed (on a copy of the tree: slower to set up)",
+        help="also time re-runs after one file changed (on a copy of the tree: slower to set up)",
+    )
+    parser.add_argument(
+        "--busy", type=int, default=0, help="also run every asyncfix figure with N busy loops"
     )
     args = parser.parse_args()
     paths = [os.path.abspath(p) for p in (args.paths or default_paths())]
     files = python_files(paths)
     sources = [f.read_bytes() for f in files]
     lines = sum(s.count(b"\n") for s in sources)
-    rows = []  # (what, wall seconds, load average when it ended)
-
-    # asyncfix itself, as a user runs it (a copy is not needed: --dry-run writes nothing).
-    # Run from an empty directory so no pyproject.toml of ours applies, with a cache directory
-    # of its own: the first run starts cold (and fills it), the second is a re-run with no
-    # file changed (pre-commit, CI re-runs).
+    rows = []  # (what, wall seconds, CPU seconds or None, load average when it ended)
     phases = {}
-    with tempfile.TemporaryDirectory() as empty:
-        env = {**os.environ, "ASYNCFIX_CACHE_DIR": os.path.join(empty, "cache")}
-        wall, run, phases["cold"] = _asyncfix(paths, args.jobs, empty, env)
-        rows.append((f"asyncfix --dry-run --jobs {args.jobs}, cold (empty cache)", wall, _load()))
-        cold_out = run.stdout
-        wall, run, phases["warm"] = _asyncfix(paths, args.jobs, empty, env)
-        rows.append((f"asyncfix --dry-run --jobs {args.jobs}, re-run (cache warm)", wall, _load()))
-        if run.stdout != cold_out:
-            print("WARNING: the warm re-run printed something else than the cold run")
-        if args.edit:
-            copy = os.path.join(empty, "tree")
-            copies = []
-            for index, path in enumerate(paths):
-                copies.append(os.path.join(copy, f"{index}", os.path.basename(path)))
-                shutil.copytree(path, copies[-1], ignore=shutil.ignore_patterns("__pycache__"))
-            _asyncfix(copies, args.jobs, empty, env)  # warm the cache for the copy
-            victim = sorted(Path(copies[0]).rglob("*.py"))[0]
-            victim.write_text(
-                victim.read_text() + "\n\ndef _asyncfix_benchmark_edit():\n    return 1\n"
-            )
-            wall, run, phases["one file changed"] = _asyncfix(copies, args.jobs, empty, env)
-            rows.append(("asyncfix --dry-run, re-run after one file changed", wall, _load()))
+    for busy in sorted({0, args.busy}):
+        loops = _busy(busy)
+        try:
+            run = _asyncfix_rows(paths, args, rows, phases, f", {busy} busy loops" if busy else "")
+        finally:
+            for loop in loops:
+                loop.kill()
+                loop.wait()
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     summary = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ""
 
     ruff = shutil.which("ruff") or os.path.join(os.path.dirname(sys.executable), "ruff")
     if os.path.exists(ruff):
-        walls = []
-        for _ in range(2):  # the second: ruff's own cache warm, as in a re-run
-            started = time.perf_counter()
-            subprocess.run(
-                [ruff, "check", "--select", "ASYNC", "--no-fix", "--exit-zero", "--quiet", *paths],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            walls.append(time.perf_counter() - started)
-        rows.append(("ruff check --select ASYNC (re-run)", walls[-1], _load()))
+        with tempfile.TemporaryDirectory() as ruff_cache:
+            for what in ("no cache", "re-run, cache warm"):
+                cpu = _cpu()
+                started = time.perf_counter()
+                subprocess.run(
+                    [ruff, "check", "--select", "ASYNC", "--no-fix", "--exit-zero", "--quiet"]
+                    + ["--cache-dir", ruff_cache, *paths],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                wall = time.perf_counter() - started
+                rows.append((f"ruff check --select ASYNC ({what})", wall, _cpu() - cpu, _load()))
 
     started = time.perf_counter()
     for source in sources:
@@ -136,7 +182,8 @@ def main() -> None:
             ast.parse(source)
         except (SyntaxError, ValueError):
             pass
-    rows.append(("ast.parse of every file (1 process)", time.perf_counter() - started, _load()))
+    wall = time.perf_counter() - started
+    rows.append(("ast.parse of every file (1 process)", wall, None, _load()))
 
     if not args.skip_libcst:
         import libcst
@@ -147,9 +194,8 @@ def main() -> None:
                 libcst.parse_module(source)
             except Exception:
                 pass
-        rows.append(
-            ("libcst parse of every file (1 process)", time.perf_counter() - started, _load())
-        )
+        wall = time.perf_counter() - started
+        rows.append(("libcst parse of every file (1 process)", wall, None, _load()))
 
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -157,10 +203,11 @@ def main() -> None:
     print(f"tree: {', '.join(Path(p).name for p in paths)}: {len(files)} files, {lines} lines")
     print(f"asyncfix summary: {summary}")
     print()
-    print("| what | wall time (s) | load average |")
-    print("|---|---|---|")
-    for what, wall, load in rows:
-        print(f"| {what} | {wall:.2f} | {load} |")
+    print("| what | wall time (s) | CPU time (s) | load average |")
+    print("|---|---|---|---|")
+    for what, wall, cpu, load in rows:
+        shown = "(in process)" if cpu is None else f"{cpu:.2f}"
+        print(f"| {what} | {wall:.2f} | {shown} | {load} |")
     print(f"\npeak RSS of any asyncfix process: {peak_kib / 1024:.0f} MiB")
     print(f"asyncfix exit code: {run.returncode}")
     for name, line in phases.items():

@@ -50,25 +50,8 @@ from libcst.metadata import (
 )
 
 from .callgraph import IGNORE_COMMENT
+from .diagnostic import Diagnostic  # noqa: F401 - its home is diagnostic.py (no libcst)
 from .program_facts import ModuleFacts, Program, ProjectIndex, qualified
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """Something a codemod saw and deliberately did not rewrite (flake8/ruff shape)."""
-
-    path: str
-    line: int
-    column: int  # 1-based, like ruff and flake8
-    code: str
-    message: str
-    hint: str
-    codemod: str
-
-    def format(self) -> str:
-        text = f"{self.path}:{self.line}:{self.column}: {self.code} {self.message}"
-        return f"{text} (hint: {self.hint})" if self.hint else text
-
 
 # For a line: None means every codemod is ignored there, a set names the ignored codemods.
 IgnoreMap = Mapping[int, Optional[FrozenSet[str]]]

@@ -19,13 +19,15 @@ collects them and overwrites the entry.
 The whole run's results (:func:`run_key`, :func:`load_run`, :func:`store_run`): what depends on
 more than one file (the project index, the await actions, the blocking plan, every rewrite and
 diagnostic) is a function of every file of the run, so it is kept under one key that hashes,
-besides the tool digest, the settings of the run (codemods, options, root, formatting, import
-style, whether the run writes) and, for every file, its path as shown, its real path and its
-bytes, and which of the directories holding the files (and their parents) are packages (an
-``__init__.py`` changes module names, so resolution). A re-run with nothing changed loads the
-results and does no other work; any edited, added, removed or renamed file, or another setting,
-is another key, and that run recomputes the index and the rewrite from the per-file facts (its
-unchanged files are not parsed again). What the key does not see: a file that is not part of
+besides the tool digest, the settings of the run (codemods, options, root, the [tool.black]
+table and which black is installed, import style, whether the run writes) and, for every file,
+its path as shown, its real path and its bytes, and which of the directories holding the files
+(and their parents) are packages (an ``__init__.py`` changes module names, so resolution). A
+re-run with nothing changed loads the results and does no other work: the CLI checks this key
+before it imports the engine, libcst, black or any codemod (tests/test_cache.py checks with
+``python -X importtime``). Any edited, added, removed or renamed file, or another setting, is
+another key, and that run recomputes the index from the per-file facts (its unchanged files are
+not parsed again) and rewrites the files whose inputs changed (memo.py). What the key does not see: a file that is not part of
 the run and not an ``__init__.py`` (a module outside the paths given that an import would
 resolve to is not part of the project index either, so it cannot change the result).
 
@@ -39,13 +41,18 @@ always safe.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib.util
 import os
 import pickle
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
+
+from .files import SourceFile, digest
+from .results import FileResult, Settings, read_source
 
 CACHE_ENV = "ASYNCFIX_CACHE_DIR"
 _MAGIC = b"asyncfix-scan-3\n"
@@ -135,6 +142,39 @@ def store_run(directory: str, key: str, results: Any) -> None:
         pass
 
 
+def read_entry(path: str, header: bytes) -> Optional[Any]:
+    """What :func:`write_entry` kept at ``path`` under ``header``, or None (a miss)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    if not data.startswith(header + b"\n"):
+        return None
+    try:
+        return pickle.loads(data[len(header) + 1 :])
+    except Exception:  # truncated or from an incompatible build: a miss
+        return None
+
+
+def write_entry(path: str, header: bytes, value: Any) -> None:
+    """Keep ``value`` at ``path`` under ``header`` (atomically); never fails the run."""
+    try:
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        directory = os.path.dirname(path)
+        os.makedirs(directory, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(header + b"\n" + payload)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass
+
+
 def _entry(directory: str, path: str) -> str:
     return os.path.join(directory, hashlib.sha256(os.path.abspath(path).encode()).hexdigest())
 
@@ -170,3 +210,72 @@ def store(directory: str, path: str, source: bytes, result: Any) -> None:
             raise
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
+
+
+def canonical(value: Any) -> Any:
+    """``value`` as text that is the same in every process (sets sorted, dataclasses and
+    mappings by field): part of the key of a whole run."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        return f"{type(value).__name__}({canonical(fields)})"
+    if isinstance(value, Mapping):
+        return (
+            "{"
+            + ", ".join(sorted(f"{canonical(k)}: {canonical(v)}" for k, v in value.items()))
+            + "}"
+        )
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(canonical(v) for v in value)) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(canonical(v) for v in value) + "]"
+    return repr(value)
+
+
+def key_of_run(files: Sequence[SourceFile], settings: Settings) -> Optional[str]:
+    """The key of this run's results in the cache (cache.run_key); None when a file cannot be
+    read (the run reports it, and is not kept)."""
+    contents = []
+    for file in files:
+        source = read_source(file)
+        if isinstance(source, FileResult):
+            return None
+        contents.append((file.display, file.path, digest(source)))
+    return run_key(describe(settings), contents)
+
+
+def describe(settings: Settings) -> str:
+    """What of ``settings`` a run's results depend on, as text. black_mode is made from
+    settings.black (this sees that, and black's build), so the text is the same before the CLI
+    makes it, which it does only when the run is not reused."""
+    described = canonical(
+        dataclasses.replace(
+            settings, black_mode=None, scan_cache=None, root=os.path.abspath(settings.root)
+        )
+    )
+    if settings.black is not None:
+        described += _black_build()
+    return described
+
+
+def _black_build() -> str:
+    """Which black formats (its version decides the output): its files' place, size and
+    time, found without importing it."""
+    spec = importlib.util.find_spec("black")
+    if spec is None or not spec.origin:
+        return "black: none"
+    found = os.stat(spec.origin)
+    return f"black: {spec.origin} {found.st_size} {found.st_mtime_ns}"
+
+
+def reused(
+    files: Sequence[SourceFile], settings: Settings, key: Optional[str] = None
+) -> Optional[List[FileResult]]:
+    """The results of the last run, when it was this run (``key``, :func:`key_of_run`, computed
+    when not given); None otherwise, or without a cache."""
+    if not settings.scan_cache:
+        return None
+    key = key or key_of_run(files, settings)
+    kept = load_run(settings.scan_cache, key) if key is not None else None
+    if isinstance(kept, list) and len(kept) == len(files):
+        return kept
+    return None

@@ -12,16 +12,15 @@ that run's results whole.
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import time
 from dataclasses import replace
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
-from . import cache, rounds, workers
-from .base import Diagnostic
-from .files import SourceFile, digest
+from . import cache, memo, rounds, workers
+from .diagnostic import Diagnostic
+from .files import SourceFile
 from .phases import PHASES, phase, print_phases
+from .program_facts import ProjectIndex
 from .results import (  # noqa: F401 - re-exported: the engine's interface
     CALL_GRAPH,
     CHANGED,
@@ -34,6 +33,7 @@ from .results import (  # noqa: F401 - re-exported: the engine's interface
     Outcome,
     Settings,
     SourceError,
+    default_jobs,
     read_source,
     unified_diff,
 )
@@ -94,19 +94,22 @@ def _process_in_worker(item: Tuple[SourceFile, Optional[bytes]]) -> FileResult:
     return process_file(file, *workers.worker_args, source=source)
 
 
-def run(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Iterator[FileResult]:
+def run(
+    files: Sequence[SourceFile], settings: Settings, jobs: int, key: Optional[str] = None
+) -> Iterator[FileResult]:
     """Scan every file and build the project index, then rewrite the files that parsed, in
-    rounds until nothing changes; results in the order of ``files``, whatever the scheduling."""
+    rounds until nothing changes; results in the order of ``files``, whatever the scheduling.
+    ``key``: the run's key in the whole-run cache (cache.key_of_run), if already computed."""
     PHASES.clear()
     started = time.perf_counter()
-    key = _run_key(files, settings) if settings.scan_cache else None
-    if key is not None:
-        kept = cache.load_run(settings.scan_cache, key)
-        if isinstance(kept, list) and len(kept) == len(files):
-            phase("reused the last run", started)
-            print_phases()
-            yield from kept
-            return
+    if key is None and settings.scan_cache:
+        key = cache.key_of_run(files, settings)
+    kept = cache.reused(files, settings, key)
+    if kept is not None:
+        phase("reused the last run", started)
+        print_phases()
+        yield from kept
+        return
     scans = first_pass(files, settings, jobs)
     started = phase("scan", started)
     facts = {file.path: facts for file, (_, facts, _) in zip(files, scans) if facts}
@@ -128,40 +131,6 @@ def run(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Iterator[
     yield from results
 
 
-def _canonical(value: Any) -> Any:
-    """``value`` as text that is the same in every process (sets sorted, dataclasses and
-    mappings by field): part of the key of a whole run."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        return f"{type(value).__name__}({_canonical(fields)})"
-    if isinstance(value, Mapping):
-        return (
-            "{"
-            + ", ".join(sorted(f"{_canonical(k)}: {_canonical(v)}" for k, v in value.items()))
-            + "}"
-        )
-    if isinstance(value, (set, frozenset)):
-        return "{" + ", ".join(sorted(_canonical(v) for v in value)) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_canonical(v) for v in value) + "]"
-    return repr(value)
-
-
-def _run_key(files: Sequence[SourceFile], settings: Settings) -> Optional[str]:
-    """The key of this run's results in the cache (cache.run_key); None when a file cannot be
-    read (the run reports it, and is not kept)."""
-    contents = []
-    for file in files:
-        source = read_source(file)
-        if isinstance(source, FileResult):
-            return None
-        contents.append((file.display, file.path, digest(source)))
-    described = _canonical(
-        dataclasses.replace(settings, scan_cache=None, root=os.path.abspath(settings.root))
-    )
-    return cache.run_key(described, contents)
-
-
 def _rounds(
     good: Sequence[SourceFile], facts: Dict[str, Facts], settings: Settings, jobs: int
 ) -> Dict[str, FileResult]:
@@ -179,10 +148,7 @@ def _rounds(
     notes: Dict[str, List[Diagnostic]] = {}  # path -> notes on rewrites (rounds.py), on lines of it
     todo = list(good)
     for _ in range(MAX_ROUNDS):
-        items = [(file, current.get(file.path)) for file in todo]
-        # Most files return at once (no codemod wants them) and a few cost seconds each, often
-        # neighbours (one package's big modules): chunks would give them all to one worker.
-        outputs = parallel_map(_process_in_worker, items, jobs, (settings, project), chunked=False)
+        outputs = _rewrite_all(todo, current, settings, project, jobs)
         changed: Set[str] = set()
         for file, result in zip(todo, outputs):
             earlier = results.get(file.path)
@@ -232,6 +198,47 @@ def _rounds(
     return results
 
 
+def _rewrite_all(
+    todo: Sequence[SourceFile],
+    current: Dict[str, bytes],
+    settings: Settings,
+    project: ProjectIndex,
+    jobs: int,
+) -> List[FileResult]:
+    """One round's rewrite of ``todo`` (each file's text as the rounds so far made it, or as on
+    disk), in the order of ``todo``. With the cache on, a file whose inputs are those of a kept
+    rewrite (memo.py) is not rewritten again."""
+    if not settings.scan_cache:
+        items = [(file, current.get(file.path)) for file in todo]
+        return list(parallel_map(_process_in_worker, items, jobs, (settings, project), False))
+    keys = memo.Keys(project, settings)
+    first = not current  # the first round: every file as on disk
+    results: List[Optional[FileResult]] = []
+    missing: List[Tuple[int, SourceFile, bytes, str]] = []
+    for file in todo:
+        source = current.get(file.path)
+        if source is None:
+            read = read_source(file)
+            if isinstance(read, FileResult):
+                results.append(read)
+                continue
+            source = read
+        key = keys.of(file, source)
+        results.append(memo.load(settings.scan_cache, file.path, key, first))
+        if results[-1] is None:
+            missing.append((len(results) - 1, file, source, key))
+    items = [(file, source) for _, file, source, _ in missing]
+    # Most files return at once (no codemod wants them) and a few cost seconds each, often
+    # neighbours (one package's big modules): chunks would give them all to one worker.
+    outputs = parallel_map(_process_in_worker, items, jobs, (settings, project), False)
+    for (index, file, _, key), result in zip(missing, outputs):
+        results[index] = result
+        if result.error != VANISHED:
+            memo.store(settings.scan_cache, file.path, key, first, result)
+    PHASES["files rewritten"] = PHASES.get("files rewritten", 0.0) + len(missing)
+    return [result for result in results if result is not None]
+
+
 def _merge_results(earlier: FileResult, later: FileResult) -> FileResult:
     """One file's result over two rounds: the later text and diagnostics, against what was
     read from disk in the first."""
@@ -251,7 +258,3 @@ def _merge_results(earlier: FileResult, later: FileResult) -> FileResult:
             )
         merged.notes = list(dict.fromkeys([*earlier.notes, *later.notes]))
     return merged
-
-
-def default_jobs() -> int:
-    return os.cpu_count() or 1

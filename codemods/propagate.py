@@ -352,7 +352,9 @@ def combine_all(
     program.entries = frozenset(entries)
     if modules:
         program.modules, program.resolver = modules, Resolver(modules, root)
-        for codemod in sorted(codemods, key=REGISTRY.index):
+        # registry order; a codemod from outside the registry (a plugin, a test's) runs last
+        order = {codemod: index for index, codemod in enumerate(REGISTRY)}
+        for codemod in sorted(codemods, key=lambda c: order.get(c, len(order))):
             codemod.analyse(program)
     async_names = None
     if modules is not None:

@@ -7,16 +7,29 @@ from the cache (cache.py) needs nothing else.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from . import imports
-from .base import Diagnostic
+from .diagnostic import Diagnostic
 from .files import SourceFile
 
 UNCHANGED = "unchanged"
 CHANGED = "changed"
 FAILED = "failed"
+
+# The reason of a file that is not analysed starts with this; scan.scan_file reports such a
+# file as a notice (status unchanged), the CLI counts them in its summary line.
+NOT_ANALYSED = "not analysed: "
+
+
+def is_not_analysed(reason: Optional[str]) -> bool:
+    return bool(reason) and reason.startswith(NOT_ANALYSED)
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -25,6 +38,9 @@ class Settings:
 
     codemods: Tuple[str, ...]
     black_mode: Optional[object] = None  # a black.Mode, or None for --no-format
+    # The [tool.black] table black_mode is made from (None: --no-format): what the whole-run
+    # cache key sees, so a run can be reused without importing black.
+    black: Optional[Mapping[str, Any]] = None  # ({} for black's defaults)
     root: str = "."  # the project root (where pyproject.toml is)
     options: Mapping[str, Any] = field(default_factory=dict)  # [tool.asyncfix], snake_case
     scan_cache: Optional[str] = None  # directory of the first pass's cache (cache.py); None: off

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Dict, List, Sequence, Set
 
-from .base import Diagnostic
+from .diagnostic import Diagnostic
 
 # Diagnostics about what is left, never notes on a rewrite: recomputed on the text as written,
 # and dropped where another diagnostic already names the line.

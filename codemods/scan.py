@@ -26,6 +26,7 @@ from .results import (
     Facts,
     FileResult,
     Settings,
+    is_not_analysed,
     read_source,
 )
 from .workers import parallel_map
@@ -108,19 +109,30 @@ def scan_file(file: SourceFile, survey: bool = False) -> Scan:
     if isinstance(source, FileResult):
         return source, {}, None
     settings = workers.worker_args[0]
-    cached = cache.load(settings.scan_cache, file.path, source) if settings.scan_cache else None
+    kept = _kept(file, source, settings, survey)
+    if kept is not None:
+        return kept
+    reason, facts = scan_source(source, file.path, settings, survey)
     names: Optional[Tuple[FrozenSet[str], FrozenSet[str]]] = None
-    if cached is not None and (survey or cached[1] is not None):
-        reason, facts, names = cached
-    else:
-        reason, facts = scan_source(source, file.path, settings, survey)
-        if facts is None:
-            names = (prefilter.identifiers(source), prefilter.bindings(source))
-        if settings.scan_cache:
-            cache.store(settings.scan_cache, file.path, source, (reason, facts, names))
+    if facts is None:
+        names = (prefilter.identifiers(source), prefilter.bindings(source))
+    if settings.scan_cache:
+        cache.store(settings.scan_cache, file.path, source, (reason, facts, names))
+    return _scan(file, reason, facts, names)
+
+
+def _kept(file: SourceFile, source: bytes, settings: Settings, survey: bool) -> Optional[Scan]:
+    """The first pass of ``file`` as the cache keeps it, or None."""
+    cached = cache.load(settings.scan_cache, file.path, source) if settings.scan_cache else None
+    if cached is None or not (survey or cached[1] is not None):
+        return None
+    return _scan(file, *cached)
+
+
+def _scan(file: SourceFile, reason: Optional[str], facts: Optional[Facts], names) -> Scan:
     if reason is None:
         return None, facts, names
-    if syntax.is_not_analysed(reason):  # newer syntax: a notice, not a failure
+    if is_not_analysed(reason):  # newer syntax: a notice, not a failure
         return FileResult(file.display, file.path, UNCHANGED, notes=[reason]), {}, None
     return FileResult(file.display, file.path, FAILED, error=reason), {}, None
 
@@ -134,7 +146,21 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Li
     seeds and then from what their facts make interesting, to a fixed point."""
     initargs = (settings, ProjectIndex())
     if not prefilter.enabled(settings.options):
-        return list(parallel_map(scan_file, files, jobs, initargs))
+        if not settings.scan_cache:
+            return list(parallel_map(scan_file, files, jobs, initargs))
+        # Kept results are read here: a worker would unpickle them, then pickle them again to
+        # send them back. Only the files the cache does not know go to the workers.
+        scans: List[Optional[Scan]] = []
+        for file in files:
+            source = read_source(file)
+            scans.append(
+                None if isinstance(source, FileResult) else _kept(file, source, settings, False)
+            )
+        missing = [index for index, scan in enumerate(scans) if scan is None]
+        computed = parallel_map(scan_file, [files[index] for index in missing], jobs, initargs)
+        for index, scan in zip(missing, computed):
+            scans[index] = scan
+        return [scan for scan in scans if scan is not None]
     scans = list(parallel_map(_survey_file, files, jobs, initargs))
     demand = prefilter.Demand(CALL_GRAPH)
     demand.files((file.path for file in files), settings.root)

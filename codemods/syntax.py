@@ -33,15 +33,9 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-# The reason of a file that is not analysed starts with this; scan.scan_file reports such a
-# file as a notice (status unchanged), the CLI counts them in its summary line.
-NOT_ANALYSED = "not analysed: "
+from .results import NOT_ANALYSED
 
 Position = Tuple[int, int]  # libcst's (line from 1, column in characters from 0)
-
-
-def is_not_analysed(reason: Optional[str]) -> bool:
-    return bool(reason) and reason.startswith(NOT_ANALYSED)
 
 
 def _running() -> str:

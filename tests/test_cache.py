@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
+import pytest
 from asyncfix.cli import main
 from asyncfix.codemods import cache, engine, scan
+from asyncfix.codemods.files import SourceFile
 from click.testing import CliRunner
+from conftest import GOLDEN
 
 SLEEPY = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
 HELPER = "async def fetch():\n    return 1\n"
@@ -75,16 +79,16 @@ def test_a_corrupt_or_foreign_entry_is_a_miss(tmp_path: Path, monkeypatch):
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
     project = _tree(tmp_path)
     first = _run(project)
-    entries = [
-        p for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.parent.name != "runs"
-    ]
-    assert len(entries) == 3
+    files = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    entries = [p for p in files if p.parent.name not in ("runs", "rewrites")]
+    rewrites = [p for p in files if p.parent.name == "rewrites"]  # memo.py's
+    assert len(entries) == 3 and len(rewrites) == 6  # rounds 1 and 2 (every file: facts moved)
     for kept_run in (tmp_path / "cache").rglob("runs"):
         for entry in kept_run.iterdir():
             entry.unlink()  # or the whole run is reused
-    for number, entry in enumerate(entries):
+    for number, entry in enumerate(entries + rewrites):
         data = entry.read_bytes()
-        entry.write_bytes([b"", data[:-7], b"garbage" + data][number])
+        entry.write_bytes([b"", data[:-7], b"garbage" + data][number % 3])
     scanned = _count_scans(monkeypatch)
     again = _run(project)
     assert sorted(scanned) == ["caller.py", "helper.py", "sleepy.py"]
@@ -167,11 +171,11 @@ def test_the_settings_key_is_the_same_in_every_process(tmp_path: Path):
     import sys
 
     code = (
-        "import black, dataclasses; from asyncfix.codemods.engine import _canonical;"
+        "import black, dataclasses; from asyncfix.codemods.cache import canonical;"
         "from conftest import DEFAULT_SETTINGS;"
         "v = {black.TargetVersion.PY39, black.TargetVersion.PY310, black.TargetVersion.PY311};"
         "mode = black.Mode(target_versions=v);"
-        "print(_canonical(dataclasses.replace(DEFAULT_SETTINGS, black_mode=mode)))"
+        "print(canonical(dataclasses.replace(DEFAULT_SETTINGS, black_mode=mode)))"
     )
     outputs = {
         subprocess.run(
@@ -185,3 +189,131 @@ def test_the_settings_key_is_the_same_in_every_process(tmp_path: Path):
         for seed in ("1", "2", "3")
     }
     assert len(outputs) == 1
+
+
+def test_the_names_are_the_registry_in_order():
+    """codemods.NAMES (what the CLI and the cache key use without importing any codemod)."""
+    from asyncfix.codemods import NAMES, REGISTRY
+
+    assert NAMES == tuple(codemod.NAME for codemod in REGISTRY)
+
+
+def _imported(stderr: str) -> set:
+    """The modules `python -X importtime` reported loading."""
+    return {
+        line.split("|")[-1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+def test_a_reused_run_imports_neither_libcst_nor_black_nor_a_codemod(tmp_path: Path):
+    """The warm path: a run whose results come from the cache loads only the CLI, the cache and
+    the renderers, and prints exactly what the run that computed them printed."""
+    import subprocess
+    import sys
+
+    from asyncfix.codemods import REGISTRY
+
+    project = _tree(tmp_path)
+    env = {**os.environ, cache.CACHE_ENV: str(tmp_path / "cache"), "NO_COLOR": "1"}
+
+    def asyncfix(*args: str):
+        command = [sys.executable, "-X", "importtime", "-m", "asyncfix", "-j", "1", *args]
+        done = subprocess.run(
+            [*command, str(project)], capture_output=True, text=True, env=env, cwd=str(tmp_path)
+        )
+        lines = done.stderr.splitlines()
+        said = "\n".join(line for line in lines if not line.startswith("import time:"))
+        return done.returncode, done.stdout, said, _imported(done.stderr)
+
+    heavy = {"libcst", "black", "asyncfix.codemods.registry", "asyncfix.codemods.engine"}
+    heavy |= {codemod.__module__ for codemod in REGISTRY}
+    cold = asyncfix("--dry-run")
+    warm = asyncfix("--dry-run")
+    assert heavy <= cold[3]  # the first run computes: it needs them all
+    assert cold[0] == 1 and "await asyncio.sleep(1)" in cold[1]
+    assert warm[:3] == cold[:3]
+    assert not heavy & warm[3], sorted(heavy & warm[3])
+    # --check prints otherwise from the same results: reused too, and as a computed run says
+    computed, reused = asyncfix("--check", "--no-cache"), asyncfix("--check")
+    assert computed[0] == 1 and reused[:3] == computed[:3]
+    assert not heavy & reused[3], sorted(heavy & reused[3])
+    (project / "helper.py").write_text(HELPER + "\n\nasync def more():\n    return 2\n")
+    edited = asyncfix("--dry-run")
+    assert "libcst" in edited[3] and edited[0] == 1
+
+
+def test_the_run_key_sees_the_black_table(tmp_path: Path):
+    """Formatting is part of the output: another [tool.black] table is another run."""
+    import dataclasses
+
+    from conftest import DEFAULT_SETTINGS
+
+    project = _tree(tmp_path)
+    files = [SourceFile(str(project / "sleepy.py"), str(project / "sleepy.py"))]
+    base = dataclasses.replace(DEFAULT_SETTINGS, black_mode=None, black={})
+    key = cache.key_of_run(files, base)
+    assert key == cache.key_of_run(files, dataclasses.replace(base, black_mode=object()))
+    assert key != cache.key_of_run(files, dataclasses.replace(base, black={"line_length": 60}))
+    assert key != cache.key_of_run(files, dataclasses.replace(base, black=None))
+
+
+def _rewritten(monkeypatch) -> list:
+    """The files engine.process_file rewrites (-j 1: in this process), by name."""
+    done: list = []
+    original = engine.process_file
+
+    def counting(file, *args, **kwargs):
+        done.append(os.path.basename(file.path))
+        return original(file, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "process_file", counting)
+    return done
+
+
+def test_an_edit_rewrites_the_edited_file_and_the_files_that_depend_on_it(
+    tmp_path: Path, monkeypatch
+):
+    """memo.py: a file's kept rewrite is used while its bytes and what the index says about
+    it are the same: an edit that changes no fact rewrites the edited file alone; a helper made
+    async in helper.py gives caller.py an await action: caller.py is rewritten again (and gains
+    its await)."""
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    project = _tree(tmp_path)
+    (project / "helper.py").write_text("def fetch():\n    return 1\n")
+    (project / "other.py").write_text("import os\n\n\ndef here():\n    return os.getcwd()\n")
+    rewritten = _rewritten(monkeypatch)
+    first = _run(project)
+    assert "caller.py" not in first.output and "sleepy.py" in first.output
+    # (sleepy.py twice: the second round confirms its rewrite)
+    assert sorted(set(rewritten)) == ["caller.py", "helper.py", "other.py", "sleepy.py"]
+    rewritten.clear()
+    (project / "other.py").write_text("import os\n\n\ndef here():\n    return os.getcwd()  # x\n")
+    _run(project)  # an edit that changes no fact: only the edited file is rewritten
+    assert rewritten == ["other.py"]
+    rewritten.clear()
+    (project / "helper.py").write_text(HELPER)
+    second = _run(project)
+    assert "caller.py" in second.output and "return await fetch()" in second.output
+    assert {"caller.py", "helper.py"} <= set(rewritten)  # caller.py's bytes did not change
+    monkeypatch.undo()
+    assert second.output == _run(project, "--no-cache").output
+
+
+@pytest.mark.parametrize("project", sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()))
+def test_kept_rewrites_after_an_edit_say_what_a_fresh_run_says(
+    project: str, tmp_path: Path, monkeypatch
+):
+    """Each codemod's golden cases as one project: after a run, each file in turn gets a new
+    last line; the run with kept rewrites prints what a run without the cache prints."""
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    tree = tmp_path / project
+    shutil.copytree(GOLDEN / project, tree, ignore=shutil.ignore_patterns("*.after*", "*.diag*"))
+    (tree / "pyproject.toml").write_text("")
+    _run(tree)
+    sources = sorted(tree.rglob("*.py"))
+    for source in sources[:: max(1, len(sources) // 4)]:
+        source.write_bytes(source.read_bytes() + b"\nEDITED = 1\n")
+        kept = _run(tree)
+        assert kept.output == _run(tree, "--no-cache").output

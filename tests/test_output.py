@@ -432,7 +432,7 @@ class NeedsPackages(Codemod):
 @pytest.fixture
 def with_test_codemod(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setitem(registry.BY_NAME, NeedsPackages.NAME, NeedsPackages)
-    monkeypatch.setattr(asyncfix.cli, "REGISTRY", (*asyncfix.cli.REGISTRY, NeedsPackages))
+    monkeypatch.setattr(asyncfix.cli, "NAMES", (*asyncfix.cli.NAMES, NeedsPackages.NAME))
 
 
 def test_apply_report_lists_conversions_diagnostics_and_dependencies(

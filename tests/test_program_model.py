@@ -19,7 +19,17 @@ from asyncfix.codemods.scan import build_index, scan_source
 
 REPO = Path(__file__).resolve().parent.parent
 # The engine's modules: what runs a codemod must not know any codemod by name.
-ENGINE = ("engine.py", "scan.py", "reduce.py", "rewrite.py", "workers.py", "results.py")
+ENGINE = (
+    "engine.py",
+    "scan.py",
+    "reduce.py",
+    "rewrite.py",
+    "workers.py",
+    "results.py",
+    "memo.py",
+    "phases.py",
+    "cache.py",
+)
 PROGRAM = ("propagate.py", "names.py", "callgraph.py", "program_facts.py", "astwalk.py")
 
 

@@ -349,16 +349,16 @@ def test_select_without_the_blocking_plan_reports_and_has_no_round_two(tmp_path:
 
 
 def test_migrate_reaches_both_rounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    import asyncfix.cli as cli
+    from asyncfix.codemods import engine
 
     seen = []
-    real = cli.run
+    real = engine.run
 
-    def spy(files, settings, jobs):
+    def spy(files, settings, *args):
         seen.append(dict(settings.options))
-        return real(files, settings, jobs)
+        return real(files, settings, *args)
 
-    monkeypatch.setattr(cli, "run", spy)
+    monkeypatch.setattr(engine, "run", spy)
     project = make(tmp_path, VENDOR_PYTHON, {"app.py": APP, "tests/test_app.py": TEST})
     result = invoke("--apply", "--migrate", "--verify", PYTEST, str(project))
     assert result.exit_code == 0, result.stderr
