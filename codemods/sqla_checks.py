@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Set, Tuple, Union
 
 from .astwalk import dotted_name
 from .callgraph import IGNORE_COMMENT
+from .propagate import ROUTE_DECORATORS
 from .sqla_facts import (
     ASYNC_QUERY,
     ASYNC_SESSION_CLASSES,
@@ -19,7 +20,6 @@ from .sqla_facts import (
     FIXTURE,
     LAZY,
     RELATIONSHIP,
-    ROUTE_DECORATORS,
     SAME_ON_SELECT,
     SESSION_CLASSES,
     STAYS_SYNC,

@@ -129,27 +129,6 @@ ASYNC_SESSION_CLASSES = frozenset(
     }
 )
 FASTAPI_APP = "fastapi.FastAPI"
-# Decorators under which a function may still become async (project.py treats them alike).
-ROUTE_DECORATORS = frozenset(
-    {
-        "get",
-        "post",
-        "put",
-        "patch",
-        "delete",
-        "head",
-        "options",
-        "trace",
-        "api_route",
-        "websocket",
-        "route",
-        "middleware",
-        "exception_handler",
-        "on_event",
-        "staticmethod",
-        "classmethod",
-    }
-)
 # Calls that take a function and await it when it is a coroutine function.
 ASYNC_AWARE = frozenset(
     {"Depends", "Security", "add_api_route", "add_route", "add_task", "add_event_handler"}
