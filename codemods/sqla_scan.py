@@ -618,6 +618,20 @@ class _Scan(FunctionChecks):
             )
         if function is None and self.parent(statement) is self.tree:
             if self.app or (self.app is None and _is_test_module(self.path)):
+                if not self.app and not _only_overrides_use(self.tree, ref.partition(".")[0]):
+                    return Use(
+                        ref,
+                        self.site(
+                            call,
+                            DDL,
+                            f"{what} runs at import time in a test module that uses its engine "
+                            "outside its dependency overrides: only a throwaway asyncio.run at "
+                            "import could run it, on a loop no test uses",
+                            "create the tables in the override (before its session opens) or "
+                            "in an async fixture, then rerun asyncfix",
+                        ),
+                        False,
+                    )
                 self.need("lifespan" if self.app else "create_tables", call)
                 return Use(ref, self.site(node, CLOSURE, ""), True)
             why = (
@@ -770,6 +784,70 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
             if (dotted_name(base) or "").partition(".")[0] in scan.project_imports
         ),
     )
+
+
+def _only_overrides_use(tree: ast.Module, engine: str) -> bool:
+    """In a test module: ``engine`` and the module-level names built from it (a session factory)
+    are read only where they are defined, in import-time DDL, and inside the functions installed
+    (at any depth) as ``X.dependency_overrides[K] = f``: then the DDL can move into those
+    overrides, on the request's loop (sqla_testdb.override_functions decides the same on the
+    tree it rewrites)."""
+    overrides = {
+        node.value.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Subscript)
+        and isinstance(node.targets[0].value, ast.Attribute)
+        and node.targets[0].value.attr == "dependency_overrides"
+        and isinstance(node.value, ast.Name)
+    }
+    watched = {engine}
+    skipped: List[ast.AST] = []
+    for statement in tree.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
+            target = statement.targets[0]
+            if target.id == engine or any(
+                isinstance(n, ast.Name) and n.id in watched for n in ast.walk(statement.value)
+            ):
+                watched.add(target.id)
+                skipped.append(statement)
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            func = statement.value.func
+            if isinstance(func, ast.Attribute) and func.attr in ("create_all", "drop_all"):
+                skipped.append(statement)
+    if not overrides:
+        return False
+    for statement in tree.body:
+        if statement in skipped:
+            continue
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if statement.name in overrides:
+                continue
+        for node in ast.walk(statement):
+            if (
+                isinstance(node, ast.Name)
+                and node.id in watched
+                and _outside(statement, node, overrides)
+            ):
+                return False
+    return True
+
+
+def _outside(statement: ast.AST, name: ast.Name, overrides: Set[str]) -> bool:
+    """``name`` is not inside a (nested) function named in ``overrides``."""
+    for node in ast.walk(statement):
+        if (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.name in overrides
+            and any(child is name for child in ast.walk(node))
+        ):
+            return False
+    return True
 
 
 def _generator_returns(returns: Optional[ast.AST]) -> bool:

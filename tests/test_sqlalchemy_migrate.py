@@ -746,15 +746,19 @@ def test_import_time_create_all_of_a_test_engine_moves_into_its_override(tmp_pat
         assert run.returncode == 0, (side, run.stdout[-3000:])
 
 
-def test_a_test_engine_used_outside_the_override_keeps_its_tables_at_import():
+def test_a_test_engine_used_outside_the_override_refuses_the_conversion():
     """A test that opens `TestingSessionLocal()` itself may run before any request has made
-    the tables: the module keeps its import-time form."""
+    the tables, so the DDL cannot move into the override; the only other form, a throwaway
+    `asyncio.run` at import, creates the tables on a loop no test uses (wrong for asyncpg and
+    psycopg). The issue says never: the conversion is refused and the DDL line says why."""
     source = _OVERRIDE_APP["tests/test_things.py"] + (
         "\n\ndef test_direct():\n    with TestingSessionLocal() as db:\n        db.execute(text('SELECT 1'))\n"
     )
-    new, _ = migrate_rewrite(source, "tests/test_things.py")
-    assert "async with engine.begin() as conn:\n    async with" not in new
-    assert "async def override_get_db():\n    async with TestingSessionLocal() as db:" in new
+    new, diagnostics = migrate_rewrite(source, "tests/test_things.py")
+    assert new == source
+    assert "asyncio.run" not in new
+    (ddl,) = [d for d in diagnostics if d.code == "SQLA004"]
+    assert "uses its engine outside its dependency overrides" in ddl.message
 
 
 def test_a_session_function_handed_to_other_code_as_a_value_keeps_the_app_sync(tmp_path: Path):
