@@ -292,6 +292,8 @@ class Program:
     entries: FrozenSet[DefKey] = frozenset()
     # seeds the await analysis could not make async -> why (propagate.build's ``refused``)
     refused: Dict[DefKey, str] = field(default_factory=dict)
+    # codemod NAME -> the per-file facts its combine() decided on (a decision an analyse revisits)
+    inputs: Dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def made_async(self) -> Set[DefKey]:
         """The functions :attr:`actions` make ``async def``."""

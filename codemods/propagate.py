@@ -335,12 +335,14 @@ def combine_all(
     facts: Dict[str, Any] = {}
     seeds: List[DefKey] = []
     entries: Set[DefKey] = set()
+    inputs: Dict[str, Mapping[str, Any]] = {}
     for codemod in codemods:
         mine = {
             path: per_file[path][codemod.NAME]
             for path in sorted(per_file)
             if codemod.NAME in per_file[path]
         }
+        inputs[codemod.NAME] = mine
         combined = codemod.combine_with_options(mine, root, options)
         if combined is not None:
             facts[codemod.NAME] = combined
@@ -349,7 +351,7 @@ def combine_all(
     program = Program(
         root, options, frozenset(codemod.NAME for codemod in codemods), {}, None, facts, seeds
     )
-    program.entries = frozenset(entries)
+    program.entries, program.inputs = frozenset(entries), inputs
     if modules:
         program.modules, program.resolver = modules, Resolver(modules, root)
         # registry order; a codemod from outside the registry (a plugin, a test's) runs last

@@ -269,7 +269,6 @@ def decide(
             for line in getattr(fact, "connections", ())
         ),
         frozenset(commands),
-        facts,
     )
 
 

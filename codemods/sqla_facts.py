@@ -261,7 +261,6 @@ class Combined:
     connections: FrozenSet[Tuple[str, int]] = frozenset()
     # (path, name) of the CLI commands whose body runs in asyncio.run (sqla_commands)
     commands: FrozenSet[Tuple[str, str]] = frozenset()
-    inputs: Mapping[str, Any] = None  # type: ignore[assignment]  # the per-file facts decided on
 
 
 def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:

@@ -822,32 +822,19 @@ def _only_overrides_use(tree: ast.Module, engine: str) -> bool:
                 skipped.append(statement)
     if not overrides:
         return False
-    for statement in tree.body:
-        if statement in skipped:
-            continue
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if statement.name in overrides:
-                continue
-        for node in ast.walk(statement):
-            if (
-                isinstance(node, ast.Name)
-                and node.id in watched
-                and _outside(statement, node, overrides)
-            ):
-                return False
-    return True
-
-
-def _outside(statement: ast.AST, name: ast.Name, overrides: Set[str]) -> bool:
-    """``name`` is not inside a (nested) function named in ``overrides``."""
-    for node in ast.walk(statement):
-        if (
-            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and node.name in overrides
-            and any(child is name for child in ast.walk(node))
-        ):
-            return False
-    return True
+    inside = {
+        id(node)
+        for function in ast.walk(tree)
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and function.name in overrides
+        for node in ast.walk(function)
+    }
+    return not any(
+        isinstance(node, ast.Name) and node.id in watched and id(node) not in inside
+        for statement in tree.body
+        if statement not in skipped
+        for node in ast.walk(statement)
+    )
 
 
 def _generator_returns(returns: Optional[ast.AST]) -> bool:

@@ -235,7 +235,9 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
             return
         from .await_coroutines import AwaitCoroutines  # it imports the codemods' tables
 
-        program.facts[cls.NAME] = decide(combined.inputs, program.root, combined.migrate, stuck)
+        program.facts[cls.NAME] = decide(
+            program.inputs[cls.NAME], program.root, combined.migrate, stuck
+        )
         dropped = set(combined.seeds)
         program.seeds = [seed for seed in program.seeds if seed not in dropped]
         program.entries = program.entries - combined.commands
