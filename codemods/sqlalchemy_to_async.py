@@ -86,6 +86,7 @@ from .sqla_facts import (
     Combined,
     Site,
 )
+from .sqla_mocks import replaced
 from .sqla_queries import QueryRewrites
 from .sqla_scan import _collect
 from .sqla_sessions import SessionRewrites
@@ -231,6 +232,7 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
                     ),
                 )
             )
+        stuck.extend(replaced(program, program.inputs.get(cls.NAME, {})))
         if not stuck:
             return
         from .await_coroutines import AwaitCoroutines  # it imports the codemods' tables
