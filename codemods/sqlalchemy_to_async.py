@@ -71,6 +71,7 @@ from .base import Codemod, Diagnostic
 from .program_facts import ModuleFacts, Program
 from .sqla_closure import decide
 from .sqla_commands import split_command
+from .sqla_dependencies import DependencyRewrites
 from .sqla_facts import (
     ASYNC_QUERY,
     CHAIN,
@@ -92,7 +93,7 @@ from .sqla_sessions import SessionRewrites
 from .sqla_setup import SetupRewrites
 
 
-class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
+class SqlalchemyToAsync(QueryRewrites, SessionRewrites, DependencyRewrites, SetupRewrites, Codemod):
     NAME = "sqlalchemy_to_async"
     DESCRIPTION = (
         "sync SQLAlchemy Session/Query/engine -> AsyncSession/select()/async engine, app-wide"
