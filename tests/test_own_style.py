@@ -19,6 +19,7 @@ PATHS = [
     "tests",
     "benchmarks",
     "cli.py",
+    "documents.py",
     "output.py",
     "verify.py",
     "pytest_probe.py",
