@@ -24,6 +24,7 @@ PATHS = [
     "verify.py",
     "pytest_probe.py",
     "probe_feedback.py",
+    "rewrite_pass.py",
     "__init__.py",
     "__main__.py",
 ]
