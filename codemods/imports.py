@@ -148,12 +148,15 @@ def place(old: str, new: str, filename: str, root: str, style: Style) -> str:
             prefix = line[: line.index(" import ") + len(" import ")]
             lines[node.lineno - 1] = prefix + text + line[len(line.rstrip("\r\n")) :]
     new = "".join(lines)
+    # An old `from m import ...` line asyncfix rewrote in place (names added or taken out)
+    # stays where it is: moving it would leave its old place's blank lines behind.
     added = [
         n
         for n in head
         if _text(lines, n).strip() not in before
         and n.lineno == n.end_lineno
         and not (isinstance(n, ast.Import) and len(n.names) != 1)
+        and not (isinstance(n, ast.ImportFrom) and (n.module, n.level) in old_modules)
     ]
     if not added:
         return new

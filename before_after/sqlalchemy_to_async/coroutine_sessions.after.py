@@ -3,12 +3,12 @@
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-
-from config import settings
-from models import Hero
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel, select
+
+from config import settings
+from models import Hero
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 engine = create_async_engine(

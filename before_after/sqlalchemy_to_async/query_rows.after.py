@@ -1,7 +1,8 @@
-from models import Address, User
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
+
+from models import Address, User
 
 
 async def rows(s: AsyncSession, pk: int, name: str):
@@ -69,29 +70,7 @@ async def rows(s: AsyncSession, pk: int, name: str):
         )
     ).rowcount
     raw = (await s.execute(text("SELECT count(*) FROM users"), {})).scalar()
-    return (
-        by_pk,
-        by_pk_loaded,
-        everyone,
-        first,
-        exactly_one,
-        maybe,
-        single,
-        page,
-        total,
-        matching,
-        counted,
-        grouped,
-        joined,
-        pairs,
-        columns,
-        names,
-        first_name,
-        only_ids,
-        renamed,
-        removed,
-        raw,
-    )
+    return by_pk, by_pk_loaded, everyone, first, exactly_one, maybe, single, page, total, matching, counted, grouped, joined, pairs, columns, names, first_name, only_ids, renamed, removed, raw
 
 
 async def session_methods(s: AsyncSession, user: User):

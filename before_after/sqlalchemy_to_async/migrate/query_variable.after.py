@@ -6,7 +6,6 @@ from sqlalchemy import Column, ForeignKey, Integer, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import declarative_base
 
-
 Base = declarative_base()
 
 

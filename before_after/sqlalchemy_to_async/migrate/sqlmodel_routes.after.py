@@ -1,8 +1,8 @@
 from fastapi import Depends, FastAPI
+from sqlmodel import select
 
 from database import get_session
 from models import Hero
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 app = FastAPI()

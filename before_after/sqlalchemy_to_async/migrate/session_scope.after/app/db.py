@@ -7,7 +7,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
-
 DATABASE_URL = os.environ.get("NOTES_DATABASE_URL", "sqlite:///./notes.db")
 
 engine = create_async_engine(make_url(DATABASE_URL).set(drivername="sqlite+aiosqlite"))
