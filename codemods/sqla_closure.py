@@ -19,6 +19,7 @@ from .sqla_facts import (
     FACTORY,
     STAYS_SYNC,
     SYNC_ON_ASYNC,
+    URL,
     Combined,
     FileFacts,
     Shared,
@@ -26,6 +27,7 @@ from .sqla_facts import (
     Use,
     _is_test_module,
 )
+from .sqla_urls import async_scheme, scheme_of
 
 
 class _Resolver:
@@ -202,7 +204,14 @@ def decide(
     blockers.extend(_passed_seeds(facts, resolver, session_defs, opened))
     blockers.extend(_foreign_subclasses(facts, resolver))
     blockers.extend(_outside_reads(facts))
+    urls: Set[Tuple[str, int, str, bool]] = set()
     for (path, _), shared in sorted(resolver.shared.items()):
+        if shared.url_ref and shared.problem is not None and shared.problem.code == URL:
+            literal = scheme_of(resolver, facts, path, shared.url_ref)
+            scheme, _ = async_scheme(literal or "-")
+            if scheme is not None:  # proven where the settings build the URL (sqla_urls)
+                urls.add((path, shared.site.line, scheme, scheme == literal))
+                continue
         if shared.problem is not None and shared.kind != ASYNC_ENGINE:
             blockers.append((path, shared.problem))
     blockers.extend(stuck)
@@ -269,6 +278,7 @@ def decide(
             for line in getattr(fact, "connections", ())
         ),
         frozenset(commands),
+        frozenset(urls),
     )
 
 

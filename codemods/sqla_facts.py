@@ -7,7 +7,17 @@ from __future__ import annotations
 import ast
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Dict,
+    FrozenSet,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 import libcst as cst
 import libcst.matchers as m
@@ -176,6 +186,7 @@ class Shared:
     site: Site  # where it is created (its code: CLOSURE)
     bind: str = ""  # a factory's engine, as written (a name or dotted name); "" if none
     problem: Optional[Site] = None  # why its own conversion is impossible (URL, autocommit)
+    url_ref: str = ""  # the dotted name an unreadable engine URL reads (sqla_urls.reference)
 
 
 @dataclass(frozen=True)
@@ -213,6 +224,9 @@ class FileFacts:
     # (qualname, is_async, imported name) of functions with a parameter annotated by a name
     # imported from the project: a Session function if that name is an alias (combine decides)
     alias_defs: Tuple[Tuple[str, bool, str], ...] = ()
+    # ("instance.attribute", scheme): URLs this module's settings build with a literal scheme
+    url_schemes: Tuple[Tuple[str, str], ...] = ()
+    doubles: Tuple[str, ...] = ()  # patch targets of Session doubles with an exact twin
     alias_blockers: Tuple[Tuple[str, Site], ...] = ()  # (imported name, why), as alias_defs
     fixture_blockers: Tuple[
         Site, ...
@@ -261,6 +275,11 @@ class Combined:
     connections: FrozenSet[Tuple[str, int]] = frozenset()
     # (path, name) of the CLI commands whose body runs in asyncio.run (sqla_commands)
     commands: FrozenSet[Tuple[str, str]] = frozenset()
+    # (path, line, async scheme, already async) of engines whose URL is proven where settings
+    # build it (sqla_urls)
+    urls: FrozenSet[Tuple[str, int, str, bool]] = frozenset()
+    # (test file, patch target) of Session doubles rewritten to their async twin (sqla_mocks)
+    doubles: FrozenSet[Tuple[str, str]] = frozenset()
 
 
 def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:

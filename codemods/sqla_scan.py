@@ -32,6 +32,7 @@ from .sqla_facts import (
     _url_status,
 )
 from .sqla_index import FileIndex
+from .sqla_mocks import doubles
 from .sqla_scopes import scope_variable
 from .sqla_shapes import (
     _Defs,
@@ -39,6 +40,7 @@ from .sqla_shapes import (
     _module_aliases,
     _passed,
 )
+from .sqla_urls import reference, schemes, settings_url
 from .sqla_uses import UseClassifier
 
 
@@ -91,7 +93,13 @@ class _Scan(UseClassifier, FunctionChecks, FileIndex):
                     )
                 )
                 found.append(
-                    Shared(target.id, ENGINE, self.site(value, CLOSURE, ""), problem=problem)
+                    Shared(
+                        target.id,
+                        ENGINE,
+                        self.site(value, CLOSURE, ""),
+                        problem=problem,
+                        url_ref=reference(url) if problem is not None else "",
+                    )
                 )
             elif callee in CREATE_ASYNC_ENGINE:
                 found.append(Shared(target.id, ASYNC_ENGINE, self.site(value, CLOSURE, "")))
@@ -171,6 +179,8 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
     call_refs = tuple(scan.call_refs())
     passed_refs = tuple(scan.passed_refs())
     factories = tuple(s.name for s in shared if s.kind == FACTORY)
+    url_schemes = schemes(tree) if settings_url(source) else ()
+    session_doubles = doubles(tree) if b"__enter__" in source else ()
     if not (
         defs.found
         or shared
@@ -185,6 +195,8 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         or scan.cli_commands
         or call_refs
         or passed_refs
+        or url_schemes
+        or session_doubles
     ):
         return None
     return FileFacts(
@@ -199,6 +211,8 @@ def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
         meets_async=scan.meets_async,
         aliases=tuple(sorted(aliases.items())),
         alias_defs=tuple(alias_defs),
+        url_schemes=url_schemes,
+        doubles=session_doubles,
         alias_blockers=tuple(alias_blockers),
         fixture_blockers=tuple(scan.fixture_blockers),
         disposals=tuple(scan.disposals),

@@ -8,9 +8,10 @@ from typing import List, Optional, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import GlobalScope, ScopeProvider
+from libcst.metadata import GlobalScope, PositionProvider, ScopeProvider
 
 from .sqla_facts import (
+    ASYNC_DRIVERS,
     CREATE_ENGINE,
     DEPENDENCY,
     ENV_GETTERS,
@@ -154,6 +155,12 @@ class SetupRewrites:
                 if self._sqlite_evidence(updated)
                 else self._env_scheme(url.value)
             )
+            proven = self._proven_scheme(original) if mapped is None and scheme is None else None
+            if proven is not None and proven[1]:  # the settings' driver is already async
+                mapped = url.value
+                self.require(ASYNC_DRIVERS[proven[0]])
+            elif proven is not None:
+                scheme, package = proven[0], ASYNC_DRIVERS[proven[0]]
             if mapped is None and scheme is not None:
                 # A URL from settings: its driver is set where it is used, at run time.
                 if not self._use(
@@ -181,6 +188,15 @@ class SetupRewrites:
         self.drop_import_if_unused(original.func)
         self.rewrote()
         return updated.with_changes(func=cst.Name("create_async_engine"), args=args)
+
+    def _proven_scheme(self, call: cst.Call) -> Optional[Tuple[str, bool]]:
+        """(async scheme, already async) when the settings that build this engine's URL fix
+        its scheme (combine's answer, sqla_urls)."""
+        line = self.get_metadata(PositionProvider, call).start.line
+        for path, at, scheme, same in self._combined.urls:
+            if path == self.file.filename and at == line:
+                return scheme, same
+        return None
 
     def _env_scheme(self, url: cst.BaseExpression) -> Tuple[Optional[str], Optional[str]]:
         """(async scheme, driver package) of a module-level ``URL = os.environ.get("X",
