@@ -52,3 +52,11 @@ LIBRARY_COROUTINE_METHODS: Mapping[str, FrozenSet[str]] = {
     "sqlalchemy.ext.asyncio.session.AsyncSession": ASYNC_SESSION_METHODS,
     "sqlmodel.ext.asyncio.session.AsyncSession": ASYNC_SESSION_METHODS | {"exec"},
 }
+
+
+# Library decorators that wrap a coroutine function as a coroutine function, so a function keeps
+# them when it becomes async: tenacity's ``retry`` runs a coroutine function under AsyncRetrying
+# (asyncio.sleep between attempts); backoff's decorators do the same for coroutines.
+ASYNC_AWARE_DECORATORS = frozenset(
+    {"tenacity.retry", "backoff.on_exception", "backoff.on_predicate"}
+)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
+from .coroutine_tables import ASYNC_AWARE_DECORATORS
 from .names import Resolver
 from .program_facts import (
     AWAITED,
@@ -123,7 +124,9 @@ def build(
                     True  # --migrate: anyio's pytest plugin runs async fixtures (sqla_closure)
                 )
                 continue
-            if last not in ROUTE_DECORATORS:
+            if last not in ROUTE_DECORATORS and _library(modules[path], decorator) not in (
+                ASYNC_AWARE_DECORATORS
+            ):
                 return f"`{definition.qualname}` is decorated with `@{decorator}`, which may call it synchronously"
         if definition.is_generator and not fixture:
             return f"`{definition.qualname}` is a generator; its callers iterate it synchronously"
@@ -375,3 +378,14 @@ def combine_all(
         async_names=async_names,
         blocking=program.blocking,
     )
+
+
+def _library(module: ModuleFacts, dotted: str) -> str:
+    """``dotted`` as written in ``module``, qualified through its absolute imports."""
+    head, _, rest = dotted.partition(".")
+    origin = module.imports.get(head)
+    if origin is None or origin[0]:
+        return dotted
+    _, where, name = origin
+    full = f"{where}.{name}" if name else where
+    return f"{full}.{rest}" if rest else full

@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Set, Tuple, Union
 
 from .astwalk import dotted_name
 from .callgraph import IGNORE_COMMENT
+from .coroutine_tables import ASYNC_AWARE_DECORATORS
 from .propagate import ROUTE_DECORATORS
 from .sqla_facts import (
     ASYNC_QUERY,
@@ -157,7 +158,13 @@ class FunctionChecks:
             ):
                 fixture = True
                 continue
-            if last not in ROUTE_DECORATORS:
+            if (
+                last not in ROUTE_DECORATORS
+                and _resolve(
+                    decorator.func if isinstance(decorator, ast.Call) else decorator, self.imports
+                )
+                not in ASYNC_AWARE_DECORATORS
+            ):
                 return f"decorated with `@{dotted}`, which may call it synchronously"
         if not fixture and any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own(function)):
             return "a generator, iterated synchronously"

@@ -52,6 +52,14 @@ PROJECT = GOLDEN / "await_coroutines" / "multi_module.before"
             # `session.add(db_user)` in fastapi/full-stack-fastapi-template)
             id="made-async-then-handed-on",
         ),
+        pytest.param(
+            "from tenacity import retry\nasync def f():\n    return 1\n"
+            "@retry(reraise=True)\ndef g():\n    return f() + 1\n",
+            "from tenacity import retry\nasync def f():\n    return 1\n"
+            "@retry(reraise=True)\nasync def g():\n    return await f() + 1\n",
+            # tenacity's retry runs a coroutine function under AsyncRetrying: the decorator stays
+            id="async-aware-decorator-stays",
+        ),
     ],
 )
 def test_rewrites(before: str, after: str):
