@@ -8,14 +8,31 @@ name stays bound, replaces nothing the code uses and the test reaches a real dat
 the library's own name (``patch("sqlmodel.Session")``) likewise, and a patch of a shared engine
 or session factory (``patch("app.db.engine", test_engine)``) hands the converted code a sync one.
 Each would make a passing test fail, so each blocks the conversion (SQLA008 on the engine names
-the test and the target). The double's configuration is the test's own: asyncfix does not guess
-its async twin (first found on fastapi/full-stack-fastapi-template's prestart tests).
+the test and the target), but one: the double of a project module's ``Session`` in the shape
+fastapi/full-stack-fastapi-template's prestart tests use, whose async twin is exact::
+
+    session_mock = MagicMock()                        session_mock = AsyncMock()
+    session_mock.__enter__.return_value = ...    ->   session_mock.__aenter__.return_value = ...
+    with patch("app.m.Session",                       with patch("app.m.AsyncSession",
+               return_value=session_mock):                       return_value=session_mock):
+        ...                                               ...
+    session_mock.exec.assert_called_once_with(x)      session_mock.exec.assert_called_once_with(x)
+
+(:func:`doubles` proves the shape in the first pass: the double is made by ``MagicMock()`` with
+no arguments in the same function, and used only as that ``return_value``, in its
+``__enter__.return_value`` and through attributes such as assertions; :class:`DoubleRewrites`
+rewrites it. An ``AsyncMock``'s methods are awaitable, as the converted module's ``await
+session.exec(...)`` needs, and its ``__aexit__`` returns False like ``__exit__`` did.)
 """
 
 from __future__ import annotations
 
-from typing import Any, List, Mapping, Optional, Tuple
+import ast
+from typing import Any, FrozenSet, List, Mapping, Optional, Set, Tuple
 
+import libcst as cst
+
+from .astwalk import dotted_name
 from .program_facts import Program
 from .sqla_facts import CLOSURE, Site
 
@@ -24,13 +41,24 @@ RENAMED = frozenset({"Session", "sessionmaker", "create_engine", "scoped_session
 LIBRARIES = frozenset({"sqlalchemy", "sqlmodel"})
 
 
-def replaced(program: Program, inputs: Mapping[str, Any]) -> List[Tuple[str, Site]]:
-    """(test file, where it replaces a converted name) for every such patch target."""
+def replaced(
+    program: Program, inputs: Mapping[str, Any], converted: Set[Tuple[str, str]]
+) -> List[Tuple[str, Site]]:
+    """(test file, where it replaces a converted name) for every such patch target; the
+    doubles whose async twin is exact go in ``converted`` as (test file, target) instead."""
     out: List[Tuple[str, Site]] = []
     for path in sorted(program.modules):
         for target in sorted(program.modules[path].mocked):
             module, _, name = target.rpartition(".")
-            if module and _converted(program, inputs, path, module, name):
+            if not module or not _converted(program, inputs, path, module, name):
+                continue
+            if (
+                name == "Session"
+                and module.split(".")[0] not in LIBRARIES
+                and target in getattr(inputs.get(path), "doubles", ())
+            ):
+                converted.add((path, target))
+            else:
                 line = _line_of(path, target)
                 out.append(
                     (
@@ -74,3 +102,180 @@ def _line_of(path: str, target: str) -> int:
     except OSError:
         pass
     return 1
+
+
+def doubles(tree: ast.Module) -> Tuple[str, ...]:
+    """Patch targets every patch of which in this file hands over a double whose async twin
+    is exact (the module docstring's shape; ``MagicMock`` imported from unittest.mock)."""
+    if not any(
+        isinstance(s, ast.ImportFrom)
+        and s.module == "unittest.mock"
+        and any(a.name == "MagicMock" and not a.asname for a in s.names)
+        for s in tree.body
+    ):
+        return ()
+    good: Set[str] = set()
+    bad: Set[str] = set()
+    for function in ast.walk(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            if not (
+                isinstance(node, ast.Call)
+                and (dotted_name(node.func) or "").rpartition(".")[2] == "patch"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                continue
+            target = node.args[0].value
+            double = [k.value for k in node.keywords if k.arg == "return_value"]
+            name = double[0].id if double and isinstance(double[0], ast.Name) else ""
+            (good if name and _exact_twin(function, name, node) else bad).add(target)
+    return tuple(sorted(good - bad))
+
+
+def _exact_twin(function: ast.AST, name: str, patch: ast.Call) -> bool:
+    made = 0
+    parents = {
+        id(child): parent for parent in ast.walk(function) for child in ast.iter_child_nodes(parent)
+    }
+    for node in ast.walk(function):
+        if not (isinstance(node, ast.Name) and node.id == name):
+            continue
+        parent = parents.get(id(node))
+        if isinstance(parent, ast.Assign) and parent.targets[0] is node:
+            value = parent.value
+            if not (
+                len(parent.targets) == 1
+                and isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Name)
+                and value.func.id == "MagicMock"
+                and not value.args
+                and not value.keywords
+            ):
+                return False
+            made += 1
+        elif isinstance(parent, ast.keyword):
+            if parent not in patch.keywords:
+                return False
+        elif isinstance(parent, ast.Attribute):
+            if parent.attr == "__exit__" or (
+                parent.attr.startswith("__") and parent.attr != "__enter__"
+            ):
+                return False
+            if parent.attr == "__enter__":
+                grand = parents.get(id(parent))
+                assign = parents.get(id(grand))
+                if not (
+                    isinstance(grand, ast.Attribute)
+                    and grand.attr == "return_value"
+                    and isinstance(assign, ast.Assign)
+                    and assign.targets == [grand]
+                ):
+                    return False
+        elif isinstance(parent, ast.Assign) and parent.value is node:
+            grand_target = parent.targets[0] if len(parent.targets) == 1 else None
+            if not (
+                isinstance(grand_target, ast.Attribute)
+                and grand_target.attr == "return_value"
+                and isinstance(grand_target.value, ast.Attribute)
+                and grand_target.value.attr == "__enter__"
+            ):
+                return False
+        else:
+            return False
+    return made == 1
+
+
+class DoubleRewrites:
+    """Mixin of SqlalchemyToAsync: the exact async twin of a converted Session's test double."""
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        updated = super().leave_Module(original, updated)  # type: ignore[misc]
+        combined = getattr(self, "_combined", None)
+        if combined is None or not combined.converting:
+            return updated
+        targets = frozenset(
+            target for path, target in combined.doubles if path == self.file.filename
+        )
+        if not targets:
+            return updated
+        rewritten = updated.visit(_Twin(targets))
+        if rewritten.deep_equals(updated):
+            return updated
+        self.add_needed_import("unittest.mock", "AsyncMock")
+        self.rewrote()
+        return rewritten
+
+
+class _Twin(cst.CSTTransformer):
+    def __init__(self, targets: FrozenSet[str]) -> None:
+        super().__init__()
+        self.targets = targets
+        self.doubles: List[Set[str]] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        names: Set[str] = set()
+        for call in _calls(node):
+            if (
+                call.args
+                and isinstance(call.args[0].value, cst.SimpleString)
+                and call.args[0].value.evaluated_value in self.targets
+            ):
+                for arg in call.args:
+                    if arg.keyword is not None and arg.keyword.value == "return_value":
+                        if isinstance(arg.value, cst.Name):
+                            names.add(arg.value.value)
+        self.doubles.append(names)
+
+    def leave_FunctionDef(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        self.doubles.pop()
+        return updated
+
+    def leave_SimpleString(
+        self, original: cst.SimpleString, updated: cst.SimpleString
+    ) -> cst.SimpleString:
+        value = original.evaluated_value
+        if self.doubles and self.doubles[-1] and value in self.targets:
+            module = value.rpartition(".")[0]
+            quote = original.value[0]
+            return updated.with_changes(value=f"{quote}{module}.AsyncSession{quote}")
+        return updated
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        names = self.doubles[-1] if self.doubles else set()
+        if (
+            len(updated.targets) == 1
+            and isinstance(updated.targets[0].target, cst.Name)
+            and updated.targets[0].target.value in names
+            and isinstance(updated.value, cst.Call)
+        ):
+            if isinstance(updated.value.func, cst.Name):
+                return updated.with_changes(
+                    value=updated.value.with_changes(func=cst.Name("AsyncMock"))
+                )
+        return updated
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
+        names = self.doubles[-1] if self.doubles else set()
+        if (
+            updated.attr.value == "__enter__"
+            and isinstance(updated.value, cst.Name)
+            and updated.value.value in names
+        ):
+            return updated.with_changes(attr=cst.Name("__aenter__"))
+        return updated
+
+
+def _calls(node: cst.CSTNode) -> List[cst.Call]:
+    found: List[cst.Call] = []
+
+    class _Find(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    node.visit(_Find())
+    return found

@@ -62,6 +62,7 @@ as above.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from typing import Any, Dict, Iterable, List, Mapping, Set, Tuple, Union
 
 import libcst as cst
@@ -88,15 +89,22 @@ from .sqla_facts import (
     Combined,
     Site,
 )
-from .sqla_mocks import replaced
+from .sqla_mocks import DoubleRewrites, replaced
 from .sqla_queries import QueryRewrites
 from .sqla_scan import _collect
 from .sqla_sessions import SessionRewrites
 from .sqla_setup import SetupRewrites
+from .sqla_urls import settings_url
 
 
 class SqlalchemyToAsync(
-    QueryRewrites, SessionRewrites, DependencyRewrites, SetupRewrites, DdlRewrites, Codemod
+    QueryRewrites,
+    SessionRewrites,
+    DependencyRewrites,
+    SetupRewrites,
+    DoubleRewrites,
+    DdlRewrites,
+    Codemod,
 ):
     NAME = "sqlalchemy_to_async"
     DESCRIPTION = (
@@ -179,6 +187,7 @@ class SqlalchemyToAsync(
             and b"session" not in source  # `with session_scope() as s` (sqla_scopes)
             and b"click" not in source  # CLI commands (sqla_commands)
             and b"typer" not in source
+            and not settings_url(source)  # settings building the engine URL (sqla_urls)
         ):
             return None
         return _collect(tree, path, source)
@@ -236,7 +245,10 @@ class SqlalchemyToAsync(
                     ),
                 )
             )
-        stuck.extend(replaced(program, program.inputs.get(cls.NAME, {})))
+        converted: Set[Tuple[str, str]] = set()
+        stuck.extend(replaced(program, program.inputs.get(cls.NAME, {}), converted))
+        if converted and not stuck:
+            program.facts[cls.NAME] = dataclasses.replace(combined, doubles=frozenset(converted))
         if not stuck:
             return
         from .await_coroutines import AwaitCoroutines  # it imports the codemods' tables
