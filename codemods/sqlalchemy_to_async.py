@@ -180,7 +180,7 @@ class SqlalchemyToAsync(
             and b"typer" not in source
         ):
             return None
-        return _collect(tree, path, source)
+        return _collect(tree, path, source, module)
 
     @classmethod
     def combine(cls, facts: Mapping[str, Any], root: str) -> Any:
