@@ -88,6 +88,7 @@ from .sqla_facts import (
     Combined,
     Site,
 )
+from .sqla_mocks import replaced
 from .sqla_queries import QueryRewrites
 from .sqla_scan import _collect
 from .sqla_sessions import SessionRewrites
@@ -235,6 +236,7 @@ class SqlalchemyToAsync(
                     ),
                 )
             )
+        stuck.extend(replaced(program, program.inputs.get(cls.NAME, {})))
         if not stuck:
             return
         from .await_coroutines import AwaitCoroutines  # it imports the codemods' tables
