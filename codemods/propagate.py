@@ -366,8 +366,14 @@ def combine_all(
         program.modules, program.resolver = modules, Resolver(modules, root)
         # registry order; a codemod from outside the registry (a plugin, a test's) runs last
         order = {codemod: index for index, codemod in enumerate(REGISTRY)}
-        for codemod in sorted(codemods, key=lambda c: order.get(c, len(order))):
-            codemod.analyse(program)
+        ordered = sorted(codemods, key=lambda c: order.get(c, len(order)))
+        index = 0
+        while index < len(ordered):
+            started = (list(program.seeds), program.entries)
+            ordered[index].analyse(program)
+            # One that changed where the await analysis starts (its seeds, entries: they only
+            # shrink) makes the analyses before it run again, to a fixed point.
+            index = 0 if (program.seeds, program.entries) != started else index + 1
     async_names = None
     if modules is not None:
         async_names = {path: m.async_names for path, m in modules.items() if m.async_names}

@@ -8,15 +8,16 @@ import ast
 from typing import Dict, List, Optional, Tuple
 
 from .astwalk import dotted_name, iter_child_nodes
+from .program_facts import ModuleFacts, absolute_imports
 from .resolve import external
 from .sqla_commands import cli_commands
-from .sqla_facts import ASYNC_AWARE, FASTAPI_APP, Site, _env_default, _imports, _resolve
+from .sqla_facts import ASYNC_AWARE, FASTAPI_APP, Site, _env_default, _resolve
 
 
 class FileIndex:
     """What sqla_scan._Scan asks of one file's tree, gathered in one walk."""
 
-    def __init__(self, tree: ast.Module, path: str, source: bytes) -> None:
+    def __init__(self, tree: ast.Module, path: str, source: bytes, module: ModuleFacts) -> None:
         self.tree = tree
         self.path = path
         self.lines = source.split(b"\n")
@@ -24,7 +25,6 @@ class FileIndex:
         self.parents: Dict[int, ast.AST] = {}
         self.names: List[ast.Name] = []
         self.calls: List[ast.Call] = []
-        import_nodes: List[ast.AST] = []
         stack: List[ast.AST] = [tree]
         while stack:
             node = stack.pop()
@@ -35,30 +35,20 @@ class FileIndex:
                 self.names.append(node)
             elif isinstance(node, ast.Call):
                 self.calls.append(node)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                import_nodes.append(node)
         self.names.reverse()
         self.calls.reverse()
-        import_nodes.reverse()
-        self.imports = _imports(import_nodes)
+        # The imports, as the first pass read them (ModuleFacts.imported, in source order).
+        self.imported = module.imported
+        self.imports = absolute_imports(module.imported)
         self.cli_commands = cli_commands(tree, self.imports)  # typer/click: name -> line
-        self.project_imports: Dict[str, Tuple[int, str, str]] = {}
-        for node in import_nodes:
-            if isinstance(node, ast.ImportFrom):
-                top = (node.module or "").split(".")[0]
-                if node.level or not external(top):
-                    for alias in node.names:
-                        if alias.name != "*":
-                            self.project_imports[alias.asname or alias.name] = (
-                                node.level,
-                                node.module or "",
-                                alias.name,
-                            )
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if not external(alias.name.split(".")[0]):
-                        local = alias.asname or alias.name.split(".")[0]
-                        self.project_imports[local] = (0, alias.name if alias.asname else local, "")
+        # local name -> (level, module, attribute) of the imports that may name project code
+        self.project_imports: Dict[str, Tuple[int, str, str]] = {
+            entry.local: (
+                (entry.level, entry.module, entry.name) if entry.name else (0, entry.path, "")
+            )
+            for entry in module.imported
+            if entry.name != "*" and (entry.level or not external(entry.module.partition(".")[0]))
+        }
         self.module_strings: Dict[str, ast.AST] = {}
         for statement in tree.body:
             if (

@@ -9,6 +9,7 @@ import ast
 from typing import Dict, List, Optional, Set, Tuple
 
 from .astwalk import dotted_name
+from .program_facts import ModuleFacts
 from .sqla_checks import FunctionChecks
 from .sqla_facts import (
     ASYNC_ENGINE,
@@ -47,8 +48,8 @@ from .sqla_uses import UseClassifier
 class _Scan(UseClassifier, FunctionChecks, FileIndex):
     """One file's part of the closure (see the comment at the top of this section)."""
 
-    def __init__(self, tree: ast.Module, path: str, source: bytes) -> None:
-        super().__init__(tree, path, source)
+    def __init__(self, tree: ast.Module, path: str, source: bytes, module: ModuleFacts) -> None:
+        super().__init__(tree, path, source, module)
         self._locals: Dict[int, Set[str]] = {}
         self.blockers: List[Site] = []
         self.residual: List[Site] = []
@@ -144,8 +145,10 @@ class _Scan(UseClassifier, FunctionChecks, FileIndex):
         return found
 
 
-def _collect(tree: ast.Module, path: str, source: bytes) -> Optional[FileFacts]:
-    scan = _Scan(tree, path, source)
+def _collect(
+    tree: ast.Module, path: str, source: bytes, module: ModuleFacts
+) -> Optional[FileFacts]:
+    scan = _Scan(tree, path, source, module)
     aliases = _module_aliases(tree, scan.imports)
     imported = frozenset(
         local for local, (_, _, attribute) in scan.project_imports.items() if attribute

@@ -190,7 +190,7 @@ class SqlalchemyToAsync(
             and not settings_url(source)  # settings building the engine URL (sqla_urls)
         ):
             return None
-        return _collect(tree, path, source)
+        return _collect(tree, path, source, module)
 
     @classmethod
     def combine(cls, facts: Mapping[str, Any], root: str) -> Any:
@@ -222,8 +222,8 @@ class SqlalchemyToAsync(
         makes async must really become async. The await analysis (before this codemod in the
         registry) keeps one sync when a caller cannot await it, e.g. it is handed to other code
         as a value from a module this codemod's first pass never read; then the conversion is
-        refused (SQLA008 names the function and why) and the await analysis runs again without
-        this codemod's seeds."""
+        refused (SQLA008 names the function and why) and, its seeds dropped, the await analysis
+        runs again (propagate.combine_all: analyses run to a fixed point)."""
         combined = program.facts.get(cls.NAME)
         if combined is None or not combined.converting:
             return
@@ -251,15 +251,13 @@ class SqlalchemyToAsync(
             program.facts[cls.NAME] = dataclasses.replace(combined, doubles=frozenset(converted))
         if not stuck:
             return
-        from .await_coroutines import AwaitCoroutines  # it imports the codemods' tables
-
         program.facts[cls.NAME] = decide(
             program.inputs[cls.NAME], program.root, combined.migrate, stuck
         )
         dropped = set(combined.seeds)
+        # Fewer seeds and entries: propagate.combine_all runs the await analysis again.
         program.seeds = [seed for seed in program.seeds if seed not in dropped]
         program.entries = program.entries - combined.commands
-        AwaitCoroutines.analyse(program)
 
     @classmethod
     def wants(cls, source: bytes, path: str = "", project: Any = None) -> bool:
