@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .resolve import absolute, module_names, package_of
-from .sqla_commands import command_callers
+from .sqla_commands import command_callers, command_engines
 from .sqla_facts import (
     _SEEN_LIMIT,
     ALIAS,
@@ -199,6 +199,8 @@ def decide(
         else set()
     )
     blockers.extend(_command_callers(facts, resolver, commands, session_defs, opened))
+    disposing, unknown = command_engines(facts, resolver, commands, root)
+    blockers.extend(unknown)
     blockers.extend(_passed_seeds(facts, resolver, session_defs, opened))
     blockers.extend(_foreign_subclasses(facts, resolver))
     blockers.extend(_outside_reads(facts))
@@ -269,6 +271,7 @@ def decide(
             for line in getattr(fact, "connections", ())
         ),
         frozenset(commands),
+        tuple((*key, *reference) for key, reference in sorted(disposing.items())),
     )
 
 

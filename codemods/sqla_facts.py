@@ -176,6 +176,7 @@ class Shared:
     site: Site  # where it is created (its code: CLOSURE)
     bind: str = ""  # a factory's engine, as written (a name or dotted name); "" if none
     problem: Optional[Site] = None  # why its own conversion is impossible (URL, autocommit)
+    driver: str = ""  # an engine's async driver package ("aiosqlite", "asyncpg"); "" if unknown
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,9 @@ class Combined:
     connections: FrozenSet[Tuple[str, int]] = frozenset()
     # (path, name) of the CLI commands whose body runs in asyncio.run (sqla_commands)
     commands: FrozenSet[Tuple[str, str]] = frozenset()
+    # (path, command, engine as named there, import level (-1: bound there), import module): the
+    # engine each split command disposes at the end of its body (sqla_commands.command_engines)
+    command_engines: Tuple[Tuple[str, str, str, int, str], ...] = ()
 
 
 def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:

@@ -270,15 +270,29 @@ class _Scan(FunctionChecks):
                     )
                 )
                 found.append(
-                    Shared(target.id, ENGINE, self.site(value, CLOSURE, ""), problem=problem)
+                    Shared(
+                        target.id,
+                        ENGINE,
+                        self.site(value, CLOSURE, ""),
+                        problem=problem,
+                        driver=package or "",
+                    )
                 )
             elif callee in CREATE_ASYNC_ENGINE:
-                found.append(Shared(target.id, ASYNC_ENGINE, self.site(value, CLOSURE, "")))
                 status = url.value if isinstance(url, ast.Constant) else None
                 if isinstance(url, ast.Name) and isinstance(
                     self.module_strings.get(url.id), ast.Constant
                 ):
                     status = self.module_strings[url.id].value
+                driver = _map_scheme(status)[1] if isinstance(status, str) else None
+                found.append(
+                    Shared(
+                        target.id,
+                        ASYNC_ENGINE,
+                        self.site(value, CLOSURE, ""),
+                        driver=driver or "",
+                    )
+                )
                 if isinstance(status, str):
                     scheme = status.partition("://")[0]
                     if scheme in DRIVERS:

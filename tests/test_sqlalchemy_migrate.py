@@ -586,6 +586,96 @@ def test_a_click_command_runs_its_converted_body_with_asyncio_run(tmp_path: Path
     assert printed["before"] == printed["after"] == ["1 rows\n", "4 rows\n"]
 
 
+def test_a_command_on_in_memory_sqlite_keeps_its_database_between_commands(tmp_path: Path):
+    """aiosqlite's connection serves any loop, so a split command disposes nothing: disposing
+    the in-memory database's one connection would drop the database (the second command, in the
+    same process, would find no table)."""
+    pytest.importorskip("aiosqlite")
+    import subprocess
+    import sys
+
+    files = dict(_CLICK_APP)
+    files["app/db.py"] = files["app/db.py"].replace(
+        "engine = create_engine(DB_URL)",
+        'engine = create_engine("sqlite://", poolclass=StaticPool)',
+    ).replace("from sqlalchemy.orm import Session\n", "from sqlalchemy.orm import Session\nfrom sqlalchemy.pool import StaticPool\n")
+    script = (
+        "from click.testing import CliRunner\n"
+        "from app.cli import cli\n"
+        "runner = CliRunner()\n"
+        "for args in (['add', '1'], ['add', '2', '--times', '3']):\n"
+        "    result = runner.invoke(cli, args)\n"
+        "    print(result.exit_code, result.output.strip(), result.exception)\n"
+    )
+    printed = {}
+    for side in ("before", "after"):
+        folder = tmp_path / side
+        _write(folder, files)
+        if side == "after":
+            outputs, diagnostics = _run_project(folder, MIGRATE)
+            assert not [line for line in diagnostics if " SQLA" in line or "AWAIT" in line]
+            cli = outputs["app/cli.py"].decode()
+            assert "asyncio.run(_add(n, times))" in cli and "dispose" not in cli
+            _write(folder, {name: data.decode() for name, data in outputs.items()})
+        run = subprocess.run(
+            [sys.executable, "-c", script], cwd=folder, capture_output=True, text=True, timeout=120
+        )
+        printed[side] = (run.returncode, run.stdout)
+    assert printed["before"] == printed["after"] == (0, "0 1 rows None\n0 4 rows None\n")
+
+
+def test_a_command_disposes_the_one_engine_importing_it_as_its_module_does(tmp_path: Path):
+    """On a driver whose connections belong to a loop (asyncpg), the command's body ends with
+    `await engine.dispose()`; the engine's name joins the command module's own relative import
+    of the database module."""
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": (
+            "from sqlalchemy import create_engine\n"
+            "from sqlalchemy.orm import sessionmaker\n\n"
+            'engine = create_engine("postgresql://u@h/db")\n'
+            "SessionLocal = sessionmaker(bind=engine)\n"
+        ),
+        "app/cli.py": (
+            "import click\n"
+            "from sqlalchemy import text\n\n"
+            "from .db import SessionLocal\n\n\n"
+            "@click.command()\n"
+            "def ping():\n"
+            "    with SessionLocal() as db:\n"
+            '        click.echo(db.execute(text("SELECT 1")).scalar_one())\n'
+        ),
+    }
+    _write(tmp_path, files)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert not [line for line in diagnostics if " SQLA" in line], diagnostics
+    assert outputs["app/cli.py"].decode() == (
+        "import asyncio\n\n"
+        "import click\n"
+        "from sqlalchemy import text\n\n"
+        "from .db import SessionLocal, engine\n\n\n"
+        "async def _ping():\n"
+        "    try:\n"
+        "        async with SessionLocal() as db:\n"
+        '            click.echo((await db.execute(text("SELECT 1"))).scalar_one())\n'
+        "    finally:\n"
+        "        await engine.dispose()\n\n\n"
+        "@click.command()\n"
+        "def ping():\n"
+        "    asyncio.run(_ping())\n"
+    )
+    # Two engines in the app: which one the command's sessions use is not proven; it blocks.
+    files["app/db.py"] += 'other = create_engine("postgresql://u@h/other")\n'
+    _write(tmp_path, files)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert {name: data.decode() for name, data in outputs.items()} == files
+    assert (
+        "app/cli.py:8:1: SQLA002 the CLI command `ping` runs its body in asyncio.run and must "
+        "dispose the engine its sessions use at its end, but the program has 2 engines: "
+        "`engine` (app/db.py), `other` (app/db.py)"
+    ) in diagnostics, diagnostics
+
+
 def test_a_command_called_from_a_coroutine_never_runs_a_loop_in_the_loop(tmp_path: Path):
     """Split, the command would start a loop inside the coroutine's loop: the conversion is
     refused (SQLA002 names the call); if the blocking plan offloads the still-sync call to a
