@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import ast
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -90,21 +90,39 @@ def cli_objects(tree: ast.Module, imports: Mapping[str, str]) -> Set[str]:
     return found
 
 
-def _command_decorator(decorator: ast.expr, objects: Set[str], imports: Mapping[str, str]) -> bool:
+def _typer_apps(tree: ast.Module, imports: Mapping[str, str]) -> Set[str]:
+    return {
+        statement.targets[0].id
+        for statement in tree.body
+        if isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and isinstance(statement.value, ast.Call)
+        and _resolve(statement.value.func, imports) in TYPER_APPS
+    }
+
+
+def _command_decorator(
+    decorator: ast.expr, objects: Set[str], imports: Mapping[str, str], typer: AbstractSet[str] = frozenset()
+) -> bool:
+    """A command of a proven object, or a typer app's ``@app.callback()``: typer calls it
+    synchronously before the command, in the same process, so it splits the same way."""
     callee = _callee(decorator)
     if _resolve(callee, imports) in CLICK_COMMANDS:
         return True
     return (
         isinstance(callee, ast.Attribute)
-        and callee.attr in ("command", "group")
         and isinstance(callee.value, ast.Name)
-        and callee.value.id in objects
+        and (
+            (callee.attr in ("command", "group") and callee.value.id in objects)
+            or (callee.attr == "callback" and callee.value.id in typer)
+        )
     )
 
 
 def cli_commands(tree: ast.Module, imports: Mapping[str, str]) -> Dict[str, int]:
-    """Module-level sync ``def`` commands of typer/click (name -> line) that the split fits:
-    not generators, ``_<name>`` free in the module."""
+    """Module-level sync ``def`` commands of typer/click (name -> line), typer callbacks
+    included, that the split fits: not generators, ``_<name>`` free in the module."""
     objects = cli_objects(tree, imports)
     if not objects and not any(v.split(".")[0] == "click" for v in imports.values()):
         return {}
@@ -122,12 +140,13 @@ def cli_commands(tree: ast.Module, imports: Mapping[str, str]) -> Dict[str, int]
         )
         if isinstance(target, ast.Name)
     } | set(imports)
+    typer = _typer_apps(tree, imports)
     found: Dict[str, int] = {}
     for statement in tree.body:
         if not isinstance(statement, ast.FunctionDef) or f"_{statement.name}" in bound:
             continue
         decorators = statement.decorator_list
-        commands = [d for d in decorators if _command_decorator(d, objects, imports)]
+        commands = [d for d in decorators if _command_decorator(d, objects, imports, typer)]
         others = [d for d in decorators if d not in commands]
         if len(commands) != 1 or any(
             _resolve(_callee(d), imports) not in CLICK_PARAMETERS for d in others

@@ -676,6 +676,81 @@ def test_a_command_disposes_the_one_engine_importing_it_as_its_module_does(tmp_p
     ) in diagnostics, diagnostics
 
 
+def test_a_typer_callback_that_opens_a_session_splits_like_a_command(tmp_path: Path):
+    """typer calls `@app.callback()` synchronously before the command, in the same process:
+    it splits like a command (its own asyncio.run); the CLI prints what it printed, twice in one
+    process."""
+    pytest.importorskip("typer")
+    pytest.importorskip("aiosqlite")
+    import os
+    import subprocess
+    import sys
+
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": (
+            "import os\n\n"
+            "from sqlalchemy import create_engine\n\n"
+            'engine = create_engine(f"sqlite:///{os.environ[\'DB_FILE\']}")\n'
+        ),
+        "app/cli.py": (
+            "import typer\n"
+            "from sqlalchemy import text\n"
+            "from sqlalchemy.orm import Session\n\n"
+            "from app.db import engine\n\n"
+            "app = typer.Typer()\n\n\n"
+            "@app.callback()\n"
+            "def prepare(verbose: bool = typer.Option(False)):\n"
+            '    """Notes."""\n'
+            "    with Session(engine) as session:\n"
+            '        session.execute(text("CREATE TABLE IF NOT EXISTS t (n INTEGER)"))\n'
+            "        session.commit()\n"
+            "        if verbose:\n"
+            '            typer.echo("tables ready")\n\n\n'
+            "@app.command()\n"
+            "def add(n: int):\n"
+            "    with Session(engine) as session:\n"
+            '        session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})\n'
+            "        session.commit()\n"
+            '        total = session.execute(text("SELECT sum(n) FROM t")).scalar_one()\n'
+            '        typer.echo(f"total {total}")\n'
+        ),
+    }
+    script = (
+        "from typer.testing import CliRunner\n"
+        "from app.cli import app\n"
+        "runner = CliRunner()\n"
+        "for args in (['--verbose', 'add', '2'], ['add', '3']):\n"
+        "    result = runner.invoke(app, args)\n"
+        "    print(result.exit_code, result.output.strip().replace('\\n', ' / '))\n"
+    )
+    printed = {}
+    for side in ("before", "after"):
+        folder = tmp_path / side
+        _write(folder, files)
+        if side == "after":
+            outputs, diagnostics = _run_project(folder, MIGRATE)
+            assert not [line for line in diagnostics if " SQLA" in line], diagnostics
+            cli = outputs["app/cli.py"].decode()
+            assert (
+                '@app.callback()\ndef prepare(verbose: bool = typer.Option(False)):\n'
+                '    """Notes."""\n    asyncio.run(_prepare(verbose))\n'
+            ) in cli
+            _write(folder, {name: data.decode() for name, data in outputs.items()})
+        env = dict(os.environ, DB_FILE=str(folder / "notes.db"))
+        run = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        printed[side] = (run.returncode, run.stdout, run.stderr[-2000:])
+    expected = (0, "0 tables ready / total 2\n0 total 5\n", "")
+    assert printed["before"] == printed["after"] == expected, printed
+
+
 def test_a_command_called_from_a_coroutine_never_runs_a_loop_in_the_loop(tmp_path: Path):
     """Split, the command would start a loop inside the coroutine's loop: the conversion is
     refused (SQLA002 names the call); if the blocking plan offloads the still-sync call to a

@@ -10,6 +10,20 @@ from .models import SQLModel, User
 main = typer.Typer(name="Pamps CLI")
 
 
+async def _check_database(ctx: typer.Context):
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            (await session.exec(select(User).limit(1))).first()
+    finally:
+        await engine.dispose()
+
+
+@main.callback()
+def check_database(ctx: typer.Context):
+    """Pamps CLI: every command checks the database first"""
+    asyncio.run(_check_database(ctx))
+
+
 async def _user_list():
     try:
         async with AsyncSession(engine, expire_on_commit=False) as session:
