@@ -26,6 +26,7 @@ from .sqla_facts import (
     Use,
     _is_test_module,
 )
+from .sqla_setup import declared_driver
 
 
 class _Resolver:
@@ -102,6 +103,7 @@ def decide(
     root: str,
     migrate: bool = False,
     stuck: Sequence[Tuple[str, Site]] = (),
+    driver: str = "",
 ) -> Optional[Combined]:
     """One decision for the whole program: convert when a Session meets async code (with
     ``migrate``: when the program uses a sync Session at all) and every use of the engines,
@@ -115,6 +117,7 @@ def decide(
     Session by ``Depends`` runs in FastAPI's threadpool and is correct as it is."""
     if not facts:
         return None
+    facts = declared_driver(facts, driver)  # `[tool.asyncfix] async-driver` (sqla_setup)
     resolver = _Resolver(facts, root)
     session_defs, aliases = _with_aliases(facts, resolver)
     meets = any(is_async for defs in session_defs.values() for _, is_async, _ in defs) or any(
@@ -272,6 +275,7 @@ def decide(
         ),
         frozenset(commands),
         tuple((*key, *reference) for key, reference in sorted(disposing.items())),
+        driver,
     )
 
 

@@ -265,6 +265,8 @@ class Combined:
     # (path, command, engine as named there, import level (-1: bound there), import module): the
     # engine each split command disposes at the end of its body (sqla_commands.command_engines)
     command_engines: Tuple[Tuple[str, str, str, int, str], ...] = ()
+    # `[tool.asyncfix] async-driver`: the driver of engine URLs from settings, as declared
+    driver: str = ""
 
 
 def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:
@@ -329,9 +331,12 @@ def _url_status(
     if evidence is not None:
         return evidence, ""
     return None, (
-        f"the engine URL `{show(node)}` comes from settings or code, so asyncfix cannot see "
+        f"the engine URL `{show(node)}` {FROM_SETTINGS}, so asyncfix cannot see "
         "which async driver it needs"
     )
+
+
+FROM_SETTINGS = "comes from settings or code"  # the URL problem a declared driver settles
 
 
 ENV_GETTERS = frozenset({"os.environ.get", "os.getenv"})

@@ -25,6 +25,7 @@ from .sqla_facts import (
     FACTORY,
     FASTAPI_APP,
     FIXTURE,
+    FROM_SETTINGS,
     GENERATOR_RETURNS,
     SESSION_CLASSES,
     SESSIONMAKERS,
@@ -266,7 +267,12 @@ class _Scan(FunctionChecks):
                         value,
                         URL,
                         why,
-                        "use a literal URL naming the driver, or convert the engine by hand",
+                        (
+                            "use a literal URL naming the driver, or declare it in pyproject.toml: "
+                            '[tool.asyncfix] async-driver = "postgresql+asyncpg"'
+                        )
+                        if FROM_SETTINGS in why
+                        else "use a literal URL naming the driver, or convert the engine by hand",
                     )
                 )
                 found.append(

@@ -4,18 +4,22 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from dataclasses import replace
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import GlobalScope, PositionProvider, ScopeProvider
 
 from .sqla_facts import (
+    ASYNC_DRIVERS,
     CLASH,
     CREATE_ENGINE,
     DDL,
     DEPENDENCY,
+    ENGINE,
     ENV_GETTERS,
+    FROM_SETTINGS,
     LAZY,
     RELATIONSHIP,
     SESSIONMAKERS,
@@ -28,6 +32,31 @@ from .sqla_facts import (
     _trailing,
 )
 from .sqla_testdb import WithDdlFirst, override_functions
+
+
+def declared_driver(facts: Mapping[str, Any], driver: str) -> Mapping[str, Any]:
+    """``[tool.asyncfix] async-driver = "postgresql+asyncpg"``: the user's word for the driver
+    of every engine URL that comes from settings (no literal, no sign in the code). A
+    declaration is proof: those engines convert, ``make_url(url).set(drivername=...)`` where
+    the engine is built. URLs that name a driver keep theirs."""
+    if not driver:
+        return facts
+    package = ASYNC_DRIVERS[driver]
+    declared = {}
+    for path, fact in facts.items():
+        shared = tuple(
+            replace(s, problem=None, driver=package)
+            if s.kind == ENGINE
+            and s.problem is not None
+            and s.problem.code == URL
+            and FROM_SETTINGS in s.problem.why
+            else s
+            for s in getattr(fact, "shared", ())
+        )
+        declared[path] = (
+            replace(fact, shared=shared) if shared != getattr(fact, "shared", ()) else fact
+        )
+    return declared
 
 
 class SetupRewrites:
@@ -185,6 +214,8 @@ class SetupRewrites:
                 if self._sqlite_evidence(updated)
                 else self._env_scheme(url.value)
             )
+            if scheme is None and self._combined.driver:  # declared: [tool.asyncfix]
+                scheme, package = self._combined.driver, ASYNC_DRIVERS[self._combined.driver]
             if mapped is None and scheme is not None:
                 # A URL from settings: its driver is set where it is used, at run time.
                 if not self._use(

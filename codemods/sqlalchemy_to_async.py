@@ -189,7 +189,9 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
     def combine_with_options(
         cls, facts: Mapping[str, Any], root: str, options: Mapping[str, Any]
     ) -> Any:
-        return decide(facts, root, bool(options.get("migrate")))
+        return decide(
+            facts, root, bool(options.get("migrate")), driver=options.get("async_driver") or ""
+        )
 
     @classmethod
     def async_seeds(cls, combined: Any) -> Iterable[Tuple[str, str]]:
@@ -236,7 +238,7 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
         from .await_coroutines import AwaitCoroutines  # it imports the codemods' tables
 
         program.facts[cls.NAME] = decide(
-            program.inputs[cls.NAME], program.root, combined.migrate, stuck
+            program.inputs[cls.NAME], program.root, combined.migrate, stuck, combined.driver
         )
         dropped = set(combined.seeds)
         program.seeds = [seed for seed in program.seeds if seed not in dropped]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
+from asyncfix.codemods.config import asyncfix_options, load_pyproject
 from asyncfix.codemods.engine import CHANGED, FAILED, Settings, run, transform_standalone
 from asyncfix.codemods.files import discover
 from conftest import DEFAULT_SETTINGS, GOLDEN
@@ -43,7 +44,11 @@ def migrate_rewrite(
 def _run_project(folder: Path, settings: Settings) -> Tuple[Dict[str, bytes], List[str]]:
     files, errors = discover([str(folder)], ())
     assert not errors
-    settings = dataclasses.replace(settings, root=str(folder))
+    # the project's own `[tool.asyncfix]` (async-driver), as the command line reads it
+    declared = asyncfix_options(load_pyproject(str(folder)))
+    settings = dataclasses.replace(
+        settings, root=str(folder), options={**settings.options, **declared}
+    )
     results = list(run(files, settings, jobs=1))
     assert not [r for r in results if r.status == FAILED], [r.error for r in results]
     outputs, diagnostics = {}, []
@@ -992,3 +997,15 @@ def test_a_session_function_the_await_analysis_keeps_sync_refuses_the_whole_conv
     (engine_line,) = [d for d in diagnostics if d.startswith("app/db.py:4:10: SQLA008")]
     assert "`get_user` would take the session's awaits but stays sync" in engine_line
     assert "passed as a callback (app/main.py:11)" in engine_line
+
+
+def test_a_declared_driver_must_be_an_async_driver_asyncfix_knows():
+    """`[tool.asyncfix] async-driver` is proof of the driver only for what asyncfix can write:
+    a sync or unknown scheme is a configuration error, not a silent no-op."""
+    from asyncfix.codemods.config import ConfigError
+
+    table = {"tool": {"asyncfix": {"async-driver": "sqlite+aiosqlite"}}}
+    assert asyncfix_options(table) == {"async_driver": "sqlite+aiosqlite"}
+    for wrong in ("postgresql", "postgresql+psycopg2", "oracle+oracledb"):
+        with pytest.raises(ConfigError, match="async-driver must be one of"):
+            asyncfix_options({"tool": {"asyncfix": {"async-driver": wrong}}})
