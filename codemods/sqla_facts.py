@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 import libcst.matchers as m
@@ -267,19 +267,6 @@ class Combined:
     command_engines: Tuple[Tuple[str, str, str, int, str], ...] = ()
     # `[tool.asyncfix] async-driver`: the driver of engine URLs from settings, as declared
     driver: str = ""
-
-
-def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:
-    names: Dict[str, str] = {}
-    for node in nodes:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                local = alias.asname or alias.name.split(".")[0]
-                names[local] = alias.name if alias.asname else local
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            for alias in node.names:
-                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return names
 
 
 def _resolve(node: Optional[ast.AST], imports: Mapping[str, str]) -> Optional[str]:
