@@ -103,7 +103,10 @@ def _typer_apps(tree: ast.Module, imports: Mapping[str, str]) -> Set[str]:
 
 
 def _command_decorator(
-    decorator: ast.expr, objects: Set[str], imports: Mapping[str, str], typer: AbstractSet[str] = frozenset()
+    decorator: ast.expr,
+    objects: Set[str],
+    imports: Mapping[str, str],
+    typer: AbstractSet[str] = frozenset(),
 ) -> bool:
     """A command of a proven object, or a typer app's ``@app.callback()``: typer calls it
     synchronously before the command, in the same process, so it splits the same way."""
@@ -304,9 +307,7 @@ def with_engine_import(
                 isinstance(small, cst.ImportFrom)
                 and len(small.relative) == level
                 and not isinstance(small.names, cst.ImportStar)
-                and (
-                    cst.helpers.get_full_name_for_node(small.module) if small.module else ""
-                )
+                and (cst.helpers.get_full_name_for_node(small.module) if small.module else "")
                 == dotted
             ):
                 continue

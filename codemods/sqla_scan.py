@@ -90,11 +90,13 @@ class _Scan(UseClassifier, FunctionChecks, FileIndex):
                         URL,
                         why,
                         (
-                            "use a literal URL naming the driver, or declare it in pyproject.toml: "
-                            '[tool.asyncfix] async-driver = "postgresql+asyncpg"'
-                        )
-                        if FROM_SETTINGS in why
-                        else "use a literal URL naming the driver, or convert the engine by hand",
+                            (
+                                "use a literal URL naming the driver, or declare it in pyproject.toml: "
+                                '[tool.asyncfix] async-driver = "postgresql+asyncpg"'
+                            )
+                            if FROM_SETTINGS in why
+                            else "use a literal URL naming the driver, or convert the engine by hand"
+                        ),
                     )
                 )
                 found.append(

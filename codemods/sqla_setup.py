@@ -41,12 +41,14 @@ def declared_driver(facts: Mapping[str, Any], driver: str) -> Mapping[str, Any]:
     declared = {}
     for path, fact in facts.items():
         shared = tuple(
-            replace(s, problem=None, driver=package)
-            if s.kind == ENGINE
-            and s.problem is not None
-            and s.problem.code == URL
-            and FROM_SETTINGS in s.problem.why
-            else s
+            (
+                replace(s, problem=None, driver=package)
+                if s.kind == ENGINE
+                and s.problem is not None
+                and s.problem.code == URL
+                and FROM_SETTINGS in s.problem.why
+                else s
+            )
             for s in getattr(fact, "shared", ())
         )
         declared[path] = (

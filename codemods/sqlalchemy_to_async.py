@@ -333,9 +333,13 @@ class SqlalchemyToAsync(
                 return engine  # bound here, or "": nothing to dispose (aiosqlite)
             wanted = f"{'.' * level}{module}.{engine}"
             scope = self.get_metadata(ScopeProvider, command, None)
-            if scope is not None and scope[engine] and not any(
-                q.name == wanted or q.name == f"{module}.{engine}"
-                for q in scope.get_qualified_names_for(engine)
+            if (
+                scope is not None
+                and scope[engine]
+                and not any(
+                    q.name == wanted or q.name == f"{module}.{engine}"
+                    for q in scope.get_qualified_names_for(engine)
+                )
             ):
                 self.report(
                     command,

@@ -600,10 +600,17 @@ def test_a_command_on_in_memory_sqlite_keeps_its_database_between_commands(tmp_p
     import sys
 
     files = dict(_CLICK_APP)
-    files["app/db.py"] = files["app/db.py"].replace(
-        "engine = create_engine(DB_URL)",
-        'engine = create_engine("sqlite://", poolclass=StaticPool)',
-    ).replace("from sqlalchemy.orm import Session\n", "from sqlalchemy.orm import Session\nfrom sqlalchemy.pool import StaticPool\n")
+    files["app/db.py"] = (
+        files["app/db.py"]
+        .replace(
+            "engine = create_engine(DB_URL)",
+            'engine = create_engine("sqlite://", poolclass=StaticPool)',
+        )
+        .replace(
+            "from sqlalchemy.orm import Session\n",
+            "from sqlalchemy.orm import Session\nfrom sqlalchemy.pool import StaticPool\n",
+        )
+    )
     script = (
         "from click.testing import CliRunner\n"
         "from app.cli import cli\n"
@@ -696,7 +703,7 @@ def test_a_typer_callback_that_opens_a_session_splits_like_a_command(tmp_path: P
         "app/db.py": (
             "import os\n\n"
             "from sqlalchemy import create_engine\n\n"
-            'engine = create_engine(f"sqlite:///{os.environ[\'DB_FILE\']}")\n'
+            "engine = create_engine(f\"sqlite:///{os.environ['DB_FILE']}\")\n"
         ),
         "app/cli.py": (
             "import typer\n"
@@ -738,7 +745,7 @@ def test_a_typer_callback_that_opens_a_session_splits_like_a_command(tmp_path: P
             assert not [line for line in diagnostics if " SQLA" in line], diagnostics
             cli = outputs["app/cli.py"].decode()
             assert (
-                '@app.callback()\ndef prepare(verbose: bool = typer.Option(False)):\n'
+                "@app.callback()\ndef prepare(verbose: bool = typer.Option(False)):\n"
                 '    """Notes."""\n    asyncio.run(_prepare(verbose))\n'
             ) in cli
             _write(folder, {name: data.decode() for name, data in outputs.items()})
