@@ -123,13 +123,9 @@ def _command_decorator(
     )
 
 
-def cli_commands(tree: ast.Module, imports: Mapping[str, str]) -> Dict[str, int]:
-    """Module-level sync ``def`` commands of typer/click (name -> line), typer callbacks
-    included, that the split fits: not generators, ``_<name>`` free in the module."""
-    objects = cli_objects(tree, imports)
-    if not objects and not any(v.split(".")[0] == "click" for v in imports.values()):
-        return {}
-    bound = {
+def module_bindings(tree: ast.Module, imports: Mapping[str, str]) -> Set[str]:
+    """Names a module binds at its top level: assignments, defs, classes, imports."""
+    return {
         target.id
         for statement in tree.body
         for target in (
@@ -143,6 +139,15 @@ def cli_commands(tree: ast.Module, imports: Mapping[str, str]) -> Dict[str, int]
         )
         if isinstance(target, ast.Name)
     } | set(imports)
+
+
+def cli_commands(tree: ast.Module, imports: Mapping[str, str]) -> Dict[str, int]:
+    """Module-level sync ``def`` commands of typer/click (name -> line), typer callbacks
+    included, that the split fits: not generators, ``_<name>`` free in the module."""
+    objects = cli_objects(tree, imports)
+    if not objects and not any(v.split(".")[0] == "click" for v in imports.values()):
+        return {}
+    bound = module_bindings(tree, imports)
     typer = _typer_apps(tree, imports)
     found: Dict[str, int] = {}
     for statement in tree.body:
@@ -432,8 +437,12 @@ def command_engines(
             blockers.append((path, Site(line, 1, STAYS_SYNC, why, hint)))
             continue
         reference = _reference(resolver, path, where, engine, root)
-        if reference is None:
+        if reference is None or (
+            reference[1] >= 0 and reference[0] in getattr(facts.get(path), "bound", ())
+        ):
             why = f"the CLI command `{name}` cannot import the engine `{engine}` to dispose it"
+            if reference is not None:
+                why += f": `{engine}` is bound to something else in its module"
             hint = "import the engine in the command's module, then rerun asyncfix"
             blockers.append((path, Site(line, 1, STAYS_SYNC, why, hint)))
             continue

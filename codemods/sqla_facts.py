@@ -234,6 +234,8 @@ class FileFacts:
     class_bases: Tuple[Tuple[str, str, Site], ...] = ()
     # (name, line) of module-level typer/click commands (sqla_commands: split under --migrate)
     commands: Tuple[Tuple[str, int], ...] = ()
+    # the module's top-level names, when it has commands (an engine import must not clash)
+    bound: Tuple[str, ...] = ()
     # (callee as written, line, column, enclosing def, it is async) of calls that may be commands
     call_refs: Tuple[Tuple[str, int, int, str, bool], ...] = ()
     # (name, line, column) of project imports handed to other code as values (callbacks)

@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Set, Tuple
 from .astwalk import dotted_name
 from .program_facts import ModuleFacts
 from .sqla_checks import FunctionChecks
+from .sqla_commands import module_bindings
 from .sqla_facts import (
     ASYNC_ENGINE,
     CLOSURE,
@@ -243,6 +244,11 @@ def _collect(
             and node.func.value.value.id not in scan.imports
         ),
         commands=tuple(sorted(scan.cli_commands.items())),
+        bound=(
+            tuple(sorted(module_bindings(tree, {**scan.imports, **scan.project_imports})))
+            if scan.cli_commands
+            else ()
+        ),
         call_refs=call_refs,
         passed_refs=passed_refs,
         class_bases=tuple(

@@ -676,6 +676,19 @@ def test_a_command_disposes_the_one_engine_importing_it_as_its_module_does(tmp_p
         "def ping():\n"
         "    asyncio.run(_ping())\n"
     )
+    # `engine` already names something else in the command's module: no import, it blocks.
+    clash = dict(files)
+    clash["app/cli.py"] = files["app/cli.py"].replace(
+        "from .db import SessionLocal\n", 'from .db import SessionLocal\n\nengine = "cli"\n'
+    )
+    _write(tmp_path, clash)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert {name: data.decode() for name, data in outputs.items()} == clash
+    assert any(
+        "SQLA002 the CLI command `ping` cannot import the engine `engine` to dispose it: "
+        "`engine` is bound to something else in its module" in line
+        for line in diagnostics
+    ), diagnostics
     # Two engines in the app: which one the command's sessions use is not proven; it blocks.
     files["app/db.py"] += 'other = create_engine("postgresql://u@h/other")\n'
     _write(tmp_path, files)
