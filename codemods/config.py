@@ -40,10 +40,20 @@ CODEMOD_OPTIONS: Dict[str, type] = {
     # --migrate: the opt-in whole-app sync -> async migration (sync Session -> AsyncSession and
     # requests -> httpx in `def` routes, helpers, scripts and tests too), not only what blocks.
     "migrate": bool,
+    # sqlalchemy_to_async: the async driver of engine URLs that come from settings (asyncfix
+    # cannot see their scheme): a declaration is proof, `make_url(url).set(drivername=...)`.
+    "async-driver": str,
 }
 # String keys of CODEMOD_OPTIONS that take one of a fixed set of values.
 CODEMOD_CHOICES: Dict[str, Tuple[str, ...]] = {
     "cpu-executor": ("auto", "thread", "process"),
+    "async-driver": (
+        "sqlite+aiosqlite",
+        "postgresql+asyncpg",
+        "postgresql+psycopg",
+        "mysql+aiomysql",
+        "mysql+asyncmy",
+    ),
 }
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .names import ModuleFinder
-from .sqla_commands import command_callers
+from .sqla_commands import command_callers, command_engines
 from .sqla_facts import (
     _SEEN_LIMIT,
     ALIAS,
@@ -27,6 +27,7 @@ from .sqla_facts import (
     Use,
     _is_test_module,
 )
+from .sqla_setup import declared_driver
 from .sqla_urls import async_scheme, scheme_of
 
 
@@ -94,6 +95,7 @@ def decide(
     root: str,
     migrate: bool = False,
     stuck: Sequence[Tuple[str, Site]] = (),
+    driver: str = "",
 ) -> Optional[Combined]:
     """One decision for the whole program: convert when a Session meets async code (with
     ``migrate``: when the program uses a sync Session at all) and every use of the engines,
@@ -107,6 +109,7 @@ def decide(
     Session by ``Depends`` runs in FastAPI's threadpool and is correct as it is."""
     if not facts:
         return None
+    facts = declared_driver(facts, driver)  # `[tool.asyncfix] async-driver` (sqla_setup)
     resolver = _Resolver(facts, root)
     session_defs, aliases = _with_aliases(facts, resolver)
     meets = any(is_async for defs in session_defs.values() for _, is_async, _ in defs) or any(
@@ -191,6 +194,8 @@ def decide(
         else set()
     )
     blockers.extend(_command_callers(facts, resolver, commands, session_defs, opened))
+    disposing, unknown = command_engines(facts, resolver, commands, root)
+    blockers.extend(unknown)
     blockers.extend(_passed_seeds(facts, resolver, session_defs, opened))
     blockers.extend(_foreign_subclasses(facts, resolver))
     blockers.extend(_outside_reads(facts))
@@ -268,6 +273,8 @@ def decide(
             for line in getattr(fact, "connections", ())
         ),
         frozenset(commands),
+        tuple((*key, *reference) for key, reference in sorted(disposing.items())),
+        driver,
         frozenset(urls),
     )
 

@@ -32,11 +32,13 @@ decorated stays a boundary (SQLA008 names it).
 from __future__ import annotations
 
 import ast
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+import os
+from typing import AbstractSet, Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from .sqla_facts import _resolve
+from .resolve import module_names
+from .sqla_facts import ASYNC_ENGINE, ENGINE, STAYS_SYNC, Site, _is_test_module, _resolve
 from .sqla_shapes import _own
 
 TYPER_APPS = frozenset({"typer.Typer", "typer.main.Typer"})
@@ -88,25 +90,42 @@ def cli_objects(tree: ast.Module, imports: Mapping[str, str]) -> Set[str]:
     return found
 
 
-def _command_decorator(decorator: ast.expr, objects: Set[str], imports: Mapping[str, str]) -> bool:
+def _typer_apps(tree: ast.Module, imports: Mapping[str, str]) -> Set[str]:
+    return {
+        statement.targets[0].id
+        for statement in tree.body
+        if isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and isinstance(statement.value, ast.Call)
+        and _resolve(statement.value.func, imports) in TYPER_APPS
+    }
+
+
+def _command_decorator(
+    decorator: ast.expr,
+    objects: Set[str],
+    imports: Mapping[str, str],
+    typer: AbstractSet[str] = frozenset(),
+) -> bool:
+    """A command of a proven object, or a typer app's ``@app.callback()``: typer calls it
+    synchronously before the command, in the same process, so it splits the same way."""
     callee = _callee(decorator)
     if _resolve(callee, imports) in CLICK_COMMANDS:
         return True
     return (
         isinstance(callee, ast.Attribute)
-        and callee.attr in ("command", "group")
         and isinstance(callee.value, ast.Name)
-        and callee.value.id in objects
+        and (
+            (callee.attr in ("command", "group") and callee.value.id in objects)
+            or (callee.attr == "callback" and callee.value.id in typer)
+        )
     )
 
 
-def cli_commands(tree: ast.Module, imports: Mapping[str, str]) -> Dict[str, int]:
-    """Module-level sync ``def`` commands of typer/click (name -> line) that the split fits:
-    not generators, ``_<name>`` free in the module."""
-    objects = cli_objects(tree, imports)
-    if not objects and not any(v.split(".")[0] == "click" for v in imports.values()):
-        return {}
-    bound = {
+def module_bindings(tree: ast.Module, imports: Mapping[str, str]) -> Set[str]:
+    """Names a module binds at its top level: assignments, defs, classes, imports."""
+    return {
         target.id
         for statement in tree.body
         for target in (
@@ -120,12 +139,22 @@ def cli_commands(tree: ast.Module, imports: Mapping[str, str]) -> Dict[str, int]
         )
         if isinstance(target, ast.Name)
     } | set(imports)
+
+
+def cli_commands(tree: ast.Module, imports: Mapping[str, str]) -> Dict[str, int]:
+    """Module-level sync ``def`` commands of typer/click (name -> line), typer callbacks
+    included, that the split fits: not generators, ``_<name>`` free in the module."""
+    objects = cli_objects(tree, imports)
+    if not objects and not any(v.split(".")[0] == "click" for v in imports.values()):
+        return {}
+    bound = module_bindings(tree, imports)
+    typer = _typer_apps(tree, imports)
     found: Dict[str, int] = {}
     for statement in tree.body:
         if not isinstance(statement, ast.FunctionDef) or f"_{statement.name}" in bound:
             continue
         decorators = statement.decorator_list
-        commands = [d for d in decorators if _command_decorator(d, objects, imports)]
+        commands = [d for d in decorators if _command_decorator(d, objects, imports, typer)]
         others = [d for d in decorators if d not in commands]
         if len(commands) != 1 or any(
             _resolve(_callee(d), imports) not in CLICK_PARAMETERS for d in others
@@ -204,9 +233,11 @@ def _without_defaults(params: cst.Parameters) -> cst.Parameters:
     )
 
 
-def split_command(function: cst.FunctionDef) -> cst.FlattenSentinel:
+def split_command(function: cst.FunctionDef, engine: str) -> cst.FlattenSentinel:
     """``@cmd async def f(...)`` (made async by the await machinery) -> ``async def _f(...)``
-    holding the body, and ``@cmd def f(...)`` running it with ``asyncio.run``."""
+    holding the body, ending with ``await <engine>.dispose()`` in a ``finally`` unless
+    ``engine`` is "" (``command_engines`` says why), and ``@cmd def f(...)`` running it with
+    ``asyncio.run``."""
     name = function.name.value
     helper = f"_{name}"
     body = list(function.body.body)  # type: ignore[attr-defined]
@@ -224,6 +255,14 @@ def split_command(function: cst.FunctionDef) -> cst.FlattenSentinel:
     first = body[0]
     if docstring and isinstance(first, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
         body[0] = first.with_changes(leading_lines=[])  # type: ignore[call-arg]
+    if engine:
+        dispose = cst.parse_statement(f"await {engine}.dispose()")
+        body = [
+            cst.Try(
+                body=cst.IndentedBlock(body=body),
+                finalbody=cst.Finally(body=cst.IndentedBlock(body=[dispose])),
+            )
+        ]
     params = _without_defaults(function.params)
     # comments above the command stay with it (its decorators); the blank lines go first
     above = [*function.leading_lines]
@@ -249,6 +288,59 @@ def split_command(function: cst.FunctionDef) -> cst.FlattenSentinel:
             decorators=[outer.decorators[0].with_changes(leading_lines=[]), *outer.decorators[1:]]
         )
     return cst.FlattenSentinel([inner, outer])
+
+
+def _isort_key(name: str) -> Tuple[int, str]:
+    """isort's default order of imported names (``order_by_type``): CONSTANTS, Classes, the
+    rest, each case-insensitively."""
+    kind = 0 if name.isupper() and len(name) > 1 else 1 if name[:1].isupper() else 2
+    return kind, name.lower()
+
+
+def with_engine_import(
+    module: cst.Module, level: int, dotted: str, engine: str
+) -> Optional[cst.Module]:
+    """``module`` with ``engine`` added, in isort's order, to its module-level ``from <level
+    dots><dotted> import ...`` (libcst's AddImportsVisitor would write a second line for a
+    relative import); None when there is no such statement to extend."""
+    body = list(module.body)
+    for index, statement in enumerate(body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for position, small in enumerate(statement.body):
+            if not (
+                isinstance(small, cst.ImportFrom)
+                and len(small.relative) == level
+                and not isinstance(small.names, cst.ImportStar)
+                and (cst.helpers.get_full_name_for_node(small.module) if small.module else "")
+                == dotted
+            ):
+                continue
+            names = list(small.names)
+            if any(n.asname is None and n.evaluated_name == engine for n in names):
+                return module
+            if small.lpar is not None or any(
+                isinstance(n.comma, cst.Comma) and "\n" in module.code_for_node(n.comma)
+                for n in names
+            ):
+                continue  # a parenthesized, wrapped list: leave it to AddImportsVisitor
+            alias = cst.ImportAlias(name=cst.Name(engine))
+            at = len(names)
+            for i, n in enumerate(names):
+                if _isort_key(engine) < _isort_key(n.evaluated_name):
+                    at = i
+                    break
+            names.insert(at, alias)
+            comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+            names = [
+                n.with_changes(comma=comma if i < len(names) - 1 else cst.MaybeSentinel.DEFAULT)
+                for i, n in enumerate(names)
+            ]
+            smalls = list(statement.body)
+            smalls[position] = small.with_changes(names=names)
+            body[index] = statement.with_changes(body=smalls)
+            return module.with_changes(body=body)
+    return None
 
 
 # -- combine: the commands and who calls them ---------------------------------------------------
@@ -280,3 +372,99 @@ def command_callers(facts: Mapping[str, Any], resolver: Any, commands: Set[Tuple
             if key in commands:
                 found.append((path, line, column, key, owner, is_async))
     return found
+
+
+def command_engines(
+    facts: Mapping[str, Any], resolver: Any, commands: Set[Tuple[str, str]], root: str
+) -> Tuple[Dict[Tuple[str, str], Tuple[str, int, str]], List[Tuple[str, Site]]]:
+    """The engine each split command disposes at the end of its body, and the commands that
+    block the conversion because it cannot be told.
+
+    A command is one unit of work run in its own ``asyncio.run``: the pooled connections it
+    leaves behind are bound to that loop, closed when it returns, so the next command in the
+    same process (a test calling two commands, CliRunner invoked twice) would get a connection of
+    a dead loop (asyncpg: "attached to a different loop"). Hence ``await engine.dispose()`` in a
+    ``finally``. Which engine: every async session the body opens, itself or in the project
+    functions it calls, is bound to an engine this run converts or an async one already there,
+    and those are the program's module-level engines (an engine made inside a function stays
+    sync). With exactly one outside the tests, it is that one; with none or several, the
+    command blocks (SQLA002 on it, SQLA008 on the engine). Except on aiosqlite: its connection
+    runs in a thread of its own and serves any loop, and disposing an in-memory database's one
+    connection would drop the database (measured: "no such table" on the next command); so
+    there the command does not dispose. A driver asyncfix cannot see blocks the command.
+
+    Per command: (the engine's name in the command's module, level and module to import it
+    from; level -1 when the module binds the name already); ("", -1, "") when nothing is
+    disposed (aiosqlite)."""
+    engines = sorted(
+        key
+        for key, shared in resolver.shared.items()
+        if shared.kind in (ENGINE, ASYNC_ENGINE) and not _is_test_module(key[0])
+    )
+    found: Dict[Tuple[str, str], Tuple[str, int, str]] = {}
+    blockers: List[Tuple[str, Site]] = []
+    lines = {
+        (path, name): line
+        for path, fact in facts.items()
+        for name, line in getattr(fact, "commands", ())
+    }
+    for path, name in sorted(commands):
+        line = lines.get((path, name), 1)
+        if len(engines) != 1:
+            listed = ", ".join(f"`{e}` ({os.path.relpath(p, root)})" for p, e in engines)
+            why = (
+                f"the CLI command `{name}` runs its body in asyncio.run and must dispose the "
+                "engine its sessions use at its end, but the program has "
+                + (f"{len(engines)} engines: {listed}" if engines else "no module-level engine")
+            )
+            hint = "keep one module-level engine for the app, or split the command by hand"
+            blockers.append((path, Site(line, 1, STAYS_SYNC, why, hint)))
+            continue
+        ((where, engine),) = engines
+        shared = resolver.shared[(where, engine)]
+        if shared.problem is not None:
+            continue  # the engine cannot convert: it blocks, and says why (SQLA003)
+        driver = shared.driver
+        if driver == "aiosqlite":
+            found[(path, name)] = ("", -1, "")
+            continue
+        if not driver:
+            why = (
+                f"the CLI command `{name}` runs its body in asyncio.run: whether it must dispose "
+                f"the engine `{engine}` at its end depends on its driver, which asyncfix cannot see"
+            )
+            hint = "name the driver in the engine's URL, then rerun asyncfix"
+            blockers.append((path, Site(line, 1, STAYS_SYNC, why, hint)))
+            continue
+        reference = _reference(resolver, path, where, engine, root)
+        if reference is None or (
+            reference[1] >= 0 and reference[0] in getattr(facts.get(path), "bound", ())
+        ):
+            why = f"the CLI command `{name}` cannot import the engine `{engine}` to dispose it"
+            if reference is not None:
+                why += f": `{engine}` is bound to something else in its module"
+            hint = "import the engine in the command's module, then rerun asyncfix"
+            blockers.append((path, Site(line, 1, STAYS_SYNC, why, hint)))
+            continue
+        found[(path, name)] = reference
+    return found, blockers
+
+
+def _reference(
+    resolver: Any, path: str, where: str, engine: str, root: str
+) -> Optional[Tuple[str, int, str]]:
+    """How the module ``path`` names the engine ``engine`` of ``where``: a name bound there
+    (defined, or imported through any chain of re-exports), else an import to add: from the
+    module ``path`` already imports other names of, as it does (relative or not), else by the
+    module's absolute name."""
+    if where == path:
+        return engine, -1, ""
+    imports = resolver.imports.get(path, {})
+    for local in sorted(imports):
+        if resolver.resolve(path, local) == ((where, engine), ""):
+            return local, -1, ""
+    for _, (level, module, attribute) in sorted(imports.items()):
+        if attribute and resolver.module(path, level, module) == where:
+            return engine, level, module
+    names = module_names(where, root)
+    return (engine, 0, names[0]) if names else None

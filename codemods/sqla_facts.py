@@ -177,6 +177,7 @@ class Shared:
     bind: str = ""  # a factory's engine, as written (a name or dotted name); "" if none
     problem: Optional[Site] = None  # why its own conversion is impossible (URL, autocommit)
     url_ref: str = ""  # the dotted name an unreadable engine URL reads (sqla_urls.reference)
+    driver: str = ""  # an engine's async driver package ("aiosqlite", "asyncpg"); "" if unknown
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,8 @@ class FileFacts:
     class_bases: Tuple[Tuple[str, str, Site], ...] = ()
     # (name, line) of module-level typer/click commands (sqla_commands: split under --migrate)
     commands: Tuple[Tuple[str, int], ...] = ()
+    # the module's top-level names, when it has commands (an engine import must not clash)
+    bound: Tuple[str, ...] = ()
     # (callee as written, line, column, enclosing def, it is async) of calls that may be commands
     call_refs: Tuple[Tuple[str, int, int, str, bool], ...] = ()
     # (name, line, column) of project imports handed to other code as values (callbacks)
@@ -265,6 +268,11 @@ class Combined:
     connections: FrozenSet[Tuple[str, int]] = frozenset()
     # (path, name) of the CLI commands whose body runs in asyncio.run (sqla_commands)
     commands: FrozenSet[Tuple[str, str]] = frozenset()
+    # (path, command, engine as named there, import level (-1: bound there), import module): the
+    # engine each split command disposes at the end of its body (sqla_commands.command_engines)
+    command_engines: Tuple[Tuple[str, str, str, int, str], ...] = ()
+    # `[tool.asyncfix] async-driver`: the driver of engine URLs from settings, as declared
+    driver: str = ""
     # (path, line, async scheme, already async) of engines whose URL is proven where settings
     # build it (sqla_urls)
     urls: FrozenSet[Tuple[str, int, str, bool]] = frozenset()
@@ -321,9 +329,12 @@ def _url_status(
     if evidence is not None:
         return evidence, ""
     return None, (
-        f"the engine URL `{show(node)}` comes from settings or code, so asyncfix cannot see "
+        f"the engine URL `{show(node)}` {FROM_SETTINGS}, so asyncfix cannot see "
         "which async driver it needs"
     )
+
+
+FROM_SETTINGS = "comes from settings or code"  # the URL problem a declared driver settles
 
 
 ENV_GETTERS = frozenset({"os.environ.get", "os.getenv"})

@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Set, Tuple
 from .astwalk import dotted_name
 from .program_facts import ModuleFacts
 from .sqla_checks import FunctionChecks
+from .sqla_commands import module_bindings
 from .sqla_facts import (
     ASYNC_ENGINE,
     CLOSURE,
@@ -20,6 +21,7 @@ from .sqla_facts import (
     DRIVERS,
     ENGINE,
     FACTORY,
+    FROM_SETTINGS,
     SESSIONMAKERS,
     STAYS_SYNC,
     SYNC_URL,
@@ -90,7 +92,14 @@ class _Scan(UseClassifier, FunctionChecks, FileIndex):
                         value,
                         URL,
                         why,
-                        "use a literal URL naming the driver, or convert the engine by hand",
+                        (
+                            (
+                                "use a literal URL naming the driver, or declare it in pyproject.toml: "
+                                '[tool.asyncfix] async-driver = "postgresql+asyncpg"'
+                            )
+                            if FROM_SETTINGS in why
+                            else "use a literal URL naming the driver, or convert the engine by hand"
+                        ),
                     )
                 )
                 found.append(
@@ -100,15 +109,24 @@ class _Scan(UseClassifier, FunctionChecks, FileIndex):
                         self.site(value, CLOSURE, ""),
                         problem=problem,
                         url_ref=reference(url) if problem is not None else "",
+                        driver=package or "",
                     )
                 )
             elif callee in CREATE_ASYNC_ENGINE:
-                found.append(Shared(target.id, ASYNC_ENGINE, self.site(value, CLOSURE, "")))
                 status = url.value if isinstance(url, ast.Constant) else None
                 if isinstance(url, ast.Name) and isinstance(
                     self.module_strings.get(url.id), ast.Constant
                 ):
                     status = self.module_strings[url.id].value
+                driver = _map_scheme(status)[1] if isinstance(status, str) else None
+                found.append(
+                    Shared(
+                        target.id,
+                        ASYNC_ENGINE,
+                        self.site(value, CLOSURE, ""),
+                        driver=driver or "",
+                    )
+                )
                 if isinstance(status, str):
                     scheme = status.partition("://")[0]
                     if scheme in DRIVERS:
@@ -235,6 +253,11 @@ def _collect(
             and node.func.value.value.id not in scan.imports
         ),
         commands=tuple(sorted(scan.cli_commands.items())),
+        bound=(
+            tuple(sorted(module_bindings(tree, {**scan.imports, **scan.project_imports})))
+            if scan.cli_commands
+            else ()
+        ),
         call_refs=call_refs,
         passed_refs=passed_refs,
         class_bases=tuple(

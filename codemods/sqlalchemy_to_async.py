@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from typing import Any, Dict, Iterable, List, Mapping, Set, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
 import libcst as cst
 from libcst.metadata import QualifiedNameSource, ScopeProvider
@@ -71,7 +71,7 @@ from libcst.metadata import QualifiedNameSource, ScopeProvider
 from .base import Codemod, Diagnostic
 from .program_facts import ModuleFacts, Program
 from .sqla_closure import decide
-from .sqla_commands import split_command
+from .sqla_commands import split_command, with_engine_import
 from .sqla_ddl import DdlRewrites
 from .sqla_dependencies import DependencyRewrites
 from .sqla_facts import (
@@ -203,7 +203,9 @@ class SqlalchemyToAsync(
     def combine_with_options(
         cls, facts: Mapping[str, Any], root: str, options: Mapping[str, Any]
     ) -> Any:
-        return decide(facts, root, bool(options.get("migrate")))
+        return decide(
+            facts, root, bool(options.get("migrate")), driver=options.get("async_driver") or ""
+        )
 
     @classmethod
     def async_seeds(cls, combined: Any) -> Iterable[Tuple[str, str]]:
@@ -252,7 +254,7 @@ class SqlalchemyToAsync(
         if not stuck:
             return
         program.facts[cls.NAME] = decide(
-            program.inputs[cls.NAME], program.root, combined.migrate, stuck
+            program.inputs[cls.NAME], program.root, combined.migrate, stuck, combined.driver
         )
         dropped = set(combined.seeds)
         # Fewer seeds and entries: propagate.combine_all runs the await analysis again.
@@ -298,6 +300,7 @@ class SqlalchemyToAsync(
         self._consumed: Set[int] = set()  # ids of `s.query(...)` calls a terminal rewrites
         self._variables: Dict[int, Any] = {}  # id(def) -> its queries kept in variables
         self._module = node
+        self._engine_imports: Set[Tuple[int, str, str]] = set()  # split commands dispose these
         self._url_names = self._engine_url_names(node)
         self._aliases: Mapping[str, str] = (self._combined.aliases or {}).get(
             self.file.filename, {}
@@ -314,10 +317,53 @@ class SqlalchemyToAsync(
             and (self.file.filename, original.name.value) in self._combined.commands
             and any(statement is original for statement in self._module.body)
         ):  # a typer/click command: stays sync, its body runs in asyncio.run (sqla_commands)
+            engine = self._command_engine(original)
+            if engine is None:
+                return result
             self.add_needed_import("asyncio")
             self.rewrote()
-            return split_command(result)
+            return split_command(result, engine)
         return result
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        updated = super().leave_Module(original, updated)
+        for level, module, engine in sorted(self._engine_imports):
+            merged = with_engine_import(updated, level, module, engine)
+            if merged is None:
+                self.add_needed_import(module, engine, relative=level)
+            else:
+                updated = merged
+        return updated
+
+    def _command_engine(self, command: cst.FunctionDef) -> Optional[str]:
+        """The name of the engine the split command disposes (imported here if need be); None,
+        reported, when that name is bound to something else in the module."""
+        for path, name, engine, level, module in self._combined.command_engines:
+            if (path, name) != (self.file.filename, command.name.value):
+                continue
+            if level < 0:
+                return engine  # bound here, or "": nothing to dispose (aiosqlite)
+            wanted = f"{'.' * level}{module}.{engine}"
+            scope = self.get_metadata(ScopeProvider, command, None)
+            if (
+                scope is not None
+                and scope[engine]
+                and not any(
+                    q.name == wanted or q.name == f"{module}.{engine}"
+                    for q in scope.get_qualified_names_for(engine)
+                )
+            ):
+                self.report(
+                    command,
+                    CLASH,
+                    f"`{engine}` is bound to something else here; the CLI command cannot "
+                    f"import the engine `{module}.{engine}` to dispose it",
+                    f"rename the local `{engine}`, then rerun asyncfix",
+                )
+                return None
+            self._engine_imports.add((level, module, engine))
+            return engine
+        return None
 
     # Name availability
 

@@ -68,6 +68,20 @@ def run_suite(root: Path) -> subprocess.CompletedProcess:
     )
 
 
+def run_python(root: Path, script: str) -> subprocess.CompletedProcess:
+    """``script`` in a fresh interpreter, in the app's directory (its packages importable)."""
+    env = _env()
+    env["PYTHONPATH"] = str(root)
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+
 def run_asyncfix(root: Path, *args: str) -> subprocess.CompletedProcess:
     """asyncfix of this checkout, or the executable ``$MIGRATE_ASYNCFIX`` names (to judge
     another build, e.g. a branch's venv, on the same apps; the suites still run here)."""

@@ -54,6 +54,7 @@ from migrate_support import (
     postgres_unavailable,
     requirements,
     run_asyncfix,
+    run_python,
     run_suite,
     snapshot,
     sync_defs,
@@ -82,7 +83,7 @@ SQLMODEL = App(
 REPOSITORY = App("repository_app", code=("app",), tests=13, drivers=("aiosqlite",))
 # psycopg 3 is sync and async under one URL scheme: keeping it is the least invasive choice.
 POSTGRES = App(
-    "postgres_app", code=("app",), tests=8, drivers=("psycopg", "asyncpg"), needs=("psycopg",)
+    "postgres_app", code=("app",), tests=9, drivers=("psycopg", "asyncpg"), needs=("psycopg",)
 )
 ALL = (TUTORIAL, SQLMODEL, REPOSITORY, POSTGRES)
 BUILT: Tuple[App, ...] = (
@@ -207,6 +208,51 @@ def test_migrate_is_a_fixed_point(app: App, migrated, tmp_path: Path) -> None:
     assert snapshot(root) == before, outcome(process)
     # The fixed point is the migrated app, not the untouched one.
     assert snapshot(root) != snapshot(APPS / app.name)
+
+
+# One process, one command after another, on a driver whose connections belong to a loop:
+# each split command runs in its own asyncio.run, so it must leave no pooled connection behind.
+# The app's own suite runs on psycopg, whose async connections serve any loop; here the
+# migrated app runs on asyncpg (the deployment's choice of driver: the one string changed).
+_CLI_ON_ASYNCPG = """
+import os
+
+from tests.postgresql import Cluster
+
+cluster = Cluster()
+try:
+    os.environ["BOOKSHELF_DATABASE_URL"] = url = cluster.start()
+    from sqlalchemy import create_engine
+
+    from app import models
+    from app.database import Base
+
+    tables = create_engine(url)  # a sync engine of the test's own: psycopg
+    Base.metadata.create_all(tables)
+    tables.dispose()
+    from tests.test_cli import test_commands_run_one_after_another_in_one_process
+
+    test_commands_run_one_after_another_in_one_process()
+    print("commands ran")
+finally:
+    cluster.stop()
+"""
+
+
+@_indirect("migrated", apps=[POSTGRES])
+def test_migrated_cli_commands_run_one_after_another_on_asyncpg(
+    app: App, migrated, tmp_path: Path
+) -> None:
+    pytest.importorskip("asyncpg")
+    first, _ = migrated
+    root = tmp_path / app.name
+    shutil.copytree(first, root, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    database = root / "app" / "database.py"
+    source = database.read_text()
+    assert 'drivername="postgresql+psycopg"' in source, source
+    database.write_text(source.replace("postgresql+psycopg", "postgresql+asyncpg"))
+    process = run_python(root, _CLI_ON_ASYNCPG)
+    assert process.returncode == 0 and "commands ran" in process.stdout, outcome(process)
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 import pytest
+from asyncfix.codemods.config import asyncfix_options, load_pyproject
 from asyncfix.codemods.engine import CHANGED, FAILED, Settings, run, transform_standalone
 from asyncfix.codemods.files import discover
 from conftest import DEFAULT_SETTINGS, GOLDEN
@@ -43,7 +44,11 @@ def migrate_rewrite(
 def _run_project(folder: Path, settings: Settings) -> Tuple[Dict[str, bytes], List[str]]:
     files, errors = discover([str(folder)], ())
     assert not errors
-    settings = dataclasses.replace(settings, root=str(folder))
+    # the project's own `[tool.asyncfix]` (async-driver), as the command line reads it
+    declared = asyncfix_options(load_pyproject(str(folder)))
+    settings = dataclasses.replace(
+        settings, root=str(folder), options={**settings.options, **declared}
+    )
     results = list(run(files, settings, jobs=1))
     assert not [r for r in results if r.status == FAILED], [r.error for r in results]
     outputs, diagnostics = {}, []
@@ -586,6 +591,191 @@ def test_a_click_command_runs_its_converted_body_with_asyncio_run(tmp_path: Path
     assert printed["before"] == printed["after"] == ["1 rows\n", "4 rows\n"]
 
 
+def test_a_command_on_in_memory_sqlite_keeps_its_database_between_commands(tmp_path: Path):
+    """aiosqlite's connection serves any loop, so a split command disposes nothing: disposing
+    the in-memory database's one connection would drop the database (the second command, in the
+    same process, would find no table)."""
+    pytest.importorskip("aiosqlite")
+    import subprocess
+    import sys
+
+    files = dict(_CLICK_APP)
+    files["app/db.py"] = (
+        files["app/db.py"]
+        .replace(
+            "engine = create_engine(DB_URL)",
+            'engine = create_engine("sqlite://", poolclass=StaticPool)',
+        )
+        .replace(
+            "from sqlalchemy.orm import Session\n",
+            "from sqlalchemy.orm import Session\nfrom sqlalchemy.pool import StaticPool\n",
+        )
+    )
+    script = (
+        "from click.testing import CliRunner\n"
+        "from app.cli import cli\n"
+        "runner = CliRunner()\n"
+        "for args in (['add', '1'], ['add', '2', '--times', '3']):\n"
+        "    result = runner.invoke(cli, args)\n"
+        "    print(result.exit_code, result.output.strip(), result.exception)\n"
+    )
+    printed = {}
+    for side in ("before", "after"):
+        folder = tmp_path / side
+        _write(folder, files)
+        if side == "after":
+            outputs, diagnostics = _run_project(folder, MIGRATE)
+            assert not [line for line in diagnostics if " SQLA" in line or "AWAIT" in line]
+            cli = outputs["app/cli.py"].decode()
+            assert "asyncio.run(_add(n, times))" in cli and "dispose" not in cli
+            _write(folder, {name: data.decode() for name, data in outputs.items()})
+        run = subprocess.run(
+            [sys.executable, "-c", script], cwd=folder, capture_output=True, text=True, timeout=120
+        )
+        printed[side] = (run.returncode, run.stdout)
+    assert printed["before"] == printed["after"] == (0, "0 1 rows None\n0 4 rows None\n")
+
+
+def test_a_command_disposes_the_one_engine_importing_it_as_its_module_does(tmp_path: Path):
+    """On a driver whose connections belong to a loop (asyncpg), the command's body ends with
+    `await engine.dispose()`; the engine's name joins the command module's own relative import
+    of the database module."""
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": (
+            "from sqlalchemy import create_engine\n"
+            "from sqlalchemy.orm import sessionmaker\n\n"
+            'engine = create_engine("postgresql://u@h/db")\n'
+            "SessionLocal = sessionmaker(bind=engine)\n"
+        ),
+        "app/cli.py": (
+            "import click\n"
+            "from sqlalchemy import text\n\n"
+            "from .db import SessionLocal\n\n\n"
+            "@click.command()\n"
+            "def ping():\n"
+            "    with SessionLocal() as db:\n"
+            '        click.echo(db.execute(text("SELECT 1")).scalar_one())\n'
+        ),
+    }
+    _write(tmp_path, files)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert not [line for line in diagnostics if " SQLA" in line], diagnostics
+    assert outputs["app/cli.py"].decode() == (
+        "import asyncio\n\n"
+        "import click\n"
+        "from sqlalchemy import text\n\n"
+        "from .db import SessionLocal, engine\n\n\n"
+        "async def _ping():\n"
+        "    try:\n"
+        "        async with SessionLocal() as db:\n"
+        '            click.echo((await db.execute(text("SELECT 1"))).scalar_one())\n'
+        "    finally:\n"
+        "        await engine.dispose()\n\n\n"
+        "@click.command()\n"
+        "def ping():\n"
+        "    asyncio.run(_ping())\n"
+    )
+    # `engine` already names something else in the command's module: no import, it blocks.
+    clash = dict(files)
+    clash["app/cli.py"] = files["app/cli.py"].replace(
+        "from .db import SessionLocal\n", 'from .db import SessionLocal\n\nengine = "cli"\n'
+    )
+    _write(tmp_path, clash)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert {name: data.decode() for name, data in outputs.items()} == clash
+    assert any(
+        "SQLA002 the CLI command `ping` cannot import the engine `engine` to dispose it: "
+        "`engine` is bound to something else in its module" in line
+        for line in diagnostics
+    ), diagnostics
+    # Two engines in the app: which one the command's sessions use is not proven; it blocks.
+    files["app/db.py"] += 'other = create_engine("postgresql://u@h/other")\n'
+    _write(tmp_path, files)
+    outputs, diagnostics = _run_project(tmp_path, MIGRATE)
+    assert {name: data.decode() for name, data in outputs.items()} == files
+    assert (
+        "app/cli.py:8:1: SQLA002 the CLI command `ping` runs its body in asyncio.run and must "
+        "dispose the engine its sessions use at its end, but the program has 2 engines: "
+        "`engine` (app/db.py), `other` (app/db.py)"
+    ) in diagnostics, diagnostics
+
+
+def test_a_typer_callback_that_opens_a_session_splits_like_a_command(tmp_path: Path):
+    """typer calls `@app.callback()` synchronously before the command, in the same process:
+    it splits like a command (its own asyncio.run); the CLI prints what it printed, twice in one
+    process."""
+    pytest.importorskip("typer")
+    pytest.importorskip("aiosqlite")
+    import os
+    import subprocess
+    import sys
+
+    files = {
+        "app/__init__.py": "",
+        "app/db.py": (
+            "import os\n\n"
+            "from sqlalchemy import create_engine\n\n"
+            "engine = create_engine(f\"sqlite:///{os.environ['DB_FILE']}\")\n"
+        ),
+        "app/cli.py": (
+            "import typer\n"
+            "from sqlalchemy import text\n"
+            "from sqlalchemy.orm import Session\n\n"
+            "from app.db import engine\n\n"
+            "app = typer.Typer()\n\n\n"
+            "@app.callback()\n"
+            "def prepare(verbose: bool = typer.Option(False)):\n"
+            '    """Notes."""\n'
+            "    with Session(engine) as session:\n"
+            '        session.execute(text("CREATE TABLE IF NOT EXISTS t (n INTEGER)"))\n'
+            "        session.commit()\n"
+            "        if verbose:\n"
+            '            typer.echo("tables ready")\n\n\n'
+            "@app.command()\n"
+            "def add(n: int):\n"
+            "    with Session(engine) as session:\n"
+            '        session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})\n'
+            "        session.commit()\n"
+            '        total = session.execute(text("SELECT sum(n) FROM t")).scalar_one()\n'
+            '        typer.echo(f"total {total}")\n'
+        ),
+    }
+    script = (
+        "from typer.testing import CliRunner\n"
+        "from app.cli import app\n"
+        "runner = CliRunner()\n"
+        "for args in (['--verbose', 'add', '2'], ['add', '3']):\n"
+        "    result = runner.invoke(app, args)\n"
+        "    print(result.exit_code, result.output.strip().replace('\\n', ' / '))\n"
+    )
+    printed = {}
+    for side in ("before", "after"):
+        folder = tmp_path / side
+        _write(folder, files)
+        if side == "after":
+            outputs, diagnostics = _run_project(folder, MIGRATE)
+            assert not [line for line in diagnostics if " SQLA" in line], diagnostics
+            cli = outputs["app/cli.py"].decode()
+            assert (
+                "@app.callback()\ndef prepare(verbose: bool = typer.Option(False)):\n"
+                '    """Notes."""\n    asyncio.run(_prepare(verbose))\n'
+            ) in cli
+            _write(folder, {name: data.decode() for name, data in outputs.items()})
+        env = dict(os.environ, DB_FILE=str(folder / "notes.db"))
+        run = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        printed[side] = (run.returncode, run.stdout, run.stderr[-2000:])
+    expected = (0, "0 tables ready / total 2\n0 total 5\n", "")
+    assert printed["before"] == printed["after"] == expected, printed
+
+
 def test_a_command_called_from_a_coroutine_never_runs_a_loop_in_the_loop(tmp_path: Path):
     """Split, the command would start a loop inside the coroutine's loop: the conversion is
     refused (SQLA002 names the call); if the blocking plan offloads the still-sync call to a
@@ -827,3 +1017,15 @@ def test_a_session_function_the_await_analysis_keeps_sync_refuses_the_whole_conv
     (engine_line,) = [d for d in diagnostics if d.startswith("app/db.py:4:10: SQLA008")]
     assert "`get_user` would take the session's awaits but stays sync" in engine_line
     assert "passed as a callback (app/main.py:11)" in engine_line
+
+
+def test_a_declared_driver_must_be_an_async_driver_asyncfix_knows():
+    """`[tool.asyncfix] async-driver` is proof of the driver only for what asyncfix can write:
+    a sync or unknown scheme is a configuration error, not a silent no-op."""
+    from asyncfix.codemods.config import ConfigError
+
+    table = {"tool": {"asyncfix": {"async-driver": "sqlite+aiosqlite"}}}
+    assert asyncfix_options(table) == {"async_driver": "sqlite+aiosqlite"}
+    for wrong in ("postgresql", "postgresql+psycopg2", "oracle+oracledb"):
+        with pytest.raises(ConfigError, match="async-driver must be one of"):
+            asyncfix_options({"tool": {"asyncfix": {"async-driver": wrong}}})

@@ -10,11 +10,28 @@ from .models import SQLModel, User
 main = typer.Typer(name="Pamps CLI")
 
 
+async def _check_database(ctx: typer.Context):
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            (await session.exec(select(User).limit(1))).first()
+    finally:
+        await engine.dispose()
+
+
+@main.callback()
+def check_database(ctx: typer.Context):
+    """Pamps CLI: every command checks the database first"""
+    asyncio.run(_check_database(ctx))
+
+
 async def _user_list():
-    async with AsyncSession(engine, expire_on_commit=False) as session:
-        users = await session.exec(select(User))
-        for user in users:
-            typer.echo(f"{user.username}\t{user.email}")
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            users = await session.exec(select(User))
+            for user in users:
+                typer.echo(f"{user.username}\t{user.email}")
+    finally:
+        await engine.dispose()
 
 
 @main.command()
@@ -24,13 +41,16 @@ def user_list():
 
 
 async def _create_user(email: str, username: str):
-    async with AsyncSession(engine, expire_on_commit=False) as session:
-        user = User(email=email, username=username)
-        session.add(user)
-        await session.commit()
-        await session.refresh(user)
-        typer.echo(f"created {username} user")
-        return user
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            user = User(email=email, username=username)
+            session.add(user)
+            await session.commit()
+            await session.refresh(user)
+            typer.echo(f"created {username} user")
+            return user
+    finally:
+        await engine.dispose()
 
 
 # used by the tests' helpers too
@@ -41,13 +61,16 @@ def create_user(email: str, username: str):
 
 
 async def _reset_db(force: bool, *, create: bool):
-    force = force or typer.confirm("Are you sure?")
-    if force:
-        async with engine.begin() as conn:
-            await conn.run_sync(SQLModel.metadata.drop_all)
-        if create:
+    try:
+        force = force or typer.confirm("Are you sure?")
+        if force:
             async with engine.begin() as conn:
-                await conn.run_sync(SQLModel.metadata.create_all)
+                await conn.run_sync(SQLModel.metadata.drop_all)
+            if create:
+                async with engine.begin() as conn:
+                    await conn.run_sync(SQLModel.metadata.create_all)
+    finally:
+        await engine.dispose()
 
 
 @main.command()

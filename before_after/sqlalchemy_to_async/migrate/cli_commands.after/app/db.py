@@ -2,9 +2,7 @@
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-engine = create_async_engine(
-    "sqlite+aiosqlite:///./pamps.db", connect_args={"check_same_thread": False}
-)
+engine = create_async_engine("postgresql+asyncpg://postgres:postgres@db:5432/pamps")
 
 
 async def get_session():

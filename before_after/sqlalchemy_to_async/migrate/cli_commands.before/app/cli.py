@@ -7,6 +7,13 @@ from .models import SQLModel, User
 main = typer.Typer(name="Pamps CLI")
 
 
+@main.callback()
+def check_database(ctx: typer.Context):
+    """Pamps CLI: every command checks the database first"""
+    with Session(engine) as session:
+        session.exec(select(User).limit(1)).first()
+
+
 @main.command()
 def user_list():
     """Lists all users"""

@@ -1,7 +1,7 @@
 """Database connection"""
 from sqlmodel import Session, create_engine
 
-engine = create_engine("sqlite:///./pamps.db", connect_args={"check_same_thread": False})
+engine = create_engine("postgresql://postgres:postgres@db:5432/pamps")
 
 
 def get_session():
