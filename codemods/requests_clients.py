@@ -27,6 +27,10 @@ real network). The client is emitted as::
 
 and the app's lifespan (its own, when asyncfix can see where its shutdown runs, else a new one)
 closes the client of its loop: ``await _HTTP_CLIENTS.pop(asyncio.get_running_loop()).aclose()``.
+When other modules of the app call requests too, the client lives in one of them instead, with
+``async def close_http_client()`` beside it, and the app's lifespan awaits that
+(requests_hosts.py decides which module over the whole program; :meth:`SharedClient._plan_role`
+applies its decision to a file).
 
 Why these choices:
 

@@ -10,7 +10,7 @@ Before -> after, in the module that makes the FastAPI app (requests_clients.py):
 
     import requests                          import httpx
                                              ...
-                                             @functools.lru_cache(maxsize=None)
+                                             _HTTP_CLIENTS = weakref.WeakKeyDictionary()
                                              def http_client() -> httpx.AsyncClient: ...
 
     app = FastAPI()                          app = FastAPI(lifespan=lifespan)  # closes it
@@ -21,7 +21,8 @@ Before -> after, in the module that makes the FastAPI app (requests_clients.py):
         return r.json()                          return r.json()
 
 The client shape (a design choice): one client per app where the app has a place to close it
-(requests_clients.py says why it is made on first use and keeps no cookies). Elsewhere, one
+(requests_clients.py says why it is made on first use and keeps no cookies), held by a module the
+app imports when other modules of the app use it too (requests_hosts.py). Elsewhere, one
 ``async with httpx.AsyncClient(...)`` per coroutine, wrapping the span of its top-level
 statements that make requests, so every call of the function (loops included) shares one client,
 and one SSL context per module, built once at import and passed as ``verify=``: building a
