@@ -88,6 +88,7 @@ from .requests_tables import CallPlan
 
 SESSION_COMMENT = "# A client of its own, as the session was: its cookies stay in this block."
 SETTINGS_COMMENT = "# A client of its own: its verify=/cert=/cookies= hold for these calls only."
+TAKEN_COMMENT = "# A client per call: `http_client` names something else in this module."
 COOKIE_NAMES = ("CookieJar", "DefaultCookiePolicy")
 
 
@@ -179,13 +180,11 @@ class SharedClient:
             self._shared_name, self._clients_name, self._host = SHARED_NAME, CLIENTS_NAME, True
             self._shared_exists = any(isinstance(node, cst.FunctionDef) for node in made)
             return
+        if role[0] == APP and not role[2] and isinstance(site, LifespanSite):
+            self._close_import, self._shared_site = role[1], site
         if not all(isinstance(node, cst.ImportFrom) for node in made):
-            return  # `http_client` means something else here: a client per call
-        if role[0] == APP:
-            if not isinstance(site, LifespanSite):
-                return
-            if not role[2]:
-                self._close_import, self._shared_site = role[1], site
+            self._per_call_comment = TAKEN_COMMENT
+            return
         self._shared_name, self._shared_exists = SHARED_NAME, True
         self._shared_import = role[1]
 

@@ -251,3 +251,23 @@ def test_migrate_makes_a_sync_helper_of_the_app_use_the_shared_client(tmp_path: 
     app = (tmp_path / "pkg/main.py").read_text()
     assert "from pkg.helpers import close_http_client, send_webhook" in app
     assert "await close_http_client()" in app and "await send_webhook(" in app
+
+
+def test_a_module_whose_http_client_is_another_name_keeps_its_own_client(tmp_path: Path):
+    """The app module's lifespan still closes the shared client the helper module holds."""
+    _write(
+        tmp_path,
+        {
+            "helper.py": "import requests\n\n\nasync def fetch():\n"
+            '    return requests.get("https://x.example.com").json()\n',
+            "other.py": "import requests\n\nimport helper\n\nhttp_client = None\n\n\n"
+            "async def fetch_other():\n"
+            '    return requests.get("https://y.example.com").json()\n',
+            "app.py": "from fastapi import FastAPI\n\nimport other\n\napp = FastAPI()\n",
+        },
+    )
+    _apply(tmp_path)
+    assert "http_client = None" in (tmp_path / "other.py").read_text()
+    assert "`http_client` names something else" in (tmp_path / "other.py").read_text()
+    assert "def http_client()" in (tmp_path / "helper.py").read_text()
+    assert "await close_http_client()" in (tmp_path / "app.py").read_text()
