@@ -111,6 +111,25 @@ def _is_app_class(module: ModuleFacts):
     return check
 
 
+def _makes_app(tree: ast.Module, module: ModuleFacts) -> bool:
+    """A module-level ``NAME = FastAPI(...)``: the cheap ``ast`` test before libcst reads the
+    module for :func:`_app_state`."""
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
+            func = statement.value.func
+            parts = []
+            while isinstance(func, ast.Attribute):
+                parts.insert(0, func.attr)
+                func = func.value
+            if not isinstance(func, ast.Name):
+                continue
+            bound = module.imports.get(func.id)
+            if bound and not bound[0]:
+                if ".".join(filter(None, [bound[1], bound[2], *parts])) == "fastapi.FastAPI":
+                    return True
+    return False
+
+
 def _app_state(source: bytes, module: ModuleFacts) -> str:
     """"new"/"own": where the app's shutdown code goes (a new lifespan, its own); else why
     asyncfix would not add it (requests_clients.py's rules for its in-module client)."""
@@ -175,7 +194,7 @@ def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[Cl
                 for inner in _own_body(node)
             ):
                 calls.append((node.lineno, node.name, isinstance(node, ast.AsyncFunctionDef)))
-    app = _app_state(source, module) if b"FastAPI" in source else ""
+    app = _app_state(source, module) if _makes_app(tree, module) else ""
     hosts = all(name in module.defs for name in (SHARED_NAME, CLOSE_NAME)) and (
         CLIENTS_NAME.encode() in source
     )
