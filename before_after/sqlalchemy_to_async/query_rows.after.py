@@ -69,29 +69,7 @@ async def rows(s: AsyncSession, pk: int, name: str):
         )
     ).rowcount
     raw = (await s.execute(text("SELECT count(*) FROM users"), {})).scalar()
-    return (
-        by_pk,
-        by_pk_loaded,
-        everyone,
-        first,
-        exactly_one,
-        maybe,
-        single,
-        page,
-        total,
-        matching,
-        counted,
-        grouped,
-        joined,
-        pairs,
-        columns,
-        names,
-        first_name,
-        only_ids,
-        renamed,
-        removed,
-        raw,
-    )
+    return by_pk, by_pk_loaded, everyone, first, exactly_one, maybe, single, page, total, matching, counted, grouped, joined, pairs, columns, names, first_name, only_ids, renamed, removed, raw
 
 
 async def session_methods(s: AsyncSession, user: User):
