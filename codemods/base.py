@@ -204,7 +204,9 @@ class Codemod(VisitorBasedCodemodCommand):
         read the program (``program.modules``, ``program.resolver``, every codemod's combined
         ``program.facts``) and record there what this codemod decides for the rewrite pass
         (``program.actions``: functions made async and calls awaited; ``program.blocking``;
-        ``program.facts``). Codemods after it in the registry see it. Default: nothing."""
+        ``program.facts``). Codemods after it in the registry see it; one that changes
+        ``program.seeds`` or ``program.entries`` makes those before it run again (a fixed
+        point). Default: nothing."""
 
     @classmethod
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:

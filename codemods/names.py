@@ -5,7 +5,7 @@ outside the project. Module files are found with resolve.py's import rules."""
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .astwalk import BUILTINS
 from .coroutine_tables import LIBRARY_COROUTINE_METHODS, LIBRARY_COROUTINES
@@ -18,15 +18,16 @@ NEUTRAL_BASES = frozenset(
 )
 
 
-class Resolver:
-    def __init__(self, modules: Mapping[str, ModuleFacts], root: str) -> None:
-        self.modules = modules
+class ModuleFinder:
+    """Which file of the program a module name means, as written in a file of it (resolve.py's
+    rules; of several files with one name, the nearest the importer)."""
+
+    def __init__(self, paths: Iterable[str], root: str) -> None:
         self.root = root
         self.by_name: Dict[str, List[str]] = {}
         self.package: Dict[str, str] = {}
         self.nearest: Dict[Tuple[str, str], str] = {}
-        self.resolved: Dict[Tuple[str, str, int], Optional[object]] = {}
-        for path in sorted(modules):
+        for path in sorted(paths):
             for name in module_names(path, root):
                 self.by_name.setdefault(name, []).append(path)
             self.package[path] = package_of(path, root) or ""
@@ -52,6 +53,13 @@ class Resolver:
 
     def absolute(self, importer: str, level: int, module: str) -> str:
         return absolute(self.package.get(importer, ""), level, module) or ""
+
+
+class Resolver(ModuleFinder):
+    def __init__(self, modules: Mapping[str, ModuleFacts], root: str) -> None:
+        super().__init__(modules, root)
+        self.modules = modules
+        self.resolved: Dict[Tuple[str, str, int], Optional[object]] = {}
 
     def dotted(self, full: str, importer: str, depth: int = 0) -> Optional[object]:
         """A DefKey, "lib:<name>" for a library coroutine, ("class", DefKey) for a project

@@ -174,6 +174,12 @@ def import_paths(imported: Iterable[Import]) -> Dict[str, Set[str]]:
     return paths
 
 
+def absolute_imports(imported: Iterable[Import]) -> Dict[str, str]:
+    """Local name -> the dotted path its last absolute import binds it to (``import a.b as c``:
+    ``c`` -> ``a.b``; ``from m import *`` binds ``*``); relative imports are left out."""
+    return {entry.local: entry.path for entry in imported if not entry.level}
+
+
 @dataclass
 class ModuleFacts:
     path: str

@@ -183,12 +183,18 @@ def build(
     # some call site awaits its result or hands it on. A route returning one is not.
     factories = {key for path, call, key in resolved if isinstance(key, tuple) and kept(path, call)}
 
-    def forgotten(path: str, call: CallSite) -> bool:
+    def forgotten(path: str, call: CallSite, key: object = None) -> bool:
         """The call's coroutine is dropped or used as if it were the result."""
         if call.context == PLAIN:
             return True
         if call.context == STORED:
-            return not kept(path, call) and call.stored_as not in modules[path].passed.get(
+            if kept(path, call):
+                return False
+            # A function this run makes async returned a value where it is called: the name
+            # held that value, whatever it is handed to next (`x = g(); bag.add(x)`), so the
+            # call is awaited in place. Only a coroutine the source already made may be a
+            # coroutine kept on purpose.
+            return key in makes_async or call.stored_as not in modules[path].passed.get(
                 call.owner, set()
             )
         if call.context == RETURNED:
@@ -202,7 +208,7 @@ def build(
             owner = (path, call.owner)
             if owner not in defs or defs[owner].is_async or owner in makes_async or owner in run_in:
                 continue
-            if is_coroutine(key) and forgotten(path, call) and boundary(owner) is None:
+            if is_coroutine(key) and forgotten(path, call, key) and boundary(owner) is None:
                 makes_async.add(owner)
                 changed = True
 
@@ -235,6 +241,7 @@ def build(
         if (
             call.context == STORED
             and not kept(path, call)
+            and key not in makes_async
             and call.stored_as in modules[path].passed.get(call.owner, set())
         ):
             find(
@@ -250,7 +257,7 @@ def build(
             continue
         if async_owner:
             if call.context in (PLAIN, RETURNED) or (
-                call.context == STORED and forgotten(path, call)
+                call.context == STORED and forgotten(path, call, key)
             ):
                 awaits.setdefault(path, set()).add(call.span)
             elif call.context in (GENEXP, NESTED):
@@ -266,7 +273,7 @@ def build(
                 )
             continue
         if call.owner == "":
-            if call.statement and forgotten(path, call):
+            if call.statement and forgotten(path, call, key):
                 runs.setdefault(path, set()).add(call.span)
             elif call.context != RETURNED:
                 find(
@@ -278,7 +285,7 @@ def build(
                 )
             continue
         if call.owner.startswith("<"):
-            if forgotten(path, call) or call.context in (GENEXP, NESTED):
+            if forgotten(path, call, key) or call.context in (GENEXP, NESTED):
                 find(
                     path,
                     call,
@@ -290,7 +297,7 @@ def build(
         if (
             owner in defs
             and call.context != RETURNED
-            and (forgotten(path, call) or call.context in (GENEXP, NESTED))
+            and (forgotten(path, call, key) or call.context in (GENEXP, NESTED))
         ):
             reason = boundary(owner) or "it cannot await here"
             find(
@@ -356,8 +363,14 @@ def combine_all(
         program.modules, program.resolver = modules, Resolver(modules, root)
         # registry order; a codemod from outside the registry (a plugin, a test's) runs last
         order = {codemod: index for index, codemod in enumerate(REGISTRY)}
-        for codemod in sorted(codemods, key=lambda c: order.get(c, len(order))):
-            codemod.analyse(program)
+        ordered = sorted(codemods, key=lambda c: order.get(c, len(order)))
+        index = 0
+        while index < len(ordered):
+            started = (list(program.seeds), program.entries)
+            ordered[index].analyse(program)
+            # One that changed where the await analysis starts (its seeds, entries: they only
+            # shrink) makes the analyses before it run again, to a fixed point.
+            index = 0 if (program.seeds, program.entries) != started else index + 1
     async_names = None
     if modules is not None:
         async_names = {path: m.async_names for path, m in modules.items() if m.async_names}

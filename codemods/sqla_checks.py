@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Set, Tuple, Union
 
 from .astwalk import dotted_name
 from .callgraph import IGNORE_COMMENT
+from .program_facts import Import
 from .propagate import ROUTE_DECORATORS
 from .sqla_facts import (
     ASYNC_QUERY,
@@ -361,6 +362,10 @@ class FunctionChecks:
     def clashes(self) -> None:
         """A name a rewrite imports, bound to something else at module level."""
         bound: Dict[str, Tuple[ast.AST, Optional[str]]] = {}
+        # each import statement's names, as the first pass read them (ModuleFacts.imported)
+        imports_at: Dict[Tuple[int, int], List[Import]] = {}
+        for entry in self.imported:
+            imports_at.setdefault((entry.line, entry.column), []).append(entry)
         for statement in self.tree.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 bound.setdefault(statement.name, (statement, None))
@@ -372,14 +377,9 @@ class FunctionChecks:
                     for name in ast.walk(target):
                         if isinstance(name, ast.Name):
                             bound.setdefault(name.id, (statement, None))
-            elif isinstance(statement, ast.Import):
-                for alias in statement.names:
-                    local = alias.asname or alias.name.split(".")[0]
-                    bound.setdefault(local, (statement, alias.name if alias.asname else local))
-            elif isinstance(statement, ast.ImportFrom):
-                for alias in statement.names:
-                    origin = f"{statement.module}.{alias.name}" if not statement.level else None
-                    bound.setdefault(alias.asname or alias.name, (statement, origin))
+            elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+                for entry in imports_at[(statement.lineno, statement.col_offset)]:
+                    bound.setdefault(entry.local, (statement, None if entry.level else entry.path))
         for name, where in self.needs.items():
             if name in bound and bound[name][1] not in WANTED_NAMES[name]:
                 statement = bound[name][0]

@@ -8,7 +8,7 @@ import os
 from dataclasses import replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from .resolve import absolute, module_names, package_of
+from .names import ModuleFinder
 from .sqla_commands import command_callers
 from .sqla_facts import (
     _SEEN_LIMIT,
@@ -33,11 +33,7 @@ class _Resolver:
 
     def __init__(self, facts: Mapping[str, FileFacts], root: str) -> None:
         self.facts = facts
-        self.root = root
-        self.modules: Dict[str, str] = {}
-        for path in facts:
-            for name in module_names(path, root):
-                self.modules.setdefault(name, path)
+        self.finder = ModuleFinder(facts, root)  # the await analysis's module lookup
         self.shared = {
             (path, s.name): s for path, fact in facts.items() for s in getattr(fact, "shared", ())
         }
@@ -52,14 +48,8 @@ class _Resolver:
         }
 
     def module(self, importer: str, level: int, module: str) -> Optional[str]:
-        if level:
-            package = package_of(importer, self.root)
-            if package is None:
-                return None
-            name = absolute(package, level, module)
-        else:
-            name = module
-        return self.modules.get(name) if name else None
+        name = self.finder.absolute(importer, level, module)
+        return self.finder.module(name, importer) if name else None
 
     def resolve(self, path: str, ref: str, depth: int = 0) -> Tuple[Optional[Tuple[str, str]], str]:
         """(the shared object, the attribute path left over) that ``ref`` in ``path`` names."""
@@ -82,7 +72,7 @@ class _Resolver:
             return None, ""
         parts = [*module.split("."), *rest.split(".")] if rest else module.split(".")
         for cut in range(len(parts) - 1, 0, -1):
-            target = self.modules.get(".".join(parts[:cut]))
+            target = self.finder.module(".".join(parts[:cut]), path)
             if target is not None:
                 return self.resolve_in(target, ".".join(parts[cut:]), depth + 1)
         return None, ""

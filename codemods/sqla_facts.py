@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 import libcst.matchers as m
@@ -261,19 +261,6 @@ class Combined:
     connections: FrozenSet[Tuple[str, int]] = frozenset()
     # (path, name) of the CLI commands whose body runs in asyncio.run (sqla_commands)
     commands: FrozenSet[Tuple[str, str]] = frozenset()
-
-
-def _imports(nodes: Iterable[ast.AST]) -> Dict[str, str]:
-    names: Dict[str, str] = {}
-    for node in nodes:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                local = alias.asname or alias.name.split(".")[0]
-                names[local] = alias.name if alias.asname else local
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            for alias in node.names:
-                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return names
 
 
 def _resolve(node: Optional[ast.AST], imports: Mapping[str, str]) -> Optional[str]:

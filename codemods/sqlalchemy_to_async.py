@@ -71,6 +71,8 @@ from .base import Codemod, Diagnostic
 from .program_facts import ModuleFacts, Program
 from .sqla_closure import decide
 from .sqla_commands import split_command
+from .sqla_ddl import DdlRewrites
+from .sqla_dependencies import DependencyRewrites
 from .sqla_facts import (
     ASYNC_QUERY,
     CHAIN,
@@ -86,13 +88,16 @@ from .sqla_facts import (
     Combined,
     Site,
 )
+from .sqla_mocks import replaced
 from .sqla_queries import QueryRewrites
 from .sqla_scan import _collect
 from .sqla_sessions import SessionRewrites
 from .sqla_setup import SetupRewrites
 
 
-class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
+class SqlalchemyToAsync(
+    QueryRewrites, SessionRewrites, DependencyRewrites, SetupRewrites, DdlRewrites, Codemod
+):
     NAME = "sqlalchemy_to_async"
     DESCRIPTION = (
         "sync SQLAlchemy Session/Query/engine -> AsyncSession/select()/async engine, app-wide"
@@ -176,7 +181,7 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
             and b"typer" not in source
         ):
             return None
-        return _collect(tree, path, source)
+        return _collect(tree, path, source, module)
 
     @classmethod
     def combine(cls, facts: Mapping[str, Any], root: str) -> Any:
@@ -208,8 +213,8 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
         makes async must really become async. The await analysis (before this codemod in the
         registry) keeps one sync when a caller cannot await it, e.g. it is handed to other code
         as a value from a module this codemod's first pass never read; then the conversion is
-        refused (SQLA008 names the function and why) and the await analysis runs again without
-        this codemod's seeds."""
+        refused (SQLA008 names the function and why) and, its seeds dropped, the await analysis
+        runs again (propagate.combine_all: analyses run to a fixed point)."""
         combined = program.facts.get(cls.NAME)
         if combined is None or not combined.converting:
             return
@@ -231,17 +236,16 @@ class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
                     ),
                 )
             )
+        stuck.extend(replaced(program, program.inputs.get(cls.NAME, {})))
         if not stuck:
             return
-        from .await_coroutines import AwaitCoroutines  # it imports the codemods' tables
-
         program.facts[cls.NAME] = decide(
             program.inputs[cls.NAME], program.root, combined.migrate, stuck
         )
         dropped = set(combined.seeds)
+        # Fewer seeds and entries: propagate.combine_all runs the await analysis again.
         program.seeds = [seed for seed in program.seeds if seed not in dropped]
         program.entries = program.entries - combined.commands
-        AwaitCoroutines.analyse(program)
 
     @classmethod
     def wants(cls, source: bytes, path: str = "", project: Any = None) -> bool:

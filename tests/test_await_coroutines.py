@@ -42,6 +42,16 @@ PROJECT = GOLDEN / "await_coroutines" / "multi_module.before"
             "async def f():\n    return {'a': 1}\nasync def g():\n    return (await f())['a']\n",
             id="precedence-subscript",
         ),
+        pytest.param(
+            "async def f():\n    return 1\ndef g():\n    return f() + 1\n"
+            "def h(bag):\n    x = g()\n    bag.add(x)\n    return x\n",
+            "async def f():\n    return 1\nasync def g():\n    return await f() + 1\n"
+            "async def h(bag):\n    x = await g()\n    bag.add(x)\n    return x\n",
+            # g returned a value before this run: x held that value, so it is awaited where it
+            # is made even though it is handed on (crud's `db_user = get_user(...)` then
+            # `session.add(db_user)` in fastapi/full-stack-fastapi-template)
+            id="made-async-then-handed-on",
+        ),
     ],
 )
 def test_rewrites(before: str, after: str):

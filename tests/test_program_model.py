@@ -13,9 +13,11 @@ from asyncfix.codemods.base import Codemod
 from asyncfix.codemods.callgraph import collect_module
 from asyncfix.codemods.dependency_facts import FileNames
 from asyncfix.codemods.engine import Settings, transform_standalone
-from asyncfix.codemods.program_facts import Import, import_paths
+from asyncfix.codemods.program_facts import Import, absolute_imports, import_paths
+from asyncfix.codemods.propagate import combine_all
 from asyncfix.codemods.reduce import _reduce
 from asyncfix.codemods.scan import build_index, scan_source
+from asyncfix.codemods.sqla_index import FileIndex
 
 REPO = Path(__file__).resolve().parent.parent
 # The engine's modules: what runs a codemod must not know any codemod by name.
@@ -58,6 +60,7 @@ def test_every_import_is_read_once_with_where_it_stands():
     )
     assert [entry.local for entry in module.imported] == ["a", "c", "y", "z", "*"]
     assert import_paths(module.imported) == {"a": {"a"}, "c": {"a.b"}, "y": {"..m.x"}, "z": {".z"}}
+    assert absolute_imports(module.imported) == {"a": "a", "c": "a.b", "*": "responses.*"}
     # The last binding of each name, as the resolver reads it.
     assert module.imports == {
         "a": (0, "a", ""),
@@ -95,6 +98,10 @@ def test_the_import_readers_of_the_codemods_read_the_collectors_facts():
     collector.visit(tree)
     assert collector.requests_names == {"r"}
     assert collector.requests_functions == {"fetch": "requests.get"}
+    # sqlalchemy_to_async: absolute names, and the imports that may name project code
+    index = FileIndex(tree, "/p/app/mod.py", b"", module)
+    assert index.imports == {"r": "requests", "fetch": "requests.get", "json": "json"}
+    assert index.project_imports == {"Session": (1, "models", "Session")}
 
 
 def test_a_mocking_library_imported_in_a_test_names_that_test():
@@ -148,6 +155,38 @@ def test_the_await_analysis_reaches_the_index_through_analyse(tmp_path, monkeypa
     (await_codemod,) = [c for c in REGISTRY if c.NAME == "await_coroutines"]
     monkeypatch.setattr(await_codemod, "analyse", classmethod(Codemod.analyse.__func__))
     assert build_index({path: per_file}, settings).actions == {}
+
+
+def test_an_analysis_that_drops_seeds_makes_those_before_it_run_again():
+    # SqlalchemyToAsync.analyse refuses a conversion the await analysis cannot complete and drops
+    # its seeds: the await analysis (before it) must run again without them, and only then.
+    runs = []
+
+    class Reads(Codemod):
+        NAME = "reads"
+
+        @classmethod
+        def analyse(cls, program):
+            runs.append(list(program.seeds))
+
+    class Drops(Codemod):
+        NAME = "drops"
+
+        @classmethod
+        def combine(cls, facts, root):
+            return "converting"
+
+        @classmethod
+        def async_seeds(cls, combined):
+            return [("/p/app/mod.py", "f")]
+
+        @classmethod
+        def analyse(cls, program):
+            program.seeds = []  # the second time round it changes nothing
+
+    _, module = facts("def f():\n    pass\n")
+    combine_all({"/p/app/mod.py": {}}, [Reads, Drops], "/p", {"/p/app/mod.py": module})
+    assert runs == [[("/p/app/mod.py", "f")], []]
 
 
 def test_a_big_file_is_reduced_to_the_defs_the_await_analysis_changes():
