@@ -81,7 +81,6 @@ from .requests_hosts import (
     NO_APP_COMMENT,
     PER_CALL,
     SHARED_NAME,
-    USER,
     WIRED_COMMENT,
 )
 from .requests_tables import CallPlan
@@ -264,7 +263,8 @@ class SharedClient:
                 body,
                 cst.parse_statement(
                     f"async def {CLOSE_NAME}() -> None:\n"
-                    '    """Closes the running event loop\'s client (the app\'s lifespan calls this)."""\n'
+                    '    """Closes the running event loop\'s client '
+                    '(the app\'s lifespan calls this)."""\n'
                     f"    client = {clients}.pop(asyncio.get_running_loop(), None)\n"
                     "    if client is not None:\n"
                     "        await client.aclose()\n"
