@@ -22,7 +22,6 @@ from .files import SourceFile
 from .phases import PHASES, phase, print_phases
 from .program_facts import ProjectIndex
 from .results import (  # noqa: F401 - re-exported: the engine's interface
-    CALL_GRAPH,
     CHANGED,
     FAILED,
     UNCHANGED,

@@ -120,8 +120,8 @@ class Demand:
     """The fixed point: feed it the facts of each collected file (:meth:`add`), ask it which of
     the files not collected yet to collect next (:meth:`wanted`), until that is empty."""
 
-    def __init__(self, call_graph_key: str) -> None:
-        self.key = call_graph_key
+    def __init__(self, module_key: str) -> None:
+        self.key = module_key
         self.facts: Dict[str, Any] = {}  # path -> ModuleFacts of the collected files
         self.sessions: Dict[str, Set[str]] = {}  # path -> SQLAlchemy session def qualnames
         self.up: Set[str] = set()  # names of relevant defs: a call naming one is relevant

@@ -125,4 +125,4 @@ def read_source(file: SourceFile) -> Union[bytes, FileResult]:
 Facts = Dict[str, Any]  # codemod NAME -> that codemod's collect() result for one file
 # A file's program facts (callgraph.collect_module: imports, defs, calls), read by every codemod,
 # travel under this key beside each codemod's own; no codemod is named so.
-CALL_GRAPH = "<call graph>"
+MODULE_FACTS = "<module facts>"

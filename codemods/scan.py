@@ -20,8 +20,8 @@ from .phases import PHASES
 from .program_facts import ProjectIndex
 from .propagate import combine_all
 from .results import (
-    CALL_GRAPH,
     FAILED,
+    MODULE_FACTS,
     UNCHANGED,
     Facts,
     FileResult,
@@ -89,7 +89,7 @@ def _scan_source(
                 collected = BY_NAME[name].collect(tree, filename, source, module)
                 if collected is not None:
                     facts[name] = collected
-            facts[CALL_GRAPH] = module
+            facts[MODULE_FACTS] = module
             return None, facts
     except RecursionError:
         return "the file is nested too deeply to parse", {}
@@ -162,7 +162,7 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Li
             scans[index] = scan
         return [scan for scan in scans if scan is not None]
     scans = list(parallel_map(_survey_file, files, jobs, initargs))
-    demand = prefilter.Demand(CALL_GRAPH)
+    demand = prefilter.Demand(MODULE_FACTS)
     demand.files((file.path for file in files), settings.root)
     position = {file.path: index for index, file in enumerate(files)}
     for file, (failure, facts, names) in zip(files, scans):
@@ -185,6 +185,8 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Li
 def build_index(per_file: Mapping[str, Facts], settings: Settings) -> ProjectIndex:
     resolve.configure(settings.root, settings.options.get("roots", ()))
     codemods = [BY_NAME[name] for name in settings.codemods]
-    modules = {path: facts[CALL_GRAPH] for path, facts in per_file.items() if CALL_GRAPH in facts}
+    modules = {
+        path: facts[MODULE_FACTS] for path, facts in per_file.items() if MODULE_FACTS in facts
+    }
     index = combine_all(per_file, codemods, settings.root, modules, settings.options)
     return dataclasses.replace(index, options=settings.options)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from asyncfix.cli import main
 from asyncfix.codemods import syntax
-from asyncfix.codemods.engine import CALL_GRAPH, scan_source, transform_standalone
+from asyncfix.codemods.engine import scan_source, transform_standalone
+from asyncfix.codemods.results import MODULE_FACTS
 from click.testing import CliRunner
 from conftest import DEFAULT_SETTINGS
 
@@ -52,7 +53,7 @@ def invoke(*args: str):
 def test_pep695_file_gets_facts_and_is_rewritten():
     reason, facts = scan_source(PEP695.encode(), "/p/mod.py", DEFAULT_SETTINGS)
     assert reason is None
-    module = facts[CALL_GRAPH]
+    module = facts[MODULE_FACTS]
     assert {"fetch", "helper", "Box.run"} <= set(module.defs)
     assert module.defs["fetch"].is_async and not module.defs["helper"].is_async
     calls = {(call.owner, call.target, call.line, call.span) for call in module.calls}
