@@ -201,20 +201,55 @@ def place(old: str, new: str, filename: str, root: str, style: Style) -> str:
             where = (spans[id(after[0])][0], 1)
         else:
             where = (spans[id(kept[-1])][1] + 1, 2)
-        groups.setdefault(where, []).append((key, text))
+        groups.setdefault(where, []).append((section, key, text))
     # Inserted last is first: at one index, a new block after (2), then the section's own
     # lines (0), then a new block before them (1) end up in the order 1, 0, 2.
     order = {2: 0, 0: 1, 1: 2}
     for (index, how), members in sorted(groups.items(), key=lambda g: (-g[0][0], order[g[0][1]])):
-        block = "".join(text for _, text in sorted(members))
+        members.sort()
+        # A new block may hold several sections (stdlib and third-party imports where the
+        # only import of the module was replaced): a blank line between them.
+        block = "".join(
+            ("\n" if number and section != members[number - 1][0] else "") + text
+            for number, (section, _, text) in enumerate(members)
+        )
         block = block + "\n" if how == 1 else "\n" + block if how == 2 else block
         lines.insert(index, block)
-    result = "".join(lines)
+    result = _tidy(old, "".join(lines))
     try:
         ast.parse(result)
     except SyntaxError:
         return new
     return result
+
+
+def _tidy(old: str, new: str) -> str:
+    """The blank lines a replaced import block leaves behind: ``new``'s head starts after as
+    many blank lines as ``old``'s did, and has no run of blank lines ``old``'s head had not."""
+    try:
+        old_head, new_head = _head(ast.parse(old)), _head(ast.parse(new))
+    except SyntaxError:
+        return new
+    if not old_head or not new_head:
+        return new
+    old_lines, lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    first, last = new_head[0].lineno - 1, new_head[-1].end_lineno
+    region = lines[first:last]
+    old_region = old_lines[old_head[0].lineno - 1 : old_head[-1].end_lineno]
+    if not any(
+        not a.strip() and not b.strip() for a, b in zip(old_region, old_region[1:])
+    ):
+        region = [
+            line
+            for number, line in enumerate(region)
+            if line.strip() or number == 0 or region[number - 1].strip()
+        ]
+    prefix, old_prefix = lines[:first], old_lines[: old_head[0].lineno - 1]
+    if prefix != old_prefix and [x for x in prefix if x.strip()] == [
+        x for x in old_prefix if x.strip()
+    ]:
+        prefix = old_prefix
+    return "".join([*prefix, *region, *lines[last:]])
 
 
 def _spaced(text: str, last_line: int, tree: ast.Module) -> str:

@@ -27,6 +27,10 @@ real network). The client is emitted as::
 
 and the app's lifespan (its own, when asyncfix can see where its shutdown runs, else a new one)
 closes the client of its loop: ``await _HTTP_CLIENTS.pop(asyncio.get_running_loop()).aclose()``.
+When other modules of the app call requests too, the client lives in one of them instead, with
+``async def close_http_client()`` beside it, and the app's lifespan awaits that
+(requests_hosts.py decides which module over the whole program; :meth:`SharedClient._plan_role`
+applies its decision to a file).
 
 Why these choices:
 
@@ -68,16 +72,22 @@ from .emit import (
     insert_helper,
 )
 from .emit import lifespan_site as find_lifespan_site
+from .requests_hosts import (
+    APP,
+    CLIENTS_NAME,
+    CLOSE_NAME,
+    HOST,
+    HOSTS_KEY,
+    NO_APP_COMMENT,
+    PER_CALL,
+    SHARED_NAME,
+    WIRED_COMMENT,
+)
 from .requests_tables import CallPlan
 
-SHARED_NAME = "http_client"
-CLIENTS_NAME = "_HTTP_CLIENTS"
-# Above a client made per function call, why it is not the app's shared one (each fits 88
-# columns at the indent of a nested function).
-NO_APP_COMMENT = "# A client per call: no app in this module to open and close a shared one."
-WIRED_COMMENT = "# A client per call: asyncfix does not extend how this app starts and stops."
 SESSION_COMMENT = "# A client of its own, as the session was: its cookies stay in this block."
 SETTINGS_COMMENT = "# A client of its own: its verify=/cert=/cookies= hold for these calls only."
+TAKEN_COMMENT = "# A client per call: `http_client` names something else in this module."
 COOKIE_NAMES = ("CookieJar", "DefaultCookiePolicy")
 
 
@@ -92,8 +102,15 @@ class SharedClient:
         self._shared_used = False
         self._shared_site: Optional[LifespanSite] = None
         self._per_call_comment = NO_APP_COMMENT
+        self._host = False  # this module holds the client other modules of its app import
+        self._shared_import: Optional[str] = None  # the module http_client comes from
+        self._close_import: Optional[str] = None  # ... and close_http_client, for the lifespan
         is_app = lambda func: self.imported_name(func) == "fastapi.FastAPI"  # noqa: E731
         site = find_lifespan_site(module.body, is_app)
+        role = (self.file.project.get(HOSTS_KEY) or {}).get(self.file.filename)
+        if role is not None:
+            self._plan_role(module, role, site)
+            return
         if isinstance(site, str):
             if "no FastAPI app" not in site:
                 self._per_call_comment = WIRED_COMMENT
@@ -148,15 +165,55 @@ class SharedClient:
         self._clients_name = f"{CLIENTS_NAME}{suffix}"
         self._shared_site = site
 
+    def _plan_role(self, module: cst.Module, role: tuple, site: object) -> None:
+        """The module's part in a client shared across the modules of its app
+        (requests_hosts.py decided it over the whole program)."""
+        if role[0] == PER_CALL:
+            self._per_call_comment = role[1]
+            return
+        scope = self.get_metadata(ScopeProvider, module, None)
+        if scope is None:
+            return
+        made = [a.node for a in scope[SHARED_NAME]]
+        if role[0] == HOST:
+            self._shared_name, self._clients_name, self._host = SHARED_NAME, CLIENTS_NAME, True
+            self._shared_exists = any(isinstance(node, cst.FunctionDef) for node in made)
+            return
+        if role[0] == APP and not role[2] and isinstance(site, LifespanSite):
+            self._close_import, self._shared_site = role[1], site
+        if not all(isinstance(node, cst.ImportFrom) for node in made):
+            self._per_call_comment = TAKEN_COMMENT
+            return
+        self._shared_name, self._shared_exists = SHARED_NAME, True
+        self._shared_import = role[1]
+
+    def _finish_shared(self, updated: cst.Module) -> cst.Module:
+        """What the shared client adds to the module, once its calls are rewritten: the
+        client (here, or imported from the module of the app that holds it), its close."""
+        body = list(updated.body)
+        if not self._shared_exists and (self._host or self._shared_used):
+            self._add_shared(body, host=self._host)
+        if self._shared_used and self._shared_import:
+            self.add_needed_import(self._shared_import, SHARED_NAME)
+        if self._close_import is not None:
+            site = self._shared_site
+            assert site is not None
+            self.add_needed_import(self._close_import, CLOSE_NAME)
+            if site.function is None:
+                self.add_needed_import("contextlib", "asynccontextmanager")
+            close_with_app(body, site, [cst.parse_statement(f"await {CLOSE_NAME}()\n")])
+        return updated.with_changes(body=body)
+
     def _shared_receiver(self) -> cst.Call:
         self._shared_used = True
         return cst.Call(cst.Name(self._shared_name))  # type: ignore[arg-type]
 
-    def _add_shared(self, body: List[cst.BaseStatement]) -> None:
-        """The accessor after the imports, its close in the app's lifespan."""
+    def _add_shared(self, body: List[cst.BaseStatement], host: bool = False) -> None:
+        """The accessor after the imports, its close in the app's lifespan (``host``: in a
+        function the lifespan of the app, in another module, awaits)."""
         name = self._shared_name
         site = self._shared_site
-        assert name is not None and site is not None
+        assert name is not None and (host or site is not None)
         clients = self._clients_name
         for module in ("asyncio", "httpx", "weakref"):
             self.add_needed_import(module)
@@ -168,7 +225,7 @@ class SharedClient:
                 f"    await {clients}.pop(asyncio.get_running_loop()).aclose()\n"
             )
         ]
-        if site.function is None:
+        if not host and site.function is None:
             self.add_needed_import("contextlib", "asynccontextmanager")
         registry = cst.parse_statement(
             f'{clients}: "weakref.WeakKeyDictionary[object, httpx.AsyncClient]" = (\n'
@@ -201,8 +258,21 @@ class SharedClient:
             "        )\n"
             f"    return {clients}[loop]\n"
         )
-        # The lifespan first: its index is of the body as it is now.
-        close_with_app(body, site, shutdown)
+        if host:
+            insert_helper(
+                body,
+                cst.parse_statement(
+                    f"async def {CLOSE_NAME}() -> None:\n"
+                    '    """Closes the running event loop\'s client '
+                    '(the app\'s lifespan calls this)."""\n'
+                    f"    client = {clients}.pop(asyncio.get_running_loop(), None)\n"
+                    "    if client is not None:\n"
+                    "        await client.aclose()\n"
+                ),
+            )
+        else:
+            # The lifespan first: its index is of the body as it is now.
+            close_with_app(body, site, shutdown)  # type: ignore[arg-type]
         insert_helper(body, helper)
         insert_helper(body, registry, above=1)
 

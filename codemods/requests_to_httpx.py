@@ -10,7 +10,7 @@ Before -> after, in the module that makes the FastAPI app (requests_clients.py):
 
     import requests                          import httpx
                                              ...
-                                             @functools.lru_cache(maxsize=None)
+                                             _HTTP_CLIENTS = weakref.WeakKeyDictionary()
                                              def http_client() -> httpx.AsyncClient: ...
 
     app = FastAPI()                          app = FastAPI(lifespan=lifespan)  # closes it
@@ -21,7 +21,8 @@ Before -> after, in the module that makes the FastAPI app (requests_clients.py):
         return r.json()                          return r.json()
 
 The client shape (a design choice): one client per app where the app has a place to close it
-(requests_clients.py says why it is made on first use and keeps no cookies). Elsewhere, one
+(requests_clients.py says why it is made on first use and keeps no cookies), held by a module the
+app imports when other modules of the app use it too (requests_hosts.py). Elsewhere, one
 ``async with httpx.AsyncClient(...)`` per coroutine, wrapping the span of its top-level
 statements that make requests, so every call of the function (loops included) shares one client,
 and one SSL context per module, built once at import and passed as ``verify=``: building a
@@ -87,11 +88,12 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from . import requests_mocks
+from . import requests_hosts, requests_mocks
 from .base import GENEXP, Codemod, awaited
-from .program_facts import ModuleFacts, ProjectIndex
+from .program_facts import ModuleFacts, Program, ProjectIndex
 from .requests_arguments import RequestArguments
 from .requests_clients import SESSION_COMMENT, SharedClient
+from .requests_hosts import HOSTS_KEY, ClientFacts
 from .requests_mocks import MockConversion, RequestsFacts
 from .requests_responses import ResponseUses
 from .requests_sessions import RequestSessions
@@ -163,14 +165,29 @@ class RequestsToHttpx(
     @classmethod
     def collect(
         cls, tree: ast.Module, path: str, source: bytes, module: ModuleFacts
-    ) -> Optional[RequestsFacts]:
-        if not any(token in source for token in (b"requests", b"responses", b"AsyncClient")):
-            return None
-        return requests_mocks.collect(tree, module)
+    ) -> Optional[Tuple[Optional[RequestsFacts], Optional[ClientFacts]]]:
+        mocks = None
+        if any(token in source for token in (b"requests", b"responses", b"AsyncClient")):
+            mocks = requests_mocks.collect(tree, module)
+        clients = requests_hosts.collect(tree, source, module)
+        return None if mocks is None and clients is None else (mocks, clients)
 
     @classmethod
     def combine(cls, facts: Mapping[str, Any], root: str) -> Dict[str, RequestsFacts]:
-        return dict(facts)
+        return {path: mocks for path, (mocks, _) in facts.items() if mocks is not None}
+
+    @classmethod
+    def analyse(cls, program: Program) -> None:
+        """Which module of each app holds the client its modules share (requests_hosts.py),
+        once the await analysis has said which functions become async."""
+        found = {
+            path: clients
+            for path, (_, clients) in program.inputs.get(cls.NAME, {}).items()
+            if clients is not None
+        }
+        roles = requests_hosts.decide(program, found)
+        if roles:
+            program.facts[HOSTS_KEY] = roles
 
     @classmethod
     def _mock_sites(cls, path: str, project: Optional[ProjectIndex]) -> bool:
@@ -179,11 +196,22 @@ class RequestsToHttpx(
 
     @classmethod
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
-        return cls._mock_sites(path, project) or super().wants(source, path, project)
+        return (
+            cls._mock_sites(path, project)
+            or cls._role(path, project) is not None
+            or super().wants(source, path, project)
+        )
+
+    @staticmethod
+    def _role(path: str, project: Optional[ProjectIndex]) -> Optional[tuple]:
+        roles = project.get(HOSTS_KEY) if project is not None else None
+        return roles.get(path) if roles else None
 
     @classmethod
     def reduction_tokens(cls, path: str, project: Optional[ProjectIndex]) -> Set[str]:
         tokens = super().reduction_tokens(path, project)
+        if cls._role(path, project) is not None:
+            tokens |= {"lifespan", "http_client"}  # the app's lifespan, the shared client
         return tokens | {"patch"} if cls._mock_sites(path, project) else tokens
 
     # -- analysis -------------------------------------------------------------------------------
@@ -511,10 +539,7 @@ class RequestsToHttpx(
         return updated.with_changes(asynchronous=cst.Asynchronous(), iter=iterator)
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        if self._shared_used and not self._shared_exists:
-            body = list(updated.body)
-            self._add_shared(body)
-            updated = updated.with_changes(body=body)
+        updated = self._finish_shared(updated)
         if not self._needs_context or self._ssl_exists:
             return updated
         body = list(updated.body)

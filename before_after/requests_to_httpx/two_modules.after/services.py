@@ -1,18 +1,46 @@
+import asyncio
+import weakref
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+
 import httpx
 
-# One SSL context for this module's httpx clients: each costs tens of ms of CPU.
-_HTTPX_SSL_CONTEXT = httpx.create_ssl_context()
+# The app's HTTP clients (added by asyncfix): event loop -> client, see http_client().
+_HTTP_CLIENTS: "weakref.WeakKeyDictionary[object, httpx.AsyncClient]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def http_client() -> httpx.AsyncClient:
+    """The app's HTTP client (added by asyncfix): one connection pool for its calls.
+
+    Made on first use, so it exists whether or not the lifespan ran, and one per event
+    loop: a connection belongs to the loop that opened it (a TestClient used without
+    `with` runs each request on a new loop). The app's lifespan closes it. It keeps no
+    cookies: requests' functions started every call with an empty cookie jar.
+    """
+    loop = asyncio.get_running_loop()
+    if loop not in _HTTP_CLIENTS:
+        _HTTP_CLIENTS[loop] = httpx.AsyncClient(
+            cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),
+            follow_redirects=True,
+            timeout=None,
+        )
+    return _HTTP_CLIENTS[loop]
+
+
+async def close_http_client() -> None:
+    """Closes the running event loop's client (the app's lifespan calls this)."""
+    client = _HTTP_CLIENTS.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
+
 
 GEOCODER = "https://geo.example.com/v1"
 
 
 async def geocode(address: str) -> dict:
-    # A client per call: no app in this module to open and close a shared one.
-    async with httpx.AsyncClient(
-        verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
-    ) as client:
-        response = await client.get(
-            f"{GEOCODER}/search", params={"q": address}, timeout=10
-        )
+    response = await http_client().get(
+        f"{GEOCODER}/search", params={"q": address}, timeout=10
+    )
     response.raise_for_status()
     return response.json()
