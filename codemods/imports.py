@@ -236,9 +236,7 @@ def _tidy(old: str, new: str) -> str:
     first, last = new_head[0].lineno - 1, new_head[-1].end_lineno
     region = lines[first:last]
     old_region = old_lines[old_head[0].lineno - 1 : old_head[-1].end_lineno]
-    if not any(
-        not a.strip() and not b.strip() for a, b in zip(old_region, old_region[1:])
-    ):
+    if not any(not a.strip() and not b.strip() for a, b in zip(old_region, old_region[1:])):
         region = [
             line
             for number, line in enumerate(region)

@@ -131,7 +131,7 @@ def _makes_app(tree: ast.Module, module: ModuleFacts) -> bool:
 
 
 def _app_state(source: bytes, module: ModuleFacts) -> str:
-    """"new"/"own": where the app's shutdown code goes (a new lifespan, its own); else why
+    """ "new"/"own": where the app's shutdown code goes (a new lifespan, its own); else why
     asyncfix would not add it (requests_clients.py's rules for its in-module client)."""
     try:
         body = cst.parse_module(source).body
@@ -172,9 +172,7 @@ def _can_host(tree: ast.Module, source: bytes, module: ModuleFacts) -> bool:
     if any(name.encode() in source for name in HOST_NAMES):
         return False
     for name in ("asyncio", "weakref"):
-        if module.imports.get(name, (0, name, "")) != (0, name, "") or _bound_otherwise(
-            tree, name
-        ):
+        if module.imports.get(name, (0, name, "")) != (0, name, "") or _bound_otherwise(tree, name):
             return False
     for name in ("CookieJar", "DefaultCookiePolicy"):
         bound = module.imports.get(name)
@@ -220,9 +218,10 @@ def _complete(program: Program, paths: Set[str]) -> bool:
         for entry in program.modules[path].imported:
             if entry.owner or entry.level:
                 continue
-            if not external(entry.module.split(".")[0]) and resolver.module(
-                entry.module, path
-            ) is None:
+            if (
+                not external(entry.module.split(".")[0])
+                and resolver.module(entry.module, path) is None
+            ):
                 return False
     return True
 

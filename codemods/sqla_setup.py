@@ -191,7 +191,9 @@ class SetupRewrites:
                 self.require(ASYNC_DRIVERS[proven[0]])
             elif proven is not None:
                 scheme, package = proven[0], ASYNC_DRIVERS[proven[0]]
-            if mapped is None and scheme is None and self._combined.driver:  # declared: [tool.asyncfix]
+            if (
+                mapped is None and scheme is None and self._combined.driver
+            ):  # declared: [tool.asyncfix]
                 scheme, package = self._combined.driver, ASYNC_DRIVERS[self._combined.driver]
             if mapped is None and scheme is not None:
                 # A URL from settings: its driver is set where it is used, at run time.
