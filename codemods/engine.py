@@ -16,7 +16,7 @@ import time
 from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
-from . import cache, memo, rounds, workers
+from . import cache, kept_index, memo, rounds, workers
 from .diagnostic import Diagnostic
 from .files import SourceFile
 from .phases import PHASES, phase, print_phases
@@ -110,11 +110,10 @@ def run(
         print_phases()
         yield from kept
         return
-    scans = first_pass(files, settings, jobs)
+    first = kept_index.first_pass(files, settings, jobs)
     started = phase("scan", started)
-    facts = {file.path: facts for file, (_, facts, _) in zip(files, scans) if facts}
-    good = [file for file, (failure, _, _) in zip(files, scans) if failure is None]
-    final = _rounds(good, facts, settings, jobs)
+    good = [file for file, failure in zip(files, first.failures) if failure is None]
+    final = _rounds(good, first, settings, jobs)
     print_phases()
     if not settings.written:
         for result in final.values():
@@ -124,7 +123,7 @@ def run(
                 )
     results = [
         failure if failure is not None else final[file.path]
-        for file, (failure, _, _) in zip(files, scans)
+        for file, failure in zip(files, first.failures)
     ]
     if key is not None and all(result.error != VANISHED for result in results):
         cache.store_run(settings.scan_cache, key, results)
@@ -132,7 +131,7 @@ def run(
 
 
 def _rounds(
-    good: Sequence[SourceFile], facts: Dict[str, Facts], settings: Settings, jobs: int
+    good: Sequence[SourceFile], first: kept_index.FirstPass, settings: Settings, jobs: int
 ) -> Dict[str, FileResult]:
     """The rewrite phase to a fixed point over the whole program. Round 1 rewrites every file;
     each later round rescans the files the last round changed, rebuilds the index from the new
@@ -141,14 +140,21 @@ def _rounds(
     at the cheap ``wants()`` check). A file is final when a round leaves it as it is, so the
     diagnostics are those of the text as written, and ``--check`` afterwards reports the same."""
     started = time.perf_counter()
-    project = build_index(facts, settings)
+    project, known = first.project, first.whole
+    facts: Optional[Dict[str, Facts]] = None
+    if project is None:  # no kept index (kept_index.py) holds for these files
+        facts = first.facts()
+        project = build_index(facts, settings)
     started = phase("index", started)
+    keys = memo.Keys(project, settings, known) if settings.scan_cache else None
+    if keys is not None and known is None:
+        first.keep(project, keys.whole)
     results: Dict[str, FileResult] = {}
     current: Dict[str, bytes] = {}  # path -> the text the rounds so far made of it
     notes: Dict[str, List[Diagnostic]] = {}  # path -> notes on rewrites (rounds.py), on lines of it
     todo = list(good)
     for _ in range(MAX_ROUNDS):
-        outputs = _rewrite_all(todo, current, settings, project, jobs)
+        outputs = _rewrite_all(todo, current, settings, project, jobs, keys)
         changed: Set[str] = set()
         for file, result in zip(todo, outputs):
             earlier = results.get(file.path)
@@ -167,6 +173,8 @@ def _rounds(
             for path, result in results.items():
                 result.diagnostics = rounds.final(result.diagnostics, notes.get(path, []))
             return results
+        if facts is None:
+            facts = first.facts()
         for path in sorted(changed):
             reason, facts[path] = scan_source(current[path], path, settings)
             if reason is not None:  # cannot happen: the output compiled
@@ -191,6 +199,7 @@ def _rounds(
             )
         ]
         project = new_project
+        keys = memo.Keys(project, settings) if settings.scan_cache else None
     for path in changed:
         results[path] = replace(
             results[path], status=FAILED, error=f"internal error: {NOT_A_FIXED_POINT}"
@@ -204,14 +213,14 @@ def _rewrite_all(
     settings: Settings,
     project: ProjectIndex,
     jobs: int,
+    keys: Optional[memo.Keys] = None,
 ) -> List[FileResult]:
     """One round's rewrite of ``todo`` (each file's text as the rounds so far made it, or as on
     disk), in the order of ``todo``. With the cache on, a file whose inputs are those of a kept
     rewrite (memo.py) is not rewritten again."""
-    if not settings.scan_cache:
+    if not settings.scan_cache or keys is None:
         items = [(file, current.get(file.path)) for file in todo]
         return list(parallel_map(_process_in_worker, items, jobs, (settings, project), False))
-    keys = memo.Keys(project, settings)
     first = not current  # the first round: every file as on disk
     results: List[Optional[FileResult]] = []
     missing: List[Tuple[int, SourceFile, bytes, str]] = []

@@ -50,16 +50,10 @@ def _hash(*parts: str) -> str:
 class Keys:
     """The keys of the files' rewrites against one project index."""
 
-    def __init__(self, project: Any, settings: Settings) -> None:
+    def __init__(self, project: Any, settings: Settings, known: Optional[str] = None) -> None:
+        """``known``: :func:`whole` of this project and settings, if known (kept_index.py)."""
         self.project = project
-        self.whole = _hash(
-            cache.describe(settings),
-            cache.canonical(project.root),
-            cache.canonical(project.facts),
-            cache.canonical(project.blocking),
-            repr(bool(project.actions)),
-            repr(project.async_names is None),
-        )
+        self.whole = known or whole(project, settings)
 
     def of(self, file: SourceFile, source: bytes) -> str:
         project = self.project
@@ -72,6 +66,18 @@ class Keys:
             cache.canonical(project.actions.get(file.path)),
             cache.canonical(names),
         )
+
+
+def whole(project: Any, settings: Settings) -> str:
+    """The part of every file's key that is about the whole program."""
+    return _hash(
+        cache.describe(settings),
+        cache.canonical(project.root),
+        cache.canonical(project.facts),
+        cache.canonical(project.blocking),
+        repr(bool(project.actions)),
+        repr(project.async_names is None),
+    )
 
 
 def _entry(directory: str, path: str, first: bool) -> str:

@@ -1,0 +1,236 @@
+"""The last run's project index, kept: a run whose every file has the first-pass facts of the
+last run uses that index instead of building it again, and does not load the facts of the files
+whose bytes did not change.
+
+What invalidates what (besides the tool digest, cache.py: another asyncfix build or codemod
+selection is another cache directory):
+
+- The index is a function of the run's settings, the package markers of the directories
+  holding its files (resolution, as in cache.run_key), and every file's first-pass result
+  (``(reason, facts, names)``, scan.py), which is a function of the file's path and bytes.
+- So the kept index holds, per file, its path as shown, the SHA-256 of the bytes it was built
+  from and the file's first-pass failure. A run with the same settings, markers and set of
+  files reuses it when every file either has the same bytes, or has other bytes whose
+  first-pass result is the same value as the one the kept index was built from (an edit
+  that changes no fact: a comment added at the end, the text of a string no codemod reads),
+  compared by :func:`same`, which is strict (types, dict order) but for set order. The old
+  result is the file's per-file cache entry (cache.load_any), read before the new bytes are
+  scanned, used only when its SHA-256 is the one the kept index names.
+- Anything else (a fact moved, a file added, removed, renamed or unreadable, a marker, another
+  setting, an entry missing or foreign) builds the index again from every file's facts, and
+  keeps that one.
+
+Two entries per settings: the index itself (with memo.Keys' whole-program part, which costs a
+walk over every combined fact to compute), and the list of files, rewritten alone when an edit
+changed no fact (so the next run compares with the new bytes). Both carry the id of the index;
+written atomically; an unreadable, truncated or foreign entry is a miss.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import hashlib
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from . import cache, prefilter, scan
+from .files import SourceFile, digest
+from .phases import PHASES
+from .program_facts import ProjectIndex
+from .results import Facts, FileResult, Settings, read_source
+
+_INDEX = b"asyncfix-kept-index-1"
+_FILES = b"asyncfix-kept-files-1"
+
+# path -> (path as shown, SHA-256 of the bytes, the first-pass failure or None)
+Manifest = Dict[str, Tuple[str, bytes, Optional[FileResult]]]
+
+
+@dataclass
+class Kept:
+    index: ProjectIndex
+    whole: str  # memo.Keys' whole-program key of ``index``
+    manifest: Manifest
+    ident: str
+
+
+def _entries(directory: str, settings: Settings) -> Tuple[str, str]:
+    name = hashlib.sha256(cache.describe(settings).encode()).hexdigest()[:32]
+    base = os.path.join(directory, "index", name)
+    return base, base + "-files"
+
+
+def _read(path: str, header: bytes) -> Any:
+    enabled = gc.isenabled()
+    gc.disable()  # millions of small objects that make no cycles: see scan.scan_source
+    try:
+        return cache.read_entry(path, header)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def load(directory: str, settings: Settings, markers: str) -> Optional[Kept]:
+    """The kept index for ``settings`` and these package ``markers`` (cache.package_markers),
+    or None."""
+    index_path, files_path = _entries(directory, settings)
+    files = _read(files_path, _FILES + b" " + markers.encode())
+    if not (isinstance(files, tuple) and len(files) == 2 and isinstance(files[1], dict)):
+        return None
+    ident, manifest = files
+    index = _read(index_path, _INDEX + b" " + markers.encode() + b" " + str(ident).encode())
+    if not (isinstance(index, tuple) and len(index) == 2 and isinstance(index[0], ProjectIndex)):
+        return None
+    return Kept(index[0], index[1], manifest, ident)
+
+
+def store(
+    directory: str,
+    settings: Settings,
+    markers: str,
+    manifest: Manifest,
+    index: Optional[ProjectIndex],
+    whole: str,
+    ident: Optional[str] = None,
+) -> None:
+    """Keep ``index`` (None: keep the list of files alone, for the index ``ident`` kept)."""
+    index_path, files_path = _entries(directory, settings)
+    if index is not None:
+        ident = hashlib.sha256(os.urandom(16)).hexdigest()[:16]
+        header = _INDEX + b" " + markers.encode() + b" " + ident.encode()
+        cache.write_entry(index_path, header, (index, whole))
+    cache.write_entry(files_path, _FILES + b" " + markers.encode(), (ident, manifest))
+
+
+def manifest_of(files: Sequence[SourceFile], sources: Dict[str, bytes], failures) -> Manifest:
+    return {
+        file.path: (file.display, digest(sources[file.path]), failure)
+        for file, failure in zip(files, failures)
+    }
+
+
+def read_all(files: Sequence[SourceFile]) -> Optional[Dict[str, bytes]]:
+    """Every file's bytes, or None when one cannot be read (such a run is not kept)."""
+    sources: Dict[str, bytes] = {}
+    for file in files:
+        source = read_source(file)
+        if isinstance(source, FileResult):
+            return None
+        sources[file.path] = source
+    return sources
+
+
+def changed_files(
+    kept: Kept, files: Sequence[SourceFile], sources: Dict[str, bytes]
+) -> Optional[List[int]]:
+    """The positions in ``files`` of the files whose bytes are not those of the kept index;
+    None when the kept index is not of these files (one added, removed, or shown otherwise)."""
+    manifest = kept.manifest
+    if len(manifest) != len(files):
+        return None
+    changed = []
+    for position, file in enumerate(files):
+        known = manifest.get(file.path)
+        if known is None or known[0] != file.display:
+            return None
+        if known[1] != digest(sources[file.path]):
+            changed.append(position)
+    return changed
+
+
+def same(old: Any, new: Any) -> bool:
+    """Whether two first-pass results are the same value: same types, dicts with the same keys
+    in the same order, sequences element by element, sets as sets (their order differs between
+    processes and nothing reads it), dataclasses and plain objects field by field."""
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, dict):
+        return list(old) == list(new) and all(same(old[k], new[k]) for k in old)
+    if isinstance(old, (list, tuple)):
+        return len(old) == len(new) and all(same(a, b) for a, b in zip(old, new))
+    if isinstance(old, (set, frozenset, str, bytes, int, float, bool, type(None))):
+        return bool(old == new)
+    if dataclasses.is_dataclass(old):
+        return all(
+            same(getattr(old, f.name), getattr(new, f.name)) for f in dataclasses.fields(old)
+        )
+    if hasattr(old, "__dict__") and not hasattr(old, "__slots__"):
+        return same(vars(old), vars(new))
+    return False  # something this cannot compare: the index is built again
+
+
+class FirstPass:
+    """The first pass of a run: every file's failure (None: it goes on to the rewrite), the
+    kept index when it holds (``project``, ``whole``), and every file's facts, loaded when
+    asked (:meth:`facts`: with a kept index, only when a later round needs them)."""
+
+    def __init__(
+        self,
+        failures: List[Optional[FileResult]],
+        load_facts: Callable[[], Dict[str, Facts]],
+        keep: Optional[Callable[[ProjectIndex, str], None]] = None,
+        kept: Optional[Kept] = None,
+    ) -> None:
+        self.failures = failures
+        self._load_facts = load_facts
+        self._keep = keep
+        self.project = kept.index if kept is not None else None
+        self.whole = kept.whole if kept is not None else None
+
+    def facts(self) -> Dict[str, Facts]:
+        return self._load_facts()
+
+    def keep(self, project: ProjectIndex, whole: str) -> None:
+        """Keep ``project``, the index built from these facts, for the next run."""
+        if self._keep is not None:
+            self._keep(project, whole)
+
+
+def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> FirstPass:
+    """scan.first_pass, or, when the kept index holds for these files (module docstring), the
+    first pass of the files whose bytes changed alone."""
+    directory = settings.scan_cache
+    sources = None
+    if directory and not prefilter.enabled(settings.options):
+        sources = read_all(files)
+    if directory is None or sources is None:
+        return _computed(files, settings, jobs)
+    markers = cache.package_markers([file.path for file in files])
+    kept = load(directory, settings, markers)
+    changed = changed_files(kept, files, sources) if kept is not None else None
+    if kept is not None and changed is not None:
+        edited = [files[position] for position in changed]
+        olds = [cache.load_any(directory, file.path, kept.manifest[file.path][1]) for file in edited]
+        news = scan.first_pass(edited, settings, jobs)
+        if all(
+            old is not None and old[0] is None and new[0] is None and same(old[1:], new[1:])
+            for old, new in zip(olds, news)
+        ):
+            failures = [kept.manifest[file.path][2] for file in files]
+            for position in changed:
+                failures[position] = None
+            if changed:
+                manifest = manifest_of(files, sources, failures)
+                store(directory, settings, markers, manifest, None, "", kept.ident)
+            PHASES["files scanned"] = float(len(edited))
+            return FirstPass(failures, lambda: _facts(files, scan.first_pass(files, settings, jobs)), kept=kept)
+    first = _computed(files, settings, jobs)
+
+    def keep(project: ProjectIndex, whole: str) -> None:
+        manifest = manifest_of(files, sources, first.failures)
+        store(directory, settings, markers, manifest, project, whole)
+
+    first._keep = keep
+    return first
+
+
+def _computed(files: Sequence[SourceFile], settings: Settings, jobs: int) -> FirstPass:
+    scans = scan.first_pass(files, settings, jobs)
+    facts = _facts(files, scans)
+    return FirstPass([failure for failure, _, _ in scans], lambda: facts)
+
+
+def _facts(files: Sequence[SourceFile], scans: Sequence[scan.Scan]) -> Dict[str, Facts]:
+    return {file.path: facts for file, (_, facts, _) in zip(files, scans) if facts}
