@@ -16,7 +16,7 @@ import time
 from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
-from . import cache, kept_index, memo, rounds, workers
+from . import cache, kept_index, memo, reads, rounds, workers
 from .diagnostic import Diagnostic
 from .files import SourceFile
 from .phases import PHASES, phase, print_phases
@@ -89,9 +89,18 @@ def _merge_outcomes(first: Outcome, later: Outcome) -> Outcome:
     return Outcome(later.new, first.encoding, later.diagnostics, rewrites, notes, requirements)
 
 
-def _process_in_worker(item: Tuple[SourceFile, Optional[bytes]]) -> FileResult:
+def _process_in_worker(
+    item: Tuple[SourceFile, Optional[bytes]]
+) -> Tuple[FileResult, Tuple[reads.Read, ...]]:
+    """The rewrite of one file, and what it read of the index (reads.py) when the worker's
+    index records reads."""
     file, source = item
-    return process_file(file, *workers.worker_args, source=source)
+    settings, project = workers.worker_args
+    if not isinstance(project, reads.Tracked):
+        return process_file(file, settings, project, source=source), ()
+    project.start()
+    result = process_file(file, settings, project, source=source)
+    return result, project.taken()
 
 
 def run(
@@ -140,15 +149,14 @@ def _rounds(
     at the cheap ``wants()`` check). A file is final when a round leaves it as it is, so the
     diagnostics are those of the text as written, and ``--check`` afterwards reports the same."""
     started = time.perf_counter()
-    project, known = first.project, first.whole
+    project = first.project
     facts: Optional[Dict[str, Facts]] = None
     if project is None:  # no kept index (kept_index.py) holds for these files
         facts = first.facts()
         project = build_index(facts, settings)
+        first.keep(project)
     started = phase("index", started)
-    keys = memo.Keys(project, settings, known) if settings.scan_cache else None
-    if keys is not None and known is None:
-        first.keep(project, keys.whole)
+    keys = memo.Keys(project, settings) if settings.scan_cache else None
     results: Dict[str, FileResult] = {}
     current: Dict[str, bytes] = {}  # path -> the text the rounds so far made of it
     notes: Dict[str, List[Diagnostic]] = {}  # path -> notes on rewrites (rounds.py), on lines of it
@@ -220,7 +228,8 @@ def _rewrite_all(
     rewrite (memo.py) is not rewritten again."""
     if not settings.scan_cache or keys is None:
         items = [(file, current.get(file.path)) for file in todo]
-        return list(parallel_map(_process_in_worker, items, jobs, (settings, project), False))
+        done = parallel_map(_process_in_worker, items, jobs, (settings, project), False)
+        return [result for result, _ in done]
     first = not current  # the first round: every file as on disk
     results: List[Optional[FileResult]] = []
     missing: List[Tuple[int, SourceFile, bytes, str]] = []
@@ -233,17 +242,18 @@ def _rewrite_all(
                 continue
             source = read
         key = keys.of(file, source)
-        results.append(memo.load(settings.scan_cache, file.path, key, first))
+        results.append(memo.load(settings.scan_cache, file.path, key, first, keys))
         if results[-1] is None:
             missing.append((len(results) - 1, file, source, key))
     items = [(file, source) for _, file, source, _ in missing]
     # Most files return at once (no codemod wants them) and a few cost seconds each, often
     # neighbours (one package's big modules): chunks would give them all to one worker.
-    outputs = parallel_map(_process_in_worker, items, jobs, (settings, project), False)
-    for (index, file, _, key), result in zip(missing, outputs):
+    tracked = reads.tracked(project)
+    outputs = parallel_map(_process_in_worker, items, jobs, (settings, tracked), False)
+    for (index, file, _, key), (result, taken) in zip(missing, outputs):
         results[index] = result
         if result.error != VANISHED:
-            memo.store(settings.scan_cache, file.path, key, first, result)
+            memo.store(settings.scan_cache, file.path, key, first, result, keys.values(taken))
     PHASES["files rewritten"] = PHASES.get("files rewritten", 0.0) + len(missing)
     return [result for result in results if result is not None]
 

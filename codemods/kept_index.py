@@ -20,8 +20,7 @@ selection is another cache directory):
   setting, an entry missing or foreign) builds the index again from every file's facts, and
   keeps that one.
 
-Two entries per settings: the index itself (with memo.Keys' whole-program part, which costs a
-walk over every combined fact to compute), and the list of files, rewritten alone when an edit
+Two entries per settings: the index itself, and the list of files, rewritten alone when an edit
 changed no fact (so the next run compares with the new bytes). Both carry the id of the index;
 written atomically; an unreadable, truncated or foreign entry is a miss.
 """
@@ -51,7 +50,6 @@ Manifest = Dict[str, Tuple[str, bytes, Optional[FileResult]]]
 @dataclass
 class Kept:
     index: ProjectIndex
-    whole: str  # memo.Keys' whole-program key of ``index``
     manifest: Manifest
     ident: str
 
@@ -81,9 +79,9 @@ def load(directory: str, settings: Settings, markers: str) -> Optional[Kept]:
         return None
     ident, manifest = files
     index = _read(index_path, _INDEX + b" " + markers.encode() + b" " + str(ident).encode())
-    if not (isinstance(index, tuple) and len(index) == 2 and isinstance(index[0], ProjectIndex)):
+    if not isinstance(index, ProjectIndex):
         return None
-    return Kept(index[0], index[1], manifest, ident)
+    return Kept(index, manifest, ident)
 
 
 def store(
@@ -92,7 +90,6 @@ def store(
     markers: str,
     manifest: Manifest,
     index: Optional[ProjectIndex],
-    whole: str,
     ident: Optional[str] = None,
 ) -> None:
     """Keep ``index`` (None: keep the list of files alone, for the index ``ident`` kept)."""
@@ -100,7 +97,7 @@ def store(
     if index is not None:
         ident = hashlib.sha256(os.urandom(16)).hexdigest()[:16]
         header = _INDEX + b" " + markers.encode() + b" " + ident.encode()
-        cache.write_entry(index_path, header, (index, whole))
+        cache.write_entry(index_path, header, index)
     cache.write_entry(files_path, _FILES + b" " + markers.encode(), (ident, manifest))
 
 
@@ -163,29 +160,28 @@ def same(old: Any, new: Any) -> bool:
 
 class FirstPass:
     """The first pass of a run: every file's failure (None: it goes on to the rewrite), the
-    kept index when it holds (``project``, ``whole``), and every file's facts, loaded when
+    kept index when it holds (``project``), and every file's facts, loaded when
     asked (:meth:`facts`: with a kept index, only when a later round needs them)."""
 
     def __init__(
         self,
         failures: List[Optional[FileResult]],
         load_facts: Callable[[], Dict[str, Facts]],
-        keep: Optional[Callable[[ProjectIndex, str], None]] = None,
+        keep: Optional[Callable[[ProjectIndex], None]] = None,
         kept: Optional[Kept] = None,
     ) -> None:
         self.failures = failures
         self._load_facts = load_facts
         self._keep = keep
         self.project = kept.index if kept is not None else None
-        self.whole = kept.whole if kept is not None else None
 
     def facts(self) -> Dict[str, Facts]:
         return self._load_facts()
 
-    def keep(self, project: ProjectIndex, whole: str) -> None:
+    def keep(self, project: ProjectIndex) -> None:
         """Keep ``project``, the index built from these facts, for the next run."""
         if self._keep is not None:
-            self._keep(project, whole)
+            self._keep(project)
 
 
 def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> FirstPass:
@@ -213,14 +209,14 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Fi
                 failures[position] = None
             if changed:
                 manifest = manifest_of(files, sources, failures)
-                store(directory, settings, markers, manifest, None, "", kept.ident)
+                store(directory, settings, markers, manifest, None, kept.ident)
             PHASES["files scanned"] = float(len(edited))
             return FirstPass(failures, lambda: _facts(files, scan.first_pass(files, settings, jobs)), kept=kept)
     first = _computed(files, settings, jobs)
 
-    def keep(project: ProjectIndex, whole: str) -> None:
+    def keep(project: ProjectIndex) -> None:
         manifest = manifest_of(files, sources, first.failures)
-        store(directory, settings, markers, manifest, project, whole)
+        store(directory, settings, markers, manifest, project)
 
     first._keep = keep
     return first

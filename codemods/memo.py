@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Any, Optional
+from typing import Any, Dict, Optional, Sequence, Tuple
 
-from . import cache
+from . import cache, reads
 from .files import SourceFile, digest
 from .results import FileResult, Settings
 
-_MAGIC = b"asyncfix-rewrite-1\n"
+_MAGIC = b"asyncfix-rewrite-2\n"
 
 
 def _hash(*parts: str) -> str:
@@ -48,36 +48,24 @@ def _hash(*parts: str) -> str:
 
 
 class Keys:
-    """The keys of the files' rewrites against one project index."""
+    """The keys of the files' rewrites against one project index: a file's own key (its
+    bytes, path, the settings), and what its last rewrite read of the index (reads.py),
+    compared with what the same reads see in this index."""
 
-    def __init__(self, project: Any, settings: Settings, known: Optional[str] = None) -> None:
-        """``known``: :func:`whole` of this project and settings, if known (kept_index.py)."""
+    def __init__(self, project: Any, settings: Settings) -> None:
         self.project = project
-        self.whole = known or whole(project, settings)
+        self.base = _hash(cache.describe(settings), cache.canonical(project.root))
+        self.seen: Dict[reads.Read, str] = {}  # what each read sees in this index
 
     def of(self, file: SourceFile, source: bytes) -> str:
-        project = self.project
-        names = project.async_names.get(file.path) if project.async_names is not None else None
-        return _hash(
-            self.whole,
-            file.display,
-            file.path,
-            digest(source).hex(),
-            cache.canonical(project.actions.get(file.path)),
-            cache.canonical(names),
-        )
+        return _hash(self.base, file.display, file.path, digest(source).hex())
 
+    def values(self, taken: Sequence[reads.Read]) -> Tuple[Tuple[reads.Read, str], ...]:
+        """``taken``, each with what it sees in this index."""
+        return tuple((read, reads.value_of(read, self.project, self.seen)) for read in taken)
 
-def whole(project: Any, settings: Settings) -> str:
-    """The part of every file's key that is about the whole program."""
-    return _hash(
-        cache.describe(settings),
-        cache.canonical(project.root),
-        cache.canonical(project.facts),
-        cache.canonical(project.blocking),
-        repr(bool(project.actions)),
-        repr(project.async_names is None),
-    )
+    def holds(self, kept: Sequence[Tuple[reads.Read, str]]) -> bool:
+        return all(reads.value_of(read, self.project, self.seen) == seen for read, seen in kept)
 
 
 def _entry(directory: str, path: str, first: bool) -> str:
@@ -85,11 +73,22 @@ def _entry(directory: str, path: str, first: bool) -> str:
     return os.path.join(directory, "rewrites", name if first else name + "-later")
 
 
-def load(directory: str, path: str, key: str, first: bool) -> Optional[FileResult]:
-    """The kept rewrite of ``path`` under ``key``, or None; ``first``: in the first round."""
+def load(directory: str, path: str, key: str, first: bool, keys: Keys) -> Optional[FileResult]:
+    """The kept rewrite of ``path`` under ``key`` when what it read of the index is as in
+    ``keys``' index, or None; ``first``: in the first round."""
     kept = cache.read_entry(_entry(directory, path, first), _MAGIC + key.encode())
-    return kept if isinstance(kept, FileResult) else None
+    if not (isinstance(kept, tuple) and len(kept) == 2 and isinstance(kept[1], FileResult)):
+        return None
+    return kept[1] if keys.holds(kept[0]) else None
 
 
-def store(directory: str, path: str, key: str, first: bool, result: FileResult) -> None:
-    cache.write_entry(_entry(directory, path, first), _MAGIC + key.encode(), result)
+def store(
+    directory: str,
+    path: str,
+    key: str,
+    first: bool,
+    result: FileResult,
+    seen: Tuple[Tuple[reads.Read, str], ...],
+) -> None:
+    """Keep ``result``, the rewrite of ``path`` under ``key`` that read ``seen`` of the index."""
+    cache.write_entry(_entry(directory, path, first), _MAGIC + key.encode(), (seen, result))
