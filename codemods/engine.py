@@ -12,6 +12,7 @@ that run's results whole.
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
@@ -156,13 +157,15 @@ def _rounds(
         project = build_index(facts, settings)
         first.keep(project)
     started = phase("index", started)
-    keys = memo.Keys(project, settings) if settings.scan_cache else None
+    keys = memo.Keys(project, settings, first.seen) if settings.scan_cache else None
     results: Dict[str, FileResult] = {}
     current: Dict[str, bytes] = {}  # path -> the text the rounds so far made of it
     notes: Dict[str, List[Diagnostic]] = {}  # path -> notes on rewrites (rounds.py), on lines of it
     todo = list(good)
     for _ in range(MAX_ROUNDS):
         outputs = _rewrite_all(todo, current, settings, project, jobs, keys)
+        if project is first.project:
+            first.keep_seen()
         changed: Set[str] = set()
         for file, result in zip(todo, outputs):
             earlier = results.get(file.path)
@@ -233,18 +236,24 @@ def _rewrite_all(
     first = not current  # the first round: every file as on disk
     results: List[Optional[FileResult]] = []
     missing: List[Tuple[int, SourceFile, bytes, str]] = []
-    for file in todo:
-        source = current.get(file.path)
-        if source is None:
-            read = read_source(file)
-            if isinstance(read, FileResult):
-                results.append(read)
-                continue
-            source = read
-        key = keys.of(file, source)
-        results.append(memo.load(settings.scan_cache, file.path, key, first, keys))
-        if results[-1] is None:
-            missing.append((len(results) - 1, file, source, key))
+    enabled = gc.isenabled()
+    gc.disable()  # unpickling kept results: many objects, no cycles (see scan.scan_source)
+    try:
+        for file in todo:
+            source = current.get(file.path)
+            if source is None:
+                read = read_source(file)
+                if isinstance(read, FileResult):
+                    results.append(read)
+                    continue
+                source = read
+            key = keys.of(file, source)
+            results.append(memo.load(settings.scan_cache, file.path, key, first, keys))
+            if results[-1] is None:
+                missing.append((len(results) - 1, file, source, key))
+    finally:
+        if enabled:
+            gc.enable()
     items = [(file, source) for _, file, source, _ in missing]
     # Most files return at once (no codemod wants them) and a few cost seconds each, often
     # neighbours (one package's big modules): chunks would give them all to one worker.

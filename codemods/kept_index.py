@@ -50,14 +50,23 @@ Manifest = Dict[str, Tuple[str, bytes, Optional[FileResult]]]
 @dataclass
 class Kept:
     index: ProjectIndex
+    seen: Dict[Any, str]  # what reads of the rewrites saw in it (reads.value_of)
     manifest: Manifest
     ident: str
+
+
+_SEEN = b"asyncfix-kept-seen-1"
 
 
 def _entries(directory: str, settings: Settings) -> Tuple[str, str]:
     name = hashlib.sha256(cache.describe(settings).encode()).hexdigest()[:32]
     base = os.path.join(directory, "index", name)
     return base, base + "-files"
+
+
+def store_seen(directory: str, settings: Settings, ident: str, seen: Dict[Any, str]) -> None:
+    """Keep what the reads of the rewrites saw in the index ``ident`` (reads.value_of)."""
+    cache.write_entry(_entries(directory, settings)[0] + "-seen", _SEEN + b" " + ident.encode(), seen)
 
 
 def _read(path: str, header: bytes) -> Any:
@@ -81,7 +90,8 @@ def load(directory: str, settings: Settings, markers: str) -> Optional[Kept]:
     index = _read(index_path, _INDEX + b" " + markers.encode() + b" " + str(ident).encode())
     if not isinstance(index, ProjectIndex):
         return None
-    return Kept(index, manifest, ident)
+    seen = _read(index_path + "-seen", _SEEN + b" " + str(ident).encode())
+    return Kept(index, seen if isinstance(seen, dict) else {}, manifest, ident)
 
 
 def store(
@@ -91,14 +101,16 @@ def store(
     manifest: Manifest,
     index: Optional[ProjectIndex],
     ident: Optional[str] = None,
-) -> None:
-    """Keep ``index`` (None: keep the list of files alone, for the index ``ident`` kept)."""
+) -> Optional[str]:
+    """Keep ``index`` (None: keep the list of files alone, for the index ``ident`` kept);
+    returns the id of the index kept."""
     index_path, files_path = _entries(directory, settings)
     if index is not None:
         ident = hashlib.sha256(os.urandom(16)).hexdigest()[:16]
         header = _INDEX + b" " + markers.encode() + b" " + ident.encode()
         cache.write_entry(index_path, header, index)
     cache.write_entry(files_path, _FILES + b" " + markers.encode(), (ident, manifest))
+    return ident
 
 
 def manifest_of(files: Sequence[SourceFile], sources: Dict[str, bytes], failures) -> Manifest:
@@ -167,13 +179,20 @@ class FirstPass:
         self,
         failures: List[Optional[FileResult]],
         load_facts: Callable[[], Dict[str, Facts]],
-        keep: Optional[Callable[[ProjectIndex], None]] = None,
+        keep: Optional[Callable[[ProjectIndex], Optional[str]]] = None,
         kept: Optional[Kept] = None,
+        directory: Optional[str] = None,
+        settings: Optional[Settings] = None,
     ) -> None:
         self.failures = failures
         self._load_facts = load_facts
         self._keep = keep
         self.project = kept.index if kept is not None else None
+        # what reads saw in ``project`` (reads.value_of), kept with it; filled by the rewrite
+        self.seen: Dict[Any, str] = dict(kept.seen) if kept is not None else {}
+        self._ident = kept.ident if kept is not None else None
+        self._known = len(self.seen)
+        self._where = (directory, settings)
 
     def facts(self) -> Dict[str, Facts]:
         return self._load_facts()
@@ -181,7 +200,15 @@ class FirstPass:
     def keep(self, project: ProjectIndex) -> None:
         """Keep ``project``, the index built from these facts, for the next run."""
         if self._keep is not None:
-            self._keep(project)
+            self.project, self.seen, self._known = project, {}, 0
+            self._ident = self._keep(project)
+
+    def keep_seen(self) -> None:
+        """Keep what the reads saw in the kept index, when a rewrite read something new."""
+        directory, settings = self._where
+        if self._ident and directory and settings and len(self.seen) > self._known:
+            store_seen(directory, settings, self._ident, self.seen)
+            self._known = len(self.seen)
 
 
 def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> FirstPass:
@@ -211,14 +238,20 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Fi
                 manifest = manifest_of(files, sources, failures)
                 store(directory, settings, markers, manifest, None, kept.ident)
             PHASES["files scanned"] = float(len(edited))
-            return FirstPass(failures, lambda: _facts(files, scan.first_pass(files, settings, jobs)), kept=kept)
+            return FirstPass(
+                failures,
+                lambda: _facts(files, scan.first_pass(files, settings, jobs)),
+                kept=kept,
+                directory=directory,
+                settings=settings,
+            )
     first = _computed(files, settings, jobs)
 
-    def keep(project: ProjectIndex) -> None:
+    def keep(project: ProjectIndex) -> Optional[str]:
         manifest = manifest_of(files, sources, first.failures)
-        store(directory, settings, markers, manifest, project)
+        return store(directory, settings, markers, manifest, project)
 
-    first._keep = keep
+    first._keep, first._where = keep, (directory, settings)
     return first
 
 

@@ -52,10 +52,13 @@ class Keys:
     bytes, path, the settings), and what its last rewrite read of the index (reads.py),
     compared with what the same reads see in this index."""
 
-    def __init__(self, project: Any, settings: Settings) -> None:
+    def __init__(
+        self, project: Any, settings: Settings, seen: Optional[Dict[reads.Read, str]] = None
+    ) -> None:
+        """``seen``: what reads see in this index, as far as known (filled as they are made)."""
         self.project = project
         self.base = _hash(cache.describe(settings), cache.canonical(project.root))
-        self.seen: Dict[reads.Read, str] = {}  # what each read sees in this index
+        self.seen: Dict[reads.Read, str] = {} if seen is None else seen
 
     def of(self, file: SourceFile, source: bytes) -> str:
         return _hash(self.base, file.display, file.path, digest(source).hex())

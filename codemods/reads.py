@@ -18,12 +18,14 @@ see is one made through a way around it (``object.__getattribute__``, a module-l
 keyed on the index: none in this package); the kinds of read it does not know become reads of
 the whole value (never wrong, maybe slow).
 
-A read is a tuple; :func:`value_of` gives, for a read and an index, the text the key hashes
-(cache.canonical of what the read saw).
+A read is a tuple; :func:`value_of` gives, for a read and an index, the digest of what the read
+saw (cache.canonical of it). Computing it walks the value once per run and read (kept with the
+kept index, kept_index.py, so a run that reuses the index does not walk it again).
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Dict, Iterator, Mapping, Optional, Set, Tuple
 
 from . import cache
@@ -210,7 +212,8 @@ def tracked(project: ProjectIndex) -> Tracked:
 
 
 def value_of(read: Read, project: ProjectIndex, memo: Optional[Dict[Read, str]] = None) -> str:
-    """What ``read`` sees of ``project``, as text (the same in every process)."""
+    """What ``read`` sees of ``project``: the SHA-256 of it as text that is the same in every
+    process (cache.canonical). ``memo``: what reads saw in this index so far (filled)."""
     if memo is not None and read in memo:
         return memo[read]
     kind = read[0]
@@ -236,6 +239,7 @@ def value_of(read: Read, project: ProjectIndex, memo: Optional[Dict[Read, str]] 
                 seen = cache.canonical(value)
             else:
                 seen = cache.canonical(getattr(value, field))
+    seen = hashlib.sha256(seen.encode("utf-8", "surrogatepass")).hexdigest()
     if memo is not None:
         memo[read] = seen
     return seen
