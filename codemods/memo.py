@@ -6,24 +6,31 @@ cache.py, so a tool change invalidates everything first):
 
 - A file's **first-pass facts** (cache.py) are a function of its bytes and path: an edited file
   is scanned again, no other file is.
-- The **project index** is rebuilt from every file's facts on every run that is not reused
-  whole (it is a function of all of them: a helper made async in ``a.py`` is an action in
-  ``b.py``).
+- The **project index** is a function of every file's facts (a helper made async in ``a.py``
+  is an action in ``b.py``): it is kept (kept_index.py) and reused while every file's facts are
+  those it was built from (an edit that changes no fact), built again from all of them
+  otherwise.
 - A file's **rewrite** (engine.process_file) is a function of its bytes, its path as shown and
-  real, the run's settings, and what the index says about it: its own await actions
-  (``actions[path]``) and identifiers in coroutines (``async_names[path]``), plus what the index
-  says about the whole program: every codemod's combined facts, the blocking plan, whether
-  there are await actions at all, whether the first pass collected coroutine identifiers.
-  This is the assumption the rounds of one run already make (engine._rounds re-rewrites a file
-  when its actions moved, and every file when the combined facts moved). The key of a file's
-  kept rewrite hashes all of these, so an edit in ``a.py`` that changes ``b.py``'s actions, or
-  any combined fact, rewrites ``b.py`` again; a file whose key is the same gets the kept result.
+  real, the run's settings (root and options included), and what it reads of the index. The
+  rewrite runs against a view of the index that records those reads (reads.py: a codemod's
+  combined facts field by field, a path's await actions and coroutine identifiers, whether
+  there are any actions, the blocking plan; any other use of a value reads it whole). The
+  kept rewrite is stored under the key of the file's own inputs, with each read and the digest
+  of what it saw; a later run uses it when the key is the same and every read sees the same in
+  its index. So an edit in ``a.py`` that gives ``b.py`` an await action, or moves a combined
+  fact that ``b.py``'s rewrite looked at, rewrites ``b.py`` again; a function added that no
+  other file's rewrite looked at rewrites the edited file alone.
 
-A part of the index that cannot be written the same way in every process (an object whose
-text is its memory address) makes every key differ: the memo then never hits, it is never
-wrong. Two entries per file, written atomically like the first pass's: its rewrite in the
-first round of a run, and in a later round (the round that confirms a rewrite, or that follows
-what another file's rewrite changed); in each, the last key wins.
+This is the assumption the rounds of one run already make, made finer: engine._rounds
+re-rewrites a file when its actions moved, and every file when the combined facts moved (most
+then come back from here). A read the view cannot see would make a kept rewrite wrong: the
+view covers every attribute of the index that differs between runs on one tree (reads.py says
+how), and nothing in this package keeps what it read of an index elsewhere. A value whose text
+(cache.canonical) is not the same in every process (an object shown by its address) makes its
+reads never match: the memo then never hits for the files that read it, it is never wrong.
+Two entries per file, written atomically like the first pass's: its rewrite in the first round
+of a run, and in a later round (the round that confirms a rewrite, or that follows what
+another file's rewrite changed); in each, the last key wins.
 """
 
 from __future__ import annotations
