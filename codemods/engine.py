@@ -163,7 +163,7 @@ def _rounds(
     notes: Dict[str, List[Diagnostic]] = {}  # path -> notes on rewrites (rounds.py), on lines of it
     todo = list(good)
     for _ in range(MAX_ROUNDS):
-        outputs = _rewrite_all(todo, current, settings, project, jobs, keys)
+        outputs = _rewrite_all(todo, current, settings, project, jobs, keys, first.disk)
         if project is first.project:
             first.keep_seen()
         changed: Set[str] = set()
@@ -225,6 +225,7 @@ def _rewrite_all(
     project: ProjectIndex,
     jobs: int,
     keys: Optional[memo.Keys] = None,
+    disk: Optional[kept_index.Disk] = None,
 ) -> List[FileResult]:
     """One round's rewrite of ``todo`` (each file's text as the rounds so far made it, or as on
     disk), in the order of ``todo``. With the cache on, a file whose inputs are those of a kept
@@ -234,20 +235,23 @@ def _rewrite_all(
         done = parallel_map(_process_in_worker, items, jobs, (settings, project), False)
         return [result for result, _ in done]
     first = not current  # the first round: every file as on disk
+    disk = disk or {}
     results: List[Optional[FileResult]] = []
     missing: List[Tuple[int, SourceFile, bytes, str]] = []
     enabled = gc.isenabled()
     gc.disable()  # unpickling kept results: many objects, no cycles (see scan.scan_source)
     try:
         for file in todo:
-            source = current.get(file.path)
-            if source is None:
+            source, sha = current.get(file.path), None
+            if source is None and file.path in disk:
+                source, sha = disk[file.path]
+            elif source is None:
                 read = read_source(file)
                 if isinstance(read, FileResult):
                     results.append(read)
                     continue
                 source = read
-            key = keys.of(file, source)
+            key = keys.of(file, source, sha)
             results.append(memo.load(settings.scan_cache, file.path, key, first, keys))
             if results[-1] is None:
                 missing.append((len(results) - 1, file, source, key))

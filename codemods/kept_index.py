@@ -113,26 +113,31 @@ def store(
     return ident
 
 
-def manifest_of(files: Sequence[SourceFile], sources: Dict[str, bytes], failures) -> Manifest:
+# path -> (bytes, their SHA-256), as read once in a run
+Disk = Dict[str, Tuple[bytes, bytes]]
+
+
+def manifest_of(files: Sequence[SourceFile], sources: Disk, failures) -> Manifest:
     return {
-        file.path: (file.display, digest(sources[file.path]), failure)
+        file.path: (file.display, sources[file.path][1], failure)
         for file, failure in zip(files, failures)
     }
 
 
-def read_all(files: Sequence[SourceFile]) -> Optional[Dict[str, bytes]]:
-    """Every file's bytes, or None when one cannot be read (such a run is not kept)."""
-    sources: Dict[str, bytes] = {}
+def read_all(files: Sequence[SourceFile]) -> Optional[Disk]:
+    """Every file's bytes and their SHA-256, or None when one cannot be read (such a run is
+    not kept)."""
+    sources: Disk = {}
     for file in files:
         source = read_source(file)
         if isinstance(source, FileResult):
             return None
-        sources[file.path] = source
+        sources[file.path] = (source, digest(source))
     return sources
 
 
 def changed_files(
-    kept: Kept, files: Sequence[SourceFile], sources: Dict[str, bytes]
+    kept: Kept, files: Sequence[SourceFile], sources: Disk
 ) -> Optional[List[int]]:
     """The positions in ``files`` of the files whose bytes are not those of the kept index;
     None when the kept index is not of these files (one added, removed, or shown otherwise)."""
@@ -144,7 +149,7 @@ def changed_files(
         known = manifest.get(file.path)
         if known is None or known[0] != file.display:
             return None
-        if known[1] != digest(sources[file.path]):
+        if known[1] != sources[file.path][1]:
             changed.append(position)
     return changed
 
@@ -183,8 +188,10 @@ class FirstPass:
         kept: Optional[Kept] = None,
         directory: Optional[str] = None,
         settings: Optional[Settings] = None,
+        disk: Optional[Disk] = None,
     ) -> None:
         self.failures = failures
+        self.disk: Disk = disk or {}  # the files' bytes as this run read them, when it did
         self._load_facts = load_facts
         self._keep = keep
         self.project = kept.index if kept is not None else None
@@ -244,6 +251,7 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Fi
                 kept=kept,
                 directory=directory,
                 settings=settings,
+                disk=sources,
             )
     first = _computed(files, settings, jobs)
 
@@ -251,7 +259,7 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Fi
         manifest = manifest_of(files, sources, first.failures)
         return store(directory, settings, markers, manifest, project)
 
-    first._keep, first._where = keep, (directory, settings)
+    first._keep, first._where, first.disk = keep, (directory, settings), sources
     return first
 
 

@@ -67,8 +67,9 @@ class Keys:
         self.base = _hash(cache.describe(settings), cache.canonical(project.root))
         self.seen: Dict[reads.Read, str] = {} if seen is None else seen
 
-    def of(self, file: SourceFile, source: bytes) -> str:
-        return _hash(self.base, file.display, file.path, digest(source).hex())
+    def of(self, file: SourceFile, source: bytes, sha: Optional[bytes] = None) -> str:
+        """``sha``: the SHA-256 of ``source``, if known."""
+        return _hash(self.base, file.display, file.path, (sha or digest(source)).hex())
 
     def values(self, taken: Sequence[reads.Read]) -> Tuple[Tuple[reads.Read, str], ...]:
         """``taken``, each with what it sees in this index."""
