@@ -83,8 +83,8 @@ def test_a_corrupt_or_foreign_entry_is_a_miss(tmp_path: Path, monkeypatch):
     entries = [p for p in files if p.parent.name not in ("runs", "rewrites", "index")]
     rewrites = [p for p in files if p.parent.name == "rewrites"]  # memo.py's
     assert len(entries) == 3 and len(rewrites) == 6  # rounds 1 and 2 (every file: facts moved)
-    index = [p for p in files if p.parent.name == "index"]  # kept_index.py's: index, files
-    assert len(index) == 2
+    index = [p for p in files if p.parent.name == "index"]  # kept_index.py's: index, files, seen
+    assert len(index) == 3
     rewrites += index
     for kept_run in (tmp_path / "cache").rglob("runs"):
         for entry in kept_run.iterdir():
