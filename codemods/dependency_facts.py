@@ -12,7 +12,7 @@ import builtins
 import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-from .astwalk import dotted_name, walk
+from .astwalk import dotted_name, own_nodes, walk
 from .program_facts import ModuleFacts, import_paths
 from .resolve import absolute, module_names
 
@@ -263,22 +263,71 @@ def _created_names(statements: Sequence[ast.stmt]) -> Set[str]:
 
 
 def has_yield_site(tree: ast.Module) -> bool:
-    """A function that yields a name it created (bare, or directly in a ``try``), or yields in
-    a ``try`` with handlers (DEP002): the only shapes this codemod acts on."""
+    """A function the codemod can act on (rewrite or report), judged on the ``ast`` as
+    DependencyClose._plan judges it on libcst's tree, so that every other file stays out of
+    libcst: one yield in its own body; the first statement that yields a name (bare, or directly
+    in a ``try``); a ``try`` handler that never raises (DEP002); else the yielded name created
+    by a call before it (or in the ``try``), and not already released in the ``finally``."""
     for node in walk(tree):
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            continue
-        created = _created_names(node.body)
-        for statement in node.body:
-            if _yielded_name(statement) in created:
-                return True
-            if isinstance(statement, ast.Try):
-                yielded = {_yielded_name(inner) for inner in statement.body} - {None}
-                if yielded and (
-                    statement.handlers or yielded & (created | _created_names(statement.body))
-                ):
-                    return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _acts_on(node):
+            return True
     return False
+
+
+def _acts_on(function: ast.AST) -> bool:
+    """The ``ast`` side of DependencyClose._plan: False only where it returns None without a
+    report (a superset of the functions it acts on)."""
+    if sum(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own_nodes(function)) != 1:
+        return False  # leave_FunctionDef: `scan_calls(body).yields != 1`
+    body = function.body
+    for site, statement in enumerate(body):
+        name = _yielded_name(statement)
+        if name is not None:
+            return name in _created_names(body[:site])
+        if not isinstance(statement, ast.Try):
+            continue
+        name = next(filter(None, map(_yielded_name, statement.body)), None)
+        if name is None:
+            continue
+        if any(not _raises(handler) for handler in statement.handlers):
+            return True  # DEP002, for a dependency
+        if _released_in(statement.finalbody, name):
+            return False
+        return name in _created_names(body[:site]) | _created_names(statement.body)
+    return False
+
+
+def _raises(handler: ast.ExceptHandler) -> bool:
+    return any(isinstance(n, ast.Raise) for n in own_nodes(handler))
+
+
+def _released_in(statements: Sequence[ast.stmt], name: str) -> bool:
+    """A call in ``statements`` (their own code) that may release ``name``: ``name.close()``
+    and the other FINALIZERS, or ``f(..., name, ...)`` (dependency_edit.uses_name)."""
+    for node in own_nodes(_Block(statements)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == name
+            and func.attr in FINALIZERS
+        ):
+            return True
+        for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
+            if isinstance(argument, ast.Starred):
+                argument = argument.value
+            if isinstance(argument, ast.Name) and argument.id == name:
+                return True
+    return False
+
+
+class _Block:
+    """Statements with the ``body`` own_nodes walks."""
+
+    def __init__(self, body: Sequence[ast.stmt]) -> None:
+        self.body = list(body)
 
 
 def class_release(facts: Mapping[str, Any], name: str, is_async: bool, seen: Set[str]) -> Any:
