@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 import builtins
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+import re
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .astwalk import dotted_name, own_nodes, walk
 from .program_facts import ModuleFacts, import_paths
@@ -262,16 +263,54 @@ def _created_names(statements: Sequence[ast.stmt]) -> Set[str]:
     }
 
 
-def has_yield_site(tree: ast.Module) -> bool:
+def has_yield_site(tree: ast.Module, source: Optional[bytes] = None) -> bool:
     """A function the codemod can act on (rewrite or report), judged on the ``ast`` as
     DependencyClose._plan judges it on libcst's tree, so that every other file stays out of
     libcst: one yield in its own body; the first statement that yields a name (bare, or directly
     in a ``try``); a ``try`` handler that never raises (DEP002); else the yielded name created
-    by a call before it (or in the ``try``), and not already released in the ``finally``."""
-    for node in walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _acts_on(node):
-            return True
-    return False
+    by a call before it (or in the ``try``), and not already released in the ``finally``.
+    With ``source``, only the defs whose lines hold ``yield`` are looked at."""
+    if source is None:
+        defs: Iterable[ast.AST] = (
+            node for node in walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        )
+    else:
+        lines = _yield_lines(source)
+        defs = (
+            node
+            for node in _statement_defs(tree.body)
+            if any(node.lineno <= line <= (node.end_lineno or node.lineno) for line in lines)
+        )
+    return any(_acts_on(node) for node in defs)
+
+
+def _yield_lines(source: bytes) -> List[int]:
+    """The lines (counted as ``ast`` counts them) on which the text ``yield`` stands."""
+    if b"\r" in source:  # ast ends a line at \r\n, \n or \r
+        source = source.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    lines, line, start = [], 1, 0
+    for match in _YIELD.finditer(source):
+        line += source.count(b"\n", start, match.start())
+        start = match.start()
+        lines.append(line)
+    return lines
+
+
+_YIELD = re.compile(rb"yield")
+
+
+def _statement_defs(statements: Sequence[ast.stmt]) -> Iterator[ast.AST]:
+    """Every def among ``statements`` and the statements nested in them (a def is never part
+    of an expression, so expressions are not walked)."""
+    stack = list(statements)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                stack.extend(child for child in children if isinstance(child, ast.AST))
 
 
 def _acts_on(function: ast.AST) -> bool:
@@ -425,6 +464,9 @@ def combine_facts(facts: Mapping[str, Any], root: str) -> Dict[str, Any]:
         "aliases": aliases,
         "classes": classes,
         "factories": factories,
+        # files the first pass judged with has_yield_site, and those with a site (wants())
+        "yield_scanned": frozenset(path for path, fact in facts.items() if "site" in fact),
+        "yield_sites": frozenset(path for path, fact in facts.items() if fact.get("site")),
     }
 
 

@@ -156,7 +156,7 @@ def _open_gates(monkeypatch) -> None:
     from asyncfix.codemods import dependency_close
 
     # dependency_close: the functions _plan acts on, judged on the ast (has_yield_site)
-    monkeypatch.setattr(dependency_close, "has_yield_site", lambda tree: True)
+    monkeypatch.setattr(dependency_close, "has_yield_site", lambda *args: True)
 
 
 def _gated_same(paths: List[Path], root: Path, monkeypatch) -> None:
