@@ -71,6 +71,8 @@ from .base import Codemod, Diagnostic
 from .program_facts import ModuleFacts, Program
 from .sqla_closure import decide
 from .sqla_commands import split_command
+from .sqla_ddl import DdlRewrites
+from .sqla_dependencies import DependencyRewrites
 from .sqla_facts import (
     ASYNC_QUERY,
     CHAIN,
@@ -92,7 +94,9 @@ from .sqla_sessions import SessionRewrites
 from .sqla_setup import SetupRewrites
 
 
-class SqlalchemyToAsync(QueryRewrites, SessionRewrites, SetupRewrites, Codemod):
+class SqlalchemyToAsync(
+    QueryRewrites, SessionRewrites, DependencyRewrites, SetupRewrites, DdlRewrites, Codemod
+):
     NAME = "sqlalchemy_to_async"
     DESCRIPTION = (
         "sync SQLAlchemy Session/Query/engine -> AsyncSession/select()/async engine, app-wide"

@@ -22,14 +22,8 @@ from asyncfix import codemods as registry
 from asyncfix.cli import main
 from asyncfix.codemods.base import Codemod, Diagnostic
 from asyncfix.codemods.engine import FileResult
-from asyncfix.output import (
-    RunResults,
-    _lines,
-    deleted_region,
-    known_codes,
-    line_edits,
-    render_github,
-)
+from asyncfix.documents import _lines, deleted_region, line_edits, render_github
+from asyncfix.output import RunResults, known_codes
 from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent

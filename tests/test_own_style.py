@@ -19,10 +19,12 @@ PATHS = [
     "tests",
     "benchmarks",
     "cli.py",
+    "documents.py",
     "output.py",
     "verify.py",
     "pytest_probe.py",
     "probe_feedback.py",
+    "rewrite_pass.py",
     "__init__.py",
     "__main__.py",
 ]
