@@ -132,36 +132,21 @@ def _tuple_view(kind: type) -> type:
             whole(self)  # _asdict, _replace, count, index...
         return tuple.__getattribute__(self, attribute)
 
-    def __getitem__(self: Any, item: Any) -> Any:
-        whole(self)
-        return tuple.__getitem__(self, item)
+    def reading(operation: Any) -> Any:
+        """``operation`` of a tuple, which reads the fields in C, as a read of the whole."""
 
-    def __iter__(self: Any) -> Iterator[Any]:
-        whole(self)
-        return tuple.__iter__(self)
+        def read(self: Any, *args: Any) -> Any:
+            whole(self)
+            return operation(self, *args)
 
-    def __len__(self: Any) -> int:
-        whole(self)
-        return tuple.__len__(self)
+        return read
 
-    def __eq__(self: Any, other: object) -> bool:
-        whole(self)
-        return tuple.__eq__(self, other)
-
-    __hash__ = kind.__hash__
-    return type(
-        kind.__name__,
-        (kind,),
-        {
-            "__slots__": (),
-            "__getattribute__": __getattribute__,
-            "__getitem__": __getitem__,
-            "__iter__": __iter__,
-            "__len__": __len__,
-            "__eq__": __eq__,
-            "__hash__": __hash__,
-        },
-    )
+    # every operation of a tuple that reads its items without an attribute read
+    names = ("__getitem__", "__iter__", "__len__", "__contains__", "__hash__", "__repr__")
+    names += ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__add__", "__mul__")
+    members: Dict[str, Any] = {name: reading(getattr(kind, name)) for name in names}
+    members.update({"__slots__": (), "__getattribute__": __getattribute__, "__str__": members["__repr__"]})
+    return type(kind.__name__, (kind,), members)
 
 
 def _object_view(kind: type) -> type:
