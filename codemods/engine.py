@@ -7,7 +7,9 @@ produces (results.py), and hands those to be written to :func:`write_result` (``
 
 With the cache on (cache.py), a file's first-pass result is reused while its bytes are the
 same, and a run whose files, package markers and settings are all as in the last run reuses
-that run's results whole.
+that run's results whole; the last run's index is reused while every file's facts are the ones
+it was built from (kept_index.py), and a file's rewrite while what it read of the index is the
+same (memo.py, reads.py).
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def _merge_outcomes(first: Outcome, later: Outcome) -> Outcome:
 
 
 def _process_in_worker(
-    item: Tuple[SourceFile, Optional[bytes]]
+    item: Tuple[SourceFile, Optional[bytes]],
 ) -> Tuple[FileResult, Tuple[reads.Read, ...]]:
     """The rewrite of one file, and what it read of the index (reads.py) when the worker's
     index records reads."""

@@ -66,7 +66,9 @@ def _entries(directory: str, settings: Settings) -> Tuple[str, str]:
 
 def store_seen(directory: str, settings: Settings, ident: str, seen: Dict[Any, str]) -> None:
     """Keep what the reads of the rewrites saw in the index ``ident`` (reads.value_of)."""
-    cache.write_entry(_entries(directory, settings)[0] + "-seen", _SEEN + b" " + ident.encode(), seen)
+    cache.write_entry(
+        _entries(directory, settings)[0] + "-seen", _SEEN + b" " + ident.encode(), seen
+    )
 
 
 def _read(path: str, header: bytes) -> Any:
@@ -136,9 +138,7 @@ def read_all(files: Sequence[SourceFile]) -> Optional[Disk]:
     return sources
 
 
-def changed_files(
-    kept: Kept, files: Sequence[SourceFile], sources: Disk
-) -> Optional[List[int]]:
+def changed_files(kept: Kept, files: Sequence[SourceFile], sources: Disk) -> Optional[List[int]]:
     """The positions in ``files`` of the files whose bytes are not those of the kept index;
     None when the kept index is not of these files (one added, removed, or shown otherwise)."""
     manifest = kept.manifest
@@ -232,7 +232,9 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Fi
     changed = changed_files(kept, files, sources) if kept is not None else None
     if kept is not None and changed is not None:
         edited = [files[position] for position in changed]
-        olds = [cache.load_any(directory, file.path, kept.manifest[file.path][1]) for file in edited]
+        olds = [
+            cache.load_any(directory, file.path, kept.manifest[file.path][1]) for file in edited
+        ]
         news = scan.first_pass(edited, settings, jobs)
         if all(
             old is not None and old[0] is None and new[0] is None and same(old[1:], new[1:])

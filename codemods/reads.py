@@ -145,7 +145,9 @@ def _tuple_view(kind: type) -> type:
     names = ("__getitem__", "__iter__", "__len__", "__contains__", "__hash__", "__repr__")
     names += ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__add__", "__mul__")
     members: Dict[str, Any] = {name: reading(getattr(kind, name)) for name in names}
-    members.update({"__slots__": (), "__getattribute__": __getattribute__, "__str__": members["__repr__"]})
+    members.update(
+        {"__slots__": (), "__getattribute__": __getattribute__, "__str__": members["__repr__"]}
+    )
     return type(kind.__name__, (kind,), members)
 
 

@@ -31,7 +31,11 @@ class Plan:
 def _index(**changes) -> ProjectIndex:
     values = dict(
         root="/p",
-        facts={"cpu": Combined({"a.f": 1}, frozenset({"f"})), "plan": Plan({"x": 1}), "raw": {1: 2}},
+        facts={
+            "cpu": Combined({"a.f": 1}, frozenset({"f"})),
+            "plan": Plan({"x": 1}),
+            "raw": {1: 2},
+        },
         actions={"/p/a.py": FileActions(make_async=frozenset({(1, "f")}))},
         async_names={"/p/a.py": frozenset({"g"})},
         blocking="plan",
@@ -76,7 +80,9 @@ def test_other_uses_of_a_value_read_it_whole():
 
 
 def test_per_path_reads_and_the_index_methods():
-    taken = _reads(_index(), lambda p: (p.coroutine_names("/p/b.py"), p.becomes_async("/p/a.py", 1, "f")))
+    taken = _reads(
+        _index(), lambda p: (p.coroutine_names("/p/b.py"), p.becomes_async("/p/a.py", 1, "f"))
+    )
     assert taken == {("actions", "/p/b.py"), ("async_names", "/p/b.py"), ("actions", "/p/a.py")}
     assert _reads(_index(), lambda p: bool(p.actions)) == {("actions", reads.ANY)}
     assert _reads(_index(), lambda p: dict(p.actions)) >= {("actions", reads.WHOLE)}
@@ -104,17 +110,29 @@ def test_what_a_read_sees(read, changed, same):
 def test_what_a_read_sees_of_paths_and_missing_mappings():
     before = _index()
     moved = _index(actions={"/p/b.py": FileActions(make_async=frozenset({(2, "g")}))})
-    assert reads.value_of(("actions", "/p/a.py"), before) != reads.value_of(("actions", "/p/a.py"), moved)
-    assert reads.value_of(("actions", "/p/c.py"), before) == reads.value_of(("actions", "/p/c.py"), moved)
-    assert reads.value_of(("actions", reads.ANY), before) == reads.value_of(("actions", reads.ANY), moved)
+    assert reads.value_of(("actions", "/p/a.py"), before) != reads.value_of(
+        ("actions", "/p/a.py"), moved
+    )
+    assert reads.value_of(("actions", "/p/c.py"), before) == reads.value_of(
+        ("actions", "/p/c.py"), moved
+    )
+    assert reads.value_of(("actions", reads.ANY), before) == reads.value_of(
+        ("actions", reads.ANY), moved
+    )
     # no coroutine names collected is not "none for this path"
     none = _index(async_names=None)
-    assert reads.value_of(("async_names", "/p/c.py"), before) != reads.value_of(("async_names", "/p/c.py"), none)
-    assert reads.value_of(("facts", "gone", reads.KIND), before) != reads.value_of(("facts", "cpu", reads.KIND), before)
+    assert reads.value_of(("async_names", "/p/c.py"), before) != reads.value_of(
+        ("async_names", "/p/c.py"), none
+    )
+    assert reads.value_of(("facts", "gone", reads.KIND), before) != reads.value_of(
+        ("facts", "cpu", reads.KIND), before
+    )
 
 
 def test_first_pass_results_compare_by_value_not_by_set_order():
-    assert kept_index.same((None, {"a": frozenset({"x", "y"})}), (None, {"a": frozenset({"y", "x"})}))
+    assert kept_index.same(
+        (None, {"a": frozenset({"x", "y"})}), (None, {"a": frozenset({"y", "x"})})
+    )
     assert not kept_index.same({"a": 1, "b": 2}, {"b": 2, "a": 1})  # dict order can matter
     assert not kept_index.same((1,), (True,))
     assert not kept_index.same(Plan({"x": 1}), Plan({"x": 2}))
@@ -187,7 +205,9 @@ def test_a_changed_fact_after_a_kept_index_is_seen(tmp_path: Path, monkeypatch):
 
 
 @pytest.mark.parametrize("project", sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()))
-def test_several_edits_in_a_row_say_what_a_fresh_run_says(project: str, tmp_path: Path, monkeypatch):
+def test_several_edits_in_a_row_say_what_a_fresh_run_says(
+    project: str, tmp_path: Path, monkeypatch
+):
     """A comment added (the kept index holds), a statement added (it does not), both taken back:
     after each, the run with the cache prints what a run without it prints."""
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
