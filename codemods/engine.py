@@ -163,6 +163,8 @@ def _rounds(
     results: Dict[str, FileResult] = {}
     current: Dict[str, bytes] = {}  # path -> the text the rounds so far made of it
     notes: Dict[str, List[Diagnostic]] = {}  # path -> notes on rewrites (rounds.py), on lines of it
+    # path -> the text whose facts the index has for it, when not as on disk (None: no facts)
+    scanned: Dict[str, Optional[bytes]] = {}
     todo = list(good)
     for _ in range(MAX_ROUNDS):
         outputs = _rewrite_all(todo, current, settings, project, jobs, keys, first.disk)
@@ -186,19 +188,31 @@ def _rounds(
             for path, result in results.items():
                 result.diagnostics = rounds.final(result.diagnostics, notes.get(path, []))
             return results
-        if facts is None:
-            facts = first.facts()
-        for path in sorted(changed):
-            reason, facts[path] = scan_source(current[path], path, settings)
-            if reason is not None:  # cannot happen: the output compiled
-                results[path] = replace(
-                    results[path],
-                    status=FAILED,
-                    error=f"internal error: the rewritten code does not parse ({reason})",
-                )
-                changed.discard(path)
-                facts.pop(path, None)
-        new_project = build_index(facts, settings)
+        for path in changed:
+            scanned[path] = current[path]
+        later, new_project = first.later(scanned)
+        if new_project is None:
+            rescan = set(changed)
+            if facts is None:  # the facts of every text the rounds so far made
+                facts, rescan = first.facts(), set(scanned)
+            for path in sorted(rescan):
+                text = scanned[path]
+                if text is None:
+                    facts.pop(path, None)
+                    continue
+                reason, facts[path] = scan_source(text, path, settings)
+                if reason is not None:  # cannot happen: the output compiled
+                    scanned[path] = None
+                    results[path] = replace(
+                        results[path],
+                        status=FAILED,
+                        error=f"internal error: the rewritten code does not parse ({reason})",
+                    )
+                    changed.discard(path)
+                    facts.pop(path, None)
+            new_project = build_index(facts, settings)
+            if all(scanned[path] is not None for path in rescan):
+                first.keep_later(later, new_project)
         started = phase("rescan+index", started)
         everything = new_project.facts != project.facts
         todo = [

@@ -56,6 +56,7 @@ class Kept:
 
 
 _SEEN = b"asyncfix-kept-seen-1"
+_LATER = b"asyncfix-kept-later-1"
 
 
 def _entries(directory: str, settings: Settings) -> Tuple[str, str]:
@@ -200,6 +201,10 @@ class FirstPass:
         self._ident = kept.ident if kept is not None else None
         self._known = len(self.seen)
         self._where = (directory, settings)
+        # path -> the SHA-256 of the bytes its facts are those of (later rounds' keys), markers
+        self.identity: Dict[str, bytes] = {}
+        self._markers = ""
+        self._round = 1
 
     def facts(self) -> Dict[str, Facts]:
         return self._load_facts()
@@ -209,6 +214,39 @@ class FirstPass:
         if self._keep is not None:
             self.project, self.seen, self._known = project, {}, 0
             self._ident = self._keep(project)
+
+    def later(
+        self, scanned: Dict[str, Optional[bytes]]
+    ) -> Tuple[Optional[str], Optional[ProjectIndex]]:
+        """The key of the index of a later round, built from the facts of ``scanned`` (path ->
+        the text the rounds made of it; None: no facts) and of the other files as on disk, and
+        the index kept under it, if any. A file as on disk stands for the bytes whose facts
+        the kept index was built from (its facts were found the same), a text by its SHA-256:
+        equal keys, equal facts, equal index."""
+        directory, settings = self._where
+        if not (directory and settings and self.identity):
+            return None, None
+        state = hashlib.sha256(cache.describe(settings).encode() + self._markers.encode())
+        for path in sorted(self.identity):
+            if path not in scanned:
+                seen = self.identity[path]
+            else:
+                text = scanned[path]
+                seen = b"\1no facts" if text is None else b"\2" + digest(text)
+            state.update(path.encode() + b"\0" + seen)
+        key = state.hexdigest()
+        self._round += 1
+        kept = _read(self._later_entry(), _LATER + b" " + key.encode())
+        return key, kept if isinstance(kept, ProjectIndex) else None
+
+    def keep_later(self, key: Optional[str], project: ProjectIndex) -> None:
+        directory, settings = self._where
+        if key and directory and settings:
+            cache.write_entry(self._later_entry(), _LATER + b" " + key.encode(), project)
+
+    def _later_entry(self) -> str:
+        directory, settings = self._where
+        return _entries(directory, settings)[0] + f"-round{self._round}"
 
     def keep_seen(self) -> None:
         """Keep what the reads saw in the kept index, when a rewrite read something new."""
@@ -247,7 +285,7 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Fi
                 manifest = manifest_of(files, sources, failures)
                 store(directory, settings, markers, manifest, None, kept.ident)
             PHASES["files scanned"] = float(len(edited))
-            return FirstPass(
+            reused = FirstPass(
                 failures,
                 lambda: _facts(files, scan.first_pass(files, settings, jobs)),
                 kept=kept,
@@ -255,6 +293,9 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Fi
                 settings=settings,
                 disk=sources,
             )
+            reused.identity = {path: known[1] for path, known in kept.manifest.items()}
+            reused._markers = markers
+            return reused
     first = _computed(files, settings, jobs)
 
     def keep(project: ProjectIndex) -> Optional[str]:
@@ -262,6 +303,8 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Fi
         return store(directory, settings, markers, manifest, project)
 
     first._keep, first._where, first.disk = keep, (directory, settings), sources
+    first.identity = {path: sha for path, (_, sha) in sources.items()}
+    first._markers = markers
     return first
 
 

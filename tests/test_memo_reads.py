@@ -189,6 +189,28 @@ def test_an_edit_that_changes_no_fact_reuses_the_index(tmp_path: Path, monkeypat
     assert moved.output == _run(project, "--no-cache").output
 
 
+def test_later_rounds_reuse_their_kept_index(tmp_path: Path, monkeypatch):
+    """A tree with a rewrite not yet applied (round 1 changes sleepy.py, round 2 builds the
+    index of the rewritten text): after a comment added elsewhere, both rounds' indexes are
+    the kept ones; after the pending file itself changes (by a constant, no fact: round 1's
+    index holds), round 2's is built again: its rewritten text is another."""
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
+    project = _tree(tmp_path)
+    built = _builds(monkeypatch)
+    first = _run(project)
+    assert len(built) == 2
+    built.clear()
+    (project / "helper.py").write_text((project / "helper.py").read_text() + "# x\n")
+    again = _run(project)
+    assert built == [] and again.output.replace("# x\n", "") == first.output.replace("# x\n", "")
+    (project / "sleepy.py").write_text((project / "sleepy.py").read_text() + "\nLATE = 1\n")
+    moved = _run(project)
+    assert len(built) == 1
+    monkeypatch.undo()
+    assert again.output != moved.output
+    assert moved.output == _run(project, "--no-cache").output
+
+
 def test_a_changed_fact_after_a_kept_index_is_seen(tmp_path: Path, monkeypatch):
     """helper.fetch made sync after a run that reused the index: caller.py loses its await."""
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
