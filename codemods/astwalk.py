@@ -155,16 +155,18 @@ def bound_names(function: ast.AST) -> FrozenSet[str]:
 
 
 def own_nodes(function: ast.AST) -> Iterable[ast.AST]:
-    """The nodes of a function's own body (not of nested defs, lambdas or classes)."""
-    stack = list(function.body)
+    """The nodes of a function's own body (not of nested defs, lambdas or classes: a def
+    that is a statement of the body is not walked either)."""
+    stack = [node for node in function.body if not isinstance(node, _SCOPES)]
     while stack:
         node = stack.pop()
         yield node
         for child in iter_child_nodes(node):
-            if not isinstance(
-                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-            ):
+            if not isinstance(child, _SCOPES):
                 stack.append(child)
+
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 
 
 BUILTINS = frozenset(dir(builtins))

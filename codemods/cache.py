@@ -86,9 +86,18 @@ def directory_for(codemods: Sequence[str], base: Optional[Path] = None) -> str:
 def run_key(settings_repr: str, files: Sequence[Tuple[str, str, bytes]]) -> str:
     """The key of a whole run: ``files`` are (path as shown, real path, SHA-256 of the bytes)."""
     digest = hashlib.sha256(settings_repr.encode())
-    directories = set()
     for display, path, content in files:
         digest.update(b"\0".join((display.encode(), path.encode(), content)))
+    digest.update(package_markers([path for _, path, _ in files]).encode())
+    return digest.hexdigest()
+
+
+def package_markers(paths: Sequence[str]) -> str:
+    """Which of the directories holding ``paths`` (and their parents) are packages (hold an
+    ``__init__.py``: module names, so resolution, depend on it), as a digest."""
+    digest = hashlib.sha256()
+    directories = set()
+    for path in paths:
         directory = os.path.dirname(path)
         while directory not in directories:
             directories.add(directory)
@@ -181,13 +190,19 @@ def _entry(directory: str, path: str) -> str:
 
 def load(directory: str, path: str, source: bytes) -> Optional[Any]:
     """The cached result for ``path`` holding exactly ``source``, or None."""
+    return load_any(directory, path, hashlib.sha256(source).digest())
+
+
+def load_any(directory: str, path: str, sha256: bytes) -> Optional[Any]:
+    """The cached result for ``path`` when it was computed from bytes of this SHA-256 (the
+    entry is the last scan of ``path``, whatever its bytes now), or None."""
     try:
         with open(_entry(directory, path), "rb") as handle:
             data = handle.read()
     except OSError:
         return None
     header = len(_MAGIC) + 32
-    if not data.startswith(_MAGIC) or data[len(_MAGIC) : header] != hashlib.sha256(source).digest():
+    if not data.startswith(_MAGIC) or data[len(_MAGIC) : header] != sha256:
         return None
     try:
         return pickle.loads(data[header:])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 from .astwalk import (
@@ -14,9 +14,7 @@ from .astwalk import (
     Columns,
     FastVisitor,
     annotation_type,
-    bound_names,
     dotted_text,
-    own_nodes,
 )
 from .blocking_tables import BLOCKING_MARKER  # `# asyncfix: blocking` (blocking.py)
 from .program_facts import (
@@ -49,7 +47,15 @@ class _Frame:
     qualname: str
     is_async: bool = False
     instances: Dict[str, str] = field(default_factory=dict)
-    locals: FrozenSet[str] = frozenset()  # names the function binds itself (they shadow)
+    # A def's own body (not nested defs, lambdas, classes, nor the headers of those), as the
+    # walk goes: the names it binds (they shadow: astwalk.bound_names), those it declares
+    # global/nonlocal, whether it yields or awaits, and its calls whose root may be one of
+    # those names (index in ModuleFacts.calls, root), dropped when the def ends if it is.
+    stores: Set[str] = field(default_factory=set)
+    declared: Set[str] = field(default_factory=set)
+    generator: bool = False
+    awaits: bool = False
+    deferred: List[Tuple[int, str]] = field(default_factory=list)
 
 
 class _Collector(FastVisitor):
@@ -71,12 +77,21 @@ class _Collector(FastVisitor):
         # local name -> every module path an import anywhere in the file binds it to
         self.import_paths: Dict[str, Set[str]] = {}
         self.module_bindings: Dict[str, str] = {}  # module-level name -> constructor it calls
+        # > 0 while visiting the header of a def, lambda or class (decorators, defaults,
+        # annotations, bases): code there is not the enclosing def's own body.
+        self.header = 0
+        self.local_calls: Set[int] = set()  # indices in facts.calls of calls of a local name
 
     # -- helpers
 
     @property
     def frame(self) -> _Frame:
         return self.frames[-1]
+
+    def body_frame(self) -> Optional[_Frame]:
+        """The def whose own body the walk is in, if any."""
+        frame = self.frames[-1]
+        return frame if frame.kind == "def" and not self.header else None
 
     def owner(self) -> str:
         frame = self.frame
@@ -118,13 +133,8 @@ class _Collector(FastVisitor):
             qualname = f"{parent.qualname}.{node.name}"
         else:
             qualname = f"{parent.qualname}.<locals>.{node.name}"
-        is_generator = awaits = False
-        for child in own_nodes(node):
-            if isinstance(child, (ast.Yield, ast.YieldFrom)):
-                is_generator = True
-            elif isinstance(child, (ast.Await, ast.AsyncFor, ast.AsyncWith)):
-                awaits = True
-        self.facts.defs[qualname] = DefFacts(
+        # Entered now, so nested defs come after it; completed when its body is walked.
+        self.facts.defs[qualname] = facts = DefFacts(
             qualname=qualname,
             name=node.name,
             line=node.lineno,
@@ -133,27 +143,36 @@ class _Collector(FastVisitor):
             decorators=tuple(
                 dotted_text(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
             ),
-            is_generator=is_generator,
-            awaits=awaits,
+            is_generator=False,
         )
+        self.header += 1
         for decorator in node.decorator_list:
             self.visit(decorator)
         self.visit(node.args)
         if node.returns:
             self.visit(node.returns)
-        frame = _Frame("def", qualname, is_async, locals=bound_names(node))
+        self.header -= 1
+        frame = _Frame("def", qualname, is_async)
         for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
             if arg.annotation is not None:
                 annotation = annotation_type(arg.annotation)
                 if annotation:
                     frame.instances[arg.arg] = annotation
         self.frames.append(frame)
-        saved = (self.comprehension_depth, self.in_genexp, self.main_guard)
-        self.comprehension_depth = self.in_genexp = self.main_guard = 0
+        saved = (self.comprehension_depth, self.in_genexp, self.main_guard, self.header)
+        self.comprehension_depth = self.in_genexp = self.main_guard = self.header = 0
         for statement in node.body:
             self.visit(statement)
-        self.comprehension_depth, self.in_genexp, self.main_guard = saved
+        self.comprehension_depth, self.in_genexp, self.main_guard, self.header = saved
         self.frames.pop()
+        self.facts.defs[qualname] = replace(
+            facts, is_generator=frame.generator, awaits=frame.awaits
+        )
+        arguments = node.args
+        bound = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
+        bound |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+        bound = (bound | frame.stores) - frame.declared
+        self.local_calls.update(index for index, root in frame.deferred if root in bound)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._def(node, False)
@@ -167,15 +186,19 @@ class _Collector(FastVisitor):
         if parent.kind == "def":
             qualname = f"{parent.qualname}.<locals>.{node.name}"
         self.facts.classes[qualname] = tuple(dotted_text(base) for base in node.bases)
+        self.header += 1
         for child in [*node.decorator_list, *node.bases, *node.keywords]:
             self.visit(child)
+        self.header -= 1
         self.frames.append(_Frame("class", qualname))
         for statement in node.body:
             self.visit(statement)
         self.frames.pop()
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.header += 1
         self.visit(node.args)
+        self.header -= 1
         self.frames.append(_Frame("lambda", f"{self.frame.qualname}.<lambda>"))
         self.visit(node.body)
         self.frames.pop()
@@ -307,7 +330,37 @@ class _Collector(FastVisitor):
         self.mark(node.value, RETURNED)
         self.generic_visit(node)
 
+    def _yield(self, node: ast.AST) -> None:
+        frame = self.body_frame()
+        if frame is not None:
+            frame.generator = True
+        self.generic_visit(node)
+
+    visit_Yield = visit_YieldFrom = _yield
+
+    def visit_AsyncFor(self, node: ast.AsyncFor) -> None:
+        frame = self.body_frame()
+        if frame is not None:
+            frame.awaits = True
+        self.generic_visit(node)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        frame = self.body_frame()
+        if frame is not None and node.name:
+            frame.stores.add(node.name)
+        self.generic_visit(node)
+
+    def _declare(self, node: ast.AST) -> None:
+        frame = self.body_frame()
+        if frame is not None:
+            frame.declared.update(node.names)
+
+    visit_Global = visit_Nonlocal = _declare
+
     def visit_Await(self, node: ast.Await) -> None:
+        frame = self.body_frame()
+        if frame is not None:
+            frame.awaits = True
         self.mark(node.value, AWAITED)
         self.handled_name(node.value)
         if isinstance(node.value, ast.Call):  # `await _run_to_completion(self.close())`
@@ -327,7 +380,13 @@ class _Collector(FastVisitor):
                     self.frame.instances[item.optional_vars.id] = constructor
         self.generic_visit(node)
 
-    visit_With = visit_AsyncWith = _with
+    visit_With = _with
+
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> None:
+        frame = self.body_frame()
+        if frame is not None:
+            frame.awaits = True
+        self._with(node)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -424,8 +483,10 @@ class _Collector(FastVisitor):
         elif context in (PLAIN, STORED) and self.comprehension_depth > 1:
             context = NESTED
         root = target.split(".")[0]
-        if root in self.frame.locals and root not in ("self", "cls") and not instance_of:
-            return  # a local variable, not the module-level function of that name
+        frame = self.frame
+        if frame.kind == "def" and root not in ("self", "cls") and not instance_of:
+            # a local variable of that name is not the module-level function: known at its end
+            frame.deferred.append((len(self.facts.calls), root))
         self.facts.calls.append(
             CallSite(
                 owner=self.owner(),
@@ -466,6 +527,10 @@ class _Collector(FastVisitor):
             self.async_chains.add(node.id)
         if isinstance(node.ctx, ast.Load):
             self._reference(node)
+        elif isinstance(node.ctx, ast.Store):
+            frame = self.body_frame()
+            if frame is not None:
+                frame.stores.add(node.id)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if self._in_coroutine():
@@ -517,6 +582,8 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
     collector = _Collector(path, source)
     collector.visit(tree)
     facts = collector.facts
+    if collector.local_calls:
+        facts.calls = [c for i, c in enumerate(facts.calls) if i not in collector.local_calls]
     roots = set(facts.imports) | {"self", "cls", "open", "input"}  # builtins that block
     roots |= {qualname.rpartition(".")[2] for qualname in facts.defs}
     roots |= {qualname.rpartition(".")[2] for qualname in facts.classes}

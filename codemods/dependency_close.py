@@ -123,10 +123,17 @@ class DependencyClose(Codemod):
         # resource; one with an unknown base may be). The rest only where it can occur:
         # dependencies are named where a token occurs, session factories say `sessionmaker`,
         # and a re-export (`from .sessions import get_db`) most often sits in __init__.py.
+        # And, for wants(), whether a function here has a shape the rewrite acts on: decided
+        # on this tree, so libcst and a second ast.parse see only the files that have one.
+        site = {"site": has_yield_site(tree, source)} if b"yield" in source else {}
         has_classes = any(isinstance(statement, ast.ClassDef) for statement in tree.body)
         full = any(token in source for token in cls.FACT_TOKENS) or path.endswith("__init__.py")
         if not (has_classes or full):
-            return None
+            return (
+                {"refs": [], "aliases": {}, "classes": {}, "factories": {}, **site}
+                if site
+                else None
+            )
         names = FileNames(tree, module)
         facts = {
             "refs": dependency_refs(tree, names) if full else [],
@@ -134,7 +141,7 @@ class DependencyClose(Codemod):
             "classes": class_facts(tree, names),
             "factories": factory_facts(tree, names) if full else {},
         }
-        return facts if any(facts.values()) else None
+        return {**facts, **site} if any(facts.values()) or site else None
 
     @classmethod
     def combine(cls, facts: Mapping[str, Any], root: str) -> Any:
@@ -159,7 +166,11 @@ class DependencyClose(Codemod):
                 return False
         # Parsing with libcst (and its scope analysis) costs a hundred times more than ast:
         # only a file with a function whose own body yields, bare or directly in a `try`, can
-        # have anything to rewrite or report.
+        # have anything to rewrite or report. The first pass judged the file (collect) when
+        # it ran on it; else its ast decides here.
+        known = project.get(cls.NAME) if project is not None else None
+        if known and path in known.get("yield_scanned", ()):
+            return path in known["yield_sites"]
         try:
             tree = syntax.parse(source)
         except (SyntaxError, ValueError):

@@ -10,9 +10,10 @@ from __future__ import annotations
 import ast
 import builtins
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+import re
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
-from .astwalk import dotted_name, walk
+from .astwalk import dotted_name, own_nodes, walk
 from .program_facts import ModuleFacts, import_paths
 from .resolve import absolute, module_names
 
@@ -262,23 +263,110 @@ def _created_names(statements: Sequence[ast.stmt]) -> Set[str]:
     }
 
 
-def has_yield_site(tree: ast.Module) -> bool:
-    """A function that yields a name it created (bare, or directly in a ``try``), or yields in
-    a ``try`` with handlers (DEP002): the only shapes this codemod acts on."""
-    for node in walk(tree):
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+def has_yield_site(tree: ast.Module, source: Optional[bytes] = None) -> bool:
+    """A function the codemod can act on (rewrite or report), judged on the ``ast`` as
+    DependencyClose._plan judges it on libcst's tree, so that every other file stays out of
+    libcst: one yield in its own body; the first statement that yields a name (bare, or directly
+    in a ``try``); a ``try`` handler that never raises (DEP002); else the yielded name created
+    by a call before it (or in the ``try``), and not already released in the ``finally``.
+    With ``source``, only the defs whose lines hold ``yield`` are looked at."""
+    if source is None:
+        defs: Iterable[ast.AST] = (
+            node for node in walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        )
+    else:
+        lines = _yield_lines(source)
+        defs = (
+            node
+            for node in _statement_defs(tree.body)
+            if any(node.lineno <= line <= (node.end_lineno or node.lineno) for line in lines)
+        )
+    return any(_acts_on(node) for node in defs)
+
+
+def _yield_lines(source: bytes) -> List[int]:
+    """The lines (counted as ``ast`` counts them) on which the text ``yield`` stands."""
+    if b"\r" in source:  # ast ends a line at \r\n, \n or \r
+        source = source.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    lines, line, start = [], 1, 0
+    for match in _YIELD.finditer(source):
+        line += source.count(b"\n", start, match.start())
+        start = match.start()
+        lines.append(line)
+    return lines
+
+
+_YIELD = re.compile(rb"yield")
+
+
+def _statement_defs(statements: Sequence[ast.stmt]) -> Iterator[ast.AST]:
+    """Every def among ``statements`` and the statements nested in them (a def is never part
+    of an expression, so expressions are not walked)."""
+    stack = list(statements)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                stack.extend(child for child in children if isinstance(child, ast.AST))
+
+
+def _acts_on(function: ast.AST) -> bool:
+    """The ``ast`` side of DependencyClose._plan: False only where it returns None without a
+    report (a superset of the functions it acts on)."""
+    if sum(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in own_nodes(function)) != 1:
+        return False  # leave_FunctionDef: `scan_calls(body).yields != 1`
+    body = function.body
+    for site, statement in enumerate(body):
+        name = _yielded_name(statement)
+        if name is not None:
+            return name in _created_names(body[:site])
+        if not isinstance(statement, ast.Try):
             continue
-        created = _created_names(node.body)
-        for statement in node.body:
-            if _yielded_name(statement) in created:
-                return True
-            if isinstance(statement, ast.Try):
-                yielded = {_yielded_name(inner) for inner in statement.body} - {None}
-                if yielded and (
-                    statement.handlers or yielded & (created | _created_names(statement.body))
-                ):
-                    return True
+        name = next(filter(None, map(_yielded_name, statement.body)), None)
+        if name is None:
+            continue
+        if any(not _raises(handler) for handler in statement.handlers):
+            return True  # DEP002, for a dependency
+        if _released_in(statement.finalbody, name):
+            return False
+        return name in _created_names(body[:site]) | _created_names(statement.body)
     return False
+
+
+def _raises(handler: ast.ExceptHandler) -> bool:
+    return any(isinstance(n, ast.Raise) for n in own_nodes(handler))
+
+
+def _released_in(statements: Sequence[ast.stmt], name: str) -> bool:
+    """A call in ``statements`` (their own code) that may release ``name``: ``name.close()``
+    and the other FINALIZERS, or ``f(..., name, ...)`` (dependency_edit.uses_name)."""
+    for node in own_nodes(_Block(statements)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id == name
+            and func.attr in FINALIZERS
+        ):
+            return True
+        for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
+            if isinstance(argument, ast.Starred):
+                argument = argument.value
+            if isinstance(argument, ast.Name) and argument.id == name:
+                return True
+    return False
+
+
+class _Block:
+    """Statements with the ``body`` own_nodes walks."""
+
+    def __init__(self, body: Sequence[ast.stmt]) -> None:
+        self.body = list(body)
 
 
 def class_release(facts: Mapping[str, Any], name: str, is_async: bool, seen: Set[str]) -> Any:
@@ -376,6 +464,9 @@ def combine_facts(facts: Mapping[str, Any], root: str) -> Dict[str, Any]:
         "aliases": aliases,
         "classes": classes,
         "factories": factories,
+        # files the first pass judged with has_yield_site, and those with a site (wants())
+        "yield_scanned": frozenset(path for path, fact in facts.items() if "site" in fact),
+        "yield_sites": frozenset(path for path, fact in facts.items() if fact.get("site")),
     }
 
 

@@ -7,16 +7,19 @@ produces (results.py), and hands those to be written to :func:`write_result` (``
 
 With the cache on (cache.py), a file's first-pass result is reused while its bytes are the
 same, and a run whose files, package markers and settings are all as in the last run reuses
-that run's results whole.
+that run's results whole; the last run's index is reused while every file's facts are the ones
+it was built from (kept_index.py), and a file's rewrite while what it read of the index is the
+same (memo.py, reads.py).
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
-from . import cache, memo, rounds, workers
+from . import cache, kept_index, memo, reads, rounds, workers
 from .diagnostic import Diagnostic
 from .files import SourceFile
 from .phases import PHASES, phase, print_phases
@@ -88,9 +91,18 @@ def _merge_outcomes(first: Outcome, later: Outcome) -> Outcome:
     return Outcome(later.new, first.encoding, later.diagnostics, rewrites, notes, requirements)
 
 
-def _process_in_worker(item: Tuple[SourceFile, Optional[bytes]]) -> FileResult:
+def _process_in_worker(
+    item: Tuple[SourceFile, Optional[bytes]],
+) -> Tuple[FileResult, Tuple[reads.Read, ...]]:
+    """The rewrite of one file, and what it read of the index (reads.py) when the worker's
+    index records reads."""
     file, source = item
-    return process_file(file, *workers.worker_args, source=source)
+    settings, project = workers.worker_args
+    if not isinstance(project, reads.Tracked):
+        return process_file(file, settings, project, source=source), ()
+    project.start()
+    result = process_file(file, settings, project, source=source)
+    return result, project.taken()
 
 
 def run(
@@ -109,11 +121,10 @@ def run(
         print_phases()
         yield from kept
         return
-    scans = first_pass(files, settings, jobs)
+    first = kept_index.first_pass(files, settings, jobs)
     started = phase("scan", started)
-    facts = {file.path: facts for file, (_, facts, _) in zip(files, scans) if facts}
-    good = [file for file, (failure, _, _) in zip(files, scans) if failure is None]
-    final = _rounds(good, facts, settings, jobs)
+    good = [file for file, failure in zip(files, first.failures) if failure is None]
+    final = _rounds(good, first, settings, jobs)
     print_phases()
     if not settings.written:
         for result in final.values():
@@ -123,7 +134,7 @@ def run(
                 )
     results = [
         failure if failure is not None else final[file.path]
-        for file, (failure, _, _) in zip(files, scans)
+        for file, failure in zip(files, first.failures)
     ]
     if key is not None and all(result.error != VANISHED for result in results):
         cache.store_run(settings.scan_cache, key, results)
@@ -131,7 +142,7 @@ def run(
 
 
 def _rounds(
-    good: Sequence[SourceFile], facts: Dict[str, Facts], settings: Settings, jobs: int
+    good: Sequence[SourceFile], first: kept_index.FirstPass, settings: Settings, jobs: int
 ) -> Dict[str, FileResult]:
     """The rewrite phase to a fixed point over the whole program. Round 1 rewrites every file;
     each later round rescans the files the last round changed, rebuilds the index from the new
@@ -140,14 +151,24 @@ def _rounds(
     at the cheap ``wants()`` check). A file is final when a round leaves it as it is, so the
     diagnostics are those of the text as written, and ``--check`` afterwards reports the same."""
     started = time.perf_counter()
-    project = build_index(facts, settings)
+    project = first.project
+    facts: Optional[Dict[str, Facts]] = None
+    if project is None:  # no kept index (kept_index.py) holds for these files
+        facts = first.facts()
+        project = build_index(facts, settings)
+        first.keep(project)
     started = phase("index", started)
+    keys = memo.Keys(project, settings, first.seen) if settings.scan_cache else None
     results: Dict[str, FileResult] = {}
     current: Dict[str, bytes] = {}  # path -> the text the rounds so far made of it
     notes: Dict[str, List[Diagnostic]] = {}  # path -> notes on rewrites (rounds.py), on lines of it
+    # path -> the text whose facts the index has for it, when not as on disk (None: no facts)
+    scanned: Dict[str, Optional[bytes]] = {}
     todo = list(good)
     for _ in range(MAX_ROUNDS):
-        outputs = _rewrite_all(todo, current, settings, project, jobs)
+        outputs = _rewrite_all(todo, current, settings, project, jobs, keys, first.disk)
+        if project is first.project:
+            first.keep_seen()
         changed: Set[str] = set()
         for file, result in zip(todo, outputs):
             earlier = results.get(file.path)
@@ -166,17 +187,31 @@ def _rounds(
             for path, result in results.items():
                 result.diagnostics = rounds.final(result.diagnostics, notes.get(path, []))
             return results
-        for path in sorted(changed):
-            reason, facts[path] = scan_source(current[path], path, settings)
-            if reason is not None:  # cannot happen: the output compiled
-                results[path] = replace(
-                    results[path],
-                    status=FAILED,
-                    error=f"internal error: the rewritten code does not parse ({reason})",
-                )
-                changed.discard(path)
-                facts.pop(path, None)
-        new_project = build_index(facts, settings)
+        for path in changed:
+            scanned[path] = current[path]
+        later, new_project = first.later(scanned)
+        if new_project is None:
+            rescan = set(changed)
+            if facts is None:  # the facts of every text the rounds so far made
+                facts, rescan = first.facts(), set(scanned)
+            for path in sorted(rescan):
+                text = scanned[path]
+                if text is None:
+                    facts.pop(path, None)
+                    continue
+                reason, facts[path] = scan_source(text, path, settings)
+                if reason is not None:  # cannot happen: the output compiled
+                    scanned[path] = None
+                    results[path] = replace(
+                        results[path],
+                        status=FAILED,
+                        error=f"internal error: the rewritten code does not parse ({reason})",
+                    )
+                    changed.discard(path)
+                    facts.pop(path, None)
+            new_project = build_index(facts, settings)
+            if all(scanned[path] is not None for path in rescan):
+                first.keep_later(later, new_project)
         started = phase("rescan+index", started)
         everything = new_project.facts != project.facts
         todo = [
@@ -190,6 +225,7 @@ def _rounds(
             )
         ]
         project = new_project
+        keys = memo.Keys(project, settings) if settings.scan_cache else None
     for path in changed:
         results[path] = replace(
             results[path], status=FAILED, error=f"internal error: {NOT_A_FIXED_POINT}"
@@ -203,37 +239,49 @@ def _rewrite_all(
     settings: Settings,
     project: ProjectIndex,
     jobs: int,
+    keys: Optional[memo.Keys] = None,
+    disk: Optional[kept_index.Disk] = None,
 ) -> List[FileResult]:
     """One round's rewrite of ``todo`` (each file's text as the rounds so far made it, or as on
     disk), in the order of ``todo``. With the cache on, a file whose inputs are those of a kept
     rewrite (memo.py) is not rewritten again."""
-    if not settings.scan_cache:
+    if not settings.scan_cache or keys is None:
         items = [(file, current.get(file.path)) for file in todo]
-        return list(parallel_map(_process_in_worker, items, jobs, (settings, project), False))
-    keys = memo.Keys(project, settings)
+        done = parallel_map(_process_in_worker, items, jobs, (settings, project), False)
+        return [result for result, _ in done]
     first = not current  # the first round: every file as on disk
+    disk = disk or {}
     results: List[Optional[FileResult]] = []
     missing: List[Tuple[int, SourceFile, bytes, str]] = []
-    for file in todo:
-        source = current.get(file.path)
-        if source is None:
-            read = read_source(file)
-            if isinstance(read, FileResult):
-                results.append(read)
-                continue
-            source = read
-        key = keys.of(file, source)
-        results.append(memo.load(settings.scan_cache, file.path, key, first))
-        if results[-1] is None:
-            missing.append((len(results) - 1, file, source, key))
+    enabled = gc.isenabled()
+    gc.disable()  # unpickling kept results: many objects, no cycles (see scan.scan_source)
+    try:
+        for file in todo:
+            source, sha = current.get(file.path), None
+            if source is None and file.path in disk:
+                source, sha = disk[file.path]
+            elif source is None:
+                read = read_source(file)
+                if isinstance(read, FileResult):
+                    results.append(read)
+                    continue
+                source = read
+            key = keys.of(file, source, sha)
+            results.append(memo.load(settings.scan_cache, file.path, key, first, keys))
+            if results[-1] is None:
+                missing.append((len(results) - 1, file, source, key))
+    finally:
+        if enabled:
+            gc.enable()
     items = [(file, source) for _, file, source, _ in missing]
     # Most files return at once (no codemod wants them) and a few cost seconds each, often
     # neighbours (one package's big modules): chunks would give them all to one worker.
-    outputs = parallel_map(_process_in_worker, items, jobs, (settings, project), False)
-    for (index, file, _, key), result in zip(missing, outputs):
+    tracked = reads.tracked(project)
+    outputs = parallel_map(_process_in_worker, items, jobs, (settings, tracked), False)
+    for (index, file, _, key), (result, taken) in zip(missing, outputs):
         results[index] = result
         if result.error != VANISHED:
-            memo.store(settings.scan_cache, file.path, key, first, result)
+            memo.store(settings.scan_cache, file.path, key, first, result, keys.values(taken))
     PHASES["files rewritten"] = PHASES.get("files rewritten", 0.0) + len(missing)
     return [result for result in results if result is not None]
 

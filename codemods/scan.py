@@ -151,11 +151,17 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Li
         # Kept results are read here: a worker would unpickle them, then pickle them again to
         # send them back. Only the files the cache does not know go to the workers.
         scans: List[Optional[Scan]] = []
-        for file in files:
-            source = read_source(file)
-            scans.append(
-                None if isinstance(source, FileResult) else _kept(file, source, settings, False)
-            )
+        enabled = gc.isenabled()
+        gc.disable()  # unpickling makes millions of objects and no cycle: 4x faster without
+        try:
+            for file in files:
+                source = read_source(file)
+                scans.append(
+                    None if isinstance(source, FileResult) else _kept(file, source, settings, False)
+                )
+        finally:
+            if enabled:
+                gc.enable()
         missing = [index for index, scan in enumerate(scans) if scan is None]
         computed = parallel_map(scan_file, [files[index] for index in missing], jobs, initargs)
         for index, scan in zip(missing, computed):

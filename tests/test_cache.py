@@ -80,9 +80,13 @@ def test_a_corrupt_or_foreign_entry_is_a_miss(tmp_path: Path, monkeypatch):
     project = _tree(tmp_path)
     first = _run(project)
     files = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
-    entries = [p for p in files if p.parent.name not in ("runs", "rewrites")]
+    entries = [p for p in files if p.parent.name not in ("runs", "rewrites", "index")]
     rewrites = [p for p in files if p.parent.name == "rewrites"]  # memo.py's
     assert len(entries) == 3 and len(rewrites) == 6  # rounds 1 and 2 (every file: facts moved)
+    # kept_index.py's: index, files, what reads saw, round 2's index
+    index = [p for p in files if p.parent.name == "index"]
+    assert len(index) == 4
+    rewrites += index
     for kept_run in (tmp_path / "cache").rglob("runs"):
         for entry in kept_run.iterdir():
             entry.unlink()  # or the whole run is reused

@@ -144,3 +144,68 @@ def test_the_prefilter_is_opt_in_and_never_with_migrate(monkeypatch):
     monkeypatch.setenv("ASYNCFIX_PREFILTER", "1")
     assert prefilter.enabled({})
     assert not prefilter.enabled({"migrate": True})
+
+
+# -- the gates that keep files out of libcst only save work ----------------------------------
+# Each gate decides on the ``ast`` (first pass or wants()) that a codemod has nothing to do in a
+# file, so that libcst never parses it. Opened (every file its byte check lets through reaches
+# libcst, the old way), every project must come out the same, diffs and diagnostics.
+
+
+def _open_gates(monkeypatch) -> None:
+    from asyncfix.codemods import dependency_close
+
+    # dependency_close: the functions _plan acts on, judged on the ast (has_yield_site)
+    monkeypatch.setattr(dependency_close, "has_yield_site", lambda *args: True)
+
+
+def _gated_same(paths: List[Path], root: Path, monkeypatch) -> None:
+    gated, _ = _outcome(paths, root, monkeypatch, on=False)
+    with monkeypatch.context() as patch:
+        _open_gates(patch)
+        opened, _ = _outcome(paths, root, patch, on=False)
+    assert gated == opened
+
+
+def _whole_projects() -> List[Tuple[str, List[Path]]]:
+    return [(name, paths) for name, paths in _projects() if not name.endswith(".py")]
+
+
+@pytest.mark.parametrize(
+    "name,paths", _whole_projects(), ids=[name for name, _ in _whole_projects()]
+)
+def test_gates_golden_projects_come_out_the_same(name: str, paths: List[Path], monkeypatch):
+    root = paths[0] if paths[0].is_dir() else paths[0].parent
+    _gated_same(paths, root, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "repo",
+    (
+        sorted(p.parent.name for p in REALCODE.glob("*/pristine") if any(p.rglob("*.py")))
+        if REALCODE.is_dir()
+        else []
+    ),
+)
+def test_gates_real_code_comes_out_the_same(repo: str, monkeypatch):
+    tree = REALCODE / repo / "pristine"
+    _gated_same([tree], tree, monkeypatch)
+
+
+def test_gates_installed_libraries_come_out_the_same(tmp_path: Path, monkeypatch):
+    """Libraries full of generators and context managers (yield in a try, released in
+    finally, handlers that do not re-raise): the shapes the dependency_close gate reads."""
+    import shutil
+
+    for package in ("httpx", "starlette", "click", "fastapi"):
+        spec = importlib.util.find_spec(package)
+        assert spec is not None and spec.submodule_search_locations
+        source = list(spec.submodule_search_locations)[0]
+        shutil.copytree(source, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
+    spec = importlib.util.find_spec("sqlalchemy")
+    assert spec is not None and spec.submodule_search_locations
+    testing = Path(list(spec.submodule_search_locations)[0]) / "testing"
+    shutil.copytree(
+        testing, tmp_path / "sqla_testing", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    _gated_same([tmp_path], tmp_path, monkeypatch)
