@@ -16,7 +16,11 @@ default tree is the installed sources of the packages the test environment has (
 fastapi, starlette, pydantic, httpx, click, black, libcst). Python may write bytecode for
 asyncfix's own modules (as an installed package has it): a run without it compiles every module.
 
-    python benchmarks/tool_speed.py [--jobs 2] [--skip-libcst] [--edit] [--busy 2] [PATH ...]
+    python benchmarks/tool_speed.py [--jobs 2] [--skip-libcst] [--edit] [--busy 2]
+        [--baseline CHECKOUT] [PATH ...]
+
+``--baseline`` also times the cold run of another asyncfix checkout (``git worktree add``
+of the commit to compare with), right after each cold run of this one: A vs B in one run.
 """
 
 from __future__ import annotations
@@ -99,6 +103,8 @@ def _asyncfix_rows(paths: List[str], args, rows: list, phases: dict, tag: str):
             (f"asyncfix --dry-run --jobs {jobs}, cold (empty cache){tag}", wall, cpu, _load())
         )
         cold_out = run.stdout
+        if args.baseline:
+            _baseline_row(paths, args, rows, phases, tag, empty, env)
         wall, cpu, run, phases["warm" + tag] = _asyncfix(paths, jobs, empty, env)
         rows.append(
             (f"asyncfix --dry-run --jobs {jobs}, re-run (cache warm){tag}", wall, cpu, _load())
@@ -126,6 +132,23 @@ def _asyncfix_rows(paths: List[str], args, rows: list, phases: dict, tag: str):
         return run
 
 
+def _baseline_row(paths, args, rows, phases, tag, empty, env) -> None:
+    """The cold run of the checkout ``args.baseline``: the same interpreter and packages, its
+    ``asyncfix`` package found first on PYTHONPATH (a link named asyncfix to the checkout)."""
+    link_dir = os.path.join(empty, "baseline")
+    os.makedirs(link_dir, exist_ok=True)
+    link = os.path.join(link_dir, "asyncfix")
+    if not os.path.exists(link):
+        os.symlink(os.path.abspath(args.baseline), link)
+    cache = os.path.join(empty, "baseline-cache")
+    shutil.rmtree(cache, ignore_errors=True)
+    path = os.pathsep.join(filter(None, (link_dir, env.get("PYTHONPATH"))))
+    baseline_env = {**env, "PYTHONPATH": path, "ASYNCFIX_CACHE_DIR": cache}
+    wall, cpu, _, phases["cold, baseline" + tag] = _asyncfix(paths, args.jobs, empty, baseline_env)
+    what = f"baseline {os.path.basename(os.path.abspath(args.baseline))}: cold{tag}"
+    rows.append((what, wall, cpu, _load()))
+
+
 def _load() -> str:
     return "%.1f" % os.getloadavg()[0]
 
@@ -142,6 +165,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--busy", type=int, default=0, help="also run every asyncfix figure with N busy loops"
+    )
+    parser.add_argument(
+        "--baseline", help="a checkout of another asyncfix: its cold run too, same conditions"
     )
     args = parser.parse_args()
     paths = [os.path.abspath(p) for p in (args.paths or default_paths())]
@@ -176,14 +202,15 @@ def main() -> None:
                 wall = time.perf_counter() - started
                 rows.append((f"ruff check --select ASYNC ({what})", wall, _cpu() - cpu, _load()))
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for source in sources:
         try:
             ast.parse(source)
         except (SyntaxError, ValueError):
             pass
     wall = time.perf_counter() - started
-    rows.append(("ast.parse of every file (1 process)", wall, None, _load()))
+    rows.append(("ast.parse of every file (1 process)", wall, time.process_time() - cpu, _load()))
+    parse_wall = wall
 
     if not args.skip_libcst:
         import libcst
@@ -209,6 +236,9 @@ def main() -> None:
         shown = "(in process)" if cpu is None else f"{cpu:.2f}"
         print(f"| {what} | {wall:.2f} | {shown} | {load} |")
     print(f"\npeak RSS of any asyncfix process: {peak_kib / 1024:.0f} MiB")
+    for what, wall, _, _ in rows:
+        if ", cold" in what or ": cold" in what:  # the target: at most ast.parse's wall time
+            print(f"{what}: {wall / parse_wall:.1f}x ast.parse of every file")
     print(f"asyncfix exit code: {run.returncode}")
     for name, line in phases.items():
         print(f"phases, {name}: {line}")

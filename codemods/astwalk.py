@@ -26,24 +26,31 @@ def _child_fields(cls: type) -> Tuple[str, ...]:
     return fields
 
 
-def iter_child_nodes(node: ast.AST) -> Iterator[ast.AST]:
-    """``ast.iter_child_nodes`` without context and operator nodes."""
+def iter_child_nodes(node: ast.AST) -> List[ast.AST]:
+    """``ast.iter_child_nodes`` without context and operator nodes (a list: cheaper than a
+    generator for the handful of children a node has)."""
+    children = []
     for name in _CHILD_FIELDS.get(node.__class__) or _child_fields(node.__class__):
         value = getattr(node, name, None)
-        if isinstance(value, list):
+        if value.__class__ is list:
             for item in value:
-                if isinstance(item, ast.AST):
-                    yield item
-        elif isinstance(value, ast.AST):
-            yield value
+                if isinstance(item, _AST):
+                    children.append(item)
+        elif isinstance(value, _AST):
+            children.append(value)
+    return children
+
+
+_AST = ast.AST
 
 
 def walk(node: ast.AST) -> Iterator[ast.AST]:
     """``ast.walk`` (same order: breadth first) without context and operator nodes."""
     queue = deque([node])
+    popleft, extend = queue.popleft, queue.extend
     while queue:
-        node = queue.popleft()
-        queue.extend(iter_child_nodes(node))
+        node = popleft()
+        extend(iter_child_nodes(node))
         yield node
 
 
@@ -69,8 +76,15 @@ class FastVisitor(ast.NodeVisitor):
         return method(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
-        for child in iter_child_nodes(node):
-            self.visit(child)
+        visit = self.visit
+        for name in _CHILD_FIELDS.get(node.__class__) or _child_fields(node.__class__):
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, _AST):
+                        visit(item)
+            elif isinstance(value, _AST):
+                visit(value)
 
 
 def dotted_name(node: ast.AST) -> Optional[str]:

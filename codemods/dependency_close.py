@@ -82,6 +82,7 @@ from .dependency_facts import (
     has_yield_site,
     merge_facts,
     modules_of,
+    yield_sites,
 )
 from .program_facts import ModuleFacts, ProjectIndex
 
@@ -125,7 +126,10 @@ class DependencyClose(Codemod):
         # and a re-export (`from .sessions import get_db`) most often sits in __init__.py.
         # And, for wants(), whether a function here has a shape the rewrite acts on: decided
         # on this tree, so libcst and a second ast.parse see only the files that have one.
-        site = {"site": has_yield_site(tree, source)} if b"yield" in source else {}
+        site: Dict[str, Any] = {}
+        if b"yield" in source:
+            managed, functions = yield_sites(tree, source, module.imported)
+            site["site"] = (managed, functions) if managed or functions else None
         has_classes = any(isinstance(statement, ast.ClassDef) for statement in tree.body)
         full = any(token in source for token in cls.FACT_TOKENS) or path.endswith("__init__.py")
         if not (has_classes or full):
@@ -170,7 +174,12 @@ class DependencyClose(Codemod):
         # it ran on it; else its ast decides here.
         known = project.get(cls.NAME) if project is not None else None
         if known and path in known.get("yield_scanned", ()):
-            return path in known["yield_sites"]
+            managed, functions = known["yield_sites"].get(path, (False, ()))
+            return managed or any(
+                f"{module}.{qualname}" in known["dependencies"]
+                for module in modules_of(path, project.root)
+                for qualname in functions
+            )
         try:
             tree = syntax.parse(source)
         except (SyntaxError, ValueError):

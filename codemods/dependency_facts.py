@@ -14,7 +14,7 @@ import re
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .astwalk import dotted_name, own_nodes, walk
-from .program_facts import ModuleFacts, import_paths
+from .program_facts import Import, ModuleFacts, import_paths
 from .resolve import absolute, module_names
 
 LEAK = "DEP001"
@@ -263,25 +263,62 @@ def _created_names(statements: Sequence[ast.stmt]) -> Set[str]:
     }
 
 
-def has_yield_site(tree: ast.Module, source: Optional[bytes] = None) -> bool:
+def has_yield_site(tree: ast.Module) -> bool:
     """A function the codemod can act on (rewrite or report), judged on the ``ast`` as
     DependencyClose._plan judges it on libcst's tree, so that every other file stays out of
     libcst: one yield in its own body; the first statement that yields a name (bare, or directly
     in a ``try``); a ``try`` handler that never raises (DEP002); else the yielded name created
-    by a call before it (or in the ``try``), and not already released in the ``finally``.
-    With ``source``, only the defs whose lines hold ``yield`` are looked at."""
-    if source is None:
-        defs: Iterable[ast.AST] = (
-            node for node in walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-        )
-    else:
-        lines = _yield_lines(source)
-        defs = (
-            node
-            for node in _statement_defs(tree.body)
-            if any(node.lineno <= line <= (node.end_lineno or node.lineno) for line in lines)
-        )
-    return any(_acts_on(node) for node in defs)
+    by a call before it (or in the ``try``), and not already released in the ``finally``."""
+    return any(
+        _acts_on(node)
+        for node in walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    )
+
+
+def yield_sites(
+    tree: ast.Module, source: bytes, imported: Iterable[Import]
+) -> Tuple[bool, Tuple[str, ...]]:
+    """has_yield_site, split by what else the codemod requires of the function: (whether a
+    ``@contextmanager`` generator has a site, the qualified names of the module-level functions
+    and methods that have one, which act only if the project uses them as dependencies).
+    A decorator counts as ``contextmanager`` when an import of the file can make it one."""
+    lines = _yield_lines(source)
+    if not lines:
+        return False, ()
+    paths = import_paths(imported)
+    star = any(entry.name == "*" for entry in imported)
+    top: Dict[int, str] = {}
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            top[id(statement)] = statement.name
+        elif isinstance(statement, ast.ClassDef):
+            for item in statement.body:
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    top[id(item)] = f"{statement.name}.{item.name}"
+    managed, dependencies = False, []
+    for node in _statement_defs(tree.body):
+        end = node.end_lineno or node.lineno
+        if not any(node.lineno <= line <= end for line in lines) or not _acts_on(node):
+            continue
+        if any(_may_be_manager(d, paths, star) for d in node.decorator_list):
+            managed = True
+        if id(node) in top:
+            dependencies.append(top[id(node)])
+    return managed, tuple(sorted(set(dependencies)))
+
+
+def _may_be_manager(decorator: ast.expr, paths: Mapping[str, Set[str]], star: bool) -> bool:
+    """Whether the decorator can be ``contextlib.(async)contextmanager`` (imported_name)."""
+    dotted = dotted_name(decorator)
+    if dotted is None:
+        return False
+    head, _, rest = dotted.partition(".")
+    if star and not rest:
+        return True
+    return any(
+        (f"{base}.{rest}" if rest else base) in CONTEXT_MANAGERS for base in paths.get(head, ())
+    )
 
 
 def _yield_lines(source: bytes) -> List[int]:
@@ -464,9 +501,9 @@ def combine_facts(facts: Mapping[str, Any], root: str) -> Dict[str, Any]:
         "aliases": aliases,
         "classes": classes,
         "factories": factories,
-        # files the first pass judged with has_yield_site, and those with a site (wants())
+        # files the first pass judged with yield_sites, and what it found (wants())
         "yield_scanned": frozenset(path for path, fact in facts.items() if "site" in fact),
-        "yield_sites": frozenset(path for path, fact in facts.items() if fact.get("site")),
+        "yield_sites": {path: fact["site"] for path, fact in facts.items() if fact.get("site")},
     }
 
 

@@ -155,8 +155,10 @@ def test_the_prefilter_is_opt_in_and_never_with_migrate(monkeypatch):
 def _open_gates(monkeypatch) -> None:
     from asyncfix.codemods import dependency_close
 
-    # dependency_close: the functions _plan acts on, judged on the ast (has_yield_site)
-    monkeypatch.setattr(dependency_close, "has_yield_site", lambda *args: True)
+    # dependency_close: the functions _plan acts on, judged on the ast (has_yield_site, and in
+    # the first pass yield_sites, which also asks for @contextmanager or a dependency)
+    monkeypatch.setattr(dependency_close, "has_yield_site", lambda tree: True)
+    monkeypatch.setattr(dependency_close, "yield_sites", lambda *args: (True, ()))
 
 
 def _gated_same(paths: List[Path], root: Path, monkeypatch) -> None:
@@ -209,3 +211,52 @@ def test_gates_installed_libraries_come_out_the_same(tmp_path: Path, monkeypatch
         testing, tmp_path / "sqla_testing", ignore=shutil.ignore_patterns("__pycache__")
     )
     _gated_same([tmp_path], tmp_path, monkeypatch)
+
+
+def _sites(source: str):
+    import ast as ast_module
+
+    from asyncfix.codemods.callgraph import collect_module
+    from asyncfix.codemods.dependency_facts import has_yield_site, yield_sites
+
+    data = source.encode()
+    tree = ast_module.parse(data)
+    found = yield_sites(tree, data, collect_module(tree, "m.py", data).imported)
+    assert has_yield_site(tree) or not (found[0] or found[1])  # the fallback: a superset
+    return found
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        # a context manager through an aliased import; also a module-level function
+        (
+            "from contextlib import contextmanager as cm\n@cm\ndef f(p):\n    x = open(p)\n"
+            "    yield x\n",
+            (True, ("f",)),
+        ),
+        # already released in finally: nothing to do
+        (
+            "import contextlib\n@contextlib.contextmanager\ndef f(p):\n    x = open(p)\n"
+            "    try:\n        yield x\n    finally:\n        x.close()\n",
+            (False, ()),
+        ),
+        # a nested def's yield is not the outer def's: it still has one
+        (
+            "def outer(p):\n    x = open(p)\n    def inner():\n        yield 1\n    yield x\n",
+            (False, ("outer",)),
+        ),
+        # an except that swallows (DEP002 for a dependency), whatever is yielded
+        (
+            "class C:\n    def dep(self):\n        db = S()\n        try:\n            yield db\n"
+            "        except E:\n            pass\n",
+            (False, ("C.dep",)),
+        ),
+        # neither a context manager nor where a dependency can be (inside an `if`)
+        ("if X:\n    def f(p):\n        x = open(p)\n        yield x\n", (False, ())),
+        # a yielded name that no call created
+        ("def f(x):\n    yield x\n", (False, ())),
+    ],
+)
+def test_yield_sites_are_what_dependency_close_acts_on(source: str, expected):
+    assert _sites(source) == expected
