@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from .astwalk import dotted_text
 from .sqla_facts import _map_scheme
 
 
@@ -32,20 +33,9 @@ def settings_url(source: bytes) -> bool:
     return (b"scheme=" in source or b"://" in source) and b"property" in source
 
 
-def _dotted(node: ast.AST) -> str:
-    parts: List[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return ""
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
 def reference(url: Optional[ast.AST]) -> str:
     """The dotted name an engine URL reads: ``str(a.b)``, ``a.b``, ``f"{a.b}"``; "" otherwise."""
-    if isinstance(url, ast.Call) and _dotted(url.func) == "str" and len(url.args) == 1:
+    if isinstance(url, ast.Call) and dotted_text(url.func) == "str" and len(url.args) == 1:
         url = url.args[0]
     if isinstance(url, ast.JoinedStr) and len(url.values) == 1:
         value = url.values[0]
@@ -55,7 +45,7 @@ def reference(url: Optional[ast.AST]) -> str:
             and not value.format_spec
         ):
             url = value.value
-    name = _dotted(url) if isinstance(url, ast.Attribute) else ""
+    name = dotted_text(url) if isinstance(url, ast.Attribute) else ""
     return name
 
 
@@ -84,7 +74,7 @@ def _property_schemes(cls: ast.ClassDef) -> Dict[str, str]:
     found: Dict[str, str] = {}
     for statement in cls.body:
         if not isinstance(statement, ast.FunctionDef) or not any(
-            _dotted(d).rpartition(".")[2] == "property" for d in statement.decorator_list
+            dotted_text(d).rpartition(".")[2] == "property" for d in statement.decorator_list
         ):
             continue
         returns = [s for s in statement.body if isinstance(s, ast.Return)]
