@@ -587,7 +587,9 @@ def test_c_requests_helper_used_only_by_coroutines_becomes_async_natively(tmp_pa
     assert result.returncode == 0, result.stdout + result.stderr
     after = snapshot(tmp_path)
     assert "async def process_url(suffix: str) -> str:" in after["fetch.py"]
-    assert "await client.get(URL + suffix, timeout=10)" in after["fetch.py"]
+    # the app imports fetch.py: it holds the app's one shared client (requests_hosts)
+    assert "await http_client().get(URL + suffix, timeout=10)" in after["fetch.py"]
+    assert "await close_http_client()" in after["main.py"]
     assert "import requests" not in after["fetch.py"]
     main = after["main.py"]
     assert 'return {"body": await process_url("a")}' in main
