@@ -124,8 +124,9 @@ def build(
                     True  # --migrate: anyio's pytest plugin runs async fixtures (sqla_closure)
                 )
                 continue
-            if last not in ROUTE_DECORATORS and _library(modules[path], decorator) not in (
-                ASYNC_AWARE_DECORATORS
+            if (
+                last not in ROUTE_DECORATORS
+                and resolver.qualify(path, "", decorator, "") not in ASYNC_AWARE_DECORATORS
             ):
                 return f"`{definition.qualname}` is decorated with `@{decorator}`, which may call it synchronously"
         if definition.is_generator and not fixture:
@@ -384,14 +385,3 @@ def combine_all(
         async_names=async_names,
         blocking=program.blocking,
     )
-
-
-def _library(module: ModuleFacts, dotted: str) -> str:
-    """``dotted`` as written in ``module``, qualified through its absolute imports."""
-    head, _, rest = dotted.partition(".")
-    origin = module.imports.get(head)
-    if origin is None or origin[0]:
-        return dotted
-    _, where, name = origin
-    full = f"{where}.{name}" if name else where
-    return f"{full}.{rest}" if rest else full

@@ -151,21 +151,13 @@ class FunctionChecks:
             last = dotted.rpartition(".")[2]
             if "property" in last or last in ("setter", "getter", "deleter"):
                 return "a property"
-            if (
-                _resolve(
-                    decorator.func if isinstance(decorator, ast.Call) else decorator, self.imports
-                )
-                == "pytest.fixture"
-            ):
+            qualified = _resolve(
+                decorator.func if isinstance(decorator, ast.Call) else decorator, self.imports
+            )
+            if qualified == "pytest.fixture":
                 fixture = True
                 continue
-            if (
-                last not in ROUTE_DECORATORS
-                and _resolve(
-                    decorator.func if isinstance(decorator, ast.Call) else decorator, self.imports
-                )
-                not in ASYNC_AWARE_DECORATORS
-            ):
+            if last not in ROUTE_DECORATORS and qualified not in ASYNC_AWARE_DECORATORS:
                 return f"decorated with `@{dotted}`, which may call it synchronously"
         if not fixture and any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own(function)):
             return "a generator, iterated synchronously"

@@ -28,9 +28,10 @@ session.exec(...)`` needs, and its ``__aexit__`` returns False like ``__exit__``
 from __future__ import annotations
 
 import ast
-from typing import Any, FrozenSet, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
+import libcst.matchers as m
 
 from .astwalk import dotted_name
 from .program_facts import Program
@@ -119,6 +120,7 @@ def doubles(tree: ast.Module) -> Tuple[str, ...]:
     for function in ast.walk(tree):
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
+        parents: Dict[int, ast.AST] = {}
         for node in ast.walk(function):
             if not (
                 isinstance(node, ast.Call)
@@ -131,15 +133,20 @@ def doubles(tree: ast.Module) -> Tuple[str, ...]:
             target = node.args[0].value
             double = [k.value for k in node.keywords if k.arg == "return_value"]
             name = double[0].id if double and isinstance(double[0], ast.Name) else ""
-            (good if name and _exact_twin(function, name, node) else bad).add(target)
+            if name and not parents:
+                parents = {
+                    id(child): parent
+                    for parent in ast.walk(function)
+                    for child in ast.iter_child_nodes(parent)
+                }
+            (good if name and _exact_twin(function, parents, name, node) else bad).add(target)
     return tuple(sorted(good - bad))
 
 
-def _exact_twin(function: ast.AST, name: str, patch: ast.Call) -> bool:
+def _exact_twin(
+    function: ast.AST, parents: Mapping[int, ast.AST], name: str, patch: ast.Call
+) -> bool:
     made = 0
-    parents = {
-        id(child): parent for parent in ast.walk(function) for child in ast.iter_child_nodes(parent)
-    }
     for node in ast.walk(function):
         if not (isinstance(node, ast.Name) and node.id == name):
             continue
@@ -217,7 +224,7 @@ class _Twin(cst.CSTTransformer):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         names: Set[str] = set()
-        for call in _calls(node):
+        for call in m.findall(node, m.Call()):
             if (
                 call.args
                 and isinstance(call.args[0].value, cst.SimpleString)
@@ -268,14 +275,3 @@ class _Twin(cst.CSTTransformer):
         ):
             return updated.with_changes(attr=cst.Name("__aenter__"))
         return updated
-
-
-def _calls(node: cst.CSTNode) -> List[cst.Call]:
-    found: List[cst.Call] = []
-
-    class _Find(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            found.append(call)
-
-    node.visit(_Find())
-    return found
