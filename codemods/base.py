@@ -30,7 +30,6 @@ from typing import (
     List,
     Mapping,
     Optional,
-    Sequence,
     Set,
     Tuple,
     Union,
@@ -40,7 +39,7 @@ import libcst as cst
 import libcst.helpers
 from libcst.codemod import Codemod as Codemod_
 from libcst.codemod import CodemodContext, VisitorBasedCodemodCommand
-from libcst.codemod.visitors import AddImportsVisitor, RemoveImportsVisitor
+from libcst.codemod.visitors import AddImportsVisitor
 from libcst.metadata import (
     ComprehensionScope,
     FunctionScope,
@@ -51,6 +50,7 @@ from libcst.metadata import (
 
 from .callgraph import IGNORE_COMMENT
 from .diagnostic import Diagnostic  # noqa: F401 - its home is diagnostic.py (no libcst)
+from .import_removal import remove_scheduled_imports
 from .program_facts import ModuleFacts, Program, ProjectIndex, qualified
 
 # For a line: None means every codemod is ignored there, a set names the ignored codemods.
@@ -138,27 +138,12 @@ class Codemod(VisitorBasedCodemodCommand):
         self.file = file
 
     def transform_module(self, tree: cst.Module) -> cst.Module:
-        """libcst's run (metadata, the transform, then AddImportsVisitor), with one change:
-        libcst keeps pending ``import X`` removals in a dict keyed by module, so ``import time``
-        in one function and ``import time as t`` in another would lose one of the two. Those
-        are removed in as many RemoveImportsVisitor passes as there are aliases of a module."""
+        """libcst's run (metadata, the transform, then AddImportsVisitor), except that the
+        imports scheduled for removal go through import_removal (no alias or comment lost)."""
         tree = Codemod_.transform_module(self, tree)
-        scratch = self.context.scratch
-        if AddImportsVisitor.CONTEXT_KEY in scratch:
+        if AddImportsVisitor.CONTEXT_KEY in self.context.scratch:
             tree = AddImportsVisitor(self.context).transform_module(tree)
-        removals = scratch.pop(RemoveImportsVisitor.CONTEXT_KEY, [])
-        batches: List[list] = []
-        for removal in removals:
-            module, obj, _ = removal
-            for batch in batches:
-                if obj is not None or all(m != module or o is not None for m, o, _ in batch):
-                    batch.append(removal)
-                    break
-            else:
-                batches.append([removal])
-        for batch in batches:
-            tree = _RemoveImports(self.context, batch).transform_module(tree)
-        return tree
+        return remove_scheduled_imports(self.context, tree)
 
     # -- the first pass (project-wide facts) ----------------------------------------------------
 
@@ -424,63 +409,6 @@ class Codemod(VisitorBasedCodemodCommand):
             ):
                 return False
         return True
-
-
-class _RemoveImports(RemoveImportsVisitor):
-    """libcst's RemoveImportsVisitor, except that it never loses a comment: the comment lines
-    above a removed import move to the next statement (or the block's end), and the blank lines
-    a removed first statement leaves at the top of a block go with it."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._removed: Set[int] = set()
-
-    def leave_SimpleStatementLine(
-        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
-    ) -> Union[cst.SimpleStatementLine, cst.RemovalSentinel]:
-        if not updated.body:
-            self._removed.add(id(original))
-            return cst.RemoveFromParent()
-        return updated
-
-    def _rebuild(self, original_body: Sequence[cst.CSTNode], body: Sequence[cst.CSTNode]):
-        if not any(id(statement) in self._removed for statement in original_body):
-            return list(body), []
-        kept = iter(body)
-        result: List[cst.CSTNode] = []
-        pending: List[cst.EmptyLine] = []
-        blank = False  # a removed statement began after a blank line (an import section)
-        for statement in original_body:
-            if id(statement) in self._removed:
-                pending.extend(line for line in statement.leading_lines if line.comment)
-                blank = blank or any(line.comment is None for line in statement.leading_lines)
-                continue
-            new = next(kept)
-            lines = list(new.leading_lines)
-            if blank and result and not any(line.comment is None for line in lines):
-                lines.insert(0, cst.EmptyLine())  # the section keeps its blank line above
-            blank = False
-            if not result:  # the block now starts here: no blank lines before the first line
-                while lines and lines[0].comment is None:
-                    lines.pop(0)
-            if pending or len(lines) != len(new.leading_lines):
-                new = new.with_changes(leading_lines=[*pending, *lines])
-                pending = []
-            result.append(new)
-        return result, pending
-
-    def leave_IndentedBlock(
-        self, original: cst.IndentedBlock, updated: cst.IndentedBlock
-    ) -> cst.BaseSuite:
-        body, orphans = self._rebuild(original.body, updated.body)
-        if not body:
-            body = [cst.SimpleStatementLine([cst.Pass()])]
-        return updated.with_changes(body=body, footer=[*orphans, *updated.footer])
-
-    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        updated = super().leave_Module(original, updated)
-        body, orphans = self._rebuild(original.body, updated.body)
-        return updated.with_changes(body=body, footer=[*orphans, *updated.footer])
 
 
 def is_dotted_name(node: cst.CSTNode) -> bool:
