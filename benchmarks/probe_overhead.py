@@ -174,7 +174,7 @@ def run_once(folder: Path, probe: bool) -> Dict[str, float]:
 def micro() -> None:
     import asyncio
 
-    from asyncfix.pytest_probe import LoopProbe
+    from asyncfix.probe_loop import LoopProbe
 
     async def nothing() -> None:
         pass

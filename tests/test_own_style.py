@@ -23,6 +23,8 @@ PATHS = [
     "output.py",
     "verify.py",
     "pytest_probe.py",
+    "probe_loop.py",
+    "probe_report.py",
     "probe_feedback.py",
     "rewrite_pass.py",
     "__init__.py",

@@ -23,7 +23,7 @@ with warnings.catch_warnings():  # starlette's "use httpx2" notice, not this tes
     warnings.filterwarnings("ignore", message=".*starlette.testclient")
     import fastapi.testclient  # noqa: F401
 
-from asyncfix import pytest_probe
+from asyncfix import probe_loop, probe_report, pytest_probe
 
 pytest_plugins = ["pytester"]
 
@@ -200,7 +200,7 @@ def test_inactive_unless_asked(pytester: pytest.Pytester) -> None:
     on.assert_outcomes(passed=1)
     on.stdout.fnmatch_lines(["asyncfix probe: no event loop was blocked longer than 50 ms; *"])
     # After the session the patch is gone again.
-    assert not hasattr(__import__("asyncio").BaseEventLoop.run_forever, pytest_probe._MARK)
+    assert not hasattr(__import__("asyncio").BaseEventLoop.run_forever, probe_loop._MARK)
 
 
 STALL_AT_EXIT = textwrap.dedent("""\
@@ -252,7 +252,7 @@ def test_a_frame_without_a_line_number_is_placed_on_its_def() -> None:
     frame = SimpleNamespace(
         f_code=sample.__code__, f_lasti=-1, f_lineno=None, f_globals={"__name__": "mod"}
     )
-    site = pytest_probe._site(frame)
+    site = probe_report.site_of(frame)
     assert site[2] == sample.__code__.co_firstlineno
-    line, _column, _call = pytest_probe._position(site)
+    line, _column, _call = probe_report._position(site)
     assert line == sample.__code__.co_firstlineno
