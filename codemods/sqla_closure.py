@@ -276,6 +276,11 @@ def decide(
         tuple((*key, *reference) for key, reference in sorted(disposing.items())),
         driver,
         frozenset(urls),
+        ddl_overrides=frozenset(
+            (path, engine, names)
+            for path, fact in facts.items()
+            for engine, names in getattr(fact, "ddl_overrides", ())
+        ),
     )
 
 

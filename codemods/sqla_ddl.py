@@ -18,7 +18,7 @@ from .sqla_facts import (
     _is_test_module,
     _trailing,
 )
-from .sqla_testdb import WithDdlFirst, override_functions
+from .sqla_testdb import WithDdlFirst
 
 
 class DdlRewrites:
@@ -244,14 +244,22 @@ class DdlRewrites:
 
     def _into_override(self, original, updated, body, ddl) -> Optional[cst.Module]:
         """The test module's tables created in its dependency override, on the request's loop
-        (sqla_testdb); None when the module has no such override."""
-        engines = set()
+        (sqla_testdb); None when the module has no such override. Which overrides: the first
+        pass's answer (sqla_testdb.override_functions), the same for every engine."""
+        found = {
+            (engine, names)
+            for path, engine, names in self._combined.ddl_overrides
+            if path == self.file.filename
+        }
+        answers = set()
         for index in ddl:
             engine = self._ddl_call(original.body[index])[2]
             if not isinstance(engine, cst.Name):
                 return None
-            engines.add(engine.value)
-        names = override_functions(original, engines, ddl)
+            answers.add(next((n for e, n in found if e == engine.value), ()))
+        if len(answers) != 1:
+            return None
+        names = set(answers.pop())
         if not names:
             return None
         kept = [statement for index, statement in enumerate(body) if index not in ddl]

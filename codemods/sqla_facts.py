@@ -226,6 +226,9 @@ class FileFacts:
     disposals: Tuple[
         Tuple[str, int], ...
     ] = ()  # (ref, line) of `engine.dispose()` in a pytest hook
+    # (engine, override function names) of import-time DDL in a test module: the overrides it
+    # moves into (none: asyncio.run), decided here for the transform (sqla_testdb)
+    ddl_overrides: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
     # (qualname, parameter, position) of sync functions taking an `Engine` parameter
     engine_defs: Tuple[Tuple[str, str, int], ...] = ()
     holders: Tuple[str, ...] = ()  # module-level repository classes (sqla_holders)
@@ -278,6 +281,8 @@ class Combined:
     urls: FrozenSet[Tuple[str, int, str, bool]] = frozenset()
     # (test file, patch target) of Session doubles rewritten to their async twin (sqla_mocks)
     doubles: FrozenSet[Tuple[str, str]] = frozenset()
+    # (path, engine, override function names): FileFacts.ddl_overrides of every file
+    ddl_overrides: FrozenSet[Tuple[str, str, Tuple[str, ...]]] = frozenset()
 
 
 def _resolve(node: Optional[ast.AST], imports: Mapping[str, str]) -> Optional[str]:

@@ -6,7 +6,7 @@ function could not follow.
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 from .astwalk import dotted_name
 from .program_facts import ModuleFacts
@@ -60,6 +60,8 @@ class _Scan(UseClassifier, FunctionChecks, FileIndex):
         self.fixture_blockers: List[Site] = []
         self.disposals: List[Tuple[str, int]] = []
         self.connections: List[int] = []  # lines of `with engine.connect() as c` that convert
+        # engine -> the overrides its import-time DDL moves into (sqla_testdb.override_functions)
+        self.ddl_overrides: Dict[str, FrozenSet[str]] = {}
 
     # the shared objects defined here
 
@@ -238,6 +240,9 @@ def _collect(
         fixture_blockers=tuple(scan.fixture_blockers),
         disposals=tuple(scan.disposals),
         connections=tuple(scan.connections),
+        ddl_overrides=tuple(
+            (engine, tuple(sorted(names))) for engine, names in sorted(scan.ddl_overrides.items())
+        ),
         engine_defs=tuple(defs.engine_defs),
         holders=tuple(sorted(defs.holder_classes)),
         holder_attributes=tuple(

@@ -32,77 +32,73 @@ otherwise the caller keeps its other form.
 
 from __future__ import annotations
 
-from typing import List, Sequence, Set
+import ast
+from typing import FrozenSet, List, Optional, Set
 
 import libcst as cst
-import libcst.matchers as m
 
 
-def _names(node: cst.CSTNode) -> List[str]:
-    return [n.value for n in m.findall(node, m.Name())]
+def override_functions(tree: ast.Module, engine: str) -> Optional[FrozenSet[str]]:
+    """The first pass's answer for a test module's import-time DDL on ``engine``, read by the
+    transform (sqla_ddl) through ``Combined.ddl_overrides``.
 
-
-_OVERRIDE = m.Assign(
-    targets=[m.AssignTarget(m.Subscript(value=m.Attribute(attr=m.Name("dependency_overrides"))))],
-    value=m.Name(),
-)
-
-
-class _Uses(cst.CSTVisitor):
-    """Where the watched names are read: inside an override function, or elsewhere."""
-
-    def __init__(self, watched: Set[str], overrides: Set[str]) -> None:
-        self.watched = watched
-        self.overrides = overrides
-        self.depth = 0  # enclosing override functions
-        self.outside = False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node.name.value in self.overrides:
-            self.depth += 1
-
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node.name.value in self.overrides:
-            self.depth -= 1
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value in self.watched and not self.depth:
-            self.outside = True
-
-
-def override_functions(module: cst.Module, engines: Set[str], ddl: Sequence[int]) -> Set[str]:
-    """The names of the module's dependency overrides (generator functions, at any depth,
-    installed with ``X.dependency_overrides[K] = f``) when they are the only users of
-    ``engines`` and of the session factories bound to them, outside their definitions and the
-    DDL statements; empty otherwise."""
-    overrides = {a.value.value for a in m.findall(module, _OVERRIDE)}  # type: ignore[union-attr]
-    functions = [
-        f
-        for f in m.findall(module, m.FunctionDef())
-        if isinstance(f, cst.FunctionDef) and f.name.value in overrides
-    ]
-    if not functions or len(functions) != len({f.name.value for f in functions}):
-        return set()
-    if not all(m.findall(f, m.Yield()) for f in functions):
-        return set()
-    factories: Set[str] = set()
-    definitions: Set[int] = set()
-    for index, statement in enumerate(module.body):
-        if m.matches(
-            statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())])])
+    None when ``engine`` and the module-level names built from it (a session factory) are read
+    anywhere but where they are defined, in import-time DDL and inside the functions installed
+    (at any depth) as ``X.dependency_overrides[K] = f``: the DDL cannot move (DDL diagnostic).
+    Else the names of those functions, the overrides the tables are created in; empty when they
+    are not all generators with a name of their own (the DDL then runs in ``asyncio.run``)."""
+    overrides = {
+        node.value.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Subscript)
+        and isinstance(node.targets[0].value, ast.Attribute)
+        and node.targets[0].value.attr == "dependency_overrides"
+        and isinstance(node.value, ast.Name)
+    }
+    watched = {engine}
+    skipped: List[ast.AST] = []
+    for statement in tree.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
         ):
-            target = statement.body[0].targets[0].target.value  # type: ignore[attr-defined]
-            used = set(_names(statement.body[0].value))  # type: ignore[attr-defined]
-            if target in engines:
-                definitions.add(index)
-            elif used & engines:  # `TestingSessionLocal = sessionmaker(bind=engine)`
-                factories.add(target)
-                definitions.add(index)
-    uses = _Uses(engines | factories, {f.name.value for f in functions})
-    for index, statement in enumerate(module.body):
-        if index not in definitions and index not in ddl:
-            statement.visit(uses)
-    return set() if uses.outside else {f.name.value for f in functions}
+            target = statement.targets[0]
+            if target.id == engine or any(
+                isinstance(n, ast.Name) and n.id in watched for n in ast.walk(statement.value)
+            ):
+                watched.add(target.id)
+                skipped.append(statement)
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            func = statement.value.func
+            if isinstance(func, ast.Attribute) and func.attr in ("create_all", "drop_all"):
+                skipped.append(statement)
+    if not overrides:
+        return None
+    functions = [
+        function
+        for function in ast.walk(tree)
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and function.name in overrides
+    ]
+    inside = {id(node) for function in functions for node in ast.walk(function)}
+    if any(
+        isinstance(node, ast.Name) and node.id in watched and id(node) not in inside
+        for statement in tree.body
+        if statement not in skipped
+        for node in ast.walk(statement)
+    ):
+        return None
+    names = [function.name for function in functions]
+    if not names or len(names) != len(set(names)):
+        return frozenset()
+    if not all(
+        any(isinstance(node, ast.Yield) for node in ast.walk(function)) for function in functions
+    ):
+        return frozenset()
+    return frozenset(names)
 
 
 class WithDdlFirst(cst.CSTTransformer):

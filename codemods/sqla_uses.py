@@ -29,11 +29,12 @@ from .sqla_shapes import (
     _try_create_yield_close,
     _try_yield_close,
 )
+from .sqla_testdb import override_functions
 
 
 class UseClassifier:
     """Mixin of sqla_scan._Scan (needs its FileIndex, ``_locals``, ``disposals``,
-    ``connections`` and FunctionChecks' ``need`` and ``boundary``)."""
+    ``connections``, ``ddl_overrides`` and FunctionChecks' ``need`` and ``boundary``)."""
 
     def uses(self, candidates: Set[str]) -> List[Use]:
         found: List[Use] = []
@@ -337,7 +338,9 @@ class UseClassifier:
             )
         if function is None and self.parent(statement) is self.tree:
             if self.app or (self.app is None and _is_test_module(self.path)):
-                if not self.app and not _only_overrides_use(self.tree, ref.partition(".")[0]):
+                engine = ref.partition(".")[0]
+                overrides = None if self.app else override_functions(self.tree, engine)
+                if not self.app and overrides is None:
                     return Use(
                         ref,
                         self.site(
@@ -351,6 +354,8 @@ class UseClassifier:
                         ),
                         False,
                     )
+                if overrides is not None:
+                    self.ddl_overrides[engine] = overrides
                 self.need("lifespan" if self.app else "create_tables", call)
                 return Use(ref, self.site(node, CLOSURE, ""), True)
             why = (
@@ -409,57 +414,6 @@ class UseClassifier:
         return (
             "" if self.boundary(qualname, function, self.passed) not in ("", FIXTURE) else qualname
         )
-
-
-def _only_overrides_use(tree: ast.Module, engine: str) -> bool:
-    """In a test module: ``engine`` and the module-level names built from it (a session factory)
-    are read only where they are defined, in import-time DDL, and inside the functions installed
-    (at any depth) as ``X.dependency_overrides[K] = f``: then the DDL can move into those
-    overrides, on the request's loop (sqla_testdb.override_functions decides the same on the
-    tree it rewrites)."""
-    overrides = {
-        node.value.id
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assign)
-        and len(node.targets) == 1
-        and isinstance(node.targets[0], ast.Subscript)
-        and isinstance(node.targets[0].value, ast.Attribute)
-        and node.targets[0].value.attr == "dependency_overrides"
-        and isinstance(node.value, ast.Name)
-    }
-    watched = {engine}
-    skipped: List[ast.AST] = []
-    for statement in tree.body:
-        if (
-            isinstance(statement, ast.Assign)
-            and len(statement.targets) == 1
-            and isinstance(statement.targets[0], ast.Name)
-        ):
-            target = statement.targets[0]
-            if target.id == engine or any(
-                isinstance(n, ast.Name) and n.id in watched for n in ast.walk(statement.value)
-            ):
-                watched.add(target.id)
-                skipped.append(statement)
-        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-            func = statement.value.func
-            if isinstance(func, ast.Attribute) and func.attr in ("create_all", "drop_all"):
-                skipped.append(statement)
-    if not overrides:
-        return False
-    inside = {
-        id(node)
-        for function in ast.walk(tree)
-        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef))
-        and function.name in overrides
-        for node in ast.walk(function)
-    }
-    return not any(
-        isinstance(node, ast.Name) and node.id in watched and id(node) not in inside
-        for statement in tree.body
-        if statement not in skipped
-        for node in ast.walk(statement)
-    )
 
 
 def _generator_returns(returns: Optional[ast.AST]) -> bool:
