@@ -22,6 +22,7 @@ PATHS = [
     "documents.py",
     "output.py",
     "verify.py",
+    "verify_runs.py",
     "pytest_probe.py",
     "probe_loop.py",
     "probe_report.py",

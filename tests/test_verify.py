@@ -19,7 +19,8 @@ from typing import Dict, Optional
 
 import pytest
 from asyncfix.cli import main
-from asyncfix.verify import _loop_line, _node_id, is_pytest, parse_junit
+from asyncfix.verify import _loop_line, is_pytest
+from asyncfix.verify_runs import _node_id, parse_junit
 from click.testing import CliRunner
 
 PYTHON = shlex.quote(sys.executable)
