@@ -6,8 +6,8 @@ from typing import Dict
 
 from .blocking_compute import PIL_IMAGES
 from .blocking_entries import quiet, quiet_members
+from .blocking_http import URLLIB3_CLASSES
 from .blocking_quiet_services import QUIET_SERVICES
-from .blocking_services import URLLIB3_CLASSES
 from .blocking_stdlib import PATH_CLASSES
 
 # --------------------------------------------------------------------------------------------

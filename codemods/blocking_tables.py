@@ -52,9 +52,9 @@ from .blocking_compute import (
     WERKZEUG,
 )
 from .blocking_entries import TO_THREAD, Entry
+from .blocking_http import HTTPX, REQUESTS, URLLIB3, URLLIB3_CLASSES
 from .blocking_quiet import NON_BLOCKING
 from .blocking_services import (
-    HTTPX,
     PSYCOPG,
     PSYCOPG2,
     PYMONGO,
@@ -64,14 +64,11 @@ from .blocking_services import (
     PYMYSQL,
     REDIS,
     REDIS_CLIENTS,
-    REQUESTS,
     SQLALCHEMY,
     SQLALCHEMY_ENGINES,
     SQLALCHEMY_SESSIONS,
     SQLMODEL,
     SQLMODEL_SESSIONS,
-    URLLIB3,
-    URLLIB3_CLASSES,
 )
 from .blocking_stdlib import PATH_CLASSES, STDLIB
 from .config import ConfigError
