@@ -46,16 +46,13 @@ the ``yield`` of a dependency that swallows the exception (FastAPI 0.110+ requir
 from __future__ import annotations
 
 import ast
-import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import QualifiedNameSource, ScopeProvider
 
 from . import syntax
 from .base import Codemod
-from .callgraph import collect_module
 from .dependency_edit import (
     block_of,
     class_like,
@@ -69,25 +66,21 @@ from .dependency_edit import (
 )
 from .dependency_facts import (
     CONTEXT_MANAGERS,
-    KNOWN_RELEASES,
     LEAK,
     SWALLOW,
     FileNames,
-    absolute_names,
     class_facts,
-    class_release,
     combine_facts,
     dependency_refs,
     factory_facts,
-    has_yield_site,
-    merge_facts,
     modules_of,
-    yield_sites,
 )
+from .dependency_release import ReleaseLookup
+from .dependency_yields import has_yield_site, yield_sites
 from .program_facts import ModuleFacts, ProjectIndex
 
 
-class DependencyClose(Codemod):
+class DependencyClose(ReleaseLookup, Codemod):
     NAME = "dependency_close"
     DESCRIPTION = "yield dependencies release what they create in finally (close/aclose)"
     NEEDS = (b"yield",)
@@ -189,19 +182,7 @@ class DependencyClose(Codemod):
     # -- transform --
 
     def visit_Module(self, node: cst.Module) -> None:
-        root = self.file.project.root
-        filename = self.file.filename
-        self._modules = modules_of(filename, root)
-        self._package = os.path.basename(filename) == "__init__.py"
-        local: Optional[Mapping[str, Any]] = None
-        try:  # this file's own facts: a single file (stdin, tests) has no project index
-            tree = syntax.parse(self.file.source)
-            source = self.file.source.encode()
-            own = type(self).collect(tree, filename, source, collect_module(tree, filename, source))
-            local = combine_facts({filename: own}, root) if own else None
-        except (SyntaxError, ValueError):
-            local = None
-        self._facts = merge_facts(self.file.project.get(self.NAME) or {}, local or {})
+        self._read_facts()
         self._qualnames: Dict[int, str] = {}
         for statement in node.body:
             if isinstance(statement, cst.FunctionDef):
@@ -228,50 +209,6 @@ class DependencyClose(Codemod):
             ):
                 return True
         return False
-
-    # what a name refers to, through imports, re-exports and this module
-
-    def _names_of(self, node: cst.BaseExpression) -> List[str]:
-        scope = self.get_metadata(ScopeProvider, node, None)
-        if scope is None:
-            return []
-        found: List[str] = []
-        for qualified in scope.get_qualified_names_for(node):
-            if qualified.source is QualifiedNameSource.LOCAL:
-                found.extend(absolute_names(":" + qualified.name, self._modules, False))
-            elif qualified.source is QualifiedNameSource.IMPORT and qualified.name.startswith("."):
-                found.extend(absolute_names(qualified.name, self._modules, self._package))
-            else:
-                found.append(qualified.name)
-        aliases = self._facts["aliases"]
-        result: List[str] = []
-        for name in found:
-            for _ in range(8):  # re-export chains; bounded against cycles
-                if name in result:
-                    break
-                result.append(name)
-                if name not in aliases:
-                    break
-                name = aliases[name]
-        return result
-
-    def _known_release(self, callee: cst.BaseExpression, awaited: bool, is_async: bool):
-        """(method, awaited) for the object ``callee(...)`` returns; None when it is known not
-        to be a resource (a project class without close); "?" when unknown."""
-        for name in self._names_of(callee):
-            if name in KNOWN_RELEASES:
-                release = KNOWN_RELEASES[name]
-                if release[1] != awaited and name in ("asyncpg.connect", "aiosqlite.connect"):
-                    continue  # not awaited: a coroutine / a context manager, not the connection
-                return release
-            if awaited:
-                continue
-            kind = self._facts["factories"].get(name)
-            if kind is not None:
-                return {"sync": ("close", False), "async": ("close", True)}.get(kind, "?")
-            if name in self._facts["classes"]:
-                return class_release(self._facts, name, is_async, set())
-        return "?"
 
     def leave_FunctionDef(
         self, original: cst.FunctionDef, updated: cst.FunctionDef
@@ -370,16 +307,6 @@ class DependencyClose(Codemod):
         if attempt.finalbody is None:
             return False
         return any(uses_name(call, name) for call in scan_calls(attempt.finalbody).calls)
-
-    def _release_of(self, creation: cst.SimpleStatementLine, is_async: bool):
-        """How the object ``creation`` assigns is released (see _known_release), and the
-        callee's source text."""
-        value = creation.body[0].value
-        awaited = isinstance(value, cst.Await)
-        call = value.expression if awaited else value
-        return self._known_release(call.func, awaited, is_async), cst.Module([]).code_for_node(
-            call.func
-        )
 
     def _fix(self, function, body, site, attempt, yield_statement, creation, name, dependency):
         # Where a misplaced release may stand (a statement of its own) and be moved from.

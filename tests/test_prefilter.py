@@ -217,7 +217,7 @@ def _sites(source: str):
     import ast as ast_module
 
     from asyncfix.codemods.callgraph import collect_module
-    from asyncfix.codemods.dependency_facts import has_yield_site, yield_sites
+    from asyncfix.codemods.dependency_yields import has_yield_site, yield_sites
 
     data = source.encode()
     tree = ast_module.parse(data)
