@@ -37,6 +37,7 @@ from typing import AbstractSet, Any, Dict, List, Mapping, Optional, Sequence, Se
 
 import libcst as cst
 
+from .bindings import module_bindings
 from .resolve import module_names
 from .sqla_facts import ASYNC_ENGINE, ENGINE, STAYS_SYNC, Site, _is_test_module, _resolve
 from .sqla_shapes import _own
@@ -121,24 +122,6 @@ def _command_decorator(
             or (callee.attr == "callback" and callee.value.id in typer)
         )
     )
-
-
-def module_bindings(tree: ast.Module, imports: Mapping[str, str]) -> Set[str]:
-    """Names a module binds at its top level: assignments, defs, classes, imports."""
-    return {
-        target.id
-        for statement in tree.body
-        for target in (
-            statement.targets
-            if isinstance(statement, ast.Assign)
-            else (
-                [ast.Name(statement.name)]
-                if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                else []
-            )
-        )
-        if isinstance(target, ast.Name)
-    } | set(imports)
 
 
 def cli_commands(tree: ast.Module, imports: Mapping[str, str]) -> Dict[str, int]:

@@ -9,9 +9,9 @@ import ast
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 from .astwalk import dotted_name
+from .bindings import module_bindings
 from .program_facts import ModuleFacts
 from .sqla_checks import FunctionChecks
-from .sqla_commands import module_bindings
 from .sqla_facts import (
     ASYNC_ENGINE,
     CLOSURE,

@@ -336,31 +336,14 @@ class SqlalchemyToAsync(
         return updated
 
     def _command_engine(self, command: cst.FunctionDef) -> Optional[str]:
-        """The name of the engine the split command disposes (imported here if need be); None,
-        reported, when that name is bound to something else in the module."""
+        """The name of the engine the split command disposes, imported here if need be: the
+        first pass refused every command whose module binds that name otherwise
+        (sqla_commands.module_bindings), so the name is free."""
         for path, name, engine, level, module in self._combined.command_engines:
             if (path, name) != (self.file.filename, command.name.value):
                 continue
             if level < 0:
                 return engine  # bound here, or "": nothing to dispose (aiosqlite)
-            wanted = f"{'.' * level}{module}.{engine}"
-            scope = self.get_metadata(ScopeProvider, command, None)
-            if (
-                scope is not None
-                and scope[engine]
-                and not any(
-                    q.name == wanted or q.name == f"{module}.{engine}"
-                    for q in scope.get_qualified_names_for(engine)
-                )
-            ):
-                self.report(
-                    command,
-                    CLASH,
-                    f"`{engine}` is bound to something else here; the CLI command cannot "
-                    f"import the engine `{module}.{engine}` to dispose it",
-                    f"rename the local `{engine}`, then rerun asyncfix",
-                )
-                return None
             self._engine_imports.add((level, module, engine))
             return engine
         return None
