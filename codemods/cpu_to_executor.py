@@ -81,6 +81,7 @@ from .cpu_facts import (
 )
 from .cpu_pool import PoolRewrite
 from .cpu_proof import CpuFacts, combine_facts
+from .cpu_shared import SharedPool
 from .emit import (
     APP_EVENT_TOKENS,
     PROCESS,
@@ -102,7 +103,7 @@ _ASYNC_TARGETS = frozenset(
 )
 
 
-class CpuToExecutor(PoolRewrite, Codemod):
+class CpuToExecutor(SharedPool, PoolRewrite, Codemod):
     NAME = "cpu_to_executor"
     DESCRIPTION = "CPU-bound calls in async code -> a process pool, or asyncio.to_thread"
     # Library names and the marker; project functions come from the index (see wants()).
