@@ -62,7 +62,7 @@ import libcst.helpers
 import libcst.matchers as m
 from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
 
-from . import syntax
+from . import cpu_hosts, syntax
 from .base import GENEXP, Codemod
 from .callgraph import collect_module
 from .cpu_cost import scan
@@ -72,13 +72,13 @@ from .cpu_facts import (
     CPU003,
     CPU004,
     EXECUTOR_CHOICES,
-    HELPER,
     KNOWN_HEAVY,
     KNOWN_HEAVY_METHODS,
     PLAIN_RESULTS,
     Callee,
     plain_annotation,
 )
+from .cpu_hosts import POOL_HOSTS_KEY, POOL_NAME
 from .cpu_pool import PoolRewrite
 from .cpu_proof import CpuFacts, combine_facts
 from .cpu_shared import SharedPool
@@ -91,7 +91,7 @@ from .emit import (
     run_in_executor,
     to_thread,
 )
-from .program_facts import ModuleFacts, ProjectIndex, called
+from .program_facts import ModuleFacts, Program, ProjectIndex, called
 from .resolve import module_names, resolve_relative
 
 # What a coroutine must use to lead to a rewrite without a project fact (Codemod.ASYNC_TARGETS,
@@ -171,11 +171,12 @@ class CpuToExecutor(SharedPool, PoolRewrite, Codemod):
     @classmethod
     def collect(cls, tree: ast.Module, path: str, source: bytes, module: ModuleFacts) -> Any:
         found = scan(tree, source, module) if b"def " in source or b"= " in source else None
+        empty = {"imports": {}, "functions": {}, "instances": {}}
         if any(token in source for token in APP_EVENT_TOKENS):  # no lifespan for the pool then
-            found = {
-                **(found or {"imports": {}, "functions": {}, "instances": {}}),
-                "app_events": True,
-            }
+            found = {**(found or empty), "app_events": True}
+        pool = cpu_hosts.collect(tree, source, module)  # the app's shared pool (analyse)
+        if pool is not None:
+            found = {**(found or empty), "pool": pool}
         return found
 
     @classmethod
@@ -183,7 +184,27 @@ class CpuToExecutor(SharedPool, PoolRewrite, Codemod):
         return combine_facts(facts, root)
 
     @classmethod
+    def analyse(cls, program: Program) -> None:
+        """Which module of each app holds the process pool its modules share (cpu_hosts.py),
+        once the await analysis has said which functions become async."""
+        found = {
+            path: file["pool"]
+            for path, file in program.inputs.get(cls.NAME, {}).items()
+            if file.get("pool") is not None
+        }
+        roles = cpu_hosts.decide(program, found)
+        if roles:
+            program.facts[POOL_HOSTS_KEY] = roles
+
+    @staticmethod
+    def _role(path: str, project: Optional[ProjectIndex]) -> Optional[tuple]:
+        roles = project.get(POOL_HOSTS_KEY) if project is not None else None
+        return roles.get(path) if roles else None
+
+    @classmethod
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
+        if cls._role(path, project) is not None:
+            return True  # it holds, imports or closes the app's pool
         if b"async" not in source:
             return False
         in_coroutines = project.coroutine_names(path) if project is not None else None
@@ -204,6 +225,8 @@ class CpuToExecutor(SharedPool, PoolRewrite, Codemod):
     def reduction_tokens(cls, path: str, project: Optional[ProjectIndex]) -> Set[str]:
         tokens = super().reduction_tokens(path, project)
         tokens |= {"asyncfix: cpu-bound", "Pool", "get_event_loop", "multiprocessing"}
+        if cls._role(path, project) is not None:
+            tokens |= {"lifespan", POOL_NAME}  # the app's lifespan, the shared pool
         facts = project.get(cls.NAME) if project is not None else None
         if isinstance(facts, CpuFacts):
             tokens |= set(facts.names)
@@ -248,12 +271,8 @@ class CpuToExecutor(SharedPool, PoolRewrite, Codemod):
         self.pool_calls: Set[int] = set()
         self.pool_rewritten: Set[int] = set()
         self.bindings: Dict[int, cst.BaseExpression] = {}  # id(Name target) -> bound value
-        # The helper is reused when a module-level def has its name (a second run); anything
-        # else bound to that name blocks the process pool in this module.
-        scope = self.module_scope = self.get_metadata(ScopeProvider, node)
-        bound = [a.node for a in scope[HELPER]]
-        self.helper_exists = any(isinstance(b, cst.FunctionDef) for b in bound)
-        self.helper_blocked = any(not isinstance(b, cst.FunctionDef) for b in bound)
+        self.module_scope = self.get_metadata(ScopeProvider, node)
+        self._plan_pool(self.module_scope)
 
     def visit_Import(self, node: cst.Import) -> bool:
         return False
@@ -401,16 +420,10 @@ class CpuToExecutor(SharedPool, PoolRewrite, Codemod):
         elif any(not self._plain_value(arg.value, where) for arg in call.args):
             why = "an argument is not known to be picklable"
         elif self.helper_blocked:
-            why = f"the name `{HELPER}` is taken in this module"
+            why = f"the name `{self.pool_name}` is taken in this module"
         return executor_for(holds_gil, picklable=not why), why
 
     # -- building the new code -----------------------------------------------------------------
-
-    def _executor_expr(self, kind: str) -> cst.BaseExpression:
-        if kind == PROCESS:
-            self.need_helper = True
-            return cst.Call(func=cst.Name(HELPER))
-        return cst.Name("None")
 
     def _offload(
         self, node: cst.CSTNode, func: cst.BaseExpression, args: List[cst.Arg], kind: str
@@ -436,19 +449,6 @@ class CpuToExecutor(SharedPool, PoolRewrite, Codemod):
         if keywords:
             self.add_needed_import("functools")
         return run_in_executor(self._executor_expr(kind), func, args)
-
-    def _pool_class_is_free(self) -> bool:
-        """``ProcessPoolExecutor`` at module level is unbound or ``concurrent.futures``'."""
-        for assignment in self.module_scope["ProcessPoolExecutor"]:
-            statement = assignment.node
-            if not (
-                isinstance(statement, cst.ImportFrom)
-                and statement.module is not None
-                and not statement.relative
-                and cst.helpers.get_full_name_for_node(statement.module) == "concurrent.futures"
-            ):
-                return False
-        return True
 
     # -- the visitors --------------------------------------------------------------------------
 
