@@ -23,7 +23,10 @@ case is ``run_in_executor(_cpu_bound_executor(), f, *args)``, with
 ``_cpu_bound_executor()`` is a module-level function, added once per module, that creates one
 ``ProcessPoolExecutor`` on first use; where the module makes the FastAPI app and nothing in the
 project wires startup/shutdown, the app gets a ``lifespan`` that shuts the pool down
-(:mod:`.emit`, :mod:`.cpu_pool`). Either way the arguments are evaluated on the loop first.
+(:mod:`.emit`, :mod:`.cpu_shared`); when other modules of the app offload to a process pool
+too, the app has one, ``process_pool()``, held by one of them (:mod:`.cpu_hosts`). Either way
+the arguments are evaluated on the loop first. Parts: cpu_calls.py (what a call refers to, which
+executor), cpu_pool.py (``multiprocessing.Pool``), cpu_cost.py / cpu_proof.py (the proof).
 
 What is CPU-bound: a rewrite is made only on proof (see the README section "CPU-bound calls"):
 
