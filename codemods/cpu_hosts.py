@@ -131,8 +131,8 @@ def decide(program: Program, facts: Dict[str, PoolFacts]) -> Dict[str, Role]:
     """path -> its role in its app's shared process pool; paths without one keep the
     per-module pool."""
     cpu = program.facts.get("cpu_to_executor")
-    if not isinstance(cpu, CpuFacts) or not facts:
-        return {}
+    if not isinstance(cpu, CpuFacts) or not any(found.app for found in facts.values()):
+        return {}  # no app: nothing to share (and no call to resolve)
     return assign_hosts(
         program,
         pool_users(program, cpu),
