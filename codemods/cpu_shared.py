@@ -53,7 +53,13 @@ class SharedPool:
         elif role is not None and role[0] in (USER, APP):
             if role[0] == APP and not role[2]:
                 self.pool_close_import = role[1]
-            if all(isinstance(a.node, cst.ImportFrom) for a in scope[POOL_NAME]):
+            if all(  # unbound, or imported from the host by an earlier run
+                isinstance(a.node, cst.ImportFrom)
+                and not a.node.relative
+                and a.node.module is not None
+                and cst.helpers.get_full_name_for_node(a.node.module) == role[1]
+                for a in scope[POOL_NAME]
+            ):
                 self.pool_name, self.pool_import = POOL_NAME, role[1]
             else:
                 self.pool_comment = TAKEN_POOL

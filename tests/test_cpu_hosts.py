@@ -225,3 +225,21 @@ def test_under_migrate_a_package_app_shares_the_pool_too(tmp_path: Path):
     app = (tmp_path / "pkg/main.py").read_text()
     assert "from pkg.helpers import close_process_pool, direct" in app
     assert "await close_process_pool()" in app
+
+
+def test_a_process_pool_imported_from_elsewhere_is_not_taken_for_the_apps(tmp_path: Path):
+    _write(
+        tmp_path,
+        {
+            "pools.py": "def process_pool():\n    return None\n",
+            "helper.py": HEAVY + "\n\nasync def work(n: int) -> int:\n    return crunch(n)\n",
+            "other.py": "import helper\nfrom pools import process_pool\n\n\n"
+            + HEAVY
+            + "\n\nasync def other(n: int) -> int:\n    return crunch(n)\n",
+            "app.py": "from fastapi import FastAPI\n\nimport other\n\napp = FastAPI()\n",
+        },
+    )
+    _apply(tmp_path)
+    other = (tmp_path / "other.py").read_text()
+    assert "from pools import process_pool\n" in other and "from helper import" not in other
+    assert TAKEN_POOL in other and "_cpu_bound_executor(), crunch, n" in other
