@@ -1,6 +1,7 @@
 """Which module of an app holds a resource the app's modules share (issue 19).
 
-A resource asyncfix makes for an app (the HTTP client, requests_hosts.py) is used from several
+A resource asyncfix makes for an app (the HTTP client, requests_hosts.py; the process pool,
+cpu_hosts.py) is used from several
 modules of it: the module that makes the FastAPI app and the modules it imports. It lives in
 one of them, the *host*; the others import it from there, and the app's lifespan closes it. The
 host must be a module the app already imports, and importing it from every other user must make
@@ -11,15 +12,34 @@ rules (through :class:`~.names.Resolver`), never from guessed names.
   inside a function runs later and cannot make an import-time cycle) or anywhere;
 * :func:`reach`: what a module imports, directly or through others;
 * :func:`choose_host`: among candidate modules, one that imports none of the modules that will
-  import it; None when every choice makes a cycle.
+  import it; None when every choice makes a cycle;
+* :func:`app_state`: where a module's FastAPI app runs its shutdown code (the first pass);
+* :func:`assign_hosts`: the policy both resources follow, per app: the users, one host, the
+  app's lifespan closes it; a resource per module (with a comment saying why) where sharing has
+  no owner (two apps import the module), would make a cycle, or the app wires its startup and
+  shutdown in a way asyncfix does not extend.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Mapping, Optional, Set
+import ast
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
+import libcst as cst
+from libcst.helpers import get_full_name_for_node
+
+from . import prefilter
+from .emit import APP_EVENT_TOKENS, LifespanSite, lifespan_site
 from .names import Resolver
-from .program_facts import Import, ModuleFacts
+from .program_facts import Import, ModuleFacts, Program
+from .resolve import external, module_names
+
+# Roles of the modules of an app in one shared resource (assign_hosts):
+HOST = "host"  # (HOST,): defines the resource and the function that closes it
+USER = "user"  # (USER, module): imports the resource from `module`
+APP = "app"  # (APP, module, closes): USER, and its lifespan awaits the close function
+PER_CALL = "per-call"  # (PER_CALL, comment): a resource of its own, the comment says why
+Role = Tuple
 
 
 def _targets(entry: Import, path: str, resolver: Resolver) -> Set[str]:
@@ -82,3 +102,162 @@ def choose_host(
         if not (reach(graph, candidate) & (wanted - {candidate})):
             return candidate
     return None
+
+
+def is_app_class(module: ModuleFacts) -> Callable[[cst.BaseExpression], bool]:
+    """Whether a called expression of this module is ``fastapi.FastAPI`` (by its imports)."""
+
+    def check(func: cst.BaseExpression) -> bool:
+        full = get_full_name_for_node(func) or ""
+        head, _, rest = full.partition(".")
+        bound = module.imports.get(head)
+        if not bound or bound[0]:
+            return False
+        return ".".join(filter(None, [bound[1], bound[2], rest])) == "fastapi.FastAPI"
+
+    return check
+
+
+def makes_app(tree: ast.Module, module: ModuleFacts) -> bool:
+    """A module-level ``NAME = FastAPI(...)``: the cheap ``ast`` test before libcst reads the
+    module for :func:`app_state`."""
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
+            func = statement.value.func
+            parts = []
+            while isinstance(func, ast.Attribute):
+                parts.insert(0, func.attr)
+                func = func.value
+            if not isinstance(func, ast.Name):
+                continue
+            bound = module.imports.get(func.id)
+            if bound and not bound[0]:
+                if ".".join(filter(None, [bound[1], bound[2], *parts])) == "fastapi.FastAPI":
+                    return True
+    return False
+
+
+def app_state(source: bytes, module: ModuleFacts) -> str:
+    """ "new"/"own": where the app's shutdown code goes (a new lifespan, its own); else why
+    asyncfix would not add it ("wired"; "" when the module makes no app)."""
+    try:
+        body = cst.parse_module(source).body
+    except Exception:  # the rewrite reports what libcst cannot read
+        return "unreadable"
+    site = lifespan_site(body, is_app_class(module))
+    if isinstance(site, str):
+        return "" if "no FastAPI app" in site else "wired"
+    assert isinstance(site, LifespanSite)
+    if site.function is not None:
+        return "own"
+    if any(token in source for token in APP_EVENT_TOKENS):
+        return "wired"
+    if module.imports.get("asynccontextmanager", (0, "contextlib", "asynccontextmanager")) != (
+        0,
+        "contextlib",
+        "asynccontextmanager",
+    ) or (b"asynccontextmanager" in source and "asynccontextmanager" not in module.imports):
+        return "wired"
+    return "new"
+
+
+def bound_otherwise(tree: ast.Module, name: str) -> bool:
+    """Whether ``name`` is bound by anything but an import somewhere in the module."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name == name:
+                return True
+        if isinstance(node, ast.arg) and node.arg == name:
+            return True
+    return False
+
+
+def _complete(program: Program, paths: Set[str]) -> bool:
+    """Whether every module-level import of these modules that may be of the project resolves
+    to a collected file. Without the prefilter every file is collected; with it, a module left
+    out could close a cycle nobody sees, and then no host is chosen."""
+    if not prefilter.enabled(program.options):
+        return True
+    resolver = program.resolver
+    for path in paths:
+        for entry in program.modules[path].imported:
+            if entry.owner or entry.level:
+                continue
+            if (
+                not external(entry.module.split(".")[0])
+                and resolver.module(entry.module, path) is None
+            ):
+                return False
+    return True
+
+
+def assign_hosts(
+    program: Program,
+    users: Iterable[str],
+    apps: Mapping[str, str],
+    existing: Iterable[str],
+    free: Iterable[str],
+    closes: Iterable[str],
+    comments: Tuple[str, str, str],
+) -> Dict[str, Role]:
+    """path -> its role in its app's shared resource; paths without one keep the resource's
+    per-module rules. ``users``: the modules that will use the resource; ``apps``: the modules
+    that make a FastAPI app -> :func:`app_state`; ``existing``: modules that hold the resource
+    from an earlier run; ``free``: users that could hold it (the names it needs are free);
+    ``comments``: why a user keeps a resource of its own (two apps, wired, cycle)."""
+    modules, resolver = program.modules, program.resolver
+    users = [path for path in users if path in modules]
+    app_paths = sorted(path for path, state in apps.items() if state and path in modules)
+    if not modules or resolver is None or not users or not app_paths:
+        return {}
+    two_apps, wired, cycle = comments
+    existing, free, closes = set(existing), set(free), set(closes)
+    anywhere = import_graph(modules, resolver, module_level=False)
+    at_import = import_graph(modules, resolver, module_level=True)
+    members = {app: reach(anywhere, app) | {app} for app in app_paths}
+    roles: Dict[str, Role] = {}
+    groups: Dict[str, Set[str]] = {}
+    for user in users:
+        owners = [app for app in app_paths if user in members[app]]
+        if len(owners) > 1:
+            roles[user] = (PER_CALL, two_apps)
+        elif owners:
+            groups.setdefault(owners[0], set()).add(user)
+    cpu = program.facts.get("cpu_to_executor")
+    for app, group in sorted(groups.items()):
+        others = sorted(group - {app})
+        held = [path for path in sorted(members[app]) if path in existing and path != app]
+        if not others and not held:
+            continue  # the app module's own resource
+        state = apps[app]
+        if state not in ("new", "own") or (state == "new" and getattr(cpu, "app_events", False)):
+            roles.update((user, (PER_CALL, wired)) for user in others)
+            continue
+        candidates = held + [path for path in others if path in free]
+        candidates = [
+            path
+            for path in candidates
+            if sum(path in members[other] for other in app_paths) == 1
+            and _complete(program, reach(at_import, path) | {path})
+        ]
+        host = choose_host(candidates, [*group, app], at_import)
+        name = None
+        if host is not None:
+            name = next(
+                (
+                    dotted
+                    for dotted in module_names(host, program.root)
+                    if all(resolver.module(dotted, user) == host for user in [*group, app])
+                ),
+                None,
+            )
+        if host is None or name is None:
+            roles.update((user, (PER_CALL, cycle)) for user in others)
+            continue
+        roles[host] = (HOST,)
+        for user in group - {host, app}:
+            roles[user] = (USER, name)
+        roles[app] = (APP, name, app in closes)
+    return roles

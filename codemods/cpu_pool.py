@@ -1,4 +1,4 @@
-"""The ``multiprocessing.Pool`` rewrite of cpu_to_executor, and the process pool it emits.
+"""The ``multiprocessing.Pool`` rewrite of cpu_to_executor (the pool it runs on: cpu_shared.py).
 
 ``with Pool() as p: p.apply(f, args)`` / ``p.map(f, xs)`` in a coroutine become awaited calls
 on the process pool and the ``with`` goes; ``Pool().apply/map(...)`` likewise. Other uses are
@@ -8,7 +8,6 @@ codemod's per-file state and offload helpers.
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any, Dict, List, Optional, Tuple
 
 import libcst as cst
@@ -16,18 +15,8 @@ import libcst.helpers
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
-from .cpu_facts import CPU003, HELPER
-from .emit import (
-    APP_EVENT_TOKENS,
-    LIFESPAN,
-    PROCESS,
-    THREAD,
-    LifespanSite,
-    close_with_app,
-    insert_helper,
-    lifespan_site,
-    to_thread,
-)
+from .cpu_facts import CPU003
+from .emit import PROCESS, THREAD, to_thread
 
 
 class PoolRewrite:
@@ -226,85 +215,3 @@ class PoolRewrite:
             leading_lines=[*updated.leading_lines, *said, *first.leading_lines]
         )
         return cst.FlattenSentinel(body)
-
-    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        if not self.need_helper or self.helper_exists:
-            return updated
-        self.add_needed_import("functools")
-        # Imported with the module (the import is the slow part of a first use), but the pool
-        # itself is created on first use.
-        self.add_needed_import("concurrent.futures", "ProcessPoolExecutor")
-        app, why_not = self._app_for_pool(original)
-        closing = ""
-        if app is not None:
-            closing = "\n    The app's lifespan shuts it down at exit; a use after that makes a new one.\n"
-        elif why_not:
-            closing = (
-                "\n"
-                + textwrap.fill(
-                    f"Not shut down with the app ({why_not}): it lives as long as the process.",
-                    width=96,
-                    initial_indent="    ",
-                    subsequent_indent="    ",
-                )
-                + "\n"
-            )
-        helper = cst.parse_statement(
-            "@functools.lru_cache(maxsize=None)\n"
-            f"def {HELPER}():\n"
-            '    """The process pool for this module\'s CPU-bound calls (added by asyncfix).\n'
-            "\n"
-            "    Created once, on first use: importing the module starts no process and leaves the\n"
-            "    multiprocessing start method alone, so it also imports cleanly in a spawned worker.\n"
-            f"{closing}"
-            '    """\n'
-            "    return ProcessPoolExecutor()\n"
-        )
-        body = list(updated.body)
-        if app is not None:
-            self.add_needed_import("asyncio")
-            if app.function is None:
-                self.add_needed_import("contextlib", "asynccontextmanager")
-            shutdown = [
-                cst.parse_statement(f"await asyncio.to_thread({HELPER}().shutdown)\n"),
-                cst.parse_statement(f"{HELPER}.cache_clear()\n"),
-            ]
-            close_with_app(body, app, shutdown)
-        insert_helper(body, helper)
-        return updated.with_changes(body=body)
-
-    def _app_for_pool(self, module: cst.Module) -> Tuple[Optional[LifespanSite], str]:
-        """Where the pool is shut down: (this module's FastAPI app's lifespan, "") when its
-        own lifespan shows where its shutdown runs, or one can be added (closure: nothing in the
-        project wires startup/shutdown already); else (None, why not), the reason empty when the
-        module makes no app. Without a lifespan the pool lives as long as the process."""
-        is_app = lambda func: self.imported_name(func) == "fastapi.FastAPI"  # noqa: E731
-        makes_app = any(
-            is_app(call.func)
-            for statement in module.body
-            if isinstance(statement, cst.SimpleStatementLine)
-            for call in m.findall(statement, m.Call())
-        )
-        if not makes_app:
-            return None, ""
-        # (No word of APP_EVENT_TOKENS in these: they end up in the code, read by later runs.)
-        wired = "the app wires its own startup/shutdown, which asyncfix leaves as it is"
-        site = lifespan_site(module.body, is_app)
-        if isinstance(site, str):
-            return None, f"{wired}, or there is more than one app"
-        scope = self.module_scope
-        if not all(isinstance(a.node, cst.Import) for a in scope["asyncio"]):
-            return None, "a name the shutdown hook needs is taken in this module"
-        if site.function is not None:
-            return site, ""  # the app's own lifespan (or the one requests_to_httpx added)
-        facts = self.facts
-        if (facts is not None and facts.app_events) or any(
-            token in self.file.source.encode() for token in APP_EVENT_TOKENS
-        ):
-            return None, wired
-        if scope[LIFESPAN] or not all(
-            isinstance(a.node, cst.ImportFrom) and m.matches(a.node.module, m.Name("contextlib"))
-            for a in scope["asynccontextmanager"]
-        ):
-            return None, "a name the shutdown hook needs is taken in this module"
-        return site, ""

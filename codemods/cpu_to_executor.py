@@ -23,7 +23,10 @@ case is ``run_in_executor(_cpu_bound_executor(), f, *args)``, with
 ``_cpu_bound_executor()`` is a module-level function, added once per module, that creates one
 ``ProcessPoolExecutor`` on first use; where the module makes the FastAPI app and nothing in the
 project wires startup/shutdown, the app gets a ``lifespan`` that shuts the pool down
-(:mod:`.emit`, :mod:`.cpu_pool`). Either way the arguments are evaluated on the loop first.
+(:mod:`.emit`, :mod:`.cpu_shared`); when other modules of the app offload to a process pool
+too, the app has one, ``process_pool()``, held by one of them (:mod:`.cpu_hosts`). Either way
+the arguments are evaluated on the loop first. Parts: cpu_calls.py (what a call refers to, which
+executor), cpu_pool.py (``multiprocessing.Pool``), cpu_cost.py / cpu_proof.py (the proof).
 
 What is CPU-bound: a rewrite is made only on proof (see the README section "CPU-bound calls"):
 
@@ -60,11 +63,12 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
 import libcst as cst
 import libcst.helpers
 import libcst.matchers as m
-from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
+from libcst.metadata import ScopeProvider
 
-from . import syntax
+from . import cpu_hosts, syntax
 from .base import GENEXP, Codemod
 from .callgraph import collect_module
+from .cpu_calls import CpuCalls
 from .cpu_cost import scan
 from .cpu_facts import (
     CPU001,
@@ -72,26 +76,22 @@ from .cpu_facts import (
     CPU003,
     CPU004,
     EXECUTOR_CHOICES,
-    HELPER,
     KNOWN_HEAVY,
     KNOWN_HEAVY_METHODS,
-    PLAIN_RESULTS,
-    Callee,
-    plain_annotation,
 )
+from .cpu_hosts import POOL_HOSTS_KEY, POOL_NAME
 from .cpu_pool import PoolRewrite
 from .cpu_proof import CpuFacts, combine_facts
+from .cpu_shared import SharedPool
 from .emit import (
     APP_EVENT_TOKENS,
-    PROCESS,
     THREAD,
-    executor_for,
     has_keywords,
     run_in_executor,
     to_thread,
 )
-from .program_facts import ModuleFacts, ProjectIndex, called
-from .resolve import module_names, resolve_relative
+from .program_facts import ModuleFacts, Program, ProjectIndex, called
+from .resolve import module_names
 
 # What a coroutine must use to lead to a rewrite without a project fact (Codemod.ASYNC_TARGETS,
 # for wants()): the library table, the classes whose instances hash (a module-level instance in
@@ -102,7 +102,7 @@ _ASYNC_TARGETS = frozenset(
 )
 
 
-class CpuToExecutor(PoolRewrite, Codemod):
+class CpuToExecutor(CpuCalls, SharedPool, PoolRewrite, Codemod):
     NAME = "cpu_to_executor"
     DESCRIPTION = "CPU-bound calls in async code -> a process pool, or asyncio.to_thread"
     # Library names and the marker; project functions come from the index (see wants()).
@@ -170,11 +170,12 @@ class CpuToExecutor(PoolRewrite, Codemod):
     @classmethod
     def collect(cls, tree: ast.Module, path: str, source: bytes, module: ModuleFacts) -> Any:
         found = scan(tree, source, module) if b"def " in source or b"= " in source else None
+        empty = {"imports": {}, "functions": {}, "instances": {}}
         if any(token in source for token in APP_EVENT_TOKENS):  # no lifespan for the pool then
-            found = {
-                **(found or {"imports": {}, "functions": {}, "instances": {}}),
-                "app_events": True,
-            }
+            found = {**(found or empty), "app_events": True}
+        pool = cpu_hosts.collect(tree, source, module)  # the app's shared pool (analyse)
+        if pool is not None:
+            found = {**(found or empty), "pool": pool}
         return found
 
     @classmethod
@@ -182,7 +183,27 @@ class CpuToExecutor(PoolRewrite, Codemod):
         return combine_facts(facts, root)
 
     @classmethod
+    def analyse(cls, program: Program) -> None:
+        """Which module of each app holds the process pool its modules share (cpu_hosts.py),
+        once the await analysis has said which functions become async."""
+        found = {
+            path: file["pool"]
+            for path, file in program.inputs.get(cls.NAME, {}).items()
+            if file.get("pool") is not None
+        }
+        roles = cpu_hosts.decide(program, found)
+        if roles:
+            program.facts[POOL_HOSTS_KEY] = roles
+
+    @staticmethod
+    def _role(path: str, project: Optional[ProjectIndex]) -> Optional[tuple]:
+        roles = project.get(POOL_HOSTS_KEY) if project is not None else None
+        return roles.get(path) if roles else None
+
+    @classmethod
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
+        if cls._role(path, project) is not None:
+            return True  # it holds, imports or closes the app's pool
         if b"async" not in source:
             return False
         in_coroutines = project.coroutine_names(path) if project is not None else None
@@ -203,6 +224,8 @@ class CpuToExecutor(PoolRewrite, Codemod):
     def reduction_tokens(cls, path: str, project: Optional[ProjectIndex]) -> Set[str]:
         tokens = super().reduction_tokens(path, project)
         tokens |= {"asyncfix: cpu-bound", "Pool", "get_event_loop", "multiprocessing"}
+        if cls._role(path, project) is not None:
+            tokens |= {"lifespan", POOL_NAME}  # the app's lifespan, the shared pool
         facts = project.get(cls.NAME) if project is not None else None
         if isinstance(facts, CpuFacts):
             tokens |= set(facts.names)
@@ -247,12 +270,8 @@ class CpuToExecutor(PoolRewrite, Codemod):
         self.pool_calls: Set[int] = set()
         self.pool_rewritten: Set[int] = set()
         self.bindings: Dict[int, cst.BaseExpression] = {}  # id(Name target) -> bound value
-        # The helper is reused when a module-level def has its name (a second run); anything
-        # else bound to that name blocks the process pool in this module.
-        scope = self.module_scope = self.get_metadata(ScopeProvider, node)
-        bound = [a.node for a in scope[HELPER]]
-        self.helper_exists = any(isinstance(b, cst.FunctionDef) for b in bound)
-        self.helper_blocked = any(not isinstance(b, cst.FunctionDef) for b in bound)
+        self.module_scope = self.get_metadata(ScopeProvider, node)
+        self._plan_pool(self.module_scope)
 
     def visit_Import(self, node: cst.Import) -> bool:
         return False
@@ -263,153 +282,7 @@ class CpuToExecutor(PoolRewrite, Codemod):
     def visit_Await(self, node: cst.Await) -> None:
         self.awaited_ids.add(id(node.expression))
 
-    # -- what a call refers to -----------------------------------------------------------------
-
-    def _qualified(self, func: cst.BaseExpression) -> Tuple[Optional[str], Optional[str]]:
-        """(qualified name, module-level local name) of a called expression."""
-        name = self.imported_name(func)
-        if name is not None:
-            if name.startswith("."):
-                name = resolve_relative(name, self.file.filename, self.file.project.root)
-            return name, None
-        root = func
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        if not isinstance(root, cst.Name):
-            return None, None
-        scope = self.get_metadata(ScopeProvider, root, None)
-        if scope is None:
-            return None, None
-        assignments = list(scope[root.value])
-        if len(assignments) != 1 or not isinstance(assignments[0].scope, GlobalScope):
-            return None, None
-        bound = assignments[0].node
-        if isinstance(bound, cst.FunctionDef) and func is root:
-            local = root.value
-        elif isinstance(bound, cst.Name) and isinstance(func, cst.Attribute) and func.value is root:
-            local = f"{root.value}.{func.attr.value}"
-        else:
-            return None, None
-        own = f"{self.own_names[0]}.{local}" if self.own_names else None
-        return own, local
-
-    def _callee(self, func: cst.BaseExpression) -> Optional[Tuple[Callee, str]]:
-        """Facts for a CPU-bound callee, and how it was recognised."""
-        name, local = self._qualified(func)
-        if name is None and local is None:
-            return None
-        facts = self.facts
-        if name in KNOWN_HEAVY:
-            return Callee(True, not KNOWN_HEAVY[name], True), "table"
-        owner, _, method = (local or name or "").rpartition(".")
-        if facts is not None and owner:
-            made = None
-            if local is not None:
-                made = facts.local_instances.get(self.file.filename, {}).get(owner)
-            elif name is not None:
-                made = facts.instances.get(name.rpartition(".")[0])
-            if made is not None and (made, method) in KNOWN_HEAVY_METHODS:
-                return Callee(True, not KNOWN_HEAVY_METHODS[(made, method)], False), "table"
-        known: Optional[Callee] = None
-        if facts is not None:
-            if local is not None and "." not in local:
-                known = facts.local.get(self.file.filename, {}).get(local)
-            elif name is not None:
-                known = facts.functions.get(name)
-        configured = (name is not None and name in self.configured) or (
-            local is not None
-            and any(f"{module}.{local}" in self.configured for module in self.own_names)
-        )
-        if configured:
-            if known is not None:
-                return known._replace(heavy=True), "option"
-            # A library function named in the option: whether it holds the GIL is unknown, so
-            # the thread pool unless `cpu-executor = "process"` (it is a module attribute:
-            # picklable by reference).
-            return Callee(True, False, local is None and name is not None), "option"
-        if known is not None and (known.heavy or known.evidence):
-            return known, "project"  # not heavy: only looks it (CPU004)
-        return None
-
-    def _plain_value(self, expr: cst.BaseExpression, where: cst.FunctionDef) -> bool:
-        """True when ``expr`` certainly evaluates to plain, picklable data."""
-        if isinstance(
-            expr,
-            (
-                cst.Integer,
-                cst.Float,
-                cst.Imaginary,
-                cst.SimpleString,
-                cst.ConcatenatedString,
-                cst.FormattedString,
-            ),
-        ):
-            return True
-        if isinstance(expr, cst.Name):
-            if expr.value in ("None", "True", "False"):
-                return True
-            scope = self.get_metadata(ScopeProvider, expr, None)
-            if not isinstance(scope, FunctionScope) or scope.node is not where:
-                return False
-            params = where.params
-            for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
-                if param.name.value == expr.value:
-                    assignments = list(scope[expr.value])
-                    return len(assignments) == 1 and plain_annotation(param.annotation)
-            return False
-        if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
-            return all(
-                isinstance(e, cst.Element) and self._plain_value(e.value, where)
-                for e in expr.elements
-            )
-        if isinstance(expr, cst.Dict):
-            return all(
-                isinstance(e, cst.DictElement)
-                and self._plain_value(e.key, where)
-                and self._plain_value(e.value, where)
-                for e in expr.elements
-            )
-        if isinstance(expr, cst.UnaryOperation):
-            return self._plain_value(expr.expression, where)
-        if isinstance(expr, cst.BinaryOperation):
-            return self._plain_value(expr.left, where) and self._plain_value(expr.right, where)
-        if isinstance(expr, cst.Call):
-            if isinstance(expr.func, cst.Name) and expr.func.value in PLAIN_RESULTS:
-                return self.get_metadata(ScopeProvider, expr.func, None) is not None and not any(
-                    True for _ in self.get_metadata(ScopeProvider, expr.func)[expr.func.value]
-                )
-            if m.matches(
-                expr.func,
-                m.Attribute(
-                    attr=m.Name("encode") | m.Name("lower") | m.Name("upper") | m.Name("strip")
-                ),
-            ):
-                return self._plain_value(expr.func.value, where) and all(
-                    self._plain_value(a.value, where) for a in expr.args if not a.star
-                )
-        return False
-
-    def _executor(self, call: cst.Call, callee: Callee, where: cst.FunctionDef) -> Tuple[str, str]:
-        """(PROCESS | THREAD, why a wanted process pool was not used or "")."""
-        holds_gil = callee.holds_gil or self.executor_mode == PROCESS
-        if self.executor_mode == THREAD or not holds_gil:
-            return THREAD, ""
-        why = ""
-        if not callee.process_safe:
-            why = "the function is not module-level, is decorated, or uses shared state"
-        elif any(not self._plain_value(arg.value, where) for arg in call.args):
-            why = "an argument is not known to be picklable"
-        elif self.helper_blocked:
-            why = f"the name `{HELPER}` is taken in this module"
-        return executor_for(holds_gil, picklable=not why), why
-
     # -- building the new code -----------------------------------------------------------------
-
-    def _executor_expr(self, kind: str) -> cst.BaseExpression:
-        if kind == PROCESS:
-            self.need_helper = True
-            return cst.Call(func=cst.Name(HELPER))
-        return cst.Name("None")
 
     def _offload(
         self, node: cst.CSTNode, func: cst.BaseExpression, args: List[cst.Arg], kind: str
@@ -435,19 +308,6 @@ class CpuToExecutor(PoolRewrite, Codemod):
         if keywords:
             self.add_needed_import("functools")
         return run_in_executor(self._executor_expr(kind), func, args)
-
-    def _pool_class_is_free(self) -> bool:
-        """``ProcessPoolExecutor`` at module level is unbound or ``concurrent.futures``'."""
-        for assignment in self.module_scope["ProcessPoolExecutor"]:
-            statement = assignment.node
-            if not (
-                isinstance(statement, cst.ImportFrom)
-                and statement.module is not None
-                and not statement.relative
-                and cst.helpers.get_full_name_for_node(statement.module) == "concurrent.futures"
-            ):
-                return False
-        return True
 
     # -- the visitors --------------------------------------------------------------------------
 

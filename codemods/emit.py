@@ -20,7 +20,9 @@ whatever family wrote them:
   stops: in the ``finally`` around the ``yield`` of the app's own lifespan, after that ``yield``,
   or in a new lifespan (:func:`lifespan_site` finds where, :func:`close_with_app` writes it);
   an app whose startup/shutdown is wired another way (``on_event``, a lifespan of another shape)
-  gets no shutdown code, and the codemod says so in the code it writes.
+  gets no shutdown code, and the codemod says so in the code it writes. When several modules
+  of the app use it, one module the app already imports holds it and the others import it
+  (:mod:`.app_graph` decides, for both resources alike).
 
 Imports the emitted code needs are added by the codemod (``Codemod.add_needed_import``) and placed
 the isort way by :mod:`.imports`.

@@ -64,6 +64,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
+from .app_graph import APP, HOST, PER_CALL
 from .emit import (
     APP_EVENT_TOKENS,
     LIFESPAN,
@@ -73,13 +74,10 @@ from .emit import (
 )
 from .emit import lifespan_site as find_lifespan_site
 from .requests_hosts import (
-    APP,
     CLIENTS_NAME,
     CLOSE_NAME,
-    HOST,
     HOSTS_KEY,
     NO_APP_COMMENT,
-    PER_CALL,
     SHARED_NAME,
     WIRED_COMMENT,
 )

@@ -23,17 +23,11 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Mapping, Optional, Set, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
-import libcst as cst
-from libcst.helpers import get_full_name_for_node
-
-from . import prefilter
-from .app_graph import choose_host, import_graph, reach
-from .emit import APP_EVENT_TOKENS, LifespanSite, lifespan_site
+from .app_graph import Role, app_state, assign_hosts, bound_otherwise, makes_app
 from .program_facts import ModuleFacts, Program
 from .requests_tables import METHODS
-from .resolve import external, module_names
 
 HOSTS_KEY = "requests_to_httpx.hosts"  # ProjectIndex.facts: path -> Role
 SHARED_NAME = "http_client"
@@ -50,12 +44,9 @@ WIRED_COMMENT = "# A client per call: asyncfix does not extend how this app star
 TWO_APPS_COMMENT = "# A client per call: two apps import this module; neither closes a shared one."
 CYCLE_COMMENT = "# A client per call: sharing the app's would make an import cycle."
 
-# Roles (ProjectIndex.facts[HOSTS_KEY][path]):
-HOST = "host"  # (HOST,): defines http_client() and close_http_client()
-USER = "user"  # (USER, module): imports http_client from `module`
-APP = "app"  # (APP, module, closes): USER, and its lifespan awaits close_http_client()
-PER_CALL = "per-call"  # (PER_CALL, comment)
-Role = Tuple
+# Roles (ProjectIndex.facts[HOSTS_KEY][path]) are app_graph's: HOST defines http_client() and
+# close_http_client(), USER imports http_client, APP also awaits close_http_client() in its
+# lifespan, PER_CALL keeps a client per call.
 
 
 @dataclass(frozen=True)
@@ -99,80 +90,12 @@ def _plain_request(call: ast.Call, imports: Mapping[str, Tuple[int, str, str]]) 
     )
 
 
-def _is_app_class(module: ModuleFacts):
-    def check(func: cst.BaseExpression) -> bool:
-        full = get_full_name_for_node(func) or ""
-        head, _, rest = full.partition(".")
-        bound = module.imports.get(head)
-        if not bound or bound[0]:
-            return False
-        return ".".join(filter(None, [bound[1], bound[2], rest])) == "fastapi.FastAPI"
-
-    return check
-
-
-def _makes_app(tree: ast.Module, module: ModuleFacts) -> bool:
-    """A module-level ``NAME = FastAPI(...)``: the cheap ``ast`` test before libcst reads the
-    module for :func:`_app_state`."""
-    for statement in tree.body:
-        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
-            func = statement.value.func
-            parts = []
-            while isinstance(func, ast.Attribute):
-                parts.insert(0, func.attr)
-                func = func.value
-            if not isinstance(func, ast.Name):
-                continue
-            bound = module.imports.get(func.id)
-            if bound and not bound[0]:
-                if ".".join(filter(None, [bound[1], bound[2], *parts])) == "fastapi.FastAPI":
-                    return True
-    return False
-
-
-def _app_state(source: bytes, module: ModuleFacts) -> str:
-    """ "new"/"own": where the app's shutdown code goes (a new lifespan, its own); else why
-    asyncfix would not add it (requests_clients.py's rules for its in-module client)."""
-    try:
-        body = cst.parse_module(source).body
-    except Exception:  # the rewrite reports what libcst cannot read
-        return "unreadable"
-    site = lifespan_site(body, _is_app_class(module))
-    if isinstance(site, str):
-        return "" if "no FastAPI app" in site else "wired"
-    assert isinstance(site, LifespanSite)
-    if site.function is not None:
-        return "own"
-    if any(token in source for token in APP_EVENT_TOKENS):
-        return "wired"
-    if module.imports.get("asynccontextmanager", (0, "contextlib", "asynccontextmanager")) != (
-        0,
-        "contextlib",
-        "asynccontextmanager",
-    ) or (b"asynccontextmanager" in source and "asynccontextmanager" not in module.imports):
-        return "wired"
-    return "new"
-
-
-def _bound_otherwise(tree: ast.Module, name: str) -> bool:
-    """Whether ``name`` is bound by anything but an import somewhere in the module."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
-            return True
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if node.name == name:
-                return True
-        if isinstance(node, ast.arg) and node.arg == name:
-            return True
-    return False
-
-
 def _can_host(tree: ast.Module, source: bytes, module: ModuleFacts) -> bool:
     """The names requests_clients.py's client needs are free (its ``_plan_shared`` checks)."""
     if any(name.encode() in source for name in HOST_NAMES):
         return False
     for name in ("asyncio", "weakref"):
-        if module.imports.get(name, (0, name, "")) != (0, name, "") or _bound_otherwise(tree, name):
+        if module.imports.get(name, (0, name, "")) != (0, name, "") or bound_otherwise(tree, name):
             return False
     for name in ("CookieJar", "DefaultCookiePolicy"):
         bound = module.imports.get(name)
@@ -192,7 +115,7 @@ def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[Cl
                 for inner in _own_body(node)
             ):
                 calls.append((node.lineno, node.name, isinstance(node, ast.AsyncFunctionDef)))
-    app = _app_state(source, module) if _makes_app(tree, module) else ""
+    app = app_state(source, module) if makes_app(tree, module) else ""
     hosts = all(name in module.defs for name in (SHARED_NAME, CLOSE_NAME)) and (
         CLIENTS_NAME.encode() in source
     )
@@ -207,88 +130,21 @@ def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[Cl
     )
 
 
-def _complete(program: Program, paths: Set[str]) -> bool:
-    """Whether every module-level import of these modules that may be of the project resolves
-    to a collected file. Without the prefilter every file is collected; with it, a module left
-    out could close a cycle nobody sees, and then no host is chosen."""
-    if not prefilter.enabled(program.options):
-        return True
-    resolver = program.resolver
-    for path in paths:
-        for entry in program.modules[path].imported:
-            if entry.owner or entry.level:
-                continue
-            if (
-                not external(entry.module.split(".")[0])
-                and resolver.module(entry.module, path) is None
-            ):
-                return False
-    return True
-
-
 def decide(program: Program, facts: Mapping[str, ClientFacts]) -> Dict[str, Role]:
     """path -> its role in its app's shared client (the module docstring); paths without one
     keep requests_clients.py's per-module rules."""
-    modules, resolver = program.modules, program.resolver
-    if not modules or resolver is None:
-        return {}
     users = []
     for path, found in facts.items():
         actions = program.actions.get(path)
         made = actions.make_async if actions is not None else frozenset()
         if any(is_async or (line, name) in made for line, name, is_async in found.calls):
             users.append(path)
-    apps = [path for path, found in facts.items() if found.app and path in modules]
-    if not users or not apps:
-        return {}
-    anywhere = import_graph(modules, resolver, module_level=False)
-    at_import = import_graph(modules, resolver, module_level=True)
-    members = {app: reach(anywhere, app) | {app} for app in apps}
-    roles: Dict[str, Role] = {}
-    groups: Dict[str, Set[str]] = {}
-    for user in users:
-        owners = [app for app in apps if user in members[app]]
-        if len(owners) > 1:
-            roles[user] = (PER_CALL, TWO_APPS_COMMENT)
-        elif owners:
-            groups.setdefault(owners[0], set()).add(user)
-    cpu = program.facts.get("cpu_to_executor")
-    for app, group in sorted(groups.items()):
-        others = sorted(group - {app})
-        existing = [
-            path
-            for path in sorted(members[app])
-            if path in facts and facts[path].hosts and path != app
-        ]
-        if not others and not existing:
-            continue  # the app module's own client (requests_clients.py)
-        state = facts[app].app
-        if state not in ("new", "own") or (state == "new" and getattr(cpu, "app_events", False)):
-            roles.update((user, (PER_CALL, WIRED_COMMENT)) for user in others)
-            continue
-        candidates = existing + [path for path in others if facts[path].free]
-        candidates = [
-            path
-            for path in candidates
-            if sum(path in members[other] for other in apps) == 1
-            and _complete(program, reach(at_import, path) | {path})
-        ]
-        host = choose_host(candidates, [*group, app], at_import)
-        name = None
-        if host is not None:
-            name = next(
-                (
-                    dotted
-                    for dotted in module_names(host, program.root)
-                    if all(resolver.module(dotted, user) == host for user in [*group, app])
-                ),
-                None,
-            )
-        if host is None or name is None:
-            roles.update((user, (PER_CALL, CYCLE_COMMENT)) for user in others)
-            continue
-        roles[host] = (HOST,)
-        for user in group - {host, app}:
-            roles[user] = (USER, name)
-        roles[app] = (APP, name, facts[app].closes)
-    return roles
+    return assign_hosts(
+        program,
+        users,
+        {path: found.app for path, found in facts.items()},
+        existing=[path for path, found in facts.items() if found.hosts],
+        free=[path for path, found in facts.items() if found.free],
+        closes=[path for path, found in facts.items() if found.closes],
+        comments=(TWO_APPS_COMMENT, WIRED_COMMENT, CYCLE_COMMENT),
+    )

@@ -35,7 +35,8 @@ constant holding one: the path of a CA bundle, as requests documents it) becomes
 of a converted function becomes ``-> httpx.Response``.
 
 Parts: requests_tables.py (argument and exception tables, the plan of a call), requests_clients.py
-(the app's shared client, per-call client blocks),
+(the app's shared client, per-call client blocks), requests_blocks.py (which calls of a
+coroutine share which client), requests_hosts.py (which module holds the app's client),
 requests_arguments.py (one call's arguments), requests_sessions.py (session/client blocks),
 requests_responses.py (response attributes, ``except`` clauses), requests_mocks.py (the tests'
 mocks of requests under ``--migrate``).
@@ -78,7 +79,7 @@ the redirect's target).
 from __future__ import annotations
 
 import ast
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
@@ -92,6 +93,7 @@ from . import requests_hosts, requests_mocks
 from .base import GENEXP, Codemod, awaited
 from .program_facts import ModuleFacts, Program, ProjectIndex
 from .requests_arguments import RequestArguments
+from .requests_blocks import ClientBlocks
 from .requests_clients import SESSION_COMMENT, SharedClient
 from .requests_hosts import HOSTS_KEY, ClientFacts
 from .requests_mocks import MockConversion, RequestsFacts
@@ -110,12 +112,17 @@ from .requests_tables import (
     CallPlan,
     Collector,
     dotted,
-    source_of,
 )
 
 
 class RequestsToHttpx(
-    RequestArguments, RequestSessions, SharedClient, ResponseUses, MockConversion, Codemod
+    RequestArguments,
+    RequestSessions,
+    ClientBlocks,
+    SharedClient,
+    ResponseUses,
+    MockConversion,
+    Codemod,
 ):
     NAME = "requests_to_httpx"
     DESCRIPTION = "requests / sync httpx / urlopen in async code -> awaited httpx.AsyncClient calls"
@@ -350,102 +357,6 @@ class RequestsToHttpx(
             return "httpx"
         if name == "urllib.request.urlopen":
             return "urllib"
-        return None
-
-    # -- the client block of a coroutine ------------------------------------------------------------
-
-    def _plan_function(
-        self, module: cst.Module, where: cst.FunctionDef, planned: List[Tuple[cst.Call, CallPlan]]
-    ) -> None:
-        body = where.body
-        statements: Sequence[cst.CSTNode] = (
-            body.body if isinstance(body, cst.IndentedBlock) else [body]
-        )
-        indices = []
-        for call, _ in planned:
-            for index, statement in enumerate(statements):
-                if self._inside(call, statement):
-                    indices.append(index)
-                    break
-        first = min(indices)
-        start = self._position(statements[first])[0]
-        used = {n.value for n in m.findall(where, m.Name())}
-        groups: Dict[Tuple[str, str], str] = {}
-        accepted: List[Tuple[str, cst.Call]] = []
-        for call, plan in planned:
-            if plan.family == "requests" and not plan.client_kwargs and self._shared_name:
-                # The app's one client (requests_clients.py): nothing to create here.
-                plan.shared = True
-                self._calls[id(call)] = plan
-                if plan.with_id is not None:
-                    self._async_withs[plan.with_id] = None
-                    self._async_fors.update(plan.fors)
-                self.drop_import_if_unused(call.func)
-                self.rewrote()
-                continue
-            for _, value in plan.client_kwargs:
-                problem = self._late_value(value, where, start)
-                if problem:
-                    self.report(
-                        call,
-                        BLOCKING,
-                        f"blocking HTTP call in a coroutine: {problem}",
-                        "compute the client settings before the first request of the function",
-                    )
-                    break
-            else:
-                key = (plan.family, repr([(k, source_of(v)) for k, v in plan.client_kwargs]))
-                if key not in groups:
-                    groups[key] = self._client_name(used, plan)
-                    used.add(groups[key])
-                    accepted.append((groups[key], self._async_client(plan)))
-                plan.receiver = groups[key]
-                self._calls[id(call)] = plan
-                if plan.with_id is not None:
-                    self._async_withs[plan.with_id] = None
-                    self._async_fors.update(plan.fors)
-                self.drop_import_if_unused(call.func)
-                self.rewrote()
-        if accepted:
-            covered = [
-                index
-                for index, statement in enumerate(statements)
-                for call, plan in planned
-                if not plan.shared and id(call) in self._calls and self._inside(call, statement)
-            ]
-            self._functions[id(where)] = (min(covered), max(covered), accepted)
-            self.add_needed_import("httpx")
-        if accepted or any(plan.shared for _, plan in planned):
-            self._plan_return_annotation(where)
-
-    def _plan_return_annotation(self, where: cst.FunctionDef) -> None:
-        """``-> requests.Response`` of a function whose calls became httpx calls: it returns
-        an ``httpx.Response`` now (and the annotation would keep ``import requests`` alive)."""
-        if where.returns is None:
-            return
-        for node in m.findall(where.returns, m.Attribute() | m.Name()):
-            if self._qualified(node) in ("requests.Response", "requests.models.Response"):
-                self._renames[id(node)] = dotted("httpx.Response")
-                self.drop_import_if_unused(node)
-
-    def _late_value(
-        self, value: cst.BaseExpression, where: cst.FunctionDef, start: Tuple[int, int]
-    ) -> Optional[str]:
-        """Why ``value`` cannot be evaluated where the client is created (None if it can)."""
-        function_scope = self.get_metadata(ScopeProvider, where.body, None)
-        for name in m.findall(value, m.Name()):
-            scope = self.get_metadata(ScopeProvider, name, None)
-            if scope is None:
-                continue
-            for assignment in scope[name.value]:
-                if assignment.scope is not function_scope:
-                    continue
-                node = assignment.node
-                if isinstance(node, cst.Param):
-                    continue
-                if isinstance(node, cst.CSTNode) and self._position(node)[0] < start:
-                    continue
-                return f"a client setting (`{name.value}`) is computed where the client does not exist yet"
         return None
 
     # -- the transform ----------------------------------------------------------------------------
