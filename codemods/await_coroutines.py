@@ -38,7 +38,8 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from . import native
-from .base import Codemod, Diagnostic, FileContext, awaited
+from .base import Codemod, Diagnostic, awaited
+from .first_pass import FileContext
 from .program_facts import FileActions, Program, ProjectIndex
 from .propagate import CODE_BOUNDARY, CODE_NO_AWAIT_HERE, CODE_STORED, build
 

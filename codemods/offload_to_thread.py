@@ -25,9 +25,10 @@ from typing import Dict, List, Mapping, Optional, Set, Union
 import libcst as cst
 from libcst.metadata import PositionProvider, ScopeProvider
 
-from .base import Codemod, Diagnostic, FileContext
+from .base import Codemod, Diagnostic
 from .blocking import CODE_BLOCKS, CODE_DIRECT, OFFLOAD_CODEMOD, BlockingPlan, plan_once
 from .emit import block_to_thread, free_name, to_thread
+from .first_pass import FileContext
 from .program_facts import Program, ProjectIndex
 
 

@@ -19,8 +19,9 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 
 from . import BY_NAME, imports
-from .base import FileContext, ParenthesizeAwaits, parse_ignore_comments
+from .base import ParenthesizeAwaits
 from .files import SourceFile, digest
+from .first_pass import FileContext, parse_ignore_comments
 from .program_facts import ProjectIndex
 from .reduce import _reduce
 from .results import (
