@@ -68,9 +68,10 @@ from libcst.metadata import QualifiedNameSource, ScopeProvider
 
 from .base import Codemod
 from .gates import SqlalchemyToAsyncGate
-from .sqla_commands import split_command, with_engine_import
+from .sqla_command_split import split_command, with_engine_import
 from .sqla_ddl import DdlRewrites
 from .sqla_dependencies import DependencyRewrites
+from .sqla_double_rewrites import DoubleRewrites
 from .sqla_facts import (
     ASYNC_QUERY,
     CHAIN,
@@ -85,7 +86,6 @@ from .sqla_facts import (
     URL,
     Combined,
 )
-from .sqla_mocks import DoubleRewrites
 from .sqla_queries import QueryRewrites
 from .sqla_sessions import SessionRewrites
 from .sqla_setup import SetupRewrites
