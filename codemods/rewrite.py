@@ -98,12 +98,17 @@ def _rewrite(
         return Rewritten(text, None, encoding, file)
     new_work = imports.place(work, new_work, filename, settings.root, settings.isort)
     notes: List[str] = []
-    if black_mode is not None:
-        from .formatting import format_changed
+    if black_mode is not None or settings.black is not None:
+        from .formatting import format_changed, mode_for  # black: only for a changed file
 
-        new_work, note = format_changed(work, new_work, black_mode)
-        if note:
-            notes.append(note)
+        try:
+            mode = black_mode if black_mode is not None else mode_for(settings.black or {})
+        except (KeyError, ValueError, TypeError) as error:  # the CLI checked the table
+            notes.append(f"not formatted: [tool.black]: {error!r}")
+        else:
+            new_work, note = format_changed(work, new_work, mode)
+            if note:
+                notes.append(note)
     if reduction is None:
         return Rewritten(text, new_work, encoding, file, notes)
     new_text = reduction.splice(new_work)
