@@ -88,7 +88,7 @@ from .emit import (
     run_in_executor,
     to_thread,
 )
-from .gates import CpuToExecutorGate
+from .fact_gates import CpuToExecutorGate
 from .resolve import module_names, resolve_relative
 
 

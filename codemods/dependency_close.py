@@ -77,7 +77,7 @@ from .dependency_facts import (
     merge_facts,
     modules_of,
 )
-from .gates import DependencyCloseGate
+from .fact_gates import DependencyCloseGate
 
 
 class DependencyClose(DependencyCloseGate, Codemod):

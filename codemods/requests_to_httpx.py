@@ -88,7 +88,7 @@ from libcst.metadata import (
 )
 
 from .base import GENEXP, Codemod, awaited
-from .gates import RequestsToHttpxGate
+from .fact_gates import RequestsToHttpxGate
 from .requests_arguments import RequestArguments
 from .requests_clients import SESSION_COMMENT, SharedClient
 from .requests_mock_conversion import MockConversion

@@ -67,7 +67,7 @@ import libcst as cst
 from libcst.metadata import QualifiedNameSource, ScopeProvider
 
 from .base import Codemod
-from .gates import SqlalchemyToAsyncGate
+from .fact_gates import SqlalchemyToAsyncGate
 from .sqla_command_split import split_command, with_engine_import
 from .sqla_ddl import DdlRewrites
 from .sqla_dependencies import DependencyRewrites
