@@ -13,7 +13,8 @@ rules (through :class:`~.names.Resolver`), never from guessed names.
 * :func:`reach`: what a module imports, directly or through others;
 * :func:`choose_host`: among candidate modules, one that imports none of the modules that will
   import it; None when every choice makes a cycle;
-* :func:`app_state`: where a module's FastAPI app runs its shutdown code (the first pass);
+* :func:`makes_app`: the cheap ``ast`` test for a module that makes a FastAPI app; where its
+  app runs its shutdown code is app_state.py's answer (libcst, imported only for such a module);
 * :func:`assign_hosts`: the policy both resources follow, per app: the users, one host, the
   app's lifespan closes it; a resource per module (with a comment saying why) where sharing has
   no owner (two apps import the module), would make a cycle, or the app wires its startup and
@@ -23,13 +24,9 @@ rules (through :class:`~.names.Resolver`), never from guessed names.
 from __future__ import annotations
 
 import ast
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Set, Tuple
-
-import libcst as cst
-from libcst.helpers import get_full_name_for_node
+from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 from . import prefilter
-from .emit import APP_EVENT_TOKENS, LifespanSite, lifespan_site
 from .names import Resolver
 from .program_facts import Import, ModuleFacts, Program
 from .resolve import external, module_names
@@ -104,23 +101,9 @@ def choose_host(
     return None
 
 
-def is_app_class(module: ModuleFacts) -> Callable[[cst.BaseExpression], bool]:
-    """Whether a called expression of this module is ``fastapi.FastAPI`` (by its imports)."""
-
-    def check(func: cst.BaseExpression) -> bool:
-        full = get_full_name_for_node(func) or ""
-        head, _, rest = full.partition(".")
-        bound = module.imports.get(head)
-        if not bound or bound[0]:
-            return False
-        return ".".join(filter(None, [bound[1], bound[2], rest])) == "fastapi.FastAPI"
-
-    return check
-
-
 def makes_app(tree: ast.Module, module: ModuleFacts) -> bool:
     """A module-level ``NAME = FastAPI(...)``: the cheap ``ast`` test before libcst reads the
-    module for :func:`app_state`."""
+    module for app_state.py."""
     for statement in tree.body:
         if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
             func = statement.value.func
@@ -135,30 +118,6 @@ def makes_app(tree: ast.Module, module: ModuleFacts) -> bool:
                 if ".".join(filter(None, [bound[1], bound[2], *parts])) == "fastapi.FastAPI":
                     return True
     return False
-
-
-def app_state(source: bytes, module: ModuleFacts) -> str:
-    """ "new"/"own": where the app's shutdown code goes (a new lifespan, its own); else why
-    asyncfix would not add it ("wired"; "" when the module makes no app)."""
-    try:
-        body = cst.parse_module(source).body
-    except Exception:  # the rewrite reports what libcst cannot read
-        return "unreadable"
-    site = lifespan_site(body, is_app_class(module))
-    if isinstance(site, str):
-        return "" if "no FastAPI app" in site else "wired"
-    assert isinstance(site, LifespanSite)
-    if site.function is not None:
-        return "own"
-    if any(token in source for token in APP_EVENT_TOKENS):
-        return "wired"
-    if module.imports.get("asynccontextmanager", (0, "contextlib", "asynccontextmanager")) != (
-        0,
-        "contextlib",
-        "asynccontextmanager",
-    ) or (b"asynccontextmanager" in source and "asynccontextmanager" not in module.imports):
-        return "wired"
-    return "new"
 
 
 def bound_otherwise(tree: ast.Module, name: str) -> bool:
@@ -204,7 +163,7 @@ def assign_hosts(
 ) -> Dict[str, Role]:
     """path -> its role in its app's shared resource; paths without one keep the resource's
     per-module rules. ``users``: the modules that will use the resource; ``apps``: the modules
-    that make a FastAPI app -> :func:`app_state`; ``existing``: modules that hold the resource
+    that make a FastAPI app -> app_state.app_state; ``existing``: modules that hold the resource
     from an earlier run; ``free``: users that could hold it (the names it needs are free);
     ``comments``: why a user keeps a resource of its own (two apps, wired, cycle)."""
     modules, resolver = program.modules, program.resolver

@@ -17,11 +17,41 @@ from .cpu_facts import (
     KNOWN_HEAVY,
     KNOWN_HEAVY_METHODS,
     PLAIN_RESULTS,
+    PLAIN_TYPES,
+    PROCESS,
+    THREAD,
     Callee,
-    plain_annotation,
 )
-from .emit import PROCESS, THREAD, executor_for
+from .emit import executor_for
 from .resolve import resolve_relative
+
+
+def plain_annotation(node: Optional[cst.Annotation]) -> bool:
+    """``int``, ``list[str]``, ``Optional[bytes]``, ``Annotated[int, Query()]``, ``str | None``."""
+    if node is None:
+        return False
+
+    def plain(expr: cst.BaseExpression) -> bool:
+        if isinstance(expr, cst.Name):
+            return expr.value in PLAIN_TYPES
+        if isinstance(expr, cst.Attribute):  # typing.List
+            return expr.attr.value in PLAIN_TYPES
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
+            return plain(expr.left) and plain(expr.right)
+        if isinstance(expr, cst.Subscript):
+            base = expr.value
+            base_name = (
+                base.value
+                if isinstance(base, cst.Name)
+                else (base.attr.value if isinstance(base, cst.Attribute) else "")
+            )
+            elements = [e.slice.value for e in expr.slice if isinstance(e.slice, cst.Index)]
+            if base_name == "Annotated":
+                return bool(elements) and plain(elements[0])
+            return plain(base) and all(plain(e) or isinstance(e, cst.Ellipsis) for e in elements)
+        return isinstance(expr, cst.Name) and expr.value == "None"
+
+    return plain(node.annotation)
 
 
 class CpuCalls:

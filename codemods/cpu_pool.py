@@ -15,8 +15,8 @@ import libcst.helpers
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
-from .cpu_facts import CPU003
-from .emit import PROCESS, THREAD, to_thread
+from .cpu_facts import CPU003, PROCESS, THREAD
+from .emit import to_thread
 
 
 class PoolRewrite:

@@ -22,17 +22,10 @@ import libcst.helpers
 import libcst.matchers as m
 
 from .app_graph import APP, HOST, PER_CALL, USER
-from .cpu_facts import HELPER
+from .app_tokens import APP_EVENT_TOKENS
+from .cpu_facts import HELPER, PROCESS
 from .cpu_hosts import CLOSE_POOL_NAME, POOL_HOSTS_KEY, POOL_NAME, TAKEN_POOL
-from .emit import (
-    APP_EVENT_TOKENS,
-    LIFESPAN,
-    PROCESS,
-    LifespanSite,
-    close_with_app,
-    insert_helper,
-    lifespan_site,
-)
+from .emit import LIFESPAN, LifespanSite, close_with_app, insert_helper, lifespan_site
 
 
 class SharedPool:

@@ -57,15 +57,14 @@ evidence and the hint to declare it (never a rewrite: such a guess sent fastapi'
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 import libcst.helpers
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
-from . import cpu_hosts, syntax
+from . import syntax
 from .base import GENEXP, Codemod
 from .callgraph import collect_module
 from .cpu_calls import CpuCalls
@@ -76,51 +75,18 @@ from .cpu_facts import (
     CPU003,
     CPU004,
     EXECUTOR_CHOICES,
-    KNOWN_HEAVY,
-    KNOWN_HEAVY_METHODS,
+    THREAD,
 )
-from .cpu_hosts import POOL_HOSTS_KEY, POOL_NAME
 from .cpu_pool import PoolRewrite
 from .cpu_proof import CpuFacts, combine_facts
 from .cpu_shared import SharedPool
-from .emit import (
-    APP_EVENT_TOKENS,
-    THREAD,
-    has_keywords,
-    run_in_executor,
-    to_thread,
-)
-from .program_facts import ModuleFacts, Program, ProjectIndex, called
+from .emit import has_keywords, run_in_executor, to_thread
+from .fact_gates import CpuToExecutorGate
 from .resolve import module_names
 
-# What a coroutine must use to lead to a rewrite without a project fact (Codemod.ASYNC_TARGETS,
-# for wants()): the library table, the classes whose instances hash (a module-level instance in
-# this file resolves to its class), multiprocessing, asyncio.get_event_loop.
-_ASYNC_TARGETS = frozenset(
-    {*KNOWN_HEAVY, *(cls for cls, _ in KNOWN_HEAVY_METHODS)}
-    | {"multiprocessing", "asyncio.get_event_loop"}
-)
 
-
-class CpuToExecutor(CpuCalls, SharedPool, PoolRewrite, Codemod):
-    NAME = "cpu_to_executor"
+class CpuToExecutor(CpuCalls, SharedPool, PoolRewrite, CpuToExecutorGate, Codemod):
     DESCRIPTION = "CPU-bound calls in async code -> a process pool, or asyncio.to_thread"
-    # Library names and the marker; project functions come from the index (see wants()).
-    NEEDS = (
-        b"pbkdf2_hmac",
-        b"scrypt",
-        b"bcrypt",
-        b"passlib",
-        b"CryptContext",
-        b"argon2",
-        b"PasswordHasher",
-        b"Pool",
-        b"get_event_loop",
-    )
-    ASYNC_TARGETS = _ASYNC_TARGETS
-    # Per coroutine; a heavy function is known through the project index, by name (and a def
-    # of this file that is one names itself, so the reduction keeps it: see reduction_tokens).
-    LOCAL = True
     CODES = {
         CPU001: (
             "A CPU-bound call in a coroutine that asyncfix left on the event loop: it holds the\n"
@@ -166,71 +132,6 @@ class CpuToExecutor(CpuCalls, SharedPool, PoolRewrite, Codemod):
             "call wants `await asyncio.to_thread(f, ...)` (or an async version of the I/O)."
         ),
     }
-
-    @classmethod
-    def collect(cls, tree: ast.Module, path: str, source: bytes, module: ModuleFacts) -> Any:
-        found = scan(tree, source, module) if b"def " in source or b"= " in source else None
-        empty = {"imports": {}, "functions": {}, "instances": {}}
-        if any(token in source for token in APP_EVENT_TOKENS):  # no lifespan for the pool then
-            found = {**(found or empty), "app_events": True}
-        pool = cpu_hosts.collect(tree, source, module)  # the app's shared pool (analyse)
-        if pool is not None:
-            found = {**(found or empty), "pool": pool}
-        return found
-
-    @classmethod
-    def combine(cls, facts: Mapping[str, Any], root: str) -> Any:
-        return combine_facts(facts, root)
-
-    @classmethod
-    def analyse(cls, program: Program) -> None:
-        """Which module of each app holds the process pool its modules share (cpu_hosts.py),
-        once the await analysis has said which functions become async."""
-        found = {
-            path: file["pool"]
-            for path, file in program.inputs.get(cls.NAME, {}).items()
-            if file.get("pool") is not None
-        }
-        roles = cpu_hosts.decide(program, found)
-        if roles:
-            program.facts[POOL_HOSTS_KEY] = roles
-
-    @staticmethod
-    def _role(path: str, project: Optional[ProjectIndex]) -> Optional[tuple]:
-        roles = project.get(POOL_HOSTS_KEY) if project is not None else None
-        return roles.get(path) if roles else None
-
-    @classmethod
-    def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
-        if cls._role(path, project) is not None:
-            return True  # it holds, imports or closes the app's pool
-        if b"async" not in source:
-            return False
-        in_coroutines = project.coroutine_names(path) if project is not None else None
-        if any(token in source for token in cls.NEEDS):
-            if in_coroutines is None or cls.in_coroutines(in_coroutines, source):
-                return True
-        facts = project.get(cls.NAME) if project is not None else None
-        if not isinstance(facts, CpuFacts):
-            return b"def " in source  # no first pass ran: look at the file itself
-        # Heavy project functions and instances by name, and the functions the option names.
-        configured = getattr(project, "options", {}).get("cpu_bound", ())
-        names = facts.names | {name.rpartition(".")[2] for name in configured}
-        if in_coroutines is not None:  # called in a coroutine, through an import or a def here
-            return any(called(name) in in_coroutines for name in names)
-        return any(name.encode() in source for name in names)
-
-    @classmethod
-    def reduction_tokens(cls, path: str, project: Optional[ProjectIndex]) -> Set[str]:
-        tokens = super().reduction_tokens(path, project)
-        tokens |= {"asyncfix: cpu-bound", "Pool", "get_event_loop", "multiprocessing"}
-        if cls._role(path, project) is not None:
-            tokens |= {"lifespan", POOL_NAME}  # the app's lifespan, the shared pool
-        facts = project.get(cls.NAME) if project is not None else None
-        if isinstance(facts, CpuFacts):
-            tokens |= set(facts.names)
-        configured = getattr(project, "options", {}).get("cpu_bound", ())
-        return tokens | {name.rpartition(".")[2] for name in configured}
 
     # -- per-file state ------------------------------------------------------------------------
 

@@ -12,74 +12,15 @@ import libcst.matchers as m
 from libcst.metadata import ParentNodeProvider, QualifiedNameSource, ScopeProvider
 
 from .base import is_dotted_name
+from .gate_tables import (  # noqa: F401 - the tables' home has no libcst (the first pass reads them)
+    LAZY_PATH_METHODS,
+    OPENERS,
+    OS_PATH_FUNCTIONS,
+    PATH_METHODS,
+    PURE_OS_PATH_FLAGGED,
+)
 
-OPENERS = frozenset({"builtins.open", "io.open", "codecs.open"})
 PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
-# pathlib.Path methods that touch the file system and return a finished value.
-PATH_METHODS = frozenset(
-    {
-        "read_text",
-        "read_bytes",
-        "write_text",
-        "write_bytes",
-        "exists",
-        "is_file",
-        "is_dir",
-        "is_symlink",
-        "is_mount",
-        "is_socket",
-        "is_fifo",
-        "is_block_device",
-        "is_char_device",
-        "is_junction",
-        "stat",
-        "lstat",
-        "owner",
-        "group",
-        "chmod",
-        "lchmod",
-        "mkdir",
-        "rmdir",
-        "unlink",
-        "touch",
-        "rename",
-        "replace",
-        "samefile",
-        "resolve",
-        "absolute",
-        "expanduser",
-        "readlink",
-        "symlink_to",
-        "hardlink_to",
-        "link_to",
-    }
-)
-# Generators: their I/O happens while they are iterated, on the loop, whatever runs the call.
-LAZY_PATH_METHODS = frozenset({"iterdir", "glob", "rglob", "walk"})
-# os.path functions that touch the file system (or the cwd / the user database).
-OS_PATH_FUNCTIONS = frozenset(
-    "os.path." + name
-    for name in (
-        "exists",
-        "lexists",
-        "isfile",
-        "isdir",
-        "islink",
-        "ismount",
-        "isjunction",
-        "getsize",
-        "getmtime",
-        "getatime",
-        "getctime",
-        "samefile",
-        "sameopenfile",
-        "realpath",
-        "abspath",
-        "relpath",
-        "expanduser",
-    )
-)
-PURE_OS_PATH_FLAGGED = frozenset({"os.path.normpath"})  # ruff flags it; it does no I/O
 
 READ_METHODS = frozenset({"read", "readline", "readlines"})
 FILE_METHODS = READ_METHODS | {"write", "writelines", "seek", "tell", "truncate", "flush"}

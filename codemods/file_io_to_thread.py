@@ -43,7 +43,7 @@ code, ``os.path.join/dirname/...`` (no I/O), a receiver not known to be a ``path
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, Optional, Set, Union
+from typing import Dict, List, Optional, Set, Union
 
 import libcst as cst
 import libcst.matchers as m
@@ -53,14 +53,15 @@ from .base import GENEXP, Codemod
 from .emit import block_to_thread, free_name, to_thread
 from .file_io_kinds import (
     FILE_METHODS,
+    FileIoKinds,
+)
+from .gate_tables import (
     LAZY_PATH_METHODS,
-    OPENERS,
     OS_PATH_FUNCTIONS,
     PATH_METHODS,
     PURE_OS_PATH_FLAGGED,
-    FileIoKinds,
 )
-from .program_facts import qualified
+from .gates import FileIoToThreadGate
 
 OPEN_CODE = "ASYNC230"
 PATH_CODE = "ASYNC240"
@@ -75,24 +76,10 @@ class _Plan:
         self.returns = returns  # the block ends with `return`
 
 
-class FileIoToThread(FileIoKinds, Codemod):
-    NAME = "file_io_to_thread"
+class FileIoToThread(FileIoKinds, FileIoToThreadGate, Codemod):
     DESCRIPTION = (
         "open()/pathlib.Path/os.path file I/O in async code -> await asyncio.to_thread(...)"
     )
-    NEEDS = (b"open", b"path", b"Path")
-    LOCAL = True
-    # open()/io.open/codecs.open and the os.path functions, any import style; Path methods by
-    # name, and those only where the file imports pathlib (see wants()).
-    ASYNC_TARGETS = OPENERS | {"open"} | OS_PATH_FUNCTIONS | PURE_OS_PATH_FLAGGED
-    ASYNC_NAMES = PATH_METHODS | LAZY_PATH_METHODS
-
-    @classmethod
-    def in_coroutines(cls, names: FrozenSet[str], source: bytes) -> bool:
-        if any(qualified(target) in names for target in cls.ASYNC_TARGETS):
-            return True
-        # A receiver is known to be a Path only through an import from pathlib.
-        return b"pathlib" in source and not cls.ASYNC_NAMES.isdisjoint(names)
 
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
     CODES = {

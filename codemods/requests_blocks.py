@@ -12,7 +12,8 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
-from .requests_tables import BLOCKING, CallPlan, dotted, source_of
+from .requests_nodes import CallPlan, dotted, source_of
+from .requests_tables import BLOCKING
 
 
 class ClientBlocks:

@@ -5,20 +5,37 @@ engine.begin()`, at module level moved into the app's lifespan / a test override
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import PositionProvider, ScopeProvider
 
-from .sqla_facts import (
-    CLASH,
-    DDL,
-    _fix_commas,
-    _is_test_module,
-    _trailing,
-)
-from .sqla_testdb import WithDdlFirst
+from .sqla_facts import CLASH, DDL, _is_test_module
+from .sqla_nodes import _fix_commas, _trailing
+
+
+class WithDdlFirst(cst.CSTTransformer):
+    """Each async override of ``names`` with the table creation as its first statements."""
+
+    def __init__(self, names: Set[str], block: List[cst.BaseStatement]) -> None:
+        self.names = names
+        self.block = block
+        self.done = 0
+
+    def leave_FunctionDef(
+        self, original: cst.FunctionDef, updated: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        if (
+            updated.name.value not in self.names
+            or updated.asynchronous is None
+            or not isinstance(updated.body, cst.IndentedBlock)
+        ):
+            return updated
+        self.done += 1
+        return updated.with_changes(
+            body=updated.body.with_changes(body=[*self.block, *updated.body.body])
+        )
 
 
 class DdlRewrites:

@@ -28,14 +28,15 @@ catalogue)::
 Only when nothing else in the module uses the engine or a session factory bound to it (a test
 opening ``TestingSessionLocal()`` itself would run before any request has created the tables);
 otherwise the caller keeps its other form.
+
+This module is the first pass's part (``ast``, no libcst); the rewrite that puts the table
+creation into the override is sqla_ddl.WithDdlFirst.
 """
 
 from __future__ import annotations
 
 import ast
-from typing import FrozenSet, List, Optional, Set
-
-import libcst as cst
+from typing import FrozenSet, List, Optional
 
 
 def override_functions(tree: ast.Module, engine: str) -> Optional[FrozenSet[str]]:
@@ -99,26 +100,3 @@ def override_functions(tree: ast.Module, engine: str) -> Optional[FrozenSet[str]
     ):
         return frozenset()
     return frozenset(names)
-
-
-class WithDdlFirst(cst.CSTTransformer):
-    """Each async override of ``names`` with the table creation as its first statements."""
-
-    def __init__(self, names: Set[str], block: List[cst.BaseStatement]) -> None:
-        self.names = names
-        self.block = block
-        self.done = 0
-
-    def leave_FunctionDef(
-        self, original: cst.FunctionDef, updated: cst.FunctionDef
-    ) -> cst.FunctionDef:
-        if (
-            updated.name.value not in self.names
-            or updated.asynchronous is None
-            or not isinstance(updated.body, cst.IndentedBlock)
-        ):
-            return updated
-        self.done += 1
-        return updated.with_changes(
-            body=updated.body.with_changes(body=[*self.block, *updated.body.body])
-        )

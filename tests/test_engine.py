@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from asyncfix.codemods import engine, reduce, rewrite
+from asyncfix.codemods import engine, reduce, transform
 from asyncfix.codemods.engine import transform_standalone
 from conftest import DEFAULT_SETTINGS, GOLDEN
 
@@ -32,8 +32,8 @@ def test_big_file_with_one_sleep_is_rewritten_through_the_reduced_path(monkeypat
     parts.append("async def main():\n    time.sleep(1)\n")
     source = "\n".join(parts).encode()
     seen = []
-    original = rewrite._parse
-    monkeypatch.setattr(rewrite, "_parse", lambda data: seen.append(data) or original(data))
+    original = transform.parse
+    monkeypatch.setattr(transform, "parse", lambda data: seen.append(data) or original(data))
     outcome = transform_standalone(source, "big.py", DEFAULT_SETTINGS)
     # `import asyncio` takes the place isort gives it; the unused `import time` goes.
     assert outcome.new == source.replace(
@@ -69,26 +69,26 @@ def test_first_pass_skips_only_files_with_nothing_to_do(path: Path, monkeypatch)
     """The precise first-pass checks only save work: with every codemod given every golden
     input (and the await machinery's findings reported through libcst), output and
     diagnostics are the same."""
-    from asyncfix.codemods import BY_NAME
+    from asyncfix.codemods.gates import GATE_BY_NAME  # the engine asks the gates
 
     source = path.read_bytes()
     precise = transform_standalone(source, path.name, DEFAULT_SETTINGS)
     for name in PRECISE:
-        monkeypatch.setattr(BY_NAME[name], "wants", classmethod(_always))
-    monkeypatch.setattr(BY_NAME["await_coroutines"], "wants", classmethod(_await_old))
+        monkeypatch.setattr(GATE_BY_NAME[name], "wants", classmethod(_always))
+    monkeypatch.setattr(GATE_BY_NAME["await_coroutines"], "wants", classmethod(_await_old))
     forced = transform_standalone(source, path.name, DEFAULT_SETTINGS)
     assert precise.new == forced.new
     assert precise.diagnostics == forced.diagnostics
 
 
 def _wanted(source: str) -> set:
-    from asyncfix.codemods import BY_NAME
+    from asyncfix.codemods.gates import GATE_BY_NAME
 
     data = source.encode()
     reason, facts = engine.scan_source(data, "m.py", DEFAULT_SETTINGS)
     assert reason is None
     project = engine.build_index({"m.py": facts}, DEFAULT_SETTINGS)
-    return {name for name in PRECISE if BY_NAME[name].wants(data, "m.py", project)}
+    return {name for name in PRECISE if GATE_BY_NAME[name].wants(data, "m.py", project)}
 
 
 @pytest.mark.parametrize(
@@ -153,7 +153,7 @@ def test_await_findings_are_reported_without_libcst(monkeypatch):
     def no_libcst(data):
         raise AssertionError("libcst parse")
 
-    monkeypatch.setattr(rewrite, "_parse", no_libcst)
+    monkeypatch.setattr(transform, "parse", no_libcst)
     outcome = transform_standalone(source, "m.py", DEFAULT_SETTINGS)
     assert outcome.new == source and outcome.diagnostics == expected.diagnostics
     ignored = source.replace(b"fetch(1)\n", b"fetch(1)  # asyncfix: ignore\n")
