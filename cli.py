@@ -9,9 +9,9 @@ back (or its baseline could not run: nothing was written).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
-from dataclasses import replace
 from typing import Any, List, Optional, Tuple
 
 import click
@@ -347,15 +347,22 @@ def main(
 
 
 def _with_black(settings: Settings) -> Settings:
-    """``settings`` with the black.Mode its [tool.black] table describes (formatting on)."""
-    if settings.black is None or settings.black_mode is not None:
+    """``settings`` once its [tool.black] table is known to make a black.Mode (formatting on).
+    The mode itself is made where a file is first formatted (rewrite.py): a run that formats
+    nothing never imports black. Checked here as black reads the table."""
+    table = settings.black
+    if table is None:
         return settings
-    from .codemods.formatting import black_mode as make_mode
-
     try:
-        return replace(settings, black_mode=make_mode(settings.black))
-    except (KeyError, ValueError, TypeError) as error:
+        int(table.get("line_length", 88))
+        versions = table.get("target_version", [])
+        if isinstance(versions, str) or not all(
+            re.fullmatch(r"py3\d+", str(version), re.IGNORECASE) for version in versions
+        ):
+            raise ValueError(f"target-version {versions!r}: a list of black's py3X names")
+    except (ValueError, TypeError) as error:
         raise click.UsageError(f"[tool.black] in {settings.root}/pyproject.toml: {error}")
+    return settings
 
 
 def settings_from(

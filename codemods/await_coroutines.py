@@ -32,23 +32,19 @@ lambda, a class body, an expression at module level).
 
 from __future__ import annotations
 
-from typing import Mapping, Optional, Set
+from typing import Mapping
 
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from . import native
-from .base import Codemod, Diagnostic, FileContext, awaited
-from .program_facts import FileActions, Program, ProjectIndex
-from .propagate import CODE_BOUNDARY, CODE_NO_AWAIT_HERE, CODE_STORED, build
+from .base import Codemod, awaited
+from .gates import AwaitCoroutinesGate
+from .program_facts import FileActions
+from .propagate import CODE_BOUNDARY, CODE_NO_AWAIT_HERE, CODE_STORED
 
 
-class AwaitCoroutines(Codemod):
-    NAME = "await_coroutines"
+class AwaitCoroutines(AwaitCoroutinesGate, Codemod):
     DESCRIPTION = "await calls to coroutine functions; make their sync callers async, project-wide"
-    NEEDS = (b"def",)
-    LOCAL = True
-    ASYNC_ONLY = False
     CODES: Mapping[str, str] = {
         CODE_BOUNDARY: (
             "A sync function calls a coroutine function without awaiting it, so the coroutine\n"
@@ -76,80 +72,6 @@ class AwaitCoroutines(Codemod):
             "takes the coroutine (gather, a run-to-completion wrapper, a task group)."
         ),
     }
-
-    @classmethod
-    def analyse(cls, program: Program) -> None:
-        """Async propagation over the whole program (propagate.build), from the functions the
-        codemods make await and, first rung of the fix ladder, the blocking helpers a family
-        converts natively whose closure is complete (native.py)."""
-        program.refused.clear()
-        rung = native.plan(
-            program.modules, program.resolver, program.selected, program.options, program.facts
-        )
-        actions = build(
-            program.modules,
-            [*program.seeds, *rung.seeds],
-            program.root,
-            program.resolver,
-            rung.runs,
-            async_fixtures=bool(program.options.get("migrate")),
-            entries=program.entries,
-            refused=program.refused,
-            codemod=cls.NAME,
-        )
-        program.actions = native.with_findings(actions, rung.findings)
-        program.facts[native.FACTS_KEY] = rung  # the tests' mocks requests_to_httpx converts
-
-    @classmethod
-    def reduction_tokens(cls, path: str, project: Optional[ProjectIndex]) -> Set[str]:
-        """No text: what it changes is found by position (:meth:`reduction_lines`); its NEEDS
-        token, ``def``, would keep every def of a big file."""
-        return set()
-
-    @classmethod
-    def reduction_lines(cls, path: str, project: ProjectIndex) -> Set[int]:
-        """The calls to await or run and the defs made async (found by position, not text)."""
-        actions = project.actions.get(path)
-        if actions is None:
-            return set()
-        lines = {span[0] for span in actions.await_spans | actions.run_spans}
-        return lines | {line for line, _ in actions.make_async}
-
-    @classmethod
-    def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
-        """Only a file with something to rewrite: findings alone need no libcst."""
-        actions = project.actions.get(path) if project is not None else None
-        return actions is not None and bool(
-            actions.await_spans or actions.run_spans or actions.make_async
-        )
-
-    @classmethod
-    def reports_unparsed(cls, path: str, project: ProjectIndex) -> bool:
-        actions = project.actions.get(path)
-        return actions is not None and bool(actions.findings)
-
-    @classmethod
-    def report_unparsed(cls, file: FileContext) -> None:
-        cls._report(file)
-
-    @classmethod
-    def _report(cls, file: FileContext) -> None:
-        actions = file.project.actions.get(file.filename)
-        for finding in actions.findings if actions is not None else ():
-            names = file.ignores.get(finding.line, frozenset())
-            if names is None or cls.NAME in names:
-                continue
-            file.diagnostics.append(
-                Diagnostic(
-                    file.path,
-                    finding.line,
-                    finding.column,
-                    finding.code,
-                    finding.message,
-                    finding.hint,
-                    cls.NAME,
-                )
-            )
 
     def visit_Module(self, node: cst.Module) -> None:
         self.actions: FileActions = self.file.project.actions[self.file.filename]

@@ -29,18 +29,15 @@ from libcst.metadata import QualifiedNameSource, ScopeProvider
 
 from .base import GENEXP, Codemod, is_dotted_name
 from .emit import to_thread
+from .gate_tables import WAITS
+from .gates import BlockingToExecutorGate
 
 INPUT_CODE = "ASYNC250"
 WAIT_CODE = "ASYNC222"
-WAITS = frozenset({"os.wait", "os.waitpid", "os.wait3", "os.wait4", "os.waitid"})
 
 
-class BlockingToExecutor(Codemod):
-    NAME = "blocking_to_executor"
+class BlockingToExecutor(BlockingToExecutorGate, Codemod):
     DESCRIPTION = "input() / os.wait*() in async code -> await asyncio.to_thread(...)"
-    NEEDS = (b"input", b"wait")
-    LOCAL = True
-    ASYNC_TARGETS = frozenset({"input"}) | WAITS  # the builtin or any import style
     CODES = {
         INPUT_CODE: (
             "input() in async code blocks the event loop until a line arrives on stdin.\n"

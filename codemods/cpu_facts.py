@@ -8,9 +8,7 @@ Read by the cost model (cpu_cost), the proof rule (cpu_proof) and the codemod
 from __future__ import annotations
 
 import re
-from typing import Mapping, NamedTuple, Optional, Tuple
-
-import libcst as cst
+from typing import Mapping, NamedTuple, Tuple
 
 # -- what is CPU-bound ---------------------------------------------------------------------------
 
@@ -330,31 +328,3 @@ class Callee(NamedTuple):
     holds_gil: bool  # pure-Python work: threads do not free the loop
     process_safe: bool  # module-level, picklable by reference, no shared state it relies on
     evidence: str = ""  # not heavy, but looks it (for CPU004): what was seen, where
-
-
-def plain_annotation(node: Optional[cst.Annotation]) -> bool:
-    """``int``, ``list[str]``, ``Optional[bytes]``, ``Annotated[int, Query()]``, ``str | None``."""
-    if node is None:
-        return False
-
-    def plain(expr: cst.BaseExpression) -> bool:
-        if isinstance(expr, cst.Name):
-            return expr.value in PLAIN_TYPES
-        if isinstance(expr, cst.Attribute):  # typing.List
-            return expr.attr.value in PLAIN_TYPES
-        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
-            return plain(expr.left) and plain(expr.right)
-        if isinstance(expr, cst.Subscript):
-            base = expr.value
-            base_name = (
-                base.value
-                if isinstance(base, cst.Name)
-                else (base.attr.value if isinstance(base, cst.Attribute) else "")
-            )
-            elements = [e.slice.value for e in expr.slice if isinstance(e.slice, cst.Index)]
-            if base_name == "Annotated":
-                return bool(elements) and plain(elements[0])
-            return plain(base) and all(plain(e) or isinstance(e, cst.Ellipsis) for e in elements)
-        return isinstance(expr, cst.Name) and expr.value == "None"
-
-    return plain(node.annotation)

@@ -16,9 +16,9 @@ import libcst.helpers
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
+from .app_tokens import APP_EVENT_TOKENS
 from .cpu_facts import CPU003, HELPER
 from .emit import (
-    APP_EVENT_TOKENS,
     LIFESPAN,
     PROCESS,
     THREAD,

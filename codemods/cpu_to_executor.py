@@ -54,8 +54,7 @@ evidence and the hint to declare it (never a rewrite: such a guess sent fastapi'
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
 import libcst as cst
 import libcst.helpers
@@ -76,13 +75,12 @@ from .cpu_facts import (
     KNOWN_HEAVY,
     KNOWN_HEAVY_METHODS,
     PLAIN_RESULTS,
+    PLAIN_TYPES,
     Callee,
-    plain_annotation,
 )
 from .cpu_pool import PoolRewrite
 from .cpu_proof import CpuFacts, combine_facts
 from .emit import (
-    APP_EVENT_TOKENS,
     PROCESS,
     THREAD,
     executor_for,
@@ -90,37 +88,40 @@ from .emit import (
     run_in_executor,
     to_thread,
 )
-from .program_facts import ModuleFacts, ProjectIndex, called
+from .fact_gates import CpuToExecutorGate
 from .resolve import module_names, resolve_relative
 
-# What a coroutine must use to lead to a rewrite without a project fact (Codemod.ASYNC_TARGETS,
-# for wants()): the library table, the classes whose instances hash (a module-level instance in
-# this file resolves to its class), multiprocessing, asyncio.get_event_loop.
-_ASYNC_TARGETS = frozenset(
-    {*KNOWN_HEAVY, *(cls for cls, _ in KNOWN_HEAVY_METHODS)}
-    | {"multiprocessing", "asyncio.get_event_loop"}
-)
+
+def plain_annotation(node: Optional[cst.Annotation]) -> bool:
+    """``int``, ``list[str]``, ``Optional[bytes]``, ``Annotated[int, Query()]``, ``str | None``."""
+    if node is None:
+        return False
+
+    def plain(expr: cst.BaseExpression) -> bool:
+        if isinstance(expr, cst.Name):
+            return expr.value in PLAIN_TYPES
+        if isinstance(expr, cst.Attribute):  # typing.List
+            return expr.attr.value in PLAIN_TYPES
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
+            return plain(expr.left) and plain(expr.right)
+        if isinstance(expr, cst.Subscript):
+            base = expr.value
+            base_name = (
+                base.value
+                if isinstance(base, cst.Name)
+                else (base.attr.value if isinstance(base, cst.Attribute) else "")
+            )
+            elements = [e.slice.value for e in expr.slice if isinstance(e.slice, cst.Index)]
+            if base_name == "Annotated":
+                return bool(elements) and plain(elements[0])
+            return plain(base) and all(plain(e) or isinstance(e, cst.Ellipsis) for e in elements)
+        return isinstance(expr, cst.Name) and expr.value == "None"
+
+    return plain(node.annotation)
 
 
-class CpuToExecutor(PoolRewrite, Codemod):
-    NAME = "cpu_to_executor"
+class CpuToExecutor(PoolRewrite, CpuToExecutorGate, Codemod):
     DESCRIPTION = "CPU-bound calls in async code -> a process pool, or asyncio.to_thread"
-    # Library names and the marker; project functions come from the index (see wants()).
-    NEEDS = (
-        b"pbkdf2_hmac",
-        b"scrypt",
-        b"bcrypt",
-        b"passlib",
-        b"CryptContext",
-        b"argon2",
-        b"PasswordHasher",
-        b"Pool",
-        b"get_event_loop",
-    )
-    ASYNC_TARGETS = _ASYNC_TARGETS
-    # Per coroutine; a heavy function is known through the project index, by name (and a def
-    # of this file that is one names itself, so the reduction keeps it: see reduction_tokens).
-    LOCAL = True
     CODES = {
         CPU001: (
             "A CPU-bound call in a coroutine that asyncfix left on the event loop: it holds the\n"
@@ -166,48 +167,6 @@ class CpuToExecutor(PoolRewrite, Codemod):
             "call wants `await asyncio.to_thread(f, ...)` (or an async version of the I/O)."
         ),
     }
-
-    @classmethod
-    def collect(cls, tree: ast.Module, path: str, source: bytes, module: ModuleFacts) -> Any:
-        found = scan(tree, source, module) if b"def " in source or b"= " in source else None
-        if any(token in source for token in APP_EVENT_TOKENS):  # no lifespan for the pool then
-            found = {
-                **(found or {"imports": {}, "functions": {}, "instances": {}}),
-                "app_events": True,
-            }
-        return found
-
-    @classmethod
-    def combine(cls, facts: Mapping[str, Any], root: str) -> Any:
-        return combine_facts(facts, root)
-
-    @classmethod
-    def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
-        if b"async" not in source:
-            return False
-        in_coroutines = project.coroutine_names(path) if project is not None else None
-        if any(token in source for token in cls.NEEDS):
-            if in_coroutines is None or cls.in_coroutines(in_coroutines, source):
-                return True
-        facts = project.get(cls.NAME) if project is not None else None
-        if not isinstance(facts, CpuFacts):
-            return b"def " in source  # no first pass ran: look at the file itself
-        # Heavy project functions and instances by name, and the functions the option names.
-        configured = getattr(project, "options", {}).get("cpu_bound", ())
-        names = facts.names | {name.rpartition(".")[2] for name in configured}
-        if in_coroutines is not None:  # called in a coroutine, through an import or a def here
-            return any(called(name) in in_coroutines for name in names)
-        return any(name.encode() in source for name in names)
-
-    @classmethod
-    def reduction_tokens(cls, path: str, project: Optional[ProjectIndex]) -> Set[str]:
-        tokens = super().reduction_tokens(path, project)
-        tokens |= {"asyncfix: cpu-bound", "Pool", "get_event_loop", "multiprocessing"}
-        facts = project.get(cls.NAME) if project is not None else None
-        if isinstance(facts, CpuFacts):
-            tokens |= set(facts.names)
-        configured = getattr(project, "options", {}).get("cpu_bound", ())
-        return tokens | {name.rpartition(".")[2] for name in configured}
 
     # -- per-file state ------------------------------------------------------------------------
 

@@ -22,14 +22,12 @@ Anything else that blocks is offloaded (``offload_to_thread``) or reported (``BL
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 from libcst.metadata import PositionProvider
 
 from .base import Codemod
-from .blocking import DEMOTE_CODEMOD, BlockingPlan, plan_once
-from .program_facts import Program, ProjectIndex
+from .blocking import BlockingPlan
+from .gates import DemoteToDefGate
 
 
 class _Awaits(cst.CSTVisitor):
@@ -58,20 +56,8 @@ class _Awaits(cst.CSTVisitor):
         return False
 
 
-class DemoteToDef(Codemod):
-    NAME = DEMOTE_CODEMOD
+class DemoteToDef(DemoteToDefGate, Codemod):
     DESCRIPTION = "async routes/dependencies that never await but block through project code -> def"
-    NEEDS = (b"async",)
-    ASYNC_ONLY = True
-
-    @classmethod
-    def analyse(cls, program: Program) -> None:
-        plan_once(program)  # one plan, shared with the other codemod that applies it
-
-    @classmethod
-    def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
-        plan: Optional[BlockingPlan] = project.blocking if project is not None else None
-        return plan is not None and bool(plan.demote.get(path))
 
     def visit_Module(self, node: cst.Module) -> None:
         plan: BlockingPlan = self.file.project.blocking

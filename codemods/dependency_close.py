@@ -45,7 +45,6 @@ the ``yield`` of a dependency that swallows the exception (FastAPI 0.110+ requir
 
 from __future__ import annotations
 
-import ast
 import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
@@ -72,30 +71,17 @@ from .dependency_facts import (
     KNOWN_RELEASES,
     LEAK,
     SWALLOW,
-    FileNames,
     absolute_names,
-    class_facts,
     class_release,
     combine_facts,
-    dependency_refs,
-    factory_facts,
-    has_yield_site,
     merge_facts,
     modules_of,
-    yield_sites,
 )
-from .program_facts import ModuleFacts, ProjectIndex
+from .fact_gates import DependencyCloseGate
 
 
-class DependencyClose(Codemod):
-    NAME = "dependency_close"
+class DependencyClose(DependencyCloseGate, Codemod):
     DESCRIPTION = "yield dependencies release what they create in finally (close/aclose)"
-    NEEDS = (b"yield",)
-    # Not LOCAL: a class of the same file decides whether a yielded object is a resource.
-    ASYNC_ONLY = False  # sync dependencies leak just the same
-    # A file holding one of these may name a dependency itself (see wants()).
-    TOKENS = (b"Depends", b"Security", b"dependency_overrides", b"contextmanager")
-    FACT_TOKENS = (*TOKENS, b"sessionmaker")
     CODES = {
         LEAK: (
             "A dependency (or @contextmanager generator) creates a resource, yields it, and does\n"
@@ -117,74 +103,6 @@ class DependencyClose(Codemod):
     }
 
     # -- first pass --
-
-    @classmethod
-    def collect(cls, tree: ast.Module, path: str, source: bytes, module: ModuleFacts) -> Any:
-        # Every module-level class (a yielded project object without close/aclose is not a
-        # resource; one with an unknown base may be). The rest only where it can occur:
-        # dependencies are named where a token occurs, session factories say `sessionmaker`,
-        # and a re-export (`from .sessions import get_db`) most often sits in __init__.py.
-        # And, for wants(), whether a function here has a shape the rewrite acts on: decided
-        # on this tree, so libcst and a second ast.parse see only the files that have one.
-        site: Dict[str, Any] = {}
-        if b"yield" in source:
-            managed, functions = yield_sites(tree, source, module.imported)
-            site["site"] = (managed, functions) if managed or functions else None
-        has_classes = any(isinstance(statement, ast.ClassDef) for statement in tree.body)
-        full = any(token in source for token in cls.FACT_TOKENS) or path.endswith("__init__.py")
-        if not (has_classes or full):
-            return (
-                {"refs": [], "aliases": {}, "classes": {}, "factories": {}, **site}
-                if site
-                else None
-            )
-        names = FileNames(tree, module)
-        facts = {
-            "refs": dependency_refs(tree, names) if full else [],
-            "aliases": names.imports if full else {},
-            "classes": class_facts(tree, names),
-            "factories": factory_facts(tree, names) if full else {},
-        }
-        return {**facts, **site} if any(facts.values()) or site else None
-
-    @classmethod
-    def combine(cls, facts: Mapping[str, Any], root: str) -> Any:
-        return combine_facts(facts, root) if facts else None
-
-    @classmethod
-    def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
-        """A generator file that names a dependency itself, or one the project index says
-        defines a dependency (``Depends(get_db)`` elsewhere)."""
-        if b"yield" not in source:
-            return False
-        if not any(token in source for token in cls.TOKENS):
-            known = project.get(cls.NAME) if project is not None else None
-            if not known or not path:
-                return False
-            modules = modules_of(path, project.root)
-            if not any(
-                dependency.startswith(f"{module}.")
-                for dependency in known["dependencies"]
-                for module in modules
-            ):
-                return False
-        # Parsing with libcst (and its scope analysis) costs a hundred times more than ast:
-        # only a file with a function whose own body yields, bare or directly in a `try`, can
-        # have anything to rewrite or report. The first pass judged the file (collect) when
-        # it ran on it; else its ast decides here.
-        known = project.get(cls.NAME) if project is not None else None
-        if known and path in known.get("yield_scanned", ()):
-            managed, functions = known["yield_sites"].get(path, (False, ()))
-            return managed or any(
-                f"{module}.{qualname}" in known["dependencies"]
-                for module in modules_of(path, project.root)
-                for qualname in functions
-            )
-        try:
-            tree = syntax.parse(source)
-        except (SyntaxError, ValueError):
-            return True  # nothing parses it: let libcst decide
-        return has_yield_site(tree)
 
     # -- transform --
 

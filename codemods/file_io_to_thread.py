@@ -43,7 +43,7 @@ code, ``os.path.join/dirname/...`` (no I/O), a receiver not known to be a ``path
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Union
+from typing import Dict, List, Optional, Sequence, Set, Union
 
 import libcst as cst
 import libcst.matchers as m
@@ -51,78 +51,19 @@ from libcst.metadata import ParentNodeProvider, PositionProvider, QualifiedNameS
 
 from .base import GENEXP, Codemod, is_dotted_name
 from .emit import block_to_thread, free_name, to_thread
-from .program_facts import qualified
+from .gate_tables import (
+    LAZY_PATH_METHODS,
+    OPENERS,
+    OS_PATH_FUNCTIONS,
+    PATH_METHODS,
+    PURE_OS_PATH_FLAGGED,
+)
+from .gates import FileIoToThreadGate
 
 OPEN_CODE = "ASYNC230"
 PATH_CODE = "ASYNC240"
 
-OPENERS = frozenset({"builtins.open", "io.open", "codecs.open"})
 PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
-# pathlib.Path methods that touch the file system and return a finished value.
-PATH_METHODS = frozenset(
-    {
-        "read_text",
-        "read_bytes",
-        "write_text",
-        "write_bytes",
-        "exists",
-        "is_file",
-        "is_dir",
-        "is_symlink",
-        "is_mount",
-        "is_socket",
-        "is_fifo",
-        "is_block_device",
-        "is_char_device",
-        "is_junction",
-        "stat",
-        "lstat",
-        "owner",
-        "group",
-        "chmod",
-        "lchmod",
-        "mkdir",
-        "rmdir",
-        "unlink",
-        "touch",
-        "rename",
-        "replace",
-        "samefile",
-        "resolve",
-        "absolute",
-        "expanduser",
-        "readlink",
-        "symlink_to",
-        "hardlink_to",
-        "link_to",
-    }
-)
-# Generators: their I/O happens while they are iterated, on the loop, whatever runs the call.
-LAZY_PATH_METHODS = frozenset({"iterdir", "glob", "rglob", "walk"})
-# os.path functions that touch the file system (or the cwd / the user database).
-OS_PATH_FUNCTIONS = frozenset(
-    "os.path." + name
-    for name in (
-        "exists",
-        "lexists",
-        "isfile",
-        "isdir",
-        "islink",
-        "ismount",
-        "isjunction",
-        "getsize",
-        "getmtime",
-        "getatime",
-        "getctime",
-        "samefile",
-        "sameopenfile",
-        "realpath",
-        "abspath",
-        "relpath",
-        "expanduser",
-    )
-)
-PURE_OS_PATH_FLAGGED = frozenset({"os.path.normpath"})  # ruff flags it; it does no I/O
 
 READ_METHODS = frozenset({"read", "readline", "readlines"})
 FILE_METHODS = READ_METHODS | {"write", "writelines", "seek", "tell", "truncate", "flush"}
@@ -147,24 +88,10 @@ class _Plan:
         self.returns = returns  # the block ends with `return`
 
 
-class FileIoToThread(Codemod):
-    NAME = "file_io_to_thread"
+class FileIoToThread(FileIoToThreadGate, Codemod):
     DESCRIPTION = (
         "open()/pathlib.Path/os.path file I/O in async code -> await asyncio.to_thread(...)"
     )
-    NEEDS = (b"open", b"path", b"Path")
-    LOCAL = True
-    # open()/io.open/codecs.open and the os.path functions, any import style; Path methods by
-    # name, and those only where the file imports pathlib (see wants()).
-    ASYNC_TARGETS = OPENERS | {"open"} | OS_PATH_FUNCTIONS | PURE_OS_PATH_FLAGGED
-    ASYNC_NAMES = PATH_METHODS | LAZY_PATH_METHODS
-
-    @classmethod
-    def in_coroutines(cls, names: FrozenSet[str], source: bytes) -> bool:
-        if any(qualified(target) in names for target in cls.ASYNC_TARGETS):
-            return True
-        # A receiver is known to be a Path only through an import from pathlib.
-        return b"pathlib" in source and not cls.ASYNC_NAMES.isdisjoint(names)
 
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
     CODES = {

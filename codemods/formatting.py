@@ -10,13 +10,25 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import black
 
 _IMPORT_LINE = re.compile(r"(import|from)\s")
 _TAB_INDENT = re.compile(r"^ *\t", re.MULTILINE)
 _CLASS_BLANK = re.compile(r"^([ \t]*class\b[^\n]*:[ \t]*(?:#[^\n]*)?\n)\n", re.MULTILINE)
+
+
+_MODES: Dict[str, black.Mode] = {}
+
+
+def mode_for(table: Mapping[str, Any]) -> black.Mode:
+    """The black.Mode of a ``[tool.black]`` table, made once per process: the rewrite makes it
+    when it first formats a file, so a run that formats nothing never imports black."""
+    key = repr(sorted(table.items()))
+    if key not in _MODES:
+        _MODES[key] = black_mode(dict(table))
+    return _MODES[key]
 
 
 def black_mode(options: Optional[Dict[str, Any]]) -> black.Mode:

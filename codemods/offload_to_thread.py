@@ -25,19 +25,16 @@ from typing import Dict, List, Mapping, Optional, Set, Union
 import libcst as cst
 from libcst.metadata import PositionProvider, ScopeProvider
 
-from .base import Codemod, Diagnostic, FileContext
-from .blocking import CODE_BLOCKS, CODE_DIRECT, OFFLOAD_CODEMOD, BlockingPlan, plan_once
+from .base import Codemod, Diagnostic
+from .blocking import CODE_BLOCKS, CODE_DIRECT, BlockingPlan
 from .emit import block_to_thread, free_name, to_thread
-from .program_facts import Program, ProjectIndex
+from .gates import OffloadToThreadGate
 
 
-class OffloadToThread(Codemod):
-    NAME = OFFLOAD_CODEMOD
+class OffloadToThread(OffloadToThreadGate, Codemod):
     DESCRIPTION = (
         "calls from coroutines to blocking sync project code -> await asyncio.to_thread(...)"
     )
-    NEEDS = (b"async",)
-    ASYNC_ONLY = True
     CODES: Mapping[str, str] = {
         CODE_BLOCKS: (
             "A coroutine calls sync code of the project that blocks the event loop: the chain in\n"
@@ -61,39 +58,6 @@ class OffloadToThread(Codemod):
             "or `# asyncfix: ignore[offload_to_thread]` where blocking is acceptable."
         ),
     }
-
-    @classmethod
-    def analyse(cls, program: Program) -> None:
-        plan_once(program)  # one plan, shared with the other codemod that applies it
-
-    @classmethod
-    def reports_unparsed(cls, path: str, project: ProjectIndex) -> bool:
-        plan: Optional[BlockingPlan] = project.blocking
-        return plan is not None and bool(plan.findings.get(path))
-
-    @classmethod
-    def report_unparsed(cls, file: FileContext) -> None:
-        plan: BlockingPlan = file.project.blocking
-        for finding in plan.findings.get(file.filename, ()):
-            names = file.ignores.get(finding.line, frozenset())
-            if names is None or cls.NAME in names:
-                continue
-            file.diagnostics.append(
-                Diagnostic(
-                    file.path,
-                    finding.line,
-                    finding.column,
-                    finding.code,
-                    finding.message,
-                    finding.hint,
-                    cls.NAME,
-                )
-            )
-
-    @classmethod
-    def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
-        plan: Optional[BlockingPlan] = project.blocking if project is not None else None
-        return plan is not None and bool(plan.offload.get(path) or plan.with_blocks.get(path))
 
     def visit_Module(self, node: cst.Module) -> None:
         plan: BlockingPlan = self.file.project.blocking

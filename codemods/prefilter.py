@@ -39,7 +39,7 @@ import os
 import re
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Set
 
-from .emit import APP_WIRING_SEEDS
+from .app_tokens import APP_WIRING_SEEDS
 from .resolve import module_names
 
 # An identifier as UTF-8 bytes (non-ASCII letters are kept whole, as their byte sequences).

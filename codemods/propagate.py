@@ -340,7 +340,7 @@ def combine_all(
     sorted path order so the result never depends on scheduling: every codemod's
     ``combine()``, then, over the whole program, every codemod's ``analyse()`` in registry
     order (each sees what those before it decided)."""
-    from . import REGISTRY  # the order the codemods run in
+    from .gates import GATES  # the order the codemods run in (gates.py imports this module)
 
     options = options or {}
     facts: Dict[str, Any] = {}
@@ -366,8 +366,8 @@ def combine_all(
     if modules:
         program.modules, program.resolver = modules, Resolver(modules, root)
         # registry order; a codemod from outside the registry (a plugin, a test's) runs last
-        order = {codemod: index for index, codemod in enumerate(REGISTRY)}
-        ordered = sorted(codemods, key=lambda c: order.get(c, len(order)))
+        order = {gate.NAME: index for index, gate in enumerate(GATES)}
+        ordered = sorted(codemods, key=lambda c: order.get(c.NAME, len(order)))
         index = 0
         while index < len(ordered):
             started = (list(program.seeds), program.entries)

@@ -11,6 +11,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
+from .requests_nodes import STRING, CallPlan, accesses_of
 from .requests_tables import (
     API_POSITIONAL,
     BODYLESS,
@@ -19,9 +20,6 @@ from .requests_tables import (
     HTTPX_POSITIONAL,
     REQUESTS_CLIENT_ONLY,
     SAME,
-    STRING,
-    CallPlan,
-    accesses_of,
 )
 
 

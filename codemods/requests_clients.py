@@ -64,8 +64,8 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
+from .app_tokens import APP_EVENT_TOKENS
 from .emit import (
-    APP_EVENT_TOKENS,
     LIFESPAN,
     LifespanSite,
     close_with_app,
@@ -83,7 +83,7 @@ from .requests_hosts import (
     SHARED_NAME,
     WIRED_COMMENT,
 )
-from .requests_tables import CallPlan
+from .requests_nodes import CallPlan
 
 SESSION_COMMENT = "# A client of its own, as the session was: its cookies stay in this block."
 SETTINGS_COMMENT = "# A client of its own: its verify=/cert=/cookies= hold for these calls only."

@@ -25,12 +25,8 @@ import ast
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
-import libcst as cst
-from libcst.helpers import get_full_name_for_node
-
 from . import prefilter
 from .app_graph import choose_host, import_graph, reach
-from .emit import APP_EVENT_TOKENS, LifespanSite, lifespan_site
 from .program_facts import ModuleFacts, Program
 from .requests_tables import METHODS
 from .resolve import external, module_names
@@ -99,21 +95,9 @@ def _plain_request(call: ast.Call, imports: Mapping[str, Tuple[int, str, str]]) 
     )
 
 
-def _is_app_class(module: ModuleFacts):
-    def check(func: cst.BaseExpression) -> bool:
-        full = get_full_name_for_node(func) or ""
-        head, _, rest = full.partition(".")
-        bound = module.imports.get(head)
-        if not bound or bound[0]:
-            return False
-        return ".".join(filter(None, [bound[1], bound[2], rest])) == "fastapi.FastAPI"
-
-    return check
-
-
 def _makes_app(tree: ast.Module, module: ModuleFacts) -> bool:
     """A module-level ``NAME = FastAPI(...)``: the cheap ``ast`` test before libcst reads the
-    module for :func:`_app_state`."""
+    module for app_state.py."""
     for statement in tree.body:
         if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
             func = statement.value.func
@@ -128,30 +112,6 @@ def _makes_app(tree: ast.Module, module: ModuleFacts) -> bool:
                 if ".".join(filter(None, [bound[1], bound[2], *parts])) == "fastapi.FastAPI":
                     return True
     return False
-
-
-def _app_state(source: bytes, module: ModuleFacts) -> str:
-    """ "new"/"own": where the app's shutdown code goes (a new lifespan, its own); else why
-    asyncfix would not add it (requests_clients.py's rules for its in-module client)."""
-    try:
-        body = cst.parse_module(source).body
-    except Exception:  # the rewrite reports what libcst cannot read
-        return "unreadable"
-    site = lifespan_site(body, _is_app_class(module))
-    if isinstance(site, str):
-        return "" if "no FastAPI app" in site else "wired"
-    assert isinstance(site, LifespanSite)
-    if site.function is not None:
-        return "own"
-    if any(token in source for token in APP_EVENT_TOKENS):
-        return "wired"
-    if module.imports.get("asynccontextmanager", (0, "contextlib", "asynccontextmanager")) != (
-        0,
-        "contextlib",
-        "asynccontextmanager",
-    ) or (b"asynccontextmanager" in source and "asynccontextmanager" not in module.imports):
-        return "wired"
-    return "new"
 
 
 def _bound_otherwise(tree: ast.Module, name: str) -> bool:
@@ -192,7 +152,11 @@ def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[Cl
                 for inner in _own_body(node)
             ):
                 calls.append((node.lineno, node.name, isinstance(node, ast.AsyncFunctionDef)))
-    app = _app_state(source, module) if _makes_app(tree, module) else ""
+    app = ""
+    if _makes_app(tree, module):
+        from .app_state import app_state  # libcst: only for a module that makes an app
+
+        app = app_state(source, module)
     hosts = all(name in module.defs for name in (SHARED_NAME, CLOSE_NAME)) and (
         CLIENTS_NAME.encode() in source
     )

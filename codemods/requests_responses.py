@@ -11,16 +11,8 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
-from .requests_tables import (
-    BLOCKING,
-    EXCEPTIONS,
-    HANDED_ON,
-    CallPlan,
-    Collector,
-    accesses_of,
-    dotted,
-    source_of,
-)
+from .requests_nodes import CallPlan, Collector, accesses_of, dotted, source_of
+from .requests_tables import BLOCKING, EXCEPTIONS, HANDED_ON
 
 
 class ResponseUses:

@@ -13,6 +13,7 @@ import libcst.matchers as m
 from libcst.metadata import GlobalScope, ScopeProvider
 
 from .base import GENEXP
+from .requests_nodes import STRING, CallPlan, Collector, accesses_of, dotted
 from .requests_tables import (
     AWAITED_CLIENT_METHODS,
     BLOCKING,
@@ -20,12 +21,7 @@ from .requests_tables import (
     SESSION_CONSTRUCTORS,
     SESSION_POSITIONAL,
     SSL_NAME,
-    STRING,
     SYNC_CLIENT,
-    CallPlan,
-    Collector,
-    accesses_of,
-    dotted,
 )
 
 

@@ -77,8 +77,7 @@ the redirect's target).
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
@@ -88,13 +87,12 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from . import requests_hosts, requests_mocks
 from .base import GENEXP, Codemod, awaited
-from .program_facts import ModuleFacts, Program, ProjectIndex
+from .fact_gates import RequestsToHttpxGate
 from .requests_arguments import RequestArguments
 from .requests_clients import SESSION_COMMENT, SharedClient
-from .requests_hosts import HOSTS_KEY, ClientFacts
-from .requests_mocks import MockConversion, RequestsFacts
+from .requests_mock_conversion import MockConversion
+from .requests_nodes import CallPlan, Collector, dotted, source_of
 from .requests_responses import ResponseUses
 from .requests_sessions import RequestSessions
 from .requests_tables import (
@@ -107,22 +105,19 @@ from .requests_tables import (
     SSL_COMMENT,
     SSL_NAME,
     SYNC_CLIENT,
-    CallPlan,
-    Collector,
-    dotted,
-    source_of,
 )
 
 
 class RequestsToHttpx(
-    RequestArguments, RequestSessions, SharedClient, ResponseUses, MockConversion, Codemod
+    RequestArguments,
+    RequestSessions,
+    SharedClient,
+    ResponseUses,
+    MockConversion,
+    RequestsToHttpxGate,
+    Codemod,
 ):
-    NAME = "requests_to_httpx"
     DESCRIPTION = "requests / sync httpx / urlopen in async code -> awaited httpx.AsyncClient calls"
-    NEEDS = (b"requests", b"httpx", b"urlopen")
-    LOCAL = True
-    # anything under these modules (any import style, module-level sessions included)
-    ASYNC_TARGETS = frozenset({"requests", "httpx", "urllib.request"})
     METADATA_DEPENDENCIES = (PositionProvider, ScopeProvider, ParentNodeProvider)
     CODES = {
         BLOCKING: (
@@ -161,58 +156,6 @@ class RequestsToHttpx(
     }
 
     # -- the first pass: the tests' mocks of requests (native.py decides, --migrate) -------------
-
-    @classmethod
-    def collect(
-        cls, tree: ast.Module, path: str, source: bytes, module: ModuleFacts
-    ) -> Optional[Tuple[Optional[RequestsFacts], Optional[ClientFacts]]]:
-        mocks = None
-        if any(token in source for token in (b"requests", b"responses", b"AsyncClient")):
-            mocks = requests_mocks.collect(tree, module)
-        clients = requests_hosts.collect(tree, source, module)
-        return None if mocks is None and clients is None else (mocks, clients)
-
-    @classmethod
-    def combine(cls, facts: Mapping[str, Any], root: str) -> Dict[str, RequestsFacts]:
-        return {path: mocks for path, (mocks, _) in facts.items() if mocks is not None}
-
-    @classmethod
-    def analyse(cls, program: Program) -> None:
-        """Which module of each app holds the client its modules share (requests_hosts.py),
-        once the await analysis has said which functions become async."""
-        found = {
-            path: clients
-            for path, (_, clients) in program.inputs.get(cls.NAME, {}).items()
-            if clients is not None
-        }
-        roles = requests_hosts.decide(program, found)
-        if roles:
-            program.facts[HOSTS_KEY] = roles
-
-    @classmethod
-    def _mock_sites(cls, path: str, project: Optional[ProjectIndex]) -> bool:
-        rung = project.facts.get("native") if project is not None else None  # native.FACTS_KEY
-        return rung is not None and bool(rung.mocks.get(path))
-
-    @classmethod
-    def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
-        return (
-            cls._mock_sites(path, project)
-            or cls._role(path, project) is not None
-            or super().wants(source, path, project)
-        )
-
-    @staticmethod
-    def _role(path: str, project: Optional[ProjectIndex]) -> Optional[tuple]:
-        roles = project.get(HOSTS_KEY) if project is not None else None
-        return roles.get(path) if roles else None
-
-    @classmethod
-    def reduction_tokens(cls, path: str, project: Optional[ProjectIndex]) -> Set[str]:
-        tokens = super().reduction_tokens(path, project)
-        if cls._role(path, project) is not None:
-            tokens |= {"lifespan", "http_client"}  # the app's lifespan, the shared client
-        return tokens | {"patch"} if cls._mock_sites(path, project) else tokens
 
     # -- analysis -------------------------------------------------------------------------------
 

@@ -15,12 +15,10 @@ import tokenize
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-import libcst as cst
-from libcst.codemod import CodemodContext
-
-from . import BY_NAME, imports
-from .base import FileContext, ParenthesizeAwaits, parse_ignore_comments
+from . import imports
 from .files import SourceFile, digest
+from .first_pass import FileContext, parse_ignore_comments
+from .gates import GATE_BY_NAME
 from .program_facts import ProjectIndex
 from .reduce import _reduce
 from .results import (
@@ -35,19 +33,6 @@ from .results import (
     read_source,
     unified_diff,
 )
-from .scan import python_syntax_error
-
-
-def _parse(source: bytes) -> cst.Module:
-    try:
-        return cst.parse_module(source)
-    except cst.ParserSyntaxError as error:
-        reason = python_syntax_error(source)
-        if reason is None:
-            reason = f"syntax error at line {error.raw_line}, column {error.raw_column + 1}"
-        raise SourceError(reason) from None
-    except (UnicodeDecodeError, LookupError, SyntaxError) as error:
-        raise SourceError(f"cannot decode the file: {error}") from None
 
 
 def _encoding(source: bytes) -> str:
@@ -78,7 +63,7 @@ def _rewrite(
     reduce: bool = True,
 ) -> Rewritten:
     """Run the wanted codemods (and black on the changed lines) on one file's bytes."""
-    selected = [BY_NAME[name] for name in settings.codemods]
+    selected = [GATE_BY_NAME[name] for name in settings.codemods]
     wanted = [codemod for codemod in selected if codemod.wants(source, filename, project)]
     file = FileContext(
         path=path, filename=filename, source="", project=project, options=settings.options
@@ -103,27 +88,27 @@ def _rewrite(
         return Rewritten(text, None, encoding, file)
     reduction = _reduce(text, wanted, project, filename) if reduce else None
     work = reduction.text if reduction is not None else text
-    module = _parse(work.encode(encoding) if reduction is not None else source)
+    from . import transform  # libcst and the codemods: only for a file a codemod wants
+
+    module = transform.parse(work.encode(encoding) if reduction is not None else source)
     file.source = work
     file.ignores = parse_ignore_comments(work)
-    tree = module
-    for codemod in wanted:
-        file.shifted = bool(file.rewrites)
-        try:
-            tree = codemod(CodemodContext(filename=path), file).transform_module(tree)
-        except Exception as error:
-            raise InternalError(f"codemod {codemod.NAME} raised {type(error).__name__}: {error}")
-    new_work = tree.visit(ParenthesizeAwaits()).code
+    new_work = transform.apply(module, [codemod.NAME for codemod in wanted], file)
     if new_work == work:
         return Rewritten(text, None, encoding, file)
     new_work = imports.place(work, new_work, filename, settings.root, settings.isort)
     notes: List[str] = []
-    if black_mode is not None:
-        from .formatting import format_changed
+    if black_mode is not None or settings.black is not None:
+        from .formatting import format_changed, mode_for  # black: only for a changed file
 
-        new_work, note = format_changed(work, new_work, black_mode)
-        if note:
-            notes.append(note)
+        try:
+            mode = black_mode if black_mode is not None else mode_for(settings.black or {})
+        except (KeyError, ValueError, TypeError) as error:  # the CLI checked the table
+            notes.append(f"not formatted: [tool.black]: {error!r}")
+        else:
+            new_work, note = format_changed(work, new_work, mode)
+            if note:
+                notes.append(note)
     if reduction is None:
         return Rewritten(text, new_work, encoding, file, notes)
     new_text = reduction.splice(new_work)

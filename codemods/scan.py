@@ -13,9 +13,10 @@ import dataclasses
 import gc
 from typing import FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
-from . import BY_NAME, cache, prefilter, resolve, syntax, workers
+from . import cache, prefilter, resolve, syntax, workers
 from .callgraph import collect_module
 from .files import SourceFile
+from .gates import GATE_BY_NAME
 from .phases import PHASES
 from .program_facts import ProjectIndex
 from .propagate import combine_all
@@ -86,7 +87,7 @@ def _scan_source(
             # codemod's collect() reads them instead of reading the imports again.
             module = collect_module(tree, filename, source)
             for name in settings.codemods:
-                collected = BY_NAME[name].collect(tree, filename, source, module)
+                collected = GATE_BY_NAME[name].collect(tree, filename, source, module)
                 if collected is not None:
                     facts[name] = collected
             facts[MODULE_FACTS] = module
@@ -190,7 +191,7 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Li
 
 def build_index(per_file: Mapping[str, Facts], settings: Settings) -> ProjectIndex:
     resolve.configure(settings.root, settings.options.get("roots", ()))
-    codemods = [BY_NAME[name] for name in settings.codemods]
+    codemods = [GATE_BY_NAME[name] for name in settings.codemods]
     modules = {
         path: facts[MODULE_FACTS] for path, facts in per_file.items() if MODULE_FACTS in facts
     }

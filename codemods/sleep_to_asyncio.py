@@ -26,16 +26,13 @@ from typing import Set
 import libcst as cst
 
 from .base import GENEXP, Codemod, awaited
+from .gates import SleepToAsyncioGate
 
 CODE = "ASYNC251"
 
 
-class SleepToAsyncio(Codemod):
-    NAME = "sleep_to_asyncio"
+class SleepToAsyncio(SleepToAsyncioGate, Codemod):
     DESCRIPTION = "time.sleep(x) in async code -> await asyncio.sleep(x)"
-    NEEDS = (b"sleep",)
-    LOCAL = True
-    ASYNC_TARGETS = frozenset({"time.sleep"})
     CODES = {
         CODE: (
             "time.sleep() in async code blocks the event loop: no other request, task or timer\n"

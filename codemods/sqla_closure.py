@@ -13,10 +13,12 @@ from .sqla_commands import command_callers, command_engines
 from .sqla_facts import (
     _SEEN_LIMIT,
     ALIAS,
+    ASYNC_DRIVERS,
     ASYNC_ENGINE,
     CLOSURE,
     ENGINE,
     FACTORY,
+    FROM_SETTINGS,
     STAYS_SYNC,
     SYNC_ON_ASYNC,
     URL,
@@ -27,7 +29,6 @@ from .sqla_facts import (
     Use,
     _is_test_module,
 )
-from .sqla_setup import declared_driver
 from .sqla_urls import async_scheme, scheme_of
 
 
@@ -109,7 +110,7 @@ def decide(
     Session by ``Depends`` runs in FastAPI's threadpool and is correct as it is."""
     if not facts:
         return None
-    facts = declared_driver(facts, driver)  # `[tool.asyncfix] async-driver` (sqla_setup)
+    facts = declared_driver(facts, driver)  # `[tool.asyncfix] async-driver`
     resolver = _Resolver(facts, root)
     session_defs, aliases = _with_aliases(facts, resolver)
     meets = any(is_async for defs in session_defs.values() for _, is_async, _ in defs) or any(
@@ -413,3 +414,30 @@ def _outside_reads(facts: Mapping[str, Any]) -> List[Tuple[str, Site]]:
                 hint = "add a repository method for it, then rerun asyncfix"
                 found.append((path, replace(site, why=why, hint=hint)))
     return found
+
+
+def declared_driver(facts: Mapping[str, Any], driver: str) -> Mapping[str, Any]:
+    """``[tool.asyncfix] async-driver = "postgresql+asyncpg"``: the user's word for the driver
+    of every engine URL that comes from settings (no literal, no sign in the code). A
+    declaration is proof: those engines convert, ``make_url(url).set(drivername=...)`` where
+    the engine is built. URLs that name a driver keep theirs."""
+    if not driver:
+        return facts
+    package = ASYNC_DRIVERS[driver]
+    declared = {}
+    for path, fact in facts.items():
+        shared = tuple(
+            (
+                replace(s, problem=None, driver=package)
+                if s.kind == ENGINE
+                and s.problem is not None
+                and s.problem.code == URL
+                and FROM_SETTINGS in s.problem.why
+                else s
+            )
+            for s in getattr(fact, "shared", ())
+        )
+        declared[path] = (
+            replace(fact, shared=shared) if shared != getattr(fact, "shared", ()) else fact
+        )
+    return declared

@@ -11,13 +11,8 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import PositionProvider, ScopeProvider
 
-from .sqla_facts import (
-    CLASH,
-    DDL,
-    _fix_commas,
-    _is_test_module,
-    _trailing,
-)
+from .sqla_facts import CLASH, DDL, _is_test_module
+from .sqla_nodes import _fix_commas, _trailing
 from .sqla_testdb import WithDdlFirst, override_functions
 
 

@@ -11,15 +11,9 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
-from .sqla_facts import (
-    ASYNC_SESSION_MODULE,
-    DEPENDENCY,
-    GENERATOR_RETURNS,
-    SESSION_CLASSES,
-    _fix_commas,
-    _trailing,
-)
-from .sqla_scopes import async_scope, cst_scope_variable
+from .sqla_facts import ASYNC_SESSION_MODULE, DEPENDENCY, GENERATOR_RETURNS, SESSION_CLASSES
+from .sqla_nodes import _fix_commas, _trailing
+from .sqla_scope_rewrite import async_scope, cst_scope_variable
 
 
 class DependencyRewrites:

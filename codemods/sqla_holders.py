@@ -4,16 +4,14 @@ changes); the methods that use ``self.session`` are Session functions on ``self.
 async like any other, and their callers await them (project.py resolves ``Repo(s).m()`` and
 ``self.repo.m()``).
 
-Both passes ask the same question, one on ast (the scan) and one on libcst (the transform).
+Both passes ask the same question, one on ast (the scan, here) and one on libcst (the transform,
+sqla_holder_rewrite.py).
 """
 
 from __future__ import annotations
 
 import ast
-from typing import Callable, Dict, List, Optional, Tuple, Union
-
-import libcst as cst
-import libcst.matchers as m
+from typing import Callable, Dict, Optional, Union
 
 AstDef = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 
@@ -92,75 +90,3 @@ def uses_attribute(function: AstDef, dotted: str) -> bool:
         and node.value.id == head
         for node in ast.walk(function)
     )
-
-
-def receiver_name(node: cst.BaseExpression) -> Optional[str]:
-    """``s`` -> "s"; ``self.session`` -> "self.session"; anything else None."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if (
-        isinstance(node, cst.Attribute)
-        and isinstance(node.value, cst.Name)
-        and node.value.value == "self"
-    ):
-        return f"self.{node.attr.value}"
-    return None
-
-
-def cst_holder_methods(
-    cls: cst.ClassDef,
-    session_kind: Callable[[Optional[cst.Annotation]], Optional[str]],
-    inherited: Dict[str, str],
-) -> Tuple[Optional[cst.FunctionDef], Dict[str, str], Dict[int, Dict[str, str]]]:
-    """(the storing ``__init__``, {"self.attr": kind}, {id(method): the attributes it reads}).
-
-    The scan already refused the run unless holder_attributes accepted the class, so the
-    transform only needs to find the stored parameters again. ``inherited``: the attributes of
-    the same-module repository this class subclasses without an ``__init__`` of its own."""
-    body = cls.body.body if isinstance(cls.body, cst.IndentedBlock) else ()
-    defs = [s for s in body if isinstance(s, cst.FunctionDef)]
-    init = next((d for d in defs if d.name.value == "__init__"), None)
-    if init is None:
-        return None, inherited, _readers(defs, None, inherited)
-    params = init.params
-    kinds = {
-        p.name.value: kind
-        for p in [*params.posonly_params, *params.params, *params.kwonly_params]
-        for kind in [session_kind(p.annotation)]
-        if kind is not None
-    }
-    stored: Dict[str, str] = {}
-    for statement in init.body.body if isinstance(init.body, cst.IndentedBlock) else ():
-        for small in getattr(statement, "body", ()):
-            if (
-                isinstance(small, cst.Assign)
-                and len(small.targets) == 1
-                and isinstance(small.value, cst.Name)
-                and small.value.value in kinds
-            ):
-                name = receiver_name(small.targets[0].target)
-                if name is not None and name.startswith("self."):
-                    stored[name] = kinds[small.value.value]
-    if not stored:
-        return None, {}, {}
-    return init, stored, _readers(defs, init, stored)
-
-
-def _readers(
-    defs: List[cst.FunctionDef], init: Optional[cst.FunctionDef], stored: Dict[str, str]
-) -> Dict[int, Dict[str, str]]:
-    methods: Dict[int, Dict[str, str]] = {}
-    for function in defs if stored else ():
-        if function is init:
-            continue
-        read = {
-            name: kind
-            for name, kind in stored.items()
-            if m.findall(
-                function,
-                m.Attribute(value=m.Name("self"), attr=m.Name(name.partition(".")[2])),
-            )
-        }
-        if read:
-            methods[id(function)] = read
-    return methods

@@ -11,18 +11,9 @@ import libcst.matchers as m
 from libcst.metadata import PositionProvider
 
 from .base import GENEXP, awaited
-from .sqla_facts import (
-    _JOINEDLOAD,
-    AWAITED_METHODS,
-    CHAIN,
-    SAME_ON_SELECT,
-    TERMINALS,
-    _attr_call,
-    _is_string,
-    _looks_like_entity,
-    _strip_commas,
-)
-from .sqla_holders import receiver_name
+from .sqla_facts import AWAITED_METHODS, CHAIN, SAME_ON_SELECT, TERMINALS
+from .sqla_holder_rewrite import receiver_name
+from .sqla_nodes import _JOINEDLOAD, _attr_call, _is_string, _looks_like_entity, _strip_commas
 from .sqla_scopes import CONNECTION_AWAITED
 
 

@@ -18,11 +18,9 @@ from .sqla_facts import (
     ENGINE_CLASSES,
     SESSION_CLASSES,
     STAYS_SYNC,
-    _fix_commas,
-    _name,
-    _trailing,
 )
-from .sqla_holders import cst_holder_methods, receiver_name
+from .sqla_holder_rewrite import cst_holder_methods, receiver_name
+from .sqla_nodes import _fix_commas, _name, _trailing
 
 
 class SessionRewrites:

@@ -4,8 +4,7 @@ DDL runs: sqla_ddl).
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any, List, Mapping, Optional, Set, Tuple
+from typing import List, Optional, Set, Tuple
 
 import libcst as cst
 import libcst.matchers as m
@@ -15,46 +14,16 @@ from .sqla_facts import (
     ASYNC_DRIVERS,
     CREATE_ENGINE,
     DEPENDENCY,
-    ENGINE,
     ENV_GETTERS,
-    FROM_SETTINGS,
     LAZY,
     RELATIONSHIP,
     SESSIONMAKERS,
     SQLMODEL_RELATIONSHIP,
     URL,
     WANTED_NAMES,
-    _fix_commas,
     _map_scheme,
-    _trailing,
 )
-
-
-def declared_driver(facts: Mapping[str, Any], driver: str) -> Mapping[str, Any]:
-    """``[tool.asyncfix] async-driver = "postgresql+asyncpg"``: the user's word for the driver
-    of every engine URL that comes from settings (no literal, no sign in the code). A
-    declaration is proof: those engines convert, ``make_url(url).set(drivername=...)`` where
-    the engine is built. URLs that name a driver keep theirs."""
-    if not driver:
-        return facts
-    package = ASYNC_DRIVERS[driver]
-    declared = {}
-    for path, fact in facts.items():
-        shared = tuple(
-            (
-                replace(s, problem=None, driver=package)
-                if s.kind == ENGINE
-                and s.problem is not None
-                and s.problem.code == URL
-                and FROM_SETTINGS in s.problem.why
-                else s
-            )
-            for s in getattr(fact, "shared", ())
-        )
-        declared[path] = (
-            replace(fact, shared=shared) if shared != getattr(fact, "shared", ()) else fact
-        )
-    return declared
+from .sqla_nodes import _fix_commas, _trailing
 
 
 class SetupRewrites:

@@ -61,19 +61,17 @@ as above.
 
 from __future__ import annotations
 
-import ast
-import dataclasses
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
 import libcst as cst
 from libcst.metadata import QualifiedNameSource, ScopeProvider
 
-from .base import Codemod, Diagnostic
-from .program_facts import ModuleFacts, Program
-from .sqla_closure import decide
-from .sqla_commands import split_command, with_engine_import
+from .base import Codemod
+from .fact_gates import SqlalchemyToAsyncGate
+from .sqla_command_split import split_command, with_engine_import
 from .sqla_ddl import DdlRewrites
 from .sqla_dependencies import DependencyRewrites
+from .sqla_double_rewrites import DoubleRewrites
 from .sqla_facts import (
     ASYNC_QUERY,
     CHAIN,
@@ -87,14 +85,10 @@ from .sqla_facts import (
     SYNC_URL,
     URL,
     Combined,
-    Site,
 )
-from .sqla_mocks import DoubleRewrites, replaced
 from .sqla_queries import QueryRewrites
-from .sqla_scan import _collect
 from .sqla_sessions import SessionRewrites
 from .sqla_setup import SetupRewrites
-from .sqla_urls import settings_url
 
 
 class SqlalchemyToAsync(
@@ -104,14 +98,12 @@ class SqlalchemyToAsync(
     SetupRewrites,
     DoubleRewrites,
     DdlRewrites,
+    SqlalchemyToAsyncGate,
     Codemod,
 ):
-    NAME = "sqlalchemy_to_async"
     DESCRIPTION = (
         "sync SQLAlchemy Session/Query/engine -> AsyncSession/select()/async engine, app-wide"
     )
-    NEEDS = (b"sqlalchemy", b"sqlmodel", b"Session")
-    ASYNC_ONLY = False
     REQUIRES = ("greenlet",)
     CODES = {
         CHAIN: (
@@ -178,113 +170,6 @@ class SqlalchemyToAsync(
     }
 
     # -- first pass ------------------------------------------------------------------------------
-
-    @classmethod
-    def collect(cls, tree: ast.Module, path: str, source: bytes, module: ModuleFacts) -> Any:
-        if (
-            not any(token in source for token in cls.NEEDS)
-            and b"engine" not in source
-            and b"session" not in source  # `with session_scope() as s` (sqla_scopes)
-            and b"click" not in source  # CLI commands (sqla_commands)
-            and b"typer" not in source
-            and not settings_url(source)  # settings building the engine URL (sqla_urls)
-        ):
-            return None
-        return _collect(tree, path, source, module)
-
-    @classmethod
-    def combine(cls, facts: Mapping[str, Any], root: str) -> Any:
-        """One decision for the whole program: convert when a Session meets async code and
-        every use of the engines, session factories and Session functions converts with it;
-        otherwise convert nothing and say, on each engine, which uses kept it sync."""
-        return decide(facts, root)
-
-    @classmethod
-    def combine_with_options(
-        cls, facts: Mapping[str, Any], root: str, options: Mapping[str, Any]
-    ) -> Any:
-        return decide(
-            facts, root, bool(options.get("migrate")), driver=options.get("async_driver") or ""
-        )
-
-    @classmethod
-    def async_seeds(cls, combined: Any) -> Iterable[Tuple[str, str]]:
-        return combined.seeds if combined is not None and combined.converting else ()
-
-    @classmethod
-    def async_entries(cls, combined: Any) -> Iterable[Tuple[str, str]]:
-        """CLI commands the await machinery may make async while their callers call them
-        synchronously: this codemod splits each into a sync command running ``asyncio.run``
-        on an ``async def`` holding its body (sqla_commands)."""
-        return combined.commands if combined is not None and combined.converting else ()
-
-    @classmethod
-    def analyse(cls, program: Program) -> None:
-        """Closure or nothing, over the whole program: every Session function the conversion
-        makes async must really become async. The await analysis (before this codemod in the
-        registry) keeps one sync when a caller cannot await it, e.g. it is handed to other code
-        as a value from a module this codemod's first pass never read; then the conversion is
-        refused (SQLA008 names the function and why) and, its seeds dropped, the await analysis
-        runs again (propagate.combine_all: analyses run to a fixed point)."""
-        combined = program.facts.get(cls.NAME)
-        if combined is None or not combined.converting:
-            return
-        stuck = []
-        for path, qualname in combined.seeds:
-            why = program.refused.get((path, qualname))
-            if why is None:
-                continue
-            definition = program.modules[path].defs[qualname]
-            stuck.append(
-                (
-                    path,
-                    Site(
-                        definition.line,
-                        1,
-                        CLOSURE,
-                        f"`{qualname}` would take the session's awaits but stays sync: "
-                        f"{why or 'a caller cannot await it'}",
-                    ),
-                )
-            )
-        converted: Set[Tuple[str, str]] = set()
-        stuck.extend(replaced(program, program.inputs.get(cls.NAME, {}), converted))
-        if converted and not stuck:
-            program.facts[cls.NAME] = dataclasses.replace(combined, doubles=frozenset(converted))
-        if not stuck:
-            return
-        program.facts[cls.NAME] = decide(
-            program.inputs[cls.NAME], program.root, combined.migrate, stuck, combined.driver
-        )
-        dropped = set(combined.seeds)
-        # Fewer seeds and entries: propagate.combine_all runs the await analysis again.
-        program.seeds = [seed for seed in program.seeds if seed not in dropped]
-        program.entries = program.entries - combined.commands
-
-    @classmethod
-    def wants(cls, source: bytes, path: str = "", project: Any = None) -> bool:
-        combined = project.get(cls.NAME) if project is not None else None
-        if combined is None or not combined.converting:
-            return False
-        return any(token in source for token in cls.NEEDS) or path in combined.files
-
-    @classmethod
-    def reports_unparsed(cls, path: str, project: Any) -> bool:
-        combined = project.get(cls.NAME) if project is not None else None
-        return combined is not None and bool((combined.reports or {}).get(path))
-
-    @classmethod
-    def report_unparsed(cls, file: Any) -> None:
-        combined = file.project.get(cls.NAME)
-        for site in (combined.reports or {}).get(file.filename, ()) if combined is not None else ():
-            names = file.ignores.get(site.line, frozenset()) if file.ignores else frozenset()
-            if site.line in (file.ignores or {}) and (names is None or cls.NAME in names):
-                continue
-            file.diagnostics.append(
-                Diagnostic(
-                    file.path, site.line, site.column, site.code, site.why, site.hint, cls.NAME
-                )
-            )
 
     # -- per file --------------------------------------------------------------------------------
 

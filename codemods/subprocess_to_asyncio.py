@@ -42,42 +42,21 @@ something else (ASYNC221). Left alone: sync code.
 
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
 from .base import GENEXP, Codemod, is_dotted_name
 from .emit import to_thread
+from .gate_tables import REPORTED_CREATE, REPORTED_RUN, RUNS, SPAWN
+from .gates import SubprocessToAsyncioGate
 
 CREATE_CODE = "ASYNC220"
 RUN_CODE = "ASYNC221"
 
-RUNS = frozenset(
-    {
-        "subprocess.run",
-        "subprocess.call",
-        "subprocess.check_call",
-        "subprocess.check_output",
-        "subprocess.getoutput",
-        "subprocess.getstatusoutput",
-        "os.system",
-    }
-)
-SPAWN = re.compile(r"os\.spawn[lv]p?e?$")
-REPORTED_CREATE = frozenset({"subprocess.Popen", "os.popen"})
-REPORTED_RUN = frozenset({"os.posix_spawn", "os.posix_spawnp"})
 
-
-class SubprocessToAsyncio(Codemod):
-    NAME = "subprocess_to_asyncio"
+class SubprocessToAsyncio(SubprocessToAsyncioGate, Codemod):
     DESCRIPTION = (
         "subprocess.run/call/check_*/os.system in async code -> await asyncio.to_thread(...)"
     )
-    NEEDS = (b"subprocess", b"system", b"spawn", b"popen")
-    ASYNC_TARGETS = frozenset(
-        {"subprocess", *RUNS, *REPORTED_CREATE, *REPORTED_RUN}
-        | {f"os.spawn{kind}{p}{e}" for kind in "lv" for p in ("", "p") for e in ("", "e")}
-    )  # any import style
     CODES = {
         RUN_CODE: (
             "subprocess.run/call/check_call/check_output/getoutput, os.system and\n"

@@ -16,7 +16,9 @@ import httpx
 import pytest
 from asyncfix.cli import main
 from asyncfix.codemods.callgraph import collect_module
-from asyncfix.codemods.cpu_to_executor import Callee, combine_facts, scan
+from asyncfix.codemods.cpu_cost import scan
+from asyncfix.codemods.cpu_facts import Callee
+from asyncfix.codemods.cpu_proof import combine_facts
 from asyncfix.codemods.engine import Settings, transform_standalone
 from click.testing import CliRunner
 from conftest import check_noop, check_transformed, rewrite

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from asyncfix.codemods import engine, reduce, rewrite
+from asyncfix.codemods import engine, reduce, transform
 from asyncfix.codemods.engine import transform_standalone
 from conftest import DEFAULT_SETTINGS, GOLDEN
 
@@ -32,8 +32,8 @@ def test_big_file_with_one_sleep_is_rewritten_through_the_reduced_path(monkeypat
     parts.append("async def main():\n    time.sleep(1)\n")
     source = "\n".join(parts).encode()
     seen = []
-    original = rewrite._parse
-    monkeypatch.setattr(rewrite, "_parse", lambda data: seen.append(data) or original(data))
+    original = transform.parse
+    monkeypatch.setattr(transform, "parse", lambda data: seen.append(data) or original(data))
     outcome = transform_standalone(source, "big.py", DEFAULT_SETTINGS)
     # `import asyncio` takes the place isort gives it; the unused `import time` goes.
     assert outcome.new == source.replace(
@@ -153,7 +153,7 @@ def test_await_findings_are_reported_without_libcst(monkeypatch):
     def no_libcst(data):
         raise AssertionError("libcst parse")
 
-    monkeypatch.setattr(rewrite, "_parse", no_libcst)
+    monkeypatch.setattr(transform, "parse", no_libcst)
     outcome = transform_standalone(source, "m.py", DEFAULT_SETTINGS)
     assert outcome.new == source and outcome.diagnostics == expected.diagnostics
     ignored = source.replace(b"fetch(1)\n", b"fetch(1)  # asyncfix: ignore\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from asyncfix.cli import main
-from asyncfix.codemods import syntax
+from asyncfix.codemods import newer_text, syntax
 from asyncfix.codemods.engine import scan_source, transform_standalone
 from asyncfix.codemods.results import MODULE_FACTS
 from click.testing import CliRunner
@@ -94,7 +94,7 @@ def test_tstring_file_is_analysed_and_rewritten(tmp_path: Path):
     ],
 )
 def test_equivalent_text_keeps_every_kept_token_in_place(source: str, kept):
-    text, failed = syntax.equivalent_text(source.encode())
+    text, failed = newer_text.equivalent_text(source.encode())
     assert failed is None and text is not None
     tree = ast.parse(text)
     original = source.encode()
@@ -112,9 +112,9 @@ def test_equivalent_text_keeps_every_kept_token_in_place(source: str, kept):
 def test_file_nothing_parses_is_a_notice_not_a_failure(tmp_path: Path, monkeypatch):
     # libcst of this environment parses t-strings; an older one (or a newer construct) does
     # not: then the file is not analysed, and says why.
-    real = syntax.equivalent_text
+    real = newer_text.equivalent_text
     monkeypatch.setattr(
-        syntax,
+        newer_text,
         "equivalent_text",
         lambda source: (None, (6, 12, "unexpected")) if b't"' in source else real(source),
     )
