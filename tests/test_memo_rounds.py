@@ -10,7 +10,7 @@ import asyncfix.cli
 import libcst as cst
 import pytest
 from asyncfix import codemods as registry
-from asyncfix.codemods import cache
+from asyncfix.codemods import cache, gates
 from asyncfix.codemods.base import Codemod
 from asyncfix.codemods.phases import PHASES
 from test_cache import _rewritten, _run
@@ -38,6 +38,7 @@ class Stepper(Codemod):
 @pytest.fixture
 def with_stepper(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setitem(registry.BY_NAME, Stepper.NAME, Stepper)
+    monkeypatch.setitem(gates.GATE_BY_NAME, Stepper.NAME, Stepper)  # its first pass
     monkeypatch.setattr(asyncfix.cli, "NAMES", (*asyncfix.cli.NAMES, Stepper.NAME))
 
 
