@@ -12,28 +12,20 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 from .astwalk import (
     BUILTINS,
     Columns,
-    FastVisitor,
     annotation_type,
     dotted_text,
 )
 from .blocking_tables import BLOCKING_MARKER  # `# asyncfix: blocking` (blocking.py)
+from .callgraph_calls import CallSites
 from .program_facts import (
-    ASYNC_AWARE_SLOTS,
     AWAITED,
-    GENEXP,
-    HANDED,
-    HANDS_OFF,
     INTO_AWAITED,
-    NESTED,
-    PLAIN,
     RETURNED,
     STORED,
     TAKES_AWAITABLES,
-    CallSite,
     DefFacts,
     Import,
     ModuleFacts,
-    Reference,
     called,
 )
 
@@ -58,7 +50,7 @@ class _Frame:
     deferred: List[Tuple[int, str]] = field(default_factory=list)
 
 
-class _Collector(FastVisitor):
+class _Collector(CallSites):
     def __init__(self, path: str, source: bytes) -> None:
         self.facts = ModuleFacts(path)
         self.columns = Columns(source)
@@ -408,144 +400,8 @@ class _Collector(FastVisitor):
         self.facts.imports[entry.local] = (level, module if name or asname else entry.path, name)
         self.import_paths.setdefault(entry.local, set()).add(entry.path)
 
-    # -- calls and references
 
-    def _in_coroutine(self) -> bool:
-        frame = self.frames[-1]
-        return frame.kind == "def" and frame.is_async
-
-    def visit_Call(self, node: ast.Call) -> None:
-        name = dotted_text(node.func)
-        if self._in_coroutine():
-            if name:
-                self.async_names.update(name.split("."))
-                self.async_chains.add(name)
-            elif isinstance(node.func, ast.Attribute):  # Path(p).read_text()
-                self.async_names.add(node.func.attr)
-        last = name.rpartition(".")[2] if name else ""
-        if not last and isinstance(node.func, ast.Attribute):
-            last = node.func.attr
-        if last in TAKES_AWAITABLES:
-            for argument in [*node.args, *(k.value for k in node.keywords)]:
-                self.mark(argument, HANDED)
-                self.handled_name(argument)
-        for argument in (
-            [*node.args, *(k.value for k in node.keywords)] if last in HANDS_OFF else ()
-        ):
-            if isinstance(argument, ast.Starred):
-                argument = argument.value
-            if isinstance(argument, ast.Name):  # `coros.append(c)`: c may be awaited elsewhere
-                self.facts.passed.setdefault(self.owner(), set()).add(argument.id)
-        if last in ASYNC_AWARE_SLOTS:
-            for argument in [*node.args, *(k.value for k in node.keywords)]:
-                self.slot_args.add(id(argument))
-        if last in _MOCKERS and node.args:
-            target = node.args[0]
-            if isinstance(target, ast.Constant) and isinstance(target.value, str):
-                self.mocked.add(target.value)
-            elif dotted_text(target):
-                self.mocked.add(dotted_text(target))
-        self._record_call(node)
-        # The callee expression itself is not a reference to a function value.
-        if isinstance(node.func, ast.Attribute):
-            if not dotted_text(node.func):
-                self.visit(node.func.value)
-        elif not isinstance(node.func, ast.Name):
-            self.visit(node.func)
-        for argument in node.args:
-            self.visit(argument)
-        for keyword in node.keywords:
-            self.visit(keyword.value)
-
-    def _record_call(self, node: ast.Call) -> None:
-        func = node.func
-        target = dotted_text(func)
-        instance_of = ""
-        if isinstance(func, ast.Attribute):
-            receiver = func.value
-            if isinstance(receiver, ast.Call):  # Service().method()
-                instance_of = dotted_text(receiver.func)
-                target = f"().{func.attr}"
-            elif isinstance(receiver, ast.Name) and receiver.id in self.frame.instances:
-                instance_of = self.frame.instances[receiver.id]
-            elif (
-                isinstance(receiver, ast.Attribute)
-                and isinstance(receiver.value, ast.Name)
-                and receiver.value.id == "self"
-            ):  # self.repo.get(): the type __init__ gave self.repo (resolved in build)
-                instance_of = f"self.{receiver.attr}"
-                target = f"().{func.attr}"
-        if not target:
-            return
-        context, stored = self.context.get(id(node), (PLAIN, ""))
-        if context in (PLAIN, STORED) and self.in_genexp:
-            context = GENEXP
-        elif context in (PLAIN, STORED) and self.comprehension_depth > 1:
-            context = NESTED
-        root = target.split(".")[0]
-        frame = self.frame
-        if frame.kind == "def" and root not in ("self", "cls") and not instance_of:
-            # a local variable of that name is not the module-level function: known at its end
-            frame.deferred.append((len(self.facts.calls), root))
-        self.facts.calls.append(
-            CallSite(
-                owner=self.owner(),
-                line=node.lineno,
-                target=target,
-                instance_of=instance_of,
-                span=self.columns.span(func),
-                context=context,
-                stored_as=stored,
-                main_guard=bool(self.main_guard),
-                statement=id(node) in self.statement_calls,
-                with_item=id(node) in self.with_items,
-                end_line=node.end_lineno or node.lineno,
-            )
-        )
-
-    def _reference(self, node: ast.AST) -> None:
-        target = dotted_text(node)
-        if not target:
-            return
-        instance_of = ""
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            instance_of = self.frame.instances.get(node.value.id, "")
-        self.facts.references.append(
-            Reference(
-                target=target,
-                instance_of=instance_of,
-                owner=self.owner(),
-                line=node.lineno,
-                column=self.columns.char(node.lineno, node.col_offset) + 1,
-                async_aware=id(node) in self.slot_args,
-            )
-        )
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if self._in_coroutine():
-            self.async_names.add(node.id)
-            self.async_chains.add(node.id)
-        if isinstance(node.ctx, ast.Load):
-            self._reference(node)
-        elif isinstance(node.ctx, ast.Store):
-            frame = self.body_frame()
-            if frame is not None:
-                frame.stores.add(node.id)
-
-    def visit_Attribute(self, node: ast.Attribute) -> None:
-        if self._in_coroutine():
-            dotted = dotted_text(node)
-            self.async_names.update(dotted.split(".") if dotted else (node.attr,))
-            if dotted:
-                self.async_chains.add(dotted)
-        if isinstance(node.ctx, ast.Load) and dotted_text(node):
-            self._reference(node)  # the whole chain is one reference
-        else:
-            self.visit(node.value)
-
-
-# Calls that replace a name for a test, and libraries that replace HTTP clients (ModuleFacts.mocked).
-_MOCKERS = frozenset({"patch", "setattr", "object"})
+# Libraries that replace HTTP clients (ModuleFacts.mocked).
 _MOCKING_LIBRARIES = frozenset({"responses", "requests_mock", "respx", "pytest_httpx"})
 
 

@@ -69,26 +69,26 @@ def test_first_pass_skips_only_files_with_nothing_to_do(path: Path, monkeypatch)
     """The precise first-pass checks only save work: with every codemod given every golden
     input (and the await machinery's findings reported through libcst), output and
     diagnostics are the same."""
-    from asyncfix.codemods import BY_NAME
+    from asyncfix.codemods.gates import GATE_BY_NAME  # the engine asks the gates
 
     source = path.read_bytes()
     precise = transform_standalone(source, path.name, DEFAULT_SETTINGS)
     for name in PRECISE:
-        monkeypatch.setattr(BY_NAME[name], "wants", classmethod(_always))
-    monkeypatch.setattr(BY_NAME["await_coroutines"], "wants", classmethod(_await_old))
+        monkeypatch.setattr(GATE_BY_NAME[name], "wants", classmethod(_always))
+    monkeypatch.setattr(GATE_BY_NAME["await_coroutines"], "wants", classmethod(_await_old))
     forced = transform_standalone(source, path.name, DEFAULT_SETTINGS)
     assert precise.new == forced.new
     assert precise.diagnostics == forced.diagnostics
 
 
 def _wanted(source: str) -> set:
-    from asyncfix.codemods import BY_NAME
+    from asyncfix.codemods.gates import GATE_BY_NAME
 
     data = source.encode()
     reason, facts = engine.scan_source(data, "m.py", DEFAULT_SETTINGS)
     assert reason is None
     project = engine.build_index({"m.py": facts}, DEFAULT_SETTINGS)
-    return {name for name in PRECISE if BY_NAME[name].wants(data, "m.py", project)}
+    return {name for name in PRECISE if GATE_BY_NAME[name].wants(data, "m.py", project)}
 
 
 @pytest.mark.parametrize(

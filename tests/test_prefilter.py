@@ -153,12 +153,13 @@ def test_the_prefilter_is_opt_in_and_never_with_migrate(monkeypatch):
 
 
 def _open_gates(monkeypatch) -> None:
-    from asyncfix.codemods import dependency_close
+    from asyncfix.codemods import fact_gates
 
     # dependency_close: the functions _plan acts on, judged on the ast (has_yield_site, and in
-    # the first pass yield_sites, which also asks for @contextmanager or a dependency)
-    monkeypatch.setattr(dependency_close, "has_yield_site", lambda tree: True)
-    monkeypatch.setattr(dependency_close, "yield_sites", lambda *args: (True, ()))
+    # the first pass yield_sites, which also asks for @contextmanager or a dependency), by its
+    # gate (fact_gates.DependencyCloseGate)
+    monkeypatch.setattr(fact_gates, "has_yield_site", lambda tree: True)
+    monkeypatch.setattr(fact_gates, "yield_sites", lambda *args: (True, ()))
 
 
 def _gated_same(paths: List[Path], root: Path, monkeypatch) -> None:
