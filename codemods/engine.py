@@ -165,8 +165,9 @@ def _rounds(
     # path -> the text whose facts the index has for it, when not as on disk (None: no facts)
     scanned: Dict[str, Optional[bytes]] = {}
     todo = list(good)
-    for _ in range(MAX_ROUNDS):
-        outputs = _rewrite_all(todo, current, settings, project, jobs, keys, first.disk)
+    for number in range(1, MAX_ROUNDS + 1):
+        PHASES["rounds"] = float(number)
+        outputs = _rewrite_all(todo, current, settings, project, jobs, keys, first.disk, number)
         if project is first.project:
             first.keep_seen()
         changed: Set[str] = set()
@@ -241,15 +242,15 @@ def _rewrite_all(
     jobs: int,
     keys: Optional[memo.Keys] = None,
     disk: Optional[kept_index.Disk] = None,
+    round_number: int = 1,
 ) -> List[FileResult]:
-    """One round's rewrite of ``todo`` (each file's text as the rounds so far made it, or as on
-    disk), in the order of ``todo``. With the cache on, a file whose inputs are those of a kept
-    rewrite (memo.py) is not rewritten again."""
+    """Round ``round_number``'s rewrite of ``todo`` (each file's text as the rounds so far made
+    it, or as on disk), in the order of ``todo``. With the cache on, a file whose inputs are
+    those of a kept rewrite of that round (memo.py) is not rewritten again."""
     if not settings.scan_cache or keys is None:
         items = [(file, current.get(file.path)) for file in todo]
         done = parallel_map(_process_in_worker, items, jobs, (settings, project), False)
         return [result for result, _ in done]
-    first = not current  # the first round: every file as on disk
     disk = disk or {}
     results: List[Optional[FileResult]] = []
     missing: List[Tuple[int, SourceFile, bytes, str]] = []
@@ -267,7 +268,7 @@ def _rewrite_all(
                     continue
                 source = read
             key = keys.of(file, source, sha)
-            results.append(memo.load(settings.scan_cache, file.path, key, first, keys))
+            results.append(memo.load(settings.scan_cache, file.path, key, round_number, keys))
             if results[-1] is None:
                 missing.append((len(results) - 1, file, source, key))
     finally:
@@ -281,7 +282,9 @@ def _rewrite_all(
     for (index, file, _, key), (result, taken) in zip(missing, outputs):
         results[index] = result
         if result.error != VANISHED:
-            memo.store(settings.scan_cache, file.path, key, first, result, keys.values(taken))
+            memo.store(
+                settings.scan_cache, file.path, key, round_number, result, keys.values(taken)
+            )
     PHASES["files rewritten"] = PHASES.get("files rewritten", 0.0) + len(missing)
     return [result for result in results if result is not None]
 

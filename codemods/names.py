@@ -60,13 +60,17 @@ class Resolver(ModuleFinder):
         super().__init__(modules, root)
         self.modules = modules
         self.resolved: Dict[Tuple[str, str, int], Optional[object]] = {}
+        self._directories: Dict[str, str] = {}  # importer -> its directory (every call asks)
 
     def dotted(self, full: str, importer: str, depth: int = 0) -> Optional[object]:
         """A DefKey, "lib:<name>" for a library coroutine, ("class", DefKey) for a project
         class, or None."""
         # The answer depends on the importer only through its directory (the nearest module of
         # a duplicated name): memoised on that, since most call sites repeat a few targets.
-        key = (full, os.path.dirname(importer), depth)
+        here = self._directories.get(importer)
+        if here is None:
+            here = self._directories[importer] = os.path.dirname(importer)
+        key = (full, here, depth)
         if key not in self.resolved:
             self.resolved[key] = self._dotted(full, importer, depth)
         return self.resolved[key]
