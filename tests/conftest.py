@@ -21,7 +21,7 @@ from asyncfix.codemods.formatting import black_mode
 _CACHE = tempfile.TemporaryDirectory(prefix="asyncfix-test-cache-")
 os.environ["ASYNCFIX_CACHE_DIR"] = _CACHE.name
 
-# The apps of tests/test_migrate.py are projects of their own: their suites run in a copy of each,
+# The apps of tests/test_migrate_<app>.py are projects of their own: their suites run in a copy of each,
 # never in ours.
 collect_ignore = ["migrate_apps"]
 
