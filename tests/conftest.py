@@ -21,7 +21,7 @@ from asyncfix.codemods.formatting import black_mode
 _CACHE = tempfile.TemporaryDirectory(prefix="asyncfix-test-cache-")
 os.environ["ASYNCFIX_CACHE_DIR"] = _CACHE.name
 
-# The apps of tests/test_migrate.py are projects of their own: their suites run in a copy of each,
+# The apps of tests/test_migrate_<app>.py are projects of their own: their suites run in a copy of each,
 # never in ours.
 collect_ignore = ["migrate_apps"]
 
@@ -75,6 +75,27 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     support = sys.modules.get("reliability_support")
     if output is not None and support is not None:
         output["reliability_counts"] = dict(support.COUNTS)
+
+
+# Files that run for minutes on one worker and share nothing between their tests (no module- or
+# session-scoped fixture of their own): their tests are dealt out one by one to whichever worker
+# is free. Every other file stays whole on one worker, as `--dist loadfile` keeps it.
+SPREAD = ("tests/test_prefilter.py",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadfile`, except that the tests of a SPREAD file are work units of their own."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return nodeid if path in SPREAD else path
+
+    return Scheduling(config, log)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -1,8 +1,8 @@
-"""What tests/test_migrate.py runs and reads: app copies, subprocesses, and static scans.
+"""What tests/test_migrate_<app>.py run and read: app copies, subprocesses, and static scans.
 
 The scans are ``ast`` walks with Python's import rules kept simple (module-level imports, no
 re-exports): enough for the apps of ``tests/migrate_apps/``, which are written to be read that
-way, and unit-tested in test_migrate.py.
+way, and unit-tested in test_migrate_support.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``asyncfix --apply --migrate`` on whole apps (issue 17): their own suites pass before and after.
+"""The cases of ``asyncfix --apply --migrate`` on whole apps (issue 17), one app per test file.
 
 Each directory under ``tests/migrate_apps/`` is a self-contained sync project in one of the
 shapes the issue names, with its own ``pyproject.toml`` and test suite (run as a real project
@@ -26,11 +26,17 @@ Per app, on copies in a temporary directory:
 - plain ``--apply`` (no ``--migrate``): the sync ``def`` functions of the app are left as they
   are (a sync route on a sync session is correct code), and the suite still passes.
 
-The harness's helpers live in ``tests/migrate_support.py``; its checks are unit-tested on small
-trees at the end of this module.
+The cases are written once, here; ``tests/test_migrate_<app>.py`` imports those that hold for
+its app and sets ``pytest_generate_tests = for_app(<app>)``. One file per app because every app
+runs its suite up to three times in subprocesses (minutes): pytest-xdist's ``--dist loadfile``
+keeps the tests of one file on one worker (so each app's copies, module-scoped fixtures, are
+built once) and spreads the files over the workers. The harness's helpers (copies,
+subprocesses, scans) live in ``tests/migrate_support.py``, unit-tested in
+``tests/test_migrate_support.py``.
 
-Tests marked ``xfail(strict=True)`` wait for the ``--migrate`` implementation: when a property
-starts to hold, the strict xfail fails, and the mark goes.
+Cases marked ``@until_built`` are ``xfail(strict=True)`` for an app not in ``BUILT`` (its shape
+waits for the ``--migrate`` implementation): when a property starts to hold, the strict xfail
+fails, and the app goes into ``BUILT``.
 """
 
 from __future__ import annotations
@@ -38,21 +44,18 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Callable, Tuple
 
 import pytest
 from migrate_support import (
     APPS,
-    REQUIREMENTS,
     App,
     async_defs,
     async_engines,
-    client_tests,
     copy_app,
     outcome,
     passed,
     postgres_unavailable,
-    requirements,
     run_asyncfix,
     run_python,
     run_suite,
@@ -65,9 +68,6 @@ pytest.importorskip("sqlalchemy", minversion="2")
 pytest.importorskip("aiosqlite")
 pytest.importorskip("greenlet")
 pytest.importorskip("fastapi")
-
-# Four apps, each run up to three times in a subprocess with asyncfix runs between: minutes.
-pytestmark = pytest.mark.slow
 
 NOT_BUILT = "--migrate not built for this shape yet"
 
@@ -94,8 +94,27 @@ BUILT: Tuple[App, ...] = (
 )  # shapes --migrate converts: their xfail marks are gone
 
 
-def _xfail(reason: str = NOT_BUILT):
-    return pytest.mark.xfail(strict=True, reason=reason)
+def until_built(case: Callable) -> Callable:
+    """A claim of ``--migrate`` that holds only once the app's shape is built (see BUILT)."""
+    case.until_built = True
+    return case
+
+
+def for_app(app: App) -> Callable[[pytest.Metafunc], None]:
+    """The ``pytest_generate_tests`` of an app's test file: every case there runs on ``app``.
+
+    Module-scoped, so the fixtures below (one copy per app and mode) are built once per file;
+    the test ids are ``case[<app name>]``.
+    """
+
+    def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+        if "app" not in metafunc.fixturenames:
+            return
+        waits = getattr(metafunc.function, "until_built", False) and app not in BUILT
+        marks = [pytest.mark.xfail(strict=True, reason=NOT_BUILT)] if waits else []
+        metafunc.parametrize("app", [pytest.param(app, id=app.name, marks=marks)], scope="module")
+
+    return pytest_generate_tests
 
 
 def _require(app: App) -> None:
@@ -112,16 +131,14 @@ def _require(app: App) -> None:
 
 
 @pytest.fixture(scope="module")
-def baseline(request, tmp_path_factory) -> Tuple[Path, subprocess.CompletedProcess]:
-    app = request.param
+def baseline(app: App, tmp_path_factory) -> Tuple[Path, subprocess.CompletedProcess]:
     _require(app)
     root = copy_app(app, tmp_path_factory.mktemp(f"baseline-{app.name}"))
     return root, run_suite(root)
 
 
 @pytest.fixture(scope="module")
-def migrated(request, tmp_path_factory) -> Tuple[Path, subprocess.CompletedProcess]:
-    app = request.param
+def migrated(app: App, tmp_path_factory) -> Tuple[Path, subprocess.CompletedProcess]:
     _require(app)
     root = copy_app(app, tmp_path_factory.mktemp(f"migrated-{app.name}"))
     process = run_asyncfix(root, "--apply", "--migrate")
@@ -130,8 +147,7 @@ def migrated(request, tmp_path_factory) -> Tuple[Path, subprocess.CompletedProce
 
 
 @pytest.fixture(scope="module")
-def plain(request, tmp_path_factory) -> Tuple[Path, subprocess.CompletedProcess]:
-    app = request.param
+def plain(app: App, tmp_path_factory) -> Tuple[Path, subprocess.CompletedProcess]:
     _require(app)
     root = copy_app(app, tmp_path_factory.mktemp(f"plain-{app.name}"))
     process = run_asyncfix(root, "--apply")
@@ -139,29 +155,16 @@ def plain(request, tmp_path_factory) -> Tuple[Path, subprocess.CompletedProcess]
     return root, process
 
 
-def _indirect(name: str, marks: Optional[Dict[str, Sequence]] = None, apps: Sequence[App] = ALL):
-    return pytest.mark.parametrize(
-        ("app", name),
-        [
-            pytest.param(app, app, id=app.name, marks=marks.get(app.name, ()) if marks else ())
-            for app in apps
-        ],
-        indirect=[name],
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # Baseline: the sync apps are what they claim to be
 
 
-@_indirect("baseline")
 def test_sync_app_suite_passes(app: App, baseline) -> None:
     root, process = baseline
     assert process.returncode == 0, outcome(process)
     assert passed(process) == app.tests, outcome(process)
 
 
-@_indirect("baseline")
 def test_scan_finds_the_sync_sqlalchemy_of_the_sync_app(app: App, baseline) -> None:
     root, _ = baseline
     found = sync_sqlalchemy_uses(root, app)
@@ -173,14 +176,13 @@ def test_scan_finds_the_sync_sqlalchemy_of_the_sync_app(app: App, baseline) -> N
 # --apply --migrate
 
 
-@_indirect("migrated")
 def test_migrate_exits_without_failures(app: App, migrated) -> None:
     _, process = migrated
     # 2 would mean a usage error or a file asyncfix failed on; 1: diagnostics are reported.
     assert process.returncode in (0, 1), outcome(process)
 
 
-@_indirect("migrated", {app.name: [_xfail()] for app in ALL if app not in BUILT})
+@until_built
 def test_migrated_app_suite_passes(app: App, migrated) -> None:
     root, _ = migrated
     # A suite passing on an app asyncfix left alone proves nothing.
@@ -191,13 +193,13 @@ def test_migrated_app_suite_passes(app: App, migrated) -> None:
     assert passed(process) == app.tests, outcome(process)
 
 
-@_indirect("migrated", {app.name: [_xfail()] for app in ALL if app not in BUILT})
+@until_built
 def test_migrate_leaves_no_sync_session_in_app_code(app: App, migrated) -> None:
     root, _ = migrated
     assert sync_sqlalchemy_uses(root, app) == []
 
 
-@_indirect("migrated", {app.name: [_xfail()] for app in ALL if app not in BUILT})
+@until_built
 def test_migrate_is_a_fixed_point(app: App, migrated, tmp_path: Path) -> None:
     first, _ = migrated
     root = tmp_path / app.name
@@ -239,10 +241,10 @@ finally:
 """
 
 
-@_indirect("migrated", apps=[POSTGRES])
 def test_migrated_cli_commands_run_one_after_another_on_asyncpg(
     app: App, migrated, tmp_path: Path
 ) -> None:
+    assert app is POSTGRES, "a case of tests/test_migrate_postgres_app.py only"
     pytest.importorskip("asyncpg")
     first, _ = migrated
     root = tmp_path / app.name
@@ -259,7 +261,6 @@ def test_migrated_cli_commands_run_one_after_another_on_asyncpg(
 # Plain --apply: a sync route on a sync session is correct and stays
 
 
-@_indirect("plain")
 def test_plain_apply_keeps_sync_defs(app: App, plain) -> None:
     root, process = plain
     assert process.returncode in (0, 1), outcome(process)
@@ -269,8 +270,8 @@ def test_plain_apply_keeps_sync_defs(app: App, plain) -> None:
     assert changed == [], outcome(process)
 
 
-@_indirect("plain", apps=[app for app in ALL if app.blocking])
 def test_plain_apply_fixes_or_reports_blocking_async_routes(app: App, plain) -> None:
+    assert app.blocking, "a case of the apps that name blocking async routes only"
     root, process = plain
     before = async_defs(APPS / app.name, app)
     after = async_defs(root, app)
@@ -290,134 +291,7 @@ def test_plain_apply_fixes_or_reports_blocking_async_routes(app: App, plain) -> 
     assert left == [], outcome(process)
 
 
-@_indirect("plain")
 def test_plain_apply_suite_passes(app: App, plain) -> None:
     root, _ = plain
     process = run_suite(root)
     assert process.returncode == 0, outcome(process)
-
-
-# --------------------------------------------------------------------------------------------
-# The harness's own checks, on small trees: they flag sync code and accept the async forms
-
-
-def _tree(root: Path, files: Dict[str, str]) -> Path:
-    for name, source in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(source)
-    return root
-
-
-SCAN_APP = App("scan", code=("app",), tests=0, drivers=())
-
-
-def test_scan_flags_every_sync_form(tmp_path: Path) -> None:
-    root = _tree(
-        tmp_path,
-        {
-            "app/db.py": (
-                "import sqlalchemy as sa\n"
-                "from sqlalchemy.orm import Session as S, sessionmaker\n"
-                "from sqlmodel import Session\n"
-                "engine = sa.create_engine('sqlite://')\n"
-                "Local = sessionmaker(bind=engine)\n"
-                "def get(db: S):\n"
-                "    q = db.query(int)\n"
-                "    with Session(engine) as s:\n"
-                "        return q\n"
-            )
-        },
-    )
-    assert sync_sqlalchemy_uses(root, SCAN_APP) == [
-        "app/db.py:4: sync sa.create_engine(",
-        "app/db.py:5: sessionmaker( of sync Session",
-        "app/db.py:6: sync session class S",
-        "app/db.py:7: db.query( (no AsyncSession.query)",
-        "app/db.py:8: sync session class Session",
-    ]
-    assert async_engines(root, SCAN_APP) == []
-
-
-def test_scan_accepts_the_async_forms_scripts_and_tests(tmp_path: Path) -> None:
-    root = _tree(
-        tmp_path,
-        {
-            "app/db.py": (
-                "from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine\n"
-                "from sqlalchemy.orm import sessionmaker\n"
-                "from sqlmodel.ext.asyncio.session import AsyncSession as SQLModelAsyncSession\n"
-                "engine = create_async_engine('sqlite+aiosqlite://')\n"
-                "Local = sessionmaker(bind=engine, class_=AsyncSession)\n"
-                "async def get(db: SQLModelAsyncSession):\n"
-                "    return await db.exec(1)\n"
-            ),
-            "app/prestart.py": (
-                "from sqlmodel import Session, create_engine\n"
-                "def main():\n"
-                "    with Session(create_engine('sqlite://')):\n"
-                "        pass\n"
-                "if __name__ == '__main__':\n"
-                "    main()\n"
-            ),
-            "app/alembic/env.py": "from sqlalchemy import create_engine\ncreate_engine('x')\n",
-            "tests/test_db.py": "from sqlalchemy.orm import Session\nSession()\n",
-        },
-    )
-    assert sync_sqlalchemy_uses(root, SCAN_APP) == []
-    assert async_engines(root, SCAN_APP) == ["app/db.py:4"]
-
-
-def test_sync_defs_and_client_tests_by_kind(tmp_path: Path) -> None:
-    root = _tree(
-        tmp_path,
-        {
-            "app/main.py": (
-                "def route():\n    def inner(): pass\n"
-                "async def handler():\n    def helper(): pass\n"
-                "class Repo:\n    def get(self): pass\n"
-            ),
-            "tests/test_api.py": (
-                "def test_sync(client):\n    pass\n"
-                "async def test_async(client):\n    pass\n"
-                "async def test_awaits(client, db):\n    def f(): pass\n    await db.get(1)\n"
-                "def test_other():\n    pass\n"
-            ),
-        },
-    )
-    assert sorted(sync_defs(root, SCAN_APP)) == [
-        "app/main.py:Repo.get",
-        "app/main.py:handler.helper",
-        "app/main.py:route",
-        "app/main.py:route.inner",
-    ]
-    assert client_tests(root, "def") == ["tests/test_api.py:test_sync"]
-    assert client_tests(root, "async def") == [
-        "tests/test_api.py:test_async",
-        "tests/test_api.py:test_awaits",
-    ]
-    assert client_tests(root, "needless async") == ["tests/test_api.py:test_async"]
-
-
-@pytest.mark.parametrize(
-    ("last_line", "count"),
-    [
-        ("8 passed, 1 warning in 6.66s", 8),
-        ("7 passed, 1 skipped in 1.0s", -1),
-        ("1 failed, 7 passed in 1.0s", -1),
-        ("no tests ran in 0.01s", -1),
-    ],
-)
-def test_passed_counts_only_a_clean_run(last_line: str, count: int) -> None:
-    process = subprocess.CompletedProcess([], 0, stdout=f"....\n{last_line}\n", stderr="")
-    assert passed(process) == count
-
-
-def test_requirements_read_from_the_summary() -> None:
-    stderr = (
-        "asyncfix: 9 files scanned, 5 rewritten, 4 unchanged, 0 failed; 0 diagnostics\n"
-        f"{REQUIREMENTS}aiosqlite, greenlet\n"
-    )
-    process = subprocess.CompletedProcess([], 0, stdout="", stderr=stderr)
-    assert requirements(process) == ["aiosqlite", "greenlet"]
-    assert requirements(subprocess.CompletedProcess([], 0, stdout="", stderr="")) == []

@@ -1,0 +1,28 @@
+"""``asyncfix --apply --migrate`` and plain ``--apply`` on ``tests/migrate_apps/postgres_app``.
+
+The cases are in ``tests/migrate_helpers.py`` (its docstring says what each checks); this file
+runs those that hold for this app, so pytest-xdist runs each app on a worker of its own.
+"""
+
+import pytest
+from migrate_helpers import (  # noqa: F401 (fixtures and cases collected here)
+    POSTGRES,
+    baseline,
+    for_app,
+    migrated,
+    plain,
+    test_migrate_exits_without_failures,
+    test_migrate_is_a_fixed_point,
+    test_migrate_leaves_no_sync_session_in_app_code,
+    test_migrated_app_suite_passes,
+    test_migrated_cli_commands_run_one_after_another_on_asyncpg,
+    test_plain_apply_keeps_sync_defs,
+    test_plain_apply_suite_passes,
+    test_scan_finds_the_sync_sqlalchemy_of_the_sync_app,
+    test_sync_app_suite_passes,
+)
+
+# The app's suite runs up to three times in a subprocess, with asyncfix runs between: minutes.
+pytestmark = pytest.mark.slow
+
+pytest_generate_tests = for_app(POSTGRES)
