@@ -20,6 +20,7 @@ import pytest
 import yaml
 from asyncfix import codemods as registry
 from asyncfix.cli import main
+from asyncfix.codemods import gates
 from asyncfix.codemods.base import Codemod, Diagnostic
 from asyncfix.codemods.engine import FileResult
 from asyncfix.documents import _lines, deleted_region, line_edits, render_github
@@ -426,6 +427,7 @@ class NeedsPackages(Codemod):
 @pytest.fixture
 def with_test_codemod(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setitem(registry.BY_NAME, NeedsPackages.NAME, NeedsPackages)
+    monkeypatch.setitem(gates.GATE_BY_NAME, NeedsPackages.NAME, NeedsPackages)  # its first pass
     monkeypatch.setattr(asyncfix.cli, "NAMES", (*asyncfix.cli.NAMES, NeedsPackages.NAME))
 
 
