@@ -7,7 +7,7 @@ runs the first pass and the gates with :data:`GATES` alone.
 
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, Optional, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, Optional, Set, Tuple
 
 from . import native
 from .blocking import DEMOTE_CODEMOD, OFFLOAD_CODEMOD, BlockingPlan, plan_once
@@ -32,6 +32,26 @@ from .gate_tables import (
 )
 from .program_facts import Program, ProjectIndex, qualified
 from .propagate import build
+
+
+def _report(file: FileContext, findings: Iterable[Any], name: str) -> None:
+    """The index's findings for this file as diagnostics of codemod ``name``, except those an
+    opt-out comment on their line silences."""
+    for finding in findings:
+        names = file.ignores.get(finding.line, frozenset())
+        if names is None or name in names:
+            continue
+        file.diagnostics.append(
+            Diagnostic(
+                file.path,
+                finding.line,
+                finding.column,
+                finding.code,
+                finding.message,
+                finding.hint,
+                name,
+            )
+        )
 
 
 class AwaitCoroutinesGate(FirstPass):
@@ -98,21 +118,7 @@ class AwaitCoroutinesGate(FirstPass):
     @classmethod
     def _report(cls, file: FileContext) -> None:
         actions = file.project.actions.get(file.filename)
-        for finding in actions.findings if actions is not None else ():
-            names = file.ignores.get(finding.line, frozenset())
-            if names is None or cls.NAME in names:
-                continue
-            file.diagnostics.append(
-                Diagnostic(
-                    file.path,
-                    finding.line,
-                    finding.column,
-                    finding.code,
-                    finding.message,
-                    finding.hint,
-                    cls.NAME,
-                )
-            )
+        _report(file, actions.findings if actions is not None else (), cls.NAME)
 
 
 class SleepToAsyncioGate(FirstPass):
@@ -187,21 +193,7 @@ class OffloadToThreadGate(FirstPass):
     @classmethod
     def report_unparsed(cls, file: FileContext) -> None:
         plan: BlockingPlan = file.project.blocking
-        for finding in plan.findings.get(file.filename, ()):
-            names = file.ignores.get(finding.line, frozenset())
-            if names is None or cls.NAME in names:
-                continue
-            file.diagnostics.append(
-                Diagnostic(
-                    file.path,
-                    finding.line,
-                    finding.column,
-                    finding.code,
-                    finding.message,
-                    finding.hint,
-                    cls.NAME,
-                )
-            )
+        _report(file, plan.findings.get(file.filename, ()), cls.NAME)
 
     @classmethod
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
