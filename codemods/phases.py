@@ -21,6 +21,7 @@ def phase(name: str, started: float) -> float:
 def print_phases() -> None:
     if os.environ.get("ASYNCFIX_PHASES"):
         shown = (
-            f"{k} {v:.0f}" if k.startswith("files") or k == "rounds" else f"{k} {v:.2f} s" for k, v in PHASES.items()
+            f"{k} {v:.0f}" if k.startswith("files") or k == "rounds" else f"{k} {v:.2f} s"
+            for k, v in PHASES.items()
         )
         print("asyncfix phases: " + ", ".join(shown), file=sys.stderr)

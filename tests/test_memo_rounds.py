@@ -66,7 +66,9 @@ def test_a_three_round_run_keeps_every_round(tmp_path: Path, monkeypatch, with_s
     rewritten.clear()
     # a fact moved (a function added): the rounds' indexes are built again, the kept rewrites
     # of the files whose reads saw the same still hold
-    (project / "other.py").write_text((project / "other.py").read_text() + "\n\ndef g():\n    pass\n")
+    (project / "other.py").write_text(
+        (project / "other.py").read_text() + "\n\ndef g():\n    pass\n"
+    )
     moved = _run(project)
     assert rewritten == ["other.py"] and PHASES["files rewritten"] == 1
     monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cold"))
