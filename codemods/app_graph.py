@@ -24,7 +24,7 @@ rules (through :class:`~.names.Resolver`), never from guessed names.
 from __future__ import annotations
 
 import ast
-from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 from . import prefilter
 from .names import Resolver
@@ -99,6 +99,32 @@ def choose_host(
         if not (reach(graph, candidate) & (wanted - {candidate})):
             return candidate
     return None
+
+
+def role(project: Optional[Any], key: str, path: str) -> Optional[Role]:
+    """``path``'s role in the shared resource the index holds under ``key`` (the client's
+    requests_hosts.HOSTS_KEY, the pool's cpu_hosts.POOL_HOSTS_KEY); None without one."""
+    roles = project.get(key) if project is not None else None
+    return roles.get(path) if roles else None
+
+
+# The first passes of both resources ask about the same app module one after the other (the
+# scan runs every collector on one file before the next): one libcst read serves both.
+_LAST_APP: List[Any] = [None, None, ""]
+
+
+def app_module_state(tree: ast.Module, source: bytes, module: ModuleFacts) -> str:
+    """app_state.app_state for a module that makes a FastAPI app (libcst, imported only then);
+    "" for any other module."""
+    if not makes_app(tree, module):
+        return ""
+    if _LAST_APP[0] is source and _LAST_APP[1] is module:
+        return _LAST_APP[2]
+    from .app_state import app_state
+
+    state = app_state(source, module)
+    _LAST_APP[:] = [source, module, state]
+    return state
 
 
 def makes_app(tree: ast.Module, module: ModuleFacts) -> bool:

@@ -32,7 +32,7 @@ import ast
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, Optional
 
-from .app_graph import Role, assign_hosts, bound_otherwise, makes_app
+from .app_graph import Role, app_module_state, assign_hosts, bound_otherwise
 from .cpu_facts import KNOWN_HEAVY, PROCESS, THREAD
 from .cpu_proof import CpuFacts
 from .program_facts import ModuleFacts, Program
@@ -65,11 +65,7 @@ class PoolFacts:
 
 
 def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[PoolFacts]:
-    app = ""
-    if makes_app(tree, module):
-        from .app_state import app_state  # libcst: only for a module that makes an app
-
-        app = app_state(source, module)
+    app = app_module_state(tree, source, module)
     hosts = POOL_NAME in module.defs and CLOSE_POOL_NAME in module.defs
     closes = CLOSE_POOL_NAME in module.imports
     free = not any(name.encode() in source for name in (POOL_NAME, CLOSE_POOL_NAME)) and all(

@@ -21,6 +21,7 @@ import libcst as cst
 import libcst.helpers
 import libcst.matchers as m
 
+from . import app_graph
 from .app_graph import APP, HOST, PER_CALL, USER
 from .app_tokens import APP_EVENT_TOKENS
 from .cpu_facts import HELPER, PROCESS
@@ -35,7 +36,7 @@ class SharedPool:
         """The module's part in its pool (cpu_hosts.py's role, else a pool of its own):
         ``pool_name`` the function offloads call, ``helper_exists`` nothing to define here,
         ``helper_blocked`` no process pool in this module."""
-        role = (self.file.project.get(POOL_HOSTS_KEY) or {}).get(self.file.filename)
+        role = app_graph.role(self.file.project, POOL_HOSTS_KEY, self.file.filename)
         self.pool_name = HELPER
         self.pool_host = False  # defines process_pool() and close_process_pool()
         self.pool_import: Optional[str] = None  # the module process_pool comes from

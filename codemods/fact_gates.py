@@ -10,6 +10,7 @@ import dataclasses
 from typing import Any, Dict, Iterable, Mapping, Optional, Set, Tuple
 
 from . import cpu_hosts, requests_hosts, requests_mocks, syntax
+from .app_graph import role
 from .app_tokens import APP_EVENT_TOKENS
 from .cpu_cost import scan
 from .cpu_hosts import POOL_HOSTS_KEY, POOL_NAME
@@ -273,19 +274,14 @@ class RequestsToHttpxGate(FirstPass):
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
         return (
             cls._mock_sites(path, project)
-            or cls._role(path, project) is not None
+            or role(project, HOSTS_KEY, path) is not None
             or super().wants(source, path, project)
         )
-
-    @staticmethod
-    def _role(path: str, project: Optional[ProjectIndex]) -> Optional[tuple]:
-        roles = project.get(HOSTS_KEY) if project is not None else None
-        return roles.get(path) if roles else None
 
     @classmethod
     def reduction_tokens(cls, path: str, project: Optional[ProjectIndex]) -> Set[str]:
         tokens = super().reduction_tokens(path, project)
-        if cls._role(path, project) is not None:
+        if role(project, HOSTS_KEY, path) is not None:
             tokens |= {"lifespan", "http_client"}  # the app's lifespan, the shared client
         return tokens | {"patch"} if cls._mock_sites(path, project) else tokens
 
@@ -337,14 +333,9 @@ class CpuToExecutorGate(FirstPass):
         if roles:
             program.facts[POOL_HOSTS_KEY] = roles
 
-    @staticmethod
-    def _role(path: str, project: Optional[ProjectIndex]) -> Optional[tuple]:
-        roles = project.get(POOL_HOSTS_KEY) if project is not None else None
-        return roles.get(path) if roles else None
-
     @classmethod
     def wants(cls, source: bytes, path: str = "", project: Optional[ProjectIndex] = None) -> bool:
-        if cls._role(path, project) is not None:
+        if role(project, POOL_HOSTS_KEY, path) is not None:
             return True  # it holds, imports or closes the app's pool
         if b"async" not in source:
             return False
@@ -366,7 +357,7 @@ class CpuToExecutorGate(FirstPass):
     def reduction_tokens(cls, path: str, project: Optional[ProjectIndex]) -> Set[str]:
         tokens = super().reduction_tokens(path, project)
         tokens |= {"asyncfix: cpu-bound", "Pool", "get_event_loop", "multiprocessing"}
-        if cls._role(path, project) is not None:
+        if role(project, POOL_HOSTS_KEY, path) is not None:
             tokens |= {"lifespan", POOL_NAME}  # the app's lifespan, the shared pool
         facts = project.get(cls.NAME) if project is not None else None
         if isinstance(facts, CpuFacts):

@@ -64,6 +64,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
+from . import app_graph
 from .app_graph import APP, HOST, PER_CALL
 from .app_tokens import APP_EVENT_TOKENS
 from .emit import (
@@ -105,7 +106,7 @@ class SharedClient:
         self._close_import: Optional[str] = None  # ... and close_http_client, for the lifespan
         is_app = lambda func: self.imported_name(func) == "fastapi.FastAPI"  # noqa: E731
         site = find_lifespan_site(module.body, is_app)
-        role = (self.file.project.get(HOSTS_KEY) or {}).get(self.file.filename)
+        role = app_graph.role(self.file.project, HOSTS_KEY, self.file.filename)
         if role is not None:
             self._plan_role(module, role, site)
             return

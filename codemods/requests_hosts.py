@@ -25,7 +25,7 @@ import ast
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
-from .app_graph import Role, assign_hosts, bound_otherwise, makes_app
+from .app_graph import Role, app_module_state, assign_hosts, bound_otherwise
 from .program_facts import ModuleFacts, Program
 from .requests_tables import METHODS
 
@@ -115,11 +115,7 @@ def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[Cl
                 for inner in _own_body(node)
             ):
                 calls.append((node.lineno, node.name, isinstance(node, ast.AsyncFunctionDef)))
-    app = ""
-    if makes_app(tree, module):
-        from .app_state import app_state  # libcst: only for a module that makes an app
-
-        app = app_state(source, module)
+    app = app_module_state(tree, source, module)
     hosts = all(name in module.defs for name in (SHARED_NAME, CLOSE_NAME)) and (
         CLIENTS_NAME.encode() in source
     )
