@@ -11,7 +11,7 @@ from typing import Optional, Tuple
 
 import libcst as cst
 import libcst.matchers as m
-from libcst.metadata import FunctionScope, GlobalScope, ScopeProvider
+from libcst.metadata import BuiltinAssignment, FunctionScope, GlobalScope, ScopeProvider
 
 from .cpu_facts import (
     KNOWN_HEAVY,
@@ -167,8 +167,10 @@ class CpuCalls:
             return self._plain_value(expr.left, where) and self._plain_value(expr.right, where)
         if isinstance(expr, cst.Call):
             if isinstance(expr.func, cst.Name) and expr.func.value in PLAIN_RESULTS:
-                return self.get_metadata(ScopeProvider, expr.func, None) is not None and not any(
-                    True for _ in self.get_metadata(ScopeProvider, expr.func)[expr.func.value]
+                # the builtin itself (libcst's scopes list builtins as assignments too)
+                scope = self.get_metadata(ScopeProvider, expr.func, None)
+                return scope is not None and all(
+                    isinstance(a, BuiltinAssignment) for a in scope[expr.func.value]
                 )
             if m.matches(
                 expr.func,

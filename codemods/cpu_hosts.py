@@ -9,10 +9,10 @@ policy the HTTP client follows (app_graph.assign_hosts):
 
 * the *users*: modules with a coroutine (or a function the await analysis makes async) that
   calls something the rewrite sends to a process pool: a project function proven CPU-bound,
-  pure Python and picklable by reference, a declared one, ``multiprocessing.Pool``. This is a
-  superset of what the rewrite does (it also needs each argument to be plain data): a user
-  whose calls all end up on the thread pool imports nothing, and the host defines the pool
-  whatever its own calls became, so an import asyncfix adds always has its name;
+  pure Python and picklable by reference, a declared one, ``multiprocessing.Pool``, at a site
+  the rewrite takes (plain arguments, names free: cpu_sites.py). The same decision as the
+  rewrite's, so the host defines the pool only when a module calls it; where cpu_sites.py
+  cannot tell, it says no and the module keeps a pool of its own;
 * the *host*: a module that already holds the pool from an earlier run, else one of the users
   other than the app module that imports none of the other users nor the app module, with the
   names the pool needs free; it defines ``process_pool()`` and ``close_process_pool()``;
@@ -35,7 +35,8 @@ from typing import Dict, FrozenSet, List, Optional
 from .app_graph import Role, app_module_state, assign_hosts, bound_otherwise
 from .cpu_facts import KNOWN_HEAVY, PROCESS, THREAD
 from .cpu_proof import CpuFacts
-from .program_facts import ModuleFacts, Program
+from .cpu_sites import process_sites
+from .program_facts import ModuleFacts, Program, Span
 from .resolve import module_names
 
 POOL_HOSTS_KEY = "cpu_to_executor.hosts"  # ProjectIndex.facts: path -> Role (app_graph)
@@ -62,6 +63,7 @@ class PoolFacts:
     closes: bool = False  # imports close_process_pool (an earlier run wired it)
     hosts: bool = False  # defines process_pool and close_process_pool
     free: bool = False  # could host: the names the pool needs are free
+    sites: FrozenSet[Span] = frozenset()  # calls a process pool takes (cpu_sites.py)
 
 
 def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[PoolFacts]:
@@ -77,13 +79,15 @@ def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[Po
         free = False
     elif bound is None and b"ProcessPoolExecutor" in source:
         free = False
-    if not (app or hosts or closes or free):
+    sites = process_sites(tree, source, module) if module.calls else frozenset()
+    if not (app or hosts or closes or sites):
         return None
-    return PoolFacts(app=app, closes=closes, hosts=hosts, free=free)
+    return PoolFacts(app=app, closes=closes, hosts=hosts, free=free, sites=sites)
 
 
 def _offloads(program: Program, cpu: CpuFacts, path: str, call, configured: FrozenSet[str]) -> bool:
-    """Whether the rewrite may send this call (in a coroutine) to a process pool."""
+    """Whether the rewrite sends this call (in a coroutine, at a site it takes) to a process
+    pool."""
     mode = program.options.get("cpu_executor", "auto")
     target = program.resolver.call(path, call.owner, call.target, call.instance_of)
     if isinstance(target, tuple) and len(target) == 2 and target[0] != "class":
@@ -103,14 +107,16 @@ def _offloads(program: Program, cpu: CpuFacts, path: str, call, configured: Froz
     return mode == PROCESS and (full in KNOWN_HEAVY or full in configured)
 
 
-def pool_users(program: Program, cpu: CpuFacts) -> List[str]:
-    """The modules whose coroutines may send work to a process pool (a superset: the module
-    docstring)."""
+def pool_users(program: Program, cpu: CpuFacts, facts: Dict[str, PoolFacts]) -> List[str]:
+    """The modules whose coroutines send work to a process pool (the module docstring)."""
     if program.options.get("cpu_executor", "auto") == THREAD or program.resolver is None:
         return []
     configured = frozenset(program.options.get("cpu_bound", ()))
     users = []
     for path, module in sorted(program.modules.items()):
+        sites = facts[path].sites if path in facts else frozenset()
+        if not sites:
+            continue
         actions = program.actions.get(path)
         made = actions.make_async if actions is not None else frozenset()
         coroutines = {
@@ -119,7 +125,9 @@ def pool_users(program: Program, cpu: CpuFacts) -> List[str]:
             if found.is_async or (found.line, found.name) in made
         }
         if any(
-            call.owner in coroutines and _offloads(program, cpu, path, call, configured)
+            call.owner in coroutines
+            and call.span in sites
+            and _offloads(program, cpu, path, call, configured)
             for call in module.calls
         ):
             users.append(path)
@@ -134,7 +142,7 @@ def decide(program: Program, facts: Dict[str, PoolFacts]) -> Dict[str, Role]:
         return {}  # no app: nothing to share (and no call to resolve)
     return assign_hosts(
         program,
-        pool_users(program, cpu),
+        pool_users(program, cpu, facts),
         {path: found.app for path, found in facts.items()},
         existing=[path for path, found in facts.items() if found.hosts],
         free=[path for path, found in facts.items() if found.free],

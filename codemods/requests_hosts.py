@@ -6,7 +6,9 @@ from there: the app module imports the helper, so that import would be a cycle. 
 program (``RequestsToHttpx.analyse``), this module decides, per app:
 
 * the *users*: modules whose coroutines (or functions the await analysis makes async, as under
-  ``--migrate``) call ``requests.<method>(...)`` with nothing that keeps a client of its own;
+  ``--migrate``) call ``requests.<method>(...)`` with nothing that keeps a client of its own,
+  where the rewrite takes the call (its arguments map to httpx, not in a generator expression,
+  no opt-out, ``httpx`` free): a host always calls the client it defines;
 * the *host*: a module that already holds the client from an earlier run, else one of the users
   other than the app module, that imports none of the other users nor the app module (then no
   import asyncfix adds makes a cycle: app_graph.py), and has the names the client needs free;
@@ -27,15 +29,13 @@ from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .app_graph import Role, app_module_state, assign_hosts, bound_otherwise
 from .program_facts import ModuleFacts, Program
-from .requests_tables import METHODS
+from .requests_tables import API_POSITIONAL, METHODS, SAME
 
 HOSTS_KEY = "requests_to_httpx.hosts"  # ProjectIndex.facts: path -> Role
 SHARED_NAME = "http_client"
 CLIENTS_NAME = "_HTTP_CLIENTS"
 CLOSE_NAME = "close_http_client"
 HOST_NAMES = (SHARED_NAME, CLIENTS_NAME, CLOSE_NAME)
-# Keywords that give a call a client of its own (requests_clients.py) or keep it unrewritten.
-OWN_CLIENT = frozenset({"verify", "cert", "cookies", "proxies", "hooks"})
 
 # Above a client made per call, why it is not the app's (each fits 88 columns at the indent of
 # a nested function).
@@ -60,22 +60,47 @@ class ClientFacts:
     calls: Tuple[Tuple[int, str, bool], ...] = ()  # (def line, name, async) calling requests
 
 
-def _own_body(function: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of a function's body, not those of functions or classes nested in it."""
-    todo: List[ast.AST] = list(getattr(function, "body", []))
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+# The keywords requests_arguments.py maps to httpx one for one (checked in _rewritable).
+_MAPPED = frozenset({"url", "method", "data", "allow_redirects", *SAME})
+
+
+def _own_calls(function: ast.AST) -> Iterator[ast.Call]:
+    """The calls a function's own body makes that its coroutine would await: not those of
+    nested functions, classes or lambdas, of a generator expression, or of a comprehension in a
+    comprehension (the rewrite leaves those, RequestsToHttpx._plan_calls)."""
+    todo: List[Tuple[ast.AST, int]] = [(node, 0) for node in getattr(function, "body", [])]
     while todo:
-        node = todo.pop()
-        yield node
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        node, depth = todo.pop()
+        if isinstance(node, _SCOPES):
             continue
-        todo.extend(ast.iter_child_nodes(node))
+        if isinstance(node, ast.Call) and depth <= 1:
+            yield node
+        if isinstance(node, _COMPREHENSIONS):
+            inner = depth + (99 if isinstance(node, ast.GeneratorExp) else 1)
+            first = node.generators[0]
+            todo.append((first.iter, depth))  # evaluated by the enclosing scope
+            todo.extend(
+                (child, inner) for child in ast.iter_child_nodes(node) if child is not first
+            )
+            todo.extend(
+                (child, inner) for child in ast.iter_child_nodes(first) if child is not first.iter
+            )
+            continue
+        todo.extend((child, depth) for child in ast.iter_child_nodes(node))
 
 
 def _plain_request(call: ast.Call, imports: Mapping[str, Tuple[int, str, str]]) -> bool:
-    """``requests.get(...)`` (any import of it) with nothing that needs a client of its own."""
+    """``requests.get(...)`` (any import of it) with nothing that needs a client of its own,
+    in a shape requests_arguments.py maps to httpx (where that cannot be told from the ast,
+    no: the module then keeps a client per call, correct and unshared)."""
     func = call.func
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-        if imports.get(func.value.id) not in ((0, "requests", ""), (0, "requests.api", "")):
+        if imports.get(func.value.id) not in (
+            (0, "requests", ""),
+            (0, "requests.api", ""),
+        ):
             return False
         method = func.attr
     elif isinstance(func, ast.Name):
@@ -85,9 +110,45 @@ def _plain_request(call: ast.Call, imports: Mapping[str, Tuple[int, str, str]]) 
         method = bound[2]
     else:
         return False
-    return method in METHODS and all(
-        k.arg is not None and k.arg not in OWN_CLIENT for k in call.keywords
+    return method in METHODS and _rewritable(call, method)
+
+
+def _rewritable(call: ast.Call, method: str) -> bool:
+    """RequestsToHttpx._map_requests_args takes the arguments (or a stricter test)."""
+    names = API_POSITIONAL[method]
+    if len(call.args) > len(names) or any(isinstance(a, ast.Starred) for a in call.args):
+        return False
+    given = list(names[: len(call.args)])
+    values = list(call.args)
+    for keyword in call.keywords:
+        if keyword.arg is None or keyword.arg not in _MAPPED:
+            return False  # **kwargs, a client's own setting, stream=, proxies=, unknown
+        given.append(keyword.arg)
+        values.append(keyword.value)
+    for keyword, value in zip(given, values):
+        if keyword == "auth" and not isinstance(value, ast.Tuple):
+            return False  # maybe a requests.auth object
+        if keyword == "timeout" and isinstance(value, ast.Tuple) and len(value.elts) != 2:
+            return False
+        if keyword == "data" and isinstance(value, (ast.List, ast.Tuple)):
+            return False
+    return "url" in given
+
+
+def _httpx_free(module: ModuleFacts, tree: ast.Module) -> bool:
+    """``httpx`` unbound, or bound only by ``import httpx`` (else the rewrite leaves the calls)."""
+    return module.imports.get("httpx", (0, "httpx", "")) == (0, "httpx", "") and not (
+        bound_otherwise(tree, "httpx")
     )
+
+
+def _opted_out(call: ast.Call, module: ModuleFacts) -> bool:
+    for line in range(call.lineno, (call.end_lineno or call.lineno) + 1):
+        if line in module.opt_outs:
+            names = module.opt_outs[line]
+            if names is None or "requests_to_httpx" in names:
+                return True
+    return False
 
 
 def _can_host(tree: ast.Module, source: bytes, module: ModuleFacts) -> bool:
@@ -108,11 +169,11 @@ def _can_host(tree: ast.Module, source: bytes, module: ModuleFacts) -> bool:
 
 def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[ClientFacts]:
     calls = []
-    if b"requests" in source:
+    if b"requests" in source and _httpx_free(module, tree):
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
-                isinstance(inner, ast.Call) and _plain_request(inner, module.imports)
-                for inner in _own_body(node)
+                _plain_request(inner, module.imports) and not _opted_out(inner, module)
+                for inner in _own_calls(node)
             ):
                 calls.append((node.lineno, node.name, isinstance(node, ast.AsyncFunctionDef)))
     app = app_module_state(tree, source, module)

@@ -185,9 +185,9 @@ def test_a_module_where_process_pool_is_taken_keeps_its_own_and_the_app_still_cl
     assert "await close_process_pool()" in (tmp_path / "app.py").read_text()
 
 
-def test_a_predicted_user_whose_calls_go_to_threads_imports_nothing(tmp_path: Path):
-    """The first pass cannot see that an argument is not plain data; the rewrite sends that
-    call to the thread pool (CPU002), and the module imports no pool it does not use."""
+def test_a_module_whose_calls_go_to_threads_imports_nothing(tmp_path: Path):
+    """An argument that is not plain data sends the call to the thread pool (CPU002); the
+    first pass sees it too (cpu_sites.py), so the module is no user and imports no pool."""
     _write(
         tmp_path,
         {
@@ -243,3 +243,51 @@ def test_a_process_pool_imported_from_elsewhere_is_not_taken_for_the_apps(tmp_pa
     other = (tmp_path / "other.py").read_text()
     assert "from pools import process_pool\n" in other and "from helper import" not in other
     assert TAKEN_POOL in other and "_cpu_bound_executor(), crunch, n" in other
+
+
+def test_a_module_that_only_looks_like_a_user_gets_no_pool_and_the_app_runs(tmp_path: Path):
+    """The golden thread_bound_helper: analytics.py calls a CPU-bound function with a value that
+    is not plain data (the thread pool); the module a superset of the users would have made the
+    host (first in order) defines no pool, reports.py holds it, and the app RUN through its
+    lifespan answers as the sync code did, on one pool that its lifespan shuts down."""
+    sync, shared = tmp_path / "sync", tmp_path / "shared"
+    for root in (sync, shared):
+        root.mkdir()
+        for path in (GOLDEN / "thread_bound_helper.before").glob("*.py"):
+            (root / path.name).write_text(path.read_text())
+    _apply(shared)
+    analytics = (shared / "analytics.py").read_text()
+    assert "process_pool" not in analytics and "ProcessPoolExecutor" not in analytics
+    assert "def process_pool() -> ProcessPoolExecutor:" in (shared / "reports.py").read_text()
+
+    def run(root: Path) -> dict:
+        script = RUN.replace("/checksum/{n}", "/trend/{n}")
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(root)], capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.splitlines()[-1])
+
+    expected, after = run(sync), run(shared)
+    assert after["answers"] == expected["answers"]
+    assert (expected["pools"], after["pools"]) == (0, 1)
+    assert after["running"] > 0 and after["left"] == 0
+
+
+def test_an_app_whose_only_other_user_looks_like_one_gets_no_pool_at_all(tmp_path: Path):
+    """Before cpu_sites.py, the helper hosted a pool nobody called and the app's lifespan
+    closed it: dead code a reviewer rejects."""
+    _write(
+        tmp_path,
+        {
+            "helper.py": HEAVY + "\n\nasync def work(thing) -> int:\n    return crunch(thing)\n",
+            "app.py": "from fastapi import FastAPI\n\nimport helper\n\napp = FastAPI()\n",
+        },
+    )
+    _apply(tmp_path)
+    helper = (tmp_path / "helper.py").read_text()
+    assert "await asyncio.to_thread(crunch, thing)" in helper
+    assert "process_pool" not in helper and "ProcessPoolExecutor" not in helper
+    assert (tmp_path / "app.py").read_text() == (
+        "from fastapi import FastAPI\n\nimport helper\n\napp = FastAPI()\n"
+    )

@@ -1,0 +1,12 @@
+import asyncio
+
+
+def moving_total(params) -> int:
+    total = 0
+    for i in range(400_000):
+        total = (total + i * params["seed"]) % 1_000_003
+    return total
+
+
+async def trend(params) -> dict:
+    return {"trend": await asyncio.to_thread(moving_total, params)}
