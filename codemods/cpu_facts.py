@@ -61,6 +61,10 @@ KNOWN_HEAVY_METHODS: Mapping[Tuple[str, str], bool] = {
     # argon2-cffi's PasswordHasher: argon2id with memory/time cost, C code via cffi.
     ("argon2.PasswordHasher", "hash"): True,
     ("argon2.PasswordHasher", "verify"): True,
+    # pwdlib's PasswordHash (FastAPI's docs and full-stack template): argon2-cffi or bcrypt.
+    ("pwdlib.PasswordHash", "hash"): True,
+    ("pwdlib.PasswordHash", "verify"): True,
+    ("pwdlib.PasswordHash", "verify_and_update"): True,
 }
 
 # A loop (or nest of loops) over constant ranges of at least this many iterations is heavy: at

@@ -4,7 +4,7 @@ down. When other modules of the app offload too, the app's one pool lives in one
 instead (cpu_hosts.py decides which over the whole program; :meth:`SharedPool._plan_pool`
 applies its decision to a file)::
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def process_pool() -> ProcessPoolExecutor: ...      # the host
     async def close_process_pool() -> None: ...          # the host; the app's lifespan awaits it
     from app.services import process_pool                # every other module that offloads
@@ -27,6 +27,16 @@ from .app_tokens import APP_EVENT_TOKENS
 from .cpu_facts import HELPER, PROCESS
 from .cpu_hosts import CLOSE_POOL_NAME, POOL_HOSTS_KEY, POOL_NAME, TAKEN_POOL
 from .emit import LIFESPAN, LifespanSite, close_with_app, insert_helper, lifespan_site
+
+
+def _shutdown(pool: str) -> str:
+    """Shuts the pool ``pool()`` returns down, and only if a call made it: shutting down starts
+    nothing, and a later call makes a new one."""
+    return (
+        f"if {pool}.cache_info().currsize:\n"
+        f"    await asyncio.to_thread({pool}().shutdown)\n"
+        f"    {pool}.cache_clear()\n"
+    )
 
 
 class SharedPool:
@@ -115,8 +125,8 @@ class SharedPool:
                 + "\n"
             )
         helper = cst.parse_statement(
-            "@functools.lru_cache(maxsize=None)\n"
-            f"def {HELPER}():\n"
+            "@functools.cache\n"
+            f"def {HELPER}() -> ProcessPoolExecutor:\n"
             '    """The process pool for this module\'s CPU-bound calls (added by asyncfix).\n'
             "\n"
             "    Created once, on first use: importing the module starts no process and leaves the\n"
@@ -134,10 +144,7 @@ class SharedPool:
             self.add_needed_import("asyncio")
             if app.function is None:
                 self.add_needed_import("contextlib", "asynccontextmanager")
-            shutdown = [
-                cst.parse_statement(f"await asyncio.to_thread({HELPER}().shutdown)\n"),
-                cst.parse_statement(f"{HELPER}.cache_clear()\n"),
-            ]
+            shutdown = [cst.parse_statement(_shutdown(HELPER))]
             close_with_app(body, app, shutdown)
         insert_helper(body, helper)
         return updated.with_changes(body=body)
@@ -189,14 +196,13 @@ class SharedPool:
             cst.parse_statement(
                 f"async def {CLOSE_POOL_NAME}() -> None:\n"
                 '    """Shuts the app\'s process pool down (the app\'s lifespan calls this)."""\n'
-                f"    await asyncio.to_thread({POOL_NAME}().shutdown)\n"
-                f"    {POOL_NAME}.cache_clear()\n"
+                + textwrap.indent(_shutdown(POOL_NAME), "    ")
             ),
         )
         insert_helper(
             body,
             cst.parse_statement(
-                "@functools.lru_cache(maxsize=None)\n"
+                "@functools.cache\n"
                 f"def {POOL_NAME}() -> ProcessPoolExecutor:\n"
                 '    """The app\'s process pool (added by asyncfix): one for all its modules.\n'
                 "\n"

@@ -240,8 +240,8 @@ def test_gil_releasing_evidence_and_marker():
 # -- rewrites ------------------------------------------------------------------------------------
 
 HELPER = (
-    "@functools.lru_cache(maxsize=None)\n"
-    "def _cpu_bound_executor():\n"
+    "@functools.cache\n"
+    "def _cpu_bound_executor() -> ProcessPoolExecutor:\n"
     '    """The process pool for this module\'s CPU-bound calls (added by asyncfix).\n'
     "\n"
     "    Created once, on first use: importing the module starts no process and leaves the\n"
@@ -909,7 +909,30 @@ def test_the_app_gains_its_lifespan_in_its_own_layout(app: str, expected: str):
         "@asynccontextmanager\nasync def lifespan(app: FastAPI):\n"
         '    """Closes the app\'s shared resources (added by asyncfix) when the app stops."""\n'
         "    yield\n"
-        "    await asyncio.to_thread(_cpu_bound_executor().shutdown)\n    _cpu_bound_executor.cache_clear()\n\n\n"
-        + expected
+        "    if _cpu_bound_executor.cache_info().currsize:\n"
+        "        await asyncio.to_thread(_cpu_bound_executor().shutdown)\n"
+        "        _cpu_bound_executor.cache_clear()\n\n\n" + expected
     ) in out
     check_noop(out, select=["cpu_to_executor"], fmt=False)
+
+
+def test_pwdlib_hashing_goes_to_a_thread_through_the_project_function_too(tmp_path: Path):
+    """pwdlib (FastAPI's docs, the full-stack template): under --migrate the template's
+    create_user became a coroutine that hashed on the event loop."""
+    (tmp_path / "security.py").write_text(
+        "from pwdlib import PasswordHash\nfrom pwdlib.hashers.argon2 import Argon2Hasher\n\n"
+        "password_hash = PasswordHash((Argon2Hasher(),))\n\n\n"
+        "def get_password_hash(password: str) -> str:\n    return password_hash.hash(password)\n"
+    )
+    (tmp_path / "routes.py").write_text(
+        "from security import get_password_hash, password_hash\n\n\n"
+        "async def create(password: str, stored: str):\n"
+        "    return get_password_hash(password), password_hash.verify(password, stored)\n"
+    )
+    result = CliRunner().invoke(
+        main, ["--select", "cpu_to_executor", "--apply", "-j", "1", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    routes = "".join((tmp_path / "routes.py").read_text().split())
+    assert "awaitasyncio.to_thread(get_password_hash,password)" in routes
+    assert "awaitasyncio.to_thread(password_hash.verify,password,stored)" in routes

@@ -11,8 +11,8 @@ import httpx
 from fastapi import FastAPI
 
 
-@functools.lru_cache(maxsize=None)
-def _cpu_bound_executor():
+@functools.cache
+def _cpu_bound_executor() -> ProcessPoolExecutor:
     """The process pool for this module's CPU-bound calls (added by asyncfix).
 
     Created once, on first use: importing the module starts no process and leaves the
@@ -54,8 +54,9 @@ async def lifespan(app: FastAPI):
     app.state.ready = False
     if asyncio.get_running_loop() in _HTTP_CLIENTS:
         await _HTTP_CLIENTS.pop(asyncio.get_running_loop()).aclose()
-    await asyncio.to_thread(_cpu_bound_executor().shutdown)
-    _cpu_bound_executor.cache_clear()
+    if _cpu_bound_executor.cache_info().currsize:
+        await asyncio.to_thread(_cpu_bound_executor().shutdown)
+        _cpu_bound_executor.cache_clear()
 
 
 app = FastAPI(lifespan=lifespan)

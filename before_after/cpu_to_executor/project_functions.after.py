@@ -8,8 +8,8 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 
-@functools.lru_cache(maxsize=None)
-def _cpu_bound_executor():
+@functools.cache
+def _cpu_bound_executor() -> ProcessPoolExecutor:
     """The process pool for this module's CPU-bound calls (added by asyncfix).
 
     Created once, on first use: importing the module starts no process and leaves the

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 
-@functools.lru_cache(maxsize=None)
-def _cpu_bound_executor():
+@functools.cache
+def _cpu_bound_executor() -> ProcessPoolExecutor:
     """The process pool for this module's CPU-bound calls (added by asyncfix).
 
     Created once, on first use: importing the module starts no process and leaves the
@@ -24,8 +24,9 @@ def _cpu_bound_executor():
 async def lifespan(app: FastAPI):
     """Closes the app's shared resources (added by asyncfix) when the app stops."""
     yield
-    await asyncio.to_thread(_cpu_bound_executor().shutdown)
-    _cpu_bound_executor.cache_clear()
+    if _cpu_bound_executor.cache_info().currsize:
+        await asyncio.to_thread(_cpu_bound_executor().shutdown)
+        _cpu_bound_executor.cache_clear()
 
 
 app = FastAPI(lifespan=lifespan)

@@ -3,7 +3,7 @@ import functools
 from concurrent.futures import ProcessPoolExecutor
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def process_pool() -> ProcessPoolExecutor:
     """The app's process pool (added by asyncfix): one for all its modules.
 
@@ -16,8 +16,9 @@ def process_pool() -> ProcessPoolExecutor:
 
 async def close_process_pool() -> None:
     """Shuts the app's process pool down (the app's lifespan calls this)."""
-    await asyncio.to_thread(process_pool().shutdown)
-    process_pool.cache_clear()
+    if process_pool.cache_info().currsize:
+        await asyncio.to_thread(process_pool().shutdown)
+        process_pool.cache_clear()
 
 
 def histogram(seed: int) -> list:

@@ -4,8 +4,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 
 # A pool of this module's own: two apps import it; neither shuts a shared one down.
-@functools.lru_cache(maxsize=None)
-def _cpu_bound_executor():
+@functools.cache
+def _cpu_bound_executor() -> ProcessPoolExecutor:
     """The process pool for this module's CPU-bound calls (added by asyncfix).
 
     Created once, on first use: importing the module starts no process and leaves the

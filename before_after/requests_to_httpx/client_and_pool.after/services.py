@@ -7,7 +7,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import httpx
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def process_pool() -> ProcessPoolExecutor:
     """The app's process pool (added by asyncfix): one for all its modules.
 
@@ -20,8 +20,9 @@ def process_pool() -> ProcessPoolExecutor:
 
 async def close_process_pool() -> None:
     """Shuts the app's process pool down (the app's lifespan calls this)."""
-    await asyncio.to_thread(process_pool().shutdown)
-    process_pool.cache_clear()
+    if process_pool.cache_info().currsize:
+        await asyncio.to_thread(process_pool().shutdown)
+        process_pool.cache_clear()
 
 
 # The app's HTTP clients (added by asyncfix): event loop -> client, see http_client().
