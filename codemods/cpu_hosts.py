@@ -36,7 +36,7 @@ from .app_graph import Role, app_module_state, assign_hosts, bound_otherwise
 from .cpu_facts import KNOWN_HEAVY, PROCESS, THREAD
 from .cpu_proof import CpuFacts
 from .cpu_sites import process_sites
-from .program_facts import ModuleFacts, Program, Span
+from .program_facts import ModuleFacts, Program
 from .resolve import module_names
 
 POOL_HOSTS_KEY = "cpu_to_executor.hosts"  # ProjectIndex.facts: path -> Role (app_graph)
@@ -63,7 +63,6 @@ class PoolFacts:
     closes: bool = False  # imports close_process_pool (an earlier run wired it)
     hosts: bool = False  # defines process_pool and close_process_pool
     free: bool = False  # could host: the names the pool needs are free
-    sites: FrozenSet[Span] = frozenset()  # calls a process pool takes (cpu_sites.py)
 
 
 def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[PoolFacts]:
@@ -79,10 +78,9 @@ def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[Po
         free = False
     elif bound is None and b"ProcessPoolExecutor" in source:
         free = False
-    sites = process_sites(tree, source, module) if module.calls else frozenset()
-    if not (app or hosts or closes or sites):
+    if not (app or hosts or closes or free):
         return None
-    return PoolFacts(app=app, closes=closes, hosts=hosts, free=free, sites=sites)
+    return PoolFacts(app=app, closes=closes, hosts=hosts, free=free)
 
 
 def _offloads(program: Program, cpu: CpuFacts, path: str, call, configured: FrozenSet[str]) -> bool:
@@ -107,16 +105,24 @@ def _offloads(program: Program, cpu: CpuFacts, path: str, call, configured: Froz
     return mode == PROCESS and (full in KNOWN_HEAVY or full in configured)
 
 
-def pool_users(program: Program, cpu: CpuFacts, facts: Dict[str, PoolFacts]) -> List[str]:
+def _sites(path: str, module: ModuleFacts) -> FrozenSet:
+    """cpu_sites.process_sites of one file, read again: only for the few modules whose calls
+    a process pool may take (on every file of the first pass it cost ~3x the parse)."""
+    try:
+        with open(path, "rb") as file:
+            source = file.read()
+        return process_sites(ast.parse(source), source, module)
+    except (OSError, SyntaxError, ValueError):
+        return frozenset()  # no answer: no user (the module keeps a pool of its own)
+
+
+def pool_users(program: Program, cpu: CpuFacts) -> List[str]:
     """The modules whose coroutines send work to a process pool (the module docstring)."""
     if program.options.get("cpu_executor", "auto") == THREAD or program.resolver is None:
         return []
     configured = frozenset(program.options.get("cpu_bound", ()))
     users = []
     for path, module in sorted(program.modules.items()):
-        sites = facts[path].sites if path in facts else frozenset()
-        if not sites:
-            continue
         actions = program.actions.get(path)
         made = actions.make_async if actions is not None else frozenset()
         coroutines = {
@@ -124,13 +130,15 @@ def pool_users(program: Program, cpu: CpuFacts, facts: Dict[str, PoolFacts]) -> 
             for qualname, found in module.defs.items()
             if found.is_async or (found.line, found.name) in made
         }
-        if any(
-            call.owner in coroutines
-            and call.span in sites
-            and _offloads(program, cpu, path, call, configured)
+        offloads = [
+            call
             for call in module.calls
-        ):
-            users.append(path)
+            if call.owner in coroutines and _offloads(program, cpu, path, call, configured)
+        ]
+        if offloads:
+            sites = _sites(path, module)
+            if any(call.span in sites for call in offloads):
+                users.append(path)
     return users
 
 
@@ -142,7 +150,7 @@ def decide(program: Program, facts: Dict[str, PoolFacts]) -> Dict[str, Role]:
         return {}  # no app: nothing to share (and no call to resolve)
     return assign_hosts(
         program,
-        pool_users(program, cpu, facts),
+        pool_users(program, cpu),
         {path: found.app for path, found in facts.items()},
         existing=[path for path, found in facts.items() if found.hosts],
         free=[path for path, found in facts.items() if found.free],

@@ -169,13 +169,15 @@ def _can_host(tree: ast.Module, source: bytes, module: ModuleFacts) -> bool:
 
 def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[ClientFacts]:
     calls = []
-    if b"requests" in source and _httpx_free(module, tree):
+    if b"requests" in source:
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
                 _plain_request(inner, module.imports) and not _opted_out(inner, module)
                 for inner in _own_calls(node)
             ):
                 calls.append((node.lineno, node.name, isinstance(node, ast.AsyncFunctionDef)))
+        if calls and not _httpx_free(module, tree):  # (a whole walk: only when it matters)
+            calls = []
     app = app_module_state(tree, source, module)
     hosts = all(name in module.defs for name in (SHARED_NAME, CLOSE_NAME)) and (
         CLIENTS_NAME.encode() in source
