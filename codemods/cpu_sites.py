@@ -1,6 +1,7 @@
-"""Which call sites cpu_to_executor would send to a process pool, read from the ``ast`` (the
-first pass: no libcst), so that cpu_hosts.py names as users of the app's pool exactly the
-modules whose rewrite uses it.
+"""Which call sites cpu_to_executor would send to a process pool, read from the ``ast`` (no
+libcst: cpu_hosts.pool_users runs it in the whole-program analysis, only on the modules whose
+calls a process pool may take), so that the app's pool has as users exactly the modules whose
+rewrite calls it.
 
 The callee's side (proven CPU-bound, pure Python, picklable by reference) is the program's,
 cpu_hosts._offloads asks it. The site's side is here, the checks cpu_calls.py and cpu_pool.py
