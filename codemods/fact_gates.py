@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from typing import Any, Dict, Iterable, Mapping, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 
 from . import cpu_hosts, requests_hosts, requests_mocks, syntax
 from .app_graph import role
@@ -24,7 +24,7 @@ from .dependency_facts import (
     factory_facts,
     modules_of,
 )
-from .dependency_yields import has_yield_site, yield_sites
+from .dependency_yields import has_yield_site, releases_known, yield_sites
 from .diagnostic import Diagnostic
 from .first_pass import FirstPass
 from .gate_tables import (
@@ -59,8 +59,10 @@ class DependencyCloseGate(FirstPass):
         # on this tree, so libcst and a second ast.parse see only the files that have one.
         site: Dict[str, Any] = {}
         if b"yield" in source:
-            managed, functions = yield_sites(tree, source, module.imported)
-            site["site"] = (managed, functions) if managed or functions else None
+            lookups: List[str] = []
+            managed, functions = yield_sites(tree, source, module.imported, lookups)
+            found = managed or functions or lookups
+            site["site"] = (managed, functions, tuple(lookups)) if found else None
         has_classes = any(isinstance(statement, ast.ClassDef) for statement in tree.body)
         full = any(token in source for token in cls.FACT_TOKENS) or path.endswith("__init__.py")
         if not (has_classes or full):
@@ -105,11 +107,16 @@ class DependencyCloseGate(FirstPass):
         # it ran on it; else its ast decides here.
         known = project.get(cls.NAME) if project is not None else None
         if known and path in known.get("yield_scanned", ()):
-            managed, functions = known["yield_sites"].get(path, (False, ()))
-            return managed or any(
-                f"{module}.{qualname}" in known["dependencies"]
-                for module in modules_of(path, project.root)
-                for qualname in functions
+            managed, functions, lookups = known["yield_sites"].get(path, (False, (), ()))
+            return (
+                managed
+                or any(
+                    f"{module}.{qualname}" in known["dependencies"]
+                    for module in modules_of(path, project.root)
+                    for qualname in functions
+                )
+                or bool(lookups)
+                and releases_known(lookups, path, project.root, known)
             )
         try:
             tree = syntax.parse(source)
