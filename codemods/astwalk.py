@@ -99,6 +99,13 @@ def dotted_name(node: ast.AST) -> Optional[str]:
     return None
 
 
+def may_name(source: bytes, name: str) -> bool:
+    """Whether an identifier of ``source`` can be ``name`` (an ASCII name): its bytes occur, or
+    the source is not ASCII (Python reads identifiers NFKC-normalized: a fullwidth letter is
+    the ASCII one). False saves a walk of the tree looking for it."""
+    return name.encode() in source or not source.isascii()
+
+
 def dotted_text(node: ast.AST) -> str:
     return dotted_name(node) or ""
 

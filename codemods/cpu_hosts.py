@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, Optional
 
 from .app_graph import Role, app_module_state, assign_hosts, bound_otherwise
+from .astwalk import may_name
 from .cpu_facts import KNOWN_HEAVY, PROCESS, THREAD
 from .cpu_proof import CpuFacts
 from .program_facts import ModuleFacts, Program
@@ -69,7 +70,8 @@ def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[Po
     hosts = POOL_NAME in module.defs and CLOSE_POOL_NAME in module.defs
     closes = CLOSE_POOL_NAME in module.imports
     free = not any(name.encode() in source for name in (POOL_NAME, CLOSE_POOL_NAME)) and all(
-        module.imports.get(name, (0, name, "")) == (0, name, "") and not bound_otherwise(tree, name)
+        module.imports.get(name, (0, name, "")) == (0, name, "")
+        and not (may_name(source, name) and bound_otherwise(tree, name))
         for name in ("asyncio", "functools")
     )
     bound = module.imports.get("ProcessPoolExecutor")

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .app_graph import Role, app_module_state, assign_hosts, bound_otherwise
+from .astwalk import may_name
 from .program_facts import ModuleFacts, Program
 from .requests_tables import METHODS
 
@@ -95,7 +96,9 @@ def _can_host(tree: ast.Module, source: bytes, module: ModuleFacts) -> bool:
     if any(name.encode() in source for name in HOST_NAMES):
         return False
     for name in ("asyncio", "weakref"):
-        if module.imports.get(name, (0, name, "")) != (0, name, "") or bound_otherwise(tree, name):
+        if module.imports.get(name, (0, name, "")) != (0, name, ""):
+            return False
+        if may_name(source, name) and bound_otherwise(tree, name):
             return False
     for name in ("CookieJar", "DefaultCookiePolicy"):
         bound = module.imports.get(name)
