@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Tuple
+import re
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 from . import cpu_hosts, requests_hosts, requests_mocks, syntax
 from .app_graph import role
@@ -30,8 +31,9 @@ from .first_pass import FirstPass
 from .gate_tables import (
     CPU_ASYNC_TARGETS,
 )
-from .program_facts import ModuleFacts, Program, ProjectIndex, called
+from .program_facts import ModuleFacts, Program, ProjectIndex, called, qualified
 from .requests_hosts import HOSTS_KEY, ClientFacts
+from .requests_tables import METHODS as HTTP_METHODS
 from .requests_mocks import RequestsFacts
 from .sqla_closure import decide
 from .sqla_facts import CLOSURE, Site
@@ -242,8 +244,22 @@ class RequestsToHttpxGate(FirstPass):
     NAME = "requests_to_httpx"
     NEEDS = (b"requests", b"httpx", b"urlopen")
     LOCAL = True
-    # anything under these modules (any import style, module-level sessions included)
-    ASYNC_TARGETS = frozenset({"requests", "httpx", "urllib.request"})
+    # Anything under requests and urllib.request; of httpx, what the transform acts on in a
+    # coroutine: the sync Client (a `with`, a call, a module-level one: module-level sessions
+    # resolve to their constructor) and the module's request functions, not AsyncClient (any
+    # import style).
+    ASYNC_TARGETS = frozenset(
+        {"requests", "urllib.request", "httpx.Client", *(f"httpx.{m}" for m in HTTP_METHODS)}
+    )
+    # `app=` given to a call: httpx's (Async)Client(app=...) is rewritten wherever it stands
+    # (requests_sessions._plan_app) in a file that reaches the transform.
+    APP_KEYWORD = re.compile(rb"\bapp(?:\s|\\|#[^\n]*)*=(?!=)")
+
+    @classmethod
+    def in_coroutines(cls, names: FrozenSet[str], source: bytes) -> bool:
+        if super().in_coroutines(names, source):
+            return True
+        return qualified("httpx") in names and cls.APP_KEYWORD.search(source) is not None
 
     @classmethod
     def collect(

@@ -11,6 +11,9 @@ families fixed here, with the old, looser gate (opened by the patches below) as 
   libcst's own).
 - cpu_to_executor: of ``multiprocessing`` it acts on ``Pool`` only (cpu_pool.PoolRewrite);
   before, any multiprocessing name in a coroutine (black's ``Manager()``) sent the file.
+- requests_to_httpx: of httpx it acts in a coroutine on the sync ``Client`` and the request
+  functions, and anywhere on ``(Async)Client(app=...)``; before, any httpx name in a coroutine
+  (``httpx.AsyncClient()``, what an async app already uses) sent the file.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ from typing import List, Tuple
 
 import pytest
 from asyncfix.codemods import dependency_yields, engine, rewrite
-from asyncfix.codemods.fact_gates import CpuToExecutorGate
+from asyncfix.codemods.fact_gates import CpuToExecutorGate, RequestsToHttpxGate
+from asyncfix.codemods.first_pass import FirstPass
 from asyncfix.codemods.files import DEFAULT_EXCLUDES, discover
 from conftest import DEFAULT_SETTINGS, GOLDEN
 
 REALCODE = Path("/work/realcode")
 # The tokens without which neither change can matter to a file (a contextmanager decorator
 # needs its import, a multiprocessing name its import).
-TOKENS = (b"contextmanager", b"multiprocessing")
+TOKENS = (b"contextmanager", b"multiprocessing", b"httpx")
 
 
 def _open_gates(monkeypatch) -> None:
@@ -40,6 +44,10 @@ def _open_gates(monkeypatch) -> None:
     )
     targets = (CpuToExecutorGate.ASYNC_TARGETS - {"multiprocessing.Pool"}) | {"multiprocessing"}
     monkeypatch.setattr(CpuToExecutorGate, "ASYNC_TARGETS", targets)
+    targets = frozenset({"requests", "httpx", "urllib.request"})
+    monkeypatch.setattr(RequestsToHttpxGate, "ASYNC_TARGETS", targets)
+    plain = classmethod(FirstPass.in_coroutines.__func__)  # type: ignore[attr-defined]
+    monkeypatch.setattr(RequestsToHttpxGate, "in_coroutines", plain)
 
 
 def _run(paths: List[Path], root: Path, codemods=None) -> Tuple[list, list]:
@@ -114,6 +122,15 @@ IDLE_SHAPES = {
         "    lock = Manager().Lock()\n"
         "    return [loop.run_in_executor(executor, print, s, lock) for s in sources]\n"
     ),
+    "proxy.py": (
+        "import httpx\n\n\n"
+        "async def forward(url):\n"
+        "    client = httpx.AsyncClient()\n"
+        "    try:\n"
+        "        return (await client.get(url, timeout=httpx.Timeout(5.0))).json()\n"
+        "    finally:\n"
+        "        await client.aclose()\n"
+    ),
 }
 
 
@@ -154,16 +171,30 @@ def test_what_the_transforms_act_on_still_reaches_them(tmp_path: Path, monkeypat
         "def square(x):\n    return x * x\n\n\n"
         "async def squares(xs):\n    return pool.map(square, xs)\n"
     )
-    (results, idle), _ = _gated_and_opened(
-        [tmp_path], tmp_path, monkeypatch, ("dependency_close", "cpu_to_executor")
+    (tmp_path / "clients.py").write_text(
+        "import httpx\n\nclient = httpx.Client()\n\n\n"
+        "async def fetch(url):\n    return client.get(url)\n"
     )
+    (tmp_path / "test_app.py").write_text(
+        "import httpx\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        "def make_client():\n    return httpx.AsyncClient(app=app, base_url='http://t')\n\n\n"
+        "async def test_root():\n    async with make_client() as client:\n"
+        "        response = await client.get('/', timeout=httpx.Timeout(1.0))\n"
+        "        assert response.status_code == 404\n"
+    )
+    codemods = ("dependency_close", "cpu_to_executor", "requests_to_httpx")
+    (results, idle), _ = _gated_and_opened([tmp_path], tmp_path, monkeypatch, codemods)
     by_name = {Path(path).name: (diff, diagnostics) for path, _, _, diff, diagnostics in results}
     diff = by_name["managers.py"][0]
     for name in ("conn", "s", "h"):
         assert f"+    finally:\n+        {name}.close()" in diff
     assert diff.count("finally") == 3  # `plain` yields an unknown object: left alone
     assert [d.split(": ", 1)[1][:6] for d in by_name["pools.py"][1]] == ["CPU003"]
-    assert idle == []
+    assert [d.split(": ", 1)[1][:8] for d in by_name["clients.py"][1]] == ["ASYNC212"]
+    assert "transport=httpx.ASGITransport(app=app)" in by_name["test_app.py"][0]
+    # a changed file goes through once more, to confirm the fixed point: nothing else idles
+    changed = {path for path, status, _, _, _ in results if status == "changed"}
+    assert {path for path, _ in idle} <= changed
 
 
 def test_the_lookup_follows_the_project_facts():
