@@ -82,7 +82,12 @@ def _asyncfix(paths: List[str], jobs: int, cwd: str, env: dict, extra=()) -> tup
     if run.returncode not in (0, 1):
         sys.exit(f"asyncfix failed ({run.returncode}):\n{run.stderr[-2000:]}")
     phases = [line for line in run.stderr.splitlines() if line.startswith("asyncfix phases:")]
-    return wall, cpu, run, phases[-1][len("asyncfix phases: ") :] if phases else ""
+    shown = phases[-1][len("asyncfix phases: ") :] if phases else ""
+    # files that reached libcst and changed nothing (rewrite.IDLE, on stderr with the phases)
+    idle = sum(line.startswith("asyncfix: libcst, no change:") for line in run.stderr.splitlines())
+    if phases:
+        shown += f", files in libcst for nothing {idle}"
+    return wall, cpu, run, shown
 
 
 def _busy(count: int) -> list:
