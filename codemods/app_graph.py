@@ -146,19 +146,6 @@ def makes_app(tree: ast.Module, module: ModuleFacts) -> bool:
     return False
 
 
-def bound_otherwise(tree: ast.Module, name: str) -> bool:
-    """Whether ``name`` is bound by anything but an import somewhere in the module."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
-            return True
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if node.name == name:
-                return True
-        if isinstance(node, ast.arg) and node.arg == name:
-            return True
-    return False
-
-
 def _complete(program: Program, paths: Set[str]) -> bool:
     """Whether every module-level import of these modules that may be of the project resolves
     to a collected file. Without the prefilter every file is collected; with it, a module left

@@ -101,8 +101,7 @@ def dotted_name(node: ast.AST) -> Optional[str]:
 
 def binds_any(tree: ast.AST, names: Iterable[str]) -> bool:
     """Whether any of ``names`` is bound by anything but an import somewhere in the tree (a
-    name stored, a def or class, a parameter): app_graph.bound_otherwise for several names in
-    one walk."""
+    name stored, a def or class, a parameter), for several names in one walk."""
     wanted = frozenset(names)
     if not wanted:
         return False

@@ -139,7 +139,7 @@ def _rewritable(call: ast.Call, method: str) -> bool:
 def _httpx_free(module: ModuleFacts, tree: ast.Module) -> bool:
     """``httpx`` unbound, or bound only by ``import httpx`` (else the rewrite leaves the calls)."""
     return module.imports.get("httpx", (0, "httpx", "")) == (0, "httpx", "") and not (
-        bound_otherwise(tree, "httpx")
+        binds_any(tree, ["httpx"])
     )
 
 

@@ -27,7 +27,7 @@ from asyncfix.codemods import dependency_yields, engine, rewrite
 from asyncfix.codemods.fact_gates import CpuToExecutorGate, RequestsToHttpxGate
 from asyncfix.codemods.files import DEFAULT_EXCLUDES, discover
 from asyncfix.codemods.first_pass import FirstPass
-from conftest import DEFAULT_SETTINGS, GOLDEN
+from conftest import DEFAULT_SETTINGS
 
 REALCODE = Path("/work/realcode")
 # The tokens without which neither change can matter to a file (a contextmanager decorator
@@ -216,13 +216,11 @@ def test_the_lookup_follows_the_project_facts():
 
 
 def _projects() -> List[Tuple[str, List[Path]]]:
-    """Every golden project and real-code tree one of the two changes can matter to."""
+    """The real-code trees one of the two changes can matter to. The golden projects are not
+    here: tests/test_golden*.py already hold their output (diffs and diagnostics) byte for byte
+    under the gates as they are, which is the claim this makes (run both over every golden
+    project, this module took 7.5 min of CI)."""
     projects = []
-    for folder in sorted(GOLDEN.glob("*/*.before")):
-        projects.append((f"{folder.parent.name}/{folder.name}", [folder]))
-    for codemod in sorted(p for p in GOLDEN.iterdir() if p.is_dir()):
-        singles = sorted([*codemod.glob("*.before.py"), *codemod.glob("*.noop.py")])
-        projects.append((f"{codemod.name}/*", singles))
     if REALCODE.is_dir():
         for tree in sorted(REALCODE.glob("*/pristine")):
             projects.append((f"real/{tree.parent.name}", [tree]))
