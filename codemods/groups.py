@@ -116,4 +116,3 @@ def failed_with(result: FileResult, culprit: FileResult, what: str) -> FileResul
         rewrites={},
         requirements={},
     )
-
