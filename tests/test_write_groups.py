@@ -22,6 +22,7 @@ import pytest
 from asyncfix import cli, verify
 from asyncfix.codemods import engine, writer
 from asyncfix.codemods.await_coroutines import AwaitCoroutines
+from asyncfix.codemods.base import Codemod
 from click.testing import CliRunner
 
 HELPER_APP = {
@@ -265,3 +266,45 @@ def test_verify_is_not_left_with_a_write_the_group_undid(tmp_path: Path, monkeyp
     assert "not restored" not in result.stderr and "changed on disk since" not in result.stderr
     assert {name: (tmp_path / name).read_bytes() for name in HELPER_APP} == before
     assert other.read_bytes() == original
+
+
+def test_a_user_of_the_shared_client_whose_rewrite_fails_keeps_the_host_as_it_was(
+    tmp_path: Path, monkeypatch
+):
+    """web.py's rewrite raises: geo.py would define a client nobody closes and keep a
+    half-migrated app, so it is not rewritten either (the host's role names its users)."""
+    before = _tree(tmp_path, CLIENT_APP)
+    real = Codemod.transform_module
+
+    def raising(self, tree):
+        if self.NAME == "requests_to_httpx" and self.file.filename.endswith("web.py"):
+            raise RuntimeError("boom")
+        return real(self, tree)
+
+    monkeypatch.setattr(Codemod, "transform_module", raising)
+    result = invoke("--apply", "--select", "requests_to_httpx,sleep_to_asyncio", str(tmp_path))
+    assert result.exit_code == 2
+    geo, web = tmp_path / "geo.py", tmp_path / "web.py"
+    assert f"error: {web}: internal error: codemod requests_to_httpx raised" in result.stderr
+    assert f"error: {geo}: not rewritten: goes with {web}, which failed" in result.stderr
+    assert {name: (tmp_path / name).read_bytes() for name in CLIENT_APP} == before
+    assert "await asyncio.sleep(0)" in (tmp_path / "other.py").read_text()
+
+
+def test_interactive_asks_once_for_a_group(tmp_path: Path):
+    """-i: the helper and its caller are one question; 'n' leaves both, the unrelated file
+    is asked about on its own."""
+    before = _tree(tmp_path, HELPER_APP)
+    result = CliRunner().invoke(
+        cli.main,
+        ["-j", "1", "--no-cache", "--no-format", "-i", str(tmp_path)],
+        input="n\ny\n",
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    helpers, main = tmp_path / "app/helpers.py", tmp_path / "app/main.py"
+    assert result.output.count("Apply these changes to") == 1
+    assert f"Apply these changes to {helpers}, {main} (each is correct only" in result.output
+    assert f"Apply this change to {tmp_path / 'other.py'}?" in result.output
+    assert {name: (tmp_path / name).read_bytes() for name in HELPER_APP} == before
+    assert "await asyncio.sleep(0)" in (tmp_path / "other.py").read_text()
