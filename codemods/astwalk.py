@@ -7,8 +7,9 @@ import builtins
 import tokenize
 from collections import deque
 from io import BytesIO
-from typing import Any, ClassVar, Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Any, ClassVar, Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple
 
+from .bindings import function_bindings
 from .program_facts import Span
 
 # The first pass walks every file's tree in Python, so the walk is the cost after ast.parse.
@@ -153,19 +154,8 @@ def annotation_type(node: ast.AST) -> str:
 def bound_names(function: ast.AST) -> FrozenSet[str]:
     """Names a function binds in its own scope (parameters, assignments, loop and with
     targets), minus those it declares global or nonlocal, and minus nested defs and imports
-    (those are resolved, not shadowing)."""
-    arguments = function.args
-    names = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
-    names |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
-    declared: Set[str] = set()
-    for node in own_nodes(function):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            declared.update(node.names)
-    return frozenset(names - declared)
+    (those are resolved, not shadowing): bindings.function_bindings, the one bindings reader."""
+    return function_bindings(function)
 
 
 def own_nodes(function: ast.AST) -> Iterable[ast.AST]:
