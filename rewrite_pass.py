@@ -114,15 +114,15 @@ def rewrite_pass(
                 for member in members:
                     show.render(member, write)
                     out.append(member)
-            elif show.decide(result, skipped) and not write_result(result, hook):
-                click.echo(f"error: {result.display}: {result.error}", err=True)
-                out.append(result)
             else:
+                if show.decide(result, skipped) and not write_result(result, hook):
+                    click.echo(f"error: {result.display}: {result.error}", err=True)
                 out.append(result)
             if review is not None and review.quit:
                 break
-        for members in waiting.values():  # cannot happen: a group is all CHANGED or all FAILED
-            for member in members:
+        quit_ = review is not None and review.quit  # then, as for later files: not processed
+        for members in [] if quit_ else waiting.values():  # a group is all CHANGED or FAILED:
+            for member in members:  # only an incomplete input of results leaves one here
                 member.status, member.error = FAILED, "not written: its group is incomplete"
                 show.render(member, False)
                 out.append(member)
