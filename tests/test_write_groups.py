@@ -308,3 +308,38 @@ def test_interactive_asks_once_for_a_group(tmp_path: Path):
     assert f"Apply this change to {tmp_path / 'other.py'}?" in result.output
     assert {name: (tmp_path / name).read_bytes() for name in HELPER_APP} == before
     assert "await asyncio.sleep(0)" in (tmp_path / "other.py").read_text()
+
+
+@pytest.mark.slow  # the whole --migrate of an app, then its tests: 100 s measured at load ~5
+def test_the_sqlalchemy_conversion_is_one_group_and_its_engine_module_failing_stops_it(
+    tmp_path: Path, monkeypatch
+):
+    """--migrate on the FastAPI tutorial app: the engine made async in database.py, the
+    sessions, CRUD and tests using it are one group; database.py's write refused, no file of
+    the app changes, and the tests still pass on the untouched app."""
+    import shutil
+
+    shutil.copytree(Path(__file__).parent / "migrate_apps" / "tutorial", tmp_path / "app")
+    root = tmp_path / "app"
+    before = {p: p.read_bytes() for p in root.rglob("*.py")}
+    settings = engine.Settings(codemods=tuple(cli.NAMES), root=str(root), options={"migrate": True})
+    files, _ = cli.discover([str(root)], [])
+    results = list(engine.run(files, settings, 1))
+    changed = [r for r in results if r.status == engine.CHANGED]
+    assert len(changed) >= 4 and str(root / "sql_app/database.py") in changed[0].group
+    assert {r.group for r in changed} == {tuple(sorted(r.path for r in changed))}
+    _refuse(monkeypatch, "database.py", PermissionError(13, "Permission denied"))
+    result = invoke("--apply", "--migrate", str(root))
+    assert result.exit_code == 2
+    assert {p: p.read_bytes() for p in root.rglob("*.py")} == before
+    for member in changed:
+        assert f"error: {member.path}: cannot write:" in result.stderr
+    monkeypatch.undo()
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
