@@ -9,7 +9,6 @@ from collections import deque
 from io import BytesIO
 from typing import Any, ClassVar, Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple
 
-from .bindings import function_bindings
 from .program_facts import Span
 
 # The first pass walks every file's tree in Python, so the walk is the cost after ast.parse.
@@ -154,7 +153,10 @@ def annotation_type(node: ast.AST) -> str:
 def bound_names(function: ast.AST) -> FrozenSet[str]:
     """Names a function binds in its own scope (parameters, assignments, loop and with
     targets), minus those it declares global or nonlocal, and minus nested defs and imports
-    (those are resolved, not shadowing): bindings.function_bindings, the one bindings reader."""
+    (those are resolved, not shadowing): bindings.function_bindings, the one bindings reader
+    (imported here, not at the top: bindings.py walks with this module's iter_child_nodes)."""
+    from .bindings import function_bindings
+
     return function_bindings(function)
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import ast
 from typing import FrozenSet, List, Mapping, Optional, Set
 
+from .astwalk import iter_child_nodes
+
 
 def module_bindings(
     tree: ast.Module, imports: Mapping[str, str], with_imports: bool = True
@@ -49,56 +51,71 @@ def _scope(
     a function's (its nested defs and classes are left out). ``imports``: names imported.
     ``declared`` receives the names the scope declares ``global`` or ``nonlocal``."""
     bound: Set[str] = set()
+    add = bound.add
     stack: List[ast.AST] = list(body)
+    pop, extend = stack.pop, stack.extend
     while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        node = pop()
+        cls = node.__class__
+        if cls is _NAME:  # most nodes: checked first, and a Name has no children to walk
+            if node.ctx.__class__ is _STORE:  # type: ignore[attr-defined]
+                add(node.id)  # type: ignore[attr-defined]
+            continue
+        if cls in _DEFS:
             if module:
-                bound.add(node.name)
-            stack.extend(node.decorator_list)
-            if isinstance(node, ast.ClassDef):
-                stack.extend([*node.bases, *(k.value for k in node.keywords)])
+                add(node.name)  # type: ignore[attr-defined]
+            extend(node.decorator_list)  # type: ignore[attr-defined]
+            if cls is ast.ClassDef:
+                extend([*node.bases, *(k.value for k in node.keywords)])  # type: ignore
                 continue
-            stack.extend(_evaluated_here(node.args))
-            if node.returns is not None:
-                stack.append(node.returns)
+            extend(_evaluated_here(node.args))  # type: ignore[attr-defined]
+            if node.returns is not None:  # type: ignore[attr-defined]
+                stack.append(node.returns)  # type: ignore[attr-defined]
             if module:
                 bound.update(_declared_global(node))
             continue
-        if isinstance(node, ast.Lambda):
-            stack.extend(_evaluated_here(node.args))
+        if cls is ast.Lambda:
+            extend(_evaluated_here(node.args))  # type: ignore[attr-defined]
             continue
-        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+        if cls in _COMPREHENSIONS:
             # only a walrus binds here: the loop variables are the comprehension's own
-            inner = [g.iter for g in node.generators] + [c for g in node.generators for c in g.ifs]
-            inner += [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+            generators = node.generators  # type: ignore[attr-defined]
+            inner = [g.iter for g in generators] + [c for g in generators for c in g.ifs]
+            inner += [node.key, node.value] if cls is ast.DictComp else [node.elt]  # type: ignore
             bound.update(
                 n.target.id
                 for part in inner
                 for n in ast.walk(part)
                 if isinstance(n, ast.NamedExpr) and isinstance(n.target, ast.Name)
             )
-            stack.append(node.generators[0].iter)
+            stack.append(generators[0].iter)
             continue
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
+        if cls is ast.Import or cls is ast.ImportFrom:
             if imports:
                 bound.update(
                     alias.asname or alias.name.partition(".")[0]
-                    for alias in node.names
+                    for alias in node.names  # type: ignore[attr-defined]
                     if alias.name != "*"
                 )
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            bound.add(node.id)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)) and declared is not None:
-            declared.update(node.names)
-        elif type(node).__name__ in ("MatchAs", "MatchStar", "MatchMapping"):  # Python 3.10+
-            name = getattr(node, "rest" if type(node).__name__ == "MatchMapping" else "name")
+        elif cls is ast.ExceptHandler:
+            if node.name:  # type: ignore[attr-defined]
+                add(node.name)  # type: ignore[attr-defined]
+        elif cls is ast.Global or cls is ast.Nonlocal:
+            if declared is not None:
+                declared.update(node.names)  # type: ignore[attr-defined]
+        elif cls.__name__ in _MATCH_NAMES:  # Python 3.10+
+            name = getattr(node, _MATCH_NAMES[cls.__name__])
             if name:
-                bound.add(name)
-        stack.extend(ast.iter_child_nodes(node))
+                add(name)
+        extend(iter_child_nodes(node))
     return bound
+
+
+_NAME, _STORE = ast.Name, ast.Store
+_DEFS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+_COMPREHENSIONS = frozenset({ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp})
+# match patterns that bind a name -> the field holding it
+_MATCH_NAMES = {"MatchAs": "name", "MatchStar": "name", "MatchMapping": "rest"}
 
 
 def _evaluated_here(args: ast.arguments) -> List[ast.AST]:
