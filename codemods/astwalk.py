@@ -99,6 +99,40 @@ def dotted_name(node: ast.AST) -> Optional[str]:
     return None
 
 
+def binds_any(tree: ast.AST, names: Iterable[str]) -> bool:
+    """Whether any of ``names`` is bound by anything but an import somewhere in the tree (a
+    name stored, a def or class, a parameter): app_graph.bound_otherwise for several names in
+    one walk."""
+    wanted = frozenset(names)
+    if not wanted:
+        return False
+    stack = [tree]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        cls = node.__class__
+        if cls is ast.Name:
+            if node.id in wanted and node.ctx.__class__ is ast.Store:  # type: ignore[attr-defined]
+                return True
+            continue  # its only child is its ctx
+        if cls in _BINDERS and node.name in wanted:  # type: ignore[attr-defined]
+            return True
+        if cls is ast.arg and node.arg in wanted:  # type: ignore[attr-defined]
+            return True
+        extend(iter_child_nodes(node))
+    return False
+
+
+_BINDERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def may_name(source: bytes, name: str) -> bool:
+    """Whether an identifier of ``source`` can be ``name`` (an ASCII name): its bytes occur, or
+    the source is not ASCII (Python reads identifiers NFKC-normalized: a fullwidth letter is
+    the ASCII one). False saves a walk of the tree looking for it."""
+    return name.encode() in source or not source.isascii()
+
+
 def dotted_text(node: ast.AST) -> str:
     return dotted_name(node) or ""
 

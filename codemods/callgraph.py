@@ -26,6 +26,7 @@ from .program_facts import (
     DefFacts,
     Import,
     ModuleFacts,
+    Reference,
     called,
 )
 
@@ -73,6 +74,9 @@ class _Collector(CallSites):
         # annotations, bases): code there is not the enclosing def's own body.
         self.header = 0
         self.local_calls: Set[int] = set()  # indices in facts.calls of calls of a local name
+        # (target, instance_of, owner, line, ast column, async-aware) of every reference: most
+        # are dropped at the end (collect_module), so Reference objects are made for the rest
+        self.raw_references: List[Tuple[str, str, str, int, int, bool]] = []
 
     # -- helpers
 
@@ -444,8 +448,11 @@ def collect_module(tree: ast.Module, path: str, source: bytes) -> ModuleFacts:
     roots |= {qualname.rpartition(".")[2] for qualname in facts.defs}
     roots |= {qualname.rpartition(".")[2] for qualname in facts.classes}
     facts.calls = [c for c in facts.calls if c.instance_of or c.target.split(".")[0] in roots]
+    char = collector.columns.char
     facts.references = [
-        r for r in facts.references if r.instance_of or r.target.split(".")[0] in roots
+        Reference(target, instance_of, owner, line, char(line, column) + 1, aware)
+        for target, instance_of, owner, line, column, aware in collector.raw_references
+        if instance_of or target.partition(".")[0] in roots
     ]
     facts.opt_outs = _opt_outs(source)
     facts.opted_out = frozenset(facts.opt_outs)

@@ -17,7 +17,6 @@ from .program_facts import (
     STORED,
     TAKES_AWAITABLES,
     CallSite,
-    Reference,
 )
 
 # Calls that replace a name for a test (ModuleFacts.mocked).
@@ -128,14 +127,14 @@ class CallSites(FastVisitor):
         instance_of = ""
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             instance_of = self.frame.instances.get(node.value.id, "")
-        self.facts.references.append(
-            Reference(
-                target=target,
-                instance_of=instance_of,
-                owner=self.owner(),
-                line=node.lineno,
-                column=self.columns.char(node.lineno, node.col_offset) + 1,
-                async_aware=id(node) in self.slot_args,
+        self.raw_references.append(  # made Reference objects, if kept, in collect_module
+            (
+                target,
+                instance_of,
+                self.owner(),
+                node.lineno,
+                node.col_offset,
+                id(node) in self.slot_args,
             )
         )
 

@@ -32,7 +32,8 @@ import ast
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, Optional
 
-from .app_graph import Role, app_module_state, assign_hosts, bound_otherwise
+from .app_graph import Role, app_module_state, assign_hosts
+from .astwalk import binds_any, may_name
 from .cpu_facts import KNOWN_HEAVY, PROCESS, THREAD
 from .cpu_proof import CpuFacts
 from .program_facts import ModuleFacts, Program
@@ -68,9 +69,11 @@ def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[Po
     app = app_module_state(tree, source, module)
     hosts = POOL_NAME in module.defs and CLOSE_POOL_NAME in module.defs
     closes = CLOSE_POOL_NAME in module.imports
-    free = not any(name.encode() in source for name in (POOL_NAME, CLOSE_POOL_NAME)) and all(
-        module.imports.get(name, (0, name, "")) == (0, name, "") and not bound_otherwise(tree, name)
-        for name in ("asyncio", "functools")
+    needed = ("asyncio", "functools")
+    free = (
+        not any(name.encode() in source for name in (POOL_NAME, CLOSE_POOL_NAME))
+        and all(module.imports.get(name, (0, name, "")) == (0, name, "") for name in needed)
+        and not binds_any(tree, [name for name in needed if may_name(source, name)])
     )
     bound = module.imports.get("ProcessPoolExecutor")
     if bound is not None and bound != (0, "concurrent.futures", "ProcessPoolExecutor"):

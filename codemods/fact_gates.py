@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-from typing import Any, Dict, Iterable, Mapping, Optional, Set, Tuple
+import re
+from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Set, Tuple
 
 from . import cpu_hosts, requests_hosts, requests_mocks, syntax
 from .app_graph import role
@@ -24,14 +25,15 @@ from .dependency_facts import (
     factory_facts,
     modules_of,
 )
-from .dependency_yields import has_yield_site, yield_sites
+from .dependency_yields import has_yield_site, releases_known, yield_sites
 from .diagnostic import Diagnostic
 from .first_pass import FirstPass
 from .gate_tables import (
     CPU_ASYNC_TARGETS,
 )
-from .program_facts import ModuleFacts, Program, ProjectIndex, called
+from .program_facts import ModuleFacts, Program, ProjectIndex, called, qualified
 from .requests_hosts import HOSTS_KEY, ClientFacts
+from .requests_tables import METHODS as HTTP_METHODS
 from .requests_mocks import RequestsFacts
 from .sqla_closure import decide
 from .sqla_facts import CLOSURE, Site
@@ -59,8 +61,10 @@ class DependencyCloseGate(FirstPass):
         # on this tree, so libcst and a second ast.parse see only the files that have one.
         site: Dict[str, Any] = {}
         if b"yield" in source:
-            managed, functions = yield_sites(tree, source, module.imported)
-            site["site"] = (managed, functions) if managed or functions else None
+            lookups: List[str] = []
+            managed, functions = yield_sites(tree, source, module.imported, lookups)
+            found = managed or functions or lookups
+            site["site"] = (managed, functions, tuple(lookups)) if found else None
         has_classes = any(isinstance(statement, ast.ClassDef) for statement in tree.body)
         full = any(token in source for token in cls.FACT_TOKENS) or path.endswith("__init__.py")
         if not (has_classes or full):
@@ -105,11 +109,16 @@ class DependencyCloseGate(FirstPass):
         # it ran on it; else its ast decides here.
         known = project.get(cls.NAME) if project is not None else None
         if known and path in known.get("yield_scanned", ()):
-            managed, functions = known["yield_sites"].get(path, (False, ()))
-            return managed or any(
-                f"{module}.{qualname}" in known["dependencies"]
-                for module in modules_of(path, project.root)
-                for qualname in functions
+            managed, functions, lookups = known["yield_sites"].get(path, (False, (), ()))
+            return (
+                managed
+                or any(
+                    f"{module}.{qualname}" in known["dependencies"]
+                    for module in modules_of(path, project.root)
+                    for qualname in functions
+                )
+                or bool(lookups)
+                and releases_known(lookups, path, project.root, known)
             )
         try:
             tree = syntax.parse(source)
@@ -235,8 +244,22 @@ class RequestsToHttpxGate(FirstPass):
     NAME = "requests_to_httpx"
     NEEDS = (b"requests", b"httpx", b"urlopen")
     LOCAL = True
-    # anything under these modules (any import style, module-level sessions included)
-    ASYNC_TARGETS = frozenset({"requests", "httpx", "urllib.request"})
+    # Anything under requests and urllib.request; of httpx, what the transform acts on in a
+    # coroutine: the sync Client (a `with`, a call, a module-level one: module-level sessions
+    # resolve to their constructor) and the module's request functions, not AsyncClient (any
+    # import style).
+    ASYNC_TARGETS = frozenset(
+        {"requests", "urllib.request", "httpx.Client", *(f"httpx.{m}" for m in HTTP_METHODS)}
+    )
+    # `app=` given to a call: httpx's (Async)Client(app=...) is rewritten wherever it stands
+    # (requests_sessions._plan_app) in a file that reaches the transform.
+    APP_KEYWORD = re.compile(rb"\bapp(?:\s|\\|#[^\n]*)*=(?!=)")
+
+    @classmethod
+    def in_coroutines(cls, names: FrozenSet[str], source: bytes) -> bool:
+        if super().in_coroutines(names, source):
+            return True
+        return qualified("httpx") in names and cls.APP_KEYWORD.search(source) is not None
 
     @classmethod
     def collect(

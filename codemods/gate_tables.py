@@ -98,8 +98,10 @@ WAITS = frozenset({"os.wait", "os.waitpid", "os.wait3", "os.wait4", "os.waitid"}
 # cpu_to_executor
 # What a coroutine must use to lead to a rewrite without a project fact (Codemod.ASYNC_TARGETS,
 # for wants()): the library table, the classes whose instances hash (a module-level instance in
-# this file resolves to its class), multiprocessing, asyncio.get_event_loop.
+# this file resolves to its class), asyncio.get_event_loop, and of multiprocessing only the Pool
+# class: cpu_pool.PoolRewrite acts on nothing else of it (_is_pool), and a module-level
+# `pool = Pool()` that a coroutine uses resolves to the class too (callgraph._qualified_prefixes).
 CPU_ASYNC_TARGETS = frozenset(
     {*KNOWN_HEAVY, *(cls for cls, _ in KNOWN_HEAVY_METHODS)}
-    | {"multiprocessing", "asyncio.get_event_loop"}
+    | {"multiprocessing.Pool", "multiprocessing.pool.Pool", "asyncio.get_event_loop"}
 )

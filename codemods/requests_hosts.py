@@ -25,7 +25,8 @@ import ast
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
-from .app_graph import Role, app_module_state, assign_hosts, bound_otherwise
+from .app_graph import Role, app_module_state, assign_hosts
+from .astwalk import binds_any, may_name
 from .program_facts import ModuleFacts, Program
 from .requests_tables import METHODS
 
@@ -94,9 +95,11 @@ def _can_host(tree: ast.Module, source: bytes, module: ModuleFacts) -> bool:
     """The names requests_clients.py's client needs are free (its ``_plan_shared`` checks)."""
     if any(name.encode() in source for name in HOST_NAMES):
         return False
-    for name in ("asyncio", "weakref"):
-        if module.imports.get(name, (0, name, "")) != (0, name, "") or bound_otherwise(tree, name):
-            return False
+    needed = ("asyncio", "weakref")
+    if any(module.imports.get(name, (0, name, "")) != (0, name, "") for name in needed):
+        return False
+    if binds_any(tree, [name for name in needed if may_name(source, name)]):
+        return False
     for name in ("CookieJar", "DefaultCookiePolicy"):
         bound = module.imports.get(name)
         if bound is None and name.encode() in source:
