@@ -222,7 +222,9 @@ def _used_after(nodes: Sequence[ast.AST], name: str) -> bool:
         node = stack.pop()
         if isinstance(node, ast.Call) and _uses(node, name):
             return True
-        stack.extend(child for child in ast.iter_child_nodes(node) if not isinstance(child, _SCOPES))
+        stack.extend(
+            child for child in ast.iter_child_nodes(node) if not isinstance(child, _SCOPES)
+        )
     return False
 
 
@@ -283,9 +285,7 @@ def _full_name(node: ast.AST) -> Optional[str]:
             return None
 
 
-def releases_known(
-    names: Iterable[str], path: str, root: str, facts: Mapping[str, Any]
-) -> bool:
+def releases_known(names: Iterable[str], path: str, root: str, facts: Mapping[str, Any]) -> bool:
     """Whether one of ``names`` (yield_sites' lookups for file ``path``), through the project's
     re-exports, is an object whose release DependencyClose._known_release knows: a table
     entry, a session factory, a project class with a close (its own or a base's)."""

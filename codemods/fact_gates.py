@@ -33,8 +33,8 @@ from .gate_tables import (
 )
 from .program_facts import ModuleFacts, Program, ProjectIndex, called, qualified
 from .requests_hosts import HOSTS_KEY, ClientFacts
-from .requests_tables import METHODS as HTTP_METHODS
 from .requests_mocks import RequestsFacts
+from .requests_tables import METHODS as HTTP_METHODS
 from .sqla_closure import decide
 from .sqla_facts import CLOSURE, Site
 from .sqla_mocks import replaced

@@ -36,7 +36,6 @@ from .results import (
     unified_diff,
 )
 
-
 # Files that reached libcst and came out as they went in, with no diagnostic from it: (file,
 # the codemods that wanted it), in this process (the workers' are their own; with
 # ASYNCFIX_PHASES=1 each is also written to stderr). A gate that wants such a file decides

@@ -25,8 +25,8 @@ from typing import List, Tuple
 import pytest
 from asyncfix.codemods import dependency_yields, engine, rewrite
 from asyncfix.codemods.fact_gates import CpuToExecutorGate, RequestsToHttpxGate
-from asyncfix.codemods.first_pass import FirstPass
 from asyncfix.codemods.files import DEFAULT_EXCLUDES, discover
+from asyncfix.codemods.first_pass import FirstPass
 from conftest import DEFAULT_SETTINGS, GOLDEN
 
 REALCODE = Path("/work/realcode")
