@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import click
 
 # As in cli.py: the engine (libcst, every codemod) is imported only when a run computes something.
 from .codemods.results import CHANGED, FAILED, FileResult, InternalError, Settings, SourceError
-from .codemods.writer import write_result
+from .codemods.writer import write_group, write_result
 from .output import colour_diff, render_text
 from .verify import Verifier
 
@@ -41,6 +41,23 @@ class Show:
             write = review.ask(result)
             if not write:
                 skipped.append(result.display)
+        self.render(result, write)
+        return write
+
+    def decide_group(self, members: List[FileResult], skipped: List[str]) -> bool:
+        """True if a group (groups.py) is to be written: the mode, or one answer for all of
+        it in the interactive mode. Rendered once written (:meth:`render`)."""
+        if self.mode != "apply":
+            return False
+        if self.review is None:
+            return True
+        write = self.review.ask_group(members)
+        if not write:
+            skipped.extend(member.display for member in members)
+        return write
+
+    def render(self, result: FileResult, write: bool) -> None:
+        review = self.review
         if self.output_format == "text" and (write or result.status != CHANGED or review is None):
             render_text(result, self.mode, self.color, self.quiet, self.verbose)
         elif self.output_format == "text":
@@ -48,7 +65,6 @@ class Show:
                 click.echo(diagnostic.format())
         elif result.status == FAILED:
             click.echo(f"error: {result.display}: {result.error}", err=True)
-        return write
 
 
 def rewrite_pass(
@@ -79,17 +95,37 @@ def rewrite_pass(
         if show_bar
         else None
     )
+    hook = verifier.write if verifier else None
+    # A group (groups.py) is decided and written once its last member arrives, all or none.
+    waiting: Dict[tuple, List[FileResult]] = {}
     try:
         for result in results:
             if bar is not None:
                 bar.update(1)
-            if show.decide(result, skipped) and not write_result(
-                result, verifier.write if verifier else None
-            ):
-                click.echo(f"error: {result.display}: {result.error}", err=True)
-            out.append(result)
+            if result.group and result.status == CHANGED:
+                members = waiting.setdefault(result.group, [])
+                members.append(result)
+                if len(members) < len(result.group):
+                    continue
+                del waiting[result.group]
+                write = show.decide_group(members, skipped)
+                if write:
+                    write_group(members, hook, verifier.forget if verifier else None)
+                for member in members:
+                    show.render(member, write)
+                    out.append(member)
+            else:
+                if show.decide(result, skipped) and not write_result(result, hook):
+                    click.echo(f"error: {result.display}: {result.error}", err=True)
+                out.append(result)
             if review is not None and review.quit:
                 break
+        quit_ = review is not None and review.quit  # then, as for later files: not processed
+        for members in [] if quit_ else waiting.values():  # a group is all CHANGED or FAILED:
+            for member in members:  # only an incomplete input of results leaves one here
+                member.status, member.error = FAILED, "not written: its group is incomplete"
+                show.render(member, False)
+                out.append(member)
     except BaseException:
         if verifier is not None:  # Ctrl-C / SIGTERM: nothing unverified stays written
             verifier.interrupted()
@@ -128,6 +164,30 @@ class Review:
         except click.Abort:
             click.echo()
             answer = "q"
+        return self._answer(answer)
+
+    def ask_group(self, members: List[FileResult]) -> bool:
+        """One question for rewrites written all together or not at all (groups.py)."""
+        if self.all:
+            return True
+        for member in members:
+            click.echo(
+                colour_diff(member.diff) if self.color else member.diff, nl=False, color=self.color
+            )
+        names = ", ".join(member.display for member in members)
+        try:
+            answer = click.prompt(
+                f"Apply these changes to {names} (each is correct only with the others)? "
+                "[y]es, [n]o (skip them), [a]ll remaining, [q]uit",
+                type=click.Choice(self.CHOICES, case_sensitive=False),
+                show_choices=False,
+            )
+        except click.Abort:
+            click.echo()
+            answer = "q"
+        return self._answer(answer)
+
+    def _answer(self, answer: str) -> bool:
         answer = answer.lower()
         if answer == "a":
             self.all = True

@@ -169,6 +169,11 @@ class Verifier:
                 )
             )
 
+    def forget(self, path: str) -> None:
+        """A write :meth:`write` recorded was undone by the writer (a group that failed,
+        writer.write_group): the file holds its original again, nothing to restore."""
+        self.written[:] = [item for item in self.written if item.path != path]
+
     # -- after -------------------------------------------------------------------------------
 
     def finish(self) -> int:

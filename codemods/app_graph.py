@@ -32,7 +32,7 @@ from .program_facts import Import, ModuleFacts, Program
 from .resolve import external, module_names
 
 # Roles of the modules of an app in one shared resource (assign_hosts):
-HOST = "host"  # (HOST,): defines the resource and the function that closes it
+HOST = "host"  # (HOST, users): defines the resource and its close; users: the paths importing it
 USER = "user"  # (USER, module): imports the resource from `module`
 APP = "app"  # (APP, module, closes): USER, and its lifespan awaits the close function
 PER_CALL = "per-call"  # (PER_CALL, comment): a resource of its own, the comment says why
@@ -228,7 +228,7 @@ def assign_hosts(
         if host is None or name is None:
             roles.update((user, (PER_CALL, cycle)) for user in others)
             continue
-        roles[host] = (HOST,)
+        roles[host] = (HOST, tuple(sorted({*group, app} - {host})))
         for user in group - {host, app}:
             roles[user] = (USER, name)
         roles[app] = (APP, name, app in closes)

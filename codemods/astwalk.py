@@ -7,7 +7,7 @@ import builtins
 import tokenize
 from collections import deque
 from io import BytesIO
-from typing import Any, ClassVar, Dict, FrozenSet, Iterable, Iterator, List, Optional, Set, Tuple
+from typing import Any, ClassVar, Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple
 
 from .program_facts import Span
 
@@ -101,7 +101,8 @@ def dotted_name(node: ast.AST) -> Optional[str]:
 
 def binds_any(tree: ast.AST, names: Iterable[str]) -> bool:
     """Whether any of ``names`` is bound by anything but an import somewhere in the tree (a
-    name stored, a def or class, a parameter), for several names in one walk."""
+    name stored, a def or class, a parameter), for several names in one walk. In any scope, on purpose, unlike bindings.py (one scope's bindings): a name
+    asyncfix adds at module level is shadowed wherever a function binds it."""
     wanted = frozenset(names)
     if not wanted:
         return False
@@ -186,19 +187,11 @@ def annotation_type(node: ast.AST) -> str:
 def bound_names(function: ast.AST) -> FrozenSet[str]:
     """Names a function binds in its own scope (parameters, assignments, loop and with
     targets), minus those it declares global or nonlocal, and minus nested defs and imports
-    (those are resolved, not shadowing)."""
-    arguments = function.args
-    names = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
-    names |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
-    declared: Set[str] = set()
-    for node in own_nodes(function):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            declared.update(node.names)
-    return frozenset(names - declared)
+    (those are resolved, not shadowing): bindings.function_bindings, the one bindings reader
+    (imported here, not at the top: bindings.py walks with this module's iter_child_nodes)."""
+    from .bindings import function_bindings
+
+    return function_bindings(function)
 
 
 def own_nodes(function: ast.AST) -> Iterable[ast.AST]:

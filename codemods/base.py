@@ -61,6 +61,8 @@ class Codemod(FirstPass, VisitorBasedCodemodCommand):
         imports scheduled for removal go through import_removal (no alias or comment lost)."""
         tree = Codemod_.transform_module(self, tree)
         if AddImportsVisitor.CONTEXT_KEY in self.context.scratch:
+            for item in self.context.scratch[AddImportsVisitor.CONTEXT_KEY]:
+                self.file.imported.add((item.module_name, item.relative))
             tree = AddImportsVisitor(self.context).transform_module(tree)
         return remove_scheduled_imports(self.context, tree)
 

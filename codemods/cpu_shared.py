@@ -54,6 +54,7 @@ class SharedPool:
         self.pool_comment = role[1] if role is not None and role[0] == PER_CALL else ""
         if role is not None and role[0] == HOST:
             self.pool_name, self.pool_host = POOL_NAME, True
+            self.file.needs.update(role[1])  # its users: written with it or not at all
         elif role is not None and role[0] in (USER, APP):
             if role[0] == APP and not role[2]:
                 self.pool_close_import = role[1]

@@ -14,6 +14,7 @@ import os
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .astwalk import dotted_name, walk
+from .bindings import module_bindings
 from .program_facts import ModuleFacts, import_paths
 from .resolve import absolute, module_names
 
@@ -124,7 +125,8 @@ class FileNames:
 
     def __init__(self, tree: ast.Module, module: ModuleFacts) -> None:
         imports = import_paths(module.imported)
-        self.local = _module_level_bindings(tree)
+        # bound here otherwise than by an import, by Python's rules (bindings.py)
+        self.local = module_bindings(tree, {}, with_imports=False)
         # A name imported twice differently, or also bound here, is not resolved.
         self.imports = {
             n: t.pop() for n, t in imports.items() if len(t) == 1 and n not in self.local
@@ -140,17 +142,6 @@ class FileNames:
         if head not in self.local and hasattr(builtins, head):
             return ".".join(["builtins", *parts])
         return ":" + ".".join(parts)
-
-
-def _module_level_bindings(tree: ast.Module) -> Set[str]:
-    names: Set[str] = set()
-    for statement in tree.body:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(statement.name)
-        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
-            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-            names.update(t.id for t in targets if isinstance(t, ast.Name))
-    return names
 
 
 def _is_fastapi(raw: Optional[str], names: Sequence[str]) -> bool:

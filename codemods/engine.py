@@ -19,7 +19,7 @@ import time
 from dataclasses import replace
 from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
-from . import cache, kept_index, memo, reads, rounds, workers
+from . import cache, groups, kept_index, memo, reads, rounds, workers
 from .diagnostic import Diagnostic
 from .files import SourceFile
 from .phases import PHASES, phase, print_phases
@@ -132,10 +132,13 @@ def run(
                 result.diagnostics = rounds.as_read(
                     result.diagnostics, result.old_text or "", result.new_text or ""
                 )
-    results = [
-        failure if failure is not None else final[file.path]
-        for file, failure in zip(files, first.failures)
-    ]
+    results = groups.plan(
+        [
+            failure if failure is not None else final[file.path]
+            for file, failure in zip(files, first.failures)
+        ],
+        settings.root,
+    )
     if key is not None and all(result.error != VANISHED for result in results):
         cache.store_run(settings.scan_cache, key, results)
     yield from results
@@ -292,11 +295,15 @@ def _rewrite_all(
 def _merge_results(earlier: FileResult, later: FileResult) -> FileResult:
     """One file's result over two rounds: the later text and diagnostics, against what was
     read from disk in the first."""
+    ties = {
+        "needs": earlier.needs | later.needs,
+        "imported": tuple(sorted({*earlier.imported, *later.imported})),
+    }
     if later.status == FAILED or earlier.status != CHANGED:
         if later.status == FAILED or earlier.status != CHANGED and later.status == CHANGED:
-            return later
-        return replace(earlier, diagnostics=later.diagnostics)
-    merged = replace(earlier, diagnostics=later.diagnostics)
+            return replace(later, **ties)
+        return replace(earlier, diagnostics=later.diagnostics, **ties)
+    merged = replace(earlier, diagnostics=later.diagnostics, **ties)
     if later.status == CHANGED:
         merged.new, merged.new_text = later.new, later.new_text
         merged.diff = unified_diff(merged.old_text or "", merged.new_text or "", merged.display)

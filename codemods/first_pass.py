@@ -68,6 +68,11 @@ class FileContext:
     shifted: bool = False
     # Packages the rewritten code needs at runtime (pip names) -> the codemods that need them.
     requirements: Dict[str, Set[str]] = field(default_factory=dict)
+    # The modules the codemods imported from, (module, relative level): one of the project
+    # ties this file's rewrite to that module's (a shared client's host; engine: write groups).
+    imported: Set[Tuple[str, int]] = field(default_factory=set)
+    # Files, or ``<name>`` of an object the program shares, this rewrite goes with (groups.py)
+    needs: Set[str] = field(default_factory=set)
 
 
 class FirstPass:

@@ -103,7 +103,12 @@ def identifiers(source: bytes) -> FrozenSet[str]:
 
 
 def bindings(source: bytes) -> FrozenSet[str]:
-    """The names the file may bind where an import or a qualified name can reach them."""
+    """The names the file may bind where an import or a qualified name can reach them.
+
+    A byte-level reader on purpose, not bindings.py (the one reader of bindings by Python's
+    scoping rules): it runs before the file is parsed, to decide whether to parse it at all,
+    so it reads text: the bindings other files reach a module's names by (``def``, ``class``,
+    imports, assignments, see _BINDINGS), a match in a string or comment counting too."""
     found: Set[bytes] = set()
     for match in _BINDINGS.finditer(source):
         for group in match.groups():

@@ -240,6 +240,9 @@ class FileActions:
     run_spans: FrozenSet[Span] = frozenset()  # module-level calls to wrap in asyncio.run()
     make_async: FrozenSet[Tuple[int, str]] = frozenset()  # (def line, name)
     findings: Tuple[Finding, ...] = ()
+    # Other files whose actions this file's go with (a def made async here awaited there, or
+    # the reverse): written all together or not at all (engine: write groups).
+    linked: FrozenSet[str] = frozenset()
 
 
 @dataclass(frozen=True)

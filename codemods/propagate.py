@@ -219,6 +219,13 @@ def build(
     awaits: Dict[str, Set[Span]] = {}
     runs: Dict[str, Set[Span]] = {}
     findings: Dict[str, List[Finding]] = {}
+    # path -> the other files a def made async in one and its await/run in the other tie it to
+    linked: Dict[str, Set[str]] = {}
+
+    def link(path: str, key: object) -> None:
+        if isinstance(key, tuple) and key[0] != path and key in makes_async:
+            linked.setdefault(path, set()).add(key[0])
+            linked.setdefault(key[0], set()).add(path)
 
     def find(path: str, call: CallSite, code: str, message: str, hint: str) -> None:
         findings.setdefault(path, []).append(
@@ -258,12 +265,14 @@ def build(
             continue
         if owner in run_in and call.span in run_in[owner]:
             runs.setdefault(path, set()).add(call.span)
+            link(path, key)
             continue
         if async_owner:
             if call.context in (PLAIN, RETURNED) or (
                 call.context == STORED and forgotten(path, call, key)
             ):
                 awaits.setdefault(path, set()).add(call.span)
+                link(path, key)
             elif call.context in (GENEXP, NESTED):
                 where = (
                     "a generator expression" if call.context == GENEXP else "a nested comprehension"
@@ -279,6 +288,7 @@ def build(
         if call.owner == "":
             if call.statement and forgotten(path, call, key):
                 runs.setdefault(path, set()).add(call.span)
+                link(path, key)
             elif call.context != RETURNED:
                 find(
                     path,
@@ -317,7 +327,7 @@ def build(
     for path, qualname in makes_async:
         definition = defs[(path, qualname)]
         make.setdefault(path, set()).add((definition.line, definition.name))
-    for path in sorted(set(awaits) | set(runs) | set(findings) | set(make)):
+    for path in sorted(set(awaits) | set(runs) | set(findings) | set(make) | set(linked)):
         result[path] = FileActions(
             await_spans=frozenset(awaits.get(path, ())),
             run_spans=frozenset(runs.get(path, ())),
@@ -325,6 +335,7 @@ def build(
             findings=tuple(
                 sorted(set(findings.get(path, ())), key=lambda f: (f.line, f.column, f.code))
             ),
+            linked=frozenset(linked.get(path, ())),
         )
     return result
 

@@ -176,6 +176,7 @@ class SharedClient:
         made = [a.node for a in scope[SHARED_NAME]]
         if role[0] == HOST:
             self._shared_name, self._clients_name, self._host = SHARED_NAME, CLIENTS_NAME, True
+            self.file.needs.update(role[1])  # its users: written with it or not at all
             self._shared_exists = any(isinstance(node, cst.FunctionDef) for node in made)
             return
         if role[0] == APP and not role[2] and isinstance(site, LifespanSite):

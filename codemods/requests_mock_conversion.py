@@ -21,6 +21,14 @@ class MockConversion:
         self._mock_targets: Dict[int, Tuple[int, cst.BaseExpression]] = {}
         self._mock_funcs: Dict[int, cst.BaseExpression] = {}
         rung = self.file.project.facts.get("native")  # native.FACTS_KEY
+        if rung is not None and rung.mocks:
+            # A converted mock is right only with the helpers made async, and they only with
+            # the mocks converted: written all together or not at all (groups.py).
+            helpers = {path for path, _ in rung.seeds}
+            if self.file.filename in rung.mocks:
+                self.file.needs.update(helpers)
+            if self.file.filename in helpers:
+                self.file.needs.update(rung.mocks)
         sites = rung.mocks.get(self.file.filename, frozenset()) if rung is not None else frozenset()
         if not sites:
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Tuple, Union
 
 from . import imports
 from .diagnostic import Diagnostic
@@ -67,6 +67,15 @@ class FileResult:
     rewrites: Dict[str, int] = field(default_factory=dict)
     # package (pip name) the rewritten code needs -> the codemods that need it (sorted)
     requirements: Dict[str, List[str]] = field(default_factory=dict)
+    # Other files whose rewrite this one's is only correct with (groups.py): from the index's
+    # plan (a def made async here, awaited there), the codemods' own (FileContext.needs: a file
+    # or ``<name>`` of a shared object) and, once the run resolved them, the project modules
+    # the rewrite imported from; ``imported`` is that record, (module, relative level).
+    needs: FrozenSet[str] = frozenset()
+    imported: Tuple[Tuple[str, int], ...] = ()
+    # For a file written only together with others (groups.py): every member's path, sorted;
+    # () for a file on its own.
+    group: Tuple[str, ...] = ()
 
 
 class SourceError(Exception):
@@ -85,6 +94,8 @@ class Outcome:
     rewrites: Dict[str, int]
     notes: List[str]
     requirements: Dict[str, List[str]] = field(default_factory=dict)
+    imported: Tuple[Tuple[str, int], ...] = ()  # (module, relative level) the codemods imported
+    needs: FrozenSet[str] = frozenset()  # what else the rewrite goes with (FileContext.needs)
 
 
 def unified_diff(old: str, new: str, display: str) -> str:

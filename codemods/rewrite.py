@@ -165,7 +165,16 @@ def transform_source(
     # No second run here: the callers run the whole pipeline again on the new text, with the
     # facts and actions of the new text, until nothing changes (run, transform_standalone).
     requirements = {package: sorted(names) for package, names in sorted(file.requirements.items())}
-    return Outcome(new, encoding, file.diagnostics, dict(file.rewrites), notes, requirements)
+    return Outcome(
+        new,
+        encoding,
+        file.diagnostics,
+        dict(file.rewrites),
+        notes,
+        requirements,
+        tuple(sorted(file.imported)),
+        frozenset(file.needs),
+    )
 
 
 # One run is a fixed point: whatever a round creates (functions made async, new awaits) is seen
@@ -187,6 +196,10 @@ def process_file(
         if isinstance(source, FileResult):
             return source
     result = FileResult(file.display, file.path, UNCHANGED)
+    actions = project.actions.get(file.path)
+    # The plan ties this file to others whatever its rewrite does: one that fails takes them
+    # with it (groups.py).
+    result.needs = actions.linked if actions is not None else frozenset()
     try:
         outcome = transform_source(source, file.display, settings, project, file.path)
     except (SourceError, InternalError) as error:
@@ -204,6 +217,8 @@ def process_file(
     if outcome.new != source:
         result.status = CHANGED
         result.requirements = outcome.requirements
+        result.imported = outcome.imported
+        result.needs = result.needs | outcome.needs
         result.new = outcome.new
         result.original_digest = digest(source)
         result.old_text = source.decode(outcome.encoding)

@@ -90,6 +90,10 @@ from .sqla_queries import QueryRewrites
 from .sqla_sessions import SessionRewrites
 from .sqla_setup import SetupRewrites
 
+# The engine, factories and Session functions are one object the program shares: every file
+# the conversion rewrites is written with all the others or not at all (groups.py).
+CLOSURE_TIE = "<the SQLAlchemy engine and sessions made async>"
+
 
 class SqlalchemyToAsync(
     QueryRewrites,
@@ -212,6 +216,9 @@ class SqlalchemyToAsync(
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
         updated = super().leave_Module(original, updated)
+        if self.file.rewrites[self.NAME]:
+            # Closure or nothing: this file's part of the conversion goes with every other's.
+            self.file.needs.add(CLOSURE_TIE)
         for level, module, engine in sorted(self._engine_imports):
             merged = with_engine_import(updated, level, module, engine)
             if merged is None:
