@@ -101,8 +101,9 @@ def dotted_name(node: ast.AST) -> Optional[str]:
 
 def binds_any(tree: ast.AST, names: Iterable[str]) -> bool:
     """Whether any of ``names`` is bound by anything but an import somewhere in the tree (a
-    name stored, a def or class, a parameter), for several names in one walk. In any scope, on purpose, unlike bindings.py (one scope's bindings): a name
-    asyncfix adds at module level is shadowed wherever a function binds it."""
+    name stored, a def or class, a parameter), for several names in one walk. In any scope, on
+    purpose, unlike bindings.py (one scope's bindings): a name asyncfix adds at module level is
+    shadowed wherever a function binds it."""
     wanted = frozenset(names)
     if not wanted:
         return False
