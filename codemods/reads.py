@@ -7,7 +7,12 @@ records every read of the parts that differ between runs on one tree:
   ``name in facts`` are a read of that codemod's value; when the value is a named tuple or a
   dataclass, the rewrite gets a view of it that records each field read (``names`` of the cpu
   facts, not its ``functions``), and any other use of the view (indexing, iterating, ``_asdict``,
-  ``__dict__``) is a read of the whole value. A mapping value is read whole.
+  ``__dict__``) is a read of the whole value. A field whose value is a dict is itself a view:
+  ``get(key)``, ``[key]`` and ``key in`` read that key's entry (the cpu facts' ``functions`` of
+  the whole program, of which a file looks up the few names it calls: a function added
+  elsewhere does not make every file that looked up others rewrite again), anything else
+  (iterating, ``len``, ``keys()``, ``items()``, ``==``) reads the field whole. A codemod's value
+  that is a mapping is read whole.
 - ``actions`` and ``async_names`` (per path): ``get(path)``, ``[path]``, ``path in`` are a read of
   that path's entry; ``bool()``/``len()`` a read of whether there are any; anything else
   (iterating, ``items()``, ``==``) a read of the whole mapping.
@@ -58,11 +63,15 @@ class _Mapping(Mapping):
     def get(self, key: Any, default: Any = None) -> Any:
         if key in self._value:
             return self._entry(key, self._value[key])
-        self._reads.add(("facts", key, KIND) if self._name == "facts" else (self._name, key))
+        self._reads.add(
+            ("facts", key, KIND) if self._name == "facts" else (self._name, key)
+        )
         return default
 
     def __contains__(self, key: object) -> bool:
-        self._reads.add(("facts", key, KIND) if self._name == "facts" else (self._name, key))
+        self._reads.add(
+            ("facts", key, KIND) if self._name == "facts" else (self._name, key)
+        )
         return key in self._value
 
     def __bool__(self) -> bool:
@@ -85,6 +94,49 @@ class _Mapping(Mapping):
 
 
 _VIEWS: Dict[type, type] = {}
+_ABSENT = "<absent>"  # what a read of a key sees when the key is not there
+
+
+class _Field(Mapping):
+    """A dict field of codemod ``name``'s combined facts, recording reads per key."""
+
+    def __init__(self, read: Read, value: Dict[Any, Any], reads: Set[Read]) -> None:
+        self._read, self._value, self._reads = read, value, reads
+
+    def __getitem__(self, key: Any) -> Any:
+        self._reads.add((*self._read, key))
+        return self._value[key]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._reads.add((*self._read, key))
+        return self._value.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self._reads.add((*self._read, key))
+        return key in self._value
+
+    def __iter__(self) -> Iterator[Any]:
+        self._reads.add(self._read)
+        return iter(self._value)
+
+    def __len__(self) -> int:
+        self._reads.add(self._read)
+        return len(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        self._reads.add(self._read)
+        return self._value == (other._value if isinstance(other, _Field) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _field(name: str, field: str, value: Any, reads: Set[Read]) -> Any:
+    """Field ``field`` of codemod ``name``'s facts as read: a dict as a :class:`_Field`, any
+    other value read whole."""
+    if type(value) is dict:
+        return _Field(("facts", name, field), value, reads)
+    reads.add(("facts", name, field))
+    return value
 
 
 def _view(name: str, value: Any, reads: Set[Read]) -> Any:
@@ -127,8 +179,13 @@ def _tuple_view(kind: type) -> type:
     def __getattribute__(self: Any, attribute: str) -> Any:
         if attribute in fields:
             name, reads = owner(self)
-            reads.add(("facts", name, attribute))
-        elif not attribute.startswith("__") or attribute in ("__dict__", "__reduce_ex__"):
+            return _field(
+                name, attribute, tuple.__getattribute__(self, attribute), reads
+            )
+        elif not attribute.startswith("__") or attribute in (
+            "__dict__",
+            "__reduce_ex__",
+        ):
             whole(self)  # _asdict, _replace, count, index...
         return tuple.__getattribute__(self, attribute)
 
@@ -142,11 +199,31 @@ def _tuple_view(kind: type) -> type:
         return read
 
     # every operation of a tuple that reads its items without an attribute read
-    names = ("__getitem__", "__iter__", "__len__", "__contains__", "__hash__", "__repr__")
-    names += ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__add__", "__mul__")
+    names = (
+        "__getitem__",
+        "__iter__",
+        "__len__",
+        "__contains__",
+        "__hash__",
+        "__repr__",
+    )
+    names += (
+        "__eq__",
+        "__ne__",
+        "__lt__",
+        "__le__",
+        "__gt__",
+        "__ge__",
+        "__add__",
+        "__mul__",
+    )
     members: Dict[str, Any] = {name: reading(getattr(kind, name)) for name in names}
     members.update(
-        {"__slots__": (), "__getattribute__": __getattribute__, "__str__": members["__repr__"]}
+        {
+            "__slots__": (),
+            "__getattribute__": __getattribute__,
+            "__str__": members["__repr__"],
+        }
     )
     return type(kind.__name__, (kind,), members)
 
@@ -157,8 +234,17 @@ def _object_view(kind: type) -> type:
     def __getattribute__(self: Any, attribute: str) -> Any:
         name, reads = object.__getattribute__(self, "_asyncfix_read")
         if attribute in fields:
-            reads.add(("facts", name, attribute))
-        elif not attribute.startswith("__") or attribute in ("__dict__", "__reduce_ex__"):
+            return _field(
+                name, attribute, object.__getattribute__(self, attribute), reads
+            )
+        if (
+            attribute == "__dataclass_fields__"
+        ):  # dataclasses.replace/asdict/fields: every one
+            reads.update(("facts", name, field) for field in fields)
+        elif not attribute.startswith("__") or attribute in (
+            "__dict__",
+            "__reduce_ex__",
+        ):
             reads.add(("facts", name, WHOLE))
         return object.__getattribute__(self, attribute)
 
@@ -198,9 +284,12 @@ def tracked(project: ProjectIndex) -> Tracked:
     return made
 
 
-def value_of(read: Read, project: ProjectIndex, memo: Optional[Dict[Read, str]] = None) -> str:
+def value_of(
+    read: Read, project: ProjectIndex, memo: Optional[Dict[Read, str]] = None
+) -> str:
     """What ``read`` sees of ``project``: the SHA-256 of it as text that is the same in every
-    process (cache.canonical). ``memo``: what reads saw in this index so far (filled)."""
+    process (cache.canonical). ``memo``: what reads saw in this index so far (filled).
+    """
     if memo is not None and read in memo:
         return memo[read]
     kind = read[0]
@@ -224,6 +313,12 @@ def value_of(read: Read, project: ProjectIndex, memo: Optional[Dict[Read, str]] 
                 seen = f"{type(value).__module__}.{type(value).__qualname__}"
             elif field == WHOLE:
                 seen = cache.canonical(value)
+            elif len(read) == 4:  # one key of a dict field
+                entries, key = getattr(value, field), read[3]
+                if type(entries) is not dict:
+                    seen = "<not a dict> " + cache.canonical(entries)
+                else:
+                    seen = cache.canonical(entries[key]) if key in entries else _ABSENT
             else:
                 seen = cache.canonical(getattr(value, field))
     seen = hashlib.sha256(seen.encode("utf-8", "surrogatepass")).hexdigest()
