@@ -14,15 +14,7 @@ from .resolve import absolute, module_names, package_of
 
 # Base classes that do not make a method an override of a library's sync method.
 NEUTRAL_BASES = frozenset(
-    {
-        "object",
-        "typing.Generic",
-        "typing.Protocol",
-        "abc.ABC",
-        "Generic",
-        "Protocol",
-        "ABC",
-    }
+    {"object", "typing.Generic", "typing.Protocol", "abc.ABC", "Generic", "Protocol", "ABC"}
 )
 
 
@@ -68,9 +60,7 @@ class Resolver(ModuleFinder):
         super().__init__(modules, root)
         self.modules = modules
         self.resolved: Dict[Tuple[str, str, int], Optional[object]] = {}
-        self._directories: Dict[str, str] = (
-            {}
-        )  # importer -> its directory (every call asks)
+        self._directories: Dict[str, str] = {}  # importer -> its directory (every call asks)
         # (path, owner, target, instance_of) -> the answer of call() / qualify(): every analysis
         # asks about the same call sites (on an 816-file tree, 508k calls of 80k call sites)
         self._calls: Dict[Tuple[str, str, str, str], Optional[object]] = {}
@@ -114,9 +104,7 @@ class Resolver(ModuleFinder):
             return ("class", (path, qualname))
         if len(rest) == 2 and rest[0] in facts.classes:  # Class.method via a base
             return self.method((path, rest[0]), rest[1])
-        if (
-            rest[0] in facts.imports and depth < 8
-        ):  # re-exported: `from .models import User`
+        if rest[0] in facts.imports and depth < 8:  # re-exported: `from .models import User`
             level, module, attribute = facts.imports[rest[0]]
             base = self.absolute(path, level, module)
             full = ".".join(filter(None, [base, attribute, *rest[1:]]))
@@ -166,14 +154,11 @@ class Resolver(ModuleFinder):
     def instance_type(self, path: str, owner: str, instance_of: str) -> Tuple[str, str]:
         """Where and as what text an ``instance_of`` is to be read: ``self.repo`` -> the type
         ``__init__`` gave it; a type alias -> its type, read in the module that defines the alias
-        (``from app.deps import SessionDep`` follows the import); else itself, in ``path``.
-        """
+        (``from app.deps import SessionDep`` follows the import); else itself, in ``path``."""
         facts = self.modules[path]
         if instance_of.startswith("self.") and owner in facts.defs:
             cls = facts.defs[owner].owner_class
-            return path, (
-                facts.attributes.get(f"{cls}.{instance_of[5:]}", "") if cls else ""
-            )
+            return path, (facts.attributes.get(f"{cls}.{instance_of[5:]}", "") if cls else "")
         head, _, rest = instance_of.partition(".")
         if not rest:
             alias = self._type_alias(path, head, 0)
@@ -181,26 +166,18 @@ class Resolver(ModuleFinder):
                 return alias
         return path, instance_of
 
-    def _type_alias(
-        self, path: str, name: str, depth: int
-    ) -> Optional[Tuple[str, str]]:
+    def _type_alias(self, path: str, name: str, depth: int) -> Optional[Tuple[str, str]]:
         facts = self.modules[path]
         if name in facts.type_aliases:
             return path, facts.type_aliases[name]
         if depth < 8 and name in facts.imports and name not in facts.defs:
             level, module, attribute = facts.imports[name]
-            source = (
-                self.module(self.absolute(path, level, module), path)
-                if attribute
-                else None
-            )
+            source = self.module(self.absolute(path, level, module), path) if attribute else None
             if source is not None and source in self.modules:
                 return self._type_alias(source, attribute, depth + 1)
         return None
 
-    def qualify(
-        self, path: str, owner: str, target: str, instance_of: str
-    ) -> Optional[str]:
+    def qualify(self, path: str, owner: str, target: str, instance_of: str) -> Optional[str]:
         key = (path, owner, target, instance_of)
         try:
             return self._qualified[key]
@@ -209,9 +186,7 @@ class Resolver(ModuleFinder):
             self._qualified[key] = answer
             return answer
 
-    def _qualify(
-        self, path: str, owner: str, target: str, instance_of: str
-    ) -> Optional[str]:
+    def _qualify(self, path: str, owner: str, target: str, instance_of: str) -> Optional[str]:
         """The fully qualified name of a call's target outside the project (``time.sleep``,
         ``sqlalchemy.orm.Session.execute`` for ``db.execute()`` on ``db: Session``,
         ``builtins.open``), or None: a project definition, or unknown."""
@@ -227,9 +202,7 @@ class Resolver(ModuleFinder):
         head, _, rest = target.partition(".")
         if head in facts.imports:
             level, module, attribute = facts.imports[head]
-            full = ".".join(
-                filter(None, [self.absolute(path, level, module), attribute, rest])
-            )
+            full = ".".join(filter(None, [self.absolute(path, level, module), attribute, rest]))
             if self.dotted(full, path) is not None or self._in_project(full, path):
                 return None
             return full
@@ -240,13 +213,10 @@ class Resolver(ModuleFinder):
     def _in_project(self, full: str, importer: str) -> bool:
         segments = full.split(".")
         return any(
-            self.module(".".join(segments[:cut]), importer)
-            for cut in range(len(segments), 0, -1)
+            self.module(".".join(segments[:cut]), importer) for cut in range(len(segments), 0, -1)
         )
 
-    def call(
-        self, path: str, owner: str, target: str, instance_of: str
-    ) -> Optional[object]:
+    def call(self, path: str, owner: str, target: str, instance_of: str) -> Optional[object]:
         """What a call site's target is (:meth:`dotted`'s answers), memoised per call site."""
         key = (path, owner, target, instance_of)
         try:
@@ -256,9 +226,7 @@ class Resolver(ModuleFinder):
             self._calls[key] = answer
             return answer
 
-    def _call(
-        self, path: str, owner: str, target: str, instance_of: str
-    ) -> Optional[object]:
+    def _call(self, path: str, owner: str, target: str, instance_of: str) -> Optional[object]:
         if instance_of:
             method = target.rpartition(".")[2]
             where, instance_of = self.instance_type(path, owner, instance_of)

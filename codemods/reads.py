@@ -63,15 +63,11 @@ class _Mapping(Mapping):
     def get(self, key: Any, default: Any = None) -> Any:
         if key in self._value:
             return self._entry(key, self._value[key])
-        self._reads.add(
-            ("facts", key, KIND) if self._name == "facts" else (self._name, key)
-        )
+        self._reads.add(("facts", key, KIND) if self._name == "facts" else (self._name, key))
         return default
 
     def __contains__(self, key: object) -> bool:
-        self._reads.add(
-            ("facts", key, KIND) if self._name == "facts" else (self._name, key)
-        )
+        self._reads.add(("facts", key, KIND) if self._name == "facts" else (self._name, key))
         return key in self._value
 
     def __bool__(self) -> bool:
@@ -179,13 +175,8 @@ def _tuple_view(kind: type) -> type:
     def __getattribute__(self: Any, attribute: str) -> Any:
         if attribute in fields:
             name, reads = owner(self)
-            return _field(
-                name, attribute, tuple.__getattribute__(self, attribute), reads
-            )
-        elif not attribute.startswith("__") or attribute in (
-            "__dict__",
-            "__reduce_ex__",
-        ):
+            return _field(name, attribute, tuple.__getattribute__(self, attribute), reads)
+        elif not attribute.startswith("__") or attribute in ("__dict__", "__reduce_ex__"):
             whole(self)  # _asdict, _replace, count, index...
         return tuple.__getattribute__(self, attribute)
 
@@ -199,31 +190,11 @@ def _tuple_view(kind: type) -> type:
         return read
 
     # every operation of a tuple that reads its items without an attribute read
-    names = (
-        "__getitem__",
-        "__iter__",
-        "__len__",
-        "__contains__",
-        "__hash__",
-        "__repr__",
-    )
-    names += (
-        "__eq__",
-        "__ne__",
-        "__lt__",
-        "__le__",
-        "__gt__",
-        "__ge__",
-        "__add__",
-        "__mul__",
-    )
+    names = ("__getitem__", "__iter__", "__len__", "__contains__", "__hash__", "__repr__")
+    names += ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__add__", "__mul__")
     members: Dict[str, Any] = {name: reading(getattr(kind, name)) for name in names}
     members.update(
-        {
-            "__slots__": (),
-            "__getattribute__": __getattribute__,
-            "__str__": members["__repr__"],
-        }
+        {"__slots__": (), "__getattribute__": __getattribute__, "__str__": members["__repr__"]}
     )
     return type(kind.__name__, (kind,), members)
 
@@ -234,17 +205,10 @@ def _object_view(kind: type) -> type:
     def __getattribute__(self: Any, attribute: str) -> Any:
         name, reads = object.__getattribute__(self, "_asyncfix_read")
         if attribute in fields:
-            return _field(
-                name, attribute, object.__getattribute__(self, attribute), reads
-            )
-        if (
-            attribute == "__dataclass_fields__"
-        ):  # dataclasses.replace/asdict/fields: every one
+            return _field(name, attribute, object.__getattribute__(self, attribute), reads)
+        if attribute == "__dataclass_fields__":  # dataclasses.replace/asdict/fields: every one
             reads.update(("facts", name, field) for field in fields)
-        elif not attribute.startswith("__") or attribute in (
-            "__dict__",
-            "__reduce_ex__",
-        ):
+        elif not attribute.startswith("__") or attribute in ("__dict__", "__reduce_ex__"):
             reads.add(("facts", name, WHOLE))
         return object.__getattribute__(self, attribute)
 
@@ -284,12 +248,9 @@ def tracked(project: ProjectIndex) -> Tracked:
     return made
 
 
-def value_of(
-    read: Read, project: ProjectIndex, memo: Optional[Dict[Read, str]] = None
-) -> str:
+def value_of(read: Read, project: ProjectIndex, memo: Optional[Dict[Read, str]] = None) -> str:
     """What ``read`` sees of ``project``: the SHA-256 of it as text that is the same in every
-    process (cache.canonical). ``memo``: what reads saw in this index so far (filled).
-    """
+    process (cache.canonical). ``memo``: what reads saw in this index so far (filled)."""
     if memo is not None and read in memo:
         return memo[read]
     kind = read[0]

@@ -97,9 +97,9 @@ def _golden_projects():
     sources = {}
     for before in sorted(GOLDEN.glob("*/*.py")):
         if before.name.endswith((".before.py", ".noop.py")):
-            sources[
-                f"/g/{before.parent.name}/{before.name.replace('.', '_')[:-3]}.py"
-            ] = before.read_text()
+            sources[f"/g/{before.parent.name}/{before.name.replace('.', '_')[:-3]}.py"] = (
+                before.read_text()
+            )
     return [PROJECT, sources]
 
 
@@ -114,9 +114,7 @@ def test_memoised_answers_are_the_answers_asked_again_in_any_order():
         again = [memoised.call(*q) for q in reversed(questions)][::-1]
         plain = _Unmemoised(modules, "/p")
         assert first == again == [plain.call(*q) for q in questions]
-        assert [memoised.qualify(*q) for q in questions] == [
-            plain.qualify(*q) for q in questions
-        ]
+        assert [memoised.qualify(*q) for q in questions] == [plain.qualify(*q) for q in questions]
 
 
 def test_the_memo_keeps_the_owner_and_the_instance_apart():
@@ -146,10 +144,7 @@ def test_the_memo_keeps_the_owner_and_the_instance_apart():
         "Base.load",
     )
     assert resolver.call(service, "helper", "missing.call", "") is None
-    assert (
-        resolver.qualify("/p/app/repo.py", "Repo.save", "time.sleep", "")
-        == "time.sleep"
-    )
+    assert resolver.qualify("/p/app/repo.py", "Repo.save", "time.sleep", "") == "time.sleep"
 
 
 class Cpu(NamedTuple):
@@ -203,16 +198,10 @@ def test_a_dict_field_is_read_per_key():
     for changed in (
         _index(functions={"a.f": 5, "a.g": 2}),  # a key's value moved
         _index(functions={"a.g": 2}),  # a key read removed
-        _index(
-            functions={"a.f": 1, "a.g": 2, "a.h": 0}
-        ),  # a key looked up in vain added
-        _index(
-            calls={"x": 1, "y": None}
-        ),  # present with the value a miss gave: still moved
+        _index(functions={"a.f": 1, "a.g": 2, "a.h": 0}),  # a key looked up in vain added
+        _index(calls={"x": 1, "y": None}),  # present with the value a miss gave: still moved
     ):
-        assert any(
-            reads.value_of(r, before) != reads.value_of(r, changed) for r in taken
-        )
+        assert any(reads.value_of(r, before) != reads.value_of(r, changed) for r in taken)
 
 
 def test_any_other_use_of_a_dict_field_reads_it_whole():
