@@ -157,6 +157,7 @@ def analyse(
     direct: List[Tuple[str, CallSite, str, Any]] = []  # blocking APIs called in coroutines
     for path in sorted(modules):
         facts = modules[path]
+        shown = os.path.relpath(path, root)  # once per file, not per call (11k calls of it)
         for call in facts.calls:
             owner = (path, call.owner)
             key = resolver.call(path, call.owner, call.target, call.instance_of)
@@ -164,7 +165,7 @@ def analyse(
                 init = resolver.method(key[1], "__init__")
                 key = init if isinstance(init, tuple) and init[0] != "class" else None
             if isinstance(key, tuple):
-                used.setdefault(key, []).append(f"{os.path.relpath(path, root)}:{call.line}")
+                used.setdefault(key, []).append(f"{shown}:{call.line}")
                 if owner in defs:
                     edges.setdefault(owner, []).append((call, key))
                     if defs[owner].is_async and owner not in makes_async:
@@ -195,7 +196,7 @@ def analyse(
                 continue
             key = resolver.call(path, ref.owner, ref.target, ref.instance_of)
             if isinstance(key, tuple) and key[0] != "class":
-                used.setdefault(key, []).append(f"{os.path.relpath(path, root)}:{ref.line}")
+                used.setdefault(key, []).append(f"{shown}:{ref.line}")
 
     # Propagate up the sync call graph to a fixed point, keeping the first (shortest) chain.
     changed = True

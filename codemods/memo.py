@@ -9,7 +9,8 @@ cache.py, so a tool change invalidates everything first):
 - The **project index** is a function of every file's facts (a helper made async in ``a.py``
   is an action in ``b.py``): it is kept (kept_index.py) and reused while every file's facts are
   those it was built from (an edit that changes no fact), built again from all of them
-  otherwise (not per analysis: kept_index.py says what that costs and what it would take).
+  otherwise (not per analysis: kept_index.py says what that costs, what was done and what
+  it would take).
 - A file's **rewrite** (engine.process_file) is a function of its bytes, its path as shown and
   real, the run's settings (root and options included), and what it reads of the index. The
   rewrite runs against a view of the index that records those reads (reads.py: a codemod's

@@ -61,6 +61,10 @@ class Resolver(ModuleFinder):
         self.modules = modules
         self.resolved: Dict[Tuple[str, str, int], Optional[object]] = {}
         self._directories: Dict[str, str] = {}  # importer -> its directory (every call asks)
+        # (path, owner, target, instance_of) -> the answer of call() / qualify(): every analysis
+        # asks about the same call sites (on an 816-file tree, 508k calls of 80k call sites)
+        self._calls: Dict[Tuple[str, str, str, str], Optional[object]] = {}
+        self._qualified: Dict[Tuple[str, str, str, str], Optional[str]] = {}
 
     def dotted(self, full: str, importer: str, depth: int = 0) -> Optional[object]:
         """A DefKey, "lib:<name>" for a library coroutine, ("class", DefKey) for a project
@@ -174,6 +178,15 @@ class Resolver(ModuleFinder):
         return None
 
     def qualify(self, path: str, owner: str, target: str, instance_of: str) -> Optional[str]:
+        key = (path, owner, target, instance_of)
+        try:
+            return self._qualified[key]
+        except KeyError:
+            answer = self._qualify(path, owner, target, instance_of)
+            self._qualified[key] = answer
+            return answer
+
+    def _qualify(self, path: str, owner: str, target: str, instance_of: str) -> Optional[str]:
         """The fully qualified name of a call's target outside the project (``time.sleep``,
         ``sqlalchemy.orm.Session.execute`` for ``db.execute()`` on ``db: Session``,
         ``builtins.open``), or None: a project definition, or unknown."""
@@ -204,6 +217,16 @@ class Resolver(ModuleFinder):
         )
 
     def call(self, path: str, owner: str, target: str, instance_of: str) -> Optional[object]:
+        """What a call site's target is (:meth:`dotted`'s answers), memoised per call site."""
+        key = (path, owner, target, instance_of)
+        try:
+            return self._calls[key]
+        except KeyError:
+            answer = self._call(path, owner, target, instance_of)
+            self._calls[key] = answer
+            return answer
+
+    def _call(self, path: str, owner: str, target: str, instance_of: str) -> Optional[object]:
         if instance_of:
             method = target.rpartition(".")[2]
             where, instance_of = self.instance_type(path, owner, instance_of)

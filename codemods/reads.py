@@ -7,7 +7,12 @@ records every read of the parts that differ between runs on one tree:
   ``name in facts`` are a read of that codemod's value; when the value is a named tuple or a
   dataclass, the rewrite gets a view of it that records each field read (``names`` of the cpu
   facts, not its ``functions``), and any other use of the view (indexing, iterating, ``_asdict``,
-  ``__dict__``) is a read of the whole value. A mapping value is read whole.
+  ``__dict__``) is a read of the whole value. A field whose value is a dict is itself a view:
+  ``get(key)``, ``[key]`` and ``key in`` read that key's entry (the cpu facts' ``functions`` of
+  the whole program, of which a file looks up the few names it calls: a function added
+  elsewhere does not make every file that looked up others rewrite again), anything else
+  (iterating, ``len``, ``keys()``, ``items()``, ``==``) reads the field whole. A codemod's value
+  that is a mapping is read whole.
 - ``actions`` and ``async_names`` (per path): ``get(path)``, ``[path]``, ``path in`` are a read of
   that path's entry; ``bool()``/``len()`` a read of whether there are any; anything else
   (iterating, ``items()``, ``==``) a read of the whole mapping.
@@ -85,6 +90,49 @@ class _Mapping(Mapping):
 
 
 _VIEWS: Dict[type, type] = {}
+_ABSENT = "<absent>"  # what a read of a key sees when the key is not there
+
+
+class _Field(Mapping):
+    """A dict field of codemod ``name``'s combined facts, recording reads per key."""
+
+    def __init__(self, read: Read, value: Dict[Any, Any], reads: Set[Read]) -> None:
+        self._read, self._value, self._reads = read, value, reads
+
+    def __getitem__(self, key: Any) -> Any:
+        self._reads.add((*self._read, key))
+        return self._value[key]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self._reads.add((*self._read, key))
+        return self._value.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self._reads.add((*self._read, key))
+        return key in self._value
+
+    def __iter__(self) -> Iterator[Any]:
+        self._reads.add(self._read)
+        return iter(self._value)
+
+    def __len__(self) -> int:
+        self._reads.add(self._read)
+        return len(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        self._reads.add(self._read)
+        return self._value == (other._value if isinstance(other, _Field) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _field(name: str, field: str, value: Any, reads: Set[Read]) -> Any:
+    """Field ``field`` of codemod ``name``'s facts as read: a dict as a :class:`_Field`, any
+    other value read whole."""
+    if type(value) is dict:
+        return _Field(("facts", name, field), value, reads)
+    reads.add(("facts", name, field))
+    return value
 
 
 def _view(name: str, value: Any, reads: Set[Read]) -> Any:
@@ -127,7 +175,7 @@ def _tuple_view(kind: type) -> type:
     def __getattribute__(self: Any, attribute: str) -> Any:
         if attribute in fields:
             name, reads = owner(self)
-            reads.add(("facts", name, attribute))
+            return _field(name, attribute, tuple.__getattribute__(self, attribute), reads)
         elif not attribute.startswith("__") or attribute in ("__dict__", "__reduce_ex__"):
             whole(self)  # _asdict, _replace, count, index...
         return tuple.__getattribute__(self, attribute)
@@ -157,7 +205,9 @@ def _object_view(kind: type) -> type:
     def __getattribute__(self: Any, attribute: str) -> Any:
         name, reads = object.__getattribute__(self, "_asyncfix_read")
         if attribute in fields:
-            reads.add(("facts", name, attribute))
+            return _field(name, attribute, object.__getattribute__(self, attribute), reads)
+        if attribute == "__dataclass_fields__":  # dataclasses.replace/asdict/fields: every one
+            reads.update(("facts", name, field) for field in fields)
         elif not attribute.startswith("__") or attribute in ("__dict__", "__reduce_ex__"):
             reads.add(("facts", name, WHOLE))
         return object.__getattribute__(self, attribute)
@@ -224,6 +274,12 @@ def value_of(read: Read, project: ProjectIndex, memo: Optional[Dict[Read, str]] 
                 seen = f"{type(value).__module__}.{type(value).__qualname__}"
             elif field == WHOLE:
                 seen = cache.canonical(value)
+            elif len(read) == 4:  # one key of a dict field
+                entries, key = getattr(value, field), read[3]
+                if type(entries) is not dict:
+                    seen = "<not a dict> " + cache.canonical(entries)
+                else:
+                    seen = cache.canonical(entries[key]) if key in entries else _ABSENT
             else:
                 seen = cache.canonical(getattr(value, field))
     seen = hashlib.sha256(seen.encode("utf-8", "surrogatepass")).hexdigest()

@@ -190,10 +190,19 @@ def first_pass(files: Sequence[SourceFile], settings: Settings, jobs: int) -> Li
 
 
 def build_index(per_file: Mapping[str, Facts], settings: Settings) -> ProjectIndex:
+    """The project index of these facts. Built with the cyclic GC off: the analyses make many
+    small containers, and each collection they set off walks every object of the facts (about
+    a million on an 816-file tree): 20-25% of the build, measured in process on that tree."""
     resolve.configure(settings.root, settings.options.get("roots", ()))
     codemods = [GATE_BY_NAME[name] for name in settings.codemods]
     modules = {
         path: facts[MODULE_FACTS] for path, facts in per_file.items() if MODULE_FACTS in facts
     }
-    index = combine_all(per_file, codemods, settings.root, modules, settings.options)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        index = combine_all(per_file, codemods, settings.root, modules, settings.options)
+    finally:
+        if enabled:
+            gc.enable()
     return dataclasses.replace(index, options=settings.options)
