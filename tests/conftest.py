@@ -77,15 +77,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         output["reliability_counts"] = dict(support.COUNTS)
 
 
-# Files that run for minutes on one worker and share nothing between their tests (no module- or
-# session-scoped fixture of their own): their tests are dealt out one by one to whichever worker
-# is free. Every other file stays whole on one worker, as `--dist loadfile` keeps it.
+# Files that run for minutes on one worker and share nothing between their tests but what one
+# project's tests share (no module- or session-scoped fixture of their own): their tests are
+# dealt out to whichever worker is free, the tests with the same parameter id (one project's:
+# `test_x[p]` and `test_y[p]`, which may share a reference run) together. Every other file
+# stays whole on one worker, as `--dist loadfile` keeps it.
 SPREAD = ("tests/test_prefilter.py",)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """`--dist loadfile`, except that the tests of a SPREAD file are work units of their own."""
+    """`--dist loadfile`, except that the tests of a SPREAD file are work units of their own,
+    one per parameter id."""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
@@ -93,7 +96,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     class Scheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = super()._split_scope(nodeid)
-            return nodeid if path in SPREAD else path
+            if path not in SPREAD:
+                return path
+            name, bracket, parameter = nodeid.partition("[")
+            return f"{path}[{parameter}" if bracket else nodeid
 
     return Scheduling(config, log)
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
-import pytest
 from asyncfix.cli import main
 from asyncfix.codemods import cache, engine, scan
 from asyncfix.codemods.files import SourceFile
 from click.testing import CliRunner
-from conftest import GOLDEN
 
 SLEEPY = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
 HELPER = "async def fetch():\n    return 1\n"
@@ -306,21 +303,3 @@ def test_an_edit_rewrites_the_edited_file_and_the_files_that_depend_on_it(
     assert {"caller.py", "helper.py"} <= set(rewritten)  # caller.py's bytes did not change
     monkeypatch.undo()
     assert second.output == _run(project, "--no-cache").output
-
-
-@pytest.mark.parametrize("project", sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()))
-def test_kept_rewrites_after_an_edit_say_what_a_fresh_run_says(
-    project: str, tmp_path: Path, monkeypatch
-):
-    """Each codemod's golden cases as one project: after a run, each file in turn gets a new
-    last line; the run with kept rewrites prints what a run without the cache prints."""
-    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
-    tree = tmp_path / project
-    shutil.copytree(GOLDEN / project, tree, ignore=shutil.ignore_patterns("*.after*", "*.diag*"))
-    (tree / "pyproject.toml").write_text("")
-    _run(tree)
-    sources = sorted(tree.rglob("*.py"))
-    for source in sources[:: max(1, len(sources) // 4)]:
-        source.write_bytes(source.read_bytes() + b"\nEDITED = 1\n")
-        kept = _run(tree)
-        assert kept.output == _run(tree, "--no-cache").output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -12,13 +13,20 @@ from conftest import DEFAULT_SETTINGS, GOLDEN
 INPUTS = sorted(GOLDEN.glob("*/*.before.py")) + sorted(GOLDEN.glob("*/*.noop.py"))
 
 
+@functools.lru_cache(maxsize=None)
+def _full(path: Path):
+    """A golden input rewritten the ordinary way (full parse, the gates as they are): what both
+    the reduced path and the gates opened must give. Made once per input for both tests."""
+    return transform_standalone(path.read_bytes(), path.name, DEFAULT_SETTINGS)
+
+
 @pytest.mark.parametrize("path", INPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_reduced_big_file_path_gives_the_same_output(path: Path, monkeypatch):
     """Every golden input through the big-file path (only relevant top-level statements given
     to libcst, the rest stubbed and spliced back) comes out exactly as through the full parse,
     diagnostics included."""
     source = path.read_bytes()
-    full = transform_standalone(source, path.name, DEFAULT_SETTINGS)
+    full = _full(path)
     monkeypatch.setattr(reduce, "BIG_FILE_LINES", 0)
     reduced = transform_standalone(source, path.name, DEFAULT_SETTINGS)
     assert reduced.new == full.new
@@ -72,7 +80,7 @@ def test_first_pass_skips_only_files_with_nothing_to_do(path: Path, monkeypatch)
     from asyncfix.codemods.gates import GATE_BY_NAME  # the engine asks the gates
 
     source = path.read_bytes()
-    precise = transform_standalone(source, path.name, DEFAULT_SETTINGS)
+    precise = _full(path)
     for name in PRECISE:
         monkeypatch.setattr(GATE_BY_NAME[name], "wants", classmethod(_always))
     monkeypatch.setattr(GATE_BY_NAME["await_coroutines"], "wants", classmethod(_await_old))

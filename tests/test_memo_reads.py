@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 from typing import Dict, FrozenSet, NamedTuple
 
 import pytest
 from asyncfix.codemods import cache, engine, kept_index, reads
 from asyncfix.codemods.program_facts import FileActions, ProjectIndex
-from conftest import GOLDEN
 from test_cache import HELPER, _rewritten, _run, _tree
 
 AWAITED = "from helper import fetch\n\n\nasync def use():\n    return await fetch()\n"
@@ -224,21 +222,3 @@ def test_a_changed_fact_after_a_kept_index_is_seen(tmp_path: Path, monkeypatch):
     assert "await fetch()" not in result.output and "caller.py" not in result.output
     monkeypatch.undo()
     assert result.output == _run(project, "--no-cache").output
-
-
-@pytest.mark.parametrize("project", sorted(p.name for p in GOLDEN.iterdir() if p.is_dir()))
-def test_several_edits_in_a_row_say_what_a_fresh_run_says(
-    project: str, tmp_path: Path, monkeypatch
-):
-    """A comment added (the kept index holds), a statement added (it does not), both taken back:
-    after each, the run with the cache prints what a run without it prints."""
-    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
-    tree = tmp_path / project
-    shutil.copytree(GOLDEN / project, tree, ignore=shutil.ignore_patterns("*.after*", "*.diag*"))
-    (tree / "pyproject.toml").write_text("")
-    _run(tree)
-    source = sorted(tree.rglob("*.py"))[0]
-    original = source.read_bytes()
-    for text in (original + b"\n# edited\n", original + b"\n# edited\nEDITED = 1\n", original):
-        source.write_bytes(text)
-        assert _run(tree).output == _run(tree, "--no-cache").output

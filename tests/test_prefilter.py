@@ -3,10 +3,12 @@ and real trees come out the same, diffs and diagnostics, with and without it."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import hashlib
 import importlib.util
 from pathlib import Path
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 import pytest
 from asyncfix.codemods import engine, prefilter
@@ -28,8 +30,28 @@ def _outcome(paths: List[Path], root: Path, monkeypatch, on: bool) -> Tuple[list
     return results, int(engine.PHASES.get("files collected", len(files)))
 
 
+# The prefilter-off run with the gates closed, which every claim of this file compares with:
+# made once per tree state ((root, the files' paths and bytes) -> its results), for the
+# prefilter's claim and the gates' alike (SPREAD in tests/conftest.py keeps the tests of one
+# project on one worker).
+_REFERENCES: Dict[Tuple[str, str], Tuple[list, int]] = {}
+
+
+def _reference(paths: List[Path], root: Path, monkeypatch) -> Tuple[list, int]:
+    files, _ = discover([str(p) for p in paths], DEFAULT_EXCLUDES)
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(f"{file.display}\0{file.path}\0".encode())
+        digest.update(hashlib.sha256(Path(file.path).read_bytes()).digest())
+    key = (str(root), digest.hexdigest())
+    if key not in _REFERENCES:
+        _REFERENCES[key] = _outcome(paths, root, monkeypatch, on=False)
+    results, count = _REFERENCES[key]
+    return copy.deepcopy(results), count
+
+
 def _same(paths: List[Path], root: Path, monkeypatch) -> Tuple[int, int]:
-    without, everything = _outcome(paths, root, monkeypatch, on=False)
+    without, everything = _reference(paths, root, monkeypatch)
     with_, collected = _outcome(paths, root, monkeypatch, on=True)
     assert with_ == without
     return collected, everything
@@ -163,7 +185,7 @@ def _open_gates(monkeypatch) -> None:
 
 
 def _gated_same(paths: List[Path], root: Path, monkeypatch) -> None:
-    gated, _ = _outcome(paths, root, monkeypatch, on=False)
+    gated, _ = _reference(paths, root, monkeypatch)
     with monkeypatch.context() as patch:
         _open_gates(patch)
         opened, _ = _outcome(paths, root, patch, on=False)
