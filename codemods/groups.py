@@ -70,16 +70,8 @@ def plan(results: List[FileResult], root: str) -> List[FileResult]:
             tied |= _resolved(result, finder)
         needs[result.path] = frozenset(tied)
         for other in tied:
-            # a file of the run that changes or failed, or a shared object (``<name>``)
-            if (
-                other.startswith("<")
-                or other in by_path
-                and by_path[other].status
-                in (
-                    CHANGED,
-                    FAILED,
-                )
-            ):
+            shared = other.startswith("<")  # a shared object (``<name>``), not a file
+            if shared or other in by_path and by_path[other].status in (CHANGED, FAILED):
                 union.join(result.path, other)
     members: Dict[str, List[str]] = {}
     for path in needs:
