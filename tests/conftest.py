@@ -82,7 +82,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 # dealt out to whichever worker is free, the tests with the same parameter id (one project's:
 # `test_x[p]` and `test_y[p]`, which may share a reference run) together. Every other file
 # stays whole on one worker, as `--dist loadfile` keeps it.
-SPREAD = ("tests/test_prefilter.py",)
+SPREAD = ("tests/test_prefilter.py", "tests/test_kept_runs.py")
 
 
 @pytest.hookimpl(optionalhook=True)
