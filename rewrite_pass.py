@@ -149,36 +149,28 @@ class Review:
         self.quit = False
 
     def ask(self, result: FileResult) -> bool:
-        if self.all:
-            return True
-        click.echo(
-            colour_diff(result.diff) if self.color else result.diff, nl=False, color=self.color
-        )
-        try:
-            answer = click.prompt(
-                f"Apply this change to {result.display}? "
-                "[y]es, [n]o (skip), [a]ll remaining, [q]uit",
-                type=click.Choice(self.CHOICES, case_sensitive=False),
-                show_choices=False,
-            )
-        except click.Abort:
-            click.echo()
-            answer = "q"
-        return self._answer(answer)
+        return self._ask([result], f"Apply this change to {result.display}? [y]es, [n]o (skip)")
 
     def ask_group(self, members: List[FileResult]) -> bool:
         """One question for rewrites written all together or not at all (groups.py)."""
+        names = ", ".join(member.display for member in members)
+        return self._ask(
+            members,
+            f"Apply these changes to {names} (each is correct only with the others)? "
+            "[y]es, [n]o (skip them)",
+        )
+
+    def _ask(self, results: List[FileResult], question: str) -> bool:
+        """Every diff of ``results``, then ``question`` (its first choices) once."""
         if self.all:
             return True
-        for member in members:
+        for result in results:
             click.echo(
-                colour_diff(member.diff) if self.color else member.diff, nl=False, color=self.color
+                colour_diff(result.diff) if self.color else result.diff, nl=False, color=self.color
             )
-        names = ", ".join(member.display for member in members)
         try:
             answer = click.prompt(
-                f"Apply these changes to {names} (each is correct only with the others)? "
-                "[y]es, [n]o (skip them), [a]ll remaining, [q]uit",
+                f"{question}, [a]ll remaining, [q]uit",
                 type=click.Choice(self.CHOICES, case_sensitive=False),
                 show_choices=False,
             )

@@ -314,23 +314,9 @@ def _raises(handler: ast.ExceptHandler) -> bool:
 def _released_in(statements: Sequence[ast.stmt], name: str) -> bool:
     """A call in ``statements`` (their own code) that may release ``name``: ``name.close()``
     and the other FINALIZERS, or ``f(..., name, ...)`` (dependency_edit.uses_name)."""
-    for node in own_nodes(_Block(statements)):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        if (
-            isinstance(func, ast.Attribute)
-            and isinstance(func.value, ast.Name)
-            and func.value.id == name
-            and func.attr in FINALIZERS
-        ):
-            return True
-        for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
-            if isinstance(argument, ast.Starred):
-                argument = argument.value
-            if isinstance(argument, ast.Name) and argument.id == name:
-                return True
-    return False
+    return any(
+        isinstance(node, ast.Call) and _uses(node, name) for node in own_nodes(_Block(statements))
+    )
 
 
 class _Block:
