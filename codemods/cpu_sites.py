@@ -271,12 +271,8 @@ def process_sites(tree: ast.Module, source: bytes, module: ModuleFacts) -> Froze
 
 
 def _ignored(call: ast.AST, module: ModuleFacts) -> bool:
-    for line in range(call.lineno, (call.end_lineno or call.lineno) + 1):  # type: ignore[attr-defined]
-        if line in module.opt_outs:
-            names = module.opt_outs[line]
-            if names is None or NAME in names:
-                return True
-    return False
+    first, last = call.lineno, call.end_lineno or call.lineno  # type: ignore[attr-defined]
+    return any(module.silenced(line, NAME) for line in range(first, last + 1))
 
 
 def _function_sites(

@@ -144,12 +144,8 @@ def _httpx_free(module: ModuleFacts, tree: ast.Module) -> bool:
 
 
 def _opted_out(call: ast.Call, module: ModuleFacts) -> bool:
-    for line in range(call.lineno, (call.end_lineno or call.lineno) + 1):
-        if line in module.opt_outs:
-            names = module.opt_outs[line]
-            if names is None or "requests_to_httpx" in names:
-                return True
-    return False
+    last = call.end_lineno or call.lineno
+    return any(module.silenced(line, "requests_to_httpx") for line in range(call.lineno, last + 1))
 
 
 def _can_host(tree: ast.Module, source: bytes, module: ModuleFacts) -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from .files import FileChangedError, digest, write_atomic
+from .results import FAILED
 
 # (path, new bytes, digest of the bytes read): verify.Verifier.write, or write_atomic itself
 WriteHook = Callable[[str, bytes, bytes], None]
@@ -27,8 +28,6 @@ UndoHook = Callable[[str], None]
 
 
 def _failed(result, reason: str) -> None:
-    from .results import FAILED
-
     result.status = FAILED
     result.error = f"cannot write: {reason}"
 
@@ -37,15 +36,22 @@ def _reason(error: Exception) -> str:
     return (error.strerror or str(error)) if isinstance(error, OSError) else str(error)
 
 
-def write_result(result, hook: Optional[WriteHook] = None) -> bool:
-    """Write ``result.new`` over ``result.path``; True when written. On failure the result
-    becomes FAILED with ``error = "cannot write: <reason>"`` and nothing else changes."""
+def _write(result, hook: Optional[WriteHook]) -> Optional[str]:
+    """Write ``result.new`` over ``result.path``; None when written, else why not."""
     try:
         (hook or write_atomic)(result.path, result.new or b"", result.original_digest or b"")
     except (OSError, FileChangedError) as error:
-        _failed(result, _reason(error))
-        return False
-    return True
+        return _reason(error)
+    return None
+
+
+def write_result(result, hook: Optional[WriteHook] = None) -> bool:
+    """Write ``result.new`` over ``result.path``; True when written. On failure the result
+    becomes FAILED with ``error = "cannot write: <reason>"`` and nothing else changes."""
+    reason = _write(result, hook)
+    if reason is not None:
+        _failed(result, reason)
+    return reason is None
 
 
 @dataclass
@@ -94,8 +100,8 @@ def write_group(
             return False
     written: List[Tuple[object, _Before]] = []
     for result, before in zip(results, befores):
-        if not write_result(result, hook):
-            reason = (result.error or "").replace("cannot write: ", "", 1)
+        reason = _write(result, hook)
+        if reason is not None:
             _fail_group(results, result, reason, written, undo)
             return False
         written.append((result, before))
