@@ -1,57 +1,25 @@
 """What a call in a coroutine refers to, for cpu_to_executor: the callee's qualified name, the
-facts proving it CPU-bound (the library table, the project's combined facts, the option), whether
-its arguments are plain picklable data, and so which executor it goes to. A mixin of
+facts proving it CPU-bound (the library table, the project's combined facts, the option), and
+so which executor it goes to; whether the call site takes a process pool (plain picklable
+arguments, names free) is cpu_sites.py's verdict, the one statement of it. A mixin of
 :class:`~.cpu_to_executor.CpuToExecutor` (its per-file state: ``facts``, ``configured``,
 ``executor_mode``, ``pool_name``, ``helper_blocked``).
 """
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import libcst as cst
-import libcst.matchers as m
-from libcst.metadata import BuiltinAssignment, FunctionScope, GlobalScope, ScopeProvider
+from libcst.metadata import GlobalScope, PositionProvider, ScopeProvider
 
-from .cpu_facts import (
-    KNOWN_HEAVY,
-    KNOWN_HEAVY_METHODS,
-    PLAIN_RESULTS,
-    PLAIN_TYPES,
-    PROCESS,
-    THREAD,
-    Callee,
-)
+from . import syntax
+from .callgraph import collect_module
+from .cpu_facts import KNOWN_HEAVY, KNOWN_HEAVY_METHODS, PROCESS, THREAD, Callee
+from .cpu_sites import NOT_PLAIN, TAKES_POOL, site_verdicts
 from .emit import executor_for
+from .program_facts import Span
 from .resolve import resolve_relative
-
-
-def plain_annotation(node: Optional[cst.Annotation]) -> bool:
-    """``int``, ``list[str]``, ``Optional[bytes]``, ``Annotated[int, Query()]``, ``str | None``."""
-    if node is None:
-        return False
-
-    def plain(expr: cst.BaseExpression) -> bool:
-        if isinstance(expr, cst.Name):
-            return expr.value in PLAIN_TYPES
-        if isinstance(expr, cst.Attribute):  # typing.List
-            return expr.attr.value in PLAIN_TYPES
-        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
-            return plain(expr.left) and plain(expr.right)
-        if isinstance(expr, cst.Subscript):
-            base = expr.value
-            base_name = (
-                base.value
-                if isinstance(base, cst.Name)
-                else (base.attr.value if isinstance(base, cst.Attribute) else "")
-            )
-            elements = [e.slice.value for e in expr.slice if isinstance(e.slice, cst.Index)]
-            if base_name == "Annotated":
-                return bool(elements) and plain(elements[0])
-            return plain(base) and all(plain(e) or isinstance(e, cst.Ellipsis) for e in elements)
-        return isinstance(expr, cst.Name) and expr.value == "None"
-
-    return plain(node.annotation)
 
 
 class CpuCalls:
@@ -123,67 +91,28 @@ class CpuCalls:
             return known, "project"  # not heavy: only looks it (CPU004)
         return None
 
-    def _plain_value(self, expr: cst.BaseExpression, where: cst.FunctionDef) -> bool:
-        """True when ``expr`` certainly evaluates to plain, picklable data."""
-        if isinstance(
-            expr,
-            (
-                cst.Integer,
-                cst.Float,
-                cst.Imaginary,
-                cst.SimpleString,
-                cst.ConcatenatedString,
-                cst.FormattedString,
-            ),
-        ):
-            return True
-        if isinstance(expr, cst.Name):
-            if expr.value in ("None", "True", "False"):
-                return True
-            scope = self.get_metadata(ScopeProvider, expr, None)
-            if not isinstance(scope, FunctionScope) or scope.node is not where:
-                return False
-            params = where.params
-            for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
-                if param.name.value == expr.value:
-                    assignments = list(scope[expr.value])
-                    return len(assignments) == 1 and plain_annotation(param.annotation)
-            return False
-        if isinstance(expr, (cst.Tuple, cst.List, cst.Set)):
-            return all(
-                isinstance(e, cst.Element) and self._plain_value(e.value, where)
-                for e in expr.elements
-            )
-        if isinstance(expr, cst.Dict):
-            return all(
-                isinstance(e, cst.DictElement)
-                and self._plain_value(e.key, where)
-                and self._plain_value(e.value, where)
-                for e in expr.elements
-            )
-        if isinstance(expr, cst.UnaryOperation):
-            return self._plain_value(expr.expression, where)
-        if isinstance(expr, cst.BinaryOperation):
-            return self._plain_value(expr.left, where) and self._plain_value(expr.right, where)
-        if isinstance(expr, cst.Call):
-            if isinstance(expr.func, cst.Name) and expr.func.value in PLAIN_RESULTS:
-                # the builtin itself (libcst's scopes list builtins as assignments too)
-                scope = self.get_metadata(ScopeProvider, expr.func, None)
-                return scope is not None and all(
-                    isinstance(a, BuiltinAssignment) for a in scope[expr.func.value]
-                )
-            if m.matches(
-                expr.func,
-                m.Attribute(
-                    attr=m.Name("encode") | m.Name("lower") | m.Name("upper") | m.Name("strip")
-                ),
-            ):
-                return self._plain_value(expr.func.value, where) and all(
-                    self._plain_value(a.value, where) for a in expr.args if not a.star
-                )
-        return False
+    def _site(self, func: cst.BaseExpression) -> Optional[str]:
+        """cpu_sites' verdict on the call of ``func`` (the one statement of the site's side:
+        plain arguments, names free), read from the text this tree prints, so its positions
+        are the tree's even after an earlier codemod changed it; None for a call it leaves
+        out (never the process pool)."""
+        if self.site_verdicts is None:
+            source = self.module.bytes
+            try:
+                tree = syntax.parse(source)
+            except (SyntaxError, ValueError):
+                self.site_verdicts = {}
+            else:
+                module = collect_module(tree, self.file.filename, source)
+                self.site_verdicts = site_verdicts(tree, source, module)
+        pos = self.get_metadata(PositionProvider, func)
+        return self.site_verdicts.get(
+            (pos.start.line, pos.start.column, pos.end.line, pos.end.column)
+        )
 
-    def _executor(self, call: cst.Call, callee: Callee, where: cst.FunctionDef) -> Tuple[str, str]:
+    site_verdicts: Optional[Dict[Span, str]] = None  # cpu_sites.site_verdicts of this tree
+
+    def _executor(self, call: cst.Call, callee: Callee) -> Tuple[str, str]:
         """(PROCESS | THREAD, why a wanted process pool was not used or "")."""
         holds_gil = callee.holds_gil or self.executor_mode == PROCESS
         if self.executor_mode == THREAD or not holds_gil:
@@ -191,8 +120,8 @@ class CpuCalls:
         why = ""
         if not callee.process_safe:
             why = "the function is not module-level, is decorated, or uses shared state"
-        elif any(not self._plain_value(arg.value, where) for arg in call.args):
-            why = "an argument is not known to be picklable"
+        elif self._site(call.func) != TAKES_POOL:
+            why = self._site(call.func) or NOT_PLAIN  # NOT_PLAIN, NAME_TAKEN or left out
         elif self.helper_blocked:
             why = f"the name `{self.pool_name}` is taken in this module"
         return executor_for(holds_gil, picklable=not why), why

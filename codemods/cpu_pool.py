@@ -16,6 +16,7 @@ import libcst.matchers as m
 from libcst.metadata import ScopeProvider
 
 from .cpu_facts import CPU003, PROCESS, THREAD
+from .cpu_sites import POOL_SHAPE
 from .emit import to_thread
 
 
@@ -23,37 +24,25 @@ class PoolRewrite:
     """``multiprocessing.Pool`` in coroutines -> the process pool (see the module docstring)."""
 
     def visit_With(self, node: cst.With) -> None:
-        """Mark ``with Pool() as p:`` blocks whose body only calls ``p.apply``/``p.map``."""
+        """Mark ``with Pool() as p:`` blocks whose body only calls ``p.apply``/``p.map``: the
+        ones cpu_sites.py takes (its verdict on the ``Pool``, the one statement of the shapes)."""
         if len(node.items) != 1 or node.asynchronous is not None:
             return
         item = node.items[0]
         if not (
             isinstance(item.item, cst.Call)
             and self._is_pool(item.item)
-            and self._pool_args_ok(item.item)
+            and isinstance(item.asname, cst.AsName)
+            and isinstance(item.asname.name, cst.Name)
+            and isinstance(self.coroutine_of(node), cst.FunctionDef)
+            and self._site(item.item.func) == POOL_SHAPE
         ):
             return
-        if item.asname is None or not isinstance(item.asname.name, cst.Name):
-            return
-        where = self.coroutine_of(node)
-        if not isinstance(where, cst.FunctionDef):
-            return
         name = item.asname.name.value
-        uses = m.findall(node.body, m.Name(name))
-        calls = [
-            call
-            for call in m.findall(
-                node.body,
-                m.Call(func=m.Attribute(value=m.Name(name), attr=m.Name("apply") | m.Name("map"))),
-            )
-            if self.coroutine_of(call) is where and self._pool_call_args(call) is not None
-        ]
-        scope = self.get_metadata(ScopeProvider, item.asname.name, None)
-        if scope is None or len(list(scope[name])) != 1:
-            return
-        everywhere = [access for access in scope.accesses[name]]
-        if not calls or len(calls) != len(uses) or len(everywhere) != len(uses):
-            return
+        calls = m.findall(
+            node.body,
+            m.Call(func=m.Attribute(value=m.Name(name), attr=m.Name("apply") | m.Name("map"))),
+        )
         self.pool_withs[id(node)] = (name, frozenset(id(call) for call in calls))
         self.pool_calls.update(id(call) for call in calls)
 
@@ -61,19 +50,6 @@ class PoolRewrite:
         return self.imported_name(call.func) in (
             "multiprocessing.Pool",
             "multiprocessing.pool.Pool",
-        )
-
-    @staticmethod
-    def _pool_args_ok(call: cst.Call) -> bool:
-        """``Pool()``, ``Pool(4)``, ``Pool(processes=4)``: nothing else the executor would lose."""
-        return (
-            all(
-                (arg.keyword is None or arg.keyword.value == "processes")
-                and not arg.star
-                and isinstance(arg.value, (cst.Integer, cst.Name))
-                for arg in call.args
-            )
-            and len(call.args) <= 1
         )
 
     @staticmethod
@@ -156,7 +132,7 @@ class PoolRewrite:
         if not isinstance(where, cst.FunctionDef):
             return updated
         method = original.func.attr.value  # type: ignore[union-attr]
-        if method in ("apply", "map") and self._pool_args_ok(pool):
+        if self._site(pool.func) == POOL_SHAPE:
             new = self._pool_rewrite(original, updated)
             if new is not None:
                 self.drop_import_if_unused(pool.func)

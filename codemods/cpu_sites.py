@@ -1,30 +1,33 @@
-"""Which call sites cpu_to_executor would send to a process pool, read from the ``ast`` (no
-libcst: cpu_hosts.pool_users runs it in the whole-program analysis, only on the modules whose
-calls a process pool may take), so that the app's pool has as users exactly the modules whose
-rewrite calls it.
+"""Which call sites cpu_to_executor sends to a process pool, read from the ``ast``: the site's
+side of that decision, stated once. The rewrite asks it per call (CpuCalls._site, on the text
+its libcst tree prints, keyed by the called expression's span, which both parsers give), and
+cpu_hosts.pool_users asks it in the whole-program analysis (only on the modules whose calls a
+process pool may take), so the app's pool has as users exactly the modules whose rewrite calls
+it.
 
-The callee's side (proven CPU-bound, pure Python, picklable by reference) is the program's,
-cpu_hosts._offloads asks it. The site's side is here, the checks cpu_calls.py and cpu_pool.py
-make on the libcst tree, mirrored:
+The callee's side (proven CPU-bound, pure Python, picklable by reference) is the program's
+(cpu_hosts._offloads, CpuCalls._callee). The site's side is here:
 
-* each argument is plain, picklable data (``CpuCalls._plain_value``): a literal, a parameter
-  of the coroutine annotated with a plain type and never rebound, containers and arithmetic
-  of those, ``len(...)``/``int(...)`` and the like, ``.encode()``/``.lower()`` of one;
+* each argument is plain, picklable data: a literal, a parameter of the coroutine annotated
+  with a plain type and never rebound, containers and arithmetic of those,
+  ``len(...)``/``int(...)`` and the like, ``.encode()``/``.lower()`` of one (else the call
+  goes to the thread pool, CPU002);
 * the call is not already awaited, not in a generator expression or a nested comprehension,
-  and its lines carry no ``# asyncfix: ignore`` for cpu_to_executor;
-* ``asyncio`` (and ``functools`` for keyword arguments) is free in the module;
+  and its lines carry no ``# asyncfix: ignore`` for cpu_to_executor (else: no verdict);
+* ``asyncio`` (and ``functools`` for keyword arguments) is bound only by ``import asyncio``
+  anywhere in the module, or not at all;
 * ``multiprocessing.Pool``: ``with Pool() as p:`` whose body only calls ``p.apply``/``p.map``
-  (cpu_pool.py's shapes), or ``Pool().apply/map(...)``: the site is the ``Pool(...)`` call.
+  (cpu_pool.py builds the new calls), or ``Pool().apply/map(...)``: the verdict is on the
+  ``Pool(...)`` call.
 
-Where a mirror cannot be exact it answers "no" (a module it leaves out keeps a pool of its own:
-correct, only unshared); it never answers "yes" where the rewrite would not, so a host never
-defines a pool no module calls.
+Where a question cannot be answered exactly from the ``ast`` it answers "no" (the call goes
+to the thread pool; a module it leaves out keeps a pool of its own: correct, only unshared).
 """
 
 from __future__ import annotations
 
 import ast
-from typing import FrozenSet, Iterator, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 from .astwalk import Columns, dotted_name
 from .cpu_facts import PLAIN_RESULTS, PLAIN_TYPES
@@ -254,20 +257,37 @@ def _pool_call(call: ast.AST, receiver: Optional[str] = None) -> Optional[bool]:
     return "kwds" in values
 
 
-def process_sites(tree: ast.Module, source: bytes, module: ModuleFacts) -> FrozenSet[Span]:
-    """The spans (of the called expression, as CallSite.span) of the calls in functions that
-    cpu_to_executor sends to a process pool when their callee is CPU-bound, pure Python and
-    picklable (the module docstring)."""
-    if not _free("asyncio", module, tree):
-        return frozenset()
+# Why a call site does not take the process pool (site_verdicts); "" when it does.
+TAKES_POOL = ""
+POOL_SHAPE = "multiprocessing.Pool in a shape the rewrite takes"  # on the Pool(...) call
+NOT_PLAIN = "an argument is not known to be picklable"
+NAME_TAKEN = "a name the rewrite needs (`asyncio`, `functools`) is bound to something else here"
+
+
+def site_verdicts(tree: ast.Module, source: bytes, module: ModuleFacts) -> Dict[Span, str]:
+    """The decision of the site's side, stated once: span of the called expression (as
+        CallSite.span and libcst's PositionProvider give it) -> ``TAKES_POOL`` when cpu_to_executor
+        sends the call to a process pool if its callee is CPU-bound, pure Python and picklable (the
+        module docstring), ``POOL_SHAPE`` on the ``Pool`` of a ``multiprocessing.Pool`` use it
+    takes, else why not (``NOT_PLAIN``, ``NAME_TAKEN``). The calls of coroutine
+        bodies it leaves out (awaited, opted out, in a generator expression or a nested
+        comprehension) have no entry: never a process pool."""
     functools = _free("functools", module, tree)
     columns = Columns(source)
     module_bound = _module_bound(tree)
-    sites: Set[Span] = set()
+    verdicts: Dict[Span, str] = {}
     for function in ast.walk(tree):
         if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            sites |= _function_sites(function, module, columns, module_bound, functools)
-    return frozenset(sites)
+            verdicts.update(_function_sites(function, module, columns, module_bound, functools))
+    if not _free("asyncio", module, tree):
+        return dict.fromkeys(verdicts, NAME_TAKEN)
+    return verdicts
+
+
+def process_sites(tree: ast.Module, source: bytes, module: ModuleFacts) -> FrozenSet[Span]:
+    """The spans of the calls that take the process pool (site_verdicts)."""
+    verdicts = site_verdicts(tree, source, module)
+    return frozenset(span for span, why in verdicts.items() if why in (TAKES_POOL, POOL_SHAPE))
 
 
 def _ignored(call: ast.AST, module: ModuleFacts) -> bool:
@@ -281,9 +301,9 @@ def _function_sites(
     columns: Columns,
     module_bound: Set[str],
     functools: bool,
-) -> Set[Span]:
+) -> Dict[Span, str]:
     scope = _Function(function, module_bound)
-    sites: Set[Span] = set()
+    sites: Dict[Span, str] = {}
     awaited = set()
     # (node, comprehension depth, inside a generator expression)
     todo: List[Tuple[ast.AST, int, bool]] = [(node, 0, False) for node in function.body]  # type: ignore[attr-defined]
@@ -297,14 +317,11 @@ def _function_sites(
         if isinstance(node, ast.With) and depth == 0:
             pool_withs.append(node)
         if isinstance(node, ast.Call) and depth <= 1 and not genexp and id(node) not in awaited:
-            if (
-                _qualified(node.func, module) not in POOL_CLASSES  # only in the shapes below
-                and not _ignored(node, module)
-                and _call_plain(node, scope, depth == 1, functools)
-            ):
-                sites.add(columns.span(node.func))
+            if _qualified(node.func, module) not in POOL_CLASSES and not _ignored(node, module):
+                # only in the shapes below
+                sites[columns.span(node.func)] = _call_verdict(node, scope, depth == 1, functools)
             if depth == 0 and _direct_pool(node, module, functools):
-                sites.add(columns.span(node.func.value.func))  # type: ignore[attr-defined]
+                sites[columns.span(node.func.value.func)] = POOL_SHAPE  # type: ignore[attr-defined]
         if isinstance(node, _COMPREHENSIONS):
             first = node.generators[0].iter
             todo.append((first, depth, genexp))  # evaluated by the enclosing scope
@@ -320,17 +337,18 @@ def _function_sites(
     for statement in pool_withs:
         span = _pool_with(statement, function, module, functools, columns)
         if span is not None:
-            sites.add(span)
+            sites[span] = POOL_SHAPE
     return sites
 
 
-def _call_plain(call: ast.Call, scope: _Function, in_comprehension: bool, functools: bool) -> bool:
-    """Every argument plain; ``functools`` free when the call passes keyword arguments."""
-    if call.keywords and not functools:
-        return False
+def _call_verdict(call: ast.Call, scope: _Function, in_comprehension: bool, functools: bool) -> str:
+    """Every argument plain (NOT_PLAIN else); ``functools`` free when the call passes keyword
+    arguments (NAME_TAKEN else)."""
     values = [a.value if isinstance(a, ast.Starred) else a for a in call.args]
     values += [k.value for k in call.keywords]
-    return all(scope.plain(value, in_comprehension) for value in values)
+    if not all(scope.plain(value, in_comprehension) for value in values):
+        return NOT_PLAIN
+    return NAME_TAKEN if call.keywords and not functools else TAKES_POOL
 
 
 def _direct_pool(call: ast.Call, module: ModuleFacts, functools: bool) -> bool:

@@ -165,6 +165,7 @@ class CpuToExecutor(CpuCalls, SharedPool, PoolRewrite, CpuToExecutorGate, Codemo
             raise ValueError(f"[tool.asyncfix] cpu-executor must be one of {EXECUTOR_CHOICES}")
         self.configured: FrozenSet[str] = frozenset(options.get("cpu_bound", ()))
         self.awaited_ids: Set[int] = set()
+        self.site_verdicts = None  # read on first need (CpuCalls._site)
         self.need_helper = False
         # id(With) -> (pool name, ids of its p.apply/p.map calls), for `with Pool() as p:` to unwrap
         self.pool_withs: Dict[int, Tuple[str, FrozenSet[int]]] = {}
@@ -285,7 +286,7 @@ class CpuToExecutor(CpuCalls, SharedPool, PoolRewrite, CpuToExecutorGate, Codemo
             )
             return updated
         assert isinstance(where, cst.FunctionDef)
-        kind, why = self._executor(original, callee, where)
+        kind, why = self._executor(original, callee)
         new = self._offload(original, updated.func, list(updated.args), kind)
         if new is None:
             self.report(
