@@ -26,7 +26,9 @@ real network). The client is emitted as::
         return _HTTP_CLIENTS[loop]
 
 and the app's lifespan (its own, when asyncfix can see where its shutdown runs, else a new one)
-closes the client of its loop: ``await _HTTP_CLIENTS.pop(asyncio.get_running_loop()).aclose()``.
+closes the client of its loop as ``close_http_client()`` does (``client =
+_HTTP_CLIENTS.pop(asyncio.get_running_loop(), None)``, then ``await client.aclose()`` if there
+was one; ``client`` renamed if the lifespan uses it).
 When other modules of the app call requests too, the client lives in one of them instead, with
 ``async def close_http_client()`` beside it, and the app's lifespan awaits that
 (requests_hosts.py decides which module over the whole program; :meth:`SharedClient._plan_role`
@@ -219,12 +221,7 @@ class SharedClient:
             self.add_needed_import(module)
         for cookie in COOKIE_NAMES:
             self.add_needed_import("http.cookiejar", cookie)
-        shutdown = [
-            cst.parse_statement(
-                f"if asyncio.get_running_loop() in {clients}:\n"
-                f"    await {clients}.pop(asyncio.get_running_loop()).aclose()\n"
-            )
-        ]
+        shutdown = self._close_in_lifespan(body, site, clients) if not host else []
         if not host and site.function is None:
             self.add_needed_import("contextlib", "asynccontextmanager")
         registry = cst.parse_statement(
@@ -275,6 +272,28 @@ class SharedClient:
             close_with_app(body, site, shutdown)  # type: ignore[arg-type]
         insert_helper(body, helper)
         insert_helper(body, registry, above=1)
+
+    @staticmethod
+    def _close_in_lifespan(
+        body: List[cst.BaseStatement], site: Optional[LifespanSite], clients: str
+    ) -> List[cst.BaseStatement]:
+        """The lifespan's close of the running loop's client, as close_http_client() does it
+        (one ``get_running_loop()``), under a name the lifespan does not use."""
+        used: Set[str] = set()
+        if site is not None and site.function is not None:
+            used = {name.value for name in m.findall(body[site.function], m.Name())}
+        name = next((n for n in ("client", "http_client_of_loop") if n not in used), None)
+        if name is None:  # both taken: the form that needs no name
+            return [
+                cst.parse_statement(
+                    f"if asyncio.get_running_loop() in {clients}:\n"
+                    f"    await {clients}.pop(asyncio.get_running_loop()).aclose()\n"
+                )
+            ]
+        return [
+            cst.parse_statement(f"{name} = {clients}.pop(asyncio.get_running_loop(), None)\n"),
+            cst.parse_statement(f"if {name} is not None:\n    await {name}.aclose()\n"),
+        ]
 
     # -- a client per function call ------------------------------------------------------------
 

@@ -686,6 +686,8 @@ def test_one_shared_client_is_reused_across_requests_and_closed_with_the_app(
         rewritten = path.read_text()
         assert 'return (await http_client().get(f"{UPSTREAM}/peer")).json()' in rewritten
         assert "app = FastAPI(lifespan=lifespan)" in rewritten
+        # the loop asked once in the accessor, once in the lifespan's close
+        assert rewritten.count("asyncio.get_running_loop()") == 2, rewritten
         module = load_module(path, "shared_after")
 
         async def serve() -> Tuple[list, httpx.AsyncClient]:
@@ -712,6 +714,66 @@ def test_one_shared_client_is_reused_across_requests_and_closed_with_the_app(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+OWN_LIFESPAN = """\
+from contextlib import asynccontextmanager
+
+import requests
+from fastapi import FastAPI
+
+EVENTS = []
+
+
+class Client:
+    def close(self):
+        EVENTS.append("own client closed")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    client = Client()
+    try:
+        yield
+    finally:
+        client.close()
+
+
+app = FastAPI(lifespan=lifespan)
+
+
+@app.get("/")
+async def index():
+    return requests.get("http://upstream.invalid/").status_code
+"""
+
+
+def test_the_lifespan_closes_the_loops_client_under_a_name_it_does_not_use(tmp_path: Path):
+    """The app's own lifespan has a local ``client``: the close of the shared client takes
+    another name and asks for the running loop once; run, the lifespan closes both."""
+    path = tmp_path / "own_lifespan.py"
+    path.write_text(OWN_LIFESPAN)
+    result = CliRunner().invoke(main, ["--apply", "--select", "requests_to_httpx", str(path)])
+    assert result.exit_code == 0, result.output
+    rewritten = path.read_text()
+    assert (
+        "        client.close()\n"
+        "        http_client_of_loop = _HTTP_CLIENTS.pop(asyncio.get_running_loop(), None)\n"
+        "        if http_client_of_loop is not None:\n"
+        "            await http_client_of_loop.aclose()\n"
+    ) in rewritten, rewritten
+    module = load_module(path, "own_lifespan_after")
+
+    async def serve() -> httpx.AsyncClient:
+        async with module.app.router.lifespan_context(module.app):
+            shared = module.http_client()
+            assert not shared.is_closed
+        return shared
+
+    shared = asyncio.run(serve())
+    assert shared.is_closed and module.EVENTS == ["own client closed"]
+    assert len(module._HTTP_CLIENTS) == 0
+    check_noop(rewritten, select=["requests_to_httpx"])
 
 
 def test_a_later_run_reuses_the_apps_client():

@@ -52,8 +52,9 @@ async def lifespan(app: FastAPI):
     app.state.ready = True
     yield
     app.state.ready = False
-    if asyncio.get_running_loop() in _HTTP_CLIENTS:
-        await _HTTP_CLIENTS.pop(asyncio.get_running_loop()).aclose()
+    client = _HTTP_CLIENTS.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
     if _cpu_bound_executor.cache_info().currsize:
         await asyncio.to_thread(_cpu_bound_executor().shutdown)
         _cpu_bound_executor.cache_clear()

@@ -46,8 +46,9 @@ async def lifespan(app: FastAPI):
         yield {"cache": cache}
     finally:
         await cache.close()
-        if asyncio.get_running_loop() in _HTTP_CLIENTS:
-            await _HTTP_CLIENTS.pop(asyncio.get_running_loop()).aclose()
+        client = _HTTP_CLIENTS.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
 
 
 app = FastAPI(title="rates", lifespan=lifespan)

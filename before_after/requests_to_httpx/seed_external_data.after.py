@@ -34,8 +34,9 @@ def http_client() -> httpx.AsyncClient:
 async def lifespan(app: FastAPI):
     """Closes the app's shared resources (added by asyncfix) when the app stops."""
     yield
-    if asyncio.get_running_loop() in _HTTP_CLIENTS:
-        await _HTTP_CLIENTS.pop(asyncio.get_running_loop()).aclose()
+    client = _HTTP_CLIENTS.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
 
 
 app = FastAPI(lifespan=lifespan)
