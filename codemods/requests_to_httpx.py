@@ -97,6 +97,7 @@ from .requests_mock_conversion import MockConversion
 from .requests_nodes import CallPlan, Collector, dotted
 from .requests_responses import ResponseUses
 from .requests_sessions import RequestSessions
+from .requests_towers import AwaitTowers
 from .requests_tables import (
     BLOCKING,
     HANDED_ON,
@@ -117,6 +118,7 @@ class RequestsToHttpx(
     SharedClient,
     ResponseUses,
     MockConversion,
+    AwaitTowers,
     RequestsToHttpxGate,
     Codemod,
 ):
@@ -346,7 +348,7 @@ class RequestsToHttpx(
             assert plan.receiver is not None
             receiver = cst.Name(plan.receiver)
         call = cst.Call(func=cst.Attribute(receiver, cst.Name(plan.method)), args=args)
-        return call if plan.stream else awaited(call)
+        return call if plan.stream else self._new_await(awaited(call), original)
 
     def leave_Attribute(
         self, original: cst.Attribute, updated: cst.Attribute

@@ -716,6 +716,70 @@ def test_one_shared_client_is_reused_across_requests_and_closed_with_the_app(
         thread.join(timeout=5)
 
 
+TOWERS = """\
+import os
+
+import requests
+from fastapi import FastAPI
+
+UPSTREAM = os.environ["ASYNCFIX_UPSTREAM"]
+app = FastAPI()
+
+
+@app.post("/order")
+async def order(item: dict):
+    with requests.Session() as session:
+        return session.post(f"{UPSTREAM}/echo", json=item, headers={"X-Token": "t"}).json()["body"]
+
+
+@app.get("/query")
+async def query(q: str):
+    found = requests.get(f"{UPSTREAM}/echo", params={"q": q, "page": 2}, timeout=10).json()["query"]
+    return found
+
+
+@app.get("/short")
+async def short():
+    return requests.get(f"{UPSTREAM}/echo").json()["method"]
+"""
+
+
+async def _tower_calls(app) -> list:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        return [
+            (await client.post("/order", json={"n": 1})).json(),
+            (await client.get("/query", params={"q": "x"})).json(),
+            (await client.get("/short")).json(),
+        ]
+
+
+def test_an_awaited_response_that_would_be_a_tower_gets_a_line_of_its_own(
+    tmp_path: Path, upstream: str, monkeypatch
+):
+    """Where ``(await client.post(...)).json()`` would not fit a line (black would make a tower
+    of parentheses of it), the response is awaited on a line of its own, as a maintainer writes
+    it; a short one keeps the chain. The app answers as before."""
+    monkeypatch.setenv("ASYNCFIX_UPSTREAM", upstream)
+    path = tmp_path / "towers.py"
+    path.write_text(TOWERS)
+    before = asyncio.run(_tower_calls(load_module(path, "towers_before").app))
+    result = CliRunner().invoke(main, ["--apply", "--select", "requests_to_httpx", str(path)])
+    assert result.exit_code == 0, result.output
+    rewritten = path.read_text()
+    assert "        response = await session.post(\n" in rewritten, rewritten
+    assert '        return response.json()["body"]\n' in rewritten
+    assert "    response = await http_client().get(\n" in rewritten
+    assert '    found = response.json()["query"]\n' in rewritten
+    assert (
+        '    return (await http_client().get(f"{UPSTREAM}/echo")).json()["method"]\n' in rewritten
+    )
+    assert "(\n        await" not in rewritten and "(\n            await" not in rewritten
+    after = asyncio.run(_tower_calls(load_module(path, "towers_after").app))
+    assert after == before == [{"n": 1}, {"q": ["x"], "page": ["2"]}, "GET"]
+    check_noop(rewritten, select=["requests_to_httpx"])
+
+
 OWN_LIFESPAN = """\
 from contextlib import asynccontextmanager
 
