@@ -97,7 +97,6 @@ from .requests_mock_conversion import MockConversion
 from .requests_nodes import CallPlan, Collector, dotted
 from .requests_responses import ResponseUses
 from .requests_sessions import RequestSessions
-from .requests_towers import AwaitTowers
 from .requests_tables import (
     BLOCKING,
     HANDED_ON,
@@ -109,6 +108,7 @@ from .requests_tables import (
     SSL_NAME,
     SYNC_CLIENT,
 )
+from .requests_towers import AwaitTowers
 
 
 class RequestsToHttpx(
