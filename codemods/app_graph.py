@@ -17,8 +17,9 @@ rules (through :class:`~.names.Resolver`), never from guessed names.
   app runs its shutdown code is app_state.py's answer (libcst, imported only for such a module);
 * :func:`assign_hosts`: the policy both resources follow, per app: the users, one host, the
   app's lifespan closes it; a resource per module (with a comment saying why) where sharing has
-  no owner (two apps import the module), would make a cycle, or the app wires its startup and
-  shutdown in a way asyncfix does not extend.
+  no owner (two apps import the module, or a script that runs coroutines with ``asyncio.run``:
+  :func:`script_entries`), would make a cycle, or the app wires its startup and shutdown in a
+  way asyncfix does not extend.
 """
 
 from __future__ import annotations
@@ -165,6 +166,26 @@ def _complete(program: Program, paths: Set[str]) -> bool:
     return True
 
 
+def script_entries(program: Program) -> List[str]:
+    """The modules that run coroutines with ``asyncio.run`` at module level (a script, outside
+    any app's lifespan): the calls the await analysis wraps in this run, and those wrapped
+    already (an earlier run, or the author)."""
+    found = []
+    resolver = program.resolver
+    for path, module in sorted(program.modules.items()):
+        actions = program.actions.get(path)
+        if actions is not None and actions.run_spans:
+            found.append(path)
+        elif resolver is not None and any(
+            call.owner == ""
+            and call.target.endswith("run")
+            and resolver.qualify(path, call.owner, call.target, call.instance_of) == "asyncio.run"
+            for call in module.calls
+        ):
+            found.append(path)
+    return found
+
+
 def assign_hosts(
     program: Program,
     users: Iterable[str],
@@ -173,12 +194,17 @@ def assign_hosts(
     free: Iterable[str],
     closes: Iterable[str],
     comments: Tuple[str, str, str],
+    scripts: Iterable[str] = (),
+    script_comment: str = "",
 ) -> Dict[str, Role]:
     """path -> its role in its app's shared resource; paths without one keep the resource's
     per-module rules. ``users``: the modules that will use the resource; ``apps``: the modules
     that make a FastAPI app -> app_state.app_state; ``existing``: modules that hold the resource
     from an earlier run; ``free``: users that could hold it (the names it needs are free);
-    ``comments``: why a user keeps a resource of its own (two apps, wired, cycle)."""
+    ``comments``: why a user keeps a resource of its own (two apps, wired, cycle); ``scripts``:
+    modules that run coroutines outside any app (:func:`script_entries`): a user one of them
+    imports keeps a resource of its own (``script_comment``), as nothing there would close a
+    shared one."""
     modules, resolver = program.modules, program.resolver
     users = [path for path in users if path in modules]
     app_paths = sorted(path for path, state in apps.items() if state and path in modules)
@@ -189,11 +215,17 @@ def assign_hosts(
     anywhere = import_graph(modules, resolver, module_level=False)
     at_import = import_graph(modules, resolver, module_level=True)
     members = {app: reach(anywhere, app) | {app} for app in app_paths}
+    outside: Set[str] = set()  # what the scripts run
+    for script in scripts:
+        if script in modules:
+            outside |= reach(anywhere, script) | {script}
     roles: Dict[str, Role] = {}
     groups: Dict[str, Set[str]] = {}
     for user in users:
         owners = [app for app in app_paths if user in members[app]]
-        if len(owners) > 1:
+        if user in outside and owners:
+            roles[user] = (PER_CALL, script_comment)
+        elif len(owners) > 1:
             roles[user] = (PER_CALL, two_apps)
         elif owners:
             groups.setdefault(owners[0], set()).add(user)

@@ -15,7 +15,9 @@ program (``RequestsToHttpx.analyse``), this module decides, per app:
 * each user imports ``http_client`` from the host; the host defines it and
   ``close_http_client()``; the app's lifespan awaits ``close_http_client()``.
 
-A module imported by two apps keeps a client per call (neither app would own a shared one),
+A module imported by two apps keeps a client per call (neither app would own a shared one), as
+does one a script imports that runs coroutines with ``asyncio.run`` (a CLI command made async
+under ``--migrate``: nothing there would close the app's client when the script ends),
 and so do the users of an app when every choice of host makes a cycle, or when the app wires its
 startup/shutdown in a way asyncfix does not extend; the comment above the client says which.
 An app whose only user is the app module itself keeps requests_clients.py's in-module form.
@@ -27,7 +29,7 @@ import ast
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
-from .app_graph import Role, app_module_state, assign_hosts
+from .app_graph import Role, app_module_state, assign_hosts, script_entries
 from .astwalk import binds_any, may_name
 from .program_facts import ModuleFacts, Program
 from .requests_tables import API_POSITIONAL, METHODS, SAME
@@ -44,6 +46,7 @@ NO_APP_COMMENT = "# A client per call: no app in this module to open and close a
 WIRED_COMMENT = "# A client per call: asyncfix does not extend how this app starts and stops."
 TWO_APPS_COMMENT = "# A client per call: two apps import this module; neither closes a shared one."
 CYCLE_COMMENT = "# A client per call: sharing the app's would make an import cycle."
+SCRIPT_COMMENT = "# A client per call: a script runs this module; it would not close a shared one."
 
 # Roles (ProjectIndex.facts[HOSTS_KEY][path]) are app_graph's: HOST defines http_client() and
 # close_http_client(), USER imports http_client, APP also awaits close_http_client() in its
@@ -209,4 +212,6 @@ def decide(program: Program, facts: Mapping[str, ClientFacts]) -> Dict[str, Role
         free=[path for path, found in facts.items() if found.free],
         closes=[path for path, found in facts.items() if found.closes],
         comments=(TWO_APPS_COMMENT, WIRED_COMMENT, CYCLE_COMMENT),
+        scripts=script_entries(program),
+        script_comment=SCRIPT_COMMENT,
     )

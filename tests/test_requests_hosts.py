@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +19,7 @@ import pytest
 from asyncfix.cli import main
 from click.testing import CliRunner
 
-from codemods.requests_hosts import CYCLE_COMMENT, TWO_APPS_COMMENT
+from codemods.requests_hosts import CYCLE_COMMENT, SCRIPT_COMMENT, TWO_APPS_COMMENT
 
 
 class _Peer(BaseHTTPRequestHandler):
@@ -251,6 +253,93 @@ def test_migrate_makes_a_sync_helper_of_the_app_use_the_shared_client(tmp_path: 
     app = (tmp_path / "pkg/main.py").read_text()
     assert "from pkg.helpers import close_http_client, send_webhook" in app
     assert "await close_http_client()" in app and "await send_webhook(" in app
+
+
+SCRIPT_PROJECT = {
+    "pkg/__init__.py": "",
+    "pkg/helpers.py": """\
+import os
+
+import requests
+
+UPSTREAM = os.environ["ASYNCFIX_UPSTREAM"]
+
+
+def send_webhook(message: str):
+    return requests.get(f"{UPSTREAM}/hook", params={"content": message})
+""",
+    "pkg/main.py": """\
+from fastapi import FastAPI
+
+from pkg.helpers import send_webhook
+
+app = FastAPI()
+
+
+@app.get("/")
+async def root():
+    return {"path": send_webhook("hit").json()["path"]}
+""",
+    "pkg/notify.py": """\
+from pkg.helpers import send_webhook
+
+
+def main():
+    print(send_webhook("from the script").json()["path"])
+
+
+if __name__ == "__main__":
+    main()
+""",
+}
+
+
+def test_a_helper_a_script_runs_with_asyncio_run_keeps_a_client_per_call(
+    tmp_path: Path, upstream: str, monkeypatch
+):
+    """The overfast-api ``commands/check_new_hero.py`` shape: a CLI script calls the app's
+    webhook helper; under --migrate its ``main`` becomes async, run by ``asyncio.run``. Nothing
+    there closes the app's shared client, so the helper keeps a client per call (closed by its
+    ``async with``), and the app gets no lifespan for a client it does not share. Run: the
+    script (resource warnings shown: none) and the app both reach the upstream; a second run changes
+    nothing."""
+    _write(tmp_path, SCRIPT_PROJECT)
+    _apply(tmp_path, "--migrate")
+    helpers = (tmp_path / "pkg/helpers.py").read_text()
+    assert SCRIPT_COMMENT in helpers and "async with httpx.AsyncClient(" in helpers
+    assert "http_client()" not in helpers
+    script = (tmp_path / "pkg/notify.py").read_text()
+    assert "asyncio.run(main())" in script
+    assert (tmp_path / "pkg/main.py").read_text() == SCRIPT_PROJECT["pkg/main.py"].replace(
+        'send_webhook("hit").json()', '(await send_webhook("hit")).json()'
+    )
+    env = {**os.environ, "ASYNCFIX_UPSTREAM": upstream, "PYTHONPATH": str(tmp_path)}
+    ran = subprocess.run(
+        [sys.executable, "-W", "always::ResourceWarning", "-m", "pkg.notify"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "/hook?content=from+the+script" and not ran.stderr, ran.stderr
+    monkeypatch.setenv("ASYNCFIX_UPSTREAM", upstream)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("pkg", "pkg.helpers", "pkg.main"):
+        sys.modules.pop(name, None)
+    import pkg.main  # noqa: F401 - imported fresh from tmp_path
+
+    async def call() -> dict:
+        app = sys.modules["pkg.main"].app
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            return (await client.get("/")).json()
+
+    assert asyncio.run(call()) == {"path": "/hook?content=hit"}
+    files = {path: path.read_text() for path in tmp_path.rglob("*.py")}
+    _apply(tmp_path, "--migrate")
+    assert {path: path.read_text() for path in tmp_path.rglob("*.py")} == files
 
 
 def test_a_module_whose_http_client_is_another_name_keeps_its_own_client(tmp_path: Path):
