@@ -15,6 +15,8 @@ from typing import Dict
 
 from loop_stall import run_app_tests
 
+from codemods.requests_hosts import SCRIPT_COMMENT
+
 UPSTREAM = """
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -196,13 +198,12 @@ def test_a_sync_requests_app_is_migrated_with_its_mocked_tests(tmp_path: Path):
     client = after["client.py"]
     assert "import requests" not in client
     assert "async def fetch(path: str) -> dict:" in client
-    assert "response = await http_client().get(URL + path, timeout=10)" in client
-    # the app's shared client lives here (the app imports this module; requests_hosts.py)
-    assert "from client import close_http_client" in after["main.py"]
-    assert client.startswith(
-        "import asyncio\nimport weakref\nfrom http.cookiejar import CookieJar, DefaultCookiePolicy\n\n"
-        "import httpx\n\nfrom upstream import URL\n"
-    )
+    # cli.py runs fetch with asyncio.run, where nothing would close the app's shared client:
+    # a client per call, closed by its `async with` (requests_hosts.py), and so no lifespan
+    assert SCRIPT_COMMENT in client and "http_client" not in client
+    assert "response = await client.get(URL + path, timeout=10)" in client
+    assert "close_http_client" not in after["main.py"] and "lifespan" not in after["main.py"]
+    assert client.startswith("import httpx\n\nfrom upstream import URL\n")
     assert "except httpx.TimeoutException as error:" in client
     assert "async def lookup(self, name: str) -> dict:" in after["service.py"]
     assert "result = await service.lookup(name)" in after["service.py"]
