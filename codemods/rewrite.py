@@ -109,7 +109,8 @@ def _rewrite(
     file.source = work
     file.ignores = parse_ignore_comments(work)
     reported = len(file.diagnostics)
-    new_work = transform.apply(module, [codemod.NAME for codemod in wanted], file)
+    names = [codemod.NAME for codemod in wanted]
+    new_work = transform.apply(module, names, file, _line_length(settings, black_mode))
     if new_work == work:
         if len(file.diagnostics) == reported:
             _idle(filename, wanted)
@@ -133,6 +134,17 @@ def _rewrite(
     if new_text is None:  # a change reached a stub: do it the slow way
         return _rewrite(source, path, settings, project, filename, black_mode, reduce=False)
     return Rewritten(text, new_text, encoding, file, notes)
+
+
+def _line_length(settings: Settings, black_mode: Optional[object]) -> int:
+    """The line length black formats the changed lines to (black's default without one)."""
+    length = getattr(black_mode, "line_length", None)
+    if length is None:
+        length = (settings.black or {}).get("line_length", 88)
+    try:
+        return int(length)
+    except (TypeError, ValueError):
+        return 88
 
 
 def _compiles(source: bytes, path: str) -> Optional[str]:

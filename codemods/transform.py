@@ -10,6 +10,7 @@ from typing import Sequence
 import libcst as cst
 from libcst.codemod import CodemodContext
 
+from .await_towers import LINE_LENGTH, SplitAwaitTowers
 from .base import ParenthesizeAwaits
 from .first_pass import FileContext
 from .registry import BY_NAME
@@ -29,8 +30,11 @@ def parse(source: bytes) -> cst.Module:
         raise SourceError(f"cannot decode the file: {error}") from None
 
 
-def apply(module: cst.Module, names: Sequence[str], file: FileContext) -> str:
-    """The text of ``module`` once the codemods ``names`` (in that order) ran on it."""
+def apply(
+    module: cst.Module, names: Sequence[str], file: FileContext, line_length: int = LINE_LENGTH
+) -> str:
+    """The text of ``module`` once the codemods ``names`` (in that order) ran on it; a new
+    ``(await x).m()`` longer than ``line_length`` split in two (await_towers.py)."""
     tree = module
     for name in names:
         codemod = BY_NAME[name]
@@ -39,4 +43,4 @@ def apply(module: cst.Module, names: Sequence[str], file: FileContext) -> str:
             tree = codemod(CodemodContext(filename=file.path), file).transform_module(tree)
         except Exception as error:
             raise InternalError(f"codemod {codemod.NAME} raised {type(error).__name__}: {error}")
-    return tree.visit(ParenthesizeAwaits()).code
+    return tree.visit(SplitAwaitTowers(line_length)).visit(ParenthesizeAwaits()).code

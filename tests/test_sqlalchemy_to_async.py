@@ -223,6 +223,12 @@ async def first(s: Session):
     return s.query(User).filter(User.name != "zed").order_by(User.name.desc()).first()
 
 
+async def first_result_taken(s: Session):
+    result = "kept"
+    user = s.query(User).filter(User.name != "zed").order_by(User.name.desc()).first()
+    return result, user
+
+
 async def first_none(s: Session):
     return s.query(User).filter(User.name == "nobody").first()
 
@@ -328,6 +334,7 @@ ROWS = [
     "get_with_options",
     "all_",
     "first",
+    "first_result_taken",
     "first_none",
     "one",
     "one_or_none",
@@ -401,6 +408,22 @@ def query_modules(tmp_path_factory):
     finally:
         sys.path.remove(str(folder))
         sys.modules.pop("rt_models", None)
+
+
+def test_long_awaited_query_is_split_not_towered():
+    """await_towers.py: the awaited execute on its own line, the result's methods on the next
+    (these rows run against real SQLite in the test below); where ``result`` is taken, black's
+    tower stays."""
+    rewritten, _ = rewrite(QUERIES, select=SELECT, path="rt_queries_after.py")
+    first = rewritten[rewritten.index("async def first(") : rewritten.index("async def first_result")]
+    assert first.endswith(
+        "    result = await s.execute(\n"
+        '        select(User).filter(User.name != "zed").order_by(User.name.desc()).limit(1)\n'
+        "    )\n    return result.scalars().first()\n\n\n"
+    )
+    taken = rewritten[rewritten.index("async def first_result") : rewritten.index("async def first_none")]
+    assert "result = await" not in taken and "        .first()\n    )\n" in taken
+    assert "    changed = result.rowcount\n" in rewritten
 
 
 @pytest.mark.parametrize("row", ROWS)

@@ -85,6 +85,5 @@ async def partner_order(order: dict):
         verify=_HTTPX_SSL_CONTEXT, follow_redirects=True, timeout=None
     ) as session:
         await session.post("https://partner.example.com/login", json={"key": "demo"})
-        return (
-            await session.post("https://partner.example.com/orders", json=order)
-        ).json()
+        response = await session.post("https://partner.example.com/orders", json=order)
+        return response.json()
