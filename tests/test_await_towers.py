@@ -6,7 +6,6 @@ test_sqlalchemy_to_async.py, whose rewritten queries are checked for the split f
 from __future__ import annotations
 
 import asyncio
-import sys
 import types
 
 import pytest
@@ -171,7 +170,7 @@ def test_a_tower_the_user_wrote_is_not_touched():
     assert "output =" not in out and "result =" not in out
 
 
-SOURCE = f"""\
+SOURCE = """\
 import subprocess
 import sys
 

@@ -415,13 +415,17 @@ def test_long_awaited_query_is_split_not_towered():
     (these rows run against real SQLite in the test below); where ``result`` is taken, black's
     tower stays."""
     rewritten, _ = rewrite(QUERIES, select=SELECT, path="rt_queries_after.py")
-    first = rewritten[rewritten.index("async def first(") : rewritten.index("async def first_result")]
+    first = rewritten[
+        rewritten.index("async def first(") : rewritten.index("async def first_result")
+    ]
     assert first.endswith(
         "    result = await s.execute(\n"
         '        select(User).filter(User.name != "zed").order_by(User.name.desc()).limit(1)\n'
         "    )\n    return result.scalars().first()\n\n\n"
     )
-    taken = rewritten[rewritten.index("async def first_result") : rewritten.index("async def first_none")]
+    taken = rewritten[
+        rewritten.index("async def first_result") : rewritten.index("async def first_none")
+    ]
     assert "result = await" not in taken and "        .first()\n    )\n" in taken
     assert "    changed = result.rowcount\n" in rewritten
 
