@@ -21,6 +21,7 @@ from . import imports
 from .files import SourceFile, digest
 from .first_pass import FileContext, parse_ignore_comments
 from .gates import GATE_BY_NAME
+from .groups import ties_of_failed
 from .program_facts import ProjectIndex
 from .reduce import _reduce
 from .results import (
@@ -217,9 +218,11 @@ def process_file(
     except (SourceError, InternalError) as error:
         kind = "internal error: " if isinstance(error, InternalError) else ""
         result.status, result.error = FAILED, f"{kind}{error}"
+        result.needs = result.needs | ties_of_failed(file.path, project)
         return result
     except RecursionError:
         result.status, result.error = FAILED, "the file is nested too deeply to parse"
+        result.needs = result.needs | ties_of_failed(file.path, project)
         return result
     result.diagnostics, result.rewrites, result.notes = (
         outcome.diagnostics,
