@@ -16,11 +16,8 @@ async def read_heroes(session: AsyncSession = Depends(get_session)):
 
 @app.get("/heroes/{hero_id}")
 async def read_hero(hero_id: int, session: AsyncSession = Depends(get_session)):
-    return (
-        (await session.execute(select(Hero).filter(Hero.id == hero_id).limit(1)))
-        .scalars()
-        .first()
-    )
+    result = await session.execute(select(Hero).filter(Hero.id == hero_id).limit(1))
+    return result.scalars().first()
 
 
 @app.post("/heroes/")
