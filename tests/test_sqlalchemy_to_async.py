@@ -55,9 +55,8 @@ def test_layer_one_query_in_async_route():
 
 
             async def route(db: AsyncSession):
-                return (
-                    (await db.execute(select(User).filter(User.id == 1).limit(1))).scalars().first()
-                )
+                result = await db.execute(select(User).filter(User.id == 1).limit(1))
+                return result.scalars().first()
             """),
         select=SELECT,
     )
