@@ -486,3 +486,36 @@ def test_sarif_and_json_show_the_group_a_rewrite_is_written_with(tmp_path: Path,
         for r in rewrites
     }
     assert shown == {"app/helpers.py": pair, "app/main.py": pair, "other.py": None}
+
+
+@pytest.mark.parametrize(
+    ("source", "tied"),
+    [
+        pytest.param("import os\n", {("geo", 0)}, id="new-statement"),
+        pytest.param("from geo import UPSTREAM\n", {("geo", 0)}, id="new-name-on-its-line"),
+        pytest.param("from geo import UPSTREAM, http_client\n", set(), id="already-imported"),
+        pytest.param("from geo import http_client as client\n", set(), id="already-under-alias"),
+    ],
+)
+def test_only_a_new_import_ties_a_file_to_the_module_it_imports_from(source: str, tied: set):
+    """An import a codemod asks for ties the file to that module's rewrite (groups.plan) only
+    when the module did not import the name yet: one it had says nothing about this run."""
+    import libcst as cst
+    from asyncfix.codemods.first_pass import FileContext
+    from asyncfix.codemods.program_facts import ProjectIndex
+    from libcst.codemod import CodemodContext
+
+    class AddsImport(Codemod):
+        NAME = "test_adds_import"
+        DESCRIPTION = "asks for `from geo import http_client`"
+
+        def leave_Module(self, original, updated):
+            self.add_needed_import("geo", "http_client")
+            return updated
+
+    file = FileContext(path="web.py", filename="web.py", source=source, project=ProjectIndex())
+    tree = AddsImport(CodemodContext(filename="web.py"), file).transform_module(
+        cst.parse_module(source)
+    )
+    assert "http_client" in tree.code
+    assert file.imported == tied
