@@ -9,10 +9,9 @@ async def rows(s: AsyncSession, pk: int, name: str):
     by_pk = await s.get(User, pk)
     by_pk_loaded = await s.get(User, pk, options=[selectinload(User.addresses)])
     everyone = (await s.execute(select(User))).scalars().all()
-    result = await s.execute(
+    first = await s.scalar(
         select(User).filter(User.name == name).order_by(User.id).limit(1)
     )
-    first = result.scalars().first()
     exactly_one = (await s.execute(select(User).filter_by(name=name))).scalar_one()
     maybe = (await s.execute(select(User).filter(User.id == pk))).scalar_one_or_none()
     single = (await s.execute(select(User).filter(User.id == pk))).scalar_one_or_none()

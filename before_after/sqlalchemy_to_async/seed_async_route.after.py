@@ -11,6 +11,5 @@ app = FastAPI()
 
 @app.get("/users/{user_id}")
 async def get_user(user_id: int, db: AsyncSession = Depends(get_db)):
-    result = await db.execute(select(User).filter(User.id == user_id).limit(1))
-    user = result.scalars().first()
+    user = await db.scalar(select(User).filter(User.id == user_id).limit(1))
     return user

@@ -6,17 +6,15 @@ import schemas
 
 
 async def get_user(db: AsyncSession, user_id: int):
-    result = await db.execute(
+    return await db.scalar(
         select(models.User).filter(models.User.id == user_id).limit(1)
     )
-    return result.scalars().first()
 
 
 async def get_user_by_email(db: AsyncSession, email: str):
-    result = await db.execute(
+    return await db.scalar(
         select(models.User).filter(models.User.email == email).limit(1)
     )
-    return result.scalars().first()
 
 
 async def get_users(db: AsyncSession, skip: int = 0, limit: int = 100):
