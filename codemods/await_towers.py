@@ -110,9 +110,9 @@ class _Names(cst.CSTVisitor):
 
 
 def _value(statement: cst.BaseSmallStatement) -> Optional[cst.BaseExpression]:
-    if isinstance(statement, (cst.Assign, cst.Expr)):
-        return statement.value
-    if isinstance(statement, (cst.AnnAssign, cst.Return)):
+    """The value of an assignment (``=``, annotated), ``return`` or expression statement: its
+    targets are evaluated after it. ``+=`` reads its target first: None, as for the rest."""
+    if isinstance(statement, (cst.Assign, cst.AnnAssign, cst.Return, cst.Expr)):
         return statement.value
     return None
 
@@ -128,6 +128,7 @@ class SplitAwaitTowers(cst.CSTTransformer):
         self.functions: List[cst.FunctionDef] = []
         self.taken: List[Optional[Set[str]]] = []  # per function: its names, once needed
         self.mine: List[Set[str]] = []  # per function: the names this pass added
+        self.classes: List[int] = []  # per class being visited: how many functions enclose it
 
     def visit_Module(self, node: cst.Module) -> None:
         self.default_indent = node.default_indent
@@ -152,6 +153,13 @@ class SplitAwaitTowers(cst.CSTTransformer):
         self.functions.pop()
         self.taken.pop()
         self.mine.pop()
+        return updated
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.append(len(self.functions))
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        self.classes.pop()
         return updated
 
     def _name(self, awaited: cst.Await) -> Optional[str]:
@@ -179,7 +187,8 @@ class SplitAwaitTowers(cst.CSTTransformer):
     def leave_SimpleStatementLine(
         self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
     ) -> Union[cst.SimpleStatementLine, cst.FlattenSentinel[cst.SimpleStatementLine]]:
-        if not self.functions or len(updated.body) != 1:
+        in_class_body = bool(self.classes) and self.classes[-1] == len(self.functions)
+        if not self.functions or in_class_body or len(updated.body) != 1:
             return updated
         statement = updated.body[0]
         value = _value(statement)
