@@ -32,6 +32,7 @@ touched. The split is made only where it is exact:
   HTTP response); no such name: the tower stays.
 
 A statement whose one-line form fits the line length keeps it: ``(await s.exec(q)).one()``.
+With ``--no-format`` nothing is split: without black there is no tower.
 """
 
 from __future__ import annotations

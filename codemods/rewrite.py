@@ -137,8 +137,11 @@ def _rewrite(
     return Rewritten(text, new_text, encoding, file, notes)
 
 
-def _line_length(settings: Settings, black_mode: Optional[object]) -> int:
-    """The line length black formats the changed lines to (black's default without one)."""
+def _line_length(settings: Settings, black_mode: Optional[object]) -> Optional[int]:
+    """The line length black formats the changed lines to; None with --no-format (no black, so
+    no tower of parentheses for await_towers.py to avoid)."""
+    if black_mode is None and settings.black is None:
+        return None
     length = getattr(black_mode, "line_length", None)
     if length is None:
         length = (settings.black or {}).get("line_length", 88)

@@ -206,3 +206,12 @@ def test_no_async_function_no_split():
         f"import subprocess\n\n\ndef version():\n    return subprocess.check_output({LONG}).strip()\n",
         **SELECT,
     )
+
+
+def test_no_split_without_black():
+    """--no-format: black makes no tower of the long line, so it stays one statement."""
+    source = _module(f"    return subprocess.check_output({LONG}).strip()\n")
+    out, _ = rewrite(source, fmt=False, **SELECT)
+    assert out.endswith(
+        f"    return (await asyncio.to_thread(subprocess.check_output, {LONG})).strip()\n"
+    )
