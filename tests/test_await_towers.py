@@ -215,3 +215,31 @@ def test_no_split_without_black():
     assert out.endswith(
         f"    return (await asyncio.to_thread(subprocess.check_output, {LONG})).strip()\n"
     )
+
+
+def test_the_projects_black_line_length_decides(tmp_path, monkeypatch):
+    """[tool.black] line-length = 120: the 122-character line is split, the 92-character one
+    (too long for black's default 88) fits and stays one line."""
+    from asyncfix import cli
+    from click.testing import CliRunner
+
+    (tmp_path / "pyproject.toml").write_text("[tool.black]\nline-length = 120\n")
+    (tmp_path / "app.py").write_text(
+        _module(
+            '    version = subprocess.check_output(["git", "describe", "--tags", "--dirty",'
+            ' "--always"]).strip()\n'
+            '    short = subprocess.check_output(["git", "rev-parse"]).strip()\n'
+            "    return version, short\n"
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.main, ["--no-cache", "--apply", "app.py"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "app.py").read_text() == _after(
+        '    output = await asyncio.to_thread(subprocess.check_output, ["git", "describe",'
+        ' "--tags", "--dirty", "--always"])\n'
+        "    version = output.strip()\n"
+        '    short = (await asyncio.to_thread(subprocess.check_output, ["git", "rev-parse"]))'
+        ".strip()\n"
+        "    return version, short\n"
+    )
