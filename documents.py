@@ -99,8 +99,20 @@ def _diagnostic_json(diagnostic: Diagnostic) -> Dict[str, Any]:
     }
 
 
+def _group(result: FileResult, displays: Dict[str, str]) -> Optional[Dict[str, Any]]:
+    """The group a file is written with (groups.py), or None for a file on its own: every
+    member as displayed, and the member whose failure kept this one from being written."""
+    if not result.group:
+        return None
+    return {
+        "members": [displays.get(path, path) for path in result.group],
+        "failed_member": result.culprit,
+    }
+
+
 def json_document(run: RunResults) -> Dict[str, Any]:
     skipped = set(run.skipped)
+    displays = {result.path: result.display for result in run.results}
     files = []
     for result in run.results:
         status = SKIPPED if result.display in skipped else result.status
@@ -113,6 +125,7 @@ def json_document(run: RunResults) -> Dict[str, Any]:
                 "rewrites": dict(sorted(result.rewrites.items())),
                 "requirements": sorted(result.requirements) if result.status == CHANGED else [],
                 "error": result.error,
+                "group": _group(result, displays),
                 "diagnostics": [_diagnostic_json(d) for d in result.diagnostics],
             }
         )
@@ -292,20 +305,26 @@ def sarif_document(run: RunResults) -> Dict[str, Any]:
     rules = _rules(run)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     skipped = set(run.skipped)
+    displays = {result.path: result.display for result in run.results}
     results: List[Dict[str, Any]] = []
     notifications: List[Dict[str, Any]] = []
     for result in run.results:
+        group = _group(result, displays)
         if result.status == FAILED:
-            notifications.append(
-                {
-                    "level": "error",
-                    "message": {"text": f"{result.display}: {result.error}"},
-                    "locations": [_location(result.display)],
-                }
-            )
+            notification: Dict[str, Any] = {
+                "level": "error",
+                "message": {"text": f"{result.display}: {result.error}"},
+                "locations": [_location(result.display)],
+            }
+            if group is not None:
+                notification["properties"] = {"group": group}
+            notifications.append(notification)
             continue
         if result.status == CHANGED and result.display not in skipped:
-            results.append(_rewrite_result(result, run.mode, index[REWRITE_RULE]))
+            rewrite = _rewrite_result(result, run.mode, index[REWRITE_RULE])
+            if group is not None:
+                rewrite["properties"]["group"] = group
+            results.append(rewrite)
         for d in result.diagnostics:
             message = f"{d.message} (hint: {d.hint})" if d.hint else d.message
             results.append(

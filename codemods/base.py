@@ -19,7 +19,7 @@ out (:meth:`Codemod.ignored`).
 from __future__ import annotations
 
 import difflib
-from typing import Optional, Union
+from typing import Optional, Set, Tuple, Union
 
 import libcst as cst
 import libcst.helpers
@@ -47,6 +47,28 @@ class _Genexp:
 GENEXP = _Genexp()
 
 
+def module_imports(module: cst.Module) -> Set[Tuple[str, int, Optional[str]]]:
+    """(module, relative level, name) of every module-level import statement of ``module``
+    (name None for ``import a.b``, "*" for a star import), where AddImportsVisitor adds."""
+    found: Set[Tuple[str, int, Optional[str]]] = set()
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    found.add((libcst.helpers.get_full_name_for_node(alias.name) or "", 0, None))
+            elif isinstance(small, cst.ImportFrom):
+                name = libcst.helpers.get_full_name_for_node(small.module) if small.module else ""
+                level = len(small.relative)
+                if isinstance(small.names, cst.ImportStar):
+                    found.add((name or "", level, "*"))
+                    continue
+                for alias in small.names:
+                    found.add((name or "", level, cst.ensure_type(alias.name, cst.Name).value))
+    return found
+
+
 class Codemod(FirstPass, VisitorBasedCodemodCommand):
     """A codemod's libcst transformer: its first pass (:class:`FirstPass`) and the rewrite."""
 
@@ -61,9 +83,12 @@ class Codemod(FirstPass, VisitorBasedCodemodCommand):
         imports scheduled for removal go through import_removal (no alias or comment lost)."""
         tree = Codemod_.transform_module(self, tree)
         if AddImportsVisitor.CONTEXT_KEY in self.context.scratch:
-            for item in self.context.scratch[AddImportsVisitor.CONTEXT_KEY]:
-                self.file.imported.add((item.module_name, item.relative))
+            had = module_imports(tree)
             tree = AddImportsVisitor(self.context).transform_module(tree)
+            # Only a name the module did not import yet ties this file to that module's
+            # rewrite (groups.py); re-asking for one it had changes nothing there.
+            for module, relative, _ in module_imports(tree) - had:
+                self.file.imported.add((module, relative))
         return remove_scheduled_imports(self.context, tree)
 
     # -- reporting --------------------------------------------------------------------------

@@ -20,10 +20,11 @@ fails, puts back the members already written.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Dict, List, Optional, Set
+from typing import Any, Dict, FrozenSet, List, Optional, Set
 
 from .names import ModuleFinder
 from .results import CHANGED, FAILED, FileResult
+from .sqla_facts import CLOSURE_TIE
 
 
 def _resolved(result: FileResult, finder: ModuleFinder) -> Set[str]:
@@ -35,6 +36,17 @@ def _resolved(result: FileResult, finder: ModuleFinder) -> Set[str]:
         if target is not None and target != result.path:
             found.add(target)
     return found
+
+
+def ties_of_failed(path: str, project: Any) -> FrozenSet[str]:
+    """The shared objects the rewrite of ``path`` would have tied it to, for a file whose rewrite
+    failed before its codemods could record them (a codemod raising): the SQLAlchemy conversion
+    when the plan converts and the file takes part in it, so its failure stops every file of the
+    conversion, not only those its awaits or imports reach."""
+    combined = project.get("sqlalchemy_to_async") if project is not None else None
+    if getattr(combined, "converting", False) and path in combined.files:
+        return frozenset({CLOSURE_TIE})
+    return frozenset()
 
 
 class _Union:
@@ -101,6 +113,7 @@ def failed_with(result: FileResult, culprit: FileResult, what: str) -> FileResul
         result,
         status=FAILED,
         error=f"{what}: goes with {culprit.display}, which failed ({culprit.error})",
+        culprit=culprit.display,
         diff="",
         old_text=None,
         new_text=None,

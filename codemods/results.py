@@ -76,6 +76,8 @@ class FileResult:
     # For a file written only together with others (groups.py): every member's path, sorted;
     # () for a file on its own.
     group: Tuple[str, ...] = ()
+    # For a member of a group not written because another member failed: that member's display.
+    culprit: Optional[str] = None
 
 
 class SourceError(Exception):

@@ -21,6 +21,7 @@ from . import imports
 from .files import SourceFile, digest
 from .first_pass import FileContext, parse_ignore_comments
 from .gates import GATE_BY_NAME
+from .groups import ties_of_failed
 from .program_facts import ProjectIndex
 from .reduce import _reduce
 from .results import (
@@ -109,7 +110,8 @@ def _rewrite(
     file.source = work
     file.ignores = parse_ignore_comments(work)
     reported = len(file.diagnostics)
-    new_work = transform.apply(module, [codemod.NAME for codemod in wanted], file)
+    names = [codemod.NAME for codemod in wanted]
+    new_work = transform.apply(module, names, file, _line_length(settings, black_mode))
     if new_work == work:
         if len(file.diagnostics) == reported:
             _idle(filename, wanted)
@@ -133,6 +135,20 @@ def _rewrite(
     if new_text is None:  # a change reached a stub: do it the slow way
         return _rewrite(source, path, settings, project, filename, black_mode, reduce=False)
     return Rewritten(text, new_text, encoding, file, notes)
+
+
+def _line_length(settings: Settings, black_mode: Optional[object]) -> Optional[int]:
+    """The line length black formats the changed lines to; None with --no-format (no black, so
+    no tower of parentheses for await_towers.py to avoid)."""
+    if black_mode is None and settings.black is None:
+        return None
+    length = getattr(black_mode, "line_length", None)
+    if length is None:
+        length = (settings.black or {}).get("line_length", 88)
+    try:
+        return int(length)
+    except (TypeError, ValueError):
+        return 88
 
 
 def _compiles(source: bytes, path: str) -> Optional[str]:
@@ -205,9 +221,11 @@ def process_file(
     except (SourceError, InternalError) as error:
         kind = "internal error: " if isinstance(error, InternalError) else ""
         result.status, result.error = FAILED, f"{kind}{error}"
+        result.needs = result.needs | ties_of_failed(file.path, project)
         return result
     except RecursionError:
         result.status, result.error = FAILED, "the file is nested too deeply to parse"
+        result.needs = result.needs | ties_of_failed(file.path, project)
         return result
     result.diagnostics, result.rewrites, result.notes = (
         outcome.diagnostics,

@@ -246,6 +246,11 @@ class FileFacts:
     passed_refs: Tuple[Tuple[str, int, int], ...] = ()
 
 
+# The engine, factories and Session functions are one object the program shares: every file
+# the conversion rewrites is written with all the others or not at all (groups.py).
+CLOSURE_TIE = "<the SQLAlchemy engine and sessions made async>"
+
+
 @dataclass(frozen=True)
 class Combined:
     converting: bool  # a Session meets async code, and every use of what it shares converts

@@ -332,7 +332,12 @@ class QueryRewrites:
                 return awaited(_attr_call(session, "scalar", [cst.Arg(statement)]))
             return _attr_call(execute(statement), "scalar_one_or_none")
         if terminal == "first":
-            result = execute(_attr_call(statement, "limit", [cst.Arg(cst.Integer("1"))]))
+            limited = _attr_call(statement, "limit", [cst.Arg(cst.Integer("1"))])
+            if single_entity and not joined:
+                # Session.scalar(stmt) is execute(stmt).scalar(): the first column of the first
+                # row or None, the result closed, as execute(stmt).scalars().first().
+                return awaited(_attr_call(session, "scalar", [cst.Arg(limited)]))
+            result = execute(limited)
             return (
                 _attr_call(_attr_call(result, "scalars"), "first")
                 if single_entity

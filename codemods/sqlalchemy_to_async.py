@@ -77,6 +77,7 @@ from .sqla_facts import (
     CHAIN,
     CLASH,
     CLOSURE,
+    CLOSURE_TIE,
     DDL,
     DEPENDENCY,
     LAZY,
@@ -89,10 +90,6 @@ from .sqla_facts import (
 from .sqla_queries import QueryRewrites
 from .sqla_sessions import SessionRewrites
 from .sqla_setup import SetupRewrites
-
-# The engine, factories and Session functions are one object the program shares: every file
-# the conversion rewrites is written with all the others or not at all (groups.py).
-CLOSURE_TIE = "<the SQLAlchemy engine and sessions made async>"
 
 
 class SqlalchemyToAsync(

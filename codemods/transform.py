@@ -5,11 +5,12 @@ does."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext
 
+from .await_towers import SplitAwaitTowers
 from .base import ParenthesizeAwaits
 from .first_pass import FileContext
 from .registry import BY_NAME
@@ -29,8 +30,12 @@ def parse(source: bytes) -> cst.Module:
         raise SourceError(f"cannot decode the file: {error}") from None
 
 
-def apply(module: cst.Module, names: Sequence[str], file: FileContext) -> str:
-    """The text of ``module`` once the codemods ``names`` (in that order) ran on it."""
+def apply(
+    module: cst.Module, names: Sequence[str], file: FileContext, line_length: Optional[int] = None
+) -> str:
+    """The text of ``module`` once the codemods ``names`` (in that order) ran on it; with a
+    ``line_length`` (black formats the result), a new ``(await x).m()`` longer than that is
+    split in two (await_towers.py)."""
     tree = module
     for name in names:
         codemod = BY_NAME[name]
@@ -39,4 +44,6 @@ def apply(module: cst.Module, names: Sequence[str], file: FileContext) -> str:
             tree = codemod(CodemodContext(filename=file.path), file).transform_module(tree)
         except Exception as error:
             raise InternalError(f"codemod {codemod.NAME} raised {type(error).__name__}: {error}")
+    if line_length is not None:
+        tree = tree.visit(SplitAwaitTowers(line_length))
     return tree.visit(ParenthesizeAwaits()).code

@@ -129,6 +129,7 @@ def _fail_group(
         if result is culprit:
             _failed(result, reason)
             continue
+        result.culprit = culprit.display
         text = f"goes with {culprit.display}, which failed ({reason})"
         if result.path in not_restored:
             text += (

@@ -89,6 +89,7 @@ def test_json_output_is_valid_against_its_schema_and_complete(project: Path):
         "rewrites": {},
         "requirements": [],
         "error": None,
+        "group": None,
         "diagnostics": [],
     }
     assert document["diagnostics"] == files["app/mixed.py"]["diagnostics"]

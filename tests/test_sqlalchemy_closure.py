@@ -354,7 +354,7 @@ def test_when_every_use_converts_everything_converts_and_the_suite_still_passes(
         "async with AsyncSession(engine, expire_on_commit=False) as session:"
         in files["security.py"]
     )
-    assert "await session.execute(select(User)" in files["security.py"]
+    assert "return await session.scalar(" in files["security.py"]
     assert "async with AsyncSession(engine, expire_on_commit=False) as session:" in files["cli.py"]
     assert "await session.commit()" in files["cli.py"]
     assert "async def get_session():" in files["main.py"]

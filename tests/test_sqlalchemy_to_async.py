@@ -55,9 +55,7 @@ def test_layer_one_query_in_async_route():
 
 
             async def route(db: AsyncSession):
-                return (
-                    (await db.execute(select(User).filter(User.id == 1).limit(1))).scalars().first()
-                )
+                return await db.scalar(select(User).filter(User.id == 1).limit(1))
             """),
         select=SELECT,
     )
@@ -223,6 +221,12 @@ async def first(s: Session):
     return s.query(User).filter(User.name != "zed").order_by(User.name.desc()).first()
 
 
+async def all_result_taken(s: Session):
+    result = "kept"
+    users = s.query(User).filter(User.name != "zed").order_by(User.name.desc()).all()
+    return result, users
+
+
 async def first_none(s: Session):
     return s.query(User).filter(User.name == "nobody").first()
 
@@ -328,6 +332,7 @@ ROWS = [
     "get_with_options",
     "all_",
     "first",
+    "all_result_taken",
     "first_none",
     "one",
     "one_or_none",
@@ -401,6 +406,37 @@ def query_modules(tmp_path_factory):
     finally:
         sys.path.remove(str(folder))
         sys.modules.pop("rt_models", None)
+
+
+def test_long_awaited_query_is_split_not_towered():
+    """await_towers.py: the awaited execute on its own line, the result's methods on the next
+    (these rows run against real SQLite in the test below); where ``result`` is taken, black's
+    tower stays. ``first()`` on one entity is ``await s.scalar(stmt.limit(1))``."""
+    rewritten, _ = rewrite(QUERIES, select=SELECT, path="rt_queries_after.py")
+
+    def function(name: str, following: str) -> str:
+        return rewritten[rewritten.index(f"async def {name}(") : rewritten.index(following)]
+
+    assert function("first", "async def all_result_taken").endswith(
+        "    return await s.scalar(\n"
+        '        select(User).filter(User.name != "zed").order_by(User.name.desc()).limit(1)\n'
+        "    )\n\n\n"
+    )
+    assert function("chain", "async def count(").endswith(
+        "    result = await s.execute(\n"
+        "        select(User)\n"
+        "        .join(User.addresses)\n"
+        '        .filter(Address.email.like("%@x.org"))\n'
+        "        .distinct()\n"
+        "        .order_by(User.id)\n"
+        "        .offset(1)\n"
+        "        .limit(2)\n"
+        "    )\n"
+        "    return result.scalars().all()\n\n\n"
+    )
+    taken = function("all_result_taken", "async def first_none")
+    assert "result = await" not in taken and "        .all()\n    )\n" in taken
+    assert "    changed = result.rowcount\n" in rewritten
 
 
 @pytest.mark.parametrize("row", ROWS)

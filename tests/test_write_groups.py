@@ -343,3 +343,179 @@ def test_the_sqlalchemy_conversion_is_one_group_and_its_engine_module_failing_st
         timeout=300,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+# Three files of one SQLAlchemy conversion (no --migrate: async routes on a sync Session): the
+# engine module and two routers. A router's rewrite imports nothing from the engine module and
+# awaits nothing there: the conversion's tag is all that ties it to the others.
+SQLA_APP = {
+    "database.py": (
+        "import os\n\nfrom sqlalchemy import create_engine\n"
+        "from sqlalchemy.orm import declarative_base, sessionmaker\n\n"
+        "engine = create_engine(\n"
+        '    "sqlite:///" + os.environ.get("APP_DB", "app.db"),\n'
+        '    connect_args={"check_same_thread": False},\n'
+        ")\n"
+        "SessionLocal = sessionmaker(bind=engine, autocommit=False, autoflush=False)\n"
+        "Base = declarative_base()\n\n\n"
+        "def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n"
+        "    finally:\n        db.close()\n"
+    ),
+    "models.py": (
+        "from sqlalchemy import Column, Integer, String\n\nfrom database import Base\n\n\n"
+        'class Item(Base):\n    __tablename__ = "items"\n'
+        "    id = Column(Integer, primary_key=True)\n    name = Column(String)\n"
+    ),
+    "items.py": (
+        "from fastapi import APIRouter, Depends\nfrom sqlalchemy.orm import Session\n\n"
+        "from database import get_db\nfrom models import Item\n\nrouter = APIRouter()\n\n\n"
+        '@router.get("/items")\nasync def list_items(db: Session = Depends(get_db)):\n'
+        "    return [item.name for item in db.query(Item).order_by(Item.id).all()]\n"
+    ),
+    "counts.py": (
+        "from fastapi import APIRouter, Depends\nfrom sqlalchemy.orm import Session\n\n"
+        "from database import get_db\nfrom models import Item\n\nrouter = APIRouter()\n\n\n"
+        '@router.get("/count")\nasync def count_items(db: Session = Depends(get_db)):\n'
+        '    return {"count": db.query(Item).count()}\n'
+    ),
+    "main.py": (
+        "from fastapi import FastAPI\n\nimport counts\nimport items\n\napp = FastAPI()\n"
+        "app.include_router(items.router)\napp.include_router(counts.router)\n"
+    ),
+}
+# Tables and two rows made with a sync engine, then GET /items and /count through the app.
+SERVE_SQLA = """
+import asyncio, json, os, sys
+import httpx
+os.chdir(sys.argv[1]); sys.path.insert(0, sys.argv[1])
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+import models
+from main import app
+
+engine = create_engine("sqlite:///app.db")
+models.Base.metadata.create_all(engine)
+with Session(engine) as session:
+    session.add_all([models.Item(name="a"), models.Item(name="b")])
+    session.commit()
+
+async def main():
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        answers = [await client.get("/items"), await client.get("/count")]
+        print(json.dumps([[a.status_code, a.json()] for a in answers]))
+
+asyncio.run(main())
+"""
+
+
+def test_a_sqlalchemy_member_whose_rewrite_fails_stops_the_whole_conversion(
+    tmp_path: Path, monkeypatch
+):
+    """The codemod raises in items.py before it could tag the file as part of the conversion:
+    the tag comes from the plan (groups.ties_of_failed), so database.py and counts.py are not
+    written either (written, they would hand items.py an AsyncSession it calls .query() on).
+    JSON and SARIF name each file's group and the member that failed."""
+    from asyncfix.codemods.sqlalchemy_to_async import SqlalchemyToAsync
+    from test_output import json_validator, sarif_validator
+
+    before = _tree(tmp_path, SQLA_APP)
+    real = SqlalchemyToAsync.leave_FunctionDef
+
+    def raising(self, original, updated):
+        if original.name.value == "list_items":
+            raise RuntimeError("boom")
+        return real(self, original, updated)
+
+    monkeypatch.setattr(SqlalchemyToAsync, "leave_FunctionDef", raising)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("--apply", "--output-format", "json", ".")
+    assert result.exit_code == 2, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    json_validator().validate(document)
+    files = {entry["file"]: entry for entry in document["files"]}
+    members = ["counts.py", "database.py", "items.py"]
+    assert "internal error: codemod sqlalchemy_to_async raised" in files["items.py"]["error"]
+    assert files["items.py"]["group"] == {"members": members, "failed_member": None}
+    for name in ("counts.py", "database.py"):
+        assert files[name]["status"] == "failed"
+        assert files[name]["error"].startswith("not rewritten: goes with items.py, which failed")
+        assert files[name]["group"] == {"members": members, "failed_member": "items.py"}
+    assert files["other.py"]["status"] == "changed" and files["other.py"]["group"] is None
+    assert {name: (tmp_path / name).read_bytes() for name in SQLA_APP} == before
+
+    sarif = json.loads(invoke("--output-format", "sarif", ".").stdout)
+    sarif_validator().validate(sarif)
+    notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    groups = {n["message"]["text"].split(":")[0]: n["properties"]["group"] for n in notes}
+    assert groups == {
+        "counts.py": {"members": members, "failed_member": "items.py"},
+        "database.py": {"members": members, "failed_member": "items.py"},
+        "items.py": {"members": members, "failed_member": None},
+    }
+    monkeypatch.undo()
+    run = subprocess.run(
+        [sys.executable, "-c", SERVE_SQLA, str(tmp_path)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == [[200, ["a", "b"]], [200, {"count": 2}]]
+
+
+def test_sarif_and_json_show_the_group_a_rewrite_is_written_with(tmp_path: Path, monkeypatch):
+    from test_output import json_validator, sarif_validator
+
+    _tree(tmp_path, HELPER_APP)
+    monkeypatch.chdir(tmp_path)
+    document = json.loads(invoke("--output-format", "json", ".").stdout)
+    json_validator().validate(document)
+    pair = {"members": ["app/helpers.py", "app/main.py"], "failed_member": None}
+    groups = {entry["file"]: entry["group"] for entry in document["files"]}
+    assert groups == {
+        "app/__init__.py": None,
+        "app/helpers.py": pair,
+        "app/main.py": pair,
+        "other.py": None,
+    }
+    sarif = json.loads(invoke("--output-format", "sarif", ".").stdout)
+    sarif_validator().validate(sarif)
+    rewrites = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "asyncfix-rewrite"]
+    shown = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["properties"].get(
+            "group"
+        )
+        for r in rewrites
+    }
+    assert shown == {"app/helpers.py": pair, "app/main.py": pair, "other.py": None}
+
+
+@pytest.mark.parametrize(
+    ("source", "tied"),
+    [
+        pytest.param("import os\n", {("geo", 0)}, id="new-statement"),
+        pytest.param("from geo import UPSTREAM\n", {("geo", 0)}, id="new-name-on-its-line"),
+        pytest.param("from geo import UPSTREAM, http_client\n", set(), id="already-imported"),
+        pytest.param("from geo import http_client as client\n", set(), id="already-under-alias"),
+    ],
+)
+def test_only_a_new_import_ties_a_file_to_the_module_it_imports_from(source: str, tied: set):
+    """An import a codemod asks for ties the file to that module's rewrite (groups.plan) only
+    when the module did not import the name yet: one it had says nothing about this run."""
+    import libcst as cst
+    from asyncfix.codemods.first_pass import FileContext
+    from asyncfix.codemods.program_facts import ProjectIndex
+    from libcst.codemod import CodemodContext
+
+    class AddsImport(Codemod):
+        NAME = "test_adds_import"
+        DESCRIPTION = "asks for `from geo import http_client`"
+
+        def leave_Module(self, original, updated):
+            self.add_needed_import("geo", "http_client")
+            return updated
+
+    file = FileContext(path="web.py", filename="web.py", source=source, project=ProjectIndex())
+    tree = AddsImport(CodemodContext(filename="web.py"), file).transform_module(
+        cst.parse_module(source)
+    )
+    assert "http_client" in tree.code
+    assert file.imported == tied

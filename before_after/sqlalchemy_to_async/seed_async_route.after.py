@@ -11,9 +11,5 @@ app = FastAPI()
 
 @app.get("/users/{user_id}")
 async def get_user(user_id: int, db: AsyncSession = Depends(get_db)):
-    user = (
-        (await db.execute(select(User).filter(User.id == user_id).limit(1)))
-        .scalars()
-        .first()
-    )
+    user = await db.scalar(select(User).filter(User.id == user_id).limit(1))
     return user

@@ -10,11 +10,10 @@ async def status(cmd):
 
 async def deploy(path):
     await asyncio.to_thread(check_call, ["git", "pull"], cwd=path)
-    return (
-        await asyncio.to_thread(
-            check_output, ["git", "rev-parse", "HEAD"], cwd=path, text=True
-        )
-    ).strip()
+    output = await asyncio.to_thread(
+        check_output, ["git", "rev-parse", "HEAD"], cwd=path, text=True
+    )
+    return output.strip()
 
 
 async def notify(message):

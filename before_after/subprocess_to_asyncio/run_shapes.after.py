@@ -10,9 +10,10 @@ async def build(path):
 
 
 async def quiet(cmd, env):
-    return (
-        await asyncio.to_thread(subprocess.run, cmd, shell=True, env=env, timeout=30)
-    ).returncode
+    result = await asyncio.to_thread(
+        subprocess.run, cmd, shell=True, env=env, timeout=30
+    )
+    return result.returncode
 
 
 async def feed(data):

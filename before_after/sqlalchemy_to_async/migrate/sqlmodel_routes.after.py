@@ -16,11 +16,7 @@ async def read_heroes(session: AsyncSession = Depends(get_session)):
 
 @app.get("/heroes/{hero_id}")
 async def read_hero(hero_id: int, session: AsyncSession = Depends(get_session)):
-    return (
-        (await session.execute(select(Hero).filter(Hero.id == hero_id).limit(1)))
-        .scalars()
-        .first()
-    )
+    return await session.scalar(select(Hero).filter(Hero.id == hero_id).limit(1))
 
 
 @app.post("/heroes/")

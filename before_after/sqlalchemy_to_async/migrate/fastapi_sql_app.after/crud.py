@@ -6,35 +6,20 @@ import schemas
 
 
 async def get_user(db: AsyncSession, user_id: int):
-    return (
-        (
-            await db.execute(
-                select(models.User).filter(models.User.id == user_id).limit(1)
-            )
-        )
-        .scalars()
-        .first()
+    return await db.scalar(
+        select(models.User).filter(models.User.id == user_id).limit(1)
     )
 
 
 async def get_user_by_email(db: AsyncSession, email: str):
-    return (
-        (
-            await db.execute(
-                select(models.User).filter(models.User.email == email).limit(1)
-            )
-        )
-        .scalars()
-        .first()
+    return await db.scalar(
+        select(models.User).filter(models.User.email == email).limit(1)
     )
 
 
 async def get_users(db: AsyncSession, skip: int = 0, limit: int = 100):
-    return (
-        (await db.execute(select(models.User).offset(skip).limit(limit)))
-        .scalars()
-        .all()
-    )
+    result = await db.execute(select(models.User).offset(skip).limit(limit))
+    return result.scalars().all()
 
 
 async def count_users(db: AsyncSession):
@@ -51,15 +36,10 @@ async def create_user(db: AsyncSession, user: schemas.UserCreate):
 
 
 async def get_items(db: AsyncSession, skip: int = 0, limit: int = 100):
-    return (
-        (
-            await db.execute(
-                select(models.Item).order_by(models.Item.id).offset(skip).limit(limit)
-            )
-        )
-        .scalars()
-        .all()
+    result = await db.execute(
+        select(models.Item).order_by(models.Item.id).offset(skip).limit(limit)
     )
+    return result.scalars().all()
 
 
 async def create_user_item(db: AsyncSession, item: schemas.ItemCreate, user_id: int):
@@ -71,13 +51,12 @@ async def create_user_item(db: AsyncSession, item: schemas.ItemCreate, user_id: 
 
 
 async def deactivate_user(db: AsyncSession, user_id: int):
-    count = (
-        await db.execute(
-            update(models.User)
-            .where(models.User.id == user_id)
-            .values({"is_active": False})
-            .execution_options(synchronize_session="fetch")
-        )
-    ).rowcount
+    result = await db.execute(
+        update(models.User)
+        .where(models.User.id == user_id)
+        .values({"is_active": False})
+        .execution_options(synchronize_session="fetch")
+    )
+    count = result.rowcount
     await db.commit()
     return count

@@ -10,6 +10,5 @@ async def ping(db_engine: AsyncEngine) -> int:
 
 
 async def count_rows(session: AsyncSession) -> int:
-    return (
-        await session.execute(text("SELECT count(*) FROM sqlite_master"))
-    ).scalar_one()
+    result = await session.execute(text("SELECT count(*) FROM sqlite_master"))
+    return result.scalar_one()

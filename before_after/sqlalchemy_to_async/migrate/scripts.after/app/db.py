@@ -12,9 +12,8 @@ async def init_db(session: AsyncSession) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(SQLModel.metadata.create_all)
 
-    user = (
-        await session.exec(select(User).where(User.email == "admin@example.com"))
-    ).first()
+    result = await session.exec(select(User).where(User.email == "admin@example.com"))
+    user = result.first()
     if not user:
         session.add(User(email="admin@example.com"))
         await session.commit()

@@ -48,6 +48,5 @@ async def schema_version() -> int:
         await connection.execute(
             text("CREATE TABLE IF NOT EXISTS meta (version INTEGER)")
         )
-        return (
-            await connection.execute(text("SELECT count(*) FROM meta"))
-        ).scalar_one()
+        result = await connection.execute(text("SELECT count(*) FROM meta"))
+        return result.scalar_one()

@@ -14,9 +14,8 @@ class UserRepository:
         return await self.session.get(User, id)
 
     async def get_by_email(self, email: str) -> Optional[User]:
-        return (
-            await self.session.scalars(select(User).where(User.email == email))
-        ).first()
+        result = await self.session.scalars(select(User).where(User.email == email))
+        return result.first()
 
     async def list(self) -> List[User]:
         return list(await self.session.scalars(select(User).order_by(User.id)))
