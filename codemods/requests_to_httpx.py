@@ -108,7 +108,6 @@ from .requests_tables import (
     SSL_NAME,
     SYNC_CLIENT,
 )
-from .requests_towers import AwaitTowers
 
 
 class RequestsToHttpx(
@@ -118,7 +117,6 @@ class RequestsToHttpx(
     SharedClient,
     ResponseUses,
     MockConversion,
-    AwaitTowers,
     RequestsToHttpxGate,
     Codemod,
 ):
@@ -348,7 +346,7 @@ class RequestsToHttpx(
             assert plan.receiver is not None
             receiver = cst.Name(plan.receiver)
         call = cst.Call(func=cst.Attribute(receiver, cst.Name(plan.method)), args=args)
-        return call if plan.stream else self._new_await(awaited(call), original)
+        return call if plan.stream else awaited(call)
 
     def leave_Attribute(
         self, original: cst.Attribute, updated: cst.Attribute
