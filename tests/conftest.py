@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
@@ -83,12 +84,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 # `test_x[p]` and `test_y[p]`, which may share a reference run) together. Every other file
 # stays whole on one worker, as `--dist loadfile` keeps it.
 SPREAD = ("tests/test_prefilter.py", "tests/test_kept_runs.py")
+# Files whose tests read the same made-once results (golden_outcome below): one work unit.
+TOGETHER = {"tests/test_engine.py": "tests/test_golden.py"}
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """`--dist loadfile`, except that the tests of a SPREAD file are work units of their own,
-    one per parameter id."""
+    one per parameter id, and a TOGETHER file joins another's unit."""
     if config.getvalue("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadFileScheduling
@@ -96,6 +99,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     class Scheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = super()._split_scope(nodeid)
+            if path in TOGETHER:
+                return TOGETHER[path]
             if path not in SPREAD:
                 return path
             name, bracket, parameter = nodeid.partition("[")
@@ -113,6 +118,20 @@ def pytest_testnodedown(node, error) -> None:
 @pytest.fixture
 def regen(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--regen-goldens"))
+
+
+def golden_case(path: Path) -> str:
+    """A golden file's name as its tests give it to asyncfix: ``<codemod>/<file>``."""
+    return f"{path.parent.name}/{path.name}"
+
+
+@functools.lru_cache(maxsize=None)
+def golden_outcome(path: Path):
+    """A golden input rewritten the ordinary way (transform_standalone with every codemod, full
+    parse, the gates as they are): what tests/test_golden.py pins byte for byte and what
+    tests/test_engine.py's other paths must give. Made once per input and process (TOGETHER
+    keeps both files on one worker); read, never changed."""
+    return transform_standalone(path.read_bytes(), golden_case(path), DEFAULT_SETTINGS)
 
 
 def load_module(path: Path, name: str):

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import pytest
 from asyncfix.codemods import engine, reduce, transform
 from asyncfix.codemods.engine import transform_standalone
-from conftest import DEFAULT_SETTINGS, GOLDEN
+from conftest import DEFAULT_SETTINGS, GOLDEN, golden_case, golden_outcome
 
 INPUTS = sorted(GOLDEN.glob("*/*.before.py")) + sorted(GOLDEN.glob("*/*.noop.py"))
-
-
-@functools.lru_cache(maxsize=None)
-def _full(path: Path):
-    """A golden input rewritten the ordinary way (full parse, the gates as they are): what both
-    the reduced path and the gates opened must give. Made once per input for both tests."""
-    return transform_standalone(path.read_bytes(), path.name, DEFAULT_SETTINGS)
 
 
 @pytest.mark.parametrize("path", INPUTS, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -25,10 +17,9 @@ def test_reduced_big_file_path_gives_the_same_output(path: Path, monkeypatch):
     """Every golden input through the big-file path (only relevant top-level statements given
     to libcst, the rest stubbed and spliced back) comes out exactly as through the full parse,
     diagnostics included."""
-    source = path.read_bytes()
-    full = _full(path)
+    full = golden_outcome(path)  # pinned by tests/test_golden.py
     monkeypatch.setattr(reduce, "BIG_FILE_LINES", 0)
-    reduced = transform_standalone(source, path.name, DEFAULT_SETTINGS)
+    reduced = transform_standalone(path.read_bytes(), golden_case(path), DEFAULT_SETTINGS)
     assert reduced.new == full.new
     assert reduced.diagnostics == full.diagnostics
 
@@ -79,12 +70,11 @@ def test_first_pass_skips_only_files_with_nothing_to_do(path: Path, monkeypatch)
     diagnostics are the same."""
     from asyncfix.codemods.gates import GATE_BY_NAME  # the engine asks the gates
 
-    source = path.read_bytes()
-    precise = _full(path)
+    precise = golden_outcome(path)
     for name in PRECISE:
         monkeypatch.setattr(GATE_BY_NAME[name], "wants", classmethod(_always))
     monkeypatch.setattr(GATE_BY_NAME["await_coroutines"], "wants", classmethod(_await_old))
-    forced = transform_standalone(source, path.name, DEFAULT_SETTINGS)
+    forced = transform_standalone(path.read_bytes(), golden_case(path), DEFAULT_SETTINGS)
     assert precise.new == forced.new
     assert precise.diagnostics == forced.diagnostics
 

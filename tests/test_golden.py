@@ -20,13 +20,12 @@ from typing import List
 import pytest
 from asyncfix.codemods.engine import CHANGED, FAILED, Settings, run, transform_standalone
 from asyncfix.codemods.files import discover
-from conftest import DEFAULT_SETTINGS, GOLDEN
+from conftest import DEFAULT_SETTINGS, GOLDEN, golden_case, golden_outcome
 
 INPUTS = sorted(GOLDEN.glob("*/*.before.py")) + sorted(GOLDEN.glob("*/*.noop.py"))
 
 
-def _case_id(path: Path) -> str:
-    return f"{path.parent.name}/{path.name}"
+_case_id = golden_case
 
 
 def _run(source: bytes, path: Path):
@@ -43,8 +42,7 @@ def test_goldens_exist():
 
 @pytest.mark.parametrize("before", INPUTS, ids=_case_id)
 def test_golden(before: Path, regen: bool):
-    source = before.read_bytes()
-    outcome = _run(source, before)
+    outcome = golden_outcome(before)
     noop = before.name.endswith(".noop.py")
     after = before if noop else before.with_name(before.name.replace(".before.py", ".after.py"))
     expected_diagnostics = before.with_name(

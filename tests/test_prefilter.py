@@ -57,15 +57,31 @@ def _same(paths: List[Path], root: Path, monkeypatch) -> Tuple[int, int]:
     return collected, everything
 
 
+def _singles(codemod: Path) -> List[Path]:
+    return sorted([*codemod.glob("*.before.py"), *codemod.glob("*.noop.py")])
+
+
+def _codemods() -> List[Path]:
+    return sorted(p for p in GOLDEN.iterdir() if p.is_dir())
+
+
 def _projects() -> List[Tuple[str, List[Path]]]:
+    """Each multi-module case; all of a codemod's single-file cases as one project (names meet
+    across files); and, as a user runs it on one file, each single-file case the prefilter
+    would not collect alone. One that it collects alone (a seed: every golden case today) it
+    collects in its folder too (test_a_golden_case_alone_is_collected_as_in_its_folder checks
+    it for every case); the one other thing the prefilter switches, app_graph._complete (is
+    every project import of a module a collected file?), sees the case's imports resolve
+    alike there: the same root, and a ``<case>.before.py`` is no module another case can
+    import. So the folder's run compares what its own run would."""
     projects = []
     for folder in sorted(GOLDEN.glob("*/*.before")):  # multi-module cases
         projects.append((f"{folder.parent.name}/{folder.name}", [folder]))
-    for codemod in sorted(p for p in GOLDEN.iterdir() if p.is_dir()):
-        singles = sorted([*codemod.glob("*.before.py"), *codemod.glob("*.noop.py")])
-        for single in singles:  # each file its own project, as a user runs it on one file
-            projects.append((f"{codemod.name}/{single.name}", [single]))
-        # and all of a codemod's cases as one project: names meet across files
+    for codemod in _codemods():
+        singles = _singles(codemod)
+        for single in singles:
+            if not prefilter.is_seed(single.read_bytes()):
+                projects.append((f"{codemod.name}/{single.name}", [single]))
         projects.append((f"{codemod.name}/*", singles))
     return projects
 
@@ -74,6 +90,30 @@ def _projects() -> List[Tuple[str, List[Path]]]:
 def test_golden_projects_come_out_the_same(name: str, paths: List[Path], monkeypatch):
     root = paths[0] if paths[0].is_dir() else paths[0].parent
     _same(paths, root, monkeypatch)
+
+
+def _collected(paths: List[Path], root: Path, monkeypatch) -> Dict[str, bool]:
+    """The prefilter's decision (first pass only, no rewrite): file -> collected."""
+    from asyncfix.codemods import scan
+
+    monkeypatch.setenv("ASYNCFIX_PREFILTER", "1")
+    settings = dataclasses.replace(DEFAULT_SETTINGS, root=str(root), written=False)
+    files, _ = discover([str(p) for p in paths], DEFAULT_EXCLUDES)
+    scans = scan.first_pass(files, settings, 1)
+    return {file.path: facts is not None for file, (_, facts, _) in zip(files, scans)}
+
+
+@pytest.mark.parametrize("codemod", _codemods(), ids=lambda p: p.name)
+def test_a_golden_case_alone_is_collected_as_in_its_folder(codemod: Path, monkeypatch):
+    """The rule _projects() leaves single-file runs out by: a case the prefilter collects
+    alone, it collects in its folder's run."""
+    singles = _singles(codemod)
+    in_folder = _collected(singles, codemod, monkeypatch)
+    for single in singles:
+        alone = _collected([single], codemod, monkeypatch)
+        assert list(alone.values()) == [prefilter.is_seed(single.read_bytes())]
+        if alone[str(single)]:
+            assert in_folder[str(single)], single
 
 
 @pytest.mark.parametrize(
