@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 from typing import FrozenSet, List, Mapping, Optional, Set
 
-from .astwalk import iter_child_nodes
+from .astwalk import iter_child_nodes, walk
 
 
 def module_bindings(
@@ -128,9 +128,11 @@ def _evaluated_here(args: ast.arguments) -> List[ast.AST]:
 
 def _declared_global(function: ast.AST) -> Set[str]:
     """Names a function (or a function nested in it) declares ``global`` and assigns."""
-    declared = {name for n in ast.walk(function) if isinstance(n, ast.Global) for name in n.names}
-    return {
-        n.id
-        for n in ast.walk(function)
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in declared
-    }
+    declared: Set[str] = set()
+    stored: Set[str] = set()
+    for n in walk(function):  # one walk, without ctx/operator nodes (astwalk.walk)
+        if n.__class__ is ast.Global:
+            declared.update(n.names)  # type: ignore[attr-defined]
+        elif n.__class__ is ast.Name and n.ctx.__class__ is ast.Store:  # type: ignore[attr-defined]
+            stored.add(n.id)  # type: ignore[attr-defined]
+    return declared & stored

@@ -62,10 +62,10 @@ class CallSites(FastVisitor):
                 self.mocked.add(target.value)
             elif dotted_text(target):
                 self.mocked.add(dotted_text(target))
-        self._record_call(node)
+        self._record_call(node, name)
         # The callee expression itself is not a reference to a function value.
         if isinstance(node.func, ast.Attribute):
-            if not dotted_text(node.func):
+            if not name:
                 self.visit(node.func.value)
         elif not isinstance(node.func, ast.Name):
             self.visit(node.func)
@@ -74,9 +74,10 @@ class CallSites(FastVisitor):
         for keyword in node.keywords:
             self.visit(keyword.value)
 
-    def _record_call(self, node: ast.Call) -> None:
+    def _record_call(self, node: ast.Call, target: str) -> None:
+        """``target``: the dotted text of ``node.func`` (visit_Call has it; each node's text is
+        read once: the one walk's most frequent call)."""
         func = node.func
-        target = dotted_text(func)
         instance_of = ""
         if isinstance(func, ast.Attribute):
             receiver = func.value
@@ -120,10 +121,8 @@ class CallSites(FastVisitor):
             )
         )
 
-    def _reference(self, node: ast.AST) -> None:
-        target = dotted_text(node)
-        if not target:
-            return
+    def _reference(self, node: ast.AST, target: str) -> None:
+        """``target``: the dotted text of ``node``, not empty."""
         instance_of = ""
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             instance_of = self.frame.instances.get(node.value.id, "")
@@ -143,19 +142,19 @@ class CallSites(FastVisitor):
             self.async_names.add(node.id)
             self.async_chains.add(node.id)
         if isinstance(node.ctx, ast.Load):
-            self._reference(node)
+            self._reference(node, node.id)
         elif isinstance(node.ctx, ast.Store):
             frame = self.body_frame()
             if frame is not None:
                 frame.stores.add(node.id)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        dotted = dotted_text(node)
         if self._in_coroutine():
-            dotted = dotted_text(node)
             self.async_names.update(dotted.split(".") if dotted else (node.attr,))
             if dotted:
                 self.async_chains.add(dotted)
-        if isinstance(node.ctx, ast.Load) and dotted_text(node):
-            self._reference(node)  # the whole chain is one reference
+        if isinstance(node.ctx, ast.Load) and dotted:
+            self._reference(node, dotted)  # the whole chain is one reference
         else:
             self.visit(node.value)

@@ -18,7 +18,10 @@ from libcst.codemod.visitors import RemoveImportsVisitor
 
 def remove_scheduled_imports(context: CodemodContext, tree: cst.Module) -> cst.Module:
     """Remove, from ``tree``, the imports scheduled in ``context`` that nothing uses any more."""
-    removals = context.scratch.pop(RemoveImportsVisitor.CONTEXT_KEY, [])
+    # The same import is scheduled once per use a codemod replaced (14 `time.sleep` calls: 14
+    # times `import time`); one pass per distinct removal, not per request (each pass resolves
+    # the module's scopes again).
+    removals = list(dict.fromkeys(context.scratch.pop(RemoveImportsVisitor.CONTEXT_KEY, [])))
     batches: List[list] = []
     for removal in removals:
         module, obj, _ = removal

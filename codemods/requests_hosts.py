@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .app_graph import Role, app_module_state, assign_hosts, script_entries
-from .astwalk import binds_any, may_name
+from .astwalk import binds_any, may_name, walk
 from .program_facts import ModuleFacts, Program
 from .requests_tables import API_POSITIONAL, METHODS, SAME
 
@@ -172,7 +172,7 @@ def _can_host(tree: ast.Module, source: bytes, module: ModuleFacts) -> bool:
 def collect(tree: ast.Module, source: bytes, module: ModuleFacts) -> Optional[ClientFacts]:
     calls = []
     if b"requests" in source:
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
                 _plain_request(inner, module.imports) and not _opted_out(inner, module)
                 for inner in _own_calls(node)

@@ -31,7 +31,7 @@ import ast
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 
-from .astwalk import dotted_text
+from .astwalk import dotted_text, iter_child_nodes, walk
 from .program_facts import Import, ModuleFacts
 from .requests_tables import EXCEPTIONS, METHODS
 
@@ -164,7 +164,7 @@ class _Collector(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
 
     def _calls_requests(self, node: ast.AST) -> bool:
-        for child in ast.walk(node):
+        for child in walk(node):
             if isinstance(child, ast.Call):
                 name = dotted_text(child.func)
                 root = name.split(".")[0]
@@ -382,8 +382,8 @@ def collect(tree: ast.Module, module: ModuleFacts) -> Optional[RequestsFacts]:
     """The file's requests mocks, the defs whose response uses httpx renames, and whether it uses
     ``httpx.AsyncClient`` itself; None when there is nothing to say."""
     collector = _Collector(module)
-    for node in ast.walk(tree):
-        for child in ast.iter_child_nodes(node):
+    for node in walk(tree):  # astwalk: no ctx/operator nodes, which nothing asks the parent of
+        for child in iter_child_nodes(node):
             collector.parents[id(child)] = node
     collector.visit(tree)
     mocks = collector.mocks
