@@ -1,7 +1,7 @@
 """What every asyncfix codemod is made of.
 
-A codemod is a libcst ``CodemodCommand`` run as a plain ``CSTTransformer`` and its first pass (first_pass.py: what
-the engine runs before libcst), with three declarative attributes:
+A codemod is a libcst ``CodemodCommand`` run as a plain ``CSTTransformer`` and its first pass
+(first_pass.py: what the engine runs before libcst), with three declarative attributes:
 
 - ``NAME``: the module name; also the ``--select`` value, the ``before_after/`` folder, the test
   module and the README row.
