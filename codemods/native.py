@@ -98,6 +98,19 @@ def _mocked(modules: Mapping[str, ModuleFacts], library: str) -> bool:
     return False
 
 
+def _may_name(modules: Mapping[str, ModuleFacts], resolver: Resolver, library: str) -> bool:
+    """Whether a call's qualified name (Resolver.qualify) can start with ``library`` here: it
+    is built from an import's absolute module (or, when that climbs above the top package, its
+    name), so some import must start with it. When none does, no call of the program is the
+    library's and the plan is empty: the walk over every call is spared (exact)."""
+    for path, facts in modules.items():
+        for level, module, attribute in facts.imports.values():
+            base = resolver.absolute(path, level, module) or attribute
+            if base.partition(".")[0] == library:
+                return True
+    return False
+
+
 def _api(name: str) -> str:
     return name.replace("requests.api.", "requests.", 1)
 
@@ -118,7 +131,9 @@ def plan(
     families = [
         name
         for name in NATIVE
-        if name in selected and (migrate or not _mocked(modules, _LIBRARY_OF[name]))
+        if name in selected
+        and (migrate or not _mocked(modules, _LIBRARY_OF[name]))
+        and _may_name(modules, resolver, _LIBRARY_OF[name])
     ]
     if not families:
         return NativePlan()
