@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from asyncfix.codemods import NAMES, native
 from asyncfix.codemods.results import Settings
 from asyncfix.codemods.scan import build_index, scan_source
@@ -16,7 +15,11 @@ from conftest import GOLDEN
 
 INPUTS = sorted(
     str(p.relative_to(GOLDEN))
-    for p in [*GOLDEN.glob("**/*.before"), *GOLDEN.glob("**/*.before.py"), *GOLDEN.glob("**/*.noop.py")]
+    for p in [
+        *GOLDEN.glob("**/*.before"),
+        *GOLDEN.glob("**/*.before.py"),
+        *GOLDEN.glob("**/*.noop.py"),
+    ]
 )
 
 
