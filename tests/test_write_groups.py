@@ -73,6 +73,19 @@ def _tree(root: Path, files: Dict[str, str]) -> Dict[str, bytes]:
     return {name: (root / name).read_bytes() for name in files}
 
 
+def _raise_in(monkeypatch, codemod, function: str) -> None:
+    """Make ``codemod`` raise when it leaves the def named ``function`` (a codemod failing on
+    one file of a group)."""
+    real = codemod.leave_FunctionDef
+
+    def raising(self, original, updated):
+        if original.name.value == function:
+            raise RuntimeError("boom")
+        return real(self, original, updated)
+
+    monkeypatch.setattr(codemod, "leave_FunctionDef", raising)
+
+
 def _stat(root: Path, files) -> Dict[str, tuple]:
     return {name: ((root / name).read_bytes(), (root / name).stat().st_mode) for name in files}
 
@@ -188,14 +201,7 @@ def test_a_member_whose_rewrite_fails_fails_the_group_in_every_mode(
     """The codemod raises in helpers.py: main.py's await alone would await an int, so it is
     not rewritten either; --dry-run shows no diff for either and says why."""
     before = _tree(tmp_path, HELPER_APP)
-    real = AwaitCoroutines.leave_FunctionDef
-
-    def raising(self, original, updated):
-        if original.name.value == "refresh":
-            raise RuntimeError("boom")
-        return real(self, original, updated)
-
-    monkeypatch.setattr(AwaitCoroutines, "leave_FunctionDef", raising)
+    _raise_in(monkeypatch, AwaitCoroutines, "refresh")
     result = invoke(mode, str(tmp_path))
     assert result.exit_code == 2
     helpers, main = tmp_path / "app/helpers.py", tmp_path / "app/main.py"
@@ -420,14 +426,7 @@ def test_a_sqlalchemy_member_whose_rewrite_fails_stops_the_whole_conversion(
     from test_output import json_validator, sarif_validator
 
     before = _tree(tmp_path, SQLA_APP)
-    real = SqlalchemyToAsync.leave_FunctionDef
-
-    def raising(self, original, updated):
-        if original.name.value == "list_items":
-            raise RuntimeError("boom")
-        return real(self, original, updated)
-
-    monkeypatch.setattr(SqlalchemyToAsync, "leave_FunctionDef", raising)
+    _raise_in(monkeypatch, SqlalchemyToAsync, "list_items")
     monkeypatch.chdir(tmp_path)
     result = invoke("--apply", "--output-format", "json", ".")
     assert result.exit_code == 2, result.stdout + result.stderr
