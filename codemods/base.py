@@ -18,7 +18,6 @@ out (:meth:`Codemod.ignored`).
 
 from __future__ import annotations
 
-import difflib
 from typing import Optional, Set, Tuple, Union
 
 import libcst as cst
@@ -34,6 +33,7 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
+from . import linediff
 from .diagnostic import Diagnostic  # noqa: F401 - its home is diagnostic.py (no libcst)
 from .first_pass import FileContext, FirstPass
 from .import_removal import remove_scheduled_imports
@@ -116,14 +116,12 @@ class Codemod(FirstPass, CodemodCommand, cst.CSTTransformer):
             return line
         line_map = getattr(self, "_line_map", None)
         if line_map is None:
-            matcher = difflib.SequenceMatcher(
-                lambda line: not line.strip(),  # blank lines: junk, or big files go quadratic
+            line_map = {}
+            for tag, i1, i2, j1, j2 in linediff.opcodes(
                 self.file.source.splitlines(),
                 self.module.code.splitlines(),
-                autojunk=False,
-            )
-            line_map = {}
-            for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+                lambda line: not line.strip(),  # blank lines: junk, so they start no match
+            ):
                 for offset, current in enumerate(range(j1, j2)):
                     original = i1 + offset if tag == "equal" else min(i1 + offset, max(i1, i2 - 1))
                     line_map[current + 1] = original + 1

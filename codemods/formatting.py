@@ -8,11 +8,12 @@ which is already valid code.
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import black
+
+from . import linediff
 
 _IMPORT_LINE = re.compile(r"(import|from)\s")
 _TAB_INDENT = re.compile(r"^ *\t", re.MULTILINE)
@@ -52,29 +53,12 @@ def changed_lines(old: str, new: str) -> List[Tuple[int, int]]:
     untouched ``def`` below would lose its second blank line)."""
     # Lines as black counts them: split at "\n" only (str.splitlines also splits at form
     # feeds and other separators, which would point black at lines nobody changed).
-    old_lines, new_lines = old.split("\n"), new.split("\n")
-    # The lines both share at the start and at the end are no change: the matcher sees only
-    # what lies between (on a big file with one change it is quadratic in the blank lines).
-    head = 0
-    while head < min(len(old_lines), len(new_lines)) and old_lines[head] == new_lines[head]:
-        head += 1
-    tail = 0
-    while (
-        tail < min(len(old_lines), len(new_lines)) - head
-        and old_lines[-1 - tail] == new_lines[-1 - tail]
-    ):
-        tail += 1
-    matcher = difflib.SequenceMatcher(
-        None,
-        old_lines[head : len(old_lines) - tail],
-        new_lines[head : len(new_lines) - tail],
-        autojunk=False,
-    )
+    new_lines = new.split("\n")
     ranges: List[Tuple[int, int]] = []
-    for tag, _, _, j1, j2 in matcher.get_opcodes():
+    for tag, _, _, j1, j2 in linediff.opcodes(old.split("\n"), new_lines):
         if tag not in ("replace", "insert"):
             continue
-        for index in range(head + j1, head + j2):
+        for index in range(j1, j2):
             if _IMPORT_LINE.match(new_lines[index]):
                 continue
             if ranges and ranges[-1][1] == index:

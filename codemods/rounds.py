@@ -11,11 +11,11 @@ message) is not repeated.
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from dataclasses import replace
 from typing import Dict, List, Sequence, Set
 
+from . import linediff
 from .diagnostic import Diagnostic
 
 # Diagnostics about what is left, never notes on a rewrite: recomputed on the text as written,
@@ -23,14 +23,15 @@ from .diagnostic import Diagnostic
 RESIDUAL = frozenset({"BLOCK002"})
 
 
+def _blank(line: str) -> bool:
+    return not line.strip()
+
+
 def _line_map(old: str, new: str) -> Dict[int, int]:
     """1-based line of ``old`` -> the line of ``new`` it became (a replaced line: the first
     line of its replacement, or the next line that stayed)."""
-    matcher = difflib.SequenceMatcher(
-        lambda line: not line.strip(), old.splitlines(), new.splitlines(), autojunk=False
-    )
     mapping: Dict[int, int] = {}
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in linediff.opcodes(old.splitlines(), new.splitlines(), _blank):
         for offset, line in enumerate(range(i1, i2)):
             if tag == "equal":
                 mapping[line + 1] = j1 + offset + 1
@@ -40,12 +41,9 @@ def _line_map(old: str, new: str) -> Dict[int, int]:
 
 
 def _changed_lines(old: str, new: str) -> Set[int]:
-    matcher = difflib.SequenceMatcher(
-        lambda line: not line.strip(), old.splitlines(), new.splitlines(), autojunk=False
-    )
     return {
         line + 1
-        for tag, i1, i2, _, _ in matcher.get_opcodes()
+        for tag, i1, i2, _, _ in linediff.opcodes(old.splitlines(), new.splitlines(), _blank)
         if tag != "equal"
         for line in range(i1, i2)
     }
