@@ -37,13 +37,12 @@ With ``--no-format`` nothing is split: without black there is no tower.
 
 from __future__ import annotations
 
-from typing import List, Optional, Set, Union
+from dataclasses import replace
+from typing import Any, Callable, List, Optional, Set, Union
 
 import libcst as cst
 
 from .base import ParenthesizeAwaits
-
-LINE_LENGTH = 88  # black's default, when the project has no [tool.black] line-length
 
 _RESULTS = frozenset({"execute", "exec", "scalars", "stream", "stream_scalars"})
 _OUTPUTS = frozenset({"check_output", "getoutput", "getstatusoutput"})
@@ -119,11 +118,12 @@ def _value(statement: cst.BaseSmallStatement) -> Optional[cst.BaseExpression]:
 
 
 class SplitAwaitTowers(cst.CSTTransformer):
-    """See the module docstring. ``line_length``: the project's black line length."""
+    """See the module docstring. ``black_mode``: gives the project's black mode (None: a
+    ``[tool.black]`` black does not take, so nothing is split)."""
 
-    def __init__(self, line_length: int = LINE_LENGTH) -> None:
+    def __init__(self, black_mode: Callable[[], Optional[Any]]) -> None:
         super().__init__()
-        self.line_length = line_length
+        self.black_mode = black_mode
         self.indents: List[str] = []
         self.default_indent = "    "
         self.functions: List[cst.FunctionDef] = []
@@ -176,11 +176,14 @@ class SplitAwaitTowers(cst.CSTTransformer):
     def _fits(self, line: cst.SimpleStatementLine) -> bool:
         import black  # only for a file that has a new tower
 
+        mode = self.black_mode()
+        if mode is None:
+            return True
         line = line.with_changes(leading_lines=[]).visit(ParenthesizeAwaits())
         code = cst.Module([line]).code
-        width = self.line_length - len("".join(self.indents).expandtabs())
+        width = max(mode.line_length - len("".join(self.indents).expandtabs()), 1)
         try:
-            formatted = black.format_str(code, mode=black.Mode(line_length=max(width, 1)))
+            formatted = black.format_str(code, mode=replace(mode, line_length=width))
         except Exception:  # black cannot read it: keep the statement as it is
             return True
         return formatted.count("\n") <= 1

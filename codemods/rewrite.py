@@ -111,22 +111,22 @@ def _rewrite(
     file.ignores = parse_ignore_comments(work)
     reported = len(file.diagnostics)
     names = [codemod.NAME for codemod in wanted]
-    new_work = transform.apply(module, names, file, _line_length(settings, black_mode))
+    formats = black_mode is not None or settings.black is not None
+    mode = _BlackMode(settings, black_mode)
+    new_work = transform.apply(module, names, file, mode if formats else None)
     if new_work == work:
         if len(file.diagnostics) == reported:
             _idle(filename, wanted)
         return Rewritten(text, None, encoding, file)
     new_work = imports.place(work, new_work, filename, settings.root, settings.isort)
     notes: List[str] = []
-    if black_mode is not None or settings.black is not None:
-        from .formatting import format_changed, mode_for  # black: only for a changed file
+    if formats:
+        from .formatting import format_changed  # black: only for a changed file
 
-        try:
-            mode = black_mode if black_mode is not None else mode_for(settings.black or {})
-        except (KeyError, ValueError, TypeError) as error:  # the CLI checked the table
-            notes.append(f"not formatted: [tool.black]: {error!r}")
+        if mode() is None:
+            notes.append(mode.error)
         else:
-            new_work, note = format_changed(work, new_work, mode)
+            new_work, note = format_changed(work, new_work, mode())
             if note:
                 notes.append(note)
     if reduction is None:
@@ -137,18 +137,23 @@ def _rewrite(
     return Rewritten(text, new_text, encoding, file, notes)
 
 
-def _line_length(settings: Settings, black_mode: Optional[object]) -> Optional[int]:
-    """The line length black formats the changed lines to; None with --no-format (no black, so
-    no tower of parentheses for await_towers.py to avoid)."""
-    if black_mode is None and settings.black is None:
-        return None
-    length = getattr(black_mode, "line_length", None)
-    if length is None:
-        length = (settings.black or {}).get("line_length", 88)
-    try:
-        return int(length)
-    except (TypeError, ValueError):
-        return 88
+class _BlackMode:
+    """The run's black mode, made on first call (black loads only for a file that changed):
+    the CLI's, else one from the ``[tool.black]`` table; None, with ``error`` saying why, for a
+    table black does not take (the CLI checked it)."""
+
+    def __init__(self, settings: Settings, black_mode: Optional[object]) -> None:
+        self.settings, self.mode, self.error = settings, black_mode, ""
+
+    def __call__(self) -> Optional[object]:
+        if self.mode is None and not self.error:
+            from .formatting import mode_for
+
+            try:
+                self.mode = mode_for(self.settings.black or {})
+            except (KeyError, ValueError, TypeError) as error:
+                self.error = f"not formatted: [tool.black]: {error!r}"
+        return self.mode
 
 
 def _compiles(source: bytes, path: str) -> Optional[str]:

@@ -5,7 +5,7 @@ does."""
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import libcst as cst
 from libcst.codemod import CodemodContext
@@ -31,11 +31,14 @@ def parse(source: bytes) -> cst.Module:
 
 
 def apply(
-    module: cst.Module, names: Sequence[str], file: FileContext, line_length: Optional[int] = None
+    module: cst.Module,
+    names: Sequence[str],
+    file: FileContext,
+    black_mode: Optional[Callable[[], Optional[object]]] = None,
 ) -> str:
-    """The text of ``module`` once the codemods ``names`` (in that order) ran on it; with a
-    ``line_length`` (black formats the result), a new ``(await x).m()`` longer than that is
-    split in two (await_towers.py)."""
+    """The text of ``module`` once the codemods ``names`` (in that order) ran on it; when black
+    formats the result (``black_mode`` gives its mode), a new ``(await x).m()`` that black
+    would split is made two statements (await_towers.py)."""
     tree = module
     for name in names:
         codemod = BY_NAME[name]
@@ -44,6 +47,6 @@ def apply(
             tree = codemod(CodemodContext(filename=file.path), file).transform_module(tree)
         except Exception as error:
             raise InternalError(f"codemod {codemod.NAME} raised {type(error).__name__}: {error}")
-    if line_length is not None:
-        tree = tree.visit(SplitAwaitTowers(line_length))
+    if black_mode is not None:
+        tree = tree.visit(SplitAwaitTowers(black_mode))
     return tree.visit(ParenthesizeAwaits()).code
